@@ -1,0 +1,1 @@
+//! touchline-attribution

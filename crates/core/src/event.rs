@@ -1,0 +1,470 @@
+//! The event vocabulary. It mirrors `proto/touchline/v1/events.proto` one to one;
+//! the JSON form of an event is the serde form of these types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// One event with its metadata. `event_id` is the idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub event_id: String,
+    pub occurred_at: Timestamp,
+    pub recorded_at: Timestamp,
+    #[serde(default)]
+    pub source_system: String,
+    #[serde(rename = "payload")]
+    pub event: Event,
+}
+
+/// An amount in minor units (cents) of an ISO 4217 currency.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: impl Into<String>) -> Self {
+        Money {
+            amount_minor,
+            currency: currency.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    CampaignUpserted(CampaignUpserted),
+    CampaignCostRecorded(CampaignCostRecorded),
+    LeadCreated(LeadCreated),
+    LeadUpdated(LeadUpdated),
+    LeadConverted(LeadConverted),
+    FollowUpLogged(FollowUpLogged),
+    TouchRecorded(TouchRecorded),
+    OpportunityCreated(OpportunityCreated),
+    OpportunityUpdated(OpportunityUpdated),
+    OpportunityContactRoleAdded(OpportunityContactRoleAdded),
+    OpportunityClosed(OpportunityClosed),
+    AccountUpserted(AccountUpserted),
+    TransactionRecorded(TransactionRecorded),
+    PersonsMerged(PersonsMerged),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignType {
+    Email,
+    Webinar,
+    Advertisement,
+    TradeShow,
+    DirectMail,
+    Content,
+    Website,
+    Partner,
+    Referral,
+    InboundCall,
+    Support,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignUpserted {
+    pub campaign_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub medium: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub ad_code: String,
+    pub campaign_type: CampaignType,
+    #[serde(default)]
+    pub parent_campaign_id: String,
+    pub starts_at: Timestamp,
+    /// `None`: the campaign never ends (R15).
+    #[serde(default)]
+    pub ends_at: Option<Timestamp>,
+    /// `None` or zero: the campaign costs nothing (R15).
+    #[serde(default)]
+    pub planned_cost: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignCostRecorded {
+    pub campaign_id: String,
+    pub cost: Money,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The marketing effort behind a lead at first contact (R1).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LeadSource {
+    pub campaign_id: String,
+    #[serde(default)]
+    pub ad_code: String,
+    #[serde(default)]
+    pub medium: String,
+    #[serde(default)]
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadCreated {
+    pub person_id: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub company: String,
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub source: Option<LeadSource>,
+    #[serde(default)]
+    pub owner_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Working,
+    Nurturing,
+    Qualified,
+    Unqualified,
+}
+
+/// Need, budget and authority (R23); `None` is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Qualification {
+    #[serde(default)]
+    pub need: Option<bool>,
+    #[serde(default)]
+    pub budget: Option<bool>,
+    #[serde(default)]
+    pub authority: Option<bool>,
+}
+
+/// Only the fields that are `Some` change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadUpdated {
+    pub person_id: String,
+    #[serde(default)]
+    pub owner_id: Option<String>,
+    #[serde(default)]
+    pub status: Option<LeadStatus>,
+    #[serde(default)]
+    pub qualification: Option<Qualification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadConverted {
+    pub person_id: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub opportunity_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMethod {
+    Call,
+    Visit,
+    Email,
+    Letter,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUpLogged {
+    pub person_id: String,
+    pub method: ContactMethod,
+    #[serde(default)]
+    pub outcome: String,
+    #[serde(default)]
+    pub next_due_at: Option<Timestamp>,
+    #[serde(default)]
+    pub owner_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchType {
+    EmailSent,
+    EmailOpen,
+    EmailClick,
+    FormFill,
+    WebVisit,
+    AdClick,
+    WebinarRegistered,
+    WebinarAttended,
+    Event,
+    Call,
+    Meeting,
+    LiteratureSent,
+    LiteratureResponded,
+    Referral,
+    SupportCase,
+}
+
+impl TouchType {
+    pub const ALL: [TouchType; 15] = [
+        TouchType::EmailSent,
+        TouchType::EmailOpen,
+        TouchType::EmailClick,
+        TouchType::FormFill,
+        TouchType::WebVisit,
+        TouchType::AdClick,
+        TouchType::WebinarRegistered,
+        TouchType::WebinarAttended,
+        TouchType::Event,
+        TouchType::Call,
+        TouchType::Meeting,
+        TouchType::LiteratureSent,
+        TouchType::LiteratureResponded,
+        TouchType::Referral,
+        TouchType::SupportCase,
+    ];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchStatus {
+    Sent,
+    Responded,
+}
+
+/// A campaign member: a person taking part in a campaign, at the envelope's
+/// `occurred_at` (the date of participation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TouchRecorded {
+    pub person_id: String,
+    pub campaign_id: String,
+    pub touch_type: TouchType,
+    pub status: TouchStatus,
+    #[serde(default)]
+    pub asset: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityCreated {
+    pub opportunity_id: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub name: String,
+    pub stage: String,
+    pub amount: Money,
+    #[serde(default)]
+    pub probability_pct: u32,
+    #[serde(default)]
+    pub expected_close_at: Option<Timestamp>,
+    #[serde(default)]
+    pub primary_contact_id: String,
+    #[serde(default)]
+    pub owner_id: String,
+    #[serde(default)]
+    pub partner_id: String,
+}
+
+/// Only the fields that are `Some` change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityUpdated {
+    pub opportunity_id: String,
+    #[serde(default)]
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub amount: Option<Money>,
+    #[serde(default)]
+    pub probability_pct: Option<u32>,
+    #[serde(default)]
+    pub expected_close_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityContactRoleAdded {
+    pub opportunity_id: String,
+    pub person_id: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityClosed {
+    pub opportunity_id: String,
+    pub won: bool,
+    pub amount: Money,
+    #[serde(default)]
+    pub partner_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountUpserted {
+    pub account_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub industry: String,
+    #[serde(default)]
+    pub owner_id: String,
+    #[serde(default)]
+    pub parent_account_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransactionRecorded {
+    pub transaction_id: String,
+    pub account_id: String,
+    #[serde(default)]
+    pub opportunity_id: String,
+    pub amount: Money,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonsMerged {
+    pub surviving_person_id: String,
+    pub merged_person_id: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The kind of entity a stream follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    Person,
+    Account,
+    Opportunity,
+    Campaign,
+}
+
+impl StreamKind {
+    pub const ALL: [StreamKind; 4] = [
+        StreamKind::Person,
+        StreamKind::Account,
+        StreamKind::Opportunity,
+        StreamKind::Campaign,
+    ];
+
+    /// One byte per kind, for storage keys. Never reuse a tag.
+    pub const fn tag(self) -> u8 {
+        match self {
+            StreamKind::Person => b'p',
+            StreamKind::Account => b'a',
+            StreamKind::Opportunity => b'o',
+            StreamKind::Campaign => b'c',
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamKind::Person => "person",
+            StreamKind::Account => "account",
+            StreamKind::Opportunity => "opportunity",
+            StreamKind::Campaign => "campaign",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        StreamKind::ALL.into_iter().find(|k| k.name() == text)
+    }
+}
+
+/// A stream an event belongs to: all events of one person, account, opportunity
+/// or campaign, in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamRef<'a> {
+    pub kind: StreamKind,
+    pub id: &'a str,
+}
+
+impl Event {
+    /// The snake_case name used in JSON, metrics and reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::CampaignUpserted(_) => "campaign_upserted",
+            Event::CampaignCostRecorded(_) => "campaign_cost_recorded",
+            Event::LeadCreated(_) => "lead_created",
+            Event::LeadUpdated(_) => "lead_updated",
+            Event::LeadConverted(_) => "lead_converted",
+            Event::FollowUpLogged(_) => "follow_up_logged",
+            Event::TouchRecorded(_) => "touch_recorded",
+            Event::OpportunityCreated(_) => "opportunity_created",
+            Event::OpportunityUpdated(_) => "opportunity_updated",
+            Event::OpportunityContactRoleAdded(_) => "opportunity_contact_role_added",
+            Event::OpportunityClosed(_) => "opportunity_closed",
+            Event::AccountUpserted(_) => "account_upserted",
+            Event::TransactionRecorded(_) => "transaction_recorded",
+            Event::PersonsMerged(_) => "persons_merged",
+        }
+    }
+
+    /// Every stream this event belongs to; empty ids are skipped.
+    pub fn streams(&self) -> impl Iterator<Item = StreamRef<'_>> {
+        use StreamKind::*;
+        let refs: [(StreamKind, &str); 3] = match self {
+            Event::CampaignUpserted(e) => {
+                [(Campaign, &e.campaign_id), (Campaign, ""), (Campaign, "")]
+            }
+            Event::CampaignCostRecorded(e) => {
+                [(Campaign, &e.campaign_id), (Campaign, ""), (Campaign, "")]
+            }
+            Event::LeadCreated(e) => [
+                (Person, &e.person_id),
+                (Account, &e.account_id),
+                (Campaign, e.source.as_ref().map_or("", |s| &s.campaign_id)),
+            ],
+            Event::LeadUpdated(e) => [(Person, &e.person_id), (Person, ""), (Person, "")],
+            Event::LeadConverted(e) => [
+                (Person, &e.person_id),
+                (Account, &e.account_id),
+                (Opportunity, &e.opportunity_id),
+            ],
+            Event::FollowUpLogged(e) => [(Person, &e.person_id), (Person, ""), (Person, "")],
+            Event::TouchRecorded(e) => [
+                (Person, &e.person_id),
+                (Campaign, &e.campaign_id),
+                (Person, ""),
+            ],
+            Event::OpportunityCreated(e) => [
+                (Opportunity, &e.opportunity_id),
+                (Account, &e.account_id),
+                (Person, &e.primary_contact_id),
+            ],
+            Event::OpportunityUpdated(e) => {
+                [(Opportunity, &e.opportunity_id), (Person, ""), (Person, "")]
+            }
+            Event::OpportunityContactRoleAdded(e) => [
+                (Opportunity, &e.opportunity_id),
+                (Person, &e.person_id),
+                (Person, ""),
+            ],
+            Event::OpportunityClosed(e) => {
+                [(Opportunity, &e.opportunity_id), (Person, ""), (Person, "")]
+            }
+            Event::AccountUpserted(e) => [(Account, &e.account_id), (Person, ""), (Person, "")],
+            Event::TransactionRecorded(e) => [
+                (Account, &e.account_id),
+                (Opportunity, &e.opportunity_id),
+                (Person, ""),
+            ],
+            Event::PersonsMerged(e) => [
+                (Person, &e.surviving_person_id),
+                (Person, &e.merged_person_id),
+                (Person, ""),
+            ],
+        };
+        refs.into_iter()
+            .filter(|(_, id)| !id.is_empty())
+            .map(|(kind, id)| StreamRef { kind, id })
+    }
+}

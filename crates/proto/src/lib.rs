@@ -1,0 +1,109 @@
+//! The wire formats of touchline events: protobuf (prost, generated from
+//! `proto/touchline/v1`) and JSON (serde, the form of [`touchline_core::Envelope`]).
+//!
+//! Decoding always ends in a validated [`Envelope`], whichever format came in, so
+//! the rest of the system sees one vocabulary. This crate does no I/O.
+//!
+//! ```
+//! use touchline_proto::{decode, encode_protobuf, WireFormat};
+//!
+//! let json = br#"{"event_id":"e-1","occurred_at":"2026-03-01T09:30:00Z","recorded_at":"2026-03-01T09:30:01Z",
+//!   "source_system":"web","payload":{"type":"touch_recorded","person_id":"p-1","campaign_id":"c-1",
+//!   "touch_type":"form_fill","status":"responded"}}"#;
+//! let envelope = decode(WireFormat::Json, json).unwrap();
+//! let bytes = encode_protobuf(&envelope);
+//! assert_eq!(decode(WireFormat::Protobuf, &bytes).unwrap(), envelope);
+//! ```
+
+mod convert;
+
+use prost::Message as _;
+use serde::{Deserialize, Serialize};
+use touchline_core::{Envelope, InvalidEvent};
+
+/// The prost-generated types of `touchline.v1`.
+#[allow(missing_debug_implementations, clippy::all)]
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/touchline.v1.rs"));
+}
+
+/// How the messages of one topic are encoded; chosen per topic in config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WireFormat {
+    Protobuf,
+    Json,
+}
+
+impl std::str::FromStr for WireFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "protobuf" | "proto" => Ok(WireFormat::Protobuf),
+            "json" => Ok(WireFormat::Json),
+            other => Err(format!(
+                "unknown wire format {other:?}; expected \"protobuf\" or \"json\""
+            )),
+        }
+    }
+}
+
+/// Why bytes did not become a valid event. `Display` is the dead-letter reason.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("protobuf decode failed: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("json decode failed: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{field}: {problem}")]
+    Contract {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("invalid event: {0}")]
+    Invalid(#[from] InvalidEvent),
+}
+
+impl DecodeError {
+    /// A short stable code for metrics and the `touchline.dlq.error` header.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::Protobuf(_) => "protobuf_decode",
+            DecodeError::Json(_) => "json_decode",
+            DecodeError::Contract { .. } => "contract",
+            DecodeError::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// Decodes and validates one message.
+pub fn decode(format: WireFormat, bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    let envelope = match format {
+        WireFormat::Protobuf => convert::envelope_from_proto(v1::Envelope::decode(bytes)?)?,
+        WireFormat::Json => serde_json::from_slice::<Envelope>(bytes)?,
+    };
+    envelope.validate()?;
+    Ok(envelope)
+}
+
+/// Decodes protobuf bytes the engine wrote itself (the event log); no validation,
+/// because only validated events are ever written.
+pub fn decode_stored(bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    Ok(convert::envelope_from_proto(v1::Envelope::decode(bytes)?)?)
+}
+
+pub fn encode_protobuf(envelope: &Envelope) -> Vec<u8> {
+    convert::envelope_to_proto(envelope).encode_to_vec()
+}
+
+pub fn encode_json(envelope: &Envelope) -> Vec<u8> {
+    // Serializing plain data with string keys cannot fail.
+    serde_json::to_vec(envelope).unwrap_or_default()
+}
+
+pub fn encode(format: WireFormat, envelope: &Envelope) -> Vec<u8> {
+    match format {
+        WireFormat::Protobuf => encode_protobuf(envelope),
+        WireFormat::Json => encode_json(envelope),
+    }
+}
