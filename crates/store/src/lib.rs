@@ -1,1 +1,518 @@
-//! touchline-store
+//! The RocksDB event log and view store.
+//!
+//! One database holds everything that must change together: the event log, its
+//! indexes, the read models (views), the Kafka offsets the log covers and the
+//! outbox of messages to publish. A [`Commit`] gathers one batch of all of these
+//! into a single RocksDB `WriteBatch`, written with one fsync; after a crash the
+//! database holds either all of a batch or none of it. This crate is the only one
+//! that knows RocksDB.
+//!
+//! ```
+//! use touchline_core::{Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType};
+//! use touchline_store::{Store, Table};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path()).unwrap();
+//! let envelope = Envelope {
+//!     event_id: "e-1".into(),
+//!     occurred_at: Timestamp::from_millis(1_000),
+//!     recorded_at: Timestamp::from_millis(1_000),
+//!     source_system: "web".into(),
+//!     event: Event::TouchRecorded(TouchRecorded {
+//!         person_id: "p-1".into(),
+//!         campaign_id: "c-1".into(),
+//!         touch_type: TouchType::WebVisit,
+//!         status: TouchStatus::Sent,
+//!         asset: String::new(),
+//!     }),
+//! };
+//! let mut commit = store.commit();
+//! commit.append(0, &envelope);
+//! commit.put(Table::Persons, "p-1", &"any serde value").unwrap();
+//! commit.set_offset("touchline.events.v1", 0, 1);
+//! store.write(commit).unwrap();
+//!
+//! assert_eq!(store.seq_of_event("e-1").unwrap(), Some(0));
+//! assert_eq!(store.stream(StreamKind::Person, "p-1", 0, 10).unwrap()[0].envelope, envelope);
+//! assert_eq!(store.offsets().unwrap()[0].next_offset, 1);
+//! ```
+
+mod keys;
+
+use std::path::{Path, PathBuf};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
+    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use touchline_core::{Envelope, StreamKind};
+
+/// Bumped when the encoding of stored views changes; a mismatch asks for `touchline replay`.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const CF_EVENTS: &str = "events";
+const CF_EVENT_IDS: &str = "event_ids";
+const CF_STREAMS: &str = "streams";
+const CF_OFFSETS: &str = "offsets";
+const CF_META: &str = "meta";
+const CF_OUTBOX: &str = "outbox";
+
+const META_SCHEMA: &str = "schema_version";
+
+/// The read-model tables, one column family each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Persons,
+    Opportunities,
+    Campaigns,
+    Conversions,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Persons, Table::Opportunities, Table::Campaigns, Table::Conversions];
+
+    fn cf_name(self) -> &'static str {
+        match self {
+            Table::Persons => "persons",
+            Table::Opportunities => "opportunities",
+            Table::Campaigns => "campaigns",
+            Table::Conversions => "conversions",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the event store at {path}: {source}")]
+    Open { path: PathBuf, source: rocksdb::Error },
+    #[error("rocksdb {operation} failed: {source}")]
+    Rocks {
+        operation: &'static str,
+        source: rocksdb::Error,
+    },
+    #[error("corrupt {what} at key {key:?}: {detail}")]
+    Corrupt { what: &'static str, key: String, detail: String },
+    #[error(
+        "the store at {path} was written with schema version {found}, this build uses {expected}; run `touchline replay` to rebuild the views"
+    )]
+    SchemaMismatch { path: PathBuf, found: u64, expected: u64 },
+}
+
+fn rocks(operation: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
+    move |source| StoreError::Rocks { operation, source }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An event as stored: its log position and the event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub envelope: Envelope,
+}
+
+/// The next offset to read from one Kafka partition, as covered by the log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PartitionOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub next_offset: i64,
+}
+
+/// A message waiting to be published: key plus value, or a tombstone.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxRecord {
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+#[derive(Debug)]
+pub struct Store {
+    db: DB,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let cache = Cache::new_lru_cache(256 << 20).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut db_options = Options::default();
+        db_options.create_if_missing(true);
+        db_options.create_missing_column_families(true);
+        db_options.increase_parallelism(2);
+        db_options.set_max_background_jobs(2);
+        db_options.set_bytes_per_sync(1 << 20);
+
+        let cf = |name: &str, point_lookups: bool| {
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            if point_lookups {
+                // Most dedupe and view lookups are for keys that exist or are new;
+                // a bloom filter answers "new" without touching disk.
+                table.set_bloom_filter(10.0, false);
+            }
+            let mut options = Options::default();
+            options.set_block_based_table_factory(&table);
+            options.set_compression_type(DBCompressionType::Lz4);
+            options.set_write_buffer_size(64 << 20);
+            ColumnFamilyDescriptor::new(name, options)
+        };
+        let mut families = vec![
+            cf(CF_EVENTS, false),
+            cf(CF_EVENT_IDS, true),
+            cf(CF_STREAMS, false),
+            cf(CF_OFFSETS, false),
+            cf(CF_META, false),
+            cf(CF_OUTBOX, false),
+        ];
+        families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
+
+        let db = DB::open_cf_descriptors(&db_options, path, families).map_err(|source| {
+            StoreError::Open {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+        };
+        match store.meta_u64(META_SCHEMA)? {
+            None => {
+                let mut commit = store.commit();
+                commit.set_meta_u64(META_SCHEMA, SCHEMA_VERSION);
+                store.write(commit)?;
+            }
+            Some(SCHEMA_VERSION) => {}
+            Some(found) => {
+                return Err(StoreError::SchemaMismatch {
+                    path: path.to_owned(),
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+        }
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn cf(&self, name: &'static str) -> &ColumnFamily {
+        // Every family is created in `open`; a missing one is a bug, not an input error.
+        self.db
+            .cf_handle(name)
+            .unwrap_or_else(|| panic!("column family {name} is opened with the store"))
+    }
+
+    /// Starts a batch of changes; nothing is visible until [`Store::write`].
+    pub fn commit(&self) -> Commit<'_> {
+        Commit {
+            store: self,
+            batch: WriteBatch::default(),
+        }
+    }
+
+    /// Writes a batch atomically and fsyncs the write-ahead log before returning.
+    pub fn write(&self, commit: Commit<'_>) -> Result<()> {
+        let mut options = WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(commit.batch, &options).map_err(rocks("write"))
+    }
+
+    /// The log position of an event id, if it was appended.
+    pub fn seq_of_event(&self, event_id: &str) -> Result<Option<u64>> {
+        let value = self
+            .db
+            .get_cf(self.cf(CF_EVENT_IDS), event_id.as_bytes())
+            .map_err(rocks("get event id"))?;
+        value
+            .map(|v| keys::decode_u64(&v).ok_or_else(|| corrupt("event id index", event_id, "not 8 bytes")))
+            .transpose()
+    }
+
+    /// Which of `event_ids` are already in the log (one multi-get).
+    pub fn known_event_ids(&self, event_ids: &[&str]) -> Result<Vec<bool>> {
+        let cf = self.cf(CF_EVENT_IDS);
+        self.db
+            .multi_get_cf(event_ids.iter().map(|id| (cf, id.as_bytes())))
+            .into_iter()
+            .map(|r| r.map(|v| v.is_some()).map_err(rocks("multi-get event ids")))
+            .collect()
+    }
+
+    pub fn event(&self, seq: u64) -> Result<Option<StoredEvent>> {
+        self.db
+            .get_cf(self.cf(CF_EVENTS), keys::u64_key(seq))
+            .map_err(rocks("get event"))?
+            .map(|bytes| decode_event(seq, &bytes))
+            .transpose()
+    }
+
+    /// Up to `limit` events from `from_seq` on, in log order.
+    pub fn events(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let start = keys::u64_key(from_seq);
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_EVENTS), IteratorMode::From(&start, Direction::Forward))
+            .take(limit)
+        {
+            let (key, value) = item.map_err(rocks("scan events"))?;
+            let seq = keys::decode_u64(&key).ok_or_else(|| corrupt("event key", &format!("{key:?}"), "not 8 bytes"))?;
+            out.push(decode_event(seq, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// The events of one stream (a person, account, opportunity or campaign), in
+    /// log order, from `from_seq` on, at most `limit`.
+    pub fn stream(&self, kind: StreamKind, id: &str, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let prefix = keys::stream_prefix(kind, id);
+        let mut start = prefix.clone();
+        start.extend_from_slice(&keys::u64_key(from_seq));
+        let mut seqs = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_STREAMS), IteratorMode::From(&start, Direction::Forward))
+        {
+            let (key, _) = item.map_err(rocks("scan stream"))?;
+            if !key.starts_with(&prefix) || seqs.len() >= limit {
+                break;
+            }
+            let seq = keys::decode_u64(&key[prefix.len()..])
+                .ok_or_else(|| corrupt("stream index", id, "bad sequence suffix"))?;
+            seqs.push(seq);
+        }
+        let cf = self.cf(CF_EVENTS);
+        let seq_keys: Vec<[u8; 8]> = seqs.iter().map(|s| keys::u64_key(*s)).collect();
+        let values = self.db.multi_get_cf(seq_keys.iter().map(|k| (cf, k.as_slice())));
+        seqs.into_iter()
+            .zip(values)
+            .map(|(seq, value)| {
+                let bytes = value
+                    .map_err(rocks("get stream event"))?
+                    .ok_or_else(|| corrupt("stream index", id, &format!("points at missing event {seq}")))?;
+                decode_event(seq, &bytes)
+            })
+            .collect()
+    }
+
+    /// The offsets the log covers, per topic partition.
+    pub fn offsets(&self) -> Result<Vec<PartitionOffset>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_OFFSETS), IteratorMode::Start) {
+            let (key, value) = item.map_err(rocks("scan offsets"))?;
+            let (topic, partition) =
+                keys::decode_offset_key(&key).ok_or_else(|| corrupt("offset key", &format!("{key:?}"), "malformed"))?;
+            let next_offset = keys::decode_u64(&value)
+                .ok_or_else(|| corrupt("offset", &topic, "not 8 bytes"))? as i64;
+            out.push(PartitionOffset {
+                topic,
+                partition,
+                next_offset,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn meta_u64(&self, key: &str) -> Result<Option<u64>> {
+        self.db
+            .get_cf(self.cf(CF_META), key.as_bytes())
+            .map_err(rocks("get meta"))?
+            .map(|v| keys::decode_u64(&v).ok_or_else(|| corrupt("meta value", key, "not 8 bytes")))
+            .transpose()
+    }
+
+    /// One view, decoded.
+    pub fn get<T: DeserializeOwned>(&self, table: Table, key: &str) -> Result<Option<T>> {
+        self.db
+            .get_pinned_cf(self.cf(table.cf_name()), key.as_bytes())
+            .map_err(rocks("get view"))?
+            .map(|bytes| decode_view(table, key, &bytes))
+            .transpose()
+    }
+
+    /// Many views at once, in the order of `keys`.
+    pub fn get_many<T: DeserializeOwned>(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<T>>> {
+        let cf = self.cf(table.cf_name());
+        self.db
+            .multi_get_cf(keys.iter().map(|k| (cf, k.as_bytes())))
+            .into_iter()
+            .zip(keys)
+            .map(|(value, key)| {
+                value
+                    .map_err(rocks("multi-get views"))?
+                    .map(|bytes| decode_view(table, key, &bytes))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// Views whose key starts with `prefix`, in key order, after `after` (exclusive)
+    /// when given, at most `limit`.
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>> {
+        let start = after.unwrap_or(prefix);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.cf(table.cf_name()),
+            IteratorMode::From(start.as_bytes(), Direction::Forward),
+        ) {
+            let (key, value) = item.map_err(rocks("scan views"))?;
+            if !key.starts_with(prefix.as_bytes()) || out.len() >= limit {
+                break;
+            }
+            if after.is_some_and(|a| *key == *a.as_bytes()) {
+                continue;
+            }
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let view = decode_view(table, &key, &value)?;
+            out.push((key, view));
+        }
+        Ok(out)
+    }
+
+    /// Calls `visit` for every view of a table, in key order.
+    pub fn for_each<T: DeserializeOwned>(&self, table: Table, mut visit: impl FnMut(&str, T)) -> Result<()> {
+        for item in self.db.iterator_cf(self.cf(table.cf_name()), IteratorMode::Start) {
+            let (key, value) = item.map_err(rocks("scan views"))?;
+            let key = String::from_utf8_lossy(&key);
+            visit(&key, decode_view(table, &key, &value)?);
+        }
+        Ok(())
+    }
+
+    /// The oldest `limit` outbox records, with their ids.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(u64, OutboxRecord)>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start).take(limit) {
+            let (key, value) = item.map_err(rocks("scan outbox"))?;
+            let id = keys::decode_u64(&key).ok_or_else(|| corrupt("outbox key", &format!("{key:?}"), "not 8 bytes"))?;
+            let record = postcard::from_bytes(&value)
+                .map_err(|e| corrupt("outbox record", &id.to_string(), &e.to_string()))?;
+            out.push((id, record));
+        }
+        Ok(out)
+    }
+
+    /// Removes outbox records up to and including `last_id`, once published.
+    /// Not fsynced: losing it in a crash only republishes the same versions.
+    pub fn remove_outbox_through(&self, last_id: u64) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_OUTBOX), keys::u64_key(0), keys::u64_key(last_id.saturating_add(1)));
+        self.db.write(batch).map_err(rocks("trim outbox"))
+    }
+
+    /// Removes every view, keeping the log, so that a replay can rebuild them.
+    pub fn clear_views(&self) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for table in Table::ALL {
+            let cf = self.cf(table.cf_name());
+            for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+                let (key, _) = item.map_err(rocks("scan views"))?;
+                batch.delete_cf(cf, key);
+            }
+        }
+        self.write(Commit { store: self, batch })
+    }
+}
+
+fn corrupt(what: &'static str, key: &str, detail: &str) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        key: key.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn decode_event(seq: u64, bytes: &[u8]) -> Result<StoredEvent> {
+    let envelope = touchline_proto::decode_stored(bytes)
+        .map_err(|e| corrupt("event", &seq.to_string(), &e.to_string()))?;
+    Ok(StoredEvent { seq, envelope })
+}
+
+fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+        what: table.cf_name(),
+        key: key.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// One atomic batch: events, view changes, offsets, outbox records.
+pub struct Commit<'s> {
+    store: &'s Store,
+    batch: WriteBatch,
+}
+
+impl std::fmt::Debug for Commit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commit").field("operations", &self.batch.len()).finish()
+    }
+}
+
+impl Commit<'_> {
+    /// Appends an event at `seq`, indexes its id and every stream it belongs to.
+    pub fn append(&mut self, seq: u64, envelope: &Envelope) {
+        let store = self.store;
+        let key = keys::u64_key(seq);
+        self.batch
+            .put_cf(store.cf(CF_EVENTS), key, touchline_proto::encode_protobuf(envelope));
+        self.batch
+            .put_cf(store.cf(CF_EVENT_IDS), envelope.event_id.as_bytes(), key);
+        let streams = store.cf(CF_STREAMS);
+        for stream in envelope.event.streams() {
+            let mut stream_key = keys::stream_prefix(stream.kind, stream.id);
+            stream_key.extend_from_slice(&key);
+            self.batch.put_cf(streams, stream_key, []);
+        }
+    }
+
+    pub fn put<T: Serialize>(&mut self, table: Table, key: &str, value: &T) -> Result<()> {
+        let bytes = postcard::to_stdvec(value).map_err(|e| corrupt("view to write", key, &e.to_string()))?;
+        self.batch.put_cf(self.store.cf(table.cf_name()), key.as_bytes(), bytes);
+        Ok(())
+    }
+
+    pub fn delete(&mut self, table: Table, key: &str) {
+        self.batch.delete_cf(self.store.cf(table.cf_name()), key.as_bytes());
+    }
+
+    /// Records that the log covers `topic`/`partition` up to `next_offset` (exclusive).
+    pub fn set_offset(&mut self, topic: &str, partition: i32, next_offset: i64) {
+        self.batch.put_cf(
+            self.store.cf(CF_OFFSETS),
+            keys::offset_key(topic, partition),
+            keys::u64_key(next_offset as u64),
+        );
+    }
+
+    pub fn set_meta_u64(&mut self, key: &str, value: u64) {
+        self.batch
+            .put_cf(self.store.cf(CF_META), key.as_bytes(), keys::u64_key(value));
+    }
+
+    pub fn outbox(&mut self, id: u64, record: &OutboxRecord) -> Result<()> {
+        let bytes = postcard::to_stdvec(record).map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
+        self.batch.put_cf(self.store.cf(CF_OUTBOX), keys::u64_key(id), bytes);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,70 @@
+/// Splits `total` minor units by `weights` so that the parts sum to `total`
+/// exactly (largest remainder method).
+///
+/// Each part first gets the floor of its quota `total * weight`. The units left
+/// over go one each to the parts with the largest fractional remainders; equal
+/// remainders go to the lower index (the earlier touch), so the result never
+/// depends on anything but the inputs. Parts with zero weight get nothing.
+/// Negative totals (refunds) are split like positive ones, mirrored.
+///
+/// ```
+/// # use touchline_attribution::apportion;
+/// assert_eq!(apportion(100, &[1.0 / 3.0; 3]), vec![34, 33, 33]);
+/// assert_eq!(apportion(-100, &[1.0 / 3.0; 3]), vec![-34, -33, -33]);
+/// assert_eq!(apportion(7, &[0.0, 0.5, 0.5]), vec![0, 4, 3]);
+/// ```
+pub fn apportion(total: i64, weights: &[f64]) -> Vec<i64> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    if total < 0 {
+        return apportion(total.checked_neg().unwrap_or(i64::MAX), weights)
+            .into_iter()
+            .map(|x| -x)
+            .collect();
+    }
+    let sum: f64 = weights.iter().filter(|w| **w > 0.0).sum();
+    if sum <= 0.0 {
+        // No positive weight: nothing to prefer, so everything to the first part.
+        let mut parts = vec![0; weights.len()];
+        parts[0] = total;
+        return parts;
+    }
+    let total_f = total as f64;
+    // i128 so that rounding on totals near i64::MAX cannot overflow the sum.
+    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            let quota = total_f * (w / sum);
+            let floor = quota.floor();
+            parts.push(floor as i128);
+            remainders.push((quota - floor, i));
+        } else {
+            parts.push(0);
+        }
+    }
+    let assigned: i128 = parts.iter().sum();
+    let mut left = i128::from(total) - assigned;
+    // Largest remainder first; equal remainders to the lower index.
+    remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut cursor = 0;
+    while left > 0 {
+        parts[remainders[cursor % remainders.len()].1] += 1;
+        left -= 1;
+        cursor += 1;
+    }
+    // Floating error can overshoot by a unit on huge totals: take it back from the
+    // smallest remainders, never below zero.
+    let mut cursor = remainders.len();
+    while left < 0 {
+        cursor = if cursor == 0 { remainders.len() - 1 } else { cursor - 1 };
+        let i = remainders[cursor].1;
+        if parts[i] > 0 {
+            parts[i] -= 1;
+            left += 1;
+        }
+    }
+    // Every part now lies in 0..=total, so it fits.
+    parts.into_iter().map(|p| p as i64).collect()
+}

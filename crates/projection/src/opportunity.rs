@@ -1,0 +1,146 @@
+use serde::{Deserialize, Serialize};
+use touchline_core::{Envelope, Event, Money, Timestamp};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageChange {
+    pub stage: String,
+    pub at: Timestamp,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedInfo {
+    pub won: bool,
+    pub amount: Money,
+    pub closed_at: Timestamp,
+    pub partner_id: String,
+}
+
+/// An opportunity: its amount, stage history and the people behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpportunityView {
+    pub opportunity_id: String,
+    pub account_id: String,
+    pub name: String,
+    /// `None` until `OpportunityCreated` arrives (a contact role may come first).
+    pub created_at: Option<Timestamp>,
+    pub stage: String,
+    /// Every stage change in log order; skips, reversals and reopenings stay visible.
+    pub stage_history: Vec<StageChange>,
+    pub amount: Option<Money>,
+    pub probability_pct: u32,
+    pub expected_close_at: Option<Timestamp>,
+    pub primary_contact_id: String,
+    /// The primary contact and every contact with a role, without repeats.
+    pub contact_ids: Vec<String>,
+    pub owner_id: String,
+    pub partner_id: String,
+    pub closed: Option<ClosedInfo>,
+    pub last_seq: u64,
+}
+
+impl OpportunityView {
+    pub fn new(opportunity_id: &str) -> Self {
+        OpportunityView {
+            opportunity_id: opportunity_id.to_owned(),
+            account_id: String::new(),
+            name: String::new(),
+            created_at: None,
+            stage: String::new(),
+            stage_history: Vec::new(),
+            amount: None,
+            probability_pct: 0,
+            expected_close_at: None,
+            primary_contact_id: String::new(),
+            contact_ids: Vec::new(),
+            owner_id: String::new(),
+            partner_id: String::new(),
+            closed: None,
+            last_seq: 0,
+        }
+    }
+
+    fn add_contact(&mut self, person_id: &str) {
+        if !person_id.is_empty() && !self.contact_ids.iter().any(|c| c == person_id) {
+            self.contact_ids.push(person_id.to_owned());
+        }
+    }
+
+    fn set_stage(&mut self, stage: &str, at: Timestamp, seq: u64) {
+        if self.stage != stage {
+            stage.clone_into(&mut self.stage);
+            self.stage_history.push(StageChange {
+                stage: stage.to_owned(),
+                at,
+                seq,
+            });
+        }
+    }
+
+    /// Replaces a merged person id by the survivor's (R10).
+    pub fn replace_contact(&mut self, merged: &str, surviving: &str) {
+        if self.primary_contact_id == merged {
+            surviving.clone_into(&mut self.primary_contact_id);
+        }
+        self.contact_ids.retain(|c| c != merged);
+        self.add_contact(surviving);
+    }
+
+    pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
+        let at = envelope.occurred_at;
+        match &envelope.event {
+            Event::OpportunityCreated(e) if e.opportunity_id == self.opportunity_id => {
+                self.created_at = Some(self.created_at.map_or(at, |c| c.min(at)));
+                e.account_id.clone_into(&mut self.account_id);
+                e.name.clone_into(&mut self.name);
+                self.amount = Some(e.amount.clone());
+                self.probability_pct = e.probability_pct;
+                self.expected_close_at = e.expected_close_at;
+                e.primary_contact_id.clone_into(&mut self.primary_contact_id);
+                self.add_contact(&e.primary_contact_id);
+                e.owner_id.clone_into(&mut self.owner_id);
+                e.partner_id.clone_into(&mut self.partner_id);
+                self.set_stage(&e.stage, at, seq);
+            }
+            Event::OpportunityUpdated(e) if e.opportunity_id == self.opportunity_id => {
+                if let Some(stage) = &e.stage {
+                    // A stage change after closing reopens the opportunity.
+                    if self.closed.is_some() {
+                        self.closed = None;
+                    }
+                    self.set_stage(stage, at, seq);
+                }
+                if let Some(amount) = &e.amount {
+                    self.amount = Some(amount.clone());
+                }
+                if let Some(pct) = e.probability_pct {
+                    self.probability_pct = pct;
+                }
+                if e.expected_close_at.is_some() {
+                    self.expected_close_at = e.expected_close_at;
+                }
+            }
+            Event::OpportunityContactRoleAdded(e) if e.opportunity_id == self.opportunity_id => {
+                self.add_contact(&e.person_id);
+            }
+            Event::OpportunityClosed(e) if e.opportunity_id == self.opportunity_id => {
+                self.closed = Some(ClosedInfo {
+                    won: e.won,
+                    amount: e.amount.clone(),
+                    closed_at: at,
+                    partner_id: e.partner_id.clone(),
+                });
+                self.set_stage(if e.won { "closed_won" } else { "closed_lost" }, at, seq);
+                self.probability_pct = if e.won { 100 } else { 0 };
+            }
+            Event::LeadConverted(e) if e.opportunity_id == self.opportunity_id => {
+                self.add_contact(&e.person_id);
+                if self.account_id.is_empty() {
+                    e.account_id.clone_into(&mut self.account_id);
+                }
+            }
+            _ => return,
+        }
+        self.last_seq = self.last_seq.max(seq);
+    }
+}

@@ -1,0 +1,268 @@
+use serde::{Deserialize, Serialize};
+use touchline_attribution::TouchPoint;
+use touchline_core::{
+    Envelope, Event, LeadSource, LeadStatus, Qualification, Timestamp, TouchStatus, TouchType,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonKind {
+    /// Seen only through touches so far (e.g. a web visitor identified by cookie).
+    Prospect,
+    Lead,
+    Contact,
+}
+
+/// One touch in a person's history (R2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TouchEntry {
+    /// Position of the event in the log.
+    pub seq: u64,
+    pub event_id: String,
+    pub campaign_id: String,
+    pub touch_type: TouchType,
+    pub status: TouchStatus,
+    pub asset: String,
+    /// The date of participation.
+    pub occurred_at: Timestamp,
+    /// When the source system recorded it.
+    pub recorded_at: Timestamp,
+}
+
+impl TouchEntry {
+    pub fn to_touch_point(&self) -> TouchPoint {
+        TouchPoint {
+            event_id: self.event_id.clone(),
+            occurred_at: self.occurred_at,
+            campaign_id: self.campaign_id.clone(),
+            touch_type: self.touch_type,
+            status: self.status,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversionInfo {
+    pub converted_at: Timestamp,
+    pub account_id: String,
+    pub opportunity_id: String,
+}
+
+/// A lead or contact: who they are, where they came from, and every touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonView {
+    pub person_id: String,
+    pub kind: PersonKind,
+    pub email: String,
+    pub phone: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub account_id: String,
+    pub owner_id: String,
+    /// When the lead was created; `None` while only touches are known.
+    pub lead_created_at: Option<Timestamp>,
+    /// The source at first contact (R1): from the lead's own record, else from the
+    /// earliest touch.
+    pub source: Option<LeadSource>,
+    pub status: Option<LeadStatus>,
+    pub qualification: Qualification,
+    /// Every touch in attribution order: `occurred_at`, then `event_id` (R2, R7).
+    pub touches: Vec<TouchEntry>,
+    pub converted: Option<ConversionInfo>,
+    /// Opportunities this person is a contact of (primary or by role).
+    pub opportunity_ids: Vec<String>,
+    /// Set when this record was merged into another; the survivor holds the history.
+    pub merged_into: Option<String>,
+    /// Records merged into this one.
+    pub merged_from: Vec<String>,
+    /// Log position of the last event applied.
+    pub last_seq: u64,
+}
+
+impl PersonView {
+    pub fn new(person_id: &str) -> Self {
+        PersonView {
+            person_id: person_id.to_owned(),
+            kind: PersonKind::Prospect,
+            email: String::new(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            owner_id: String::new(),
+            lead_created_at: None,
+            source: None,
+            status: None,
+            qualification: Qualification::default(),
+            touches: Vec::new(),
+            converted: None,
+            opportunity_ids: Vec::new(),
+            merged_into: None,
+            merged_from: Vec::new(),
+            last_seq: 0,
+        }
+    }
+
+    pub fn first_touch(&self) -> Option<&TouchEntry> {
+        self.touches.first()
+    }
+
+    pub fn last_touch(&self) -> Option<&TouchEntry> {
+        self.touches.last()
+    }
+
+    /// The source at first contact: the lead's own, else the earliest touch's campaign.
+    pub fn source_at_first_contact(&self) -> Option<LeadSource> {
+        self.source.clone().or_else(|| {
+            self.first_touch().map(|t| LeadSource {
+                campaign_id: t.campaign_id.clone(),
+                ..LeadSource::default()
+            })
+        })
+    }
+
+    pub fn touch_points(&self) -> Vec<TouchPoint> {
+        self.touches.iter().map(TouchEntry::to_touch_point).collect()
+    }
+
+    /// Inserts a touch in attribution order; a repeated event id is ignored.
+    pub fn insert_touch(&mut self, entry: TouchEntry) {
+        let key = (entry.occurred_at, entry.event_id.as_str());
+        match self
+            .touches
+            .binary_search_by(|t| (t.occurred_at, t.event_id.as_str()).cmp(&key))
+        {
+            Ok(_) => {}
+            Err(at) => self.touches.insert(at, entry),
+        }
+    }
+
+    pub fn add_opportunity(&mut self, opportunity_id: &str) {
+        if !self.opportunity_ids.iter().any(|o| o == opportunity_id) {
+            self.opportunity_ids.push(opportunity_id.to_owned());
+        }
+    }
+
+    /// Applies one event that concerns this person. The caller routes: after a
+    /// merge, events that name the merged id are applied to the survivor's view.
+    /// Events that carry nothing for a person leave the view unchanged.
+    pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
+        match &envelope.event {
+            Event::LeadCreated(e) => {
+                if self.kind == PersonKind::Prospect {
+                    self.kind = PersonKind::Lead;
+                }
+                // A repeated creation keeps the earliest date (backfills may replay it).
+                if self.lead_created_at.is_none_or(|at| envelope.occurred_at < at) {
+                    self.lead_created_at = Some(envelope.occurred_at);
+                    if e.source.is_some() {
+                        self.source = e.source.clone();
+                    }
+                }
+                fill(&mut self.email, &e.email);
+                fill(&mut self.phone, &e.phone);
+                fill(&mut self.first_name, &e.first_name);
+                fill(&mut self.last_name, &e.last_name);
+                fill(&mut self.company, &e.company);
+                fill(&mut self.account_id, &e.account_id);
+                fill(&mut self.owner_id, &e.owner_id);
+                if self.status.is_none() {
+                    self.status = Some(LeadStatus::New);
+                }
+            }
+            Event::LeadUpdated(e) => {
+                if let Some(owner) = &e.owner_id {
+                    self.owner_id.clone_from(owner);
+                }
+                if let Some(status) = e.status {
+                    self.status = Some(status);
+                }
+                if let Some(q) = e.qualification {
+                    self.qualification.need = q.need.or(self.qualification.need);
+                    self.qualification.budget = q.budget.or(self.qualification.budget);
+                    self.qualification.authority = q.authority.or(self.qualification.authority);
+                }
+            }
+            Event::LeadConverted(e) => {
+                self.kind = PersonKind::Contact;
+                self.account_id.clone_from(&e.account_id);
+                self.converted = Some(ConversionInfo {
+                    converted_at: envelope.occurred_at,
+                    account_id: e.account_id.clone(),
+                    opportunity_id: e.opportunity_id.clone(),
+                });
+                if !e.opportunity_id.is_empty() {
+                    self.add_opportunity(&e.opportunity_id);
+                }
+            }
+            Event::TouchRecorded(e) => {
+                self.insert_touch(TouchEntry {
+                    seq,
+                    event_id: envelope.event_id.clone(),
+                    campaign_id: e.campaign_id.clone(),
+                    touch_type: e.touch_type,
+                    status: e.status,
+                    asset: e.asset.clone(),
+                    occurred_at: envelope.occurred_at,
+                    recorded_at: envelope.recorded_at,
+                });
+            }
+            Event::OpportunityCreated(e) => {
+                self.add_opportunity(&e.opportunity_id);
+            }
+            Event::OpportunityContactRoleAdded(e) => {
+                self.add_opportunity(&e.opportunity_id);
+            }
+            _ => return,
+        }
+        self.last_seq = self.last_seq.max(seq);
+    }
+
+    /// Folds `merged` (a duplicate record) into this surviving view (R10): its
+    /// touches, opportunities and any fields this view lacks. The earliest lead
+    /// creation wins, with its source.
+    pub fn absorb(&mut self, seq: u64, merged: &PersonView) {
+        for touch in &merged.touches {
+            self.insert_touch(touch.clone());
+        }
+        for opportunity in &merged.opportunity_ids {
+            self.add_opportunity(opportunity);
+        }
+        if let Some(at) = merged.lead_created_at
+            && self.lead_created_at.is_none_or(|mine| at < mine)
+        {
+            self.lead_created_at = Some(at);
+            self.source = merged.source.clone().or(self.source.take());
+        }
+        if self.kind == PersonKind::Prospect
+            || (self.kind == PersonKind::Lead && merged.kind == PersonKind::Contact)
+        {
+            self.kind = merged.kind;
+        }
+        fill(&mut self.email, &merged.email);
+        fill(&mut self.phone, &merged.phone);
+        fill(&mut self.first_name, &merged.first_name);
+        fill(&mut self.last_name, &merged.last_name);
+        fill(&mut self.company, &merged.company);
+        fill(&mut self.account_id, &merged.account_id);
+        fill(&mut self.owner_id, &merged.owner_id);
+        if self.converted.is_none() {
+            self.converted = merged.converted.clone();
+        }
+        if self.status.is_none() {
+            self.status = merged.status;
+        }
+        if !self.merged_from.contains(&merged.person_id) {
+            self.merged_from.push(merged.person_id.clone());
+        }
+        self.last_seq = self.last_seq.max(seq);
+    }
+}
+
+fn fill(field: &mut String, value: &str) {
+    if field.is_empty() && !value.is_empty() {
+        value.clone_into(field);
+    }
+}
