@@ -12,6 +12,7 @@
 #   deploy/kafka.sh create-topics  create the topics below if missing
 #   deploy/kafka.sh list-topics
 #   deploy/kafka.sh logs           tail the broker log
+#   deploy/kafka.sh reset          delete the data dir (all topics/messages); must be stopped
 #   deploy/kafka.sh run-class CLASS [ARGS...]   run a Kafka tool on the classpath,
 #       e.g. run-class org.apache.kafka.tools.consumer.ConsoleConsumer \
 #              --bootstrap-server 127.0.0.1:9092 --topic t --from-beginning
@@ -110,7 +111,7 @@ broker_pid() {
   return 1
 }
 
-# Serialise start/stop/fetch so parallel test jobs don't race each other.
+# Serialise start/stop/reset on one data dir: parallel test jobs must not race.
 take_lock() {
   mkdir -p "$DATA_DIR"
   exec 9>"$DATA_DIR/.lock"
@@ -126,8 +127,16 @@ cmd_fetch() {
   fi
   command -v mvn >/dev/null || die "mvn not found (apt-get install maven)"
   check_java
-  log "resolving Kafka $KAFKA_VERSION classpath from Maven Central into $LIBS_DIR"
+  # The jar cache is shared by all data dirs, so it has its own lock; re-check
+  # once we hold it, another process may have just filled the cache.
   mkdir -p "$(dirname "$LIBS_DIR")"
+  exec 8>"$(dirname "$LIBS_DIR")/.fetch.lock"
+  flock -w 600 8 || die "timed out waiting for another fetch into $LIBS_DIR"
+  if [[ -f "$stamp" && "$(<"$stamp")" == "$key" ]]; then
+    exec 8>&-
+    return 0
+  fi
+  log "resolving Kafka $KAFKA_VERSION classpath from Maven Central into $LIBS_DIR"
   tmp="$(mktemp -d "$LIBS_DIR.tmp.XXXXXX")"
   # Output kept for failures only (-q still prints stray ANSI resets).
   if ! mvn -q -B -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
@@ -144,6 +153,7 @@ cmd_fetch() {
   # Swap in whole so an interrupted fetch never leaves a half classpath.
   rm -rf "$LIBS_DIR"
   mv "$tmp" "$LIBS_DIR"
+  exec 8>&-
   log "cached $(find "$LIBS_DIR" -name '*.jar' | wc -l) jars"
 }
 
@@ -173,7 +183,6 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 num.network.threads=2
 num.io.threads=4
-log.retention.hours=168
 EOF
 }
 
@@ -187,13 +196,17 @@ format_storage() {
     || die "kafka.tools.StorageTool format failed"
 }
 
+# Tail of what this start wrote ($1 = server.log size before it), so a JVM
+# that died early doesn't show the previous run's log as if it were current.
 show_log_tail() {
-  local f
-  for f in "$OUT_FILE" "$SERVER_LOG"; do
-    [[ -s "$f" ]] || continue
-    printf -- '--- last lines of %s ---\n' "$f" >&2
-    tail -n 40 "$f" >&2
-  done
+  if [[ -s "$OUT_FILE" ]]; then
+    printf -- '--- last lines of %s ---\n' "$OUT_FILE" >&2
+    tail -n 40 "$OUT_FILE" >&2
+  fi
+  if [[ -f "$SERVER_LOG" ]] && (($(stat -c %s "$SERVER_LOG") > $1)); then
+    printf -- '--- last lines of %s ---\n' "$SERVER_LOG" >&2
+    tail -c +"$(($1 + 1))" "$SERVER_LOG" | tail -n 40 >&2
+  fi
 }
 
 cmd_start() {
@@ -218,14 +231,14 @@ cmd_start() {
     [[ -f "$SERVER_LOG" ]] && log_offset="$(stat -c %s "$SERVER_LOG")"
     : >"$OUT_FILE"
     # setsid: the broker outlives the calling shell/CI step and its Ctrl-C.
-    # 9>&-: it must not inherit (and so hold forever) the lock fd.
+    # 8>&- 9>&-: it must not inherit (and so hold forever) the lock fds.
     # shellcheck disable=SC2086  # HEAP_OPTS is a list of flags
     (cd "$DATA_DIR" && exec setsid nohup "$(java_bin)" $HEAP_OPTS \
         -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
         -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         -Dkafka.logs.dir="$DATA_DIR" -Dlog4j2.configurationFile="$BROKER_LOG4J" \
         -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS" \
-        >>"$OUT_FILE" 2>&1 </dev/null 9>&-) &
+        >>"$OUT_FILE" 2>&1 </dev/null 8>&- 9>&-) &
     pid=$!
     echo "$pid" >"$PID_FILE"
     log "starting broker (pid $pid), logs in $SERVER_LOG"
@@ -240,11 +253,11 @@ cmd_start() {
           && port_open "$PORT"; do
       if ! kill -0 "$pid" 2>/dev/null; then
         rm -f "$PID_FILE"
-        show_log_tail
+        show_log_tail "$log_offset"
         die "broker exited during startup"
       fi
       if ((SECONDS >= deadline)); then
-        show_log_tail
+        show_log_tail "$log_offset"
         die "broker not ready after ${START_TIMEOUT}s (still running as pid $pid; '$0 stop' to kill it)"
       fi
       sleep 0.5
@@ -274,6 +287,21 @@ cmd_stop() {
   fi
   rm -f "$PID_FILE"
   log "stopped"
+}
+
+cmd_reset() {
+  take_lock
+  if broker_pid >/dev/null; then
+    die "broker is running; '$0 stop' first"
+  fi
+  # Only delete something that looks like our data dir (a typo'd
+  # TOUCHLINE_KAFKA_DIR must not wipe an unrelated directory).
+  if [[ -f "$PROPS" || -f "$LOG_DIRS/meta.properties" ]]; then
+    rm -rf "$LOG_DIRS" "$PROPS" "$OUT_FILE" "$SERVER_LOG" "$SERVER_LOG".* "$PID_FILE"
+    log "wiped $DATA_DIR; next start formats fresh storage"
+  else
+    log "nothing to reset in $DATA_DIR"
+  fi
 }
 
 cmd_status() {
@@ -330,7 +358,7 @@ create_topics() {
 }
 
 usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
+  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
   exit "${1:-2}"
 }
 
@@ -338,13 +366,14 @@ main() {
   local cmd="${1:-}"
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
-    fetch)         take_lock; cmd_fetch ;;
+    fetch)         cmd_fetch ;;
     start)         cmd_start ;;
     stop)          cmd_stop ;;
     restart)       cmd_stop; cmd_start ;;
     status)        cmd_status ;;
     create-topics) create_topics ;;
     list-topics)   require_reachable; list_topics ;;
+    reset)         cmd_reset ;;
     logs)          tail -n "${1:-100}" "$SERVER_LOG" ;;
     run-class)     [[ $# -gt 0 ]] || usage; require_fetched; run_class "$@" ;;
     -h|--help|help) usage 0 ;;

@@ -58,7 +58,11 @@ pub fn apportion(total: i64, weights: &[f64]) -> Vec<i64> {
     // smallest remainders, never below zero.
     let mut cursor = remainders.len();
     while left < 0 {
-        cursor = if cursor == 0 { remainders.len() - 1 } else { cursor - 1 };
+        cursor = if cursor == 0 {
+            remainders.len() - 1
+        } else {
+            cursor - 1
+        };
         let i = remainders[cursor].1;
         if parts[i] > 0 {
             parts[i] -= 1;

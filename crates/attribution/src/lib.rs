@@ -64,7 +64,10 @@ pub enum ConversionKind {
 }
 
 impl ConversionKind {
-    pub const ALL: [ConversionKind; 2] = [ConversionKind::LeadCreated, ConversionKind::OpportunityCreated];
+    pub const ALL: [ConversionKind; 2] = [
+        ConversionKind::LeadCreated,
+        ConversionKind::OpportunityCreated,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -178,7 +181,10 @@ pub struct Attribution {
 }
 
 /// The touches eligible for a conversion, in attribution order.
-pub fn eligible_touches<'t>(conversion: &Conversion, touches: &'t [TouchPoint]) -> Vec<&'t TouchPoint> {
+pub fn eligible_touches<'t>(
+    conversion: &Conversion,
+    touches: &'t [TouchPoint],
+) -> Vec<&'t TouchPoint> {
     let mut eligible: Vec<&TouchPoint> = touches
         .iter()
         .filter(|t| t.occurred_at <= conversion.occurred_at)

@@ -131,7 +131,10 @@ fn apportion_breaks_equal_remainders_towards_earlier_parts() {
     assert_eq!(apportion(2, &[0.25; 4]), vec![1, 1, 0, 0]);
     assert_eq!(apportion(10, &[0.7, 0.2, 0.1]), vec![7, 2, 1]);
     assert_eq!(apportion(0, &[0.5, 0.5]), vec![0, 0]);
-    assert_eq!(apportion(i64::MAX, &[0.5, 0.5]).iter().sum::<i64>(), i64::MAX);
+    assert_eq!(
+        apportion(i64::MAX, &[0.5, 0.5]).iter().sum::<i64>(),
+        i64::MAX
+    );
 }
 
 fn touches_strategy() -> impl Strategy<Value = Vec<TouchPoint>> {

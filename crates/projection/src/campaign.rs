@@ -50,7 +50,11 @@ impl CampaignView {
 
     /// The name to show: the campaign's own, else its id.
     pub fn display_name(&self) -> &str {
-        if self.name.is_empty() { &self.campaign_id } else { &self.name }
+        if self.name.is_empty() {
+            &self.campaign_id
+        } else {
+            &self.name
+        }
     }
 
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
@@ -62,14 +66,21 @@ impl CampaignView {
                 e.source.clone_into(&mut self.source);
                 e.ad_code.clone_into(&mut self.ad_code);
                 self.campaign_type = Some(e.campaign_type);
-                e.parent_campaign_id.clone_into(&mut self.parent_campaign_id);
+                e.parent_campaign_id
+                    .clone_into(&mut self.parent_campaign_id);
                 self.starts_at = Some(e.starts_at);
                 self.ends_at = e.ends_at;
                 self.planned_cost.clone_from(&e.planned_cost);
             }
             Event::CampaignCostRecorded(e) if e.campaign_id == self.campaign_id => {
-                match self.actual_cost.iter_mut().find(|m| m.currency == e.cost.currency) {
-                    Some(total) => total.amount_minor = total.amount_minor.saturating_add(e.cost.amount_minor),
+                match self
+                    .actual_cost
+                    .iter_mut()
+                    .find(|m| m.currency == e.cost.currency)
+                {
+                    Some(total) => {
+                        total.amount_minor = total.amount_minor.saturating_add(e.cost.amount_minor)
+                    }
                     None => self.actual_cost.push(e.cost.clone()),
                 }
             }
@@ -80,7 +91,9 @@ impl CampaignView {
                 }
             }
             Event::LeadCreated(e)
-                if e.source.as_ref().is_some_and(|s| s.campaign_id == self.campaign_id) =>
+                if e.source
+                    .as_ref()
+                    .is_some_and(|s| s.campaign_id == self.campaign_id) =>
             {
                 self.leads_sourced += 1;
             }

@@ -98,11 +98,21 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let mut view = ConversionView::new(conversion.clone());
-        assert_eq!(view.update(conversion.clone(), compute(&[touch("a", 50)]), 1), Model::ALL.to_vec());
+        assert_eq!(
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 1),
+            Model::ALL.to_vec()
+        );
         // The same answer again: nothing to publish.
-        assert!(view.update(conversion.clone(), compute(&[touch("a", 50)]), 2).is_empty());
+        assert!(
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 2)
+                .is_empty()
+        );
         // A late touch before "a" moves first touch only.
-        let changed = view.update(conversion.clone(), compute(&[touch("a", 50), touch("z", 10)]), 3);
+        let changed = view.update(
+            conversion.clone(),
+            compute(&[touch("a", 50), touch("z", 10)]),
+            3,
+        );
         assert_eq!(changed, vec![Model::FirstTouch]);
         assert_eq!(view.result(Model::FirstTouch).map(|r| r.version), Some(2));
         assert_eq!(view.result(Model::LastTouch).map(|r| r.version), Some(1));

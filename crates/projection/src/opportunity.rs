@@ -96,7 +96,8 @@ impl OpportunityView {
                 self.amount = Some(e.amount.clone());
                 self.probability_pct = e.probability_pct;
                 self.expected_close_at = e.expected_close_at;
-                e.primary_contact_id.clone_into(&mut self.primary_contact_id);
+                e.primary_contact_id
+                    .clone_into(&mut self.primary_contact_id);
                 self.add_contact(&e.primary_contact_id);
                 e.owner_id.clone_into(&mut self.owner_id);
                 e.partner_id.clone_into(&mut self.partner_id);

@@ -124,7 +124,10 @@ impl PersonView {
     }
 
     pub fn touch_points(&self) -> Vec<TouchPoint> {
-        self.touches.iter().map(TouchEntry::to_touch_point).collect()
+        self.touches
+            .iter()
+            .map(TouchEntry::to_touch_point)
+            .collect()
     }
 
     /// Inserts a touch in attribution order; a repeated event id is ignored.
@@ -155,7 +158,10 @@ impl PersonView {
                     self.kind = PersonKind::Lead;
                 }
                 // A repeated creation keeps the earliest date (backfills may replay it).
-                if self.lead_created_at.is_none_or(|at| envelope.occurred_at < at) {
+                if self
+                    .lead_created_at
+                    .is_none_or(|at| envelope.occurred_at < at)
+                {
                     self.lead_created_at = Some(envelope.occurred_at);
                     if e.source.is_some() {
                         self.source = e.source.clone();

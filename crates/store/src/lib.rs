@@ -42,8 +42,8 @@ mod keys;
 use std::path::{Path, PathBuf};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use touchline_core::{Envelope, StreamKind};
@@ -70,7 +70,12 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [Table::Persons, Table::Opportunities, Table::Campaigns, Table::Conversions];
+    pub const ALL: [Table; 4] = [
+        Table::Persons,
+        Table::Opportunities,
+        Table::Campaigns,
+        Table::Conversions,
+    ];
 
     fn cf_name(self) -> &'static str {
         match self {
@@ -85,18 +90,29 @@ impl Table {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open the event store at {path}: {source}")]
-    Open { path: PathBuf, source: rocksdb::Error },
+    Open {
+        path: PathBuf,
+        source: rocksdb::Error,
+    },
     #[error("rocksdb {operation} failed: {source}")]
     Rocks {
         operation: &'static str,
         source: rocksdb::Error,
     },
     #[error("corrupt {what} at key {key:?}: {detail}")]
-    Corrupt { what: &'static str, key: String, detail: String },
+    Corrupt {
+        what: &'static str,
+        key: String,
+        detail: String,
+    },
     #[error(
         "the store at {path} was written with schema version {found}, this build uses {expected}; run `touchline replay` to rebuild the views"
     )]
-    SchemaMismatch { path: PathBuf, found: u64, expected: u64 },
+    SchemaMismatch {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
 }
 
 fn rocks(operation: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
@@ -222,7 +238,9 @@ impl Store {
     pub fn write(&self, commit: Commit<'_>) -> Result<()> {
         let mut options = WriteOptions::default();
         options.set_sync(true);
-        self.db.write_opt(commit.batch, &options).map_err(rocks("write"))
+        self.db
+            .write_opt(commit.batch, &options)
+            .map_err(rocks("write"))
     }
 
     /// The log position of an event id, if it was appended.
@@ -232,7 +250,10 @@ impl Store {
             .get_cf(self.cf(CF_EVENT_IDS), event_id.as_bytes())
             .map_err(rocks("get event id"))?;
         value
-            .map(|v| keys::decode_u64(&v).ok_or_else(|| corrupt("event id index", event_id, "not 8 bytes")))
+            .map(|v| {
+                keys::decode_u64(&v)
+                    .ok_or_else(|| corrupt("event id index", event_id, "not 8 bytes"))
+            })
             .transpose()
     }
 
@@ -260,11 +281,15 @@ impl Store {
         let mut out = Vec::new();
         for item in self
             .db
-            .iterator_cf(self.cf(CF_EVENTS), IteratorMode::From(&start, Direction::Forward))
+            .iterator_cf(
+                self.cf(CF_EVENTS),
+                IteratorMode::From(&start, Direction::Forward),
+            )
             .take(limit)
         {
             let (key, value) = item.map_err(rocks("scan events"))?;
-            let seq = keys::decode_u64(&key).ok_or_else(|| corrupt("event key", &format!("{key:?}"), "not 8 bytes"))?;
+            let seq = keys::decode_u64(&key)
+                .ok_or_else(|| corrupt("event key", &format!("{key:?}"), "not 8 bytes"))?;
             out.push(decode_event(seq, &value)?);
         }
         Ok(out)
@@ -272,15 +297,21 @@ impl Store {
 
     /// The events of one stream (a person, account, opportunity or campaign), in
     /// log order, from `from_seq` on, at most `limit`.
-    pub fn stream(&self, kind: StreamKind, id: &str, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+    pub fn stream(
+        &self,
+        kind: StreamKind,
+        id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
         let prefix = keys::stream_prefix(kind, id);
         let mut start = prefix.clone();
         start.extend_from_slice(&keys::u64_key(from_seq));
         let mut seqs = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(self.cf(CF_STREAMS), IteratorMode::From(&start, Direction::Forward))
-        {
+        for item in self.db.iterator_cf(
+            self.cf(CF_STREAMS),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
             let (key, _) = item.map_err(rocks("scan stream"))?;
             if !key.starts_with(&prefix) || seqs.len() >= limit {
                 break;
@@ -291,13 +322,19 @@ impl Store {
         }
         let cf = self.cf(CF_EVENTS);
         let seq_keys: Vec<[u8; 8]> = seqs.iter().map(|s| keys::u64_key(*s)).collect();
-        let values = self.db.multi_get_cf(seq_keys.iter().map(|k| (cf, k.as_slice())));
+        let values = self
+            .db
+            .multi_get_cf(seq_keys.iter().map(|k| (cf, k.as_slice())));
         seqs.into_iter()
             .zip(values)
             .map(|(seq, value)| {
-                let bytes = value
-                    .map_err(rocks("get stream event"))?
-                    .ok_or_else(|| corrupt("stream index", id, &format!("points at missing event {seq}")))?;
+                let bytes = value.map_err(rocks("get stream event"))?.ok_or_else(|| {
+                    corrupt(
+                        "stream index",
+                        id,
+                        &format!("points at missing event {seq}"),
+                    )
+                })?;
                 decode_event(seq, &bytes)
             })
             .collect()
@@ -306,12 +343,16 @@ impl Store {
     /// The offsets the log covers, per topic partition.
     pub fn offsets(&self) -> Result<Vec<PartitionOffset>> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_OFFSETS), IteratorMode::Start) {
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_OFFSETS), IteratorMode::Start)
+        {
             let (key, value) = item.map_err(rocks("scan offsets"))?;
-            let (topic, partition) =
-                keys::decode_offset_key(&key).ok_or_else(|| corrupt("offset key", &format!("{key:?}"), "malformed"))?;
+            let (topic, partition) = keys::decode_offset_key(&key)
+                .ok_or_else(|| corrupt("offset key", &format!("{key:?}"), "malformed"))?;
             let next_offset = keys::decode_u64(&value)
-                .ok_or_else(|| corrupt("offset", &topic, "not 8 bytes"))? as i64;
+                .ok_or_else(|| corrupt("offset", &topic, "not 8 bytes"))?
+                as i64;
             out.push(PartitionOffset {
                 topic,
                 partition,
@@ -339,7 +380,11 @@ impl Store {
     }
 
     /// Many views at once, in the order of `keys`.
-    pub fn get_many<T: DeserializeOwned>(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<T>>> {
+    pub fn get_many<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        keys: &[&str],
+    ) -> Result<Vec<Option<T>>> {
         let cf = self.cf(table.cf_name());
         self.db
             .multi_get_cf(keys.iter().map(|k| (cf, k.as_bytes())))
@@ -384,8 +429,15 @@ impl Store {
     }
 
     /// Calls `visit` for every view of a table, in key order.
-    pub fn for_each<T: DeserializeOwned>(&self, table: Table, mut visit: impl FnMut(&str, T)) -> Result<()> {
-        for item in self.db.iterator_cf(self.cf(table.cf_name()), IteratorMode::Start) {
+    pub fn for_each<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        mut visit: impl FnMut(&str, T),
+    ) -> Result<()> {
+        for item in self
+            .db
+            .iterator_cf(self.cf(table.cf_name()), IteratorMode::Start)
+        {
             let (key, value) = item.map_err(rocks("scan views"))?;
             let key = String::from_utf8_lossy(&key);
             visit(&key, decode_view(table, &key, &value)?);
@@ -396,9 +448,14 @@ impl Store {
     /// The oldest `limit` outbox records, with their ids.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(u64, OutboxRecord)>> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start).take(limit) {
+        for item in self
+            .db
+            .iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start)
+            .take(limit)
+        {
             let (key, value) = item.map_err(rocks("scan outbox"))?;
-            let id = keys::decode_u64(&key).ok_or_else(|| corrupt("outbox key", &format!("{key:?}"), "not 8 bytes"))?;
+            let id = keys::decode_u64(&key)
+                .ok_or_else(|| corrupt("outbox key", &format!("{key:?}"), "not 8 bytes"))?;
             let record = postcard::from_bytes(&value)
                 .map_err(|e| corrupt("outbox record", &id.to_string(), &e.to_string()))?;
             out.push((id, record));
@@ -410,7 +467,11 @@ impl Store {
     /// Not fsynced: losing it in a crash only republishes the same versions.
     pub fn remove_outbox_through(&self, last_id: u64) -> Result<()> {
         let mut batch = WriteBatch::default();
-        batch.delete_range_cf(self.cf(CF_OUTBOX), keys::u64_key(0), keys::u64_key(last_id.saturating_add(1)));
+        batch.delete_range_cf(
+            self.cf(CF_OUTBOX),
+            keys::u64_key(0),
+            keys::u64_key(last_id.saturating_add(1)),
+        );
         self.db.write(batch).map_err(rocks("trim outbox"))
     }
 
@@ -458,7 +519,9 @@ pub struct Commit<'s> {
 
 impl std::fmt::Debug for Commit<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Commit").field("operations", &self.batch.len()).finish()
+        f.debug_struct("Commit")
+            .field("operations", &self.batch.len())
+            .finish()
     }
 }
 
@@ -467,8 +530,11 @@ impl Commit<'_> {
     pub fn append(&mut self, seq: u64, envelope: &Envelope) {
         let store = self.store;
         let key = keys::u64_key(seq);
-        self.batch
-            .put_cf(store.cf(CF_EVENTS), key, touchline_proto::encode_protobuf(envelope));
+        self.batch.put_cf(
+            store.cf(CF_EVENTS),
+            key,
+            touchline_proto::encode_protobuf(envelope),
+        );
         self.batch
             .put_cf(store.cf(CF_EVENT_IDS), envelope.event_id.as_bytes(), key);
         let streams = store.cf(CF_STREAMS);
@@ -480,13 +546,16 @@ impl Commit<'_> {
     }
 
     pub fn put<T: Serialize>(&mut self, table: Table, key: &str, value: &T) -> Result<()> {
-        let bytes = postcard::to_stdvec(value).map_err(|e| corrupt("view to write", key, &e.to_string()))?;
-        self.batch.put_cf(self.store.cf(table.cf_name()), key.as_bytes(), bytes);
+        let bytes = postcard::to_stdvec(value)
+            .map_err(|e| corrupt("view to write", key, &e.to_string()))?;
+        self.batch
+            .put_cf(self.store.cf(table.cf_name()), key.as_bytes(), bytes);
         Ok(())
     }
 
     pub fn delete(&mut self, table: Table, key: &str) {
-        self.batch.delete_cf(self.store.cf(table.cf_name()), key.as_bytes());
+        self.batch
+            .delete_cf(self.store.cf(table.cf_name()), key.as_bytes());
     }
 
     /// Records that the log covers `topic`/`partition` up to `next_offset` (exclusive).
@@ -504,8 +573,10 @@ impl Commit<'_> {
     }
 
     pub fn outbox(&mut self, id: u64, record: &OutboxRecord) -> Result<()> {
-        let bytes = postcard::to_stdvec(record).map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
-        self.batch.put_cf(self.store.cf(CF_OUTBOX), keys::u64_key(id), bytes);
+        let bytes = postcard::to_stdvec(record)
+            .map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
+        self.batch
+            .put_cf(self.store.cf(CF_OUTBOX), keys::u64_key(id), bytes);
         Ok(())
     }
 

@@ -1,4 +1,6 @@
-use touchline_core::{Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType};
+use touchline_core::{
+    Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType,
+};
 
 use super::*;
 
@@ -28,21 +30,45 @@ fn a_written_batch_survives_reopening() {
         commit.append(1, &touch("b", "p-1"));
         commit.set_offset("events", 3, 42);
         commit.set_offset("events", 0, 7);
-        commit.put(Table::Persons, "p-1", &vec![1u32, 2, 3]).expect("put");
-        commit.outbox(5, &OutboxRecord { key: "k".into(), value: Some(b"v".to_vec()) }).expect("outbox");
+        commit
+            .put(Table::Persons, "p-1", &vec![1u32, 2, 3])
+            .expect("put");
+        commit
+            .outbox(
+                5,
+                &OutboxRecord {
+                    key: "k".into(),
+                    value: Some(b"v".to_vec()),
+                },
+            )
+            .expect("outbox");
         store.write(commit).expect("write");
     }
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.events(0, 10).expect("events").len(), 2);
-    assert_eq!(store.event(1).expect("event").map(|e| e.envelope.event_id), Some("b".into()));
+    assert_eq!(
+        store.event(1).expect("event").map(|e| e.envelope.event_id),
+        Some("b".into())
+    );
     assert_eq!(
         store.offsets().expect("offsets"),
         vec![
-            PartitionOffset { topic: "events".into(), partition: 0, next_offset: 7 },
-            PartitionOffset { topic: "events".into(), partition: 3, next_offset: 42 },
+            PartitionOffset {
+                topic: "events".into(),
+                partition: 0,
+                next_offset: 7
+            },
+            PartitionOffset {
+                topic: "events".into(),
+                partition: 3,
+                next_offset: 42
+            },
         ]
     );
-    assert_eq!(store.get::<Vec<u32>>(Table::Persons, "p-1").expect("get"), Some(vec![1, 2, 3]));
+    assert_eq!(
+        store.get::<Vec<u32>>(Table::Persons, "p-1").expect("get"),
+        Some(vec![1, 2, 3])
+    );
     assert_eq!(store.outbox(10).expect("outbox").len(), 1);
     store.remove_outbox_through(5).expect("trim");
     assert!(store.outbox(10).expect("outbox").is_empty());
@@ -64,10 +90,21 @@ fn a_stream_never_includes_a_longer_id_with_the_same_prefix() {
         .map(|e| e.envelope.event_id)
         .collect();
     assert_eq!(ids, ["a", "c"]);
-    let from_one: Vec<_> = store.stream(StreamKind::Person, "p-1", 1, 100).expect("stream");
+    let from_one: Vec<_> = store
+        .stream(StreamKind::Person, "p-1", 1, 100)
+        .expect("stream");
     assert_eq!(from_one.len(), 1);
-    assert_eq!(store.stream(StreamKind::Campaign, "c", 0, 2).expect("campaign").len(), 2);
-    assert_eq!(store.known_event_ids(&["a", "zz", "c"]).expect("ids"), vec![true, false, true]);
+    assert_eq!(
+        store
+            .stream(StreamKind::Campaign, "c", 0, 2)
+            .expect("campaign")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.known_event_ids(&["a", "zz", "c"]).expect("ids"),
+        vec![true, false, true]
+    );
 }
 
 #[test]
@@ -76,13 +113,30 @@ fn scan_pages_by_key() {
     let store = Store::open(dir.path()).expect("open");
     let mut commit = store.commit();
     for key in ["x:1", "x:2", "x:3", "y:1"] {
-        commit.put(Table::Campaigns, key, &key.to_owned()).expect("put");
+        commit
+            .put(Table::Campaigns, key, &key.to_owned())
+            .expect("put");
     }
     store.write(commit).expect("write");
-    let page = store.scan::<String>(Table::Campaigns, "x:", None, 2).expect("scan");
-    assert_eq!(page.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["x:1", "x:2"]);
-    let next = store.scan::<String>(Table::Campaigns, "x:", Some("x:2"), 2).expect("scan");
-    assert_eq!(next.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["x:3"]);
+    let page = store
+        .scan::<String>(Table::Campaigns, "x:", None, 2)
+        .expect("scan");
+    assert_eq!(
+        page.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["x:1", "x:2"]
+    );
+    let next = store
+        .scan::<String>(Table::Campaigns, "x:", Some("x:2"), 2)
+        .expect("scan");
+    assert_eq!(
+        next.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["x:3"]
+    );
     store.clear_views().expect("clear");
-    assert!(store.scan::<String>(Table::Campaigns, "", None, 10).expect("scan").is_empty());
+    assert!(
+        store
+            .scan::<String>(Table::Campaigns, "", None, 10)
+            .expect("scan")
+            .is_empty()
+    );
 }

@@ -1,0 +1,533 @@
+use std::sync::Arc;
+
+use hashbrown::{HashMap, HashSet};
+use serde::{Serialize, de::DeserializeOwned};
+use touchline_attribution::{Conversion, ConversionKind, Model, TouchPoint, attribute};
+use touchline_core::{Envelope, Event};
+use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
+use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
+
+use crate::EngineError;
+use crate::message::{AttributionMessage, attribution_key};
+use crate::metrics::Metrics;
+
+const META_NEXT_SEQ: &str = "next_seq";
+const META_NEXT_OUTBOX: &str = "next_outbox_id";
+const META_DUPLICATES: &str = "duplicates";
+const META_DEAD_LETTERED: &str = "dead_lettered";
+const META_VERSIONS: &str = "attribution_versions";
+
+/// Merges are followed at most this deep; a longer chain is a data error that
+/// must not hang the engine.
+const MAX_MERGE_HOPS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The models computed for every conversion.
+    pub models: Vec<Model>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            models: Model::ALL.to_vec(),
+        }
+    }
+}
+
+/// What a source hands the engine: decoded, validated events in source order, the
+/// offsets they (and any dead-lettered messages among them) advance to, and how
+/// many messages were dead-lettered.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub events: Vec<Envelope>,
+    pub offsets: Vec<PartitionOffset>,
+    pub dead_lettered: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchOutcome {
+    pub appended: usize,
+    pub duplicates: usize,
+    /// Sequence number of the first appended event, if any.
+    pub first_seq: Option<u64>,
+    /// Credit-set versions queued for publishing.
+    pub attribution_versions: usize,
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<Store>,
+    config: EngineConfig,
+    metrics: Arc<Metrics>,
+    next_seq: u64,
+    next_outbox_id: u64,
+    duplicates: u64,
+    dead_lettered: u64,
+    versions: u64,
+}
+
+impl Engine {
+    /// Opens the engine on a store, picking up where the last commit left off.
+    pub fn open(store: Arc<Store>, config: EngineConfig) -> Result<Self, EngineError> {
+        let meta = |key| store.meta_u64(key).map(Option::unwrap_or_default);
+        let engine = Engine {
+            next_seq: meta(META_NEXT_SEQ)?,
+            next_outbox_id: meta(META_NEXT_OUTBOX)?,
+            duplicates: meta(META_DUPLICATES)?,
+            dead_lettered: meta(META_DEAD_LETTERED)?,
+            versions: meta(META_VERSIONS)?,
+            metrics: Arc::new(Metrics::default()),
+            config,
+            store,
+        };
+        let m = &engine.metrics;
+        Metrics::add(&m.events_appended, engine.next_seq);
+        Metrics::add(&m.duplicates, engine.duplicates);
+        Metrics::add(&m.dead_lettered, engine.dead_lettered);
+        Metrics::add(&m.attribution_versions, engine.versions);
+        Ok(engine)
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The offsets the log covers; a source resumes from these.
+    pub fn offsets(&self) -> Result<Vec<PartitionOffset>, EngineError> {
+        Ok(self.store.offsets()?)
+    }
+
+    /// Applies one batch in one atomic, fsynced commit.
+    pub fn apply(&mut self, batch: Batch) -> Result<BatchOutcome, EngineError> {
+        let Batch {
+            events,
+            offsets,
+            dead_lettered,
+        } = batch;
+        let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        let known = self.store.known_event_ids(&ids)?;
+        let mut seen_in_batch: HashSet<&str> = HashSet::with_capacity(events.len());
+        let mut fresh = Vec::with_capacity(events.len());
+        let mut duplicates = 0usize;
+        for (envelope, known) in events.iter().zip(known) {
+            if known || !seen_in_batch.insert(envelope.event_id.as_str()) {
+                duplicates += 1;
+            } else {
+                fresh.push(envelope);
+            }
+        }
+
+        let mut state = BatchState::new(&self.store);
+        let mut commit = self.store.commit();
+        let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
+        let mut seq = self.next_seq;
+        for envelope in &fresh {
+            commit.append(seq, envelope);
+            state.project(seq, envelope)?;
+            seq += 1;
+        }
+        let last_seq = seq.saturating_sub(1);
+
+        let mut outbox_id = self.next_outbox_id;
+        let mut versions = 0usize;
+        let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
+        dirty.sort_unstable();
+        for conversion_id in dirty {
+            for record in state.reattribute(&conversion_id, &self.config.models, last_seq)? {
+                commit.outbox(outbox_id, &record)?;
+                outbox_id += 1;
+                versions += 1;
+            }
+        }
+        state.write_views(&mut commit)?;
+
+        for offset in &offsets {
+            commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
+        }
+        let total_duplicates = self.duplicates + duplicates as u64;
+        let total_dead = self.dead_lettered + dead_lettered;
+        let total_versions = self.versions + versions as u64;
+        commit.set_meta_u64(META_NEXT_SEQ, seq);
+        commit.set_meta_u64(META_NEXT_OUTBOX, outbox_id);
+        commit.set_meta_u64(META_DUPLICATES, total_duplicates);
+        commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
+        commit.set_meta_u64(META_VERSIONS, total_versions);
+        self.store.write(commit)?;
+
+        // Only now, with the batch durable, does in-memory state move on.
+        let appended = fresh.len();
+        self.next_seq = seq;
+        self.next_outbox_id = outbox_id;
+        self.duplicates = total_duplicates;
+        self.dead_lettered = total_dead;
+        self.versions = total_versions;
+        let m = &self.metrics;
+        Metrics::add(&m.events_appended, appended as u64);
+        Metrics::add(&m.duplicates, duplicates as u64);
+        Metrics::add(&m.dead_lettered, dead_lettered);
+        Metrics::add(&m.attribution_versions, versions as u64);
+        Metrics::add(&m.batches, 1);
+        Ok(BatchOutcome {
+            appended,
+            duplicates,
+            first_seq,
+            attribution_versions: versions,
+        })
+    }
+}
+
+/// The views one batch reads and changes, loaded on first use and written back
+/// once at the end: a person touched by a thousand events in a batch is read and
+/// written once.
+struct BatchState<'s> {
+    store: &'s Store,
+    persons: Views<PersonView>,
+    opportunities: Views<OpportunityView>,
+    campaigns: Views<CampaignView>,
+    conversions: Views<ConversionView>,
+    dirty_conversions: HashSet<String>,
+}
+
+/// A table's loaded views; `None` marks a key known to be absent. Changed keys
+/// are tracked so only they are written.
+struct Views<T> {
+    table: Table,
+    loaded: HashMap<String, Option<T>>,
+    changed: HashSet<String>,
+}
+
+impl<T: Serialize + DeserializeOwned> Views<T> {
+    fn new(table: Table) -> Self {
+        Views {
+            table,
+            loaded: HashMap::new(),
+            changed: HashSet::new(),
+        }
+    }
+
+    fn get(&mut self, store: &Store, key: &str) -> Result<Option<&T>, EngineError> {
+        if !self.loaded.contains_key(key) {
+            let view = store.get::<T>(self.table, key)?;
+            self.loaded.insert(key.to_owned(), view);
+        }
+        Ok(self.loaded.get(key).and_then(Option::as_ref))
+    }
+
+    fn get_mut_or(
+        &mut self,
+        store: &Store,
+        key: &str,
+        new: impl FnOnce() -> T,
+    ) -> Result<&mut T, EngineError> {
+        self.get(store, key)?;
+        self.changed.insert(key.to_owned());
+        let slot = self.loaded.entry_ref(key).or_insert(None);
+        Ok(slot.get_or_insert_with(new))
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.loaded.insert(key.to_owned(), None);
+        self.changed.insert(key.to_owned());
+    }
+
+    fn write(&self, commit: &mut Commit<'_>) -> Result<(), EngineError> {
+        for key in &self.changed {
+            match self.loaded.get(key).and_then(Option::as_ref) {
+                Some(view) => commit.put(self.table, key, view)?,
+                None => commit.delete(self.table, key),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'s> BatchState<'s> {
+    fn new(store: &'s Store) -> Self {
+        BatchState {
+            store,
+            persons: Views::new(Table::Persons),
+            opportunities: Views::new(Table::Opportunities),
+            campaigns: Views::new(Table::Campaigns),
+            conversions: Views::new(Table::Conversions),
+            dirty_conversions: HashSet::new(),
+        }
+    }
+
+    /// The id events about `person_id` now go to: the survivor of any merges.
+    fn resolve(&mut self, person_id: &str) -> Result<String, EngineError> {
+        let mut id = person_id.to_owned();
+        for _ in 0..MAX_MERGE_HOPS {
+            match self
+                .persons
+                .get(self.store, &id)?
+                .and_then(|p| p.merged_into.clone())
+            {
+                Some(next) => id = next,
+                None => break,
+            }
+        }
+        Ok(id)
+    }
+
+    fn person_mut(&mut self, person_id: &str) -> Result<&mut PersonView, EngineError> {
+        self.persons
+            .get_mut_or(self.store, person_id, || PersonView::new(person_id))
+    }
+
+    fn opportunity_mut(&mut self, id: &str) -> Result<&mut OpportunityView, EngineError> {
+        self.opportunities
+            .get_mut_or(self.store, id, || OpportunityView::new(id))
+    }
+
+    fn campaign_mut(&mut self, id: &str) -> Result<&mut CampaignView, EngineError> {
+        self.campaigns
+            .get_mut_or(self.store, id, || CampaignView::new(id))
+    }
+
+    fn mark(&mut self, kind: ConversionKind, subject_id: &str) {
+        self.dirty_conversions
+            .insert(kind.conversion_id(subject_id));
+    }
+
+    /// Marks every conversion whose touches include this person's.
+    fn mark_person_conversions(&mut self, person_id: &str) -> Result<(), EngineError> {
+        let Some(person) = self.persons.get(self.store, person_id)? else {
+            return Ok(());
+        };
+        let lead = person.lead_created_at.is_some();
+        let opportunities = person.opportunity_ids.clone();
+        if lead {
+            self.mark(ConversionKind::LeadCreated, person_id);
+        }
+        for opportunity in opportunities {
+            self.mark(ConversionKind::OpportunityCreated, &opportunity);
+        }
+        Ok(())
+    }
+
+    /// Folds one event into every view it concerns and marks the conversions it
+    /// may change.
+    fn project(&mut self, seq: u64, envelope: &Envelope) -> Result<(), EngineError> {
+        match &envelope.event {
+            Event::CampaignUpserted(e) => self.campaign_mut(&e.campaign_id)?.apply(seq, envelope),
+            Event::CampaignCostRecorded(e) => {
+                self.campaign_mut(&e.campaign_id)?.apply(seq, envelope)
+            }
+            Event::LeadCreated(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+                if let Some(source) = e.source.as_ref().filter(|s| !s.campaign_id.is_empty()) {
+                    self.campaign_mut(&source.campaign_id)?.apply(seq, envelope);
+                }
+                self.mark(ConversionKind::LeadCreated, &person);
+            }
+            Event::LeadUpdated(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+            }
+            Event::LeadConverted(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+                if !e.opportunity_id.is_empty() {
+                    self.opportunity_mut(&e.opportunity_id)?
+                        .apply(seq, envelope);
+                    self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                }
+            }
+            Event::TouchRecorded(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+                self.campaign_mut(&e.campaign_id)?.apply(seq, envelope);
+                self.mark_person_conversions(&person)?;
+            }
+            Event::OpportunityCreated(e) => {
+                self.opportunity_mut(&e.opportunity_id)?
+                    .apply(seq, envelope);
+                if !e.primary_contact_id.is_empty() {
+                    let person = self.resolve(&e.primary_contact_id)?;
+                    self.person_mut(&person)?.apply(seq, envelope);
+                    self.opportunity_mut(&e.opportunity_id)?
+                        .replace_contact(&e.primary_contact_id, &person);
+                }
+                self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+            }
+            Event::OpportunityUpdated(e) => {
+                self.opportunity_mut(&e.opportunity_id)?
+                    .apply(seq, envelope);
+                if e.amount.is_some() {
+                    self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                }
+            }
+            Event::OpportunityContactRoleAdded(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+                let opportunity = self.opportunity_mut(&e.opportunity_id)?;
+                opportunity.apply(seq, envelope);
+                opportunity.replace_contact(&e.person_id, &person);
+                self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+            }
+            Event::OpportunityClosed(e) => self
+                .opportunity_mut(&e.opportunity_id)?
+                .apply(seq, envelope),
+            Event::PersonsMerged(e) => {
+                self.merge(seq, &e.surviving_person_id, &e.merged_person_id)?
+            }
+            // In the log and its stream indexes; their views come with later read models.
+            Event::FollowUpLogged(_)
+            | Event::AccountUpserted(_)
+            | Event::TransactionRecorded(_) => {}
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, seq: u64, surviving: &str, merged: &str) -> Result<(), EngineError> {
+        let surviving = self.resolve(surviving)?;
+        let merged = self.resolve(merged)?;
+        if surviving == merged {
+            return Ok(());
+        }
+        let absorbed = self.person_mut(&merged)?.clone();
+        self.person_mut(&surviving)?.absorb(seq, &absorbed);
+        {
+            let merged_view = self.person_mut(&merged)?;
+            merged_view.merged_into = Some(surviving.clone());
+            merged_view.last_seq = seq;
+        }
+        for opportunity in &absorbed.opportunity_ids {
+            self.opportunity_mut(opportunity)?
+                .replace_contact(&merged, &surviving);
+        }
+        // The merged record's lead conversion folds into the survivor's.
+        self.mark(ConversionKind::LeadCreated, &merged);
+        self.mark_person_conversions(&surviving)?;
+        Ok(())
+    }
+
+    /// The conversion as the views now define it, with the touches eligible to
+    /// be credited; `None` when the conversion does not (or no longer) exist.
+    fn current_conversion(
+        &mut self,
+        conversion_id: &str,
+    ) -> Result<Option<(Conversion, Vec<TouchPoint>)>, EngineError> {
+        let Some((kind, subject)) = conversion_id
+            .split_once(':')
+            .and_then(|(kind, subject)| Some((ConversionKind::parse(kind)?, subject)))
+        else {
+            return Ok(None);
+        };
+        match kind {
+            ConversionKind::LeadCreated => {
+                let Some(person) = self.persons.get(self.store, subject)? else {
+                    return Ok(None);
+                };
+                let (Some(at), None) = (person.lead_created_at, &person.merged_into) else {
+                    return Ok(None);
+                };
+                let conversion = Conversion {
+                    id: conversion_id.to_owned(),
+                    kind,
+                    subject_id: subject.to_owned(),
+                    occurred_at: at,
+                    value: None,
+                };
+                Ok(Some((conversion, person.touch_points())))
+            }
+            ConversionKind::OpportunityCreated => {
+                let Some(opportunity) = self.opportunities.get(self.store, subject)? else {
+                    return Ok(None);
+                };
+                let Some(at) = opportunity.created_at else {
+                    return Ok(None);
+                };
+                let conversion = Conversion {
+                    id: conversion_id.to_owned(),
+                    kind,
+                    subject_id: subject.to_owned(),
+                    occurred_at: at,
+                    value: opportunity.amount.clone(),
+                };
+                let contacts = opportunity.contact_ids.clone();
+                let mut touches = Vec::new();
+                let mut seen = HashSet::new();
+                for contact in contacts {
+                    let contact = self.resolve(&contact)?;
+                    if let Some(person) = self.persons.get(self.store, &contact)? {
+                        for touch in &person.touches {
+                            if seen.insert(touch.event_id.clone()) {
+                                touches.push(touch.to_touch_point());
+                            }
+                        }
+                    }
+                }
+                Ok(Some((conversion, touches)))
+            }
+        }
+    }
+
+    /// Recomputes one conversion under every model; returns the outbox records
+    /// for the credit sets that changed (tombstones if the conversion is gone).
+    fn reattribute(
+        &mut self,
+        conversion_id: &str,
+        models: &[Model],
+        seq: u64,
+    ) -> Result<Vec<OutboxRecord>, EngineError> {
+        let current = self.current_conversion(conversion_id)?;
+        let Some((conversion, touches)) = current else {
+            let Some(old) = self.conversions.get(self.store, conversion_id)? else {
+                return Ok(Vec::new());
+            };
+            let tombstones = old
+                .results
+                .iter()
+                .map(|r| OutboxRecord {
+                    key: attribution_key(r.model, conversion_id),
+                    value: None,
+                })
+                .collect();
+            self.conversions.remove(conversion_id);
+            return Ok(tombstones);
+        };
+        let fresh: Vec<_> = models
+            .iter()
+            .map(|&m| (m, attribute(m, &conversion, &touches)))
+            .collect();
+        let view = self.conversions.get_mut_or(self.store, conversion_id, || {
+            ConversionView::new(conversion.clone())
+        })?;
+        let changed = view.update(conversion, fresh, seq);
+        let mut records = Vec::with_capacity(changed.len());
+        for model in changed {
+            let Some(result) = view.result(model) else {
+                continue;
+            };
+            let message = AttributionMessage {
+                model,
+                conversion: view.conversion.clone(),
+                version: result.version,
+                as_of_seq: result.as_of_seq,
+                credits: result.attribution.credits.clone(),
+                unattributed: result.attribution.unattributed,
+            };
+            records.push(OutboxRecord {
+                key: attribution_key(model, conversion_id),
+                // Serializing plain data with string keys cannot fail.
+                value: Some(serde_json::to_vec(&message).unwrap_or_default()),
+            });
+        }
+        Ok(records)
+    }
+
+    fn write_views(&self, commit: &mut Commit<'_>) -> Result<(), EngineError> {
+        self.persons.write(commit)?;
+        self.opportunities.write(commit)?;
+        self.campaigns.write(commit)?;
+        self.conversions.write(commit)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,420 @@
+//! The engine's contract: batches in, one atomic commit each; the same input gives
+//! the same state however it is batched or interrupted.
+
+use std::sync::Arc;
+
+use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
+use touchline_core::*;
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Queries};
+use touchline_projection::{ConversionView, PersonView};
+use touchline_store::{PartitionOffset, Store, Table};
+
+fn open(dir: &std::path::Path) -> (Engine, Queries) {
+    let store = Arc::new(Store::open(dir).expect("open store"));
+    let engine = Engine::open(store.clone(), EngineConfig::default()).expect("open engine");
+    (engine, Queries::new(store))
+}
+
+fn dataset(accounts: usize) -> Vec<Envelope> {
+    Generator::new(DatasetConfig {
+        accounts,
+        ..DatasetConfig::default()
+    })
+    .collect()
+}
+
+fn apply_in_batches(engine: &mut Engine, events: &[Envelope], size: usize) {
+    for chunk in events.chunks(size) {
+        engine
+            .apply(Batch {
+                events: chunk.to_vec(),
+                ..Batch::default()
+            })
+            .expect("apply");
+    }
+}
+
+/// Everything a user can see, minus versions (which count publications and so
+/// depend on batching by design).
+fn snapshot(store: &Store) -> (Vec<(String, PersonView)>, Vec<(String, String)>) {
+    let mut persons = Vec::new();
+    store
+        .for_each(Table::Persons, |k, mut v: PersonView| {
+            // Log positions are equal too, but say so explicitly: only content counts.
+            v.last_seq = 0;
+            persons.push((k.to_owned(), v));
+        })
+        .expect("persons");
+    let mut conversions = Vec::new();
+    store
+        .for_each(Table::Conversions, |k, v: ConversionView| {
+            let credits: Vec<_> = v
+                .results
+                .iter()
+                .map(|r| (r.model, r.attribution.clone()))
+                .collect();
+            conversions.push((k.to_owned(), format!("{:?} {credits:?}", v.conversion)));
+        })
+        .expect("conversions");
+    (persons, conversions)
+}
+
+#[test]
+fn state_does_not_depend_on_batch_boundaries() {
+    let events = dataset(150);
+    let mut snapshots = Vec::new();
+    for size in [1, 7, 10_000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut engine, _) = open(dir.path());
+        apply_in_batches(&mut engine, &events, size);
+        snapshots.push(snapshot(engine.store()));
+    }
+    assert!(!snapshots[0].0.is_empty() && !snapshots[0].1.is_empty());
+    assert_eq!(snapshots[0], snapshots[1]);
+    assert_eq!(snapshots[0], snapshots[2]);
+}
+
+#[test]
+fn stopping_and_reopening_mid_stream_ends_in_the_same_state() {
+    let events = dataset(120);
+    let straight = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open(straight.path());
+        apply_in_batches(&mut engine, &events, 64);
+    }
+    let interrupted = tempfile::tempdir().expect("tempdir");
+    let half = events.len() / 2;
+    {
+        let (mut engine, _) = open(interrupted.path());
+        apply_in_batches(&mut engine, &events[..half], 64);
+    }
+    {
+        // Restart, and the source re-delivers a little of what was already applied.
+        let (mut engine, _) = open(interrupted.path());
+        apply_in_batches(&mut engine, &events[half - 10..], 64);
+        assert_eq!(
+            engine.metrics().snapshot().duplicates,
+            10 + count_retries(&events)
+        );
+    }
+    let a = Store::open(straight.path()).expect("open");
+    let b = Store::open(interrupted.path()).expect("open");
+    assert_eq!(snapshot(&a), snapshot(&b));
+    assert_eq!(
+        a.meta_u64("next_seq").expect("meta"),
+        b.meta_u64("next_seq").expect("meta")
+    );
+}
+
+/// The generator re-delivers a few events on purpose (producer retries).
+fn count_retries(events: &[Envelope]) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    events.iter().filter(|e| !seen.insert(&e.event_id)).count() as u64
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: at(ms),
+        recorded_at: at(ms),
+        source_system: "test".into(),
+        event,
+    }
+}
+
+fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::EmailClick,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+        }),
+    )
+}
+
+fn lead(id: &str, ms: i64, person: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: String::new(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: None,
+            owner_id: String::new(),
+        }),
+    )
+}
+
+fn opportunity(id: &str, ms: i64, opp: &str, contact: &str, amount: i64) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::OpportunityCreated(OpportunityCreated {
+            opportunity_id: opp.into(),
+            account_id: "acc".into(),
+            name: String::new(),
+            stage: "qualification".into(),
+            amount: Money::new(amount, "EUR"),
+            probability_pct: 20,
+            expected_close_at: None,
+            primary_contact_id: contact.into(),
+            owner_id: String::new(),
+            partner_id: String::new(),
+        }),
+    )
+}
+
+fn outbox_messages(store: &Store) -> Vec<(String, Option<AttributionMessage>)> {
+    store
+        .outbox(10_000)
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, r)| {
+            let value = r
+                .value
+                .map(|v| serde_json::from_slice(&v).expect("json message"));
+            (r.key, value)
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_touch_publishes_a_new_version_of_first_touch_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    let batch = |events| Batch {
+        events,
+        ..Batch::default()
+    };
+    engine
+        .apply(batch(vec![
+            touch("t2", 200, "p", "webinar"),
+            lead("l", 300, "p"),
+        ]))
+        .expect("apply");
+    engine
+        .store()
+        .remove_outbox_through(u64::MAX - 1)
+        .expect("trim");
+    // Recorded now, happened before everything else.
+    engine
+        .apply(batch(vec![touch("t1", 100, "p", "tradeshow")]))
+        .expect("apply");
+    let published = outbox_messages(engine.store());
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (key, message) = &published[0];
+    assert_eq!(key, "first_touch/lead_created:p");
+    let message = message.as_ref().expect("not a tombstone");
+    assert_eq!(message.version, 2);
+    assert_eq!(message.credits[0].campaign_id, "tradeshow");
+    let view = queries
+        .conversion("lead_created:p")
+        .expect("query")
+        .expect("exists");
+    assert_eq!(view.result(Model::LastTouch).map(|r| r.version), Some(1));
+}
+
+#[test]
+fn opportunity_pipeline_is_credited_from_every_contact_in_exact_cents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    engine
+        .apply(Batch {
+            events: vec![
+                touch("a1", 100, "alice", "search"),
+                touch("b1", 50, "bob", "tradeshow"),
+                touch("a2", 400, "alice", "webinar"),
+                opportunity("o", 300, "opp", "alice", 12_345_67),
+                envelope(
+                    "role",
+                    310,
+                    Event::OpportunityContactRoleAdded(OpportunityContactRoleAdded {
+                        opportunity_id: "opp".into(),
+                        person_id: "bob".into(),
+                        role: "decision maker".into(),
+                    }),
+                ),
+            ],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let view = queries
+        .conversion("opportunity_created:opp")
+        .expect("query")
+        .expect("exists");
+    let first = &view
+        .result(Model::FirstTouch)
+        .expect("first")
+        .attribution
+        .credits;
+    assert_eq!(
+        (first[0].campaign_id.as_str(), first[0].amount_minor),
+        ("tradeshow", Some(12_345_67))
+    );
+    // a2 (400) is after the opportunity (300): the last touch is a1.
+    let last = &view
+        .result(Model::LastTouch)
+        .expect("last")
+        .attribution
+        .credits;
+    assert_eq!(last[0].campaign_id, "search");
+    let report = queries
+        .campaign_credits(Model::FirstTouch, ConversionKind::OpportunityCreated)
+        .expect("report");
+    assert_eq!(report[0].campaign_id, "tradeshow");
+    assert_eq!(report[0].value_minor, 12_345_67);
+}
+
+#[test]
+fn a_conversion_without_touches_is_credited_to_no_touch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    engine
+        .apply(Batch {
+            events: vec![lead("l", 300, "p")],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let report = queries
+        .campaign_credits(Model::LastTouch, ConversionKind::LeadCreated)
+        .expect("report");
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].campaign_id, NO_TOUCH);
+    assert_eq!(report[0].conversions, 1.0);
+}
+
+#[test]
+fn a_merge_moves_history_to_the_survivor_and_retracts_the_duplicate_lead() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    engine
+        .apply(Batch {
+            events: vec![
+                touch("t1", 100, "dup", "tradeshow"),
+                lead("l-dup", 150, "dup"),
+                touch("t2", 200, "main", "webinar"),
+                lead("l-main", 250, "main"),
+            ],
+            ..Batch::default()
+        })
+        .expect("apply");
+    engine
+        .store()
+        .remove_outbox_through(u64::MAX - 1)
+        .expect("trim");
+    engine
+        .apply(Batch {
+            events: vec![
+                envelope(
+                    "m",
+                    300,
+                    Event::PersonsMerged(PersonsMerged {
+                        surviving_person_id: "main".into(),
+                        merged_person_id: "dup".into(),
+                        reason: "same e-mail".into(),
+                    }),
+                ),
+                // Later events naming the merged id land on the survivor.
+                touch("t3", 50, "dup", "referral"),
+            ],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let main = queries.person("main").expect("query").expect("exists");
+    let campaigns: Vec<_> = main
+        .touches
+        .iter()
+        .map(|t| t.campaign_id.as_str())
+        .collect();
+    assert_eq!(campaigns, ["referral", "tradeshow", "webinar"]);
+    assert_eq!(
+        main.lead_created_at,
+        Some(at(150)),
+        "earliest creation wins"
+    );
+    assert_eq!(
+        queries
+            .person("dup")
+            .expect("query")
+            .expect("kept")
+            .merged_into
+            .as_deref(),
+        Some("main")
+    );
+    assert!(
+        queries
+            .conversion("lead_created:dup")
+            .expect("query")
+            .is_none()
+    );
+    let published = outbox_messages(engine.store());
+    let tombstones: Vec<_> = published
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(
+        tombstones,
+        [
+            "first_touch/lead_created:dup",
+            "last_touch/lead_created:dup"
+        ]
+    );
+    let first = queries
+        .conversion("lead_created:main")
+        .expect("query")
+        .expect("exists");
+    assert_eq!(
+        first
+            .result(Model::FirstTouch)
+            .expect("first")
+            .attribution
+            .credits[0]
+            .campaign_id,
+        "referral"
+    );
+}
+
+#[test]
+fn offsets_commit_with_the_batch_and_dead_letters_are_counted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open(dir.path());
+        engine
+            .apply(Batch {
+                events: vec![touch("t1", 100, "p", "c")],
+                offsets: vec![PartitionOffset {
+                    topic: "in".into(),
+                    partition: 2,
+                    next_offset: 11,
+                }],
+                dead_lettered: 3,
+            })
+            .expect("apply");
+    }
+    let (engine, _) = open(dir.path());
+    assert_eq!(
+        engine.offsets().expect("offsets"),
+        vec![PartitionOffset {
+            topic: "in".into(),
+            partition: 2,
+            next_offset: 11
+        }]
+    );
+    let metrics = engine.metrics().snapshot();
+    assert_eq!((metrics.events_appended, metrics.dead_lettered), (1, 3));
+}
