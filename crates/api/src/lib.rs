@@ -1,1 +1,387 @@
-//! touchline-api
+//! The HTTP JSON API over the read models.
+//!
+//! Every handler reads committed state through [`Queries`]; none writes. Bad
+//! parameters get a 400 whose message names the parameter; unknown ids a 404.
+//!
+//! | method and path | answer |
+//! |---|---|
+//! | `GET /v1/health` | `{"status":"ok"}` |
+//! | `GET /v1/status` | counters and the Kafka offsets the log covers |
+//! | `GET /metrics` | the counters in Prometheus text format |
+//! | `GET /v1/persons/{id}` | the person view: identity, source, every touch, conversion |
+//! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
+//! | `GET /v1/leads/{id}` | the lead summary: source at first contact, first and last touch, conversion state |
+//! | `GET /v1/leads/{id}/attribution` | every model's credits for the lead-created conversion |
+//! | `GET /v1/opportunities/{id}` | the opportunity view |
+//! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
+//! | `GET /v1/campaigns` | every campaign with its counts |
+//! | `GET /v1/reports/attribution?model=&conversion=` | credit per campaign |
+//!
+//! ```no_run
+//! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
+//! let app = touchline_api::router(queries, metrics);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use touchline_attribution::{ConversionKind, Model};
+use touchline_core::{LeadSource, LeadStatus, Qualification, StreamKind, Timestamp};
+use touchline_engine::{Metrics, MetricsSnapshot, Queries};
+use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
+use touchline_store::PartitionOffset;
+
+#[derive(Clone)]
+struct AppState {
+    queries: Queries,
+    metrics: Arc<Metrics>,
+}
+
+/// The API's routes.
+pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/v1/health",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/v1/status", get(status))
+        .route("/metrics", get(prometheus))
+        .route("/v1/persons/{id}", get(person))
+        .route("/v1/persons/{id}/events", get(person_events))
+        .route("/v1/leads/{id}", get(lead))
+        .route("/v1/leads/{id}/attribution", get(lead_attribution))
+        .route("/v1/opportunities/{id}", get(opportunity))
+        .route(
+            "/v1/opportunities/{id}/attribution",
+            get(opportunity_attribution),
+        )
+        .route("/v1/campaigns", get(campaigns))
+        .route("/v1/reports/attribution", get(attribution_report))
+        .with_state(AppState { queries, metrics })
+}
+
+/// An error answer: a status and a message for the caller.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<touchline_engine::EngineError> for ApiError {
+    fn from(e: touchline_engine::EngineError) -> Self {
+        tracing::error!(error = %e, "query failed");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("the store could not answer: {e}"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// Runs a blocking store read off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: format!("query task failed: {e}"),
+    })?
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    metrics: MetricsSnapshot,
+    offsets: Vec<PartitionOffset>,
+}
+
+async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
+    let metrics = state.metrics.snapshot();
+    let offsets = blocking(move || Ok(state.queries.offsets()?)).await?;
+    Ok(Json(StatusBody { metrics, offsets }))
+}
+
+async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.prometheus(),
+    )
+}
+
+async fn person(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<PersonView> {
+    blocking(move || {
+        state
+            .queries
+            .person(&id)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct EventsParams {
+    from_seq: Option<String>,
+    limit: Option<String>,
+}
+
+fn parse_param<T: std::str::FromStr>(
+    name: &str,
+    value: Option<&str>,
+    default: T,
+    expected: &str,
+) -> Result<T, ApiError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError::bad_request(format!("parameter {name}: {text:?} is not {expected}"))
+        }),
+    }
+}
+
+#[derive(Serialize)]
+struct EventBody {
+    seq: u64,
+    #[serde(flatten)]
+    envelope: touchline_core::Envelope,
+}
+
+async fn person_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<EventsParams>,
+) -> ApiResult<Vec<EventBody>> {
+    let from_seq = parse_param(
+        "from_seq",
+        params.from_seq.as_deref(),
+        0u64,
+        "a non-negative integer",
+    )?;
+    let limit = parse_param(
+        "limit",
+        params.limit.as_deref(),
+        1000usize,
+        "a non-negative integer",
+    )?;
+    if limit > 10_000 {
+        return Err(ApiError::bad_request(format!(
+            "parameter limit: {limit} is above the maximum 10000"
+        )));
+    }
+    blocking(move || {
+        let events = state
+            .queries
+            .stream(StreamKind::Person, &id, from_seq, limit)?;
+        Ok(Json(
+            events
+                .into_iter()
+                .map(|e| EventBody {
+                    seq: e.seq,
+                    envelope: e.envelope,
+                })
+                .collect(),
+        ))
+    })
+    .await
+}
+
+/// The lead as a marketer asks about it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LeadSummary {
+    pub person_id: String,
+    /// Set when the id asked for was merged into `person_id`.
+    pub merged_from: Option<String>,
+    pub kind: PersonKind,
+    pub email: String,
+    pub company: String,
+    pub owner_id: String,
+    pub status: Option<LeadStatus>,
+    pub qualification: Qualification,
+    pub lead_created_at: Option<Timestamp>,
+    /// R1: campaign, ad code, medium and source at first contact.
+    pub source_at_first_contact: Option<LeadSource>,
+    pub first_touch: Option<TouchEntry>,
+    pub last_touch: Option<TouchEntry>,
+    pub touch_count: usize,
+    pub converted: Option<ConversionInfo>,
+    pub opportunity_ids: Vec<String>,
+}
+
+/// Follows merges to the surviving record.
+fn resolve_person(queries: &Queries, id: &str) -> Result<(PersonView, Option<String>), ApiError> {
+    let mut view = queries
+        .person(id)?
+        .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
+    let mut hops = 0;
+    while let Some(next) = view.merged_into.clone() {
+        hops += 1;
+        if hops > 32 {
+            break;
+        }
+        match queries.person(&next)? {
+            Some(v) => view = v,
+            None => break,
+        }
+    }
+    let merged_from = (view.person_id != id).then(|| id.to_owned());
+    Ok((view, merged_from))
+}
+
+async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<LeadSummary> {
+    blocking(move || {
+        let (view, merged_from) = resolve_person(&state.queries, &id)?;
+        if view.lead_created_at.is_none() {
+            return Err(ApiError::not_found(format!(
+                "person {id:?} is known from touches but no lead was created for it"
+            )));
+        }
+        Ok(Json(LeadSummary {
+            source_at_first_contact: view.source_at_first_contact(),
+            first_touch: view.first_touch().cloned(),
+            last_touch: view.last_touch().cloned(),
+            touch_count: view.touches.len(),
+            person_id: view.person_id,
+            merged_from,
+            kind: view.kind,
+            email: view.email,
+            company: view.company,
+            owner_id: view.owner_id,
+            status: view.status,
+            qualification: view.qualification,
+            lead_created_at: view.lead_created_at,
+            converted: view.converted,
+            opportunity_ids: view.opportunity_ids,
+        }))
+    })
+    .await
+}
+
+async fn lead_attribution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<touchline_projection::ConversionView> {
+    blocking(move || {
+        let (view, _) = resolve_person(&state.queries, &id)?;
+        let conversion_id = ConversionKind::LeadCreated.conversion_id(&view.person_id);
+        state
+            .queries
+            .conversion(&conversion_id)?
+            .map(Json)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("no lead-created conversion for person {id:?}"))
+            })
+    })
+    .await
+}
+
+async fn opportunity(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<touchline_projection::OpportunityView> {
+    blocking(move || {
+        state
+            .queries
+            .opportunity(&id)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no opportunity with id {id:?}")))
+    })
+    .await
+}
+
+async fn opportunity_attribution(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<touchline_projection::ConversionView> {
+    blocking(move || {
+        let conversion_id = ConversionKind::OpportunityCreated.conversion_id(&id);
+        state
+            .queries
+            .conversion(&conversion_id)?
+            .map(Json)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no opportunity-created conversion for opportunity {id:?}"
+                ))
+            })
+    })
+    .await
+}
+
+async fn campaigns(
+    State(state): State<AppState>,
+) -> ApiResult<Vec<touchline_projection::CampaignView>> {
+    blocking(move || Ok(Json(state.queries.campaigns()?))).await
+}
+
+#[derive(Deserialize)]
+struct ReportParams {
+    model: Option<String>,
+    conversion: Option<String>,
+}
+
+/// Parses the `model` parameter, naming the choices when it is wrong.
+pub fn parse_model(text: &str) -> Result<Model, String> {
+    Model::parse(text).ok_or_else(|| {
+        let names: Vec<_> = Model::ALL.iter().map(|m| m.name()).collect();
+        format!(
+            "parameter model: unknown model {text:?}; expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Parses the `conversion` parameter, naming the choices when it is wrong.
+pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
+    ConversionKind::parse(text).ok_or_else(|| {
+        let names: Vec<_> = ConversionKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "parameter conversion: unknown conversion point {text:?}; expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
+async fn attribution_report(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Vec<touchline_engine::CampaignCredit>> {
+    let model = parse_model(params.model.as_deref().unwrap_or("first_touch"))
+        .map_err(ApiError::bad_request)?;
+    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
+        .map_err(ApiError::bad_request)?;
+    blocking(move || Ok(Json(state.queries.campaign_credits(model, kind)?))).await
+}

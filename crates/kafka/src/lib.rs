@@ -1,1 +1,56 @@
-//! touchline-kafka
+//! Kafka at the edge: the ingest loop that feeds the engine, the dead-letter
+//! producer, and the publisher that drains the outbox to the attribution topic.
+//!
+//! This is the only crate that knows rdkafka.
+//!
+//! # Exactly-once effect
+//! The consumer never trusts Kafka's committed offsets for correctness. On every
+//! partition assignment it seeks to the offsets stored in RocksDB, which were
+//! written in the same `WriteBatch` as the events they cover. After each commit it
+//! also commits those offsets to Kafka, asynchronously, only so that lag tools see
+//! progress. A message below the stored offset (should a seek ever be missed) is
+//! skipped, and event ids are deduplicated by the engine in any case.
+//!
+//! # Dead letters
+//! A message that cannot be decoded or fails validation is produced to the
+//! dead-letter topic with headers `touchline.dlq.reason`, `touchline.dlq.error`,
+//! `touchline.dlq.source.topic`, `touchline.dlq.source.partition` and
+//! `touchline.dlq.source.offset`, and is counted. Its offset is committed with the
+//! batch only after the dead-letter topic acknowledged it, so a crash can repeat a
+//! dead letter but never lose one.
+//!
+//! # Publishing
+//! [`Publisher`] reads the outbox in order, produces each record (idempotent
+//! producer, `acks=all`) keyed by `<model>/<conversion id>`, and trims the outbox
+//! once Kafka acknowledged. Values are JSON [`AttributionMessage`]s carrying a
+//! version; tombstones retract a conversion. A crash may publish a version twice,
+//! never skip one.
+//!
+//! [`AttributionMessage`]: touchline_engine::AttributionMessage
+
+mod config;
+mod ingest;
+mod publish;
+
+pub use config::{KafkaConfig, TopicSpec};
+pub use ingest::{BatchReport, Ingest, high_watermarks};
+pub use publish::Publisher;
+
+/// Errors at the Kafka edge.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("kafka client error: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    Engine(#[from] touchline_engine::EngineError),
+    #[error(transparent)]
+    Store(#[from] touchline_store::StoreError),
+    #[error("dead-letter topic {topic} did not acknowledge {count} message(s): {detail}")]
+    DeadLetter {
+        topic: String,
+        count: usize,
+        detail: String,
+    },
+    #[error("invalid kafka configuration: {0}")]
+    Config(String),
+}

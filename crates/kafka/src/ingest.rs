@@ -1,0 +1,494 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use touchline_engine::{Batch, Engine};
+use touchline_proto::WireFormat;
+use touchline_store::{PartitionOffset, Store};
+use tracing::{debug, error, info, warn};
+
+use crate::{KafkaConfig, KafkaError};
+
+/// What the ingest loop reports after each committed batch; benchmarks and tests
+/// use it to measure latency without timing anything themselves.
+#[derive(Debug, Clone)]
+pub struct BatchReport {
+    pub messages: usize,
+    pub appended: usize,
+    pub duplicates: usize,
+    pub dead_lettered: usize,
+    /// Kafka timestamps (ms) of the batch's messages.
+    pub message_timestamps_ms: Vec<i64>,
+    /// Wall-clock time (ms since the epoch) right after the commit was durable.
+    pub committed_at_ms: i64,
+}
+
+type Observer = Box<dyn FnMut(&BatchReport) + Send>;
+
+/// The consume → decode → validate → apply loop.
+pub struct Ingest {
+    engine: Engine,
+    config: KafkaConfig,
+    formats: HashMap<String, WireFormat>,
+    shutdown: Arc<AtomicBool>,
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Seeks every newly assigned partition to the offset stored in RocksDB, and
+/// remembers revoked partitions so the loop can drop their unprocessed messages.
+struct IngestContext {
+    store: Arc<Store>,
+    revoked: Mutex<Vec<(String, i32)>>,
+    assigned: AtomicUsize,
+}
+
+impl ClientContext for IngestContext {}
+
+impl ConsumerContext for IngestContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let stored: HashMap<(String, i32), i64> = match self.store.offsets() {
+                    Ok(offsets) => offsets
+                        .into_iter()
+                        .map(|o| ((o.topic, o.partition), o.next_offset))
+                        .collect(),
+                    Err(e) => {
+                        // Without stored offsets we would re-read from the start; the
+                        // engine's dedupe keeps that correct, only slower.
+                        error!(error = %e, "cannot read stored offsets; starting from Kafka's");
+                        HashMap::new()
+                    }
+                };
+                let partitions: Vec<(String, i32)> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect();
+                for (topic, partition) in &partitions {
+                    if let Some(&next) = stored.get(&(topic.clone(), *partition))
+                        && let Err(e) =
+                            tpl.set_partition_offset(topic, *partition, Offset::Offset(next))
+                    {
+                        error!(%topic, partition, error = %e, "cannot set start offset");
+                    }
+                }
+                info!(
+                    ?partitions,
+                    "partitions assigned; resuming from stored offsets"
+                );
+                self.assigned.fetch_add(partitions.len(), Ordering::Relaxed);
+                let result = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = result {
+                    error!(error = %e, "assign failed");
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let partitions: Vec<(String, i32)> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect();
+                info!(?partitions, "partitions revoked");
+                if let Ok(mut revoked) = self.revoked.lock() {
+                    revoked.extend(partitions);
+                }
+                let result = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = result {
+                    error!(error = %e, "unassign failed");
+                }
+            }
+            other => {
+                error!(error = ?other, "rebalance error; dropping the assignment");
+                if let Err(e) = consumer.unassign() {
+                    error!(error = %e, "unassign failed");
+                }
+            }
+        }
+    }
+}
+
+/// Counts dead letters Kafka did not acknowledge.
+#[derive(Default)]
+struct DeadLetterContext {
+    failures: AtomicUsize,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ClientContext for DeadLetterContext {}
+
+impl ProducerContext for DeadLetterContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut last) = self.last_error.lock() {
+                *last = Some(e.to_string());
+            }
+        }
+    }
+}
+
+/// A message that did not become an event, with why.
+struct DeadLetter {
+    topic: String,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    code: &'static str,
+    reason: String,
+}
+
+impl Ingest {
+    pub fn new(
+        engine: Engine,
+        config: KafkaConfig,
+        shutdown: Arc<AtomicBool>,
+    ) -> Result<Self, KafkaError> {
+        config.validate()?;
+        let formats = config
+            .topics
+            .iter()
+            .map(|t| (t.name.clone(), t.format))
+            .collect();
+        Ok(Ingest {
+            engine,
+            config,
+            formats,
+            shutdown,
+            observer: None,
+        })
+    }
+
+    /// Called after every committed batch.
+    pub fn on_commit(mut self, observer: impl FnMut(&BatchReport) + Send + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// Runs until the shutdown flag is set, then commits what it holds and returns
+    /// the engine. Blocking: run it on its own thread.
+    pub fn run(mut self) -> Result<Engine, KafkaError> {
+        let context = IngestContext {
+            store: self.engine.store().clone(),
+            revoked: Mutex::new(Vec::new()),
+            assigned: AtomicUsize::new(0),
+        };
+        let consumer: BaseConsumer<IngestContext> = self
+            .config
+            .client()
+            .set("group.id", &self.config.group_id)
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "100")
+            .create_with_context(context)?;
+        let dead_letters: BaseProducer<DeadLetterContext> = self
+            .config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .create_with_context(DeadLetterContext::default())?;
+        let topics: Vec<&str> = self.config.topics.iter().map(|t| t.name.as_str()).collect();
+        consumer.subscribe(&topics)?;
+        info!(?topics, group = %self.config.group_id, "consuming");
+
+        // Offsets below these were applied already (belt and braces for the seek).
+        let mut applied: HashMap<(String, i32), i64> = self
+            .engine
+            .offsets()?
+            .into_iter()
+            .map(|o| ((o.topic, o.partition), o.next_offset))
+            .collect();
+        let max_wait = Duration::from_millis(self.config.batch_max_wait_ms);
+        loop {
+            let stopping = self.shutdown.load(Ordering::Relaxed);
+            let mut events = Vec::new();
+            let mut dead = Vec::new();
+            let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
+            let mut timestamps = Vec::new();
+            let mut messages = 0usize;
+            let mut deadline: Option<Instant> = None;
+            while !stopping && messages < self.config.batch_max_messages {
+                let timeout = match deadline {
+                    Some(d) => d.saturating_duration_since(Instant::now()),
+                    None => Duration::from_millis(100),
+                };
+                if deadline.is_some() && timeout.is_zero() {
+                    break;
+                }
+                let Some(polled) = consumer.poll(timeout) else {
+                    if deadline.is_none() && self.shutdown.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    continue;
+                };
+                let message = match polled {
+                    Ok(m) => m,
+                    Err(e) => {
+                        warn!(error = %e, "consumer error");
+                        continue;
+                    }
+                };
+                let topic = message.topic().to_owned();
+                let partition = message.partition();
+                let offset = message.offset();
+                if applied
+                    .get(&(topic.clone(), partition))
+                    .is_some_and(|&next| offset < next)
+                {
+                    debug!(%topic, partition, offset, "skipping an offset the log already covers");
+                    continue;
+                }
+                deadline.get_or_insert_with(|| Instant::now() + max_wait);
+                messages += 1;
+                next_offsets.insert((topic.clone(), partition), offset + 1);
+                if let Some(ts) = message.timestamp().to_millis() {
+                    timestamps.push(ts);
+                }
+                let format = self
+                    .formats
+                    .get(&topic)
+                    .copied()
+                    .unwrap_or(WireFormat::Protobuf);
+                let payload = message.payload().unwrap_or_default();
+                let decoded = if payload.is_empty() {
+                    Err(("empty", "the message has no payload".to_owned()))
+                } else {
+                    touchline_proto::decode(format, payload).map_err(|e| (e.code(), e.to_string()))
+                };
+                match decoded {
+                    Ok(envelope) => events.push((topic, partition, envelope)),
+                    Err((code, reason)) => dead.push(DeadLetter {
+                        topic,
+                        partition,
+                        offset,
+                        key: message.key().map(<[u8]>::to_vec),
+                        payload: payload.to_vec(),
+                        code,
+                        reason,
+                    }),
+                }
+            }
+
+            // Messages of partitions revoked meanwhile belong to their new owner now.
+            let revoked: Vec<(String, i32)> = context_revoked(&consumer);
+            if !revoked.is_empty() {
+                events.retain(|(t, p, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
+                dead.retain(|d| {
+                    !revoked
+                        .iter()
+                        .any(|(rt, rp)| *rt == d.topic && *rp == d.partition)
+                });
+                next_offsets.retain(|key, _| !revoked.contains(key));
+            }
+
+            if !next_offsets.is_empty() {
+                self.send_dead_letters(&dead_letters, &dead)?;
+                let offsets: Vec<PartitionOffset> = next_offsets
+                    .iter()
+                    .map(|((topic, partition), next)| PartitionOffset {
+                        topic: topic.clone(),
+                        partition: *partition,
+                        next_offset: *next,
+                    })
+                    .collect();
+                let batch = Batch {
+                    events: events.into_iter().map(|(_, _, e)| e).collect(),
+                    offsets: offsets.clone(),
+                    dead_lettered: dead.len() as u64,
+                };
+                let outcome = self.engine.apply(batch)?;
+                let committed_at_ms = touchline_core::Timestamp::now().as_millis();
+                // Progress for lag tools only; RocksDB holds the truth.
+                let mut tpl = TopicPartitionList::new();
+                for o in &offsets {
+                    if let Err(e) = tpl.add_partition_offset(
+                        &o.topic,
+                        o.partition,
+                        Offset::Offset(o.next_offset),
+                    ) {
+                        warn!(error = %e, "cannot build the progress commit");
+                    }
+                }
+                if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+                    debug!(error = %e, "progress commit to Kafka failed (harmless)");
+                }
+                applied.extend(next_offsets);
+                if let Some(observer) = self.observer.as_mut() {
+                    observer(&BatchReport {
+                        messages,
+                        appended: outcome.appended,
+                        duplicates: outcome.duplicates,
+                        dead_lettered: dead.len(),
+                        message_timestamps_ms: timestamps,
+                        committed_at_ms,
+                    });
+                }
+            }
+            if stopping {
+                break;
+            }
+        }
+        info!("ingest stopped");
+        Ok(self.engine)
+    }
+
+    fn send_dead_letters(
+        &self,
+        producer: &BaseProducer<DeadLetterContext>,
+        dead: &[DeadLetter],
+    ) -> Result<(), KafkaError> {
+        if dead.is_empty() {
+            return Ok(());
+        }
+        let topic = &self.config.dead_letter_topic;
+        for letter in dead {
+            warn!(
+                source_topic = %letter.topic, partition = letter.partition, offset = letter.offset,
+                reason = %letter.reason, "dead-lettering a message"
+            );
+            let partition = letter.partition.to_string();
+            let offset = letter.offset.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "touchline.dlq.reason",
+                    value: Some(letter.reason.as_str()),
+                })
+                .insert(Header {
+                    key: "touchline.dlq.error",
+                    value: Some(letter.code),
+                })
+                .insert(Header {
+                    key: "touchline.dlq.source.topic",
+                    value: Some(letter.topic.as_str()),
+                })
+                .insert(Header {
+                    key: "touchline.dlq.source.partition",
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: "touchline.dlq.source.offset",
+                    value: Some(offset.as_str()),
+                });
+            debug_assert_eq!(headers.count(), 5);
+            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
+                .payload(letter.payload.as_slice())
+                .headers(headers);
+            if let Some(key) = &letter.key {
+                record = record.key(key.as_slice());
+            }
+            let mut pending = record;
+            loop {
+                match producer.send(pending) {
+                    Ok(()) => break,
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        back,
+                    )) => {
+                        producer.poll(Duration::from_millis(50));
+                        pending = back;
+                    }
+                    Err((e, _)) => {
+                        return Err(KafkaError::DeadLetter {
+                            topic: topic.clone(),
+                            count: dead.len(),
+                            detail: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        let flushed = producer.flush(Duration::from_secs(60));
+        let failures = producer.context().failures.swap(0, Ordering::Relaxed);
+        if flushed.is_err() || failures > 0 {
+            let detail = producer
+                .context()
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|e| e.clone())
+                .or_else(|| flushed.err().map(|e| e.to_string()))
+                .unwrap_or_default();
+            return Err(KafkaError::DeadLetter {
+                topic: topic.clone(),
+                count: failures.max(1),
+                detail,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn context_revoked(consumer: &BaseConsumer<IngestContext>) -> Vec<(String, i32)> {
+    consumer
+        .context()
+        .revoked
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default()
+}
+
+/// The high watermark (next offset to be written) of every partition of `topics`.
+pub fn high_watermarks(
+    config: &KafkaConfig,
+    topics: &[&str],
+) -> Result<Vec<PartitionOffset>, KafkaError> {
+    let consumer: BaseConsumer = config.client().create()?;
+    let timeout = Duration::from_secs(10);
+    let mut out = Vec::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        for t in metadata.topics() {
+            if let Some(e) = t.error() {
+                return Err(KafkaError::Config(format!("topic {topic}: {e:?}")));
+            }
+            for p in t.partitions() {
+                let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+                out.push(PartitionOffset {
+                    topic: (*topic).to_owned(),
+                    partition: p.id(),
+                    next_offset: high,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
