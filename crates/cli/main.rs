@@ -1,1 +1,67 @@
-fn main() {}
+//! `touchline`: the command-line entry point.
+//!
+//! - `touchline demo`: generate a seeded dataset, push it through the pipeline from
+//!   an in-process source, print the report, serve the API.
+//! - `touchline run`: consume Kafka, keep the log and views, publish attribution,
+//!   serve the API.
+//! - `touchline report attribution`: print credit per campaign from a store.
+
+mod config;
+mod demo;
+mod report;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "touchline",
+    version,
+    about = "Event-sourced touch attribution: Kafka in, RocksDB log, projections, attribution, Kafka out."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline on a generated dataset, without Kafka.
+    Demo(demo::DemoArgs),
+    /// Consume the Kafka topics, keep the log and views, publish attribution, serve the API.
+    Run {
+        /// TOML config file; environment variables override it (see README).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print a report from a store (stop the engine first, or query its API).
+    Report {
+        #[command(subcommand)]
+        report: report::ReportCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Run { config } => run::run(config.as_deref()),
+        Command::Report { report } => report::run(report),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The configuration file and its environment overrides.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use touchline_attribution::Model;
+use touchline_kafka::{KafkaConfig, TopicSpec};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub store: StoreConfig,
+    pub http: HttpConfig,
+    pub kafka: KafkaConfig,
+    pub attribution: AttributionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The RocksDB directory.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributionConfig {
+    pub models: Vec<Model>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store: StoreConfig::default(),
+            http: HttpConfig::default(),
+            kafka: KafkaConfig::default(),
+            attribution: AttributionConfig::default(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("data/touchline"),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+impl Default for AttributionConfig {
+    fn default() -> Self {
+        AttributionConfig {
+            models: Model::ALL.to_vec(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file if given, then applies environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.kafka.validate()?;
+        if config.attribution.models.is_empty() {
+            bail!("attribution.models lists no model");
+        }
+        Ok(config)
+    }
+
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = var("TOUCHLINE_STORE_PATH") {
+            self.store.path = PathBuf::from(v);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_LISTEN") {
+            self.http.listen = v.parse().with_context(|| {
+                format!("TOUCHLINE_HTTP_LISTEN={v:?} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_BROKERS") {
+            self.kafka.brokers = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_GROUP_ID") {
+            self.kafka.group_id = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_TOPICS") {
+            self.kafka.topics = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|item| {
+                    let (name, format) = item.trim().split_once(':').with_context(|| {
+                        format!("TOUCHLINE_KAFKA_TOPICS: {item:?} is not name:format (format is protobuf or json)")
+                    })?;
+                    let format = format
+                        .parse()
+                        .map_err(|e: String| anyhow::anyhow!("TOUCHLINE_KAFKA_TOPICS: {e}"))?;
+                    Ok(TopicSpec { name: name.to_owned(), format })
+                })
+                .collect::<anyhow::Result<_>>()?;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_DEAD_LETTER_TOPIC") {
+            self.kafka.dead_letter_topic = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_ATTRIBUTION_TOPIC") {
+            self.kafka.attribution_topic = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_BATCH_MAX_MESSAGES") {
+            self.kafka.batch_max_messages = v.parse().with_context(|| {
+                format!("TOUCHLINE_KAFKA_BATCH_MAX_MESSAGES={v:?} is not a positive integer")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_parses_and_env_overrides_it() {
+        let text = include_str!("../../deploy/touchline.example.toml");
+        let mut config: Config = toml::from_str(text).expect("example config parses");
+        config
+            .apply_env(|name| match name {
+                "TOUCHLINE_KAFKA_BROKERS" => Some("kafka-1:9092,kafka-2:9092".into()),
+                "TOUCHLINE_KAFKA_TOPICS" => Some("a:json, b:protobuf".into()),
+                _ => None,
+            })
+            .expect("env applies");
+        assert_eq!(config.kafka.brokers, "kafka-1:9092,kafka-2:9092");
+        assert_eq!(config.kafka.topics.len(), 2);
+        assert_eq!(config.kafka.topics[1].name, "b");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|name| (name == "TOUCHLINE_KAFKA_TOPICS").then(|| "events:avro".into()))
+            .expect_err("avro is not supported");
+        assert!(err.to_string().contains("TOUCHLINE_KAFKA_TOPICS"), "{err}");
+        let err = toml::from_str::<Config>("[kafka]\nbrokerz = \"x\"").expect_err("unknown key");
+        assert!(err.to_string().contains("brokerz"), "{err}");
+    }
+}

@@ -1,0 +1,329 @@
+//! `touchline demo`: the pipeline on a generated dataset, with no Kafka.
+//!
+//! The in-process source does what the Kafka source does: every event is encoded
+//! (protobuf, or JSON for one message in ten, as a JSON-only source would send
+//! it), decoded and validated again, batched with its offset on a synthetic
+//! `demo.events` partition, and applied by the same engine. A few malformed
+//! messages are mixed in; they are dead-lettered (kept in memory) and counted.
+//! The outbox drains into an in-memory compacted topic, so the demo also shows
+//! what a downstream consumer of `touchline.attribution.v1` would hold.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use touchline_attribution::{ConversionKind, Model};
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_proto::WireFormat;
+use touchline_store::{PartitionOffset, Store, Table};
+
+use crate::report::{TextTable, money};
+
+const DEMO_TOPIC: &str = "demo.events";
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the generated dataset; the same seed gives the same report.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Accounts to generate (each brings one to three people and their journeys).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    accounts: u64,
+    /// Messages per batch (one WriteBatch and one fsync each).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    batch: u64,
+    /// Malformed messages to mix in, to show dead-lettering.
+    #[arg(long, default_value_t = 3)]
+    malformed: u64,
+    /// Store directory; a fresh temporary one when omitted. Re-running on the same
+    /// directory resumes after the stored offset, so nothing is applied twice.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Where to serve the API after the report.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Print the report and exit instead of serving the API.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+/// One message as a source would deliver it.
+struct Message {
+    offset: i64,
+    format: WireFormat,
+    bytes: Vec<u8>,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let tempdir;
+    let db = match &args.db {
+        Some(path) => path.clone(),
+        None => {
+            tempdir = tempfile::tempdir().context("cannot create a temporary store directory")?;
+            tempdir.path().join("touchline")
+        }
+    };
+    let store = Arc::new(Store::open(&db)?);
+    let mut engine = Engine::open(store.clone(), EngineConfig::default())?;
+    let resume_from = engine
+        .offsets()?
+        .into_iter()
+        .find(|o| o.topic == DEMO_TOPIC)
+        .map_or(0, |o| o.next_offset);
+
+    println!(
+        "touchline demo: seed {}, {} accounts, store {}",
+        args.seed,
+        args.accounts,
+        db.display()
+    );
+    let generator = Generator::new(DatasetConfig {
+        seed: args.seed,
+        accounts: args.accounts as usize,
+        ..DatasetConfig::default()
+    });
+    let malformed_every = if args.malformed == 0 { u64::MAX } else { 9_973 };
+    let mut malformed_left = args.malformed;
+    let mut messages = Vec::new();
+    let mut offset = 0i64;
+    for (i, envelope) in generator.enumerate() {
+        if malformed_left > 0 && i as u64 % malformed_every == 17 {
+            messages.push(Message {
+                offset,
+                format: WireFormat::Json,
+                bytes: br#"{"event_id":"broken","payload":{"type":"touch_recorded"}}"#.to_vec(),
+            });
+            offset += 1;
+            malformed_left -= 1;
+        }
+        let format = if i % 10 == 9 {
+            WireFormat::Json
+        } else {
+            WireFormat::Protobuf
+        };
+        messages.push(Message {
+            offset,
+            format,
+            bytes: touchline_proto::encode(format, &envelope),
+        });
+        offset += 1;
+    }
+    let pending: Vec<&Message> = messages
+        .iter()
+        .filter(|m| m.offset >= resume_from)
+        .collect();
+    if resume_from > 0 {
+        println!(
+            "resuming after stored offset {resume_from}: {} of {} messages left",
+            pending.len(),
+            messages.len()
+        );
+    }
+
+    let mut dead_letters: Vec<(i64, String)> = Vec::new();
+    let started = Instant::now();
+    let mut appended = 0usize;
+    let mut duplicates = 0usize;
+    for chunk in pending.chunks(args.batch as usize) {
+        let mut events = Vec::with_capacity(chunk.len());
+        let mut dead = 0;
+        for message in chunk {
+            match touchline_proto::decode(message.format, &message.bytes) {
+                Ok(envelope) => events.push(envelope),
+                Err(e) => {
+                    dead_letters.push((message.offset, e.to_string()));
+                    dead += 1;
+                }
+            }
+        }
+        let last = chunk.last().map_or(0, |m| m.offset);
+        let outcome = engine.apply(Batch {
+            events,
+            offsets: vec![PartitionOffset {
+                topic: DEMO_TOPIC.into(),
+                partition: 0,
+                next_offset: last + 1,
+            }],
+            dead_lettered: dead,
+        })?;
+        appended += outcome.appended;
+        duplicates += outcome.duplicates;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+
+    // The in-process attribution topic, compacted: latest value per key.
+    let mut topic: HashMap<String, Option<Vec<u8>>> = HashMap::new();
+    let mut published = 0usize;
+    loop {
+        let page = store.outbox(10_000)?;
+        let Some(&(last, _)) = page.last() else { break };
+        for (_, record) in page {
+            published += 1;
+            topic.insert(record.key, record.value);
+        }
+        store.remove_outbox_through(last)?;
+    }
+    let live_keys = topic.values().filter(|v| v.is_some()).count();
+
+    println!();
+    println!(
+        "pipeline: {appended} events appended, {duplicates} duplicates skipped (producer retries), {} dead-lettered, in {:.2} s ({:.0} events/s, fsync per batch of {})",
+        dead_letters.len(),
+        elapsed,
+        pending.len() as f64 / elapsed.max(1e-9),
+        args.batch
+    );
+    for (offset, reason) in &dead_letters {
+        println!("  dead letter at {DEMO_TOPIC}/0@{offset}: {reason}");
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut leads = 0usize;
+    let mut merged = 0usize;
+    store.for_each(Table::Persons, |_, p: touchline_projection::PersonView| {
+        *counts.entry("people").or_default() += 1;
+        if p.lead_created_at.is_some() && p.merged_into.is_none() {
+            leads += 1;
+        }
+        if p.merged_into.is_some() {
+            merged += 1;
+        }
+    })?;
+    let mut opportunities = 0usize;
+    store.for_each(
+        Table::Opportunities,
+        |_, _: touchline_projection::OpportunityView| opportunities += 1,
+    )?;
+    println!(
+        "read models: {} people ({leads} leads, {merged} merged duplicates), {opportunities} opportunities",
+        counts.get("people").copied().unwrap_or(0)
+    );
+    println!(
+        "published: {published} credit-set versions; the compacted topic holds {live_keys} current credit sets"
+    );
+    println!();
+
+    let queries = Queries::new(store.clone());
+    print_side_by_side(&queries, ConversionKind::LeadCreated)?;
+    println!();
+    print_side_by_side(&queries, ConversionKind::OpportunityCreated)?;
+
+    if args.no_serve {
+        return Ok(());
+    }
+    let example_lead = first_lead(&store)?;
+    println!();
+    println!(
+        "API on http://{} (Ctrl-C to stop), for example:",
+        args.listen
+    );
+    println!(
+        "  curl -s http://{}/v1/reports/attribution?model=last_touch\\&conversion=opportunity_created",
+        args.listen
+    );
+    if let Some(id) = example_lead {
+        println!("  curl -s http://{}/v1/leads/{id}", args.listen);
+        println!("  curl -s http://{}/v1/leads/{id}/attribution", args.listen);
+    }
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
+        let app = touchline_api::router(queries, engine.metrics().clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })?;
+    Ok(())
+}
+
+fn first_lead(store: &Store) -> anyhow::Result<Option<String>> {
+    let page = store.scan::<touchline_projection::PersonView>(Table::Persons, "", None, 200)?;
+    Ok(page
+        .into_iter()
+        .find(|(_, p)| {
+            p.lead_created_at.is_some() && p.touches.len() > 2 && p.merged_into.is_none()
+        })
+        .map(|(k, _)| k))
+}
+
+/// First touch and last touch next to each other, per campaign.
+fn print_side_by_side(queries: &Queries, kind: ConversionKind) -> anyhow::Result<()> {
+    let valued = kind == ConversionKind::OpportunityCreated;
+    let mut rows: BTreeMap<String, (String, String, [f64; 2], [i64; 2], Option<String>)> =
+        BTreeMap::new();
+    for (i, model) in [Model::FirstTouch, Model::LastTouch]
+        .into_iter()
+        .enumerate()
+    {
+        for credit in queries.campaign_credits(model, kind)? {
+            let entry = rows.entry(credit.campaign_id.clone()).or_insert_with(|| {
+                (
+                    credit.campaign_name.clone(),
+                    credit.channel.clone(),
+                    [0.0; 2],
+                    [0; 2],
+                    credit.currency.clone(),
+                )
+            });
+            entry.2[i] += credit.conversions;
+            entry.3[i] += credit.value_minor;
+        }
+    }
+    let mut rows: Vec<_> = rows.into_values().collect();
+    if valued {
+        rows.sort_by(|a, b| b.3[0].cmp(&a.3[0]).then(a.0.cmp(&b.0)));
+        println!("Pipeline credited by opportunity creation, per campaign:");
+    } else {
+        rows.sort_by(|a, b| b.2[0].total_cmp(&a.2[0]).then(a.0.cmp(&b.0)));
+        println!("Leads credited by lead creation, per campaign:");
+    }
+    let mut table = TextTable::new(vec!["campaign", "channel", "first touch", "last touch"]);
+    let mut totals = ([0.0f64; 2], [0i64; 2]);
+    for (name, channel, conversions, values, currency) in &rows {
+        totals.0[0] += conversions[0];
+        totals.0[1] += conversions[1];
+        totals.1[0] += values[0];
+        totals.1[1] += values[1];
+        if valued {
+            table.row(vec![
+                name.clone(),
+                channel.clone(),
+                money(values[0], currency.as_deref()),
+                money(values[1], currency.as_deref()),
+            ]);
+        } else {
+            table.row(vec![
+                name.clone(),
+                channel.clone(),
+                format!("{:.0}", conversions[0]),
+                format!("{:.0}", conversions[1]),
+            ]);
+        }
+    }
+    if valued {
+        table.row(vec![
+            "total".into(),
+            String::new(),
+            money(totals.1[0], Some("EUR")),
+            money(totals.1[1], Some("EUR")),
+        ]);
+    } else {
+        table.row(vec![
+            "total".into(),
+            String::new(),
+            format!("{:.0}", totals.0[0]),
+            format!("{:.0}", totals.0[1]),
+        ]);
+    }
+    print!("{}", table.render());
+    Ok(())
+}
