@@ -1,1 +1,407 @@
-fn main() {}
+//! The pipeline end to end on a real Kafka broker: events in (protobuf and JSON),
+//! log, views, attribution published to a compacted topic, dead letters, and a
+//! kill -9 in the middle of the stream.
+//!
+//! Needs a broker on `TOUCHLINE_TEST_KAFKA_BROKERS` (default 127.0.0.1:9092);
+//! `deploy/test.sh` starts one.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use support::*;
+use touchline_attribution::Model;
+use touchline_core::*;
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{AttributionMessage, Engine, EngineConfig, Metrics, Queries};
+use touchline_kafka::{Ingest, Publisher};
+use touchline_projection::ConversionView;
+use touchline_store::{Store, Table};
+
+fn dataset(accounts: usize, prefix: &str) -> Vec<Envelope> {
+    Generator::new(DatasetConfig {
+        accounts,
+        seed: 7,
+        id_prefix: prefix.to_owned(),
+        ..DatasetConfig::default()
+    })
+    .collect()
+}
+
+fn distinct_ids(events: &[Envelope]) -> usize {
+    events
+        .iter()
+        .map(|e| e.event_id.as_str())
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+/// An engine consuming and publishing inside this test process.
+struct InProcess {
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    shutdown: Arc<AtomicBool>,
+    ingest: Option<std::thread::JoinHandle<Engine>>,
+    publishing: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl InProcess {
+    fn start(dir: &std::path::Path, topics: &Topics) -> InProcess {
+        let store = Arc::new(Store::open(dir).unwrap());
+        let engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+        let metrics = engine.metrics().clone();
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let config = topics.kafka_config();
+        let ingest = Ingest::new(engine, config.clone(), shutdown.clone()).unwrap();
+        let ingest = std::thread::spawn(move || ingest.run().expect("ingest runs"));
+        let publisher = Publisher::new(store.clone(), &config, metrics.clone()).unwrap();
+        let publishing = tokio::spawn(publisher.run(shutdown.clone()));
+        InProcess {
+            store,
+            metrics,
+            shutdown,
+            ingest: Some(ingest),
+            publishing: Some(publishing),
+        }
+    }
+
+    fn wait_for_appended(&self, n: u64) {
+        eventually(&format!("{n} events appended"), || {
+            self.metrics.events_appended.load(Ordering::Relaxed) >= n
+        });
+    }
+
+    async fn stop(mut self) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        if let Some(ingest) = self.ingest.take() {
+            ingest.join().unwrap();
+        }
+        if let Some(publishing) = self.publishing.take() {
+            publishing.await.unwrap();
+        }
+    }
+}
+
+/// What a consumer of the compacted attribution topic ends up with: the highest
+/// version per key, tombstones removing keys.
+fn rebuild_from_topic(topic: &str) -> HashMap<String, AttributionMessage> {
+    let mut state: HashMap<String, AttributionMessage> = HashMap::new();
+    for message in read_all(topic) {
+        let key = message.key.expect("attribution messages are keyed");
+        match message.payload {
+            None => {
+                state.remove(&key);
+            }
+            Some(bytes) => {
+                let value: AttributionMessage =
+                    serde_json::from_slice(&bytes).expect("JSON attribution message");
+                assert_eq!(
+                    key,
+                    format!("{}/{}", value.model.name(), value.conversion.id)
+                );
+                if state
+                    .get(&key)
+                    .is_none_or(|old| old.version < value.version)
+                {
+                    state.insert(key, value);
+                }
+            }
+        }
+    }
+    state
+}
+
+/// The topic, read from the start, equals the store's current credit sets.
+fn assert_topic_matches_store(topic: &str, store: &Store) {
+    let published = rebuild_from_topic(topic);
+    let mut expected = 0;
+    store
+        .for_each(Table::Conversions, |id, view: ConversionView| {
+            for result in &view.results {
+                expected += 1;
+                let key = format!("{}/{id}", result.model.name());
+                let message = published
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{key} was never published"));
+                assert_eq!(message.version, result.version, "{key}");
+                assert_eq!(message.credits, result.attribution.credits, "{key}");
+                assert_eq!(message.conversion, view.conversion, "{key}");
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        published.len(),
+        expected,
+        "the topic holds exactly the current credit sets"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_and_json_events_reach_the_log_the_views_and_the_attribution_topic() {
+    let topics = Topics::unique("pipeline");
+    topics.create().await;
+    let events = dataset(120, "pl-");
+    let distinct = distinct_ids(&events) as u64;
+    produce(&producer(), &topics, &events, 5).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let engine = InProcess::start(dir.path(), &topics);
+    engine.wait_for_appended(distinct);
+    eventually("the outbox drained to Kafka", || {
+        engine.store.outbox(1).unwrap().is_empty()
+    });
+    let store = engine.store.clone();
+    let metrics = engine.metrics.clone();
+    engine.stop().await;
+
+    // The log holds every event once; retries were counted, not appended.
+    let logged = store.events(0, usize::MAX).unwrap();
+    assert_eq!(logged.len() as u64, distinct);
+    assert_eq!(
+        metrics.snapshot().duplicates,
+        events.len() as u64 - distinct
+    );
+    let produced: HashMap<&str, &Envelope> =
+        events.iter().map(|e| (e.event_id.as_str(), e)).collect();
+    for stored in &logged {
+        assert_eq!(
+            &&stored.envelope,
+            produced.get(stored.envelope.event_id.as_str()).unwrap()
+        );
+    }
+
+    // The lead projection: source at first contact and touch history in order.
+    let queries = Queries::new(store.clone());
+    let (person_id, lead) = events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::LeadCreated(l) if l.source.is_some() => Some((l.person_id.clone(), l)),
+            _ => None,
+        })
+        .unwrap();
+    let person = queries.person(&person_id).unwrap().unwrap();
+    assert_eq!(person.source, lead.source);
+    let mut expected_touches: Vec<(Timestamp, &str)> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::TouchRecorded(t) if t.person_id == person_id => {
+                Some((e.occurred_at, e.event_id.as_str()))
+            }
+            _ => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    expected_touches.sort();
+    let touches: Vec<(Timestamp, &str)> = person
+        .touches
+        .iter()
+        .map(|t| (t.occurred_at, t.event_id.as_str()))
+        .collect();
+    assert_eq!(touches, expected_touches);
+    let conversion = queries
+        .conversion(&format!("lead_created:{person_id}"))
+        .unwrap()
+        .unwrap();
+    let first = &conversion
+        .result(Model::FirstTouch)
+        .unwrap()
+        .attribution
+        .credits[0];
+    assert_eq!(first.touch_event_id.as_deref(), Some(expected_touches[0].1));
+
+    // The offsets stored with the log are the ends of the input topics.
+    let ends =
+        touchline_kafka::high_watermarks(&topics.kafka_config(), &[&topics.protobuf, &topics.json])
+            .unwrap();
+    let mut stored = store.offsets().unwrap();
+    stored.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    let mut ends: Vec<_> = ends.into_iter().filter(|o| o.next_offset > 0).collect();
+    ends.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    assert_eq!(stored, ends);
+
+    // A consumer reading the compacted topic from the start has the current state.
+    assert_topic_matches_store(&topics.attribution, &store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_message_is_dead_lettered_and_the_engine_keeps_going() {
+    let topics = Topics::unique("deadletter");
+    topics.create().await;
+    let events = dataset(10, "dl-");
+    let distinct = distinct_ids(&events) as u64;
+    let (before, after) = events.split_at(events.len() / 2);
+    let producer = producer();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = InProcess::start(dir.path(), &topics);
+
+    produce(&producer, &topics, before, 0).await;
+    produce_raw(
+        &producer,
+        &topics.protobuf,
+        "junk-key",
+        b"\xff\xfe not protobuf at all",
+    )
+    .await;
+    let bad_currency = br#"{"event_id":"bad-1","occurred_at":"2026-02-01T10:00:00Z","recorded_at":"2026-02-01T10:00:00Z",
+        "payload":{"type":"opportunity_closed","opportunity_id":"o","won":true,"amount":{"amount_minor":5,"currency":"euro"}}}"#;
+    produce_raw(&producer, &topics.json, "o", bad_currency).await;
+    produce(&producer, &topics, after, 0).await;
+
+    engine.wait_for_appended(distinct);
+    eventually("two dead letters counted", || {
+        engine.metrics.dead_lettered.load(Ordering::Relaxed) == 2
+    });
+    let store = engine.store.clone();
+    engine.stop().await;
+    assert_eq!(store.events(0, usize::MAX).unwrap().len() as u64, distinct);
+
+    let dead = read_all(&topics.dead_letter);
+    assert_eq!(dead.len(), 2, "{dead:?}");
+    let junk = dead
+        .iter()
+        .find(|m| m.key.as_deref() == Some("junk-key"))
+        .unwrap();
+    assert_eq!(junk.headers["touchline.dlq.source.topic"], topics.protobuf);
+    assert_eq!(junk.headers["touchline.dlq.error"], "protobuf_decode");
+    assert!(junk.headers.contains_key("touchline.dlq.source.partition"));
+    assert!(junk.headers.contains_key("touchline.dlq.source.offset"));
+    assert_eq!(
+        junk.payload.as_deref(),
+        Some(&b"\xff\xfe not protobuf at all"[..])
+    );
+    let currency = dead.iter().find(|m| m.key.as_deref() == Some("o")).unwrap();
+    assert_eq!(currency.headers["touchline.dlq.source.topic"], topics.json);
+    assert_eq!(currency.headers["touchline.dlq.error"], "invalid");
+    // The only message on the JSON topic.
+    assert_eq!(currency.headers["touchline.dlq.source.offset"], "0");
+    assert!(
+        currency.headers["touchline.dlq.reason"].contains("payload.amount.currency"),
+        "{:?}",
+        currency.headers
+    );
+    // Reopened, the count is still there: it is committed with the batch.
+    drop(store);
+    let reopened = Engine::open(
+        Arc::new(Store::open(dir.path()).unwrap()),
+        EngineConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(reopened.metrics().snapshot().dead_lettered, 2);
+}
+
+struct Child9 {
+    child: Child,
+    http: String,
+}
+
+impl Child9 {
+    fn start(dir: &std::path::Path, topics: &Topics) -> Child9 {
+        let http = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
+            .arg("run")
+            .envs(topics.env())
+            .env("TOUCHLINE_STORE_PATH", dir)
+            .env("TOUCHLINE_HTTP_LISTEN", &http)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start touchline run");
+        let started = Child9 { child, http };
+        eventually("the API answers", || started.status().is_some());
+        started
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        let (code, body) = http_get(&self.http, "/v1/status")?;
+        (code == 200)
+            .then(|| serde_json::from_str(&body).ok())
+            .flatten()
+    }
+
+    fn appended(&self) -> u64 {
+        self.status()
+            .and_then(|s| s["metrics"]["events_appended"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn kill_9(mut self) {
+        self.child.kill().unwrap(); // SIGKILL on Unix
+        self.child.wait().unwrap();
+    }
+
+    fn terminate(mut self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "touchline run exited with {exit}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_engine_mid_stream_loses_and_duplicates_nothing() {
+    let topics = Topics::unique("kill9");
+    topics.create().await;
+    let events = dataset(400, "k9-");
+    let distinct = distinct_ids(&events) as u64;
+    let retries = events.len() as u64 - distinct;
+    let thirds: Vec<&[Envelope]> = events.chunks(events.len().div_ceil(3)).collect();
+    let producer = producer();
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("store");
+
+    let engine = Child9::start(&store_path, &topics);
+    produce(&producer, &topics, thirds[0], 4).await;
+    eventually("the engine is busy", || engine.appended() > 0);
+    // Kill while the second third streams in: wherever the kill lands, the
+    // outcome below must be exact.
+    let streaming = {
+        let producer = producer.clone();
+        let topics = topics.clone();
+        let chunk = thirds[1].to_vec();
+        tokio::spawn(async move { produce(&producer, &topics, &chunk, 4).await })
+    };
+    engine.kill_9();
+    streaming.await.unwrap();
+
+    let engine = Child9::start(&store_path, &topics);
+    produce(&producer, &topics, thirds[2], 4).await;
+    let seen = engine.appended();
+    engine.kill_9();
+    let engine = Child9::start(&store_path, &topics);
+    assert!(engine.appended() >= seen, "a restart never goes back");
+    eventually("every event appended after two kill -9", || {
+        engine.appended() >= distinct
+    });
+    engine.terminate();
+
+    let store = Store::open(&store_path).unwrap();
+    let logged = store.events(0, usize::MAX).unwrap();
+    let ids: HashSet<&str> = logged
+        .iter()
+        .map(|e| e.envelope.event_id.as_str())
+        .collect();
+    assert_eq!(
+        logged.len() as u64,
+        distinct,
+        "nothing lost, nothing appended twice"
+    );
+    assert_eq!(ids.len() as u64, distinct);
+    // Only the producer retries inside the data were duplicates: no message was
+    // re-delivered across the kills, because the offsets commit with the log.
+    assert_eq!(store.meta_u64("duplicates").unwrap(), Some(retries));
+    assert!(
+        store.outbox(1).unwrap().is_empty(),
+        "a clean stop publishes everything"
+    );
+    assert_topic_matches_store(&topics.attribution, &store);
+}

@@ -121,6 +121,14 @@ impl Config {
                 })
                 .collect::<anyhow::Result<_>>()?;
         }
+        if let Some(v) = var("TOUCHLINE_KAFKA_INSTANCE_ID") {
+            self.kafka.instance_id = Some(v);
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS") {
+            self.kafka.session_timeout_ms = v.parse().with_context(|| {
+                format!("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS={v:?} is not a number of milliseconds")
+            })?;
+        }
         if let Some(v) = var("TOUCHLINE_KAFKA_DEAD_LETTER_TOPIC") {
             self.kafka.dead_letter_topic = v;
         }

@@ -1,8 +1,16 @@
 //! `touchline run`: the production job against Kafka.
+//!
+//! Three parts: the ingest thread (blocking consume → apply loop), the publisher
+//! task (outbox → attribution topic) and the HTTP API. SIGTERM or Ctrl-C stops
+//! them in order: the API stops accepting, ingest commits its last batch, the
+//! publisher drains the outbox, and the process exits 0. If ingest fails, the
+//! process stops and exits non-zero; a supervisor restarts it from the stored
+//! offsets.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use touchline_engine::{Engine, EngineConfig, Queries};
@@ -27,73 +35,81 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     )?;
     let metrics = engine.metrics().clone();
     let queries = Queries::new(store.clone());
-    let shutdown = Arc::new(AtomicBool::new(false));
+    let stop_ingest = Arc::new(AtomicBool::new(false));
+    let stop_publishing = Arc::new(AtomicBool::new(false));
     info!(store = %config.store.path.display(), brokers = %config.kafka.brokers, "starting");
 
-    let ingest = Ingest::new(engine, config.kafka.clone(), shutdown.clone())?;
-    let ingest_shutdown = shutdown.clone();
+    let ingest = Ingest::new(engine, config.kafka.clone(), stop_ingest.clone())?;
+    let ingest_stopped = stop_ingest.clone();
     let ingest_thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || {
             let result = ingest.run();
             // Whatever ended the loop ends the process: the API must not serve
-            // stale data pretending to be live.
-            ingest_shutdown.store(true, Ordering::Relaxed);
+            // stale data as if it were live.
+            ingest_stopped.store(true, Ordering::Relaxed);
             result
         })
         .context("cannot start the ingest thread")?;
 
     let runtime = tokio::runtime::Runtime::new()?;
-    let served = runtime.block_on(async {
+    runtime.block_on(async {
         let publisher = Publisher::new(store.clone(), &config.kafka, metrics.clone())?;
-        let publishing = tokio::spawn(publisher.run(shutdown.clone()));
+        let publishing = tokio::spawn(publisher.run(stop_publishing.clone()));
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
         info!(listen = %config.http.listen, "serving the API");
         let app = touchline_api::router(queries, metrics.clone());
-        let signal_shutdown = shutdown.clone();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => break,
-                    _ = terminate() => break,
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
-                        if signal_shutdown.load(Ordering::Relaxed) { break; }
-                    }
-                }
-            }
-            info!("shutting down");
-            signal_shutdown.store(true, Ordering::Relaxed);
-        });
-        server.await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
+            .await?;
+        stop_ingest.store(true, Ordering::Relaxed);
+        let ingest_result = tokio::task::spawn_blocking(move || ingest_thread.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
+        // Ingest has committed its last batch; now drain the outbox and stop.
+        stop_publishing.store(true, Ordering::Relaxed);
         publishing.await?;
-        anyhow::Ok(())
-    });
-    shutdown.store(true, Ordering::Relaxed);
-    let ingest_result = ingest_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
-    if let Err(e) = &ingest_result {
-        error!(error = %e, "ingest failed");
-    }
-    served?;
-    ingest_result.context("ingest failed")?;
-    info!("stopped cleanly");
-    Ok(())
-}
-
-#[cfg(unix)]
-async fn terminate() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut signal) => {
-            signal.recv().await;
+        if let Err(e) = &ingest_result {
+            error!(error = %e, "ingest failed");
         }
-        Err(_) => std::future::pending::<()>().await,
-    }
+        ingest_result.context("ingest failed")?;
+        info!("stopped cleanly");
+        anyhow::Ok(())
+    })
 }
 
-#[cfg(not(unix))]
-async fn terminate() {
-    std::future::pending::<()>().await
+/// Resolves on SIGTERM, Ctrl-C, or when ingest stopped on its own; then tells
+/// ingest to stop. The signal listeners are installed once, so no signal that
+/// arrives while the loop turns is lost.
+async fn shutdown_signal(stop: Arc<AtomicBool>) {
+    #[cfg(unix)]
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        #[cfg(unix)]
+        let terminated = async {
+            match sigterm.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<()>();
+        tokio::select! {
+            _ = &mut ctrl_c => break,
+            _ = terminated => break,
+            _ = tick.tick() => {
+                if stop.load(Ordering::Relaxed) { break; }
+            }
+        }
+    }
+    info!("shutting down");
+    stop.store(true, Ordering::Relaxed);
 }

@@ -26,6 +26,12 @@ pub struct KafkaConfig {
     pub batch_max_messages: usize,
     /// ...or this long after its first message, whichever comes first.
     pub batch_max_wait_ms: u64,
+    /// Static group membership (`group.instance.id`): a restarted instance with
+    /// the same id takes its partitions back at once instead of waiting out the
+    /// session timeout. Give each instance its own, stable id.
+    pub instance_id: Option<String>,
+    /// How long the group waits for a silent member before reassigning its partitions.
+    pub session_timeout_ms: u32,
     /// Extra librdkafka properties for every client (e.g. `security.protocol`).
     pub client_properties: BTreeMap<String, String>,
 }
@@ -49,6 +55,8 @@ impl Default for KafkaConfig {
             attribution_topic: "touchline.attribution.v1".into(),
             batch_max_messages: 20_000,
             batch_max_wait_ms: 50,
+            instance_id: None,
+            session_timeout_ms: 45_000,
             client_properties: BTreeMap::new(),
         }
     }

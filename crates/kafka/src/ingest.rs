@@ -207,10 +207,16 @@ impl Ingest {
             revoked: Mutex::new(Vec::new()),
             assigned: AtomicUsize::new(0),
         };
-        let consumer: BaseConsumer<IngestContext> = self
-            .config
-            .client()
+        let mut client = self.config.client();
+        if let Some(instance) = &self.config.instance_id {
+            client.set("group.instance.id", instance);
+        }
+        let consumer: BaseConsumer<IngestContext> = client
             .set("group.id", &self.config.group_id)
+            .set(
+                "session.timeout.ms",
+                self.config.session_timeout_ms.to_string(),
+            )
             .set("partition.assignment.strategy", "cooperative-sticky")
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
