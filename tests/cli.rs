@@ -1,1 +1,130 @@
-fn main() {}
+//! The `touchline` command line: the demo's report, reports from a store, and
+//! precise messages for bad arguments.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+fn touchline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let db = db.to_str().unwrap();
+    let output = touchline(&["demo", "--accounts", "300", "--no-serve", "--db", db]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("Leads credited by lead creation, per campaign:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Pipeline credited by opportunity creation, per campaign:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("campaign") && text.contains("first touch") && text.contains("last touch"),
+        "{text}"
+    );
+    assert!(text.contains("3 dead-lettered"), "{text}");
+    assert!(text.contains("dead letter at demo.events/0@17"), "{text}");
+
+    // The same seed always gives the same report.
+    let again = touchline(&["demo", "--accounts", "300", "--no-serve"]);
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with("touchline demo") && !l.starts_with("pipeline:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip(&text), strip(&stdout(&again)));
+
+    // Re-running on the same store resumes after the stored offset: nothing twice.
+    let resumed = touchline(&["demo", "--accounts", "300", "--no-serve", "--db", db]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let resumed_text = stdout(&resumed);
+    assert!(resumed_text.contains("0 events appended"), "{resumed_text}");
+
+    // The store answers reports afterwards, as a table, CSV and JSON.
+    let table = touchline(&[
+        "report",
+        "attribution",
+        "--db",
+        db,
+        "--model",
+        "last_touch",
+        "--conversion",
+        "opportunity_created",
+    ]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
+    let csv = touchline(&["report", "attribution", "--db", db, "--format", "csv"]);
+    assert!(
+        stdout(&csv)
+            .starts_with("campaign_id,campaign_name,channel,conversions,value_minor,currency\n")
+    );
+    let json = touchline(&["report", "attribution", "--db", db, "--format", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(!rows.as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bad_arguments_name_what_is_wrong() {
+    let output = touchline(&[
+        "report",
+        "attribution",
+        "--model",
+        "w_shaped",
+        "--db",
+        "/nonexistent",
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output)
+            .contains("unknown model \"w_shaped\"; expected one of first_touch, last_touch"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = touchline(&["report", "attribution", "--db", "/nonexistent/store"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--db /nonexistent/store: no store there"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = touchline(&["demo", "--accounts", "0", "--no-serve"]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("--accounts"),
+        "{}",
+        stderr(&output)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[kafka]\nbrokerz = \"x\"\n").unwrap();
+    let output = touchline(&["run", "--config", config.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("unknown field `brokerz`"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -1,1 +1,242 @@
-fn main() {}
+//! The HTTP API: what each endpoint answers, and the precise errors for bad input.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use touchline_core::*;
+use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(ms),
+        recorded_at: Timestamp::from_millis(ms),
+        source_system: "test".into(),
+        event,
+    }
+}
+
+fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::AdClick,
+            status: TouchStatus::Responded,
+            asset: "/pricing".into(),
+        }),
+    )
+}
+
+/// A store with one lead (two touches, a source), one opportunity and a campaign.
+fn app() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let events = vec![
+        envelope(
+            "c1",
+            1,
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: "search".into(),
+                name: "Google Ads".into(),
+                channel: "paid_search".into(),
+                medium: "cpc".into(),
+                source: "google".into(),
+                ad_code: "GA-1".into(),
+                campaign_type: CampaignType::Advertisement,
+                parent_campaign_id: String::new(),
+                starts_at: Timestamp::from_millis(1),
+                ends_at: None,
+                planned_cost: Some(Money::new(100_000, "EUR")),
+            }),
+        ),
+        touch("t1", 1_000, "p-1", "search"),
+        touch("t2", 2_000, "p-1", "webinar"),
+        envelope(
+            "l1",
+            3_000,
+            Event::LeadCreated(LeadCreated {
+                person_id: "p-1".into(),
+                email: "ada@example.com".into(),
+                phone: String::new(),
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                company: "Analytical".into(),
+                account_id: String::new(),
+                source: Some(LeadSource {
+                    campaign_id: "search".into(),
+                    ad_code: "GA-1".into(),
+                    medium: "cpc".into(),
+                    source: "google".into(),
+                }),
+                owner_id: "rep-1".into(),
+            }),
+        ),
+        envelope(
+            "o1",
+            4_000,
+            Event::OpportunityCreated(OpportunityCreated {
+                opportunity_id: "opp-1".into(),
+                account_id: "acc-1".into(),
+                name: "Analytical engine".into(),
+                stage: "qualification".into(),
+                amount: Money::new(50_000_00, "EUR"),
+                probability_pct: 20,
+                expected_close_at: None,
+                primary_contact_id: "p-1".into(),
+                owner_id: "rep-1".into(),
+                partner_id: String::new(),
+            }),
+        ),
+    ];
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .unwrap();
+    let router = touchline_api::router(Queries::new(store), engine.metrics().clone());
+    (router, dir)
+}
+
+async fn get(app: &axum::Router, uri: &str) -> (StatusCode, Value) {
+    let response = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_lead_shows_its_source_first_and_last_touch() {
+    let (app, _dir) = app();
+    let (status, lead) = get(&app, "/v1/leads/p-1").await;
+    assert_eq!(status, StatusCode::OK, "{lead}");
+    assert_eq!(lead["source_at_first_contact"]["campaign_id"], "search");
+    assert_eq!(lead["source_at_first_contact"]["ad_code"], "GA-1");
+    assert_eq!(lead["first_touch"]["event_id"], "t1");
+    assert_eq!(lead["last_touch"]["event_id"], "t2");
+    assert_eq!(lead["touch_count"], 2);
+    assert_eq!(lead["lead_created_at"], "1970-01-01T00:00:03.000Z");
+    assert_eq!(lead["opportunity_ids"], serde_json::json!(["opp-1"]));
+}
+
+#[tokio::test]
+async fn the_person_holds_the_touch_history_in_order() {
+    let (app, _dir) = app();
+    let (status, person) = get(&app, "/v1/persons/p-1").await;
+    assert_eq!(status, StatusCode::OK);
+    let touches: Vec<&str> = person["touches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["campaign_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(touches, ["search", "webinar"]);
+    let (status, events) = get(&app, "/v1/persons/p-1/events?limit=2").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(events.as_array().unwrap().len(), 2);
+    assert_eq!(events[0]["event_id"], "t1");
+    assert_eq!(events[0]["payload"]["type"], "touch_recorded");
+}
+
+#[tokio::test]
+async fn attribution_endpoints_give_every_model() {
+    let (app, _dir) = app();
+    let (status, lead) = get(&app, "/v1/leads/p-1/attribution").await;
+    assert_eq!(status, StatusCode::OK);
+    let results = lead["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["model"], "first_touch");
+    assert_eq!(
+        results[0]["attribution"]["credits"][0]["campaign_id"],
+        "search"
+    );
+    assert_eq!(results[1]["model"], "last_touch");
+    assert_eq!(
+        results[1]["attribution"]["credits"][0]["campaign_id"],
+        "webinar"
+    );
+    let (status, opp) = get(&app, "/v1/opportunities/opp-1/attribution").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        opp["results"][1]["attribution"]["credits"][0]["amount_minor"],
+        50_000_00
+    );
+    let (status, report) = get(
+        &app,
+        "/v1/reports/attribution?model=last_touch&conversion=opportunity_created",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report[0]["campaign_id"], "webinar");
+    assert_eq!(report[0]["value_minor"], 50_000_00);
+    assert_eq!(report[0]["currency"], "EUR");
+}
+
+#[tokio::test]
+async fn bad_parameters_get_a_400_naming_the_parameter() {
+    let (app, _dir) = app();
+    let (status, body) = get(&app, "/v1/reports/attribution?model=w_shaped").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter model: unknown model \"w_shaped\"; expected one of first_touch, last_touch"
+    );
+    let (status, body) = get(&app, "/v1/reports/attribution?conversion=sale").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameter conversion:"),
+        "{body}"
+    );
+    let (status, body) = get(&app, "/v1/persons/p-1/events?limit=lots").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter limit: \"lots\" is not a non-negative integer"
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_get_a_404_that_says_what_is_missing() {
+    let (app, _dir) = app();
+    let (status, body) = get(&app, "/v1/leads/nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "no person with id \"nobody\"");
+    let (status, _) = get(&app, "/v1/opportunities/none/attribution").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn status_and_metrics_report_the_counters() {
+    let (app, _dir) = app();
+    let (status, body) = get(&app, "/v1/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["metrics"]["events_appended"], 5);
+    let (status, text) = get(&app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        text.as_str()
+            .unwrap()
+            .contains("touchline_events_appended_total 5"),
+        "{text}"
+    );
+}

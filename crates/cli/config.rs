@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use touchline_attribution::Model;
 use touchline_kafka::{KafkaConfig, TopicSpec};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub store: StoreConfig,
@@ -34,17 +34,6 @@ pub struct HttpConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AttributionConfig {
     pub models: Vec<Model>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            store: StoreConfig::default(),
-            http: HttpConfig::default(),
-            kafka: KafkaConfig::default(),
-            attribution: AttributionConfig::default(),
-        }
-    }
 }
 
 impl Default for StoreConfig {

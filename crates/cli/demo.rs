@@ -87,12 +87,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         accounts: args.accounts as usize,
         ..DatasetConfig::default()
     });
-    let malformed_every = if args.malformed == 0 { u64::MAX } else { 9_973 };
+    let envelopes: Vec<_> = generator.collect();
+    // Malformed messages at evenly spread, deterministic positions.
+    let spacing = (envelopes.len() / (args.malformed as usize).max(1)).max(1);
     let mut malformed_left = args.malformed;
-    let mut messages = Vec::new();
+    let mut messages = Vec::with_capacity(envelopes.len() + args.malformed as usize);
     let mut offset = 0i64;
-    for (i, envelope) in generator.enumerate() {
-        if malformed_left > 0 && i as u64 % malformed_every == 17 {
+    for (i, envelope) in envelopes.iter().enumerate() {
+        if malformed_left > 0 && i % spacing == 17 % spacing {
             messages.push(Message {
                 offset,
                 format: WireFormat::Json,
@@ -109,7 +111,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         messages.push(Message {
             offset,
             format,
-            bytes: touchline_proto::encode(format, &envelope),
+            bytes: touchline_proto::encode(format, envelope),
         });
         offset += 1;
     }
@@ -255,75 +257,71 @@ fn first_lead(store: &Store) -> anyhow::Result<Option<String>> {
         .map(|(k, _)| k))
 }
 
+/// One campaign's credit under first touch (index 0) and last touch (index 1).
+struct SideBySide {
+    name: String,
+    channel: String,
+    conversions: [f64; 2],
+    values: [i64; 2],
+    currency: Option<String>,
+}
+
 /// First touch and last touch next to each other, per campaign.
 fn print_side_by_side(queries: &Queries, kind: ConversionKind) -> anyhow::Result<()> {
     let valued = kind == ConversionKind::OpportunityCreated;
-    let mut rows: BTreeMap<String, (String, String, [f64; 2], [i64; 2], Option<String>)> =
-        BTreeMap::new();
+    let mut rows: BTreeMap<String, SideBySide> = BTreeMap::new();
     for (i, model) in [Model::FirstTouch, Model::LastTouch]
         .into_iter()
         .enumerate()
     {
         for credit in queries.campaign_credits(model, kind)? {
-            let entry = rows.entry(credit.campaign_id.clone()).or_insert_with(|| {
-                (
-                    credit.campaign_name.clone(),
-                    credit.channel.clone(),
-                    [0.0; 2],
-                    [0; 2],
-                    credit.currency.clone(),
-                )
-            });
-            entry.2[i] += credit.conversions;
-            entry.3[i] += credit.value_minor;
+            let entry = rows
+                .entry(credit.campaign_id.clone())
+                .or_insert_with(|| SideBySide {
+                    name: credit.campaign_name.clone(),
+                    channel: credit.channel.clone(),
+                    conversions: [0.0; 2],
+                    values: [0; 2],
+                    currency: credit.currency.clone(),
+                });
+            entry.conversions[i] += credit.conversions;
+            entry.values[i] += credit.value_minor;
         }
     }
-    let mut rows: Vec<_> = rows.into_values().collect();
+    let mut rows: Vec<SideBySide> = rows.into_values().collect();
     if valued {
-        rows.sort_by(|a, b| b.3[0].cmp(&a.3[0]).then(a.0.cmp(&b.0)));
+        rows.sort_by(|a, b| b.values[0].cmp(&a.values[0]).then(a.name.cmp(&b.name)));
         println!("Pipeline credited by opportunity creation, per campaign:");
     } else {
-        rows.sort_by(|a, b| b.2[0].total_cmp(&a.2[0]).then(a.0.cmp(&b.0)));
+        rows.sort_by(|a, b| {
+            b.conversions[0]
+                .total_cmp(&a.conversions[0])
+                .then(a.name.cmp(&b.name))
+        });
         println!("Leads credited by lead creation, per campaign:");
     }
     let mut table = TextTable::new(vec!["campaign", "channel", "first touch", "last touch"]);
-    let mut totals = ([0.0f64; 2], [0i64; 2]);
-    for (name, channel, conversions, values, currency) in &rows {
-        totals.0[0] += conversions[0];
-        totals.0[1] += conversions[1];
-        totals.1[0] += values[0];
-        totals.1[1] += values[1];
-        if valued {
-            table.row(vec![
-                name.clone(),
-                channel.clone(),
-                money(values[0], currency.as_deref()),
-                money(values[1], currency.as_deref()),
-            ]);
-        } else {
-            table.row(vec![
-                name.clone(),
-                channel.clone(),
-                format!("{:.0}", conversions[0]),
-                format!("{:.0}", conversions[1]),
-            ]);
+    let mut total_conversions = [0.0f64; 2];
+    let mut total_values = [0i64; 2];
+    for row in &rows {
+        for i in 0..2 {
+            total_conversions[i] += row.conversions[i];
+            total_values[i] += row.values[i];
         }
+        let cells = if valued {
+            row.values.map(|v| money(v, row.currency.as_deref()))
+        } else {
+            row.conversions.map(|c| format!("{c:.0}"))
+        };
+        let [first, last] = cells;
+        table.row(vec![row.name.clone(), row.channel.clone(), first, last]);
     }
-    if valued {
-        table.row(vec![
-            "total".into(),
-            String::new(),
-            money(totals.1[0], Some("EUR")),
-            money(totals.1[1], Some("EUR")),
-        ]);
+    let [first, last] = if valued {
+        total_values.map(|v| money(v, Some("EUR")))
     } else {
-        table.row(vec![
-            "total".into(),
-            String::new(),
-            format!("{:.0}", totals.0[0]),
-            format!("{:.0}", totals.0[1]),
-        ]);
-    }
+        total_conversions.map(|c| format!("{c:.0}"))
+    };
+    table.row(vec!["total".into(), String::new(), first, last]);
     print!("{}", table.render());
     Ok(())
 }

@@ -37,7 +37,9 @@ fn apply_in_batches(engine: &mut Engine, events: &[Envelope], size: usize) {
 
 /// Everything a user can see, minus versions (which count publications and so
 /// depend on batching by design).
-fn snapshot(store: &Store) -> (Vec<(String, PersonView)>, Vec<(String, String)>) {
+type Snapshot = (Vec<(String, PersonView)>, Vec<(String, String)>);
+
+fn snapshot(store: &Store) -> Snapshot {
     let mut persons = Vec::new();
     store
         .for_each(Table::Persons, |k, mut v: PersonView| {

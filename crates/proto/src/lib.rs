@@ -89,7 +89,7 @@ pub fn decode(format: WireFormat, bytes: &[u8]) -> Result<Envelope, DecodeError>
 /// Decodes protobuf bytes the engine wrote itself (the event log); no validation,
 /// because only validated events are ever written.
 pub fn decode_stored(bytes: &[u8]) -> Result<Envelope, DecodeError> {
-    Ok(convert::envelope_from_proto(v1::Envelope::decode(bytes)?)?)
+    convert::envelope_from_proto(v1::Envelope::decode(bytes)?)
 }
 
 pub fn encode_protobuf(envelope: &Envelope) -> Vec<u8> {

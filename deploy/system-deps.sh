@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the build needs from the system, once per machine:
+# - librocksdb-dev: RocksDB 7.8 to link against (building it from source costs
+#   13-14 minutes on 2 cores; see ARCHITECTURE.md, "Build cost");
+# - libclang-dev: bindgen for librocksdb-sys;
+# - kcat: a Kafka command-line client for looking at topics.
+# protoc is not needed: the build uses the vendored one from protoc-bin-vendored.
+# librdkafka is built from its bundled sources by rdkafka-sys (needs only gcc/make).
+set -euo pipefail
+
+packages=(librocksdb-dev libclang-dev kcat)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "system-deps: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Rust components the checks use.
+for component in clippy rustfmt; do
+  rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+done
