@@ -238,7 +238,7 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
     fn write(&self, commit: &mut Commit<'_>) -> Result<(), EngineError> {
         for key in &self.changed {
             match self.loaded.get(key).and_then(Option::as_ref) {
-                Some(view) => commit.put(self.table, key, view)?,
+                Some(view) => commit.put_view(self.table, key, view)?,
                 None => commit.delete(self.table, key),
             }
         }

@@ -31,7 +31,7 @@ fn a_written_batch_survives_reopening() {
         commit.set_offset("events", 3, 42);
         commit.set_offset("events", 0, 7);
         commit
-            .put(Table::Persons, "p-1", &vec![1u32, 2, 3])
+            .put_view(Table::Persons, "p-1", &vec![1u32, 2, 3])
             .expect("put");
         commit
             .outbox(
@@ -114,7 +114,7 @@ fn scan_pages_by_key() {
     let mut commit = store.commit();
     for key in ["x:1", "x:2", "x:3", "y:1"] {
         commit
-            .put(Table::Campaigns, key, &key.to_owned())
+            .put_view(Table::Campaigns, key, &key.to_owned())
             .expect("put");
     }
     store.write(commit).expect("write");
