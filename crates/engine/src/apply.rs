@@ -235,7 +235,7 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
         self.changed.insert(key.to_owned());
     }
 
-    fn write(&self, commit: &mut Commit<'_>) -> Result<(), EngineError> {
+    fn write(&self, commit: &mut Commit) -> Result<(), EngineError> {
         for key in &self.changed {
             match self.loaded.get(key).and_then(Option::as_ref) {
                 Some(view) => commit.put_view(self.table, key, view)?,
@@ -523,7 +523,7 @@ impl<'s> BatchState<'s> {
         Ok(records)
     }
 
-    fn write_views(&self, commit: &mut Commit<'_>) -> Result<(), EngineError> {
+    fn write_views(&self, commit: &mut Commit) -> Result<(), EngineError> {
         self.persons.write(commit)?;
         self.opportunities.write(commit)?;
         self.campaigns.write(commit)?;

@@ -166,12 +166,14 @@ impl Store {
         let cf = |name: &str, point_lookups: bool| {
             let mut table = BlockBasedOptions::default();
             table.set_block_cache(&cache);
-            if point_lookups {
-                // Most dedupe and view lookups are for keys that exist or are new;
-                // a bloom filter answers "new" without touching disk.
-                table.set_bloom_filter(10.0, false);
-            }
             let mut options = Options::default();
+            if point_lookups {
+                // Dedupe and view lookups are mostly for keys that are new; bloom
+                // filters, on disk and in the memtable, answer "new" without a search.
+                table.set_bloom_filter(10.0, false);
+                options.set_memtable_whole_key_filtering(true);
+                options.set_memtable_prefix_bloom_ratio(0.05);
+            }
             options.set_block_based_table_factory(&table);
             options.set_compression_type(DBCompressionType::Lz4);
             options.set_write_buffer_size(64 << 20);
@@ -230,15 +232,12 @@ impl Store {
     }
 
     /// Starts a batch of changes; nothing is visible until [`Store::write`].
-    pub fn commit(&self) -> Commit<'_> {
-        Commit {
-            store: self,
-            ops: Vec::new(),
-        }
+    pub fn commit(&self) -> Commit {
+        Commit { ops: Vec::new() }
     }
 
     /// Writes a batch atomically and fsyncs the write-ahead log before returning.
-    pub fn write(&self, commit: Commit<'_>) -> Result<()> {
+    pub fn write(&self, commit: Commit) -> Result<()> {
         let mut ops = commit.ops;
         ops.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let mut batch = WriteBatch::default();
@@ -533,8 +532,7 @@ fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Re
 /// key (stably, so a later operation on the same key still wins). Sorted input
 /// lets each memtable's skiplist reuse its insertion point from one key to the
 /// next, which makes a large batch much cheaper to apply.
-pub struct Commit<'s> {
-    store: &'s Store,
+pub struct Commit {
     ops: Vec<Op>,
 }
 
@@ -558,7 +556,7 @@ impl Op {
     }
 }
 
-impl std::fmt::Debug for Commit<'_> {
+impl std::fmt::Debug for Commit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Commit")
             .field("operations", &self.ops.len())
@@ -566,7 +564,7 @@ impl std::fmt::Debug for Commit<'_> {
     }
 }
 
-impl Commit<'_> {
+impl Commit {
     fn put(&mut self, cf: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put {
             cf,
