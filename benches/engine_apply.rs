@@ -60,7 +60,7 @@ fn main() {
                 .collect();
             offset += chunk.len() as i64;
             engine
-                .apply(Batch {
+                .submit(Batch {
                     events,
                     offsets: vec![PartitionOffset {
                         topic: "bench".into(),
@@ -71,6 +71,7 @@ fn main() {
                 })
                 .unwrap();
         }
+        engine.flush().unwrap();
         let seconds = started.elapsed().as_secs_f64();
         println!(
             "{batch_size:>10}  {:>12.0}  {seconds:>10.2}  {:>12.0}",

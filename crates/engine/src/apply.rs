@@ -55,7 +55,40 @@ pub struct BatchOutcome {
     pub attribution_versions: usize,
 }
 
-#[derive(Debug)]
+/// A batch made durable by the writer thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durable {
+    /// Wall-clock time (ms since the epoch) right after the fsync returned: from
+    /// then on the batch is visible to readers.
+    pub committed_at_ms: i64,
+}
+
+/// What the writer thread is handed: one commit and the counters it moves.
+struct WriteJob {
+    commit: Commit,
+    appended: u64,
+    duplicates: u64,
+    dead_lettered: u64,
+    versions: u64,
+}
+
+/// The views and event ids of the batch whose write may still be in flight;
+/// the next batch reads through it, so it sees that batch's effects before they
+/// are durable.
+#[derive(Default)]
+struct Overlay {
+    persons: HashMap<String, Option<PersonView>>,
+    opportunities: HashMap<String, Option<OpportunityView>>,
+    campaigns: HashMap<String, Option<CampaignView>>,
+    conversions: HashMap<String, Option<ConversionView>>,
+    event_ids: HashSet<String>,
+}
+
+/// The engine. Preparing a batch (dedupe, folds, attribution) runs on the
+/// caller's thread; writing it (one `WriteBatch`, one fsync) runs on a writer
+/// thread, so batch N+1 is prepared while batch N is written. At most one batch
+/// is in flight. [`Engine::apply`] waits for durability; [`Engine::submit`]
+/// returns as soon as the previous batch is durable.
 pub struct Engine {
     store: Arc<Store>,
     config: EngineConfig,
@@ -65,21 +98,80 @@ pub struct Engine {
     duplicates: u64,
     dead_lettered: u64,
     versions: u64,
+    overlay: Overlay,
+    jobs: Option<std::sync::mpsc::SyncSender<WriteJob>>,
+    done: std::sync::mpsc::Receiver<Result<Durable, touchline_store::StoreError>>,
+    in_flight: bool,
+    poisoned: Option<String>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("next_seq", &self.next_seq)
+            .field("in_flight", &self.in_flight)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Let the writer finish what it holds, then stop it.
+        self.jobs.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Engine {
     /// Opens the engine on a store, picking up where the last commit left off.
     pub fn open(store: Arc<Store>, config: EngineConfig) -> Result<Self, EngineError> {
         let meta = |key| store.meta_u64(key).map(Option::unwrap_or_default);
+        let metrics = Arc::new(Metrics::default());
+        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<WriteJob>(1);
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let writer = {
+            let store = store.clone();
+            let metrics = metrics.clone();
+            std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || {
+                    for job in job_rx {
+                        let result = store.write(job.commit).map(|()| {
+                            let m = &metrics;
+                            Metrics::add(&m.events_appended, job.appended);
+                            Metrics::add(&m.duplicates, job.duplicates);
+                            Metrics::add(&m.dead_lettered, job.dead_lettered);
+                            Metrics::add(&m.attribution_versions, job.versions);
+                            Metrics::add(&m.batches, 1);
+                            Durable {
+                                committed_at_ms: touchline_core::Timestamp::now().as_millis(),
+                            }
+                        });
+                        if done_tx.send(result).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| EngineError::Writer(e.to_string()))?
+        };
         let engine = Engine {
             next_seq: meta(META_NEXT_SEQ)?,
             next_outbox_id: meta(META_NEXT_OUTBOX)?,
             duplicates: meta(META_DUPLICATES)?,
             dead_lettered: meta(META_DEAD_LETTERED)?,
             versions: meta(META_VERSIONS)?,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             config,
             store,
+            overlay: Overlay::default(),
+            jobs: Some(jobs),
+            done,
+            in_flight: false,
+            poisoned: None,
+            writer: Some(writer),
         };
         let m = &engine.metrics;
         Metrics::add(&m.events_appended, engine.next_seq);
@@ -102,8 +194,45 @@ impl Engine {
         Ok(self.store.offsets()?)
     }
 
-    /// Applies one batch in one atomic, fsynced commit.
+    /// Applies one batch in one atomic, fsynced commit and returns when it is
+    /// durable.
     pub fn apply(&mut self, batch: Batch) -> Result<BatchOutcome, EngineError> {
+        let (outcome, _) = self.submit(batch)?;
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    /// Waits until the batch in flight, if any, is durable.
+    pub fn flush(&mut self) -> Result<Option<Durable>, EngineError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(EngineError::Poisoned(reason.clone()));
+        }
+        if !self.in_flight {
+            return Ok(None);
+        }
+        self.in_flight = false;
+        let result = self
+            .done
+            .recv()
+            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))
+            .and_then(|r| r.map_err(EngineError::from));
+        match result {
+            Ok(durable) => Ok(Some(durable)),
+            Err(e) => {
+                // Memory is ahead of the store now; only reopening is safe.
+                self.poisoned = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Prepares one batch and hands its commit to the writer thread. Returns the
+    /// batch's outcome and, if a previous batch was in flight, its durability:
+    /// the previous batch is durable when this returns, this one is not yet.
+    pub fn submit(&mut self, batch: Batch) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
+        if let Some(reason) = &self.poisoned {
+            return Err(EngineError::Poisoned(reason.clone()));
+        }
         let Batch {
             events,
             offsets,
@@ -115,15 +244,18 @@ impl Engine {
         let mut fresh = Vec::with_capacity(events.len());
         let mut duplicates = 0usize;
         for (envelope, known) in events.iter().zip(known) {
-            if known || !seen_in_batch.insert(envelope.event_id.as_str()) {
+            let id = envelope.event_id.as_str();
+            if known || self.overlay.event_ids.contains(id) || !seen_in_batch.insert(id) {
                 duplicates += 1;
             } else {
                 fresh.push(envelope);
             }
         }
 
-        let mut state = BatchState::new(&self.store);
-        let mut commit = self.store.commit();
+        let overlay = std::mem::take(&mut self.overlay);
+        let store = self.store.clone();
+        let mut state = BatchState::new(&store, overlay);
+        let mut commit = store.commit();
         let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
         let mut seq = self.next_seq;
         for envelope in &fresh {
@@ -157,27 +289,40 @@ impl Engine {
         commit.set_meta_u64(META_DUPLICATES, total_duplicates);
         commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
         commit.set_meta_u64(META_VERSIONS, total_versions);
-        self.store.write(commit)?;
 
-        // Only now, with the batch durable, does in-memory state move on.
+        // The previous batch must be durable before this one goes to the writer,
+        // so that at most one batch is ever ahead of the store.
+        let previous = self.flush()?;
         let appended = fresh.len();
+        let event_ids = fresh.iter().map(|e| e.event_id.clone()).collect();
+        let job = WriteJob {
+            commit,
+            appended: appended as u64,
+            duplicates: duplicates as u64,
+            dead_lettered,
+            versions: versions as u64,
+        };
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| EngineError::Writer("the engine is shutting down".into()))?
+            .send(job)
+            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))?;
+        self.in_flight = true;
+        self.overlay = state.into_overlay(event_ids);
         self.next_seq = seq;
         self.next_outbox_id = outbox_id;
         self.duplicates = total_duplicates;
         self.dead_lettered = total_dead;
         self.versions = total_versions;
-        let m = &self.metrics;
-        Metrics::add(&m.events_appended, appended as u64);
-        Metrics::add(&m.duplicates, duplicates as u64);
-        Metrics::add(&m.dead_lettered, dead_lettered);
-        Metrics::add(&m.attribution_versions, versions as u64);
-        Metrics::add(&m.batches, 1);
-        Ok(BatchOutcome {
-            appended,
-            duplicates,
-            first_seq,
-            attribution_versions: versions,
-        })
+        Ok((
+            BatchOutcome {
+                appended,
+                duplicates,
+                first_seq,
+                attribution_versions: versions,
+            },
+            previous,
+        ))
     }
 }
 
@@ -199,20 +344,26 @@ struct Views<T> {
     table: Table,
     loaded: HashMap<String, Option<T>>,
     changed: HashSet<String>,
+    /// The previous batch's views, possibly not durable yet: read before the store.
+    previous: HashMap<String, Option<T>>,
 }
 
 impl<T: Serialize + DeserializeOwned> Views<T> {
-    fn new(table: Table) -> Self {
+    fn new(table: Table, previous: HashMap<String, Option<T>>) -> Self {
         Views {
             table,
             loaded: HashMap::new(),
             changed: HashSet::new(),
+            previous,
         }
     }
 
     fn get(&mut self, store: &Store, key: &str) -> Result<Option<&T>, EngineError> {
         if !self.loaded.contains_key(key) {
-            let view = store.get::<T>(self.table, key)?;
+            let view = match self.previous.remove(key) {
+                Some(view) => view,
+                None => store.get::<T>(self.table, key)?,
+            };
             self.loaded.insert(key.to_owned(), view);
         }
         Ok(self.loaded.get(key).and_then(Option::as_ref))
@@ -247,14 +398,25 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
 }
 
 impl<'s> BatchState<'s> {
-    fn new(store: &'s Store) -> Self {
+    fn new(store: &'s Store, previous: Overlay) -> Self {
         BatchState {
             store,
-            persons: Views::new(Table::Persons),
-            opportunities: Views::new(Table::Opportunities),
-            campaigns: Views::new(Table::Campaigns),
-            conversions: Views::new(Table::Conversions),
+            persons: Views::new(Table::Persons, previous.persons),
+            opportunities: Views::new(Table::Opportunities, previous.opportunities),
+            campaigns: Views::new(Table::Campaigns, previous.campaigns),
+            conversions: Views::new(Table::Conversions, previous.conversions),
             dirty_conversions: HashSet::new(),
+        }
+    }
+
+    /// What the next batch must read through while this one is being written.
+    fn into_overlay(self, event_ids: HashSet<String>) -> Overlay {
+        Overlay {
+            persons: self.persons.loaded,
+            opportunities: self.opportunities.loaded,
+            campaigns: self.campaigns.loaded,
+            conversions: self.conversions.loaded,
+            event_ids,
         }
     }
 

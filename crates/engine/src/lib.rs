@@ -44,15 +44,19 @@ mod message;
 mod metrics;
 mod queries;
 
-pub use apply::{Batch, BatchOutcome, Engine, EngineConfig};
+pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
 pub use message::{AttributionMessage, attribution_key};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use queries::{CampaignCredit, Queries};
 
-/// Errors of the engine. Every one is an I/O failure of the store; the engine's own
-/// logic cannot fail.
+/// Errors of the engine. Every one comes from I/O (the store or the writer
+/// thread); the engine's own logic cannot fail.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] touchline_store::StoreError),
+    #[error("store writer: {0}")]
+    Writer(String),
+    #[error("an earlier write failed ({0}); reopen the store to continue from what is durable")]
+    Poisoned(String),
 }

@@ -13,7 +13,8 @@ pub struct Metrics {
     pub batches: AtomicU64,
     /// Credit-set versions queued for publishing.
     pub attribution_versions: AtomicU64,
-    /// Outbox records delivered to the sink, since this process started.
+    /// Messages delivered to the attribution topic since this process started;
+    /// a version superseded within the same outbox page is not sent.
     pub published: AtomicU64,
     /// Publish attempts that failed and will be retried, since this process started.
     pub publish_failures: AtomicU64,
@@ -74,7 +75,7 @@ impl Metrics {
             ),
             (
                 "touchline_published_total",
-                "Outbox records published by this process.",
+                "Attribution messages delivered by this process.",
                 s.published,
             ),
             (

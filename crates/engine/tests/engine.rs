@@ -420,3 +420,67 @@ fn offsets_commit_with_the_batch_and_dead_letters_are_counted() {
     let metrics = engine.metrics().snapshot();
     assert_eq!((metrics.events_appended, metrics.dead_lettered), (1, 3));
 }
+
+#[test]
+fn pipelined_submits_end_in_the_same_state_as_waiting_for_each_batch() {
+    let events = dataset(150);
+    let waited = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open(waited.path());
+        apply_in_batches(&mut engine, &events, 50);
+    }
+    let pipelined = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open(pipelined.path());
+        for chunk in events.chunks(50) {
+            // Each submit reads through the previous batch, which may still be in flight.
+            engine
+                .submit(Batch {
+                    events: chunk.to_vec(),
+                    ..Batch::default()
+                })
+                .expect("submit");
+        }
+        engine.flush().expect("flush");
+    }
+    let a = Store::open(waited.path()).expect("open");
+    let b = Store::open(pipelined.path()).expect("open");
+    assert_eq!(snapshot(&a), snapshot(&b));
+}
+
+#[test]
+fn an_event_repeated_while_its_batch_is_in_flight_is_a_duplicate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    let (first, _) = engine
+        .submit(Batch {
+            events: vec![touch("a", 1, "p", "c"), touch("b", 2, "p", "c")],
+            ..Batch::default()
+        })
+        .expect("submit");
+    let (second, durable) = engine
+        .submit(Batch {
+            events: vec![touch("b", 2, "p", "c"), touch("c", 3, "p", "c")],
+            ..Batch::default()
+        })
+        .expect("submit");
+    assert!(
+        durable.is_some(),
+        "the first batch is durable once the second is submitted"
+    );
+    assert_eq!(
+        (first.appended, second.appended, second.duplicates),
+        (2, 1, 1)
+    );
+    engine.flush().expect("flush");
+    assert_eq!(
+        queries
+            .person("p")
+            .expect("query")
+            .expect("exists")
+            .touches
+            .len(),
+        3
+    );
+    assert_eq!(engine.metrics().snapshot().events_appended, 3);
+}

@@ -8,7 +8,7 @@ use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use touchline_engine::{Batch, Engine};
+use touchline_engine::{Batch, Durable, Engine};
 use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
@@ -161,6 +161,12 @@ impl ProducerContext for DeadLetterContext {
     }
 }
 
+/// A batch handed to the engine, waiting to become durable.
+struct Submitted {
+    offsets: Vec<PartitionOffset>,
+    report: BatchReport,
+}
+
 /// A message that did not become an event, with why.
 struct DeadLetter {
     topic: String,
@@ -242,6 +248,8 @@ impl Ingest {
             .map(|o| ((o.topic, o.partition), o.next_offset))
             .collect();
         let max_wait = Duration::from_millis(self.config.batch_max_wait_ms);
+        // The batch handed to the engine's writer and not yet durable.
+        let mut pending: Option<Submitted> = None;
         loop {
             let stopping = self.shutdown.load(Ordering::Relaxed);
             let mut events = Vec::new();
@@ -339,40 +347,64 @@ impl Ingest {
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
                 };
-                let outcome = self.engine.apply(batch)?;
-                let committed_at_ms = touchline_core::Timestamp::now().as_millis();
-                // Progress for lag tools only; RocksDB holds the truth.
-                let mut tpl = TopicPartitionList::new();
-                for o in &offsets {
-                    if let Err(e) = tpl.add_partition_offset(
-                        &o.topic,
-                        o.partition,
-                        Offset::Offset(o.next_offset),
-                    ) {
-                        warn!(error = %e, "cannot build the progress commit");
-                    }
-                }
-                if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
-                    debug!(error = %e, "progress commit to Kafka failed (harmless)");
-                }
+                let (outcome, previous) = self.engine.submit(batch)?;
                 applied.extend(next_offsets);
-                if let Some(observer) = self.observer.as_mut() {
-                    observer(&BatchReport {
+                if let Some(durable) = previous {
+                    self.finish(&consumer, pending.take(), durable);
+                }
+                pending = Some(Submitted {
+                    offsets,
+                    report: BatchReport {
                         messages,
                         appended: outcome.appended,
                         duplicates: outcome.duplicates,
                         dead_lettered: dead.len(),
                         message_timestamps_ms: timestamps,
-                        committed_at_ms,
-                    });
-                }
+                        committed_at_ms: 0,
+                    },
+                });
+            } else if let Some(durable) = self.engine.flush()? {
+                // Idle: make the batch in flight visible without waiting for the next.
+                self.finish(&consumer, pending.take(), durable);
             }
             if stopping {
                 break;
             }
         }
+        if let Some(durable) = self.engine.flush()? {
+            self.finish(&consumer, pending.take(), durable);
+        }
         info!("ingest stopped");
         Ok(self.engine)
+    }
+
+    /// A submitted batch became durable: commit its offsets to Kafka as progress
+    /// and tell the observer.
+    fn finish(
+        &mut self,
+        consumer: &BaseConsumer<IngestContext>,
+        submitted: Option<Submitted>,
+        durable: Durable,
+    ) {
+        let Some(mut submitted) = submitted else {
+            return;
+        };
+        // Progress for lag tools only; RocksDB holds the truth.
+        let mut tpl = TopicPartitionList::new();
+        for o in &submitted.offsets {
+            if let Err(e) =
+                tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.next_offset))
+            {
+                warn!(error = %e, "cannot build the progress commit");
+            }
+        }
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
+            debug!(error = %e, "progress commit to Kafka failed (harmless)");
+        }
+        if let Some(observer) = self.observer.as_mut() {
+            submitted.report.committed_at_ms = durable.committed_at_ms;
+            observer(&submitted.report);
+        }
     }
 
     fn send_dead_letters(

@@ -2,7 +2,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use rdkafka::error::KafkaError as KafkaClientError;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use touchline_engine::Metrics;
 use touchline_store::Store;
 use tracing::{info, warn};
@@ -25,7 +27,7 @@ impl std::fmt::Debug for Publisher {
     }
 }
 
-const PAGE: usize = 5_000;
+const PAGE: usize = 20_000;
 
 impl Publisher {
     pub fn new(
@@ -55,18 +57,54 @@ impl Publisher {
         let Some(&(last_id, _)) = page.last() else {
             return Ok(0);
         };
-        let mut deliveries = Vec::with_capacity(page.len());
-        for (_, record) in &page {
+        // Enqueue the whole page first (librdkafka batches it), then wait for the
+        // acknowledgements; awaiting each send in turn would cost a round trip
+        // per message.
+        // Values are full states, so of several versions of one key in a page
+        // only the newest needs to go out.
+        let mut newest: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(page.len());
+        for (i, (_, record)) in page.iter().enumerate() {
+            newest.insert(record.key.as_str(), i);
+        }
+        let mut deliveries = Vec::with_capacity(newest.len());
+        for (i, (_, record)) in page.iter().enumerate() {
+            if newest.get(record.key.as_str()) != Some(&i) {
+                continue;
+            }
             let mut message = FutureRecord::<str, [u8]>::to(&self.topic).key(&record.key);
             if let Some(value) = &record.value {
                 message = message.payload(value.as_slice());
             }
-            deliveries.push(self.producer.send(message, Duration::from_secs(30)));
+            loop {
+                match self.producer.send_result(message) {
+                    Ok(delivery) => {
+                        deliveries.push(delivery);
+                        break;
+                    }
+                    Err((
+                        KafkaClientError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                        back,
+                    )) => {
+                        message = back;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => {
+                        self.metrics
+                            .publish_failures
+                            .fetch_add(1, Ordering::Relaxed);
+                        return Err(e.into());
+                    }
+                }
+            }
         }
+        let deliveries_len = deliveries.len();
         let mut failed = None;
         for delivery in deliveries {
-            if let Err((e, _)) = delivery.await {
-                failed = Some(e);
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => failed = Some(e),
+                Err(_) => failed = Some(KafkaClientError::Canceled),
             }
         }
         if let Some(e) = failed {
@@ -78,7 +116,7 @@ impl Publisher {
         self.store.remove_outbox_through(last_id)?;
         self.metrics
             .published
-            .fetch_add(page.len() as u64, Ordering::Relaxed);
+            .fetch_add(deliveries_len as u64, Ordering::Relaxed);
         Ok(page.len())
     }
 
