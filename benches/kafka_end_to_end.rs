@@ -124,8 +124,12 @@ fn main() {
                 }
             })
     };
+    let broker_before = support::broker_cpu_seconds();
     let started = Instant::now();
-    let ingest = std::thread::spawn(move || ingest.run().unwrap());
+    let ingest = std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || ingest.run().unwrap())
+        .unwrap();
     let publisher = Publisher::new(store.clone(), &config, metrics.clone()).unwrap();
     let publishing = runtime.spawn(publisher.run(shutdown.clone()));
     while consumed.load(Ordering::Relaxed) < produced {
@@ -154,6 +158,20 @@ fn main() {
     println!(
         "  peak RSS during catch-up: {:.0} MiB",
         support::peak_rss_mib()
+    );
+    if let (Some(before), Some(after)) = (broker_before, support::broker_cpu_seconds()) {
+        println!(
+            "  Kafka broker CPU during catch-up: {:.1} s (of {elapsed:.1} s wall, 2 cores)",
+            after - before
+        );
+    }
+    let cpu: Vec<String> = support::cpu_by_thread()
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.1} s"))
+        .collect();
+    println!(
+        "  CPU by thread of this process (main includes producing): {}",
+        cpu.join(", ")
     );
 
     // Phase 3: latency under a paced stream.

@@ -47,3 +47,60 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         Err(_) => default,
     }
 }
+
+/// CPU seconds used so far by this process's threads, summed by thread name.
+pub fn cpu_by_thread() -> Vec<(String, f64)> {
+    let ticks = 100.0; // USER_HZ on Linux
+    let mut totals: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    for task in tasks.flatten() {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm"))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name: state is 3rd, utime 14th, stime 15th.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let cpu: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        let name = if name.starts_with("rdk:") {
+            "librdkafka".to_owned()
+        } else if name.starts_with("rocksdb:") {
+            "rocksdb background".to_owned()
+        } else {
+            name
+        };
+        *totals.entry(name).or_default() += cpu / ticks;
+    }
+    let mut out: Vec<_> = totals.into_iter().filter(|(_, s)| *s >= 0.05).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+/// CPU seconds used so far by the local Kafka broker started by deploy/kafka.sh, if found.
+pub fn broker_cpu_seconds() -> Option<f64> {
+    let dir = std::env::var("TOUCHLINE_KAFKA_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|_| {
+            std::env::var("HOME")
+                .map(|h| std::path::Path::new(&h).join(".cache/touchline/kafka-data"))
+        })
+        .ok()?;
+    let pid = std::fs::read_to_string(dir.join("kafka.pid")).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum();
+    Some(ticks / 100.0)
+}

@@ -267,7 +267,11 @@ impl Ingest {
                     break;
                 }
                 let Some(polled) = consumer.poll(timeout) else {
-                    if deadline.is_none() && self.shutdown.load(Ordering::Relaxed) {
+                    // Nothing new: stop waiting if asked to, or if a batch in
+                    // flight should be made visible now rather than with the next.
+                    if deadline.is_none()
+                        && (pending.is_some() || self.shutdown.load(Ordering::Relaxed))
+                    {
                         break;
                     }
                     continue;
