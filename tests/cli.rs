@@ -89,14 +89,15 @@ fn bad_arguments_name_what_is_wrong() {
         "report",
         "attribution",
         "--model",
-        "w_shaped",
+        "v_shaped",
         "--db",
         "/nonexistent",
     ]);
     assert!(!output.status.success());
     assert!(
-        stderr(&output)
-            .contains("unknown model \"w_shaped\"; expected one of first_touch, last_touch"),
+        stderr(&output).contains(
+            "unknown model \"v_shaped\"; expected one of first_touch, last_touch, linear"
+        ),
         "{}",
         stderr(&output)
     );

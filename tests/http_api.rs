@@ -161,7 +161,15 @@ async fn attribution_endpoints_give_every_model() {
     let (status, lead) = get(&app, "/v1/leads/p-1/attribution").await;
     assert_eq!(status, StatusCode::OK);
     let results = lead["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
+    assert_eq!(results.len(), 10, "every model by default");
+    assert_eq!(results[2]["model"], "linear");
+    let linear: Vec<f64> = results[2]["attribution"]["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(linear, [0.5, 0.5]);
     assert_eq!(results[0]["model"], "first_touch");
     assert_eq!(
         results[0]["attribution"]["credits"][0]["campaign_id"],
@@ -192,11 +200,12 @@ async fn attribution_endpoints_give_every_model() {
 #[tokio::test]
 async fn bad_parameters_get_a_400_naming_the_parameter() {
     let (app, _dir) = app();
-    let (status, body) = get(&app, "/v1/reports/attribution?model=w_shaped").await;
+    let (status, body) = get(&app, "/v1/reports/attribution?model=v_shaped").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["error"],
-        "parameter model: unknown model \"w_shaped\"; expected one of first_touch, last_touch"
+        "parameter model: unknown model \"v_shaped\"; expected one of first_touch, last_touch, linear, u_shaped, \
+         j_shaped, inverse_j, w_shaped, full_path, time_decay, custom"
     );
     let (status, body) = get(&app, "/v1/reports/attribution?conversion=sale").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

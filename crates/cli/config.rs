@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use touchline_attribution::Model;
+use touchline_attribution::{AttributionSettings, Lookback, Model, ModelParams, TouchFilter};
 use touchline_kafka::{KafkaConfig, TopicSpec};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -34,6 +34,22 @@ pub struct HttpConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct AttributionConfig {
     pub models: Vec<Model>,
+    /// `all` touches, or only `responded` ones.
+    pub filter: TouchFilter,
+    /// Lookback window per conversion point, in days; absent means unlimited.
+    pub lookback_days: Lookback,
+    /// Time-decay half-life and custom position weights.
+    pub params: ModelParams,
+}
+
+impl AttributionConfig {
+    pub fn settings(&self) -> AttributionSettings {
+        AttributionSettings {
+            params: self.params.clone(),
+            filter: self.filter,
+            lookback_days: self.lookback_days,
+        }
+    }
 }
 
 impl Default for StoreConfig {
@@ -56,6 +72,9 @@ impl Default for AttributionConfig {
     fn default() -> Self {
         AttributionConfig {
             models: Model::ALL.to_vec(),
+            filter: TouchFilter::All,
+            lookback_days: Lookback::default(),
+            params: ModelParams::default(),
         }
     }
 }
@@ -76,6 +95,18 @@ impl Config {
         config.kafka.validate()?;
         if config.attribution.models.is_empty() {
             bail!("attribution.models lists no model");
+        }
+        config
+            .attribution
+            .params
+            .custom
+            .validate()
+            .map_err(|e| anyhow::anyhow!("attribution.params.custom: {e}"))?;
+        let half_life = config.attribution.params.time_decay_half_life_days;
+        if !(half_life.is_finite() && half_life > 0.0) {
+            bail!(
+                "attribution.params.time_decay_half_life_days must be a positive number of days, got {half_life}"
+            );
         }
         Ok(config)
     }

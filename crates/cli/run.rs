@@ -31,6 +31,8 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         store.clone(),
         EngineConfig {
             models: config.attribution.models.clone(),
+            settings: config.attribution.settings(),
+            version_floor: 0,
         },
     )?;
     let metrics = engine.metrics().clone();

@@ -46,8 +46,11 @@ pub fn apportion(total: i64, weights: &[f64]) -> Vec<i64> {
     }
     let assigned: i128 = parts.iter().sum();
     let mut left = i128::from(total) - assigned;
-    // Largest remainder first; equal remainders to the lower index.
-    remainders.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    // Largest remainder first; equal remainders to the lower index. Remainders are
+    // compared at 1e-9 of a unit, so that float noise in weights that are equal in
+    // exact arithmetic (1/6 computed two ways) cannot decide who gets a cent.
+    let grain = |r: f64| (r * 1e9).round() as i64;
+    remainders.sort_by(|a, b| grain(b.0).cmp(&grain(a.0)).then(a.1.cmp(&b.1)));
     let mut cursor = 0;
     while left > 0 {
         parts[remainders[cursor % remainders.len()].1] += 1;

@@ -6,7 +6,7 @@
 //! whatever order the touches arrived in and however the events were batched.
 //!
 //! ```
-//! use touchline_attribution::{attribute, Conversion, ConversionKind, Model, TouchPoint};
+//! use touchline_attribution::{attribute, AttributionSettings, Conversion, ConversionKind, Model, TouchPoint};
 //! use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
 //!
 //! let touch = |id: &str, at: i64, campaign: &str| TouchPoint {
@@ -23,13 +23,20 @@
 //!     subject_id: "o-1".into(),
 //!     occurred_at: Timestamp::from_millis(50),
 //!     value: Some(Money::new(10_000, "EUR")),
+//!     milestones: Default::default(),
 //! };
-//! let first = attribute(Model::FirstTouch, &conversion, &touches);
+//! let settings = AttributionSettings::default();
+//! let first = attribute(Model::FirstTouch, &conversion, &touches, &settings);
 //! assert_eq!(first.credits[0].campaign_id, "search-ads");
 //! assert_eq!(first.credits[0].amount_minor, Some(10_000));
-//! let last = attribute(Model::LastTouch, &conversion, &touches);
+//! let last = attribute(Model::LastTouch, &conversion, &touches, &settings);
 //! assert_eq!(last.credits[0].campaign_id, "webinar"); // t3 came after the conversion
+//! let linear = attribute(Model::Linear, &conversion, &touches, &settings);
+//! assert_eq!(linear.credits.iter().map(|c| c.amount_minor.unwrap()).collect::<Vec<_>>(), [5_000, 5_000]);
 //! ```
+//!
+//! The models and their exact definitions are in [`Model`]'s module docs
+//! (`models.rs`); the data-driven ones (Markov, Shapley) in [`data_driven`].
 //!
 //! # Edge cases, decided once
 //! - **Order.** Touches are ordered by `occurred_at`, then by `event_id` (byte
@@ -37,15 +44,20 @@
 //!   whatever order they arrived in.
 //! - **Eligibility.** A touch counts when `occurred_at <= conversion.occurred_at`: a
 //!   form fill that creates a lead in the same instant is that lead's touch. Touches
-//!   after the conversion are excluded.
+//!   after the conversion are excluded, so are touches before the lookback window
+//!   (`conversion − lookback_days`, inclusive) and, with the `responded` filter,
+//!   touches that were only sent.
 //! - **No eligible touch.** The whole value goes to the [`NO_TOUCH`] bucket with an
 //!   [`Unattributed`] reason; a conversion is never dropped.
 //! - **Repeated campaigns.** Credits are per touch; a campaign touched twice gets
 //!   two credit lines. Reports sum by campaign.
 
 mod apportion;
+pub mod data_driven;
+pub mod models;
 
 pub use apportion::apportion;
+pub use models::{Model, ModelParams, PositionWeights};
 
 use serde::{Deserialize, Serialize};
 use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
@@ -53,26 +65,36 @@ use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
 /// The campaign id credited when a conversion has no eligible touch.
 pub const NO_TOUCH: &str = "(no touch)";
 
+const DAY_MS: i64 = 86_400_000;
+
 /// What counts as a conversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversionKind {
     /// A lead was created; value 1 lead.
     LeadCreated,
+    /// A lead was first marked qualified; value 1 qualified lead.
+    LeadQualified,
     /// An opportunity was created; value its amount (pipeline).
     OpportunityCreated,
+    /// An opportunity was closed won; value the closed amount (revenue).
+    OpportunityWon,
 }
 
 impl ConversionKind {
-    pub const ALL: [ConversionKind; 2] = [
+    pub const ALL: [ConversionKind; 4] = [
         ConversionKind::LeadCreated,
+        ConversionKind::LeadQualified,
         ConversionKind::OpportunityCreated,
+        ConversionKind::OpportunityWon,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             ConversionKind::LeadCreated => "lead_created",
+            ConversionKind::LeadQualified => "lead_qualified",
             ConversionKind::OpportunityCreated => "opportunity_created",
+            ConversionKind::OpportunityWon => "opportunity_won",
         }
     }
 
@@ -80,45 +102,59 @@ impl ConversionKind {
         Self::ALL.into_iter().find(|k| k.name() == text)
     }
 
-    /// The conversion id for a subject: `lead_created:<person>`, `opportunity_created:<opportunity>`.
+    /// The conversion id for a subject: `lead_created:<person>`, `opportunity_won:<opportunity>`.
     pub fn conversion_id(self, subject_id: &str) -> String {
         format!("{}:{subject_id}", self.name())
     }
+
+    /// Whether the subject is a person (else an opportunity).
+    pub fn is_person(self) -> bool {
+        matches!(
+            self,
+            ConversionKind::LeadCreated | ConversionKind::LeadQualified
+        )
+    }
 }
 
-/// An attribution model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Which touches may be credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Model {
-    /// All credit to the earliest eligible touch.
-    FirstTouch,
-    /// All credit to the latest eligible touch (the last one at or before the conversion).
-    LastTouch,
+pub enum TouchFilter {
+    /// Every touch, sent or responded.
+    #[default]
+    All,
+    /// Only touches where the person responded (clicked, attended, filled in, ...).
+    Responded,
 }
 
-impl Model {
-    pub const ALL: [Model; 2] = [Model::FirstTouch, Model::LastTouch];
+/// Everything configurable about attribution.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttributionSettings {
+    pub params: ModelParams,
+    pub filter: TouchFilter,
+    /// Lookback windows in days per conversion point; absent means unlimited.
+    pub lookback_days: Lookback,
+}
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::FirstTouch => "first_touch",
-            Model::LastTouch => "last_touch",
+/// Lookback window per conversion point, in days; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lookback {
+    pub lead_created: Option<u32>,
+    pub lead_qualified: Option<u32>,
+    pub opportunity_created: Option<u32>,
+    pub opportunity_won: Option<u32>,
+}
+
+impl Lookback {
+    pub fn days(&self, kind: ConversionKind) -> Option<u32> {
+        match kind {
+            ConversionKind::LeadCreated => self.lead_created,
+            ConversionKind::LeadQualified => self.lead_qualified,
+            ConversionKind::OpportunityCreated => self.opportunity_created,
+            ConversionKind::OpportunityWon => self.opportunity_won,
         }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == text)
-    }
-
-    /// The weight of each touch, for touches already in attribution order.
-    /// Weights are non-negative and sum to 1; `touches` must not be empty.
-    pub fn weights(self, touches: &[TouchPoint]) -> Vec<f64> {
-        let mut weights = vec![0.0; touches.len()];
-        match self {
-            Model::FirstTouch => weights[0] = 1.0,
-            Model::LastTouch => weights[touches.len() - 1] = 1.0,
-        }
-        weights
     }
 }
 
@@ -139,6 +175,14 @@ impl TouchPoint {
     }
 }
 
+/// The moments the milestone models (W-shaped, full path) key on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Milestones {
+    pub lead_created: Option<Timestamp>,
+    pub opportunity_created: Option<Timestamp>,
+    pub closed_won: Option<Timestamp>,
+}
+
 /// One conversion to attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversion {
@@ -148,6 +192,8 @@ pub struct Conversion {
     pub occurred_at: Timestamp,
     /// `None` for count conversions (a lead); the amount for pipeline and revenue.
     pub value: Option<Money>,
+    #[serde(default)]
+    pub milestones: Milestones,
 }
 
 /// Why a conversion's value went to [`NO_TOUCH`].
@@ -158,6 +204,10 @@ pub enum Unattributed {
     NoTouches,
     /// Every touch came after the conversion.
     AllAfterConversion,
+    /// Every touch before the conversion is older than the lookback window.
+    AllOutsideWindow,
+    /// Touches exist in the window, but none passes the touch filter (e.g. none responded).
+    NoneMatchFilter,
 }
 
 /// One credit line: a share of a conversion given to one touch.
@@ -180,43 +230,77 @@ pub struct Attribution {
     pub unattributed: Option<Unattributed>,
 }
 
-/// The touches eligible for a conversion, in attribution order.
+/// The touches eligible for a conversion, in attribution order, or why there are none.
 pub fn eligible_touches<'t>(
     conversion: &Conversion,
     touches: &'t [TouchPoint],
-) -> Vec<&'t TouchPoint> {
-    let mut eligible: Vec<&TouchPoint> = touches
+    settings: &AttributionSettings,
+) -> Result<Vec<&'t TouchPoint>, Unattributed> {
+    if touches.is_empty() {
+        return Err(Unattributed::NoTouches);
+    }
+    let before: Vec<&TouchPoint> = touches
         .iter()
         .filter(|t| t.occurred_at <= conversion.occurred_at)
         .collect();
+    if before.is_empty() {
+        return Err(Unattributed::AllAfterConversion);
+    }
+    let window_start = settings.lookback_days.days(conversion.kind).map(|d| {
+        conversion
+            .occurred_at
+            .saturating_sub_millis(i64::from(d) * DAY_MS)
+    });
+    let in_window: Vec<&TouchPoint> = before
+        .into_iter()
+        .filter(|t| window_start.is_none_or(|start| t.occurred_at >= start))
+        .collect();
+    if in_window.is_empty() {
+        return Err(Unattributed::AllOutsideWindow);
+    }
+    let mut eligible: Vec<&TouchPoint> = in_window
+        .into_iter()
+        .filter(|t| settings.filter == TouchFilter::All || t.status == TouchStatus::Responded)
+        .collect();
+    if eligible.is_empty() {
+        return Err(Unattributed::NoneMatchFilter);
+    }
     eligible.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
-    eligible
+    Ok(eligible)
 }
 
 /// Shares one conversion among its touches with `model`. Touches may come in any
-/// order and may include touches after the conversion (they are excluded).
-pub fn attribute(model: Model, conversion: &Conversion, touches: &[TouchPoint]) -> Attribution {
-    let eligible = eligible_touches(conversion, touches);
+/// order and may include touches after the conversion or outside the window
+/// (they are excluded).
+pub fn attribute(
+    model: Model,
+    conversion: &Conversion,
+    touches: &[TouchPoint],
+    settings: &AttributionSettings,
+) -> Attribution {
     let value = conversion.value.as_ref().map(|m| m.amount_minor);
-    if eligible.is_empty() {
-        let reason = if touches.is_empty() {
-            Unattributed::NoTouches
-        } else {
-            Unattributed::AllAfterConversion
-        };
-        return Attribution {
-            credits: vec![Credit {
-                campaign_id: NO_TOUCH.to_owned(),
-                touch_event_id: None,
-                touch_occurred_at: None,
-                weight: 1.0,
-                amount_minor: value,
-            }],
-            unattributed: Some(reason),
-        };
-    }
+    let eligible = match eligible_touches(conversion, touches, settings) {
+        Ok(eligible) => eligible,
+        Err(reason) => {
+            return Attribution {
+                credits: vec![Credit {
+                    campaign_id: NO_TOUCH.to_owned(),
+                    touch_event_id: None,
+                    touch_occurred_at: None,
+                    weight: 1.0,
+                    amount_minor: value,
+                }],
+                unattributed: Some(reason),
+            };
+        }
+    };
     let ordered: Vec<TouchPoint> = eligible.into_iter().cloned().collect();
-    let weights = model.weights(&ordered);
+    let weights = model.weights(
+        &ordered,
+        conversion.occurred_at,
+        &conversion.milestones,
+        &settings.params,
+    );
     let amounts = value.map(|total| apportion(total, &weights));
     let credits = ordered
         .into_iter()

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 use serde::{Serialize, de::DeserializeOwned};
-use touchline_attribution::{Conversion, ConversionKind, Model, TouchPoint, attribute};
+use touchline_attribution::{
+    AttributionSettings, Conversion, ConversionKind, Milestones, Model, TouchPoint, attribute,
+};
 use touchline_core::{Envelope, Event};
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
 use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
@@ -21,16 +23,23 @@ const META_VERSIONS: &str = "attribution_versions";
 /// must not hang the engine.
 const MAX_MERGE_HOPS: usize = 32;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
     /// The models computed for every conversion.
     pub models: Vec<Model>,
+    /// Model parameters, lookback windows and the touch filter.
+    pub settings: AttributionSettings,
+    /// A new credit set's first version is `version_floor + 1`. A rebuild raises
+    /// the floor above every version published before, so versions never go back.
+    pub version_floor: u64,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             models: Model::ALL.to_vec(),
+            settings: AttributionSettings::default(),
+            version_floor: 0,
         }
     }
 }
@@ -270,7 +279,7 @@ impl Engine {
         let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
         dirty.sort_unstable();
         for conversion_id in dirty {
-            for record in state.reattribute(&conversion_id, &self.config.models, last_seq)? {
+            for record in state.reattribute(&conversion_id, &self.config, last_seq)? {
                 commit.outbox(outbox_id, &record)?;
                 outbox_id += 1;
                 versions += 1;
@@ -462,12 +471,36 @@ impl<'s> BatchState<'s> {
             return Ok(());
         };
         let lead = person.lead_created_at.is_some();
+        let qualified = person.qualified_at.is_some();
         let opportunities = person.opportunity_ids.clone();
         if lead {
             self.mark(ConversionKind::LeadCreated, person_id);
         }
+        if qualified {
+            self.mark(ConversionKind::LeadQualified, person_id);
+        }
         for opportunity in opportunities {
-            self.mark(ConversionKind::OpportunityCreated, &opportunity);
+            self.mark_opportunity(&opportunity)?;
+        }
+        Ok(())
+    }
+
+    /// Marks the opportunity's conversions: created, and won if it was.
+    fn mark_opportunity(&mut self, opportunity_id: &str) -> Result<(), EngineError> {
+        self.mark(ConversionKind::OpportunityCreated, opportunity_id);
+        let won = self
+            .opportunities
+            .get(self.store, opportunity_id)?
+            .is_some_and(|o| o.closed.as_ref().is_some_and(|c| c.won));
+        let has_won_conversion = self
+            .conversions
+            .get(
+                self.store,
+                &ConversionKind::OpportunityWon.conversion_id(opportunity_id),
+            )?
+            .is_some();
+        if won || has_won_conversion {
+            self.mark(ConversionKind::OpportunityWon, opportunity_id);
         }
         Ok(())
     }
@@ -491,6 +524,9 @@ impl<'s> BatchState<'s> {
             Event::LeadUpdated(e) => {
                 let person = self.resolve(&e.person_id)?;
                 self.person_mut(&person)?.apply(seq, envelope);
+                if e.status == Some(touchline_core::LeadStatus::Qualified) {
+                    self.mark(ConversionKind::LeadQualified, &person);
+                }
             }
             Event::LeadConverted(e) => {
                 let person = self.resolve(&e.person_id)?;
@@ -498,7 +534,7 @@ impl<'s> BatchState<'s> {
                 if !e.opportunity_id.is_empty() {
                     self.opportunity_mut(&e.opportunity_id)?
                         .apply(seq, envelope);
-                    self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                    self.mark_opportunity(&e.opportunity_id)?;
                 }
             }
             Event::TouchRecorded(e) => {
@@ -516,13 +552,14 @@ impl<'s> BatchState<'s> {
                     self.opportunity_mut(&e.opportunity_id)?
                         .replace_contact(&e.primary_contact_id, &person);
                 }
-                self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                self.mark_opportunity(&e.opportunity_id)?;
             }
             Event::OpportunityUpdated(e) => {
                 self.opportunity_mut(&e.opportunity_id)?
                     .apply(seq, envelope);
-                if e.amount.is_some() {
-                    self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                // An amount changes the pipeline; a stage change may reopen a won deal.
+                if e.amount.is_some() || e.stage.is_some() {
+                    self.mark_opportunity(&e.opportunity_id)?;
                 }
             }
             Event::OpportunityContactRoleAdded(e) => {
@@ -531,11 +568,13 @@ impl<'s> BatchState<'s> {
                 let opportunity = self.opportunity_mut(&e.opportunity_id)?;
                 opportunity.apply(seq, envelope);
                 opportunity.replace_contact(&e.person_id, &person);
-                self.mark(ConversionKind::OpportunityCreated, &e.opportunity_id);
+                self.mark_opportunity(&e.opportunity_id)?;
             }
-            Event::OpportunityClosed(e) => self
-                .opportunity_mut(&e.opportunity_id)?
-                .apply(seq, envelope),
+            Event::OpportunityClosed(e) => {
+                self.opportunity_mut(&e.opportunity_id)?
+                    .apply(seq, envelope);
+                self.mark_opportunity(&e.opportunity_id)?;
+            }
             Event::PersonsMerged(e) => {
                 self.merge(seq, &e.surviving_person_id, &e.merged_person_id)?
             }
@@ -564,8 +603,9 @@ impl<'s> BatchState<'s> {
             self.opportunity_mut(opportunity)?
                 .replace_contact(&merged, &surviving);
         }
-        // The merged record's lead conversion folds into the survivor's.
+        // The merged record's lead conversions fold into the survivor's.
         self.mark(ConversionKind::LeadCreated, &merged);
+        self.mark(ConversionKind::LeadQualified, &merged);
         self.mark_person_conversions(&surviving)?;
         Ok(())
     }
@@ -582,53 +622,77 @@ impl<'s> BatchState<'s> {
         else {
             return Ok(None);
         };
-        match kind {
-            ConversionKind::LeadCreated => {
-                let Some(person) = self.persons.get(self.store, subject)? else {
-                    return Ok(None);
-                };
-                let (Some(at), None) = (person.lead_created_at, &person.merged_into) else {
-                    return Ok(None);
-                };
-                let conversion = Conversion {
-                    id: conversion_id.to_owned(),
-                    kind,
-                    subject_id: subject.to_owned(),
-                    occurred_at: at,
-                    value: None,
-                };
-                Ok(Some((conversion, person.touch_points())))
+        if kind.is_person() {
+            let Some(person) = self.persons.get(self.store, subject)? else {
+                return Ok(None);
+            };
+            if person.merged_into.is_some() {
+                return Ok(None);
             }
-            ConversionKind::OpportunityCreated => {
-                let Some(opportunity) = self.opportunities.get(self.store, subject)? else {
-                    return Ok(None);
-                };
-                let Some(at) = opportunity.created_at else {
-                    return Ok(None);
-                };
-                let conversion = Conversion {
-                    id: conversion_id.to_owned(),
-                    kind,
-                    subject_id: subject.to_owned(),
-                    occurred_at: at,
-                    value: opportunity.amount.clone(),
-                };
-                let contacts = opportunity.contact_ids.clone();
-                let mut touches = Vec::new();
-                let mut seen = HashSet::new();
-                for contact in contacts {
-                    let contact = self.resolve(&contact)?;
-                    if let Some(person) = self.persons.get(self.store, &contact)? {
-                        for touch in &person.touches {
-                            if seen.insert(touch.event_id.clone()) {
-                                touches.push(touch.to_touch_point());
-                            }
-                        }
+            let at = match kind {
+                ConversionKind::LeadCreated => person.lead_created_at,
+                _ => person.qualified_at,
+            };
+            let Some(at) = at else { return Ok(None) };
+            let conversion = Conversion {
+                id: conversion_id.to_owned(),
+                kind,
+                subject_id: subject.to_owned(),
+                occurred_at: at,
+                value: None,
+                milestones: Milestones {
+                    lead_created: person.lead_created_at,
+                    opportunity_created: None,
+                    closed_won: None,
+                },
+            };
+            return Ok(Some((conversion, person.touch_points())));
+        }
+        let Some(opportunity) = self.opportunities.get(self.store, subject)? else {
+            return Ok(None);
+        };
+        let Some(created_at) = opportunity.created_at else {
+            return Ok(None);
+        };
+        let won = opportunity.closed.as_ref().filter(|c| c.won);
+        let (at, value) = match kind {
+            ConversionKind::OpportunityCreated => (created_at, opportunity.amount.clone()),
+            _ => match won {
+                Some(closed) => (closed.closed_at, Some(closed.amount.clone())),
+                None => return Ok(None),
+            },
+        };
+        let closed_won = won.map(|c| c.closed_at);
+        let contacts = opportunity.contact_ids.clone();
+        let mut touches = Vec::new();
+        let mut seen = HashSet::new();
+        let mut lead_created: Option<touchline_core::Timestamp> = None;
+        for contact in contacts {
+            let contact = self.resolve(&contact)?;
+            if let Some(person) = self.persons.get(self.store, &contact)? {
+                if let Some(at) = person.lead_created_at {
+                    lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
+                }
+                for touch in &person.touches {
+                    if seen.insert(touch.event_id.clone()) {
+                        touches.push(touch.to_touch_point());
                     }
                 }
-                Ok(Some((conversion, touches)))
             }
         }
+        let conversion = Conversion {
+            id: conversion_id.to_owned(),
+            kind,
+            subject_id: subject.to_owned(),
+            occurred_at: at,
+            value,
+            milestones: Milestones {
+                lead_created,
+                opportunity_created: Some(created_at),
+                closed_won,
+            },
+        };
+        Ok(Some((conversion, touches)))
     }
 
     /// Recomputes one conversion under every model; returns the outbox records
@@ -636,9 +700,10 @@ impl<'s> BatchState<'s> {
     fn reattribute(
         &mut self,
         conversion_id: &str,
-        models: &[Model],
+        config: &EngineConfig,
         seq: u64,
     ) -> Result<Vec<OutboxRecord>, EngineError> {
+        let models = &config.models;
         let current = self.current_conversion(conversion_id)?;
         let Some((conversion, touches)) = current else {
             let Some(old) = self.conversions.get(self.store, conversion_id)? else {
@@ -657,13 +722,28 @@ impl<'s> BatchState<'s> {
         };
         let fresh: Vec<_> = models
             .iter()
-            .map(|&m| (m, attribute(m, &conversion, &touches)))
+            .map(|&m| (m, attribute(m, &conversion, &touches, &config.settings)))
             .collect();
+        let floor = config.version_floor;
         let view = self.conversions.get_mut_or(self.store, conversion_id, || {
             ConversionView::new(conversion.clone())
         })?;
-        let changed = view.update(conversion, fresh, seq);
+        let changed = view.update(conversion, fresh, seq, floor);
         let mut records = Vec::with_capacity(changed.len());
+        // Models no longer configured are retracted.
+        let dropped: Vec<Model> = view
+            .results
+            .iter()
+            .map(|r| r.model)
+            .filter(|m| !models.contains(m))
+            .collect();
+        view.results.retain(|r| models.contains(&r.model));
+        for model in dropped {
+            records.push(OutboxRecord {
+                key: attribution_key(model, conversion_id),
+                value: None,
+            });
+        }
         for model in changed {
             let Some(result) = view.result(model) else {
                 continue;

@@ -16,6 +16,17 @@ fn open(dir: &std::path::Path) -> (Engine, Queries) {
     (engine, Queries::new(store))
 }
 
+/// An engine computing only first and last touch, for tests about versions.
+fn open_first_last(dir: &std::path::Path) -> (Engine, Queries) {
+    let store = Arc::new(Store::open(dir).expect("open store"));
+    let config = EngineConfig {
+        models: vec![Model::FirstTouch, Model::LastTouch],
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(store.clone(), config).expect("open engine");
+    (engine, Queries::new(store))
+}
+
 fn dataset(accounts: usize) -> Vec<Envelope> {
     Generator::new(DatasetConfig {
         accounts,
@@ -73,6 +84,16 @@ fn state_does_not_depend_on_batch_boundaries() {
         snapshots.push(snapshot(engine.store()));
     }
     assert!(!snapshots[0].0.is_empty() && !snapshots[0].1.is_empty());
+    for i in 1..snapshots.len() {
+        for (a, b) in snapshots[0].1.iter().zip(&snapshots[i].1) {
+            assert_eq!(a, b, "batch variant {i}: first differing conversion");
+        }
+        assert_eq!(
+            snapshots[0].1.len(),
+            snapshots[i].1.len(),
+            "batch variant {i}: conversion count"
+        );
+    }
     assert_eq!(snapshots[0], snapshots[1]);
     assert_eq!(snapshots[0], snapshots[2]);
 }
@@ -197,7 +218,7 @@ fn outbox_messages(store: &Store) -> Vec<(String, Option<AttributionMessage>)> {
 #[test]
 fn a_late_touch_publishes_a_new_version_of_first_touch_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, queries) = open(dir.path());
+    let (mut engine, queries) = open_first_last(dir.path());
     let batch = |events| Batch {
         events,
         ..Batch::default()
@@ -302,7 +323,7 @@ fn a_conversion_without_touches_is_credited_to_no_touch() {
 #[test]
 fn a_merge_moves_history_to_the_survivor_and_retracts_the_duplicate_lead() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut engine, queries) = open(dir.path());
+    let (mut engine, queries) = open_first_last(dir.path());
     engine
         .apply(Batch {
             events: vec![
@@ -483,4 +504,158 @@ fn an_event_repeated_while_its_batch_is_in_flight_is_a_duplicate() {
         3
     );
     assert_eq!(engine.metrics().snapshot().events_appended, 3);
+}
+
+fn status(id: &str, ms: i64, person: &str, status: LeadStatus) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::LeadUpdated(LeadUpdated {
+            person_id: person.into(),
+            owner_id: None,
+            status: Some(status),
+            qualification: None,
+        }),
+    )
+}
+
+#[test]
+fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open_first_last(dir.path());
+    let batch = |events| Batch {
+        events,
+        ..Batch::default()
+    };
+    engine
+        .apply(batch(vec![
+            touch("t1", 100, "p", "search"),
+            lead("l", 150, "p"),
+            touch("t2", 200, "p", "webinar"),
+            status("q", 250, "p", LeadStatus::Qualified),
+            opportunity("o", 300, "opp", "p", 10_000_00),
+            touch("t3", 350, "p", "demo"),
+            envelope(
+                "won",
+                400,
+                Event::OpportunityClosed(OpportunityClosed {
+                    opportunity_id: "opp".into(),
+                    won: true,
+                    amount: Money::new(12_500_00, "EUR"),
+                    partner_id: String::new(),
+                }),
+            ),
+        ]))
+        .expect("apply");
+    let qualified = queries
+        .conversion("lead_qualified:p")
+        .expect("query")
+        .expect("exists");
+    assert_eq!(qualified.conversion.occurred_at, at(250));
+    assert_eq!(
+        qualified
+            .result(Model::LastTouch)
+            .expect("last")
+            .attribution
+            .credits[0]
+            .campaign_id,
+        "webinar"
+    );
+    let won = queries
+        .conversion("opportunity_won:opp")
+        .expect("query")
+        .expect("exists");
+    // Revenue is the closed amount, not the pipeline amount.
+    let last = &won
+        .result(Model::LastTouch)
+        .expect("last")
+        .attribution
+        .credits[0];
+    assert_eq!(
+        (last.campaign_id.as_str(), last.amount_minor),
+        ("demo", Some(12_500_00))
+    );
+    assert_eq!(won.conversion.milestones.closed_won, Some(at(400)));
+    let report = queries
+        .campaign_credits(Model::FirstTouch, ConversionKind::OpportunityWon)
+        .expect("report");
+    assert_eq!(
+        (report[0].campaign_id.as_str(), report[0].value_minor),
+        ("search", 12_500_00)
+    );
+
+    // Reopened: the deal is no longer won, so its revenue credit is retracted.
+    engine
+        .store()
+        .remove_outbox_through(u64::MAX - 1)
+        .expect("trim");
+    engine
+        .apply(batch(vec![envelope(
+            "reopen",
+            500,
+            Event::OpportunityUpdated(OpportunityUpdated {
+                opportunity_id: "opp".into(),
+                stage: Some("negotiation".into()),
+                amount: None,
+                probability_pct: Some(60),
+                expected_close_at: None,
+            }),
+        )]))
+        .expect("apply");
+    assert!(
+        queries
+            .conversion("opportunity_won:opp")
+            .expect("query")
+            .is_none()
+    );
+    let tombstones: Vec<_> = outbox_messages(engine.store())
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        tombstones,
+        [
+            "first_touch/opportunity_won:opp",
+            "last_touch/opportunity_won:opp"
+        ]
+    );
+}
+
+#[test]
+fn dropping_a_model_from_the_config_retracts_its_credit_sets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open(dir.path());
+        engine
+            .apply(Batch {
+                events: vec![touch("t1", 100, "p", "search"), lead("l", 150, "p")],
+                ..Batch::default()
+            })
+            .expect("apply");
+    }
+    let (mut engine, queries) = open_first_last(dir.path());
+    engine
+        .store()
+        .remove_outbox_through(u64::MAX - 1)
+        .expect("trim");
+    engine
+        .apply(Batch {
+            events: vec![touch("t2", 120, "p", "webinar")],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let view = queries
+        .conversion("lead_created:p")
+        .expect("query")
+        .expect("exists");
+    assert_eq!(
+        view.results.iter().map(|r| r.model).collect::<Vec<_>>(),
+        [Model::FirstTouch, Model::LastTouch]
+    );
+    let retracted = outbox_messages(engine.store())
+        .into_iter()
+        .filter(|(_, v)| v.is_none())
+        .count();
+    assert_eq!(retracted, Model::ALL.len() - 2);
 }

@@ -34,11 +34,13 @@ impl ConversionView {
     /// Takes freshly computed attributions. A model whose result differs from the
     /// stored one (or whose conversion changed) gets a new version; the models that
     /// changed are returned, in the order given, so the caller can publish them.
+    /// A model's first version is `version_floor + 1`.
     pub fn update(
         &mut self,
         conversion: Conversion,
         fresh: Vec<(Model, Attribution)>,
         seq: u64,
+        version_floor: u64,
     ) -> Vec<Model> {
         let conversion_changed = self.conversion != conversion;
         self.conversion = conversion;
@@ -56,7 +58,7 @@ impl ConversionView {
                 None => {
                     self.results.push(ModelResult {
                         model,
-                        version: 1,
+                        version: version_floor + 1,
                         as_of_seq: seq,
                         attribution,
                     });
@@ -83,6 +85,7 @@ mod tests {
             subject_id: "p".into(),
             occurred_at: Timestamp::from_millis(100),
             value: None,
+            milestones: Default::default(),
         };
         let touch = |id: &str, at: i64| TouchPoint {
             event_id: id.into(),
@@ -92,19 +95,19 @@ mod tests {
             status: TouchStatus::Responded,
         };
         let compute = |touches: &[TouchPoint]| {
-            Model::ALL
+            [Model::FirstTouch, Model::LastTouch]
                 .into_iter()
-                .map(|m| (m, attribute(m, &conversion, touches)))
+                .map(|m| (m, attribute(m, &conversion, touches, &Default::default())))
                 .collect::<Vec<_>>()
         };
         let mut view = ConversionView::new(conversion.clone());
         assert_eq!(
-            view.update(conversion.clone(), compute(&[touch("a", 50)]), 1),
-            Model::ALL.to_vec()
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 1, 0),
+            vec![Model::FirstTouch, Model::LastTouch]
         );
         // The same answer again: nothing to publish.
         assert!(
-            view.update(conversion.clone(), compute(&[touch("a", 50)]), 2)
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 2, 0)
                 .is_empty()
         );
         // A late touch before "a" moves first touch only.
@@ -112,6 +115,7 @@ mod tests {
             conversion.clone(),
             compute(&[touch("a", 50), touch("z", 10)]),
             3,
+            0,
         );
         assert_eq!(changed, vec![Model::FirstTouch]);
         assert_eq!(view.result(Model::FirstTouch).map(|r| r.version), Some(2));

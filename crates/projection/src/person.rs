@@ -66,6 +66,8 @@ pub struct PersonView {
     /// earliest touch.
     pub source: Option<LeadSource>,
     pub status: Option<LeadStatus>,
+    /// When the lead was first marked qualified (the lead-qualified conversion).
+    pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
     /// Every touch in attribution order: `occurred_at`, then `event_id` (R2, R7).
     pub touches: Vec<TouchEntry>,
@@ -95,6 +97,7 @@ impl PersonView {
             lead_created_at: None,
             source: None,
             status: None,
+            qualified_at: None,
             qualification: Qualification::default(),
             touches: Vec::new(),
             converted: None,
@@ -184,6 +187,11 @@ impl PersonView {
                 }
                 if let Some(status) = e.status {
                     self.status = Some(status);
+                    if status == LeadStatus::Qualified
+                        && self.qualified_at.is_none_or(|at| envelope.occurred_at < at)
+                    {
+                        self.qualified_at = Some(envelope.occurred_at);
+                    }
                 }
                 if let Some(q) = e.qualification {
                     self.qualification.need = q.need.or(self.qualification.need);
@@ -259,6 +267,11 @@ impl PersonView {
         }
         if self.status.is_none() {
             self.status = merged.status;
+        }
+        if let Some(at) = merged.qualified_at
+            && self.qualified_at.is_none_or(|mine| at < mine)
+        {
+            self.qualified_at = Some(at);
         }
         if !self.merged_from.contains(&merged.person_id) {
             self.merged_from.push(merged.person_id.clone());

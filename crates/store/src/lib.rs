@@ -48,8 +48,8 @@ use rocksdb::{
 use serde::{Serialize, de::DeserializeOwned};
 use touchline_core::{Envelope, StreamKind};
 
-/// Bumped when the encoding of stored views changes; a mismatch asks for `touchline replay`.
-pub const SCHEMA_VERSION: u64 = 1;
+/// Bumped when the encoding of stored views changes; a store of another version is refused.
+pub const SCHEMA_VERSION: u64 = 2;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
@@ -106,7 +106,7 @@ pub enum StoreError {
         detail: String,
     },
     #[error(
-        "the store at {path} was written with schema version {found}, this build uses {expected}; run `touchline replay` to rebuild the views"
+        "the store at {path} was written with schema version {found}, this build uses {expected}; move it aside and restart to rebuild it from the input topics (their retention must still hold every event)"
     )]
     SchemaMismatch {
         path: PathBuf,
@@ -372,6 +372,12 @@ impl Store {
         Ok(out)
     }
 
+    pub fn meta_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.db
+            .get_cf(self.cf(CF_META), key.as_bytes())
+            .map_err(rocks("get meta"))
+    }
+
     pub fn meta_u64(&self, key: &str) -> Result<Option<u64>> {
         self.db
             .get_cf(self.cf(CF_META), key.as_bytes())
@@ -606,6 +612,10 @@ impl Commit {
             keys::offset_key(topic, partition),
             keys::u64_key(next_offset as u64),
         );
+    }
+
+    pub fn set_meta_bytes(&mut self, key: &str, value: &[u8]) {
+        self.put(CF_META, key.as_bytes(), value);
     }
 
     pub fn set_meta_u64(&mut self, key: &str, value: u64) {
