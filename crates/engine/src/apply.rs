@@ -18,6 +18,7 @@ const META_NEXT_OUTBOX: &str = "next_outbox_id";
 const META_DUPLICATES: &str = "duplicates";
 const META_DEAD_LETTERED: &str = "dead_lettered";
 const META_VERSIONS: &str = "attribution_versions";
+const META_CONFIG: &str = "attribution_config";
 
 /// Merges are followed at most this deep; a longer chain is a data error that
 /// must not hang the engine.
@@ -187,7 +188,95 @@ impl Engine {
         Metrics::add(&m.duplicates, engine.duplicates);
         Metrics::add(&m.dead_lettered, engine.dead_lettered);
         Metrics::add(&m.attribution_versions, engine.versions);
+        let mut engine = engine;
+        engine.reattribute_if_config_changed()?;
         Ok(engine)
+    }
+
+    /// The attribution configuration as stored with the results it produced.
+    fn config_fingerprint(&self) -> Vec<u8> {
+        // Plain data with string keys: serializing cannot fail.
+        serde_json::to_vec(&(&self.config.models, &self.config.settings)).unwrap_or_default()
+    }
+
+    /// When models or their settings changed since the store was last written,
+    /// recomputes every conversion from the views (which the log determines), so
+    /// that results and published credit sets follow the new configuration.
+    fn reattribute_if_config_changed(&mut self) -> Result<(), EngineError> {
+        let fingerprint = self.config_fingerprint();
+        let stored = self.store.meta_bytes(META_CONFIG)?;
+        if stored.as_deref() == Some(fingerprint.as_slice()) {
+            return Ok(());
+        }
+        if stored.is_some() || self.next_seq > 0 {
+            tracing::info!("attribution configuration changed: recomputing every conversion");
+            let recomputed = self.reattribute_all()?;
+            tracing::info!(conversions = recomputed, "recomputed");
+        }
+        let mut commit = self.store.commit();
+        commit.set_meta_bytes(META_CONFIG, &fingerprint);
+        self.store.write(commit)?;
+        Ok(())
+    }
+
+    /// Re-attributes every conversion (lead, qualified lead, opportunity, won
+    /// deal) in chunks, one commit each; returns how many subjects were visited.
+    pub fn reattribute_all(&mut self) -> Result<usize, EngineError> {
+        self.flush()?;
+        let mut visited = 0;
+        for (table, person) in [(Table::Persons, true), (Table::Opportunities, false)] {
+            let mut after: Option<String> = None;
+            loop {
+                let keys: Vec<String> = if person {
+                    self.store
+                        .scan::<PersonView>(table, "", after.as_deref(), 2_000)?
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect()
+                } else {
+                    self.store
+                        .scan::<OpportunityView>(table, "", after.as_deref(), 2_000)?
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect()
+                };
+                let Some(last) = keys.last().cloned() else {
+                    break;
+                };
+                after = Some(last);
+                visited += keys.len();
+                let store = self.store.clone();
+                let mut state = BatchState::new(&store, Overlay::default());
+                for key in &keys {
+                    if person {
+                        state.mark(ConversionKind::LeadCreated, key);
+                        state.mark(ConversionKind::LeadQualified, key);
+                    } else {
+                        state.mark(ConversionKind::OpportunityCreated, key);
+                        state.mark(ConversionKind::OpportunityWon, key);
+                    }
+                }
+                let mut commit = store.commit();
+                let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
+                dirty.sort_unstable();
+                let mut versions = 0u64;
+                let as_of = self.next_seq.saturating_sub(1);
+                for conversion_id in dirty {
+                    for record in state.reattribute(&conversion_id, &self.config, as_of)? {
+                        commit.outbox(self.next_outbox_id, &record)?;
+                        self.next_outbox_id += 1;
+                        versions += 1;
+                    }
+                }
+                state.write_views(&mut commit)?;
+                self.versions += versions;
+                commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
+                commit.set_meta_u64(META_VERSIONS, self.versions);
+                store.write(commit)?;
+                Metrics::add(&self.metrics.attribution_versions, versions);
+            }
+        }
+        Ok(visited)
     }
 
     pub fn store(&self) -> &Arc<Store> {

@@ -633,18 +633,13 @@ fn dropping_a_model_from_the_config_retracts_its_credit_sets() {
                 ..Batch::default()
             })
             .expect("apply");
+        engine
+            .store()
+            .remove_outbox_through(u64::MAX - 1)
+            .expect("trim");
     }
-    let (mut engine, queries) = open_first_last(dir.path());
-    engine
-        .store()
-        .remove_outbox_through(u64::MAX - 1)
-        .expect("trim");
-    engine
-        .apply(Batch {
-            events: vec![touch("t2", 120, "p", "webinar")],
-            ..Batch::default()
-        })
-        .expect("apply");
+    // Reopening with fewer models recomputes at once, without waiting for an event.
+    let (engine, queries) = open_first_last(dir.path());
     let view = queries
         .conversion("lead_created:p")
         .expect("query")
@@ -653,9 +648,68 @@ fn dropping_a_model_from_the_config_retracts_its_credit_sets() {
         view.results.iter().map(|r| r.model).collect::<Vec<_>>(),
         [Model::FirstTouch, Model::LastTouch]
     );
-    let retracted = outbox_messages(engine.store())
+    let retracted: Vec<String> = outbox_messages(engine.store())
         .into_iter()
         .filter(|(_, v)| v.is_none())
-        .count();
-    assert_eq!(retracted, Model::ALL.len() - 2);
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(retracted.len(), Model::ALL.len() - 2, "{retracted:?}");
+    assert!(retracted.contains(&"linear/lead_created:p".to_owned()));
+}
+
+#[test]
+fn changing_the_model_config_and_restarting_recomputes_every_conversion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let (mut engine, _) = open_first_last(dir.path());
+        apply_in_batches(&mut engine, &dataset(40), 500);
+    }
+    let store = Arc::new(Store::open(dir.path()).expect("open store"));
+    let slow_decay = EngineConfig {
+        settings: touchline_attribution::AttributionSettings {
+            params: touchline_attribution::ModelParams {
+                time_decay_half_life_days: 30.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(store.clone(), slow_decay.clone()).expect("reopen with every model");
+    let queries = Queries::new(store.clone());
+    let mut leads = 0;
+    store
+        .for_each(Table::Conversions, |_, view: ConversionView| {
+            assert_eq!(
+                view.results.len(),
+                Model::ALL.len(),
+                "{}",
+                view.conversion.id
+            );
+            leads += 1;
+        })
+        .expect("conversions");
+    assert!(leads > 40);
+    // Every recomputed credit set was queued for publishing.
+    assert!(
+        engine.metrics().snapshot().attribution_versions >= (leads * Model::ALL.len()) as u64 / 2
+    );
+    drop(engine);
+    // The same configuration again: nothing to do, versions stay.
+    let before = queries
+        .campaign_credits(Model::TimeDecay, ConversionKind::LeadCreated)
+        .expect("report");
+    let versions = store.meta_u64("attribution_versions").expect("meta");
+    let engine = Engine::open(store.clone(), slow_decay).expect("reopen unchanged");
+    assert_eq!(
+        store.meta_u64("attribution_versions").expect("meta"),
+        versions
+    );
+    assert_eq!(
+        queries
+            .campaign_credits(Model::TimeDecay, ConversionKind::LeadCreated)
+            .expect("report"),
+        before
+    );
+    drop(engine);
 }
