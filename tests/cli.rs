@@ -81,6 +81,53 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     let json = touchline(&["report", "attribution", "--db", db, "--format", "json"]);
     let rows: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
     assert!(!rows.as_array().unwrap().is_empty());
+
+    // Every model side by side, per campaign and for one conversion.
+    let compare = touchline(&[
+        "attribution",
+        "compare",
+        "--db",
+        db,
+        "--conversion",
+        "opportunity_won",
+    ]);
+    assert!(compare.status.success(), "{}", stderr(&compare));
+    let text = stdout(&compare);
+    assert!(
+        text.contains("first_touch") && text.contains("w_shaped") && text.contains("time_decay"),
+        "{text}"
+    );
+    let csv = touchline(&[
+        "attribution",
+        "compare",
+        "--db",
+        db,
+        "--conversion",
+        "lead_created",
+        "--format",
+        "json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&csv)).unwrap();
+    let models: std::collections::BTreeSet<String> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["model"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(models.len(), 10, "{models:?}");
+    let bad = touchline(&["attribution", "compare", "--db", db, "--from", "soon"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("--from: \"soon\" is not a date"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]

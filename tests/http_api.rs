@@ -249,3 +249,49 @@ async fn status_and_metrics_report_the_counters() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn models_compare_side_by_side_and_ranges_are_checked() {
+    let (app, _dir) = app();
+    let (status, one) = get(&app, "/v1/conversions/opportunity_created:opp-1").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["results"].as_array().unwrap().len(), 10);
+    let (status, rows) = get(&app, "/v1/reports/compare?conversion=opportunity_created").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    // Two campaigns touched the lead behind the opportunity; linear splits 50/50.
+    let search = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign_id"] == "search")
+        .unwrap();
+    let linear = search["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["model"] == "linear")
+        .unwrap();
+    assert_eq!(linear["value_minor"], 25_000_00);
+    let (status, empty) = get(
+        &app,
+        "/v1/reports/compare?conversion=opportunity_created&from=2030-01-01",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(empty, serde_json::json!([]));
+    let (status, body) = get(&app, "/v1/reports/attribution?from=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter from: \"yesterday\" is not a date (2026-03-01) or RFC 3339 time"
+    );
+    let (status, body) = get(&app, "/v1/conversions/sale:1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("<conversion point>:<id>"),
+        "{body}"
+    );
+}

@@ -213,6 +213,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     print_side_by_side(&queries, ConversionKind::LeadCreated)?;
     println!();
     print_side_by_side(&queries, ConversionKind::OpportunityCreated)?;
+    println!();
+    print_models(&queries)?;
 
     if args.no_serve {
         return Ok(());
@@ -255,6 +257,48 @@ fn first_lead(store: &Store) -> anyhow::Result<Option<String>> {
             p.lead_created_at.is_some() && p.touches.len() > 2 && p.merged_into.is_none()
         })
         .map(|(k, _)| k))
+}
+
+/// Revenue of won deals per campaign under several models: where the models
+/// disagree is where a single-touch view misleads.
+fn print_models(queries: &Queries) -> anyhow::Result<()> {
+    let shown = [
+        Model::FirstTouch,
+        Model::LastTouch,
+        Model::Linear,
+        Model::UShaped,
+        Model::WShaped,
+        Model::FullPath,
+        Model::TimeDecay,
+    ];
+    let mut rows =
+        queries.compare_models(ConversionKind::OpportunityWon, Default::default(), None)?;
+    let value = |row: &touchline_engine::ModelComparison, model: Model| {
+        row.models
+            .iter()
+            .find(|m| m.model == model)
+            .map_or(0, |m| m.value_minor)
+    };
+    rows.sort_by(|a, b| {
+        value(b, Model::Linear)
+            .cmp(&value(a, Model::Linear))
+            .then(a.campaign_name.cmp(&b.campaign_name))
+    });
+    println!("Revenue of won deals per campaign and model (EUR thousands):");
+    let mut header = vec!["campaign"];
+    header.extend(shown.iter().map(|m| m.name()));
+    let mut table = TextTable::new(header);
+    for row in &rows {
+        let mut cells = vec![row.campaign_name.clone()];
+        cells.extend(
+            shown
+                .iter()
+                .map(|m| format!("{:.1}", value(row, *m) as f64 / 100_000.0)),
+        );
+        table.row(cells);
+    }
+    print!("{}", table.render());
+    Ok(())
 }
 
 /// One campaign's credit under first touch (index 0) and last touch (index 1).

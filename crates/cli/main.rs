@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         report: report::ReportCommand,
     },
+    /// Compare attribution models.
+    Attribution {
+        #[command(subcommand)]
+        command: report::AttributionCommand,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -57,6 +62,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Run { config } => run::run(config.as_deref()),
         Command::Report { report } => report::run(report),
+        Command::Attribution { command } => report::run_attribution(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -23,10 +23,11 @@ pub enum ReportCommand {
         /// The store directory.
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
-        /// first_touch or last_touch.
+        /// first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, w_shaped,
+        /// full_path, time_decay or custom.
         #[arg(long, default_value = "first_touch", value_parser = parse_model)]
         model: Model,
-        /// lead_created or opportunity_created.
+        /// lead_created, lead_qualified, opportunity_created or opportunity_won.
         #[arg(long, default_value = "lead_created", value_parser = parse_conversion)]
         conversion: ConversionKind,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -50,16 +51,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             conversion,
             format,
         } => {
-            if !db.exists() {
-                anyhow::bail!(
-                    "--db {}: no store there (run `touchline run` or `touchline demo --db` first)",
-                    db.display()
-                );
-            }
-            let store = Store::open(&db).with_context(|| {
-                format!("--db {}: cannot open the store (is an engine running on it? query its API instead)", db.display())
-            })?;
-            let queries = Queries::new(Arc::new(store));
+            let queries = open_queries(&db)?;
             let rows = queries.campaign_credits(model, conversion)?;
             print!("{}", render_credits(&rows, format, conversion));
             Ok(())
@@ -68,7 +60,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
 }
 
 pub fn render_credits(rows: &[CampaignCredit], format: Format, kind: ConversionKind) -> String {
-    let valued = kind == ConversionKind::OpportunityCreated;
+    let valued = !kind.is_person();
     match format {
         Format::Json => serde_json::to_string_pretty(rows).unwrap_or_default() + "\n",
         Format::Csv => {
@@ -224,4 +216,173 @@ mod tests {
             "campaign_id,campaign_name,channel,conversions,value_minor,currency\nc1,\"Webinar: \"\"Deep\"\", part 2\",webinar,1.5000,250,EUR\n"
         );
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttributionCommand {
+    /// Every model side by side: for one conversion (--conversion-id), or per
+    /// campaign for a conversion point over a period.
+    Compare {
+        /// The store directory.
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// One conversion, e.g. `opportunity_won:opp-0000042`.
+        #[arg(long)]
+        conversion_id: Option<String>,
+        /// lead_created, lead_qualified, opportunity_created or opportunity_won.
+        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// Only this campaign.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Conversions at or after this date (2026-03-01 or RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Conversions before this date.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
+    if !db.exists() {
+        anyhow::bail!(
+            "--db {}: no store there (run `touchline run` or `touchline demo --db` first)",
+            db.display()
+        );
+    }
+    let store = Store::open(db).with_context(|| {
+        format!(
+            "--db {}: cannot open the store (is an engine running on it? query its API instead)",
+            db.display()
+        )
+    })?;
+    Ok(Queries::new(Arc::new(store)))
+}
+
+pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
+    let AttributionCommand::Compare {
+        db,
+        conversion_id,
+        conversion,
+        campaign,
+        from,
+        to,
+        format,
+    } = command;
+    let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
+        .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+    let queries = open_queries(&db)?;
+    if let Some(id) = conversion_id {
+        let view = queries.conversion(&id)?.with_context(|| {
+            format!(
+                "--conversion-id {id}: no such conversion in {}",
+                db.display()
+            )
+        })?;
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
+            Format::Csv => {
+                println!("model,version,campaign_id,touch_event_id,weight,amount_minor");
+                for r in &view.results {
+                    for c in &r.attribution.credits {
+                        println!(
+                            "{},{},{},{},{},{}",
+                            r.model.name(),
+                            r.version,
+                            csv_field(&c.campaign_id),
+                            c.touch_event_id.as_deref().unwrap_or(""),
+                            c.weight,
+                            c.amount_minor.map_or(String::new(), |a| a.to_string())
+                        );
+                    }
+                }
+            }
+            Format::Table => {
+                let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+                println!("{} at {}", view.conversion.id, view.conversion.occurred_at);
+                let mut table = TextTable::new(vec!["model", "version", "credits"]);
+                for r in &view.results {
+                    let credits: Vec<String> = r
+                        .attribution
+                        .credits
+                        .iter()
+                        .map(|c| match c.amount_minor {
+                            Some(a) => {
+                                format!("{} {}", c.campaign_id, money(a, currency.as_deref()))
+                            }
+                            None => format!("{} {:.1}%", c.campaign_id, c.weight * 100.0),
+                        })
+                        .collect();
+                    table.row(vec![
+                        r.model.name().to_owned(),
+                        r.version.to_string(),
+                        credits.join(", "),
+                    ]);
+                }
+                print!("{}", table.render());
+            }
+        }
+        return Ok(());
+    }
+    let rows = queries.compare_models(conversion, range, campaign.as_deref())?;
+    let valued = matches!(
+        conversion,
+        ConversionKind::OpportunityCreated | ConversionKind::OpportunityWon
+    );
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Csv => {
+            println!("campaign_id,campaign_name,channel,model,conversions,value_minor,currency");
+            for row in &rows {
+                for m in &row.models {
+                    println!(
+                        "{},{},{},{},{:.4},{},{}",
+                        csv_field(&row.campaign_id),
+                        csv_field(&row.campaign_name),
+                        csv_field(&row.channel),
+                        m.model.name(),
+                        m.conversions,
+                        m.value_minor,
+                        row.currency.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Format::Table => {
+            let models: Vec<Model> = rows
+                .iter()
+                .flat_map(|r| r.models.iter().map(|m| m.model))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut header = vec!["campaign".to_owned()];
+            header.extend(models.iter().map(|m| m.name().to_owned()));
+            let mut table = TextTable::new(header.iter().map(String::as_str).collect());
+            for row in &rows {
+                let mut cells = vec![row.campaign_name.clone()];
+                for model in &models {
+                    let credit = row.models.iter().find(|m| m.model == *model);
+                    cells.push(match credit {
+                        Some(c) if valued => format!("{:.0}", c.value_minor as f64 / 100.0),
+                        Some(c) => format!("{:.1}", c.conversions),
+                        None => "0".to_owned(),
+                    });
+                }
+                table.row(cells);
+            }
+            if valued {
+                println!(
+                    "{} value per campaign and model (currency units):",
+                    conversion.name()
+                );
+            } else {
+                println!("{} conversions per campaign and model:", conversion.name());
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(())
 }

@@ -15,7 +15,9 @@
 //! | `GET /v1/opportunities/{id}` | the opportunity view |
 //! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
 //! | `GET /v1/campaigns` | every campaign with its counts |
-//! | `GET /v1/reports/attribution?model=&conversion=` | credit per campaign |
+//! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
+//! | `GET /v1/reports/attribution?model=&conversion=&from=&to=` | credit per campaign |
+//! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
 //!
 //! ```no_run
 //! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
@@ -35,7 +37,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::{ConversionKind, Model};
 use touchline_core::{LeadSource, LeadStatus, Qualification, StreamKind, Timestamp};
-use touchline_engine::{Metrics, MetricsSnapshot, Queries};
+use touchline_engine::{Metrics, MetricsSnapshot, Queries, TimeRange};
 use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
@@ -64,7 +66,9 @@ pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
             get(opportunity_attribution),
         )
         .route("/v1/campaigns", get(campaigns))
+        .route("/v1/conversions/{id}", get(conversion))
         .route("/v1/reports/attribution", get(attribution_report))
+        .route("/v1/reports/compare", get(compare_report))
         .with_state(AppState { queries, metrics })
 }
 
@@ -351,6 +355,71 @@ async fn campaigns(
 struct ReportParams {
     model: Option<String>,
     conversion: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    campaign: Option<String>,
+}
+
+/// Parses `from`/`to`: RFC 3339 or a date (`2026-03-01`, midnight UTC).
+pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, String> {
+    let parse = |name: &str, text: Option<&str>| {
+        text.map(|t| {
+            Timestamp::parse_lenient(t).ok_or_else(|| {
+                format!("parameter {name}: {t:?} is not a date (2026-03-01) or RFC 3339 time")
+            })
+        })
+        .transpose()
+    };
+    let range = TimeRange {
+        from: parse("from", from)?,
+        to: parse("to", to)?,
+    };
+    if let (Some(f), Some(t)) = (range.from, range.to)
+        && t <= f
+    {
+        return Err(format!("parameter to: {t} is not after from ({f})"));
+    }
+    Ok(range)
+}
+
+async fn conversion(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<touchline_projection::ConversionView> {
+    let kind = id.split_once(':').map(|(k, _)| k).unwrap_or_default();
+    parse_conversion(kind).map_err(|e| {
+        ApiError::bad_request(format!(
+            "conversion id {id:?} must look like <conversion point>:<id>; {}",
+            e.replace("parameter conversion: ", "")
+        ))
+    })?;
+    blocking(move || {
+        state
+            .queries
+            .conversion(&id)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no conversion {id:?}")))
+    })
+    .await
+}
+
+async fn compare_report(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Vec<touchline_engine::ModelComparison>> {
+    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
+        .map_err(ApiError::bad_request)?;
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let campaign = params.campaign;
+    blocking(move || {
+        Ok(Json(state.queries.compare_models(
+            kind,
+            range,
+            campaign.as_deref(),
+        )?))
+    })
+    .await
 }
 
 /// Parses the `model` parameter, naming the choices when it is wrong.
@@ -383,5 +452,7 @@ async fn attribution_report(
         .map_err(ApiError::bad_request)?;
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
         .map_err(ApiError::bad_request)?;
-    blocking(move || Ok(Json(state.queries.campaign_credits(model, kind)?))).await
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    blocking(move || Ok(Json(state.queries.campaign_credits_in(model, kind, range)?))).await
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
-use touchline_core::StreamKind;
+use touchline_core::{StreamKind, Timestamp};
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
 use touchline_store::{PartitionOffset, Store, StoredEvent, Table};
 
@@ -76,15 +76,13 @@ impl Queries {
         Ok(self.store.offsets()?)
     }
 
-    /// Sums every conversion of `kind` by credited campaign under `model`, sorted by
-    /// value, then conversions, descending. Conversions with no eligible touch appear
-    /// under the `(no touch)` campaign.
-    pub fn campaign_credits(
+    /// Every conversion of `kind` whose time lies in `range`, in id order.
+    fn for_each_conversion(
         &self,
-        model: Model,
         kind: ConversionKind,
-    ) -> Result<Vec<CampaignCredit>, EngineError> {
-        let mut totals: BTreeMap<(String, Option<String>), (f64, i64)> = BTreeMap::new();
+        range: TimeRange,
+        mut visit: impl FnMut(&ConversionView),
+    ) -> Result<(), EngineError> {
         let prefix = format!("{}:", kind.name());
         let mut after: Option<String> = None;
         loop {
@@ -98,20 +96,47 @@ impl Queries {
                 break;
             };
             after = Some(last_key.clone());
-            for (_, view) in page {
-                let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
-                let Some(result) = view.result(model) else {
-                    continue;
-                };
-                for credit in &result.attribution.credits {
-                    let entry = totals
-                        .entry((credit.campaign_id.clone(), currency.clone()))
-                        .or_default();
-                    entry.0 += credit.weight;
-                    entry.1 += credit.amount_minor.unwrap_or(0);
+            for (_, view) in &page {
+                if range.contains(view.conversion.occurred_at) {
+                    visit(view);
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Sums every conversion of `kind` by credited campaign under `model`, sorted by
+    /// value, then conversions, descending. Conversions with no eligible touch appear
+    /// under the `(no touch)` campaign.
+    pub fn campaign_credits(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+    ) -> Result<Vec<CampaignCredit>, EngineError> {
+        self.campaign_credits_in(model, kind, TimeRange::default())
+    }
+
+    /// [`Queries::campaign_credits`] for conversions within `range`.
+    pub fn campaign_credits_in(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+        range: TimeRange,
+    ) -> Result<Vec<CampaignCredit>, EngineError> {
+        let mut totals: BTreeMap<(String, Option<String>), (f64, i64)> = BTreeMap::new();
+        self.for_each_conversion(kind, range, |view| {
+            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+            let Some(result) = view.result(model) else {
+                return;
+            };
+            for credit in &result.attribution.credits {
+                let entry = totals
+                    .entry((credit.campaign_id.clone(), currency.clone()))
+                    .or_default();
+                entry.0 += credit.weight;
+                entry.1 += credit.amount_minor.unwrap_or(0);
+            }
+        })?;
         let mut rows = Vec::with_capacity(totals.len());
         for ((campaign_id, currency), (conversions, value_minor)) in totals {
             let campaign = if campaign_id == NO_TOUCH {
@@ -136,6 +161,93 @@ impl Queries {
                 .then(b.conversions.total_cmp(&a.conversions))
                 .then(a.campaign_id.cmp(&b.campaign_id))
         });
+        Ok(rows)
+    }
+}
+
+/// A half-open interval of conversion times; `None` ends are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl TimeRange {
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at < to)
+    }
+}
+
+/// One campaign's credit under every model, side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelComparison {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub channel: String,
+    pub currency: Option<String>,
+    /// One entry per configured model, in model order.
+    pub models: Vec<ModelCredit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelCredit {
+    pub model: Model,
+    pub conversions: f64,
+    pub value_minor: i64,
+}
+
+impl Queries {
+    /// Credit per campaign under every model for the conversions of `kind` in
+    /// `range` (the "what-if" view), optionally for one campaign only.
+    pub fn compare_models(
+        &self,
+        kind: ConversionKind,
+        range: TimeRange,
+        campaign: Option<&str>,
+    ) -> Result<Vec<ModelComparison>, EngineError> {
+        let mut totals: BTreeMap<(String, Option<String>), BTreeMap<Model, (f64, i64)>> =
+            BTreeMap::new();
+        self.for_each_conversion(kind, range, |view| {
+            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+            for result in &view.results {
+                for credit in &result.attribution.credits {
+                    if campaign.is_some_and(|c| c != credit.campaign_id) {
+                        continue;
+                    }
+                    let entry = totals
+                        .entry((credit.campaign_id.clone(), currency.clone()))
+                        .or_default()
+                        .entry(result.model)
+                        .or_default();
+                    entry.0 += credit.weight;
+                    entry.1 += credit.amount_minor.unwrap_or(0);
+                }
+            }
+        })?;
+        let mut rows = Vec::with_capacity(totals.len());
+        for ((campaign_id, currency), per_model) in totals {
+            let view = if campaign_id == NO_TOUCH {
+                None
+            } else {
+                self.campaign(&campaign_id)?
+            };
+            rows.push(ModelComparison {
+                campaign_name: view
+                    .as_ref()
+                    .map_or(campaign_id.clone(), |c| c.display_name().to_owned()),
+                channel: view.map(|c| c.channel).unwrap_or_default(),
+                campaign_id,
+                currency,
+                models: per_model
+                    .into_iter()
+                    .map(|(model, (conversions, value_minor))| ModelCredit {
+                        model,
+                        conversions,
+                        value_minor,
+                    })
+                    .collect(),
+            });
+        }
         Ok(rows)
     }
 }
