@@ -165,6 +165,9 @@ impl Queries {
     }
 }
 
+/// A campaign id and the currency of the values credited to it.
+type CampaignCurrency = (String, Option<String>);
+
 /// A half-open interval of conversion times; `None` ends are open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TimeRange {
@@ -205,8 +208,7 @@ impl Queries {
         range: TimeRange,
         campaign: Option<&str>,
     ) -> Result<Vec<ModelComparison>, EngineError> {
-        let mut totals: BTreeMap<(String, Option<String>), BTreeMap<Model, (f64, i64)>> =
-            BTreeMap::new();
+        let mut totals: BTreeMap<CampaignCurrency, BTreeMap<Model, (f64, i64)>> = BTreeMap::new();
         self.for_each_conversion(kind, range, |view| {
             let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
             for result in &view.results {
