@@ -295,3 +295,45 @@ async fn models_compare_side_by_side_and_ranges_are_checked() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn campaign_report_gives_roi_and_says_undefined_for_zero_cost() {
+    let (app, _dir) = app();
+    let (status, rows) = get(&app, "/v1/reports/campaigns?model=linear&currency=EUR").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let rows = rows.as_array().unwrap();
+    // "search" has a planned cost of 1000.00 EUR and half of one lead under linear.
+    let search = rows.iter().find(|r| r["campaign_id"] == "search").unwrap();
+    assert_eq!(search["cost_minor"], 100_000);
+    assert_eq!(search["leads"], 0.5);
+    assert_eq!(search["cost_per_lead"], 2000.0);
+    // No deal was won: no sales, so cost per sale is undefined, and ROI is -100%.
+    assert_eq!(search["cost_per_sale"], "undefined");
+    assert_eq!(search["roi"], -1.0);
+    // "webinar" never had a campaign record: it cost nothing, so ROI is undefined (R15).
+    let webinar = rows.iter().find(|r| r["campaign_id"] == "webinar").unwrap();
+    assert_eq!(webinar["cost_minor"], 0);
+    assert_eq!(webinar["roi"], "undefined");
+    assert_eq!(webinar["roas"], "undefined");
+    let (status, body) = get(&app, "/v1/reports/campaigns?currency=euro").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameter currency:"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn unattributed_conversions_are_reported_with_their_reason() {
+    let (app, _dir) = app();
+    let (status, rows) = get(
+        &app,
+        "/v1/reports/unattributed?model=last_touch&conversion=lead_created",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows, serde_json::json!([]), "the lead had touches");
+}

@@ -18,6 +18,8 @@
 //! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
 //! | `GET /v1/reports/attribution?model=&conversion=&from=&to=` | credit per campaign |
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
+//! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
+//! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
 //!
 //! ```no_run
 //! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
@@ -69,6 +71,8 @@ pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
         .route("/v1/conversions/{id}", get(conversion))
         .route("/v1/reports/attribution", get(attribution_report))
         .route("/v1/reports/compare", get(compare_report))
+        .route("/v1/reports/campaigns", get(campaign_report))
+        .route("/v1/reports/unattributed", get(unattributed_report))
         .with_state(AppState { queries, metrics })
 }
 
@@ -354,6 +358,7 @@ async fn campaigns(
 #[derive(Deserialize)]
 struct ReportParams {
     model: Option<String>,
+    currency: Option<String>,
     conversion: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -401,6 +406,43 @@ async fn conversion(
             .ok_or_else(|| ApiError::not_found(format!("no conversion {id:?}")))
     })
     .await
+}
+
+async fn campaign_report(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Vec<touchline_engine::CampaignPerformance>> {
+    let model =
+        parse_model(params.model.as_deref().unwrap_or("linear")).map_err(ApiError::bad_request)?;
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let currency = params.currency.unwrap_or_else(|| "EUR".to_owned());
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(ApiError::bad_request(format!(
+            "parameter currency: {currency:?} is not an ISO 4217 code (three upper-case letters)"
+        )));
+    }
+    blocking(move || {
+        Ok(Json(
+            state
+                .queries
+                .campaign_performance(model, range, &currency)?,
+        ))
+    })
+    .await
+}
+
+async fn unattributed_report(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Vec<touchline_engine::UnattributedRow>> {
+    let model = parse_model(params.model.as_deref().unwrap_or("last_touch"))
+        .map_err(ApiError::bad_request)?;
+    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
+        .map_err(ApiError::bad_request)?;
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    blocking(move || Ok(Json(state.queries.unattributed(model, kind, range)?))).await
 }
 
 async fn compare_report(

@@ -47,7 +47,10 @@ mod queries;
 pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
 pub use message::{AttributionMessage, attribution_key};
 pub use metrics::{Metrics, MetricsSnapshot};
-pub use queries::{CampaignCredit, ModelComparison, ModelCredit, Queries, TimeRange};
+pub use queries::{
+    CampaignCredit, CampaignPerformance, ModelComparison, ModelCredit, Queries, Ratio, TimeRange,
+    UnattributedRow,
+};
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
 /// thread); the engine's own logic cannot fail.

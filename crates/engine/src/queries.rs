@@ -253,3 +253,167 @@ impl Queries {
         Ok(rows)
     }
 }
+
+/// A ratio that is undefined when its denominator is zero (a campaign that cost
+/// nothing has no ROI; it is not infinite and not an error).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Ratio {
+    Value(f64),
+    Undefined(Undefined),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Undefined {
+    Undefined,
+}
+
+impl Ratio {
+    fn of(numerator: f64, denominator: f64) -> Ratio {
+        if denominator == 0.0 {
+            Ratio::Undefined(Undefined::Undefined)
+        } else {
+            Ratio::Value(numerator / denominator)
+        }
+    }
+}
+
+impl std::fmt::Display for Ratio {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ratio::Value(v) => write!(f, "{v:.2}"),
+            Ratio::Undefined(_) => f.write_str("undefined"),
+        }
+    }
+}
+
+/// What a campaign cost and what it is credited with under one model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignPerformance {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub channel: String,
+    pub currency: String,
+    /// Recorded cost; the planned cost when nothing was recorded.
+    pub cost_minor: i64,
+    /// Leads credited (lead_created, sum of weights).
+    pub leads: f64,
+    /// Won deals credited (opportunity_won, sum of weights).
+    pub sales: f64,
+    /// Revenue credited (opportunity_won), in `currency`.
+    pub revenue_minor: i64,
+    /// (revenue − cost) / cost.
+    pub roi: Ratio,
+    /// revenue / cost.
+    pub roas: Ratio,
+    /// cost / leads, in currency units.
+    pub cost_per_lead: Ratio,
+    /// cost / sales, in currency units.
+    pub cost_per_sale: Ratio,
+}
+
+/// Why conversions went unattributed, counted, with a few examples each.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnattributedRow {
+    pub reason: touchline_attribution::Unattributed,
+    pub conversions: u64,
+    pub examples: Vec<String>,
+}
+
+impl Queries {
+    /// Cost, credited leads, sales and revenue, ROI, ROAS, cost per lead and per
+    /// sale for every campaign, under `model`, for conversions in `range`. Only
+    /// costs and revenue in `currency` are counted.
+    pub fn campaign_performance(
+        &self,
+        model: Model,
+        range: TimeRange,
+        currency: &str,
+    ) -> Result<Vec<CampaignPerformance>, EngineError> {
+        let leads = self.campaign_credits_in(model, ConversionKind::LeadCreated, range)?;
+        let won = self.campaign_credits_in(model, ConversionKind::OpportunityWon, range)?;
+        let mut rows = Vec::new();
+        for campaign in self.campaigns()? {
+            let recorded: i64 = campaign
+                .actual_cost
+                .iter()
+                .filter(|m| m.currency == currency)
+                .map(|m| m.amount_minor)
+                .sum();
+            let cost_minor = if campaign.actual_cost.is_empty() {
+                campaign
+                    .planned_cost
+                    .as_ref()
+                    .filter(|m| m.currency == currency)
+                    .map_or(0, |m| m.amount_minor)
+            } else {
+                recorded
+            };
+            let lead_credit: f64 = leads
+                .iter()
+                .filter(|c| c.campaign_id == campaign.campaign_id)
+                .map(|c| c.conversions)
+                .sum();
+            let (sales, revenue_minor) = won
+                .iter()
+                .filter(|c| {
+                    c.campaign_id == campaign.campaign_id && c.currency.as_deref() == Some(currency)
+                })
+                .fold((0.0, 0i64), |(s, r), c| {
+                    (s + c.conversions, r + c.value_minor)
+                });
+            let cost = cost_minor as f64 / 100.0;
+            let revenue = revenue_minor as f64 / 100.0;
+            rows.push(CampaignPerformance {
+                campaign_name: campaign.display_name().to_owned(),
+                channel: campaign.channel.clone(),
+                campaign_id: campaign.campaign_id.clone(),
+                currency: currency.to_owned(),
+                cost_minor,
+                leads: lead_credit,
+                sales,
+                revenue_minor,
+                roi: Ratio::of(revenue - cost, cost),
+                roas: Ratio::of(revenue, cost),
+                cost_per_lead: Ratio::of(cost, lead_credit),
+                cost_per_sale: Ratio::of(cost, sales),
+            });
+        }
+        rows.sort_by(|a, b| {
+            b.revenue_minor
+                .cmp(&a.revenue_minor)
+                .then(a.campaign_id.cmp(&b.campaign_id))
+        });
+        Ok(rows)
+    }
+
+    /// Conversions of `kind` that `model` credited to `(no touch)`, by reason.
+    pub fn unattributed(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+        range: TimeRange,
+    ) -> Result<Vec<UnattributedRow>, EngineError> {
+        let mut rows: Vec<UnattributedRow> = Vec::new();
+        self.for_each_conversion(kind, range, |view| {
+            let Some(reason) = view.result(model).and_then(|r| r.attribution.unattributed) else {
+                return;
+            };
+            match rows.iter_mut().find(|r| r.reason == reason) {
+                Some(row) => {
+                    row.conversions += 1;
+                    if row.examples.len() < 5 {
+                        row.examples.push(view.conversion.id.clone());
+                    }
+                }
+                None => rows.push(UnattributedRow {
+                    reason,
+                    conversions: 1,
+                    examples: vec![view.conversion.id.clone()],
+                }),
+            }
+        })?;
+        Ok(rows)
+    }
+}

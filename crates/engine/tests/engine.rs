@@ -318,6 +318,25 @@ fn a_conversion_without_touches_is_credited_to_no_touch() {
     assert_eq!(report.len(), 1);
     assert_eq!(report[0].campaign_id, NO_TOUCH);
     assert_eq!(report[0].conversions, 1.0);
+    let unattributed = queries
+        .unattributed(
+            Model::LastTouch,
+            ConversionKind::LeadCreated,
+            Default::default(),
+        )
+        .expect("report");
+    assert_eq!(unattributed.len(), 1);
+    assert_eq!(
+        unattributed[0].reason,
+        touchline_attribution::Unattributed::NoTouches
+    );
+    assert_eq!(
+        (
+            unattributed[0].conversions,
+            unattributed[0].examples.clone()
+        ),
+        (1, vec!["lead_created:p".to_owned()])
+    );
 }
 
 #[test]
