@@ -121,6 +121,32 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
         })
         .collect();
     assert_eq!(models.len(), 10, "{models:?}");
+    // As of the middle of the year: later conversions are new since then.
+    let as_of = touchline(&[
+        "attribution",
+        "as-of",
+        "--db",
+        db,
+        "--at",
+        "2026-06-01",
+        "--format",
+        "json",
+    ]);
+    assert!(as_of.status.success(), "{}", stderr(&as_of));
+    let moved: serde_json::Value = serde_json::from_str(&stdout(&as_of)).unwrap();
+    let moved = moved.as_array().unwrap();
+    assert!(!moved.is_empty());
+    assert!(
+        moved
+            .iter()
+            .any(|m| m["reasons"] == serde_json::json!(["new_conversion"]) && m["then"].is_null())
+    );
+    let bad_at = touchline(&["attribution", "as-of", "--db", db, "--at", "last week"]);
+    assert!(
+        stderr(&bad_at).contains("--at: \"last week\" is not a date"),
+        "{}",
+        stderr(&bad_at)
+    );
     let bad = touchline(&["attribution", "compare", "--db", db, "--from", "soon"]);
     assert!(!bad.status.success());
     assert!(

@@ -220,6 +220,25 @@ mod tests {
 
 #[derive(Debug, Subcommand)]
 pub enum AttributionCommand {
+    /// What we would have said at a past instant (from the events recorded by
+    /// then, with today's configuration), and which conversions moved since, and why.
+    AsOf {
+        /// The store directory (stop the engine first).
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// The past instant: 2026-03-01 or RFC 3339.
+        #[arg(long)]
+        at: String,
+        #[arg(long, default_value = "first_touch", value_parser = parse_model)]
+        model: Model,
+        #[arg(long, default_value = "lead_created", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// TOML config whose [attribution] section to use (default: the built-in one).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Every model side by side: for one conversion (--conversion-id), or per
     /// campaign for a conversion point over a period.
     Compare {
@@ -263,18 +282,116 @@ fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
 }
 
 pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
-    let AttributionCommand::Compare {
-        db,
-        conversion_id,
-        conversion,
-        campaign,
-        from,
-        to,
-        format,
-    } = command;
+    match command {
+        AttributionCommand::AsOf {
+            db,
+            at,
+            model,
+            conversion,
+            config,
+            format,
+        } => as_of(&db, &at, model, conversion, config.as_deref(), format),
+        AttributionCommand::Compare {
+            db,
+            conversion_id,
+            conversion,
+            campaign,
+            from,
+            to,
+            format,
+        } => compare(&db, conversion_id, conversion, campaign, from, to, format),
+    }
+}
+
+fn as_of(
+    db: &std::path::Path,
+    at: &str,
+    model: Model,
+    kind: ConversionKind,
+    config: Option<&std::path::Path>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let at = touchline_core::Timestamp::parse_lenient(at)
+        .with_context(|| format!("--at: {at:?} is not a date (2026-03-01) or RFC 3339 time"))?;
+    let config = crate::config::Config::load(config)?;
+    let now = open_queries(db)?;
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let engine_config = touchline_engine::EngineConfig {
+        models: config.attribution.models.clone(),
+        settings: config.attribution.settings(),
+        version_floor: 0,
+    };
+    let then =
+        touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;
+    let moved = touchline_engine::as_of::moved_since(&then, &now, model, kind, at)?;
+    let summary = |credits: &Option<Vec<touchline_attribution::Credit>>| match credits {
+        None => "-".to_owned(),
+        Some(credits) => credits
+            .iter()
+            .map(|c| format!("{} {:.0}%", c.campaign_id, c.weight * 100.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let reason_names = |m: &touchline_engine::as_of::Moved| {
+        m.reasons
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&moved)?),
+        Format::Csv => {
+            println!("conversion_id,model,then,now,reasons");
+            for m in &moved {
+                println!(
+                    "{},{},{},{},{}",
+                    csv_field(&m.conversion_id),
+                    m.model.name(),
+                    csv_field(&summary(&m.then)),
+                    csv_field(&summary(&m.now)),
+                    reason_names(m).join(" ")
+                );
+            }
+        }
+        Format::Table => {
+            println!(
+                "{} {} conversions moved since {at} under {}:",
+                moved.len(),
+                kind.name(),
+                model.name()
+            );
+            let mut table = TextTable::new(vec!["conversion", "then", "now", "why"]);
+            for m in &moved {
+                table.row(vec![
+                    m.conversion_id.clone(),
+                    summary(&m.then),
+                    summary(&m.now),
+                    reason_names(m).join(", "),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(())
+}
+
+fn compare(
+    db: &std::path::Path,
+    conversion_id: Option<String>,
+    conversion: ConversionKind,
+    campaign: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> anyhow::Result<()> {
     let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
         .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
-    let queries = open_queries(&db)?;
+    let queries = open_queries(db)?;
     if let Some(id) = conversion_id {
         let view = queries.conversion(&id)?.with_context(|| {
             format!(

@@ -40,6 +40,7 @@
 //! ```
 
 mod apply;
+pub mod as_of;
 mod message;
 mod metrics;
 mod queries;

@@ -732,3 +732,78 @@ fn changing_the_model_config_and_restarting_recomputes_every_conversion() {
     );
     drop(engine);
 }
+
+#[test]
+fn as_of_rebuilds_the_past_and_names_what_moved_since() {
+    use touchline_engine::as_of::{MoveReason, moved_since, rebuild_as_of};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, now) = open_first_last(dir.path());
+    let mut late = touch("t1", 100, "p", "tradeshow");
+    late.recorded_at = at(1_000); // scanned at the booth, typed in later
+    let mut later_lead = lead("l2", 2_000, "q");
+    later_lead.recorded_at = at(2_000);
+    engine
+        .apply(Batch {
+            events: vec![
+                touch("t2", 200, "p", "webinar"),
+                lead("l", 300, "p"),
+                late,
+                later_lead,
+            ],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let config = EngineConfig {
+        models: vec![Model::FirstTouch, Model::LastTouch],
+        ..EngineConfig::default()
+    };
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let then = rebuild_as_of(engine.store(), at(500), config, scratch.path()).expect("as of");
+    let said_then = then
+        .conversion("lead_created:p")
+        .expect("query")
+        .expect("existed then");
+    assert_eq!(
+        said_then
+            .result(Model::FirstTouch)
+            .expect("first")
+            .attribution
+            .credits[0]
+            .campaign_id,
+        "webinar"
+    );
+    let moved = moved_since(
+        &then,
+        &now,
+        Model::FirstTouch,
+        ConversionKind::LeadCreated,
+        at(500),
+    )
+    .expect("diff");
+    let summary: Vec<(&str, Vec<MoveReason>)> = moved
+        .iter()
+        .map(|m| (m.conversion_id.as_str(), m.reasons.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("lead_created:p", vec![MoveReason::LateTouch]),
+            ("lead_created:q", vec![MoveReason::NewConversion])
+        ]
+    );
+    // Last touch did not move for p: the late touch came first, not last.
+    let last = moved_since(
+        &then,
+        &now,
+        Model::LastTouch,
+        ConversionKind::LeadCreated,
+        at(500),
+    )
+    .expect("diff");
+    assert_eq!(
+        last.iter()
+            .map(|m| m.conversion_id.as_str())
+            .collect::<Vec<_>>(),
+        ["lead_created:q"]
+    );
+}
