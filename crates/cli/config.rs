@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
-use touchline_attribution::{AttributionSettings, Lookback, Model, ModelParams, TouchFilter};
+use touchline_attribution::{
+    AttributionSettings, Lookback, Model, ModelParams, OpportunityTouches, TouchFilter,
+};
 use touchline_kafka::{KafkaConfig, TopicSpec};
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct AttributionConfig {
     pub lookback_days: Lookback,
     /// Time-decay half-life and custom position weights.
     pub params: ModelParams,
+    /// `contact_roles`, or `account_contacts` to credit every contact of the account.
+    pub opportunity_touches: OpportunityTouches,
 }
 
 impl AttributionConfig {
@@ -48,6 +52,7 @@ impl AttributionConfig {
             params: self.params.clone(),
             filter: self.filter,
             lookback_days: self.lookback_days,
+            opportunity_touches: self.opportunity_touches,
         }
     }
 }
@@ -75,6 +80,7 @@ impl Default for AttributionConfig {
             filter: TouchFilter::All,
             lookback_days: Lookback::default(),
             params: ModelParams::default(),
+            opportunity_touches: OpportunityTouches::ContactRoles,
         }
     }
 }

@@ -135,6 +135,19 @@ pub struct AttributionSettings {
     pub filter: TouchFilter,
     /// Lookback windows in days per conversion point; absent means unlimited.
     pub lookback_days: Lookback,
+    /// Whose touches an opportunity's conversions draw on.
+    pub opportunity_touches: OpportunityTouches,
+}
+
+/// B2B: whose touches count for an opportunity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpportunityTouches {
+    /// The primary contact and every contact with a role on the opportunity.
+    #[default]
+    ContactRoles,
+    /// Those, and every contact of the opportunity's account.
+    AccountContacts,
 }
 
 /// Lookback window per conversion point, in days; `None` is unlimited.

@@ -3,10 +3,13 @@ use std::sync::Arc;
 use hashbrown::{HashMap, HashSet};
 use serde::{Serialize, de::DeserializeOwned};
 use touchline_attribution::{
-    AttributionSettings, Conversion, ConversionKind, Milestones, Model, TouchPoint, attribute,
+    AttributionSettings, Conversion, ConversionKind, Milestones, Model, OpportunityTouches,
+    TouchPoint, attribute,
 };
 use touchline_core::{Envelope, Event};
-use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
+use touchline_projection::{
+    AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
+};
 use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
 
 use crate::EngineError;
@@ -87,6 +90,7 @@ struct WriteJob {
 /// are durable.
 #[derive(Default)]
 struct Overlay {
+    accounts: HashMap<String, Option<AccountView>>,
     persons: HashMap<String, Option<PersonView>>,
     opportunities: HashMap<String, Option<OpportunityView>>,
     campaigns: HashMap<String, Option<CampaignView>>,
@@ -193,6 +197,10 @@ impl Engine {
         Ok(engine)
     }
 
+    fn account_touches(&self) -> bool {
+        self.config.settings.opportunity_touches == OpportunityTouches::AccountContacts
+    }
+
     /// The attribution configuration as stored with the results it produced.
     fn config_fingerprint(&self) -> Vec<u8> {
         // Plain data with string keys: serializing cannot fail.
@@ -246,7 +254,7 @@ impl Engine {
                 after = Some(last);
                 visited += keys.len();
                 let store = self.store.clone();
-                let mut state = BatchState::new(&store, Overlay::default());
+                let mut state = BatchState::new(&store, Overlay::default(), self.account_touches());
                 for key in &keys {
                     if person {
                         state.mark(ConversionKind::LeadCreated, key);
@@ -352,7 +360,7 @@ impl Engine {
 
         let overlay = std::mem::take(&mut self.overlay);
         let store = self.store.clone();
-        let mut state = BatchState::new(&store, overlay);
+        let mut state = BatchState::new(&store, overlay, self.account_touches());
         let mut commit = store.commit();
         let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
         let mut seq = self.next_seq;
@@ -429,11 +437,14 @@ impl Engine {
 /// written once.
 struct BatchState<'s> {
     store: &'s Store,
+    accounts: Views<AccountView>,
     persons: Views<PersonView>,
     opportunities: Views<OpportunityView>,
     campaigns: Views<CampaignView>,
     conversions: Views<ConversionView>,
     dirty_conversions: HashSet<String>,
+    /// Opportunities draw on every contact of their account, not only their own.
+    account_touches: bool,
 }
 
 /// A table's loaded views; `None` marks a key known to be absent. Changed keys
@@ -496,20 +507,23 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
 }
 
 impl<'s> BatchState<'s> {
-    fn new(store: &'s Store, previous: Overlay) -> Self {
+    fn new(store: &'s Store, previous: Overlay, account_touches: bool) -> Self {
         BatchState {
             store,
+            accounts: Views::new(Table::Accounts, previous.accounts),
             persons: Views::new(Table::Persons, previous.persons),
             opportunities: Views::new(Table::Opportunities, previous.opportunities),
             campaigns: Views::new(Table::Campaigns, previous.campaigns),
             conversions: Views::new(Table::Conversions, previous.conversions),
             dirty_conversions: HashSet::new(),
+            account_touches,
         }
     }
 
     /// What the next batch must read through while this one is being written.
     fn into_overlay(self, event_ids: HashSet<String>) -> Overlay {
         Overlay {
+            accounts: self.accounts.loaded,
             persons: self.persons.loaded,
             opportunities: self.opportunities.loaded,
             campaigns: self.campaigns.loaded,
@@ -544,6 +558,11 @@ impl<'s> BatchState<'s> {
             .get_mut_or(self.store, id, || OpportunityView::new(id))
     }
 
+    fn account_mut(&mut self, id: &str) -> Result<&mut AccountView, EngineError> {
+        self.accounts
+            .get_mut_or(self.store, id, || AccountView::new(id))
+    }
+
     fn campaign_mut(&mut self, id: &str) -> Result<&mut CampaignView, EngineError> {
         self.campaigns
             .get_mut_or(self.store, id, || CampaignView::new(id))
@@ -561,7 +580,14 @@ impl<'s> BatchState<'s> {
         };
         let lead = person.lead_created_at.is_some();
         let qualified = person.qualified_at.is_some();
-        let opportunities = person.opportunity_ids.clone();
+        let mut opportunities = person.opportunity_ids.clone();
+        let account_id = person.account_id.clone();
+        if self.account_touches
+            && !account_id.is_empty()
+            && let Some(account) = self.accounts.get(self.store, &account_id)?
+        {
+            opportunities.extend(account.opportunity_ids.iter().cloned());
+        }
         if lead {
             self.mark(ConversionKind::LeadCreated, person_id);
         }
@@ -608,6 +634,10 @@ impl<'s> BatchState<'s> {
                 if let Some(source) = e.source.as_ref().filter(|s| !s.campaign_id.is_empty()) {
                     self.campaign_mut(&source.campaign_id)?.apply(seq, envelope);
                 }
+                if !e.account_id.is_empty() {
+                    self.account_mut(&e.account_id)?.add_contact(&person);
+                    self.mark_person_conversions(&person)?;
+                }
                 self.mark(ConversionKind::LeadCreated, &person);
             }
             Event::LeadUpdated(e) => {
@@ -620,11 +650,15 @@ impl<'s> BatchState<'s> {
             Event::LeadConverted(e) => {
                 let person = self.resolve(&e.person_id)?;
                 self.person_mut(&person)?.apply(seq, envelope);
+                let account = self.account_mut(&e.account_id)?;
+                account.add_contact(&person);
+                account.add_opportunity(&e.opportunity_id);
                 if !e.opportunity_id.is_empty() {
                     self.opportunity_mut(&e.opportunity_id)?
                         .apply(seq, envelope);
                     self.mark_opportunity(&e.opportunity_id)?;
                 }
+                self.mark_person_conversions(&person)?;
             }
             Event::TouchRecorded(e) => {
                 let person = self.resolve(&e.person_id)?;
@@ -635,11 +669,14 @@ impl<'s> BatchState<'s> {
             Event::OpportunityCreated(e) => {
                 self.opportunity_mut(&e.opportunity_id)?
                     .apply(seq, envelope);
+                self.account_mut(&e.account_id)?
+                    .add_opportunity(&e.opportunity_id);
                 if !e.primary_contact_id.is_empty() {
                     let person = self.resolve(&e.primary_contact_id)?;
                     self.person_mut(&person)?.apply(seq, envelope);
                     self.opportunity_mut(&e.opportunity_id)?
                         .replace_contact(&e.primary_contact_id, &person);
+                    self.account_mut(&e.account_id)?.add_contact(&person);
                 }
                 self.mark_opportunity(&e.opportunity_id)?;
             }
@@ -667,10 +704,9 @@ impl<'s> BatchState<'s> {
             Event::PersonsMerged(e) => {
                 self.merge(seq, &e.surviving_person_id, &e.merged_person_id)?
             }
+            Event::AccountUpserted(e) => self.account_mut(&e.account_id)?.apply(seq, envelope),
             // In the log and its stream indexes; their views come with later read models.
-            Event::FollowUpLogged(_)
-            | Event::AccountUpserted(_)
-            | Event::TransactionRecorded(_) => {}
+            Event::FollowUpLogged(_) | Event::TransactionRecorded(_) => {}
         }
         Ok(())
     }
@@ -687,6 +723,10 @@ impl<'s> BatchState<'s> {
             let merged_view = self.person_mut(&merged)?;
             merged_view.merged_into = Some(surviving.clone());
             merged_view.last_seq = seq;
+        }
+        if !absorbed.account_id.is_empty() {
+            self.account_mut(&absorbed.account_id)?
+                .replace_contact(&merged, &surviving);
         }
         for opportunity in &absorbed.opportunity_ids {
             self.opportunity_mut(opportunity)?
@@ -752,7 +792,13 @@ impl<'s> BatchState<'s> {
             },
         };
         let closed_won = won.map(|c| c.closed_at);
-        let contacts = opportunity.contact_ids.clone();
+        let mut contacts = opportunity.contact_ids.clone();
+        let account_id = opportunity.account_id.clone();
+        if self.account_touches
+            && let Some(account) = self.accounts.get(self.store, &account_id)?
+        {
+            contacts.extend(account.contact_ids.iter().cloned());
+        }
         let mut touches = Vec::new();
         let mut seen = HashSet::new();
         let mut lead_created: Option<touchline_core::Timestamp> = None;
@@ -855,6 +901,7 @@ impl<'s> BatchState<'s> {
     }
 
     fn write_views(&self, commit: &mut Commit) -> Result<(), EngineError> {
+        self.accounts.write(commit)?;
         self.persons.write(commit)?;
         self.opportunities.write(commit)?;
         self.campaigns.write(commit)?;

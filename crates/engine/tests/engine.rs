@@ -807,3 +807,57 @@ fn as_of_rebuilds_the_past_and_names_what_moved_since() {
         ["lead_created:q"]
     );
 }
+
+#[test]
+fn b2b_opportunities_can_draw_on_every_contact_of_the_account() {
+    let events = || {
+        let mut lead_in_account = lead("l-carol", 50, "carol");
+        if let Event::LeadCreated(l) = &mut lead_in_account.event {
+            l.account_id = "acc".into();
+        }
+        vec![
+            touch("c1", 10, "carol", "events"), // carol works at the account but has no role
+            lead_in_account,
+            touch("a1", 100, "alice", "search"),
+            opportunity("o", 300, "opp", "alice", 100_00),
+        ]
+    };
+    let first_touch = |config: EngineConfig| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path()).expect("open"));
+        let mut engine = Engine::open(store.clone(), config).expect("engine");
+        engine
+            .apply(Batch {
+                events: events(),
+                ..Batch::default()
+            })
+            .expect("apply");
+        let view = Queries::new(store)
+            .conversion("opportunity_created:opp")
+            .expect("query")
+            .expect("exists");
+        view.result(Model::FirstTouch)
+            .expect("first")
+            .attribution
+            .credits[0]
+            .campaign_id
+            .clone()
+    };
+    assert_eq!(
+        first_touch(EngineConfig::default()),
+        "search",
+        "contact roles only: alice"
+    );
+    let account_wide = EngineConfig {
+        settings: touchline_attribution::AttributionSettings {
+            opportunity_touches: touchline_attribution::OpportunityTouches::AccountContacts,
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    assert_eq!(
+        first_touch(account_wide),
+        "events",
+        "every contact of the account: carol first"
+    );
+}

@@ -33,11 +33,13 @@
 //! assert_eq!(person.last_touch().unwrap().campaign_id, "c-200");
 //! ```
 
+mod account;
 mod campaign;
 mod conversion;
 mod opportunity;
 mod person;
 
+pub use account::AccountView;
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, OpportunityView, StageChange};

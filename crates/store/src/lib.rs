@@ -63,6 +63,7 @@ const META_SCHEMA: &str = "schema_version";
 /// The read-model tables, one column family each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
+    Accounts,
     Persons,
     Opportunities,
     Campaigns,
@@ -70,7 +71,8 @@ pub enum Table {
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
+        Table::Accounts,
         Table::Persons,
         Table::Opportunities,
         Table::Campaigns,
@@ -79,6 +81,7 @@ impl Table {
 
     fn cf_name(self) -> &'static str {
         match self {
+            Table::Accounts => "accounts",
             Table::Persons => "persons",
             Table::Opportunities => "opportunities",
             Table::Campaigns => "campaigns",

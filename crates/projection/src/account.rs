@@ -1,0 +1,64 @@
+use serde::{Deserialize, Serialize};
+use touchline_core::{Envelope, Event};
+
+/// An account: its name and owner, and the people and opportunities tied to it.
+/// Opportunities attributed over "every contact of the account" read it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AccountView {
+    pub account_id: String,
+    pub name: String,
+    pub industry: String,
+    pub owner_id: String,
+    pub contact_ids: Vec<String>,
+    pub opportunity_ids: Vec<String>,
+    pub last_seq: u64,
+}
+
+impl AccountView {
+    pub fn new(account_id: &str) -> Self {
+        AccountView {
+            account_id: account_id.to_owned(),
+            ..AccountView::default()
+        }
+    }
+
+    pub fn add_contact(&mut self, person_id: &str) {
+        if !person_id.is_empty() && !self.contact_ids.iter().any(|c| c == person_id) {
+            self.contact_ids.push(person_id.to_owned());
+        }
+    }
+
+    pub fn add_opportunity(&mut self, opportunity_id: &str) {
+        if !opportunity_id.is_empty() && !self.opportunity_ids.iter().any(|o| o == opportunity_id) {
+            self.opportunity_ids.push(opportunity_id.to_owned());
+        }
+    }
+
+    /// Replaces a merged person id by the survivor's (R10).
+    pub fn replace_contact(&mut self, merged: &str, surviving: &str) {
+        self.contact_ids.retain(|c| c != merged);
+        self.add_contact(surviving);
+    }
+
+    /// The caller routes: events about this account, or naming it.
+    pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
+        match &envelope.event {
+            Event::AccountUpserted(e) => {
+                e.name.clone_into(&mut self.name);
+                e.industry.clone_into(&mut self.industry);
+                e.owner_id.clone_into(&mut self.owner_id);
+            }
+            Event::LeadCreated(e) => self.add_contact(&e.person_id),
+            Event::LeadConverted(e) => {
+                self.add_contact(&e.person_id);
+                self.add_opportunity(&e.opportunity_id);
+            }
+            Event::OpportunityCreated(e) => {
+                self.add_contact(&e.primary_contact_id);
+                self.add_opportunity(&e.opportunity_id);
+            }
+            _ => return,
+        }
+        self.last_seq = self.last_seq.max(seq);
+    }
+}
