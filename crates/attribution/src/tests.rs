@@ -502,6 +502,7 @@ fn settings_strategy() -> impl Strategy<Value = AttributionSettings> {
             } else {
                 TouchFilter::All
             },
+            opportunity_touches: OpportunityTouches::ContactRoles,
             lookback_days: Lookback {
                 opportunity_created: lookback,
                 ..Lookback::default()
