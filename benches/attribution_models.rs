@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use touchline_attribution::data_driven::{Journey, ShapleyOptions, markov, shapley};
 use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, Milestones, Model, TouchPoint, attribute,
 };
@@ -121,6 +122,54 @@ fn main() {
         println!(
             "{:>12}  {:>14.0}  {:>14.0}  {seconds:>10.2}",
             model.name(),
+            journeys.len() as f64 / seconds,
+            touches_total as f64 / seconds
+        );
+    }
+
+    // The data-driven models learn from all journeys at once: the same touches
+    // grouped into 8 channels, with one journey in four not converting.
+    let paths: Vec<Journey> = journeys
+        .iter()
+        .enumerate()
+        .map(|(i, (conversion, touches))| {
+            let mut ordered: Vec<&TouchPoint> = touches.iter().collect();
+            ordered.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+            Journey {
+                channels: ordered
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "channel-{}",
+                            t.campaign_id.as_bytes()[t.campaign_id.len() - 1] % 8
+                        )
+                    })
+                    .collect(),
+                converted: i % 4 != 0,
+                value: conversion
+                    .value
+                    .as_ref()
+                    .map_or(1.0, |m| m.amount_minor as f64),
+            }
+        })
+        .collect();
+    for (name, run) in [
+        (
+            "markov_1",
+            &(|p: &[Journey]| markov(p, 1).map(|_| ())) as &dyn Fn(&[Journey]) -> Result<(), _>,
+        ),
+        ("markov_2", &|p: &[Journey]| markov(p, 2).map(|_| ())),
+        ("markov_3", &|p: &[Journey]| markov(p, 3).map(|_| ())),
+        ("shapley", &|p: &[Journey]| {
+            shapley(p, &ShapleyOptions::default());
+            Ok(())
+        }),
+    ] {
+        let started = Instant::now();
+        run(&paths).unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "{name:>12}  {:>14.0}  {:>14.0}  {seconds:>10.2}",
             journeys.len() as f64 / seconds,
             touches_total as f64 / seconds
         );

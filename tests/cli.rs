@@ -147,6 +147,37 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
         "{}",
         stderr(&bad_at)
     );
+    // Data-driven: Markov (order 2) and Shapley over every journey.
+    for model in [
+        &["--model", "markov", "--order", "2"][..],
+        &["--model", "shapley"][..],
+    ] {
+        let mut args = vec!["attribution", "data-driven", "--db", db, "--format", "json"];
+        args.extend_from_slice(model);
+        let output = touchline(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+        let shares: f64 = report["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["share"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (shares - 1.0).abs() < 1e-9,
+            "{model:?}: shares sum to {shares}"
+        );
+        assert!(
+            report["non_converting_journeys"].as_u64().unwrap() > 0,
+            "non-converting paths count too"
+        );
+    }
+    let bad_order = touchline(&["attribution", "data-driven", "--db", db, "--order", "7"]);
+    assert!(
+        stderr(&bad_order).contains("--order: \"7\" is not 1, 2 or 3"),
+        "{}",
+        stderr(&bad_order)
+    );
     let bad = touchline(&["attribution", "compare", "--db", db, "--from", "soon"]);
     assert!(!bad.status.success());
     assert!(

@@ -337,3 +337,35 @@ async fn unattributed_conversions_are_reported_with_their_reason() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rows, serde_json::json!([]), "the lead had touches");
 }
+
+#[tokio::test]
+async fn data_driven_models_share_credit_by_channel() {
+    let (app, _dir) = app();
+    for model in ["markov", "shapley"] {
+        let (status, report) = get(
+            &app,
+            &format!("/v1/reports/data-driven?model={model}&conversion=lead_created"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        assert_eq!(report["converting_journeys"], 1);
+        let channels = report["channels"].as_array().unwrap();
+        // One journey through paid_search (the "search" campaign's channel) then
+        // "webinar" (a campaign without a record: its id stands in): both are
+        // needed, so each gets half under either model.
+        let names: Vec<&str> = channels
+            .iter()
+            .map(|c| c["channel"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["paid_search", "webinar"], "{model}");
+        for channel in channels {
+            assert!(
+                (channel["share"].as_f64().unwrap() - 0.5).abs() < 1e-12,
+                "{model}: {channel}"
+            );
+        }
+    }
+    let (status, body) = get(&app, "/v1/reports/data-driven?model=markov&order=4").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "parameter order: \"4\" is not 1, 2 or 3");
+}

@@ -220,6 +220,33 @@ mod tests {
 
 #[derive(Debug, Subcommand)]
 pub enum AttributionCommand {
+    /// Markov-chain removal effects or Shapley values over every journey,
+    /// converting and not, per channel or campaign.
+    DataDriven {
+        /// The store directory (stop the engine first).
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// markov or shapley.
+        #[arg(long, default_value = "markov")]
+        model: String,
+        /// Markov order: 1, 2 or 3.
+        #[arg(long, default_value = "1")]
+        order: String,
+        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// channel or campaign.
+        #[arg(long, default_value = "channel")]
+        by: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// TOML config whose [attribution] section (lookback, filter) to use.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// What we would have said at a past instant (from the events recorded by
     /// then, with today's configuration), and which conversions moved since, and why.
     AsOf {
@@ -283,6 +310,75 @@ fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
 
 pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
     match command {
+        AttributionCommand::DataDriven {
+            db,
+            model,
+            order,
+            conversion,
+            by,
+            from,
+            to,
+            config,
+            format,
+        } => {
+            let (model, by) =
+                touchline_api::parse_data_driven(Some(&model), Some(&order), Some(&by))
+                    .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
+                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let config = crate::config::Config::load(config.as_deref())?;
+            let queries = open_queries(&db)?;
+            let report = queries.data_driven(
+                model,
+                conversion,
+                range,
+                by,
+                &config.attribution.settings(),
+            )?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => {
+                    println!("channel,score,share,conversions,value");
+                    for c in &report.result.channels {
+                        println!(
+                            "{},{},{},{},{}",
+                            csv_field(&c.channel),
+                            c.score,
+                            c.share,
+                            c.conversions,
+                            c.value
+                        );
+                    }
+                }
+                Format::Table => {
+                    println!(
+                        "{:?} over {} converting and {} non-converting journeys ({}):",
+                        report.model,
+                        report.converting_journeys,
+                        report.non_converting_journeys,
+                        conversion.name()
+                    );
+                    let valued = !conversion.is_person();
+                    let mut table =
+                        TextTable::new(vec!["channel", "score", "share", "conversions", "value"]);
+                    for c in &report.result.channels {
+                        table.row(vec![
+                            c.channel.clone(),
+                            format!("{:.6}", c.score),
+                            format!("{:.2}%", c.share * 100.0),
+                            format!("{:.2}", c.conversions),
+                            if valued {
+                                money(c.value.round() as i64, None)
+                            } else {
+                                format!("{:.2}", c.value)
+                            },
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
         AttributionCommand::AsOf {
             db,
             at,

@@ -62,7 +62,11 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
         info!(listen = %config.http.listen, "serving the API");
-        let app = touchline_api::router(queries, metrics.clone());
+        let app = touchline_api::router_with_settings(
+            queries,
+            metrics.clone(),
+            config.attribution.settings(),
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
             .await?;

@@ -20,6 +20,7 @@
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
 //! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
+//! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
 //!
 //! ```no_run
 //! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
@@ -39,6 +40,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::{ConversionKind, Model};
 use touchline_core::{LeadSource, LeadStatus, Qualification, StreamKind, Timestamp};
+use touchline_engine::data_driven::{
+    DataDrivenModel, DataDrivenReport, DataDrivenReportError, Granularity,
+};
 use touchline_engine::{Metrics, MetricsSnapshot, Queries, TimeRange};
 use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
@@ -47,10 +51,25 @@ use touchline_store::PartitionOffset;
 struct AppState {
     queries: Queries,
     metrics: Arc<Metrics>,
+    settings: Arc<touchline_attribution::AttributionSettings>,
 }
 
-/// The API's routes.
+/// The API's routes, with the default attribution settings.
 pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
+    router_with_settings(
+        queries,
+        metrics,
+        touchline_attribution::AttributionSettings::default(),
+    )
+}
+
+/// The API's routes; `settings` (lookback, filter) shape the journeys of the
+/// data-driven report, as they shape the per-conversion models.
+pub fn router_with_settings(
+    queries: Queries,
+    metrics: Arc<Metrics>,
+    settings: touchline_attribution::AttributionSettings,
+) -> Router {
     Router::new()
         .route(
             "/v1/health",
@@ -73,7 +92,12 @@ pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
         .route("/v1/reports/compare", get(compare_report))
         .route("/v1/reports/campaigns", get(campaign_report))
         .route("/v1/reports/unattributed", get(unattributed_report))
-        .with_state(AppState { queries, metrics })
+        .route("/v1/reports/data-driven", get(data_driven_report))
+        .with_state(AppState {
+            queries,
+            metrics,
+            settings: Arc::new(settings),
+        })
 }
 
 /// An error answer: a status and a message for the caller.
@@ -443,6 +467,80 @@ async fn unattributed_report(
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     blocking(move || Ok(Json(state.queries.unattributed(model, kind, range)?))).await
+}
+
+#[derive(Deserialize)]
+struct DataDrivenParams {
+    model: Option<String>,
+    order: Option<String>,
+    conversion: Option<String>,
+    by: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Parses `model`, `order` and `by` of the data-driven report.
+pub fn parse_data_driven(
+    model: Option<&str>,
+    order: Option<&str>,
+    by: Option<&str>,
+) -> Result<(DataDrivenModel, Granularity), String> {
+    let order = match order {
+        None => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n @ 1..=3) => n,
+            _ => return Err(format!("parameter order: {text:?} is not 1, 2 or 3")),
+        },
+    };
+    let model = match model.unwrap_or("markov") {
+        "markov" => DataDrivenModel::Markov { order },
+        "shapley" => DataDrivenModel::Shapley,
+        other => {
+            return Err(format!(
+                "parameter model: unknown data-driven model {other:?}; expected markov or shapley"
+            ));
+        }
+    };
+    let by = match by.unwrap_or("channel") {
+        "channel" => Granularity::Channel,
+        "campaign" => Granularity::Campaign,
+        other => {
+            return Err(format!(
+                "parameter by: {other:?} is not channel or campaign"
+            ));
+        }
+    };
+    Ok((model, by))
+}
+
+async fn data_driven_report(
+    State(state): State<AppState>,
+    Query(params): Query<DataDrivenParams>,
+) -> ApiResult<DataDrivenReport> {
+    let (model, by) = parse_data_driven(
+        params.model.as_deref(),
+        params.order.as_deref(),
+        params.by.as_deref(),
+    )
+    .map_err(ApiError::bad_request)?;
+    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
+        .map_err(ApiError::bad_request)?;
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    blocking(move || {
+        state
+            .queries
+            .data_driven(model, kind, range, by, &state.settings)
+            .map(Json)
+            .map_err(|e| match e {
+                DataDrivenReportError::Engine(e) => ApiError::from(e),
+                DataDrivenReportError::Model(e) => ApiError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    message: e.to_string(),
+                },
+            })
+    })
+    .await
 }
 
 async fn compare_report(

@@ -41,6 +41,7 @@
 
 mod apply;
 pub mod as_of;
+pub mod data_driven;
 mod message;
 mod metrics;
 mod queries;

@@ -1,0 +1,195 @@
+//! Data-driven attribution over the whole history: builds every journey (the
+//! touches before each conversion, and the touches of people who never converted)
+//! from the views and hands them to the Markov or Shapley model.
+
+use hashbrown::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use touchline_attribution::data_driven::{
+    DataDrivenResult, Journey, ShapleyOptions, markov, shapley,
+};
+use touchline_attribution::{
+    AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
+};
+use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
+use touchline_store::Table;
+
+use crate::{EngineError, Queries, TimeRange};
+
+/// Which data-driven model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataDrivenModel {
+    /// Markov-chain removal effect of the given order (1 to 3).
+    Markov { order: usize },
+    /// Shapley value, exact up to 15 channels, sampled with a fixed seed beyond.
+    Shapley,
+}
+
+/// What a journey step is: the campaign's channel, or the campaign itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Granularity {
+    #[default]
+    Channel,
+    Campaign,
+}
+
+/// A data-driven report and the journeys behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataDrivenReport {
+    pub model: DataDrivenModel,
+    pub conversion: ConversionKind,
+    pub by: Granularity,
+    pub converting_journeys: usize,
+    pub non_converting_journeys: usize,
+    #[serde(flatten)]
+    pub result: DataDrivenResult,
+}
+
+/// Errors of a data-driven report.
+#[derive(Debug, thiserror::Error)]
+pub enum DataDrivenReportError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Model(#[from] touchline_attribution::data_driven::DataDrivenError),
+}
+
+impl From<touchline_store::StoreError> for DataDrivenReportError {
+    fn from(e: touchline_store::StoreError) -> Self {
+        DataDrivenReportError::Engine(e.into())
+    }
+}
+
+impl Queries {
+    /// Runs a data-driven model over the conversions of `kind` in `range`.
+    ///
+    /// Converting journeys: for each conversion, its eligible touches (as the
+    /// per-conversion models see them: before the conversion, inside the lookback
+    /// window, passing the filter), valued 1 for lead conversions and the amount
+    /// in minor units for opportunity conversions. Non-converting journeys: every
+    /// person with touches who is behind no conversion of `kind` (a prospect who
+    /// never became a lead, a lead never qualified, a contact whose deals never
+    /// closed won...), with all their touches.
+    pub fn data_driven(
+        &self,
+        model: DataDrivenModel,
+        kind: ConversionKind,
+        range: TimeRange,
+        by: Granularity,
+        settings: &AttributionSettings,
+    ) -> Result<DataDrivenReport, DataDrivenReportError> {
+        let mut channel_of: HashMap<String, String> = HashMap::new();
+        self.store()
+            .for_each(Table::Campaigns, |id, c: CampaignView| {
+                let channel = if c.channel.is_empty() {
+                    id.to_owned()
+                } else {
+                    c.channel
+                };
+                channel_of.insert(id.to_owned(), channel);
+            })?;
+        let step = |campaign: &str| match by {
+            Granularity::Campaign => campaign.to_owned(),
+            Granularity::Channel => channel_of
+                .get(campaign)
+                .cloned()
+                .unwrap_or_else(|| campaign.to_owned()),
+        };
+
+        let mut conversions: Vec<Conversion> = Vec::new();
+        let prefix = format!("{}:", kind.name());
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store().scan::<ConversionView>(
+                Table::Conversions,
+                &prefix,
+                after.as_deref(),
+                4096,
+            )?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            conversions.extend(
+                page.into_iter()
+                    .map(|(_, v)| v.conversion)
+                    .filter(|c| range.contains(c.occurred_at)),
+            );
+        }
+
+        let mut journeys = Vec::with_capacity(conversions.len());
+        let mut converting_people: HashSet<String> = HashSet::new();
+        for conversion in &conversions {
+            let people = self.people_behind(conversion)?;
+            let mut touches: Vec<TouchPoint> = Vec::new();
+            let mut seen = HashSet::new();
+            for person in &people {
+                converting_people.insert(person.person_id.clone());
+                for t in &person.touches {
+                    if seen.insert(t.event_id.clone()) {
+                        touches.push(t.to_touch_point());
+                    }
+                }
+            }
+            let eligible = eligible_touches(conversion, &touches, settings).unwrap_or_default();
+            journeys.push(Journey {
+                channels: eligible.iter().map(|t| step(&t.campaign_id)).collect(),
+                converted: true,
+                value: conversion
+                    .value
+                    .as_ref()
+                    .map_or(1.0, |m| m.amount_minor as f64),
+            });
+        }
+        let converting = journeys.len();
+        self.store()
+            .for_each(Table::Persons, |id, person: PersonView| {
+                if person.merged_into.is_some()
+                    || person.touches.is_empty()
+                    || converting_people.contains(id)
+                {
+                    return;
+                }
+                journeys.push(Journey {
+                    channels: person
+                        .touches
+                        .iter()
+                        .map(|t| step(&t.campaign_id))
+                        .collect(),
+                    converted: false,
+                    value: 0.0,
+                });
+            })?;
+        let non_converting = journeys.len() - converting;
+        let result = match model {
+            DataDrivenModel::Markov { order } => markov(&journeys, order)?,
+            DataDrivenModel::Shapley => shapley(&journeys, &ShapleyOptions::default()),
+        };
+        Ok(DataDrivenReport {
+            model,
+            conversion: kind,
+            by,
+            converting_journeys: converting,
+            non_converting_journeys: non_converting,
+            result,
+        })
+    }
+
+    /// The people whose touches a conversion draws on.
+    fn people_behind(&self, conversion: &Conversion) -> Result<Vec<PersonView>, EngineError> {
+        if conversion.kind.is_person() {
+            return Ok(self.person(&conversion.subject_id)?.into_iter().collect());
+        }
+        let Some(opportunity): Option<OpportunityView> =
+            self.opportunity(&conversion.subject_id)?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut people = Vec::new();
+        for contact in &opportunity.contact_ids {
+            if let Some(person) = self.person(contact)? {
+                people.push(person);
+            }
+        }
+        Ok(people)
+    }
+}
