@@ -73,6 +73,22 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
+    let by_channel = touchline(&[
+        "report",
+        "attribution",
+        "--db",
+        db,
+        "--by",
+        "channel",
+        "--format",
+        "csv",
+    ]);
+    assert!(by_channel.status.success(), "{}", stderr(&by_channel));
+    assert!(
+        stdout(&by_channel).contains("\npaid_search,"),
+        "{}",
+        stdout(&by_channel)
+    );
     let csv = touchline(&["report", "attribution", "--db", db, "--format", "csv"]);
     assert!(
         stdout(&csv)

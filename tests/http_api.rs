@@ -369,3 +369,40 @@ async fn data_driven_models_share_credit_by_channel() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "parameter order: \"4\" is not 1, 2 or 3");
 }
+
+#[tokio::test]
+async fn credit_can_be_grouped_by_channel_and_source() {
+    let (app, _dir) = app();
+    let (status, rows) = get(
+        &app,
+        "/v1/reports/attribution?model=first_touch&conversion=lead_created&by=channel",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(rows[0]["group"], "paid_search");
+    assert_eq!(rows[0]["conversions"], 1.0);
+    let (_, rows) = get(
+        &app,
+        "/v1/reports/attribution?model=linear&conversion=opportunity_created&by=source",
+    )
+    .await;
+    let groups: Vec<(&str, i64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["group"].as_str().unwrap(),
+                r["value_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // "webinar" has no campaign record, so no source: it is "(none)".
+    assert_eq!(groups, [("(none)", 25_000_00), ("google", 25_000_00)]);
+    let (status, body) = get(&app, "/v1/reports/attribution?by=region").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter by: \"region\" is not campaign, channel or source"
+    );
+}

@@ -30,6 +30,9 @@ pub enum ReportCommand {
         /// lead_created, lead_qualified, opportunity_created or opportunity_won.
         #[arg(long, default_value = "lead_created", value_parser = parse_conversion)]
         conversion: ConversionKind,
+        /// Group by campaign, channel or source.
+        #[arg(long, default_value = "campaign")]
+        by: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -49,8 +52,45 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             db,
             model,
             conversion,
+            by,
             format,
         } => {
+            let by = touchline_engine::GroupBy::parse(&by)
+                .with_context(|| format!("--by: {by:?} is not campaign, channel or source"))?;
+            if by != touchline_engine::GroupBy::Campaign {
+                let queries = open_queries(&db)?;
+                let rows = queries.credits_by(model, conversion, Default::default(), by)?;
+                match format {
+                    Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                    Format::Csv => {
+                        println!("group,campaigns,conversions,value_minor,currency");
+                        for r in &rows {
+                            println!(
+                                "{},{},{:.4},{},{}",
+                                csv_field(&r.group),
+                                r.campaigns,
+                                r.conversions,
+                                r.value_minor,
+                                r.currency.as_deref().unwrap_or("")
+                            );
+                        }
+                    }
+                    Format::Table => {
+                        let mut table =
+                            TextTable::new(vec!["group", "campaigns", "conversions", "value"]);
+                        for r in &rows {
+                            table.row(vec![
+                                r.group.clone(),
+                                r.campaigns.to_string(),
+                                format!("{:.2}", r.conversions),
+                                money(r.value_minor, r.currency.as_deref()),
+                            ]);
+                        }
+                        print!("{}", table.render());
+                    }
+                }
+                return Ok(());
+            }
             let queries = open_queries(&db)?;
             let rows = queries.campaign_credits(model, conversion)?;
             print!("{}", render_credits(&rows, format, conversion));

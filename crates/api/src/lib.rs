@@ -16,7 +16,7 @@
 //! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
 //! | `GET /v1/campaigns` | every campaign with its counts |
 //! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
-//! | `GET /v1/reports/attribution?model=&conversion=&from=&to=` | credit per campaign |
+//! | `GET /v1/reports/attribution?model=&conversion=&from=&to=&by=campaign\|channel\|source` | credit per campaign, channel or source |
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
 //! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
@@ -43,7 +43,7 @@ use touchline_core::{LeadSource, LeadStatus, Qualification, StreamKind, Timestam
 use touchline_engine::data_driven::{
     DataDrivenModel, DataDrivenReport, DataDrivenReportError, Granularity,
 };
-use touchline_engine::{Metrics, MetricsSnapshot, Queries, TimeRange};
+use touchline_engine::{GroupBy, Metrics, MetricsSnapshot, Queries, TimeRange};
 use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
@@ -382,6 +382,7 @@ async fn campaigns(
 #[derive(Deserialize)]
 struct ReportParams {
     model: Option<String>,
+    by: Option<String>,
     currency: Option<String>,
     conversion: Option<String>,
     from: Option<String>,
@@ -587,12 +588,28 @@ pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
 async fn attribution_report(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::CampaignCredit>> {
+) -> Result<Response, ApiError> {
     let model = parse_model(params.model.as_deref().unwrap_or("first_touch"))
         .map_err(ApiError::bad_request)?;
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
         .map_err(ApiError::bad_request)?;
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
-    blocking(move || Ok(Json(state.queries.campaign_credits_in(model, kind, range)?))).await
+    let by = match params.by.as_deref() {
+        None => GroupBy::Campaign,
+        Some(text) => GroupBy::parse(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter by: {text:?} is not campaign, channel or source"
+            ))
+        })?,
+    };
+    blocking(move || {
+        Ok(match by {
+            GroupBy::Campaign => {
+                Json(state.queries.campaign_credits_in(model, kind, range)?).into_response()
+            }
+            _ => Json(state.queries.credits_by(model, kind, range, by)?).into_response(),
+        })
+    })
+    .await
 }

@@ -861,3 +861,47 @@ fn b2b_opportunities_can_draw_on_every_contact_of_the_account() {
         "every contact of the account: carol first"
     );
 }
+
+mod batching {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+        /// Any split of the stream into batches, pipelined or not, ends in the same
+        /// views and credits.
+        #[test]
+        fn any_batching_gives_the_same_attribution(cuts in prop::collection::vec(1usize..120, 1..40), pipelined in any::<bool>()) {
+            let events = dataset(25);
+            let reference = tempfile::tempdir().expect("tempdir");
+            {
+                let (mut engine, _) = open(reference.path());
+                apply_in_batches(&mut engine, &events, events.len());
+            }
+            let split = tempfile::tempdir().expect("tempdir");
+            {
+                let (mut engine, _) = open(split.path());
+                let mut rest = &events[..];
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (batch, tail) = rest.split_at((*cut).min(rest.len()));
+                    let batch = Batch { events: batch.to_vec(), ..Batch::default() };
+                    if pipelined {
+                        engine.submit(batch).expect("submit");
+                    } else {
+                        engine.apply(batch).expect("apply");
+                    }
+                    rest = tail;
+                }
+                engine.flush().expect("flush");
+            }
+            let a = Store::open(reference.path()).expect("open");
+            let b = Store::open(split.path()).expect("open");
+            prop_assert_eq!(snapshot(&a), snapshot(&b));
+        }
+    }
+}
