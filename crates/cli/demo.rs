@@ -166,7 +166,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let Some(&(last, _)) = page.last() else { break };
         for (_, record) in page {
             published += 1;
-            topic.insert(record.key, record.value);
+            let value = touchline_engine::render_attribution(&store, &record.key)?;
+            topic.insert(record.key, value);
         }
         store.remove_outbox_through(last)?;
     }

@@ -13,7 +13,7 @@ use touchline_projection::{
 use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
 
 use crate::EngineError;
-use crate::message::{AttributionMessage, attribution_key};
+use crate::message::attribution_key;
 use crate::metrics::Metrics;
 
 const META_NEXT_SEQ: &str = "next_seq";
@@ -849,7 +849,6 @@ impl<'s> BatchState<'s> {
                 .iter()
                 .map(|r| OutboxRecord {
                     key: attribution_key(r.model, conversion_id),
-                    value: None,
                 })
                 .collect();
             self.conversions.remove(conversion_id);
@@ -876,27 +875,13 @@ impl<'s> BatchState<'s> {
         for model in dropped {
             records.push(OutboxRecord {
                 key: attribution_key(model, conversion_id),
-                value: None,
             });
         }
-        for model in changed {
-            let Some(result) = view.result(model) else {
-                continue;
-            };
-            let message = AttributionMessage {
-                model,
-                conversion: view.conversion.clone(),
-                version: result.version,
-                as_of_seq: result.as_of_seq,
-                credits: result.attribution.credits.clone(),
-                unattributed: result.attribution.unattributed,
-            };
-            records.push(OutboxRecord {
-                key: attribution_key(model, conversion_id),
-                // Serializing plain data with string keys cannot fail.
-                value: Some(serde_json::to_vec(&message).unwrap_or_default()),
-            });
-        }
+        // The publisher renders each changed credit set from the view when it
+        // sends it; the outbox only names the keys.
+        records.extend(changed.into_iter().map(|model| OutboxRecord {
+            key: attribution_key(model, conversion_id),
+        }));
         Ok(records)
     }
 

@@ -47,7 +47,7 @@ mod metrics;
 mod queries;
 
 pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
-pub use message::{AttributionMessage, attribution_key};
+pub use message::{AttributionMessage, attribution_key, render_attribution};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use queries::{
     CampaignCredit, CampaignPerformance, GroupBy, GroupCredit, ModelComparison, ModelCredit,

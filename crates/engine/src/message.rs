@@ -19,3 +19,33 @@ pub struct AttributionMessage {
 pub fn attribution_key(model: Model, conversion_id: &str) -> String {
     format!("{}/{conversion_id}", model.name())
 }
+
+/// The current value of an attribution key: the JSON [`AttributionMessage`], or
+/// `None` (a tombstone) when the conversion or its model result no longer exists.
+pub fn render_attribution(
+    store: &touchline_store::Store,
+    key: &str,
+) -> Result<Option<Vec<u8>>, crate::EngineError> {
+    let Some((model, conversion_id)) = key
+        .split_once('/')
+        .and_then(|(model, id)| Some((Model::parse(model)?, id)))
+    else {
+        return Ok(None);
+    };
+    let view: Option<touchline_projection::ConversionView> =
+        store.get(touchline_store::Table::Conversions, conversion_id)?;
+    let Some(view) = view else { return Ok(None) };
+    let Some(result) = view.result(model) else {
+        return Ok(None);
+    };
+    let message = AttributionMessage {
+        model,
+        conversion: view.conversion.clone(),
+        version: result.version,
+        as_of_seq: result.as_of_seq,
+        credits: result.attribution.credits.clone(),
+        unattributed: result.attribution.unattributed,
+    };
+    // Plain data with string keys: serializing cannot fail.
+    Ok(Some(serde_json::to_vec(&message).unwrap_or_default()))
+}

@@ -207,8 +207,8 @@ fn outbox_messages(store: &Store) -> Vec<(String, Option<AttributionMessage>)> {
         .expect("outbox")
         .into_iter()
         .map(|(_, r)| {
-            let value = r
-                .value
+            let value = touchline_engine::render_attribution(store, &r.key)
+                .expect("render")
                 .map(|v| serde_json::from_slice(&v).expect("json message"));
             (r.key, value)
         })

@@ -67,13 +67,18 @@ impl Publisher {
         for (i, (_, record)) in page.iter().enumerate() {
             newest.insert(record.key.as_str(), i);
         }
-        let mut deliveries = Vec::with_capacity(newest.len());
+        // Render each key's current value (or tombstone) from the views.
+        let mut rendered = Vec::with_capacity(newest.len());
         for (i, (_, record)) in page.iter().enumerate() {
-            if newest.get(record.key.as_str()) != Some(&i) {
-                continue;
+            if newest.get(record.key.as_str()) == Some(&i) {
+                let value = touchline_engine::render_attribution(&self.store, &record.key)?;
+                rendered.push((record.key.as_str(), value));
             }
-            let mut message = FutureRecord::<str, [u8]>::to(&self.topic).key(&record.key);
-            if let Some(value) = &record.value {
+        }
+        let mut deliveries = Vec::with_capacity(rendered.len());
+        for (key, value) in &rendered {
+            let mut message = FutureRecord::<str, [u8]>::to(&self.topic).key(key);
+            if let Some(value) = value {
                 message = message.payload(value.as_slice());
             }
             loop {

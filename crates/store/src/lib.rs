@@ -139,11 +139,12 @@ pub struct PartitionOffset {
     pub next_offset: i64,
 }
 
-/// A message waiting to be published: key plus value, or a tombstone.
+/// A key whose published value must be refreshed: the publisher renders the
+/// current value (or a tombstone) when it gets to it, so the outbox stays small
+/// and a burst of versions of one key publishes once.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboxRecord {
     pub key: String,
-    pub value: Option<Vec<u8>>,
 }
 
 #[derive(Debug)]

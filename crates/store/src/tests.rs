@@ -34,13 +34,7 @@ fn a_written_batch_survives_reopening() {
             .put_view(Table::Persons, "p-1", &vec![1u32, 2, 3])
             .expect("put");
         commit
-            .outbox(
-                5,
-                &OutboxRecord {
-                    key: "k".into(),
-                    value: Some(b"v".to_vec()),
-                },
-            )
+            .outbox(5, &OutboxRecord { key: "k".into() })
             .expect("outbox");
         store.write(commit).expect("write");
     }
