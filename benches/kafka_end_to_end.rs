@@ -9,7 +9,8 @@
 //!
 //! Environment (defaults in brackets): `TOUCHLINE_BENCH_EVENTS` [5000000],
 //! `TOUCHLINE_BENCH_LATENCY_RATE` events/s [20000], `TOUCHLINE_BENCH_LATENCY_SECONDS`
-//! [10], `TOUCHLINE_BENCH_BATCH` messages per batch [20000],
+//! [10], `TOUCHLINE_BENCH_BATCH` messages per batch [20000], `TOUCHLINE_BENCH_MODELS`
+//! comma-separated models [all ten],
 //! `TOUCHLINE_TEST_KAFKA_BROKERS` [127.0.0.1:9092], `TOUCHLINE_BENCH_DIR` for the store.
 
 #![allow(clippy::unwrap_used)]
@@ -25,6 +26,7 @@ use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use touchline_attribution::Model;
 use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::{Engine, EngineConfig};
@@ -82,7 +84,30 @@ fn main() {
     support::reset_peak_rss();
     let dir = tempfile::tempdir_in(&base).unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
-    let engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let models: Vec<Model> = std::env::var("TOUCHLINE_BENCH_MODELS").map_or_else(
+        |_| Model::ALL.to_vec(),
+        |list| {
+            list.split(',')
+                .map(|m| Model::parse(m.trim()).unwrap_or_else(|| panic!("unknown model {m:?}")))
+                .collect()
+        },
+    );
+    println!(
+        "models: {}",
+        models
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let engine = Engine::open(
+        store.clone(),
+        EngineConfig {
+            models,
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
     let metrics = engine.metrics().clone();
     let config = KafkaConfig {
         brokers: brokers.clone(),
