@@ -455,7 +455,6 @@ fn as_of(
     let engine_config = touchline_engine::EngineConfig {
         models: config.attribution.models.clone(),
         settings: config.attribution.settings(),
-        version_floor: 0,
     };
     let then =
         touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;

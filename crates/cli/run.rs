@@ -32,7 +32,6 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         EngineConfig {
             models: config.attribution.models.clone(),
             settings: config.attribution.settings(),
-            version_floor: 0,
         },
     )?;
     let metrics = engine.metrics().clone();

@@ -33,9 +33,6 @@ pub struct EngineConfig {
     pub models: Vec<Model>,
     /// Model parameters, lookback windows and the touch filter.
     pub settings: AttributionSettings,
-    /// A new credit set's first version is `version_floor + 1`. A rebuild raises
-    /// the floor above every version published before, so versions never go back.
-    pub version_floor: u64,
 }
 
 impl Default for EngineConfig {
@@ -43,7 +40,6 @@ impl Default for EngineConfig {
         EngineConfig {
             models: Model::ALL.to_vec(),
             settings: AttributionSettings::default(),
-            version_floor: 0,
         }
     }
 }
@@ -231,6 +227,8 @@ impl Engine {
     /// deal) in chunks, one commit each; returns how many subjects were visited.
     pub fn reattribute_all(&mut self) -> Result<usize, EngineError> {
         self.flush()?;
+        // Everything is durable now; the overlay would shadow what is written below.
+        self.overlay = Overlay::default();
         let mut visited = 0;
         for (table, person) in [(Table::Persons, true), (Table::Opportunities, false)] {
             let mut after: Option<String> = None;
@@ -358,6 +356,20 @@ impl Engine {
             }
         }
 
+        // From here on the overlay is taken: an error must poison the engine, or the
+        // next batch would read the store under a write still in flight.
+        macro_rules! or_poison {
+            ($result:expr) => {
+                match $result {
+                    Ok(value) => value,
+                    Err(e) => {
+                        let e: EngineError = e.into();
+                        self.poisoned = Some(e.to_string());
+                        return Err(e);
+                    }
+                }
+            };
+        }
         let overlay = std::mem::take(&mut self.overlay);
         let store = self.store.clone();
         let mut state = BatchState::new(&store, overlay, self.account_touches());
@@ -366,7 +378,7 @@ impl Engine {
         let mut seq = self.next_seq;
         for envelope in &fresh {
             commit.append(seq, envelope);
-            state.project(seq, envelope)?;
+            or_poison!(state.project(seq, envelope));
             seq += 1;
         }
         let last_seq = seq.saturating_sub(1);
@@ -376,13 +388,13 @@ impl Engine {
         let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
         dirty.sort_unstable();
         for conversion_id in dirty {
-            for record in state.reattribute(&conversion_id, &self.config, last_seq)? {
-                commit.outbox(outbox_id, &record)?;
+            for record in or_poison!(state.reattribute(&conversion_id, &self.config, last_seq)) {
+                or_poison!(commit.outbox(outbox_id, &record));
                 outbox_id += 1;
                 versions += 1;
             }
         }
-        state.write_views(&mut commit)?;
+        or_poison!(state.write_views(&mut commit));
 
         for offset in &offsets {
             commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
@@ -490,9 +502,17 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
         Ok(slot.get_or_insert_with(new))
     }
 
-    fn remove(&mut self, key: &str) {
-        self.loaded.insert(key.to_owned(), None);
+    /// The view if it exists, marked as changed.
+    fn get_existing_mut(
+        &mut self,
+        store: &Store,
+        key: &str,
+    ) -> Result<Option<&mut T>, EngineError> {
+        if self.get(store, key)?.is_none() {
+            return Ok(None);
+        }
         self.changed.insert(key.to_owned());
+        Ok(self.loaded.get_mut(key).and_then(Option::as_mut))
     }
 
     fn write(&self, commit: &mut Commit) -> Result<(), EngineError> {
@@ -563,6 +583,16 @@ impl<'s> BatchState<'s> {
             .get_mut_or(self.store, id, || AccountView::new(id))
     }
 
+    /// Records that `person` is a contact of `account`, on both sides.
+    fn join_account(&mut self, account: &str, person: &str) -> Result<(), EngineError> {
+        if account.is_empty() {
+            return Ok(());
+        }
+        self.account_mut(account)?.add_contact(person);
+        self.person_mut(person)?.add_account(account);
+        Ok(())
+    }
+
     fn campaign_mut(&mut self, id: &str) -> Result<&mut CampaignView, EngineError> {
         self.campaigns
             .get_mut_or(self.store, id, || CampaignView::new(id))
@@ -581,12 +611,13 @@ impl<'s> BatchState<'s> {
         let lead = person.lead_created_at.is_some();
         let qualified = person.qualified_at.is_some();
         let mut opportunities = person.opportunity_ids.clone();
-        let account_id = person.account_id.clone();
-        if self.account_touches
-            && !account_id.is_empty()
-            && let Some(account) = self.accounts.get(self.store, &account_id)?
-        {
-            opportunities.extend(account.opportunity_ids.iter().cloned());
+        let accounts = person.accounts.clone();
+        if self.account_touches {
+            for account_id in &accounts {
+                if let Some(account) = self.accounts.get(self.store, account_id)? {
+                    opportunities.extend(account.opportunity_ids.iter().cloned());
+                }
+            }
         }
         if lead {
             self.mark(ConversionKind::LeadCreated, person_id);
@@ -635,7 +666,7 @@ impl<'s> BatchState<'s> {
                     self.campaign_mut(&source.campaign_id)?.apply(seq, envelope);
                 }
                 if !e.account_id.is_empty() {
-                    self.account_mut(&e.account_id)?.add_contact(&person);
+                    self.join_account(&e.account_id, &person)?;
                     self.mark_person_conversions(&person)?;
                 }
                 self.mark(ConversionKind::LeadCreated, &person);
@@ -650,12 +681,13 @@ impl<'s> BatchState<'s> {
             Event::LeadConverted(e) => {
                 let person = self.resolve(&e.person_id)?;
                 self.person_mut(&person)?.apply(seq, envelope);
-                let account = self.account_mut(&e.account_id)?;
-                account.add_contact(&person);
-                account.add_opportunity(&e.opportunity_id);
+                self.join_account(&e.account_id, &person)?;
+                self.account_mut(&e.account_id)?
+                    .add_opportunity(&e.opportunity_id);
                 if !e.opportunity_id.is_empty() {
-                    self.opportunity_mut(&e.opportunity_id)?
-                        .apply(seq, envelope);
+                    let opportunity = self.opportunity_mut(&e.opportunity_id)?;
+                    opportunity.apply(seq, envelope);
+                    opportunity.replace_contact(&e.person_id, &person);
                     self.mark_opportunity(&e.opportunity_id)?;
                 }
                 self.mark_person_conversions(&person)?;
@@ -676,7 +708,7 @@ impl<'s> BatchState<'s> {
                     self.person_mut(&person)?.apply(seq, envelope);
                     self.opportunity_mut(&e.opportunity_id)?
                         .replace_contact(&e.primary_contact_id, &person);
-                    self.account_mut(&e.account_id)?.add_contact(&person);
+                    self.join_account(&e.account_id, &person)?;
                 }
                 self.mark_opportunity(&e.opportunity_id)?;
             }
@@ -724,8 +756,8 @@ impl<'s> BatchState<'s> {
             merged_view.merged_into = Some(surviving.clone());
             merged_view.last_seq = seq;
         }
-        if !absorbed.account_id.is_empty() {
-            self.account_mut(&absorbed.account_id)?
+        for account in &absorbed.accounts {
+            self.account_mut(account)?
                 .replace_contact(&merged, &surviving);
         }
         for opportunity in &absorbed.opportunity_ids {
@@ -841,28 +873,38 @@ impl<'s> BatchState<'s> {
         let models = &config.models;
         let current = self.current_conversion(conversion_id)?;
         let Some((conversion, touches)) = current else {
-            let Some(old) = self.conversions.get(self.store, conversion_id)? else {
+            if !self
+                .conversions
+                .get(self.store, conversion_id)?
+                .is_some_and(ConversionView::is_live)
+            {
+                return Ok(Vec::new());
+            }
+            // Retracted: the view stays, without results, so that versions never
+            // go back if the conversion returns.
+            let Some(view) = self
+                .conversions
+                .get_existing_mut(self.store, conversion_id)?
+            else {
                 return Ok(Vec::new());
             };
-            let tombstones = old
-                .results
-                .iter()
-                .map(|r| OutboxRecord {
-                    key: attribution_key(r.model, conversion_id),
+            let tombstones = view
+                .retire_all()
+                .into_iter()
+                .map(|model| OutboxRecord {
+                    key: attribution_key(model, conversion_id),
                 })
                 .collect();
-            self.conversions.remove(conversion_id);
             return Ok(tombstones);
         };
         let fresh: Vec<_> = models
             .iter()
             .map(|&m| (m, attribute(m, &conversion, &touches, &config.settings)))
             .collect();
-        let floor = config.version_floor;
         let view = self.conversions.get_mut_or(self.store, conversion_id, || {
             ConversionView::new(conversion.clone())
         })?;
-        let changed = view.update(conversion, fresh, seq, floor);
+        let changed = view.update(conversion, fresh, seq);
         let mut records = Vec::with_capacity(changed.len());
         // Models no longer configured are retracted.
         let dropped: Vec<Model> = view
@@ -871,8 +913,8 @@ impl<'s> BatchState<'s> {
             .map(|r| r.model)
             .filter(|m| !models.contains(m))
             .collect();
-        view.results.retain(|r| models.contains(&r.model));
         for model in dropped {
+            view.retire(model);
             records.push(OutboxRecord {
                 key: attribution_key(model, conversion_id),
             });

@@ -85,14 +85,14 @@ pub fn moved_since(
     let mut then_views = std::collections::BTreeMap::new();
     then.store()
         .for_each(Table::Conversions, |id, view: ConversionView| {
-            if view.conversion.kind == kind {
+            if view.conversion.kind == kind && view.is_live() {
                 then_views.insert(id.to_owned(), view);
             }
         })?;
     let mut now_views = std::collections::BTreeMap::new();
     now.store()
         .for_each(Table::Conversions, |id, view: ConversionView| {
-            if view.conversion.kind == kind {
+            if view.conversion.kind == kind && view.is_live() {
                 now_views.insert(id.to_owned(), view);
             }
         })?;

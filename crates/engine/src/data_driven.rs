@@ -111,6 +111,7 @@ impl Queries {
             after = Some(last.clone());
             conversions.extend(
                 page.into_iter()
+                    .filter(|(_, v)| v.is_live())
                     .map(|(_, v)| v.conversion)
                     .filter(|c| range.contains(c.occurred_at)),
             );

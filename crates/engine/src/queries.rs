@@ -51,8 +51,12 @@ impl Queries {
         Ok(self.store.get(Table::Campaigns, id)?)
     }
 
+    /// A conversion that currently stands (a retracted one is `None`).
     pub fn conversion(&self, id: &str) -> Result<Option<ConversionView>, EngineError> {
-        Ok(self.store.get(Table::Conversions, id)?)
+        Ok(self
+            .store
+            .get::<ConversionView>(Table::Conversions, id)?
+            .filter(ConversionView::is_live))
     }
 
     pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
@@ -97,7 +101,7 @@ impl Queries {
             };
             after = Some(last_key.clone());
             for (_, view) in &page {
-                if range.contains(view.conversion.occurred_at) {
+                if view.is_live() && range.contains(view.conversion.occurred_at) {
                     visit(view);
                 }
             }

@@ -639,6 +639,25 @@ fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracte
             "last_touch/opportunity_won:opp"
         ]
     );
+    // Won again: the credit set comes back above its last version, never at 1,
+    // so a consumer keeping the highest version takes it.
+    engine
+        .apply(batch(vec![envelope(
+            "won-again",
+            600,
+            Event::OpportunityClosed(OpportunityClosed {
+                opportunity_id: "opp".into(),
+                won: true,
+                amount: Money::new(13_000_00, "EUR"),
+                partner_id: String::new(),
+            }),
+        )]))
+        .expect("apply");
+    let won = queries
+        .conversion("opportunity_won:opp")
+        .expect("query")
+        .expect("won again");
+    assert_eq!(won.result(Model::FirstTouch).map(|r| r.version), Some(2));
 }
 
 #[test]
@@ -904,4 +923,97 @@ mod batching {
             prop_assert_eq!(snapshot(&a), snapshot(&b));
         }
     }
+}
+
+#[test]
+fn account_wide_attribution_follows_a_touch_that_arrives_in_a_later_batch() {
+    let account_wide = || EngineConfig {
+        settings: touchline_attribution::AttributionSettings {
+            opportunity_touches: touchline_attribution::OpportunityTouches::AccountContacts,
+            ..Default::default()
+        },
+        ..EngineConfig::default()
+    };
+    let events = [
+        opportunity("o1", 100, "opp-1", "carol", 100_00), // carol joins the account here
+        opportunity("o2", 300, "opp-2", "alice", 100_00),
+        touch("a1", 200, "alice", "search"),
+        touch("c1", 150, "carol", "events"), // recorded last, happened first
+    ];
+    let first_touch_of_opp2 = |cut: usize| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path()).expect("open"));
+        let mut engine = Engine::open(store.clone(), account_wide()).expect("engine");
+        for chunk in [&events[..cut], &events[cut..]] {
+            engine
+                .apply(Batch {
+                    events: chunk.to_vec(),
+                    ..Batch::default()
+                })
+                .expect("apply");
+        }
+        let view = Queries::new(store)
+            .conversion("opportunity_created:opp-2")
+            .expect("query")
+            .expect("exists");
+        view.result(Model::FirstTouch)
+            .expect("first")
+            .attribution
+            .credits[0]
+            .campaign_id
+            .clone()
+    };
+    for cut in 0..=events.len() {
+        assert_eq!(first_touch_of_opp2(cut), "events", "cut after {cut} events");
+    }
+}
+
+#[test]
+fn a_stage_change_from_before_the_close_that_arrives_late_does_not_reopen_the_deal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open_first_last(dir.path());
+    engine
+        .apply(Batch {
+            events: vec![
+                touch("t", 100, "p", "search"),
+                opportunity("o", 200, "opp", "p", 10_00),
+                envelope(
+                    "won",
+                    400,
+                    Event::OpportunityClosed(OpportunityClosed {
+                        opportunity_id: "opp".into(),
+                        won: true,
+                        amount: Money::new(10_00, "EUR"),
+                        partner_id: String::new(),
+                    }),
+                ),
+                envelope(
+                    "late-stage",
+                    300,
+                    Event::OpportunityUpdated(OpportunityUpdated {
+                        opportunity_id: "opp".into(),
+                        stage: Some("proposal".into()),
+                        amount: None,
+                        probability_pct: None,
+                        expected_close_at: None,
+                    }),
+                ),
+            ],
+            ..Batch::default()
+        })
+        .expect("apply");
+    let opp = queries.opportunity("opp").expect("query").expect("exists");
+    assert!(opp.closed.as_ref().is_some_and(|c| c.won), "still won");
+    let stages: Vec<&str> = opp.stage_history.iter().map(|c| c.stage.as_str()).collect();
+    assert_eq!(
+        stages,
+        ["qualification", "proposal", "closed_won"],
+        "history in time order"
+    );
+    assert!(
+        queries
+            .conversion("opportunity_won:opp")
+            .expect("query")
+            .is_some()
+    );
 }

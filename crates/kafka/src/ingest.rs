@@ -77,8 +77,9 @@ impl ConsumerContext for IngestContext {
                         .map(|o| ((o.topic, o.partition), o.next_offset))
                         .collect(),
                     Err(e) => {
-                        // Without stored offsets we would re-read from the start; the
-                        // engine's dedupe keeps that correct, only slower.
+                        // Without stored offsets we resume from Kafka's committed
+                        // offsets, which trail the store; event-id dedupe keeps that
+                        // correct, only slower.
                         error!(error = %e, "cannot read stored offsets; starting from Kafka's");
                         HashMap::new()
                     }
@@ -101,6 +102,11 @@ impl ConsumerContext for IngestContext {
                     "partitions assigned; resuming from stored offsets"
                 );
                 self.assigned.fetch_add(partitions.len(), Ordering::Relaxed);
+                // A partition revoked and given back within one batch window is ours
+                // again: its messages, old and re-read, stay in the batch.
+                if let Ok(mut revoked) = self.revoked.lock() {
+                    revoked.retain(|p| !partitions.contains(p));
+                }
                 let result = if cooperative {
                     consumer.incremental_assign(tpl)
                 } else {
@@ -295,7 +301,13 @@ impl Ingest {
                 }
                 deadline.get_or_insert_with(|| Instant::now() + max_wait);
                 messages += 1;
-                next_offsets.insert((topic.clone(), partition), offset + 1);
+                // Max, not last: after a revoke and re-assign within the batch, a
+                // partition is re-read from its stored offset, and messages polled
+                // before are still in the batch.
+                next_offsets
+                    .entry((topic.clone(), partition))
+                    .and_modify(|next| *next = (*next).max(offset + 1))
+                    .or_insert(offset + 1);
                 if let Some(ts) = message.timestamp().to_millis() {
                     timestamps.push(ts);
                 }
@@ -393,9 +405,24 @@ impl Ingest {
         let Some(mut submitted) = submitted else {
             return;
         };
-        // Progress for lag tools only; RocksDB holds the truth.
+        // Progress for lag tools only; RocksDB holds the truth. Only partitions
+        // still ours: committing for one given away could move its new owner's
+        // committed offset back.
+        let assigned: Vec<(String, i32)> = consumer
+            .assignment()
+            .map(|tpl| {
+                tpl.elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut tpl = TopicPartitionList::new();
-        for o in &submitted.offsets {
+        for o in submitted.offsets.iter().filter(|o| {
+            assigned
+                .iter()
+                .any(|(t, p)| *t == o.topic && *p == o.partition)
+        }) {
             if let Err(e) =
                 tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.next_offset))
             {

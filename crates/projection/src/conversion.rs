@@ -5,18 +5,24 @@ use touchline_attribution::{Attribution, Conversion, Model};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelResult {
     pub model: Model,
-    /// Starts at 1; goes up by one each time the credits or the conversion change.
+    /// Goes up by one each time the credits or the conversion change, and never
+    /// goes back, not even across a retraction (see [`ConversionView::retired`]).
     pub version: u64,
-    /// Log position of the last event that changed this result.
+    /// The log position up to which this answer accounts for events: the last
+    /// event of the batch that changed it.
     pub as_of_seq: u64,
     pub attribution: Attribution,
 }
 
-/// A conversion and every model's attribution of it.
+/// A conversion and every model's attribution of it. A retracted conversion (a
+/// duplicate lead merged away, a won deal reopened) keeps its view with no
+/// results, so that the versions it comes back with continue upwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversionView {
     pub conversion: Conversion,
     pub results: Vec<ModelResult>,
+    /// The last version of each model's result that was retracted.
+    pub retired: Vec<(Model, u64)>,
 }
 
 impl ConversionView {
@@ -24,23 +30,49 @@ impl ConversionView {
         ConversionView {
             conversion,
             results: Vec::new(),
+            retired: Vec::new(),
         }
+    }
+
+    /// Whether the conversion currently stands (it has at least one result).
+    pub fn is_live(&self) -> bool {
+        !self.results.is_empty()
     }
 
     pub fn result(&self, model: Model) -> Option<&ModelResult> {
         self.results.iter().find(|r| r.model == model)
     }
 
+    /// Retracts one model's result, remembering its version; returns whether
+    /// there was one to retract.
+    pub fn retire(&mut self, model: Model) -> bool {
+        let Some(at) = self.results.iter().position(|r| r.model == model) else {
+            return false;
+        };
+        let result = self.results.remove(at);
+        self.retired.retain(|(m, _)| *m != model);
+        self.retired.push((model, result.version));
+        true
+    }
+
+    /// Retracts every result; returns the models retracted.
+    pub fn retire_all(&mut self) -> Vec<Model> {
+        let models: Vec<Model> = self.results.iter().map(|r| r.model).collect();
+        for model in &models {
+            self.retire(*model);
+        }
+        models
+    }
+
     /// Takes freshly computed attributions. A model whose result differs from the
     /// stored one (or whose conversion changed) gets a new version; the models that
     /// changed are returned, in the order given, so the caller can publish them.
-    /// A model's first version is `version_floor + 1`.
+    /// A model's first version is 1, or one above its last retracted version.
     pub fn update(
         &mut self,
         conversion: Conversion,
         fresh: Vec<(Model, Attribution)>,
         seq: u64,
-        version_floor: u64,
     ) -> Vec<Model> {
         let conversion_changed = self.conversion != conversion;
         self.conversion = conversion;
@@ -56,9 +88,14 @@ impl ConversionView {
                     }
                 }
                 None => {
+                    let retired = self
+                        .retired
+                        .iter()
+                        .find(|(m, _)| *m == model)
+                        .map_or(0, |(_, v)| *v);
                     self.results.push(ModelResult {
                         model,
-                        version: version_floor + 1,
+                        version: retired + 1,
                         as_of_seq: seq,
                         attribution,
                     });
@@ -102,12 +139,12 @@ mod tests {
         };
         let mut view = ConversionView::new(conversion.clone());
         assert_eq!(
-            view.update(conversion.clone(), compute(&[touch("a", 50)]), 1, 0),
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 1),
             vec![Model::FirstTouch, Model::LastTouch]
         );
         // The same answer again: nothing to publish.
         assert!(
-            view.update(conversion.clone(), compute(&[touch("a", 50)]), 2, 0)
+            view.update(conversion.clone(), compute(&[touch("a", 50)]), 2)
                 .is_empty()
         );
         // A late touch before "a" moves first touch only.
@@ -115,10 +152,47 @@ mod tests {
             conversion.clone(),
             compute(&[touch("a", 50), touch("z", 10)]),
             3,
-            0,
         );
         assert_eq!(changed, vec![Model::FirstTouch]);
         assert_eq!(view.result(Model::FirstTouch).map(|r| r.version), Some(2));
         assert_eq!(view.result(Model::LastTouch).map(|r| r.version), Some(1));
+    }
+}
+
+#[cfg(test)]
+mod retraction {
+    use touchline_attribution::{Attribution, ConversionKind};
+    use touchline_core::Timestamp;
+
+    use super::*;
+
+    #[test]
+    fn a_retracted_credit_set_that_comes_back_continues_its_versions() {
+        let conversion = Conversion {
+            id: "opportunity_won:o".into(),
+            kind: ConversionKind::OpportunityWon,
+            subject_id: "o".into(),
+            occurred_at: Timestamp::from_millis(1),
+            value: None,
+            milestones: Default::default(),
+        };
+        let answer = || Attribution {
+            credits: Vec::new(),
+            unattributed: None,
+        };
+        let mut view = ConversionView::new(conversion.clone());
+        view.update(conversion.clone(), vec![(Model::Linear, answer())], 1);
+        let mut later = conversion.clone();
+        later.occurred_at = Timestamp::from_millis(2);
+        view.update(later, vec![(Model::Linear, answer())], 2);
+        assert_eq!(view.result(Model::Linear).map(|r| r.version), Some(2));
+        assert_eq!(view.retire_all(), vec![Model::Linear]);
+        assert!(!view.is_live());
+        view.update(conversion, vec![(Model::Linear, answer())], 3);
+        assert_eq!(
+            view.result(Model::Linear).map(|r| r.version),
+            Some(3),
+            "never back to 1"
+        );
     }
 }

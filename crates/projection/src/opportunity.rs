@@ -92,24 +92,49 @@ impl OpportunityView {
             Event::OpportunityCreated(e) if e.opportunity_id == self.opportunity_id => {
                 self.created_at = Some(self.created_at.map_or(at, |c| c.min(at)));
                 e.account_id.clone_into(&mut self.account_id);
-                e.name.clone_into(&mut self.name);
-                self.amount = Some(e.amount.clone());
-                self.probability_pct = e.probability_pct;
-                self.expected_close_at = e.expected_close_at;
+                if self.name.is_empty() {
+                    e.name.clone_into(&mut self.name);
+                }
+                // Updates may have arrived first (another topic, another partition):
+                // creation fills in only what they have not set.
+                if self.amount.is_none() {
+                    self.amount = Some(e.amount.clone());
+                }
+                if self.stage_history.is_empty() {
+                    self.probability_pct = e.probability_pct;
+                    self.set_stage(&e.stage, at, seq);
+                }
+                if self.expected_close_at.is_none() {
+                    self.expected_close_at = e.expected_close_at;
+                }
                 e.primary_contact_id
                     .clone_into(&mut self.primary_contact_id);
                 self.add_contact(&e.primary_contact_id);
                 e.owner_id.clone_into(&mut self.owner_id);
                 e.partner_id.clone_into(&mut self.partner_id);
-                self.set_stage(&e.stage, at, seq);
             }
             Event::OpportunityUpdated(e) if e.opportunity_id == self.opportunity_id => {
                 if let Some(stage) = &e.stage {
-                    // A stage change after closing reopens the opportunity.
-                    if self.closed.is_some() {
-                        self.closed = None;
+                    // A stage change after the close reopens the deal; one that
+                    // happened before it but arrives late does not.
+                    match &self.closed {
+                        Some(closed) if at <= closed.closed_at => {
+                            // Recorded late: history keeps it, in time order.
+                            let change = StageChange {
+                                stage: stage.clone(),
+                                at,
+                                seq,
+                            };
+                            let position = self
+                                .stage_history
+                                .partition_point(|c| (c.at, c.seq) <= (at, seq));
+                            self.stage_history.insert(position, change);
+                        }
+                        _ => {
+                            self.closed = None;
+                            self.set_stage(stage, at, seq);
+                        }
                     }
-                    self.set_stage(stage, at, seq);
                 }
                 if let Some(amount) = &e.amount {
                     self.amount = Some(amount.clone());

@@ -74,6 +74,8 @@ pub struct PersonView {
     pub converted: Option<ConversionInfo>,
     /// Opportunities this person is a contact of (primary or by role).
     pub opportunity_ids: Vec<String>,
+    /// Every account this person is a contact of (B2B account-wide attribution).
+    pub accounts: Vec<String>,
     /// Set when this record was merged into another; the survivor holds the history.
     pub merged_into: Option<String>,
     /// Records merged into this one.
@@ -102,6 +104,7 @@ impl PersonView {
             touches: Vec::new(),
             converted: None,
             opportunity_ids: Vec::new(),
+            accounts: Vec::new(),
             merged_into: None,
             merged_from: Vec::new(),
             last_seq: 0,
@@ -142,6 +145,12 @@ impl PersonView {
         {
             Ok(_) => {}
             Err(at) => self.touches.insert(at, entry),
+        }
+    }
+
+    pub fn add_account(&mut self, account_id: &str) {
+        if !account_id.is_empty() && !self.accounts.iter().any(|a| a == account_id) {
+            self.accounts.push(account_id.to_owned());
         }
     }
 
@@ -243,6 +252,9 @@ impl PersonView {
         }
         for opportunity in &merged.opportunity_ids {
             self.add_opportunity(opportunity);
+        }
+        for account in &merged.accounts {
+            self.add_account(account);
         }
         if let Some(at) = merged.lead_created_at
             && self.lead_created_at.is_none_or(|mine| at < mine)
