@@ -18,6 +18,30 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
+    /// Leads whose next follow-up is due (R11), most overdue first.
+    FollowUps {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// Due at or before this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        /// Only this owner's leads.
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Time from lead creation to the first follow-up (R21), overall and per owner.
+    SpeedToLead {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Credit per campaign for one model and conversion point.
     Attribution {
         /// The store directory.
@@ -48,6 +72,122 @@ fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
 
 pub fn run(command: ReportCommand) -> anyhow::Result<()> {
     match command {
+        ReportCommand::FollowUps {
+            db,
+            at,
+            owner,
+            format,
+        } => {
+            let at = match at {
+                None => touchline_core::Timestamp::now(),
+                Some(text) => {
+                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
+                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
+                    })?
+                }
+            };
+            let rows = open_queries(&db)?.follow_ups_due(at, owner.as_deref())?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Csv => {
+                    println!(
+                        "person_id,name,company,owner_id,due_at,overdue_hours,follow_ups,last_method,last_outcome"
+                    );
+                    for r in &rows {
+                        println!(
+                            "{},{},{},{},{},{:.1},{},{},{}",
+                            csv_field(&r.person_id),
+                            csv_field(&r.name),
+                            csv_field(&r.company),
+                            csv_field(&r.owner_id),
+                            r.due_at,
+                            r.overdue_ms as f64 / 3_600_000.0,
+                            r.follow_ups,
+                            r.last_method
+                                .map(|m| format!("{m:?}").to_lowercase())
+                                .unwrap_or_default(),
+                            csv_field(r.last_outcome.as_deref().unwrap_or(""))
+                        );
+                    }
+                }
+                Format::Table => {
+                    println!("{} follow-ups due by {at}:", rows.len());
+                    let mut table = TextTable::new(vec![
+                        "lead",
+                        "company",
+                        "owner",
+                        "due",
+                        "overdue (days)",
+                        "last contact",
+                    ]);
+                    for r in &rows {
+                        let last = match (&r.last_method, &r.last_outcome) {
+                            (Some(m), Some(o)) => {
+                                format!("{}: {o}", format!("{m:?}").to_lowercase())
+                            }
+                            _ => String::new(),
+                        };
+                        table.row(vec![
+                            format!("{} ({})", r.name, r.person_id),
+                            r.company.clone(),
+                            r.owner_id.clone(),
+                            r.due_at.to_string(),
+                            format!("{:.1}", r.overdue_ms as f64 / 86_400_000.0),
+                            last,
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::SpeedToLead {
+            db,
+            from,
+            to,
+            format,
+        } => {
+            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
+                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let rows = open_queries(&db)?.speed_to_lead(range)?;
+            let fmt = |m: Option<f64>| m.map_or("-".to_owned(), |m| format!("{m:.0}"));
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Csv => {
+                    println!("group,leads,followed_up,median_minutes,mean_minutes");
+                    for r in &rows {
+                        println!(
+                            "{},{},{},{},{}",
+                            csv_field(&r.group),
+                            r.leads,
+                            r.followed_up,
+                            fmt(r.median_minutes),
+                            fmt(r.mean_minutes)
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table = TextTable::new(vec![
+                        "owner",
+                        "leads",
+                        "followed up",
+                        "median (min)",
+                        "mean (min)",
+                    ]);
+                    for r in &rows {
+                        table.row(vec![
+                            r.group.clone(),
+                            r.leads.to_string(),
+                            r.followed_up.to_string(),
+                            fmt(r.median_minutes),
+                            fmt(r.mean_minutes),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
         ReportCommand::Attribution {
             db,
             model,

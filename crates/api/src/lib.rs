@@ -20,6 +20,8 @@
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
 //! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
+//! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
+//! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
 //!
 //! ```no_run
@@ -93,6 +95,8 @@ pub fn router_with_settings(
         .route("/v1/reports/campaigns", get(campaign_report))
         .route("/v1/reports/unattributed", get(unattributed_report))
         .route("/v1/reports/data-driven", get(data_driven_report))
+        .route("/v1/follow-ups/due", get(follow_ups_due))
+        .route("/v1/reports/speed-to-lead", get(speed_to_lead))
         .with_state(AppState {
             queries,
             metrics,
@@ -468,6 +472,41 @@ async fn unattributed_report(
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     blocking(move || Ok(Json(state.queries.unattributed(model, kind, range)?))).await
+}
+
+#[derive(Deserialize)]
+struct FollowUpParams {
+    at: Option<String>,
+    owner: Option<String>,
+}
+
+async fn follow_ups_due(
+    State(state): State<AppState>,
+    Query(params): Query<FollowUpParams>,
+) -> ApiResult<Vec<touchline_engine::DueFollowUp>> {
+    let at = match params.at.as_deref() {
+        None => Timestamp::now(),
+        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
+            ))
+        })?,
+    };
+    blocking(move || {
+        Ok(Json(
+            state.queries.follow_ups_due(at, params.owner.as_deref())?,
+        ))
+    })
+    .await
+}
+
+async fn speed_to_lead(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+) -> ApiResult<Vec<touchline_engine::SpeedToLead>> {
+    let range =
+        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    blocking(move || Ok(Json(state.queries.speed_to_lead(range)?))).await
 }
 
 #[derive(Deserialize)]

@@ -738,7 +738,11 @@ impl<'s> BatchState<'s> {
             }
             Event::AccountUpserted(e) => self.account_mut(&e.account_id)?.apply(seq, envelope),
             // In the log and its stream indexes; their views come with later read models.
-            Event::FollowUpLogged(_) | Event::TransactionRecorded(_) => {}
+            Event::FollowUpLogged(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
+            }
+            Event::TransactionRecorded(_) => {}
         }
         Ok(())
     }

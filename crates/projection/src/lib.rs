@@ -43,4 +43,4 @@ pub use account::AccountView;
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, OpportunityView, StageChange};
-pub use person::{ConversionInfo, PersonKind, PersonView, TouchEntry};
+pub use person::{ConversionInfo, FollowUpEntry, PersonKind, PersonView, TouchEntry};

@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 use touchline_attribution::TouchPoint;
 use touchline_core::{
-    Envelope, Event, LeadSource, LeadStatus, Qualification, Timestamp, TouchStatus, TouchType,
+    ContactMethod, Envelope, Event, LeadSource, LeadStatus, Qualification, Timestamp, TouchStatus,
+    TouchType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,17 @@ impl TouchEntry {
     }
 }
 
+/// One follow-up by a rep (R11, R12).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpEntry {
+    pub event_id: String,
+    pub at: Timestamp,
+    pub method: ContactMethod,
+    pub outcome: String,
+    pub next_due_at: Option<Timestamp>,
+    pub owner_id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversionInfo {
     pub converted_at: Timestamp,
@@ -72,6 +84,9 @@ pub struct PersonView {
     /// Every touch in attribution order: `occurred_at`, then `event_id` (R2, R7).
     pub touches: Vec<TouchEntry>,
     pub converted: Option<ConversionInfo>,
+    /// Every follow-up, in time order: how contact was made and what came of it
+    /// (R11, R12).
+    pub follow_ups: Vec<FollowUpEntry>,
     /// Opportunities this person is a contact of (primary or by role).
     pub opportunity_ids: Vec<String>,
     /// Every account this person is a contact of (B2B account-wide attribution).
@@ -103,6 +118,7 @@ impl PersonView {
             qualification: Qualification::default(),
             touches: Vec::new(),
             converted: None,
+            follow_ups: Vec::new(),
             opportunity_ids: Vec::new(),
             accounts: Vec::new(),
             merged_into: None,
@@ -127,6 +143,30 @@ impl PersonView {
                 ..LeadSource::default()
             })
         })
+    }
+
+    /// When the next follow-up is due: the latest follow-up's `next_due_at`.
+    pub fn next_follow_up_due(&self) -> Option<Timestamp> {
+        self.follow_ups.last().and_then(|f| f.next_due_at)
+    }
+
+    /// Speed to lead (R21): from lead creation to the first follow-up at or after it.
+    pub fn speed_to_lead_ms(&self) -> Option<i64> {
+        let created = self.lead_created_at?;
+        self.follow_ups
+            .iter()
+            .find(|f| f.at >= created)
+            .map(|f| f.at.as_millis() - created.as_millis())
+    }
+
+    fn insert_follow_up(&mut self, entry: FollowUpEntry) {
+        let key = (entry.at, entry.event_id.clone());
+        if let Err(at) = self
+            .follow_ups
+            .binary_search_by(|f| (f.at, f.event_id.clone()).cmp(&key))
+        {
+            self.follow_ups.insert(at, entry);
+        }
     }
 
     pub fn touch_points(&self) -> Vec<TouchPoint> {
@@ -232,6 +272,16 @@ impl PersonView {
                     recorded_at: envelope.recorded_at,
                 });
             }
+            Event::FollowUpLogged(e) => {
+                self.insert_follow_up(FollowUpEntry {
+                    event_id: envelope.event_id.clone(),
+                    at: envelope.occurred_at,
+                    method: e.method,
+                    outcome: e.outcome.clone(),
+                    next_due_at: e.next_due_at,
+                    owner_id: e.owner_id.clone(),
+                });
+            }
             Event::OpportunityCreated(e) => {
                 self.add_opportunity(&e.opportunity_id);
             }
@@ -252,6 +302,9 @@ impl PersonView {
         }
         for opportunity in &merged.opportunity_ids {
             self.add_opportunity(opportunity);
+        }
+        for follow_up in &merged.follow_ups {
+            self.insert_follow_up(follow_up.clone());
         }
         for account in &merged.accounts {
             self.add_account(account);

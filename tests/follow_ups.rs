@@ -1,0 +1,244 @@
+//! The follow-up process end to end: events in, person view, HTTP endpoint and
+//! CLI report (R11 diary, R12 contact method, R21 speed to lead).
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use touchline_core::*;
+use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+const MINUTE: i64 = 60_000;
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(ms),
+        recorded_at: Timestamp::from_millis(ms),
+        source_system: "crm".into(),
+        event,
+    }
+}
+
+fn lead(id: &str, ms: i64, person: &str, owner: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: format!("{person}@example.com"),
+            phone: String::new(),
+            first_name: person.into(),
+            last_name: "Tester".into(),
+            company: "Acme".into(),
+            account_id: String::new(),
+            source: None,
+            owner_id: owner.into(),
+        }),
+    )
+}
+
+fn follow_up(
+    id: &str,
+    ms: i64,
+    person: &str,
+    method: ContactMethod,
+    outcome: &str,
+    next_due: Option<i64>,
+) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::FollowUpLogged(FollowUpLogged {
+            person_id: person.into(),
+            method,
+            outcome: outcome.into(),
+            next_due_at: next_due.map(Timestamp::from_millis),
+            owner_id: "rep-1".into(),
+        }),
+    )
+}
+
+/// Ada: created at T0, called after 30 minutes, visit due on day 3.
+/// Bob: created at T0, e-mailed after 3 hours, then a letter; next due on day 10.
+/// Cy: created at T0 + 1 day, never followed up.
+fn store_with_follow_ups() -> (tempfile::TempDir, Arc<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let events = vec![
+        lead("l-ada", T0, "ada", "rep-1"),
+        lead("l-bob", T0, "bob", "rep-2"),
+        lead("l-cy", T0 + DAY, "cy", "rep-1"),
+        follow_up(
+            "f1",
+            T0 + 30 * MINUTE,
+            "ada",
+            ContactMethod::Call,
+            "interested, wants a demo",
+            Some(T0 + 3 * DAY),
+        ),
+        follow_up(
+            "f2",
+            T0 + 180 * MINUTE,
+            "bob",
+            ContactMethod::Email,
+            "sent pricing",
+            Some(T0 + 2 * DAY),
+        ),
+        follow_up(
+            "f3",
+            T0 + 2 * DAY,
+            "bob",
+            ContactMethod::Letter,
+            "mailed the case study kit",
+            Some(T0 + 10 * DAY),
+        ),
+    ];
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .unwrap();
+    (dir, store)
+}
+
+async fn get(store: &Arc<Store>, uri: &str) -> (StatusCode, Value) {
+    let app = touchline_api::router(Queries::new(store.clone()), Arc::default());
+    let response = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn r11_the_diary_lists_due_and_overdue_leads_with_what_the_last_contact_gave() {
+    let (_dir, store) = store_with_follow_ups();
+    // On day 5 Ada's visit (due day 3) is two days overdue; Bob is due on day 10.
+    let (status, due) = get(&store, "/v1/follow-ups/due?at=2026-01-06").await;
+    assert_eq!(status, StatusCode::OK, "{due}");
+    let due = due.as_array().unwrap();
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0]["person_id"], "ada");
+    assert_eq!(due[0]["overdue_ms"], 2 * DAY);
+    assert_eq!(due[0]["last_outcome"], "interested, wants a demo");
+    let (_, later) = get(&store, "/v1/follow-ups/due?at=2026-01-12").await;
+    let ids: Vec<&str> = later
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["person_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ada", "bob"], "most overdue first");
+    let (_, mine) = get(&store, "/v1/follow-ups/due?at=2026-01-12&owner=rep-2").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let (status, body) = get(&store, "/v1/follow-ups/due?at=tomorrow").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().starts_with("parameter at:"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn r12_how_each_contact_was_made_is_recorded_in_order() {
+    let (_dir, store) = store_with_follow_ups();
+    let (status, bob) = get(&store, "/v1/persons/bob").await;
+    assert_eq!(status, StatusCode::OK);
+    let methods: Vec<&str> = bob["follow_ups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["email", "letter"]);
+    assert_eq!(bob["follow_ups"][1]["outcome"], "mailed the case study kit");
+}
+
+#[tokio::test]
+async fn r21_speed_to_lead_is_the_time_to_the_first_follow_up() {
+    let (_dir, store) = store_with_follow_ups();
+    let (status, rows) = get(&store, "/v1/reports/speed-to-lead").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    // All: three leads, two followed up after 30 and 180 minutes.
+    assert_eq!(rows[0]["group"], "(all)");
+    assert_eq!(
+        (rows[0]["leads"].as_u64(), rows[0]["followed_up"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(rows[0]["median_minutes"], 105.0);
+    assert_eq!(rows[0]["mean_minutes"], 105.0);
+    // rep-1: Ada after 30 minutes, Cy never.
+    assert_eq!(rows[1]["group"], "rep-1");
+    assert_eq!(
+        (
+            rows[1]["leads"].as_u64(),
+            rows[1]["median_minutes"].as_f64()
+        ),
+        (Some(2), Some(30.0))
+    );
+    // Leads created on day 2 only: Cy, not followed up.
+    let (_, cy) = get(&store, "/v1/reports/speed-to-lead?from=2026-01-02").await;
+    assert_eq!(
+        (cy[0]["leads"].as_u64(), cy[0]["followed_up"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(cy[0]["median_minutes"].is_null());
+}
+
+#[test]
+fn r11_r21_the_cli_prints_the_diary_and_speed_to_lead() {
+    let (dir, store) = store_with_follow_ups();
+    drop(store);
+    let db = dir.path().join("store");
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_touchline"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let diary = run(&[
+        "report",
+        "follow-ups",
+        "--db",
+        db.to_str().unwrap(),
+        "--at",
+        "2026-01-12",
+    ]);
+    assert!(
+        diary.starts_with("2 follow-ups due by 2026-01-12"),
+        "{diary}"
+    );
+    assert!(diary.contains("call: interested, wants a demo"), "{diary}");
+    let speed = run(&[
+        "report",
+        "speed-to-lead",
+        "--db",
+        db.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(speed.lines().nth(1), Some("(all),3,2,105,105"), "{speed}");
+}
