@@ -31,6 +31,17 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// New leads per month and source, conversion to customers and time to convert (R13).
+    Funnel {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Time from lead creation to the first follow-up (R21), overall and per owner.
     SpeedToLead {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -134,6 +145,61 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             r.due_at.to_string(),
                             format!("{:.1}", r.overdue_ms as f64 / 86_400_000.0),
                             last,
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Funnel {
+            db,
+            from,
+            to,
+            format,
+        } => {
+            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
+                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let rows = open_queries(&db)?.funnel(range)?;
+            let days = |d: Option<f64>| d.map_or("-".to_owned(), |d| format!("{d:.1}"));
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Csv => {
+                    println!(
+                        "month,source,new_leads,converted,customers,conversion_rate,mean_days_to_convert"
+                    );
+                    for r in &rows {
+                        println!(
+                            "{},{},{},{},{},{},{}",
+                            r.month,
+                            csv_field(&r.source),
+                            r.new_leads,
+                            r.converted,
+                            r.customers,
+                            r.conversion_rate,
+                            days(r.mean_days_to_convert)
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table = TextTable::new(vec![
+                        "month",
+                        "source",
+                        "new leads",
+                        "converted",
+                        "customers",
+                        "rate",
+                        "days to convert",
+                    ]);
+                    for r in &rows {
+                        table.row(vec![
+                            r.month.clone(),
+                            r.source.clone(),
+                            r.new_leads.to_string(),
+                            r.converted.to_string(),
+                            r.customers.to_string(),
+                            r.conversion_rate.to_string(),
+                            days(r.mean_days_to_convert),
                         ]);
                     }
                     print!("{}", table.render());

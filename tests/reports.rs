@@ -1,0 +1,218 @@
+//! Management reports end to end: events in, views, HTTP and CLI (R13 funnel,
+//! R22 sales through partners count).
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use touchline_core::*;
+use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+const DAY: i64 = 86_400_000;
+const JAN: i64 = 1_767_225_600_000; // 2026-01-01
+const FEB: i64 = JAN + 31 * DAY;
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(ms),
+        recorded_at: Timestamp::from_millis(ms),
+        source_system: "crm".into(),
+        event,
+    }
+}
+
+fn lead(person: &str, ms: i64, source: &str) -> Envelope {
+    envelope(
+        &format!("lead-{person}"),
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: String::new(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: Some(LeadSource {
+                campaign_id: format!("cmp-{source}"),
+                ad_code: String::new(),
+                medium: String::new(),
+                source: source.into(),
+            }),
+            owner_id: String::new(),
+        }),
+    )
+}
+
+/// Converts `person` to an opportunity created at `at` and won `days` later,
+/// through `partner` if not empty.
+fn won_deal(person: &str, at: i64, days: i64, partner: &str) -> Vec<Envelope> {
+    let opp = format!("opp-{person}");
+    vec![
+        envelope(
+            &format!("conv-{person}"),
+            at,
+            Event::LeadConverted(LeadConverted {
+                person_id: person.into(),
+                account_id: format!("acc-{person}"),
+                opportunity_id: opp.clone(),
+            }),
+        ),
+        envelope(
+            &format!("opp-{person}"),
+            at,
+            Event::OpportunityCreated(OpportunityCreated {
+                opportunity_id: opp.clone(),
+                account_id: format!("acc-{person}"),
+                name: String::new(),
+                stage: "qualification".into(),
+                amount: Money::new(1_000_00, "EUR"),
+                probability_pct: 20,
+                expected_close_at: None,
+                primary_contact_id: person.into(),
+                owner_id: String::new(),
+                partner_id: partner.into(),
+            }),
+        ),
+        envelope(
+            &format!("won-{person}"),
+            at + days * DAY,
+            Event::OpportunityClosed(OpportunityClosed {
+                opportunity_id: opp,
+                won: true,
+                amount: Money::new(1_000_00, "EUR"),
+                partner_id: partner.into(),
+            }),
+        ),
+    ]
+}
+
+/// January: four leads from google (two become customers, one through a partner,
+/// after 10 and 30 days), one from a referral that never converts.
+/// February: one lead from google.
+fn store() -> (tempfile::TempDir, Arc<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let mut events = vec![
+        lead("a", JAN, "google"),
+        lead("b", JAN + DAY, "google"),
+        lead("c", JAN + 2 * DAY, "google"),
+        lead("d", JAN + 3 * DAY, "google"),
+        lead("r", JAN + 4 * DAY, "referral"),
+        lead("f", FEB, "google"),
+    ];
+    events.extend(won_deal("a", JAN + 5 * DAY, 5, ""));
+    events.extend(won_deal("b", JAN + 11 * DAY, 20, "partner-acme"));
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .unwrap();
+    (dir, store)
+}
+
+async fn get(store: &Arc<Store>, uri: &str) -> (StatusCode, Value) {
+    let app = touchline_api::router(Queries::new(store.clone()), Arc::default());
+    let response = app
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn r13_new_leads_conversion_rate_and_time_to_convert_by_month_and_source() {
+    let (_dir, store) = store();
+    let (status, rows) = get(&store, "/v1/reports/funnel").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let row = |month: &str, source: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["month"] == month && r["source"] == source)
+            .cloned()
+            .unwrap()
+    };
+    let jan = row("2026-01", "google");
+    assert_eq!(
+        (jan["new_leads"].as_u64(), jan["customers"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(jan["conversion_rate"], 0.5);
+    // a: created Jan 1, won Jan 11 (10 days); b: created Jan 2, won Feb 1 (30 days).
+    assert_eq!(jan["mean_days_to_convert"], 20.0);
+    let referral = row("2026-01", "referral");
+    assert_eq!(
+        (
+            referral["new_leads"].as_u64(),
+            referral["conversion_rate"].as_f64()
+        ),
+        (Some(1), Some(0.0))
+    );
+    assert!(referral["mean_days_to_convert"].is_null());
+    assert_eq!(row("2026-02", "google")["new_leads"], 1);
+    let (_, february) = get(&store, "/v1/reports/funnel?from=2026-02-01").await;
+    assert_eq!(february.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn r22_sales_through_partners_count_as_sales() {
+    let (_dir, store) = store();
+    let (_, rows) = get(&store, "/v1/reports/funnel").await;
+    let jan = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["month"] == "2026-01" && r["source"] == "google")
+        .unwrap();
+    // b's deal closed through partner-acme and is one of the two customers.
+    assert_eq!(jan["customers"], 2);
+    let (_, opp) = get(&store, "/v1/opportunities/opp-b").await;
+    assert_eq!(opp["closed"]["partner_id"], "partner-acme");
+    // And its revenue is attributed like any other won deal.
+    let (_, won) = get(&store, "/v1/conversions/opportunity_won:opp-b").await;
+    assert_eq!(won["conversion"]["value"]["amount_minor"], 1_000_00);
+}
+
+#[test]
+fn r13_the_cli_prints_the_funnel() {
+    let (dir, store) = store();
+    drop(store);
+    let db = dir.path().join("store");
+    let output = Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .args([
+            "report",
+            "funnel",
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("\n2026-01,google,4,2,2,0.50,20.0\n"),
+        "{text}"
+    );
+}
