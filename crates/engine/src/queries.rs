@@ -661,7 +661,9 @@ impl Queries {
                     won_at.insert(id.to_owned(), closed.closed_at);
                 }
             })?;
-        let mut rows: BTreeMap<(String, String), (usize, usize, usize, Vec<f64>)> = BTreeMap::new();
+        // (month, source) → (new leads, converted, customers, days to convert each)
+        type Counts = (usize, usize, usize, Vec<f64>);
+        let mut rows: BTreeMap<(String, String), Counts> = BTreeMap::new();
         self.store.for_each(Table::Persons, |_, p: PersonView| {
             let Some(created) = p.lead_created_at else {
                 return;
