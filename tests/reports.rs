@@ -216,3 +216,86 @@ fn r13_the_cli_prints_the_funnel() {
         "{text}"
     );
 }
+
+fn person_lead(person: &str, email: &str, phone: &str) -> Envelope {
+    envelope(
+        &format!("lead-{person}"),
+        JAN,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: email.into(),
+            phone: phone.into(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: None,
+            owner_id: String::new(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn r10_contacts_are_normalised_duplicates_detected_and_merges_kept_in_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![
+                person_lead("web-17", " Ada.Lovelace@Example.COM ", "+49 (30) 123-4567"),
+                person_lead("crm-4", "ada.lovelace@example.com", ""),
+                person_lead("fair-9", "", "0049 30 1234567"),
+                person_lead("other", "grace@example.com", "123"),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    let (_, person) = get(&store, "/v1/persons/web-17").await;
+    assert_eq!(
+        (person["email"].as_str(), person["phone"].as_str()),
+        (Some("ada.lovelace@example.com"), Some("+49301234567"))
+    );
+    let (status, groups) = get(&store, "/v1/people/duplicates").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        groups,
+        serde_json::json!([
+            {"rule": "email", "key": "ada.lovelace@example.com", "person_ids": ["crm-4", "web-17"]},
+            {"rule": "phone", "key": "+49301234567", "person_ids": ["fair-9", "web-17"]},
+        ])
+    );
+    // Merging is an event: projections follow it and the log keeps it.
+    let merge = |id: &str, merged: &str| {
+        envelope(
+            id,
+            JAN + DAY,
+            Event::PersonsMerged(PersonsMerged {
+                surviving_person_id: "web-17".into(),
+                merged_person_id: merged.into(),
+                reason: "duplicate detection".into(),
+            }),
+        )
+    };
+    engine
+        .apply(Batch {
+            events: vec![merge("m1", "crm-4"), merge("m2", "fair-9")],
+            ..Batch::default()
+        })
+        .unwrap();
+    let (_, groups) = get(&store, "/v1/people/duplicates").await;
+    assert_eq!(groups, serde_json::json!([]));
+    let (_, survivor) = get(&store, "/v1/persons/web-17").await;
+    assert_eq!(
+        survivor["merged_from"],
+        serde_json::json!(["crm-4", "fair-9"])
+    );
+    let (_, events) = get(&store, "/v1/persons/crm-4/events").await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["lead_created", "persons_merged"]);
+}

@@ -22,6 +22,7 @@
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
+//! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
 //!
@@ -99,6 +100,7 @@ pub fn router_with_settings(
         .route("/v1/follow-ups/due", get(follow_ups_due))
         .route("/v1/reports/speed-to-lead", get(speed_to_lead))
         .route("/v1/reports/funnel", get(funnel))
+        .route("/v1/people/duplicates", get(duplicates))
         .with_state(AppState {
             queries,
             metrics,
@@ -509,6 +511,12 @@ async fn speed_to_lead(
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     blocking(move || Ok(Json(state.queries.speed_to_lead(range)?))).await
+}
+
+async fn duplicates(
+    State(state): State<AppState>,
+) -> ApiResult<Vec<touchline_engine::DuplicateGroup>> {
+    blocking(move || Ok(Json(state.queries.duplicate_candidates()?))).await
 }
 
 async fn funnel(

@@ -26,6 +26,7 @@
 //! ```
 
 mod event;
+pub mod normalize;
 mod time;
 mod validate;
 

@@ -65,7 +65,9 @@ pub struct ConversionInfo {
 pub struct PersonView {
     pub person_id: String,
     pub kind: PersonKind,
+    /// Normalised: trimmed, lower-case (R10).
     pub email: String,
+    /// Normalised: `+` and digits (R10).
     pub phone: String,
     pub first_name: String,
     pub last_name: String,
@@ -219,8 +221,8 @@ impl PersonView {
                         self.source = e.source.clone();
                     }
                 }
-                fill(&mut self.email, &e.email);
-                fill(&mut self.phone, &e.phone);
+                fill(&mut self.email, &touchline_core::normalize::email(&e.email));
+                fill(&mut self.phone, &touchline_core::normalize::phone(&e.phone));
                 fill(&mut self.first_name, &e.first_name);
                 fill(&mut self.last_name, &e.last_name);
                 fill(&mut self.company, &e.company);
