@@ -73,6 +73,17 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
+    // The generated data holds duplicate people, merged later.
+    let duplicates = touchline(&["report", "duplicates", "--db", db, "--format", "json"]);
+    assert!(duplicates.status.success(), "{}", stderr(&duplicates));
+    let groups: serde_json::Value = serde_json::from_str(&stdout(&duplicates)).unwrap();
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["rule"] == "email" || g["rule"] == "phone")
+    );
     let by_channel = touchline(&[
         "report",
         "attribution",

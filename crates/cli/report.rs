@@ -31,6 +31,13 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// People who share a normalised e-mail or phone: candidates for a merge (R10).
+    Duplicates {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// New leads per month and source, conversion to customers and time to convert (R13).
     Funnel {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -145,6 +152,36 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             r.due_at.to_string(),
                             format!("{:.1}", r.overdue_ms as f64 / 86_400_000.0),
                             last,
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Duplicates { db, format } => {
+            let groups = open_queries(&db)?.duplicate_candidates()?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
+                Format::Csv => {
+                    println!("rule,key,person_ids");
+                    for g in &groups {
+                        println!(
+                            "{},{},{}",
+                            g.rule,
+                            csv_field(&g.key),
+                            csv_field(&g.person_ids.join(" "))
+                        );
+                    }
+                }
+                Format::Table => {
+                    println!("{} groups of likely duplicates:", groups.len());
+                    let mut table = TextTable::new(vec!["rule", "shared value", "people"]);
+                    for g in &groups {
+                        table.row(vec![
+                            g.rule.to_owned(),
+                            g.key.clone(),
+                            g.person_ids.join(", "),
                         ]);
                     }
                     print!("{}", table.render());
