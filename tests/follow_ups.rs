@@ -242,3 +242,68 @@ fn r11_r21_the_cli_prints_the_diary_and_speed_to_lead() {
     ]);
     assert_eq!(speed.lines().nth(1), Some("(all),3,2,105,105"), "{speed}");
 }
+
+fn qualify(
+    id: &str,
+    person: &str,
+    status: LeadStatus,
+    need: bool,
+    budget: bool,
+    authority: bool,
+) -> Envelope {
+    envelope(
+        id,
+        T0 + 2 * DAY,
+        Event::LeadUpdated(LeadUpdated {
+            person_id: person.into(),
+            owner_id: None,
+            status: Some(status),
+            qualification: Some(Qualification {
+                need: Some(need),
+                budget: Some(budget),
+                authority: Some(authority),
+            }),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn r23_need_budget_and_authority_put_leads_in_priority_order() {
+    let (_dir, store) = store_with_follow_ups();
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![
+                qualify("q-ada", "ada", LeadStatus::Working, true, false, false),
+                qualify("q-bob", "bob", LeadStatus::Qualified, true, true, true),
+                // Cy stays new and unknown.
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    let (status, leads) = get(&store, "/v1/leads").await;
+    assert_eq!(status, StatusCode::OK, "{leads}");
+    let order: Vec<(&str, u64)> = leads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["person_id"].as_str().unwrap(),
+                l["qualification_score"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(order, [("bob", 3), ("ada", 1), ("cy", 0)]);
+    assert_eq!(leads[0]["qualification"]["budget"], true);
+    let (_, mine) = get(&store, "/v1/leads?owner=rep-1&limit=1").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    assert_eq!(mine[0]["person_id"], "ada");
+    let (status, body) = get(&store, "/v1/leads?limit=all").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter limit: \"all\" is not a non-negative integer"
+    );
+}

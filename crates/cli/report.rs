@@ -31,6 +31,17 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Open leads in priority order (R23): need, budget and authority first.
+    Leads {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// People who share a normalised e-mail or phone: candidates for a merge (R10).
     Duplicates {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -152,6 +163,72 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             r.due_at.to_string(),
                             format!("{:.1}", r.overdue_ms as f64 / 86_400_000.0),
                             last,
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Leads {
+            db,
+            owner,
+            limit,
+            format,
+        } => {
+            let leads = open_queries(&db)?.prioritised_leads(owner.as_deref(), limit)?;
+            let yes_no = |a: Option<bool>| match a {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
+            };
+            let status = |s: Option<touchline_core::LeadStatus>| {
+                s.map(|s| format!("{s:?}").to_lowercase())
+                    .unwrap_or_default()
+            };
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&leads)?),
+                Format::Csv => {
+                    println!(
+                        "person_id,name,company,owner_id,status,need,budget,authority,score,touches"
+                    );
+                    for l in &leads {
+                        println!(
+                            "{},{},{},{},{},{},{},{},{},{}",
+                            csv_field(&l.person_id),
+                            csv_field(&l.name),
+                            csv_field(&l.company),
+                            csv_field(&l.owner_id),
+                            status(l.status),
+                            yes_no(l.qualification.need),
+                            yes_no(l.qualification.budget),
+                            yes_no(l.qualification.authority),
+                            l.qualification_score,
+                            l.touches
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table = TextTable::new(vec![
+                        "lead",
+                        "company",
+                        "owner",
+                        "status",
+                        "need",
+                        "budget",
+                        "authority",
+                        "touches",
+                    ]);
+                    for l in &leads {
+                        table.row(vec![
+                            format!("{} ({})", l.name, l.person_id),
+                            l.company.clone(),
+                            l.owner_id.clone(),
+                            status(l.status),
+                            yes_no(l.qualification.need).to_owned(),
+                            yes_no(l.qualification.budget).to_owned(),
+                            yes_no(l.qualification.authority).to_owned(),
+                            l.touches.to_string(),
                         ]);
                     }
                     print!("{}", table.render());

@@ -22,6 +22,7 @@
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
+//! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
@@ -101,6 +102,7 @@ pub fn router_with_settings(
         .route("/v1/reports/speed-to-lead", get(speed_to_lead))
         .route("/v1/reports/funnel", get(funnel))
         .route("/v1/people/duplicates", get(duplicates))
+        .route("/v1/leads", get(prioritised_leads))
         .with_state(AppState {
             queries,
             metrics,
@@ -511,6 +513,37 @@ async fn speed_to_lead(
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     blocking(move || Ok(Json(state.queries.speed_to_lead(range)?))).await
+}
+
+#[derive(Deserialize)]
+struct LeadListParams {
+    owner: Option<String>,
+    limit: Option<String>,
+}
+
+async fn prioritised_leads(
+    State(state): State<AppState>,
+    Query(params): Query<LeadListParams>,
+) -> ApiResult<Vec<touchline_engine::PrioritisedLead>> {
+    let limit = parse_param(
+        "limit",
+        params.limit.as_deref(),
+        100usize,
+        "a non-negative integer",
+    )?;
+    if limit > 10_000 {
+        return Err(ApiError::bad_request(format!(
+            "parameter limit: {limit} is above the maximum 10000"
+        )));
+    }
+    blocking(move || {
+        Ok(Json(
+            state
+                .queries
+                .prioritised_leads(params.owner.as_deref(), limit)?,
+        ))
+    })
+    .await
 }
 
 async fn duplicates(
