@@ -299,3 +299,79 @@ async fn r10_contacts_are_normalised_duplicates_detected_and_merges_kept_in_the_
         .collect();
     assert_eq!(types, ["lead_created", "persons_merged"]);
 }
+
+fn literature(id: &str, ms: i64, person: &str, touch_type: TouchType, asset: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: "cmp-literature".into(),
+            touch_type,
+            status: if touch_type == TouchType::LiteratureSent {
+                TouchStatus::Sent
+            } else {
+                TouchStatus::Responded
+            },
+            asset: asset.into(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn r8_literature_sent_how_recipients_responded_and_what_preceded_purchases() {
+    let (dir, store) = store();
+    drop(store);
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![
+                // a: sent the kit before the deal closed (Jan 11), and responded.
+                literature(
+                    "lit-a",
+                    JAN + 2 * DAY,
+                    "a",
+                    TouchType::LiteratureSent,
+                    "case-study-kit",
+                ),
+                literature(
+                    "resp-a",
+                    JAN + 3 * DAY,
+                    "a",
+                    TouchType::LiteratureResponded,
+                    "case-study-kit",
+                ),
+                // c: sent the kit, never responded, never bought.
+                literature(
+                    "lit-c",
+                    JAN + 2 * DAY,
+                    "c",
+                    TouchType::LiteratureSent,
+                    "case-study-kit",
+                ),
+                // b: sent the pricing sheet only after the deal closed (Feb 1).
+                literature(
+                    "lit-b",
+                    FEB + DAY,
+                    "b",
+                    TouchType::LiteratureSent,
+                    "pricing-sheet",
+                ),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    let (status, rows) = get(&store, "/v1/reports/literature").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    assert_eq!(
+        rows,
+        serde_json::json!([
+            {"asset": "case-study-kit", "sent_to": 2, "responded": 1, "response_rate": 0.5,
+             "preceded_wins": 1, "preceded_revenue_minor": 100000},
+            {"asset": "pricing-sheet", "sent_to": 1, "responded": 0, "response_rate": 0.0,
+             "preceded_wins": 0, "preceded_revenue_minor": 0},
+        ])
+    );
+}

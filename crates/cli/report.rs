@@ -42,6 +42,13 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Literature fulfilment (R8): per asset, sent, responded, and wins it preceded.
+    Literature {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// People who share a normalised e-mail or phone: candidates for a merge (R10).
     Duplicates {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -229,6 +236,50 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             yes_no(l.qualification.budget).to_owned(),
                             yes_no(l.qualification.authority).to_owned(),
                             l.touches.to_string(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Literature { db, format } => {
+            let rows = open_queries(&db)?.literature()?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                Format::Csv => {
+                    println!(
+                        "asset,sent_to,responded,response_rate,preceded_wins,preceded_revenue_minor"
+                    );
+                    for r in &rows {
+                        println!(
+                            "{},{},{},{},{},{}",
+                            csv_field(&r.asset),
+                            r.sent_to,
+                            r.responded,
+                            r.response_rate,
+                            r.preceded_wins,
+                            r.preceded_revenue_minor
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table = TextTable::new(vec![
+                        "asset",
+                        "sent to",
+                        "responded",
+                        "rate",
+                        "wins after",
+                        "revenue after",
+                    ]);
+                    for r in &rows {
+                        table.row(vec![
+                            r.asset.clone(),
+                            r.sent_to.to_string(),
+                            r.responded.to_string(),
+                            r.response_rate.to_string(),
+                            r.preceded_wins.to_string(),
+                            money(r.preceded_revenue_minor, None),
                         ]);
                     }
                     print!("{}", table.render());

@@ -23,6 +23,7 @@
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
 //! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
+//! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
@@ -103,6 +104,7 @@ pub fn router_with_settings(
         .route("/v1/reports/funnel", get(funnel))
         .route("/v1/people/duplicates", get(duplicates))
         .route("/v1/leads", get(prioritised_leads))
+        .route("/v1/reports/literature", get(literature))
         .with_state(AppState {
             queries,
             metrics,
@@ -544,6 +546,12 @@ async fn prioritised_leads(
         ))
     })
     .await
+}
+
+async fn literature(
+    State(state): State<AppState>,
+) -> ApiResult<Vec<touchline_engine::LiteratureRow>> {
+    blocking(move || Ok(Json(state.queries.literature()?))).await
 }
 
 async fn duplicates(
