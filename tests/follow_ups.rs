@@ -307,3 +307,55 @@ async fn r23_need_budget_and_authority_put_leads_in_priority_order() {
         "parameter limit: \"all\" is not a non-negative integer"
     );
 }
+
+fn touch(id: &str, ms: i64, person: &str, touch_type: TouchType) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: "cmp".into(),
+            touch_type,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn r19_behavioural_scores_weigh_touches_by_type_and_decay_with_age() {
+    let (_dir, store) = store_with_follow_ups();
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![
+                // Ada attended a webinar 30 days before the instant: 15 points, halved.
+                touch("t-ada", T0, "ada", TouchType::WebinarAttended),
+                // Bob had a meeting on the day: 25 points, and an e-mail open (1).
+                touch("t-bob-1", T0 + 30 * DAY, "bob", TouchType::Meeting),
+                touch("t-bob-2", T0 + 30 * DAY, "bob", TouchType::EmailOpen),
+                // Cy's touch comes after the instant: it does not count yet.
+                touch("t-cy", T0 + 40 * DAY, "cy", TouchType::Meeting),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    let (status, scores) = get(&store, "/v1/scores?at=2026-01-31").await;
+    assert_eq!(status, StatusCode::OK, "{scores}");
+    let rows: Vec<(&str, f64)> = scores
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["person_id"].as_str().unwrap(),
+                s["score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows[0], ("bob", 26.0));
+    assert_eq!(rows[1].0, "ada");
+    assert!((rows[1].1 - 7.5).abs() < 1e-9, "{rows:?}");
+    assert_eq!(rows[2], ("cy", 0.0));
+}

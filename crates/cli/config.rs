@@ -17,6 +17,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub kafka: KafkaConfig,
     pub attribution: AttributionConfig,
+    /// Behavioural lead scoring (R19): half-life and points per touch type.
+    pub scoring: touchline_engine::ScoringConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

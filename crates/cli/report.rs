@@ -42,6 +42,23 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Leads by behavioural score (R19): weighted touches, decayed by age.
+    Scores {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// Score as of this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// TOML config whose [scoring] section to use (default: the built-in weights).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Literature fulfilment (R8): per asset, sent, responded, and wins it preceded.
     Literature {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -236,6 +253,57 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             yes_no(l.qualification.budget).to_owned(),
                             yes_no(l.qualification.authority).to_owned(),
                             l.touches.to_string(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Scores {
+            db,
+            at,
+            owner,
+            limit,
+            config,
+            format,
+        } => {
+            let at = match at {
+                None => touchline_core::Timestamp::now(),
+                Some(text) => {
+                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
+                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
+                    })?
+                }
+            };
+            let config = crate::config::Config::load(config.as_deref())?;
+            let scores =
+                open_queries(&db)?.lead_scores(&config.scoring, at, owner.as_deref(), limit)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
+                Format::Csv => {
+                    println!("person_id,owner_id,score,touches,last_touch_at");
+                    for s in &scores {
+                        let last = s.last_touch_at.map(|t| t.to_string()).unwrap_or_default();
+                        println!(
+                            "{},{},{:.2},{},{last}",
+                            csv_field(&s.person_id),
+                            csv_field(&s.owner_id),
+                            s.score,
+                            s.touches
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table =
+                        TextTable::new(vec!["lead", "owner", "score", "touches", "last touch"]);
+                    for s in &scores {
+                        table.row(vec![
+                            s.person_id.clone(),
+                            s.owner_id.clone(),
+                            format!("{:.1}", s.score),
+                            s.touches.to_string(),
+                            s.last_touch_at.map(|t| t.to_string()).unwrap_or_default(),
                         ]);
                     }
                     print!("{}", table.render());

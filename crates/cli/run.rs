@@ -65,6 +65,7 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
             queries,
             metrics.clone(),
             config.attribution.settings(),
+            config.scoring.clone(),
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))

@@ -23,6 +23,7 @@
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
 //! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
+//! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
@@ -58,6 +59,7 @@ struct AppState {
     queries: Queries,
     metrics: Arc<Metrics>,
     settings: Arc<touchline_attribution::AttributionSettings>,
+    scoring: Arc<touchline_engine::ScoringConfig>,
 }
 
 /// The API's routes, with the default attribution settings.
@@ -66,6 +68,7 @@ pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
         queries,
         metrics,
         touchline_attribution::AttributionSettings::default(),
+        touchline_engine::ScoringConfig::default(),
     )
 }
 
@@ -75,6 +78,7 @@ pub fn router_with_settings(
     queries: Queries,
     metrics: Arc<Metrics>,
     settings: touchline_attribution::AttributionSettings,
+    scoring: touchline_engine::ScoringConfig,
 ) -> Router {
     Router::new()
         .route(
@@ -105,10 +109,12 @@ pub fn router_with_settings(
         .route("/v1/people/duplicates", get(duplicates))
         .route("/v1/leads", get(prioritised_leads))
         .route("/v1/reports/literature", get(literature))
+        .route("/v1/scores", get(lead_scores))
         .with_state(AppState {
             queries,
             metrics,
             settings: Arc::new(settings),
+            scoring: Arc::new(scoring),
         })
 }
 
@@ -544,6 +550,42 @@ async fn prioritised_leads(
                 .queries
                 .prioritised_leads(params.owner.as_deref(), limit)?,
         ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ScoreParams {
+    at: Option<String>,
+    owner: Option<String>,
+    limit: Option<String>,
+}
+
+async fn lead_scores(
+    State(state): State<AppState>,
+    Query(params): Query<ScoreParams>,
+) -> ApiResult<Vec<touchline_engine::LeadScore>> {
+    let at = match params.at.as_deref() {
+        None => Timestamp::now(),
+        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
+            ))
+        })?,
+    };
+    let limit = parse_param(
+        "limit",
+        params.limit.as_deref(),
+        100usize,
+        "a non-negative integer",
+    )?;
+    blocking(move || {
+        Ok(Json(state.queries.lead_scores(
+            &state.scoring,
+            at,
+            params.owner.as_deref(),
+            limit,
+        )?))
     })
     .await
 }

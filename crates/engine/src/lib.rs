@@ -51,8 +51,8 @@ pub use message::{AttributionMessage, attribution_key, render_attribution};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use queries::{
     CampaignCredit, CampaignPerformance, DueFollowUp, DuplicateGroup, FunnelRow, GroupBy,
-    GroupCredit, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead, Queries, Ratio,
-    SpeedToLead, TimeRange, UnattributedRow,
+    GroupCredit, LeadScore, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead, Queries,
+    Ratio, ScoringConfig, SpeedToLead, TimeRange, UnattributedRow,
 };
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
