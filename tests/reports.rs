@@ -375,3 +375,36 @@ async fn r8_literature_sent_how_recipients_responded_and_what_preceded_purchases
         ])
     );
 }
+
+#[tokio::test]
+async fn r4_recency_frequency_and_monetary_value_per_customer_and_source() {
+    let (_dir, store) = store();
+    let (status, report) = get(&store, "/v1/reports/rfm?at=2026-02-11").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    // a won on Jan 11 (31 days before Feb 11), b on Feb 1 (10 days); 1000.00 EUR each.
+    let customers: Vec<(&str, f64, u64, i64)> = report["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["account_id"].as_str().unwrap(),
+                c["recency_days"].as_f64().unwrap(),
+                c["frequency"].as_u64().unwrap(),
+                c["monetary_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        customers,
+        [("acc-a", 31.0, 1, 100_000), ("acc-b", 10.0, 1, 100_000)]
+    );
+    assert_eq!(
+        report["by_source"],
+        serde_json::json!([{"source": "google", "customers": 2, "mean_recency_days": 20.5,
+                            "mean_frequency": 1.0, "monetary_minor": 200000}])
+    );
+    // Before b's win only a is a customer.
+    let (_, earlier) = get(&store, "/v1/reports/rfm?at=2026-01-20").await;
+    assert_eq!(earlier["customers"].as_array().unwrap().len(), 1);
+}

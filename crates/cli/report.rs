@@ -59,6 +59,16 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Recency, frequency and monetary value per customer and per source (R4).
+    Rfm {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Literature fulfilment (R8): per asset, sent, responded, and wins it preceded.
     Literature {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -304,6 +314,55 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             format!("{:.1}", s.score),
                             s.touches.to_string(),
                             s.last_touch_at.map(|t| t.to_string()).unwrap_or_default(),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Rfm { db, at, format } => {
+            let at = match at {
+                None => touchline_core::Timestamp::now(),
+                Some(text) => {
+                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
+                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
+                    })?
+                }
+            };
+            let report = open_queries(&db)?.rfm(at)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => {
+                    println!("account_id,name,source,recency_days,frequency,monetary_minor");
+                    for c in &report.customers {
+                        println!(
+                            "{},{},{},{:.1},{},{}",
+                            csv_field(&c.account_id),
+                            csv_field(&c.name),
+                            csv_field(&c.source),
+                            c.recency_days,
+                            c.frequency,
+                            c.monetary_minor
+                        );
+                    }
+                }
+                Format::Table => {
+                    println!("RFM per source as of {at}:");
+                    let mut table = TextTable::new(vec![
+                        "source",
+                        "customers",
+                        "recency (days)",
+                        "frequency",
+                        "monetary",
+                    ]);
+                    for s in &report.by_source {
+                        table.row(vec![
+                            s.source.clone(),
+                            s.customers.to_string(),
+                            format!("{:.1}", s.mean_recency_days),
+                            format!("{:.2}", s.mean_frequency),
+                            money(s.monetary_minor, None),
                         ]);
                     }
                     print!("{}", table.render());

@@ -24,6 +24,7 @@
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
 //! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
 //! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
+//! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
 //! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
@@ -110,6 +111,7 @@ pub fn router_with_settings(
         .route("/v1/leads", get(prioritised_leads))
         .route("/v1/reports/literature", get(literature))
         .route("/v1/scores", get(lead_scores))
+        .route("/v1/reports/rfm", get(rfm))
         .with_state(AppState {
             queries,
             metrics,
@@ -588,6 +590,21 @@ async fn lead_scores(
         )?))
     })
     .await
+}
+
+async fn rfm(
+    State(state): State<AppState>,
+    Query(params): Query<ScoreParams>,
+) -> ApiResult<touchline_engine::RfmReport> {
+    let at = match params.at.as_deref() {
+        None => Timestamp::now(),
+        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
+            ))
+        })?,
+    };
+    blocking(move || Ok(Json(state.queries.rfm(at)?))).await
 }
 
 async fn literature(

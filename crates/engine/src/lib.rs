@@ -50,9 +50,9 @@ pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
 pub use message::{AttributionMessage, attribution_key, render_attribution};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use queries::{
-    CampaignCredit, CampaignPerformance, DueFollowUp, DuplicateGroup, FunnelRow, GroupBy,
-    GroupCredit, LeadScore, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead, Queries,
-    Ratio, ScoringConfig, SpeedToLead, TimeRange, UnattributedRow,
+    CampaignCredit, CampaignPerformance, CustomerRfm, DueFollowUp, DuplicateGroup, FunnelRow,
+    GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead,
+    Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow,
 };
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
