@@ -408,3 +408,49 @@ async fn r4_recency_frequency_and_monetary_value_per_customer_and_source() {
     let (_, earlier) = get(&store, "/v1/reports/rfm?at=2026-01-20").await;
     assert_eq!(earlier["customers"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn r17_support_cases_are_touches_and_post_sale_cases_signal_upsell() {
+    let (dir, store) = store();
+    drop(store);
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let case = |id: &str, ms: i64, person: &str| {
+        literature(id, ms, person, TouchType::SupportCase, "how-to")
+    };
+    engine
+        .apply(Batch {
+            events: vec![
+                case("case-trial", JAN + 4 * DAY, "a"), // during the trial, before the win on Jan 11
+                case("case-1", JAN + 20 * DAY, "a"),
+                case("case-2", FEB + 5 * DAY, "a"),
+                case("case-c", JAN + 20 * DAY, "c"), // c never bought
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    // The trial case is a touch like any other: it precedes a's won deal.
+    let (_, won) = get(&store, "/v1/conversions/opportunity_won:opp-a").await;
+    let linear = won["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "linear")
+        .unwrap();
+    let events: Vec<&str> = linear["attribution"]["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["touch_event_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["case-trial"]);
+    let (status, signals) = get(&store, "/v1/reports/upsell").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(signals.as_array().unwrap().len(), 1, "{signals}");
+    assert_eq!(signals[0]["account_id"], "acc-a");
+    assert_eq!(
+        signals[0]["support_cases"], 2,
+        "only cases after the purchase"
+    );
+}

@@ -69,6 +69,13 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Upsell signals (R17): customers whose people opened support cases after buying.
+    Upsell {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Literature fulfilment (R8): per asset, sent, responded, and wins it preceded.
     Literature {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -363,6 +370,43 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                             format!("{:.1}", s.mean_recency_days),
                             format!("{:.2}", s.mean_frequency),
                             money(s.monetary_minor, None),
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        ReportCommand::Upsell { db, format } => {
+            let signals = open_queries(&db)?.upsell_signals()?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&signals)?),
+                Format::Csv => {
+                    println!("account_id,name,customer_since,support_cases,last_case_at");
+                    for s in &signals {
+                        println!(
+                            "{},{},{},{},{}",
+                            csv_field(&s.account_id),
+                            csv_field(&s.name),
+                            s.customer_since,
+                            s.support_cases,
+                            s.last_case_at
+                        );
+                    }
+                }
+                Format::Table => {
+                    let mut table = TextTable::new(vec![
+                        "account",
+                        "customer since",
+                        "support cases",
+                        "last case",
+                    ]);
+                    for s in &signals {
+                        table.row(vec![
+                            format!("{} ({})", s.name, s.account_id),
+                            s.customer_since.to_string(),
+                            s.support_cases.to_string(),
+                            s.last_case_at.to_string(),
                         ]);
                     }
                     print!("{}", table.render());

@@ -25,6 +25,7 @@
 //! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
 //! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
+//! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
 //! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
@@ -112,6 +113,7 @@ pub fn router_with_settings(
         .route("/v1/reports/literature", get(literature))
         .route("/v1/scores", get(lead_scores))
         .route("/v1/reports/rfm", get(rfm))
+        .route("/v1/reports/upsell", get(upsell))
         .with_state(AppState {
             queries,
             metrics,
@@ -605,6 +607,10 @@ async fn rfm(
         })?,
     };
     blocking(move || Ok(Json(state.queries.rfm(at)?))).await
+}
+
+async fn upsell(State(state): State<AppState>) -> ApiResult<Vec<touchline_engine::UpsellSignal>> {
+    blocking(move || Ok(Json(state.queries.upsell_signals()?))).await
 }
 
 async fn literature(

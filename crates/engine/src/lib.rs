@@ -53,6 +53,7 @@ pub use queries::{
     CampaignCredit, CampaignPerformance, CustomerRfm, DueFollowUp, DuplicateGroup, FunnelRow,
     GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead,
     Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow,
+    UpsellSignal,
 };
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
