@@ -73,6 +73,20 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
+    // One record of an account (R9).
+    let account = touchline(&["report", "account", "--db", db, "--id", "acc-0000000"]);
+    assert!(account.status.success(), "{}", stderr(&account));
+    assert!(
+        stdout(&account).contains("transactions, revenue"),
+        "{}",
+        stdout(&account)
+    );
+    let missing = touchline(&["report", "account", "--db", db, "--id", "acc-nope"]);
+    assert!(
+        stderr(&missing).contains("--id acc-nope: no such account"),
+        "{}",
+        stderr(&missing)
+    );
     // The generated data holds duplicate people, merged later.
     let duplicates = touchline(&["report", "duplicates", "--db", db, "--format", "json"]);
     assert!(duplicates.status.success(), "{}", stderr(&duplicates));

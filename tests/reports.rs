@@ -454,3 +454,74 @@ async fn r17_support_cases_are_touches_and_post_sale_cases_signal_upsell() {
         "only cases after the purchase"
     );
 }
+
+#[tokio::test]
+async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_history() {
+    let (dir, store) = store();
+    drop(store);
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let transaction = |id: &str, ms: i64, amount: i64| {
+        envelope(
+            id,
+            ms,
+            Event::TransactionRecorded(TransactionRecorded {
+                transaction_id: id.into(),
+                account_id: "acc-a".into(),
+                opportunity_id: "opp-a".into(),
+                amount: Money::new(amount, "EUR"),
+                description: "invoice".into(),
+            }),
+        )
+    };
+    engine
+        .apply(Batch {
+            events: vec![
+                transaction("inv-1", JAN + 12 * DAY, 600_00),
+                transaction("inv-2", JAN + 40 * DAY, 400_00),
+                transaction("inv-1", JAN + 12 * DAY, 600_00), // accounting re-sent it
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    let (status, record) = get(&store, "/v1/accounts/acc-a").await;
+    assert_eq!(status, StatusCode::OK, "{record}");
+    // The lead behind the deal is a contact of the account.
+    assert_eq!(record["contacts"][0]["person_id"], "a");
+    assert_eq!(record["contacts"][0]["kind"], "contact");
+    assert_eq!(record["opportunities"][0]["opportunity_id"], "opp-a");
+    let invoices: Vec<&str> = record["account"]["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transaction_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        invoices,
+        ["inv-1", "inv-2"],
+        "each transaction once, in time order"
+    );
+    assert_eq!(
+        record["revenue"],
+        serde_json::json!([{"amount_minor": 100000, "currency": "EUR"}])
+    );
+    let history: Vec<&str> = record["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "lead_converted",
+            "opportunity_created",
+            "transaction_recorded",
+            "transaction_recorded"
+        ],
+        "the account's stream from the log"
+    );
+    let (status, _) = get(&store, "/v1/accounts/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

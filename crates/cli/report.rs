@@ -69,6 +69,17 @@ pub enum ReportCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// One record of an account (R9): contacts, opportunities, transactions, history.
+    Account {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// The account id.
+        #[arg(long)]
+        id: String,
+        /// How many of the latest events to show.
+        #[arg(long, default_value_t = 20)]
+        history: usize,
+    },
     /// Upsell signals (R17): customers whose people opened support cases after buying.
     Upsell {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -374,6 +385,60 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                     }
                     print!("{}", table.render());
                 }
+            }
+            Ok(())
+        }
+        ReportCommand::Account { db, id, history } => {
+            let record = open_queries(&db)?
+                .account_record(&id, history)?
+                .with_context(|| format!("--id {id}: no such account in {}", db.display()))?;
+            let a = &record.account;
+            println!(
+                "{} ({}) {} owner {}",
+                a.name, a.account_id, a.industry, a.owner_id
+            );
+            println!();
+            let mut contacts = TextTable::new(vec!["contact", "kind", "e-mail", "touches"]);
+            for c in &record.contacts {
+                contacts.row(vec![
+                    format!("{} ({})", c.name, c.person_id),
+                    format!("{:?}", c.kind).to_lowercase(),
+                    c.email.clone(),
+                    c.touches.to_string(),
+                ]);
+            }
+            print!("{}", contacts.render());
+            println!();
+            let mut deals = TextTable::new(vec!["opportunity", "stage", "amount"]);
+            for o in &record.opportunities {
+                deals.row(vec![
+                    o.opportunity_id.clone(),
+                    o.stage.clone(),
+                    o.amount
+                        .as_ref()
+                        .map_or(String::new(), |m| money(m.amount_minor, Some(&m.currency))),
+                ]);
+            }
+            print!("{}", deals.render());
+            println!();
+            let revenue: Vec<String> = record
+                .revenue
+                .iter()
+                .map(|m| money(m.amount_minor, Some(&m.currency)))
+                .collect();
+            println!(
+                "{} transactions, revenue {}",
+                a.transactions.len(),
+                revenue.join(", ")
+            );
+            println!();
+            for e in &record.history {
+                println!(
+                    "{:>8}  {}  {}",
+                    e.seq,
+                    e.envelope.occurred_at,
+                    e.envelope.event.type_name()
+                );
             }
             Ok(())
         }

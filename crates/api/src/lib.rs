@@ -25,6 +25,7 @@
 //! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
 //! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
+//! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest events |
 //! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
 //! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
@@ -114,6 +115,7 @@ pub fn router_with_settings(
         .route("/v1/scores", get(lead_scores))
         .route("/v1/reports/rfm", get(rfm))
         .route("/v1/reports/upsell", get(upsell))
+        .route("/v1/accounts/{id}", get(account))
         .with_state(AppState {
             queries,
             metrics,
@@ -607,6 +609,54 @@ async fn rfm(
         })?,
     };
     blocking(move || Ok(Json(state.queries.rfm(at)?))).await
+}
+
+#[derive(Deserialize)]
+struct AccountParams {
+    history: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AccountBody {
+    account: touchline_projection::AccountView,
+    contacts: Vec<touchline_engine::ContactSummary>,
+    opportunities: Vec<touchline_projection::OpportunityView>,
+    revenue: Vec<touchline_core::Money>,
+    history: Vec<EventBody>,
+}
+
+async fn account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<AccountParams>,
+) -> ApiResult<AccountBody> {
+    let history = parse_param(
+        "history",
+        params.history.as_deref(),
+        50usize,
+        "a non-negative integer",
+    )?;
+    blocking(move || {
+        let record = state
+            .queries
+            .account_record(&id, history)?
+            .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))?;
+        Ok(Json(AccountBody {
+            account: record.account,
+            contacts: record.contacts,
+            opportunities: record.opportunities,
+            revenue: record.revenue,
+            history: record
+                .history
+                .into_iter()
+                .map(|e| EventBody {
+                    seq: e.seq,
+                    envelope: e.envelope,
+                })
+                .collect(),
+        }))
+    })
+    .await
 }
 
 async fn upsell(State(state): State<AppState>) -> ApiResult<Vec<touchline_engine::UpsellSignal>> {

@@ -742,7 +742,7 @@ impl<'s> BatchState<'s> {
                 let person = self.resolve(&e.person_id)?;
                 self.person_mut(&person)?.apply(seq, envelope);
             }
-            Event::TransactionRecorded(_) => {}
+            Event::TransactionRecorded(e) => self.account_mut(&e.account_id)?.apply(seq, envelope),
         }
         Ok(())
     }

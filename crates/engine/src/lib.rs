@@ -50,10 +50,10 @@ pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
 pub use message::{AttributionMessage, attribution_key, render_attribution};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use queries::{
-    CampaignCredit, CampaignPerformance, CustomerRfm, DueFollowUp, DuplicateGroup, FunnelRow,
-    GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison, ModelCredit, PrioritisedLead,
-    Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow,
-    UpsellSignal,
+    AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
+    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison,
+    ModelCredit, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
+    TimeRange, UnattributedRow, UpsellSignal,
 };
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer

@@ -1222,3 +1222,81 @@ impl Queries {
         Ok(signals)
     }
 }
+
+/// A contact on an account record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContactSummary {
+    pub person_id: String,
+    pub name: String,
+    pub email: String,
+    pub kind: touchline_projection::PersonKind,
+    pub touches: usize,
+    pub lead_created_at: Option<Timestamp>,
+}
+
+/// One record of an account (R9): who, which deals, what was paid, what happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRecord {
+    pub account: touchline_projection::AccountView,
+    pub contacts: Vec<ContactSummary>,
+    pub opportunities: Vec<OpportunityView>,
+    /// Transactions per currency, in minor units.
+    pub revenue: Vec<touchline_core::Money>,
+    /// The account's latest events from the log, newest last.
+    pub history: Vec<touchline_store::StoredEvent>,
+}
+
+impl Queries {
+    pub fn account_record(
+        &self,
+        account_id: &str,
+        history: usize,
+    ) -> Result<Option<AccountRecord>, EngineError> {
+        let Some(account) = self
+            .store
+            .get::<touchline_projection::AccountView>(Table::Accounts, account_id)?
+        else {
+            return Ok(None);
+        };
+        let mut contacts = Vec::new();
+        for id in &account.contact_ids {
+            if let Some(p) = self.person(id)? {
+                contacts.push(ContactSummary {
+                    name: format!("{} {}", p.first_name, p.last_name)
+                        .trim()
+                        .to_owned(),
+                    email: p.email.clone(),
+                    kind: p.kind,
+                    touches: p.touches.len(),
+                    lead_created_at: p.lead_created_at,
+                    person_id: p.person_id,
+                });
+            }
+        }
+        let mut opportunities = Vec::new();
+        for id in &account.opportunity_ids {
+            opportunities.extend(self.opportunity(id)?);
+        }
+        let mut revenue: Vec<touchline_core::Money> = Vec::new();
+        for t in &account.transactions {
+            match revenue.iter_mut().find(|m| m.currency == t.amount.currency) {
+                Some(total) => total.amount_minor += t.amount.amount_minor,
+                None => revenue.push(t.amount.clone()),
+            }
+        }
+        // The newest `history` events: the stream is in log order, so read it all
+        // and keep the tail (an account's stream is short next to the log).
+        let mut events = self
+            .store
+            .stream(StreamKind::Account, account_id, 0, usize::MAX)?;
+        let skip = events.len().saturating_sub(history);
+        let history = events.split_off(skip);
+        Ok(Some(AccountRecord {
+            account,
+            contacts,
+            opportunities,
+            revenue,
+            history,
+        }))
+    }
+}

@@ -11,7 +11,20 @@ pub struct AccountView {
     pub owner_id: String,
     pub contact_ids: Vec<String>,
     pub opportunity_ids: Vec<String>,
+    /// Transactions from accounting, in time order (R3).
+    pub transactions: Vec<TransactionEntry>,
     pub last_seq: u64,
+}
+
+/// One accounting transaction on the account (R3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionEntry {
+    pub transaction_id: String,
+    /// The opportunity it pays for, if any.
+    pub opportunity_id: String,
+    pub amount: touchline_core::Money,
+    pub at: touchline_core::Timestamp,
+    pub description: String,
 }
 
 impl AccountView {
@@ -55,6 +68,24 @@ impl AccountView {
             }
             Event::OpportunityCreated(e) => {
                 self.add_contact(&e.primary_contact_id);
+                self.add_opportunity(&e.opportunity_id);
+            }
+            Event::TransactionRecorded(e) => {
+                if !self
+                    .transactions
+                    .iter()
+                    .any(|t| t.transaction_id == e.transaction_id)
+                {
+                    let entry = TransactionEntry {
+                        transaction_id: e.transaction_id.clone(),
+                        opportunity_id: e.opportunity_id.clone(),
+                        amount: e.amount.clone(),
+                        at: envelope.occurred_at,
+                        description: e.description.clone(),
+                    };
+                    let at = self.transactions.partition_point(|t| t.at <= entry.at);
+                    self.transactions.insert(at, entry);
+                }
                 self.add_opportunity(&e.opportunity_id);
             }
             _ => return,

@@ -39,7 +39,7 @@ mod conversion;
 mod opportunity;
 mod person;
 
-pub use account::AccountView;
+pub use account::{AccountView, TransactionEntry};
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, OpportunityView, StageChange};
