@@ -73,6 +73,38 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
+    // Replay rebuilds the same views from the log.
+    let before = stdout(&touchline(&[
+        "report",
+        "attribution",
+        "--db",
+        db,
+        "--format",
+        "csv",
+    ]));
+    let replay = Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .arg("replay")
+        .env("TOUCHLINE_STORE_PATH", db)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", stderr(&replay));
+    assert!(
+        stdout(&replay).starts_with("replayed "),
+        "{}",
+        stdout(&replay)
+    );
+    assert_eq!(
+        stdout(&touchline(&[
+            "report",
+            "attribution",
+            "--db",
+            db,
+            "--format",
+            "csv"
+        ])),
+        before
+    );
     // One record of an account (R9).
     let account = touchline(&["report", "account", "--db", db, "--id", "acc-0000000"]);
     assert!(account.status.success(), "{}", stderr(&account));

@@ -36,6 +36,13 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Rebuild every view from the event log (after an upgrade, or to check the
+    /// views): stop the engine first.
+    Replay {
+        /// TOML config file; environment variables override it (see README).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Print a report from a store (stop the engine first, or query its API).
     Report {
         #[command(subcommand)]
@@ -61,6 +68,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Run { config } => run::run(config.as_deref()),
+        Command::Replay { config } => run::replay(config.as_deref()),
         Command::Report { report } => report::run(report),
         Command::Attribution { command } => report::run_attribution(command),
     };

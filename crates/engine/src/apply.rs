@@ -223,6 +223,50 @@ impl Engine {
         Ok(())
     }
 
+    /// Rebuilds every view from the log (`touchline replay`): clears the views,
+    /// folds every event again in log order, re-attributes, and queues every
+    /// credit set for publishing with versions above all earlier ones. Calls
+    /// `progress(done, total)` after each chunk.
+    pub fn rebuild(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<(), EngineError> {
+        self.flush()?;
+        self.overlay = Overlay::default();
+        self.store.clear_views()?;
+        let floor = self.versions;
+        let total = self.next_seq;
+        let mut from = 0u64;
+        loop {
+            let page = self.store.events(from, 10_000)?;
+            let Some(last) = page.last() else { break };
+            let last_seq = last.seq;
+            from = last_seq + 1;
+            let store = self.store.clone();
+            let mut state = BatchState::new(&store, Overlay::default(), self.account_touches());
+            state.version_floor = floor;
+            for event in &page {
+                state.project(event.seq, &event.envelope)?;
+            }
+            let mut commit = store.commit();
+            let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
+            dirty.sort_unstable();
+            let mut versions = 0u64;
+            for conversion_id in dirty {
+                for record in state.reattribute(&conversion_id, &self.config, last_seq)? {
+                    commit.outbox(self.next_outbox_id, &record)?;
+                    self.next_outbox_id += 1;
+                    versions += 1;
+                }
+            }
+            state.write_views(&mut commit)?;
+            self.versions += versions;
+            commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
+            commit.set_meta_u64(META_VERSIONS, self.versions);
+            store.write(commit)?;
+            Metrics::add(&self.metrics.attribution_versions, versions);
+            progress(from.min(total), total);
+        }
+        Ok(())
+    }
+
     /// Re-attributes every conversion (lead, qualified lead, opportunity, won
     /// deal) in chunks, one commit each; returns how many subjects were visited.
     pub fn reattribute_all(&mut self) -> Result<usize, EngineError> {
@@ -457,6 +501,9 @@ struct BatchState<'s> {
     dirty_conversions: HashSet<String>,
     /// Opportunities draw on every contact of their account, not only their own.
     account_touches: bool,
+    /// New credit sets start above this version (raised by a rebuild, so that
+    /// versions never go back for consumers of the compacted topic).
+    version_floor: u64,
 }
 
 /// A table's loaded views; `None` marks a key known to be absent. Changed keys
@@ -537,6 +584,7 @@ impl<'s> BatchState<'s> {
             conversions: Views::new(Table::Conversions, previous.conversions),
             dirty_conversions: HashSet::new(),
             account_touches,
+            version_floor: 0,
         }
     }
 
@@ -905,8 +953,9 @@ impl<'s> BatchState<'s> {
             .iter()
             .map(|&m| (m, attribute(m, &conversion, &touches, &config.settings)))
             .collect();
+        let version_floor = self.version_floor;
         let view = self.conversions.get_mut_or(self.store, conversion_id, || {
-            ConversionView::new(conversion.clone())
+            ConversionView::continuing(conversion.clone(), version_floor, models)
         })?;
         let changed = view.update(conversion, fresh, seq);
         let mut records = Vec::with_capacity(changed.len());

@@ -34,6 +34,20 @@ impl ConversionView {
         }
     }
 
+    /// A new view whose models' first versions come after `floor` (used when
+    /// views are rebuilt, so that versions never go back).
+    pub fn continuing(conversion: Conversion, floor: u64, models: &[Model]) -> Self {
+        ConversionView {
+            conversion,
+            results: Vec::new(),
+            retired: if floor == 0 {
+                Vec::new()
+            } else {
+                models.iter().map(|m| (*m, floor)).collect()
+            },
+        }
+    }
+
     /// Whether the conversion currently stands (it has at least one result).
     pub fn is_live(&self) -> bool {
         !self.results.is_empty()

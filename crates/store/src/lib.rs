@@ -109,7 +109,7 @@ pub enum StoreError {
         detail: String,
     },
     #[error(
-        "the store at {path} was written with schema version {found}, this build uses {expected}; move it aside and restart to rebuild it from the input topics (their retention must still hold every event)"
+        "the store at {path} was written with schema version {found}, this build uses {expected}; run `touchline replay` on it to rebuild the views from its log"
     )]
     SchemaMismatch {
         path: PathBuf,
@@ -156,6 +156,22 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    /// Opens a store whatever its schema version, clears its views and marks it
+    /// current: the first step of a replay after an upgrade. The log, offsets and
+    /// counters are kept.
+    pub fn open_for_replay(path: &Path) -> Result<Self> {
+        let store = Self::open_with(path, false)?;
+        store.clear_views()?;
+        let mut commit = store.commit();
+        commit.set_meta_u64(META_SCHEMA, SCHEMA_VERSION);
+        store.write(commit)?;
+        Ok(store)
+    }
+
+    fn open_with(path: &Path, check_schema: bool) -> Result<Self> {
         let cache = Cache::new_lru_cache(256 << 20).map_err(|source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -213,6 +229,7 @@ impl Store {
                 store.write(commit)?;
             }
             Some(SCHEMA_VERSION) => {}
+            Some(_) if !check_schema => {}
             Some(found) => {
                 return Err(StoreError::SchemaMismatch {
                     path: path.to_owned(),
@@ -497,20 +514,12 @@ impl Store {
 
     /// Removes every view, keeping the log, so that a replay can rebuild them.
     pub fn clear_views(&self) -> Result<()> {
-        let mut commit = self.commit();
+        // Keys are UTF-8, which never holds the byte 0xFF: this range is everything.
+        let mut batch = WriteBatch::default();
         for table in Table::ALL {
-            for item in self
-                .db
-                .iterator_cf(self.cf(table.cf_name()), IteratorMode::Start)
-            {
-                let (key, _) = item.map_err(rocks("scan views"))?;
-                commit.ops.push(Op::Delete {
-                    cf: table.cf_name(),
-                    key: key.into_vec(),
-                });
-            }
+            batch.delete_range_cf(self.cf(table.cf_name()), &b""[..], &b"\xff"[..]);
         }
-        self.write(commit)
+        self.db.write(batch).map_err(rocks("clear views"))
     }
 }
 
