@@ -159,14 +159,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             owner,
             format,
         } => {
-            let at = match at {
-                None => touchline_core::Timestamp::now(),
-                Some(text) => {
-                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
-                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
-                    })?
-                }
-            };
+            let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.follow_ups_due(at, owner.as_deref())?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -296,14 +289,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             config,
             format,
         } => {
-            let at = match at {
-                None => touchline_core::Timestamp::now(),
-                Some(text) => {
-                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
-                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
-                    })?
-                }
-            };
+            let at = parse_at(at.as_deref())?;
             let config = crate::config::Config::load(config.as_deref())?;
             let scores =
                 open_queries(&db)?.lead_scores(&config.scoring, at, owner.as_deref(), limit)?;
@@ -340,14 +326,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             Ok(())
         }
         ReportCommand::Rfm { db, at, format } => {
-            let at = match at {
-                None => touchline_core::Timestamp::now(),
-                Some(text) => {
-                    touchline_core::Timestamp::parse_lenient(&text).with_context(|| {
-                        format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")
-                    })?
-                }
-            };
+            let at = parse_at(at.as_deref())?;
             let report = open_queries(&db)?.rfm(at)?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
@@ -937,6 +916,15 @@ pub enum AttributionCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// Parses `--at` (RFC 3339 or a date); absent means now.
+fn parse_at(text: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
+    match text {
+        None => Ok(touchline_core::Timestamp::now()),
+        Some(text) => touchline_core::Timestamp::parse_lenient(text)
+            .with_context(|| format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")),
+    }
 }
 
 fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {

@@ -414,6 +414,18 @@ struct ReportParams {
     campaign: Option<String>,
 }
 
+/// Parses the `at` parameter (RFC 3339 or a date); absent means now.
+fn parse_at(text: Option<&str>) -> Result<Timestamp, ApiError> {
+    match text {
+        None => Ok(Timestamp::now()),
+        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
+            ))
+        }),
+    }
+}
+
 /// Parses `from`/`to`: RFC 3339 or a date (`2026-03-01`, midnight UTC).
 pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, String> {
     let parse = |name: &str, text: Option<&str>| {
@@ -504,14 +516,7 @@ async fn follow_ups_due(
     State(state): State<AppState>,
     Query(params): Query<FollowUpParams>,
 ) -> ApiResult<Vec<touchline_engine::DueFollowUp>> {
-    let at = match params.at.as_deref() {
-        None => Timestamp::now(),
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
-            ))
-        })?,
-    };
+    let at = parse_at(params.at.as_deref())?;
     blocking(move || {
         Ok(Json(
             state.queries.follow_ups_due(at, params.owner.as_deref())?,
@@ -571,14 +576,7 @@ async fn lead_scores(
     State(state): State<AppState>,
     Query(params): Query<ScoreParams>,
 ) -> ApiResult<Vec<touchline_engine::LeadScore>> {
-    let at = match params.at.as_deref() {
-        None => Timestamp::now(),
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
-            ))
-        })?,
-    };
+    let at = parse_at(params.at.as_deref())?;
     let limit = parse_param(
         "limit",
         params.limit.as_deref(),
@@ -600,14 +598,7 @@ async fn rfm(
     State(state): State<AppState>,
     Query(params): Query<ScoreParams>,
 ) -> ApiResult<touchline_engine::RfmReport> {
-    let at = match params.at.as_deref() {
-        None => Timestamp::now(),
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
-            ))
-        })?,
-    };
+    let at = parse_at(params.at.as_deref())?;
     blocking(move || Ok(Json(state.queries.rfm(at)?))).await
 }
 

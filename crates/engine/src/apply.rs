@@ -245,25 +245,38 @@ impl Engine {
             for event in &page {
                 state.project(event.seq, &event.envelope)?;
             }
-            let mut commit = store.commit();
-            let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
-            dirty.sort_unstable();
-            let mut versions = 0u64;
-            for conversion_id in dirty {
-                for record in state.reattribute(&conversion_id, &self.config, last_seq)? {
-                    commit.outbox(self.next_outbox_id, &record)?;
-                    self.next_outbox_id += 1;
-                    versions += 1;
-                }
-            }
-            state.write_views(&mut commit)?;
-            self.versions += versions;
-            commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
-            commit.set_meta_u64(META_VERSIONS, self.versions);
-            store.write(commit)?;
-            Metrics::add(&self.metrics.attribution_versions, versions);
+            self.commit_recomputed(&store, &mut state, last_seq)?;
             progress(from.min(total), total);
         }
+        Ok(())
+    }
+
+    /// Re-attributes the conversions `state` marked, queues the changed credit
+    /// sets, and writes the views and counters in one synchronous commit (outside
+    /// the pipelined path: nothing is in flight when this runs).
+    fn commit_recomputed(
+        &mut self,
+        store: &Store,
+        state: &mut BatchState<'_>,
+        as_of_seq: u64,
+    ) -> Result<(), EngineError> {
+        let mut commit = store.commit();
+        let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
+        dirty.sort_unstable();
+        let mut versions = 0u64;
+        for conversion_id in dirty {
+            for record in state.reattribute(&conversion_id, &self.config, as_of_seq)? {
+                commit.outbox(self.next_outbox_id, &record)?;
+                self.next_outbox_id += 1;
+                versions += 1;
+            }
+        }
+        state.write_views(&mut commit)?;
+        self.versions += versions;
+        commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
+        commit.set_meta_u64(META_VERSIONS, self.versions);
+        store.write(commit)?;
+        Metrics::add(&self.metrics.attribution_versions, versions);
         Ok(())
     }
 
@@ -306,24 +319,8 @@ impl Engine {
                         state.mark(ConversionKind::OpportunityWon, key);
                     }
                 }
-                let mut commit = store.commit();
-                let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
-                dirty.sort_unstable();
-                let mut versions = 0u64;
                 let as_of = self.next_seq.saturating_sub(1);
-                for conversion_id in dirty {
-                    for record in state.reattribute(&conversion_id, &self.config, as_of)? {
-                        commit.outbox(self.next_outbox_id, &record)?;
-                        self.next_outbox_id += 1;
-                        versions += 1;
-                    }
-                }
-                state.write_views(&mut commit)?;
-                self.versions += versions;
-                commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
-                commit.set_meta_u64(META_VERSIONS, self.versions);
-                store.write(commit)?;
-                Metrics::add(&self.metrics.attribution_versions, versions);
+                self.commit_recomputed(&store, &mut state, as_of)?;
             }
         }
         Ok(visited)
