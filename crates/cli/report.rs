@@ -538,8 +538,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             to,
             format,
         } => {
-            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
-                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let rows = open_queries(&db)?.funnel(range)?;
             let days = |d: Option<f64>| d.map_or("-".to_owned(), |d| format!("{d:.1}"));
             match format {
@@ -593,8 +592,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             to,
             format,
         } => {
-            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
-                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let rows = open_queries(&db)?.speed_to_lead(range)?;
             let fmt = |m: Option<f64>| m.map_or("-".to_owned(), |m| format!("{m:.0}"));
             match format {
@@ -918,6 +916,14 @@ pub enum AttributionCommand {
     },
 }
 
+/// Parses `--from`/`--to` with the API's rules, naming the flag on error.
+fn parse_cli_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<touchline_engine::TimeRange> {
+    touchline_api::parse_range(from, to).map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))
+}
+
 /// Parses `--at` (RFC 3339 or a date); absent means now.
 fn parse_at(text: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
     match text {
@@ -959,8 +965,7 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             let (model, by) =
                 touchline_api::parse_data_driven(Some(&model), Some(&order), Some(&by))
                     .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
-            let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
-                .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let config = crate::config::Config::load(config.as_deref())?;
             let queries = open_queries(&db)?;
             let report = queries.data_driven(
@@ -1119,8 +1124,7 @@ fn compare(
     to: Option<String>,
     format: Format,
 ) -> anyhow::Result<()> {
-    let range = touchline_api::parse_range(from.as_deref(), to.as_deref())
-        .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+    let range = parse_cli_range(from.as_deref(), to.as_deref())?;
     let queries = open_queries(db)?;
     if let Some(id) = conversion_id {
         let view = queries.conversion(&id)?.with_context(|| {
