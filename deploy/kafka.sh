@@ -32,7 +32,8 @@ TOPICS=(
   "touchline.events.v1:4"
   "touchline.events.json.v1:4"
   "touchline.deadletter.v1:1"
-  "touchline.attribution.v1:4:cleanup.policy=compact"
+    "touchline.attribution.v1:4:cleanup.policy=compact"
+  "touchline.alerts.v1:4"
 )
 
 KAFKA_VERSION=4.1.1

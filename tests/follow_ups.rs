@@ -318,6 +318,7 @@ fn touch(id: &str, ms: i64, person: &str, touch_type: TouchType) -> Envelope {
             touch_type,
             status: TouchStatus::Responded,
             asset: String::new(),
+            topic: String::new(),
         }),
     )
 }

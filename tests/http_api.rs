@@ -33,6 +33,7 @@ fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
             touch_type: TouchType::AdClick,
             status: TouchStatus::Responded,
             asset: "/pricing".into(),
+            topic: String::new(),
         }),
     )
 }

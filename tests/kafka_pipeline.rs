@@ -308,6 +308,10 @@ impl Child9 {
             .envs(topics.env())
             .env("TOUCHLINE_STORE_PATH", dir)
             .env("TOUCHLINE_HTTP_LISTEN", &http)
+            .env(
+                "TOUCHLINE_API_TOKENS",
+                format!("tests:admin:{TEST_TOKEN_SHA256}"),
+            )
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -314,6 +314,7 @@ fn literature(id: &str, ms: i64, person: &str, touch_type: TouchType, asset: &st
                 TouchStatus::Responded
             },
             asset: asset.into(),
+            topic: String::new(),
         }),
     )
 }

@@ -19,6 +19,39 @@ pub struct Config {
     pub attribution: AttributionConfig,
     /// Behavioural lead scoring (R19): half-life and points per touch type.
     pub scoring: touchline_engine::ScoringConfig,
+    /// API tokens and their roles (R6).
+    pub access: AccessConfig,
+    /// Who new leads without an owner go to, and when a lead is overdue (R20).
+    pub routing: touchline_projection::RoutingRules,
+    /// Stage probabilities of the weighted pipeline forecast (R5).
+    pub pipeline: touchline_engine::PipelineConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// Serve the API without tokens, every caller acting as admin. Only for a
+    /// machine nobody else reaches; `run` refuses to start with neither this
+    /// nor a token.
+    pub open: bool,
+    pub tokens: Vec<touchline_api::TokenConfig>,
+}
+
+impl AccessConfig {
+    /// The API's access check, or why the configuration cannot be used.
+    pub fn access(&self) -> anyhow::Result<touchline_api::Access> {
+        match (self.open, self.tokens.is_empty()) {
+            (true, true) => Ok(touchline_api::Access::Open),
+            (true, false) => {
+                bail!("access: open = true and tokens are both set; choose one")
+            }
+            (false, true) => bail!(
+                "access: no API token is configured; add [[access.tokens]] (see `touchline token new`) or set access.open = true for a local, unshared machine"
+            ),
+            (false, false) => touchline_api::Access::from_tokens(&self.tokens)
+                .map_err(|e| anyhow::anyhow!("access.tokens: {e}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +121,15 @@ impl Default for AttributionConfig {
 }
 
 impl Config {
+    /// What the engine needs from the configuration.
+    pub fn engine(&self) -> touchline_engine::EngineConfig {
+        touchline_engine::EngineConfig {
+            models: self.attribution.models.clone(),
+            settings: self.attribution.settings(),
+            routing: self.routing.clone(),
+        }
+    }
+
     /// Reads the file if given, then applies environment overrides.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match path {
@@ -101,6 +143,14 @@ impl Config {
         };
         config.apply_env(|name| std::env::var(name).ok())?;
         config.kafka.validate()?;
+        config
+            .routing
+            .validate()
+            .map_err(|e| anyhow::anyhow!("routing: {e}"))?;
+        config
+            .pipeline
+            .validate()
+            .map_err(|e| anyhow::anyhow!("pipeline: {e}"))?;
         if config.attribution.models.is_empty() {
             bail!("attribution.models lists no model");
         }
@@ -162,6 +212,39 @@ impl Config {
         }
         if let Some(v) = var("TOUCHLINE_KAFKA_ATTRIBUTION_TOPIC") {
             self.kafka.attribution_topic = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_ALERTS_TOPIC") {
+            self.kafka.alerts_topic = v;
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_COMMANDS_TOPIC") {
+            self.kafka.commands_topic = v;
+        }
+        if let Some(v) = var("TOUCHLINE_ACCESS_OPEN") {
+            self.access.open = v
+                .parse()
+                .with_context(|| format!("TOUCHLINE_ACCESS_OPEN={v:?} is not true or false"))?;
+        }
+        if let Some(v) = var("TOUCHLINE_API_TOKENS") {
+            self.access.tokens = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|item| {
+                    let mut parts = item.trim().splitn(3, ':');
+                    let (Some(name), Some(role), Some(sha256)) =
+                        (parts.next(), parts.next(), parts.next())
+                    else {
+                        bail!("TOUCHLINE_API_TOKENS: {item:?} is not name:role:sha256");
+                    };
+                    let role = role
+                        .parse()
+                        .map_err(|e: String| anyhow::anyhow!("TOUCHLINE_API_TOKENS: {e}"))?;
+                    Ok(touchline_api::TokenConfig {
+                        name: name.to_owned(),
+                        role,
+                        sha256: sha256.to_owned(),
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
         }
         if let Some(v) = var("TOUCHLINE_KAFKA_BATCH_MAX_MESSAGES") {
             self.kafka.batch_max_messages = v.parse().with_context(|| {

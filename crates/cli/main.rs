@@ -53,6 +53,54 @@ enum Command {
         #[command(subcommand)]
         command: report::AttributionCommand,
     },
+    /// Make API tokens (R6): a new random token, or the digest of an existing one.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a new random token and the [[access.tokens]] entry that admits it.
+    New {
+        /// A name for the token, shown in logs.
+        #[arg(long)]
+        name: String,
+        /// marketing, sales, service, analyst or admin.
+        #[arg(long)]
+        role: touchline_api::Role,
+    },
+    /// Print the SHA-256 digest of a token read from standard input.
+    Hash,
+}
+
+fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::New { name, role } => {
+            let bytes: [u8; 24] = rand::random();
+            let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let secret = format!("tl_{secret}");
+            println!("token (give it to the caller; it is not stored): {secret}");
+            println!();
+            println!("[[access.tokens]]");
+            println!("name = {name:?}");
+            println!("role = \"{role}\"");
+            println!(
+                "sha256 = \"{}\"",
+                touchline_api::access::token_digest_hex(&secret)
+            );
+            Ok(())
+        }
+        TokenCommand::Hash => {
+            let mut secret = String::new();
+            std::io::stdin().read_line(&mut secret)?;
+            let secret = secret.trim();
+            anyhow::ensure!(!secret.is_empty(), "no token on standard input");
+            println!("{}", touchline_api::access::token_digest_hex(secret));
+            Ok(())
+        }
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +119,7 @@ fn main() -> std::process::ExitCode {
         Command::Replay { config } => run::replay(config.as_deref()),
         Command::Report { report } => report::run(report),
         Command::Attribution { command } => report::run_attribution(command),
+        Command::Token { command } => token(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

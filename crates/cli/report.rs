@@ -1055,6 +1055,8 @@ fn as_of(
     let engine_config = touchline_engine::EngineConfig {
         models: config.attribution.models.clone(),
         settings: config.attribution.settings(),
+        // Routing decisions are in the log already; replaying must not decide again.
+        routing: Default::default(),
     };
     let then =
         touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;

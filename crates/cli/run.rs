@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use touchline_engine::{Engine, EngineConfig, Queries};
+use touchline_engine::{Engine, Queries};
 use touchline_kafka::{Ingest, Publisher};
 use touchline_store::Store;
 use tracing::{error, info};
@@ -22,18 +22,14 @@ use crate::config::Config;
 
 pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
+    // Checked before anything starts: an API nobody may call is a mistake.
+    let access = config.access.access()?;
     if let Some(parent) = config.store.path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("store.path: cannot create {}", parent.display()))?;
     }
     let store = Arc::new(Store::open(&config.store.path)?);
-    let engine = Engine::open(
-        store.clone(),
-        EngineConfig {
-            models: config.attribution.models.clone(),
-            settings: config.attribution.settings(),
-        },
-    )?;
+    let engine = Engine::open(store.clone(), config.engine())?;
     let metrics = engine.metrics().clone();
     let queries = Queries::new(store.clone());
     let stop_ingest = Arc::new(AtomicBool::new(false));
@@ -61,11 +57,19 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
         info!(listen = %config.http.listen, "serving the API");
-        let app = touchline_api::router_with_settings(
+        let app = touchline_api::router_with(
             queries,
             metrics.clone(),
-            config.attribution.settings(),
-            config.scoring.clone(),
+            touchline_api::ApiOptions {
+                settings: config.attribution.settings(),
+                scoring: config.scoring.clone(),
+                access,
+                routing: config.routing.clone(),
+                pipeline: config.pipeline.clone(),
+                commands: Some(Arc::new(touchline_kafka::CommandProducer::new(
+                    &config.kafka,
+                )?)),
+            },
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
@@ -99,13 +103,7 @@ pub fn replay(config_path: Option<&Path>) -> anyhow::Result<()> {
             path.display()
         )
     })?);
-    let mut engine = Engine::open(
-        store,
-        EngineConfig {
-            models: config.attribution.models.clone(),
-            settings: config.attribution.settings(),
-        },
-    )?;
+    let mut engine = Engine::open(store, config.engine())?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(

@@ -2,7 +2,9 @@
 //! from the protoc-bin-vendored crate, so the build needs nothing from the system.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not baked in with env!: a build script binary reused
+    // from a target directory shared between checkouts must not point at another.
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files = [root.join("touchline/v1/events.proto")];
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

@@ -32,6 +32,7 @@ pub struct Topics {
     pub json: String,
     pub dead_letter: String,
     pub attribution: String,
+    pub alerts: String,
     pub group: String,
 }
 
@@ -47,6 +48,7 @@ impl Topics {
             json: format!("it.{run}.events-json"),
             dead_letter: format!("it.{run}.deadletter"),
             attribution: format!("it.{run}.attribution"),
+            alerts: format!("it.{run}.alerts"),
             group: format!("it.{run}.group"),
         }
     }
@@ -67,6 +69,7 @@ impl Topics {
             ],
             dead_letter_topic: self.dead_letter.clone(),
             attribution_topic: self.attribution.clone(),
+            alerts_topic: self.alerts.clone(),
             batch_max_messages: 2_000,
             batch_max_wait_ms: 20,
             session_timeout_ms: 10_000,
@@ -91,6 +94,7 @@ impl Topics {
                 "TOUCHLINE_KAFKA_ATTRIBUTION_TOPIC".into(),
                 self.attribution.clone(),
             ),
+            ("TOUCHLINE_KAFKA_ALERTS_TOPIC".into(), self.alerts.clone()),
             ("TOUCHLINE_KAFKA_BATCH_MAX_MESSAGES".into(), "1000".into()),
             // A restart after kill -9 reclaims the partitions without waiting out
             // the dead member's session.
@@ -113,6 +117,7 @@ impl Topics {
             NewTopic::new(&self.dead_letter, 1, TopicReplication::Fixed(1)),
             NewTopic::new(&self.attribution, 2, TopicReplication::Fixed(1))
                 .set("cleanup.policy", "compact"),
+            NewTopic::new(&self.alerts, 1, TopicReplication::Fixed(1)),
         ];
         let results = admin
             .create_topics(
@@ -269,7 +274,13 @@ pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A bare HTTP/1.1 GET; returns status and body.
+/// The admin token the tests' `touchline run` is configured with (as its
+/// SHA-256 in [`TEST_TOKEN_SHA256`]); an open API ignores it.
+pub const TEST_TOKEN: &str = "touchline-test-admin";
+pub const TEST_TOKEN_SHA256: &str =
+    "cb61995c9bf1a55af17cfe3c6b8ab6316b7a6dd091c2461cf119927f91debb59";
+
+/// A bare HTTP/1.1 GET with the test token; returns status and body.
 pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream
@@ -277,7 +288,7 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
         .ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TEST_TOKEN}\r\nConnection: close\r\n\r\n"
     )
     .ok()?;
     let mut response = String::new();

@@ -57,32 +57,65 @@ use touchline_engine::{GroupBy, Metrics, MetricsSnapshot, Queries, TimeRange};
 use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
+pub mod access;
+
+pub use access::{Access, Role, TokenConfig};
+
 #[derive(Clone)]
 struct AppState {
     queries: Queries,
     metrics: Arc<Metrics>,
     settings: Arc<touchline_attribution::AttributionSettings>,
     scoring: Arc<touchline_engine::ScoringConfig>,
+    routing: Arc<touchline_projection::RoutingRules>,
+    pipeline: Arc<touchline_engine::PipelineConfig>,
+    commands: Option<Arc<dyn touchline_engine::EventSink>>,
 }
 
-/// The API's routes, with the default attribution settings.
+/// What shapes the API beyond the store: attribution settings for the
+/// data-driven report, scoring weights, routing and pipeline definitions, who
+/// may call what, and where commands go.
+#[derive(Clone, Default)]
+pub struct ApiOptions {
+    /// Lookback and filter shape the journeys of the data-driven report, as they
+    /// shape the per-conversion models.
+    pub settings: touchline_attribution::AttributionSettings,
+    pub scoring: touchline_engine::ScoringConfig,
+    /// Tokens and roles (R6); [`Access::Open`] lets every caller act as admin.
+    pub access: Access,
+    /// The follow-up deadline that makes a lead overdue (R20).
+    pub routing: touchline_projection::RoutingRules,
+    /// Stage probabilities of the weighted forecast (R5).
+    pub pipeline: touchline_engine::PipelineConfig,
+    /// Where events made through the API go (re-routing a lead); without one,
+    /// such requests get 503.
+    pub commands: Option<Arc<dyn touchline_engine::EventSink>>,
+}
+
+impl std::fmt::Debug for ApiOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field("access", &self.access)
+            .field("commands", &self.commands.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The API's routes with default options: open access, default settings.
 pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
-    router_with_settings(
-        queries,
-        metrics,
-        touchline_attribution::AttributionSettings::default(),
-        touchline_engine::ScoringConfig::default(),
-    )
+    router_with(queries, metrics, ApiOptions::default())
 }
 
-/// The API's routes; `settings` (lookback, filter) shape the journeys of the
-/// data-driven report, as they shape the per-conversion models.
-pub fn router_with_settings(
-    queries: Queries,
-    metrics: Arc<Metrics>,
-    settings: touchline_attribution::AttributionSettings,
-    scoring: touchline_engine::ScoringConfig,
-) -> Router {
+/// The API's routes.
+pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions) -> Router {
+    let ApiOptions {
+        settings,
+        scoring,
+        access,
+        routing,
+        pipeline,
+        commands,
+    } = options;
     Router::new()
         .route(
             "/v1/health",
@@ -116,12 +149,110 @@ pub fn router_with_settings(
         .route("/v1/reports/rfm", get(rfm))
         .route("/v1/reports/upsell", get(upsell))
         .route("/v1/accounts/{id}", get(account))
+        .route("/v1/accounts/{id}/interest", get(account_interest))
+        .route("/v1/follow-ups/overdue", get(overdue_leads))
+        .route("/v1/leads/{id}/route", axum::routing::post(route_lead))
+        .route("/v1/reports/forecast", get(forecast))
+        .route("/v1/reports/opportunity-signals", get(opportunity_signals))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    OPENAPI_DOCUMENT,
+                )
+            }),
+        )
+        // Checked after routing, so the permission is looked up by route pattern.
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(access),
+            authorize,
+        ))
         .with_state(AppState {
             queries,
             metrics,
             settings: Arc::new(settings),
             scoring: Arc::new(scoring),
+            routing: Arc::new(routing),
+            pipeline: Arc::new(pipeline),
+            commands,
         })
+}
+
+/// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
+pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
+
+/// Lets a request through if its token's role may use the route (R6); puts the
+/// role in the request for handlers that trim answers per role.
+async fn authorize(
+    State(access): State<Arc<Access>>,
+    matched: Option<axum::extract::MatchedPath>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let area = matched.as_ref().and_then(|m| access::Area::of(m.as_str()));
+    if area == Some(access::Area::Public) {
+        return next.run(request).await;
+    }
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let decision = access.authenticate(authorization).and_then(|role| {
+        // A route without an area is new and unclassified: admin only.
+        let allowed = area.map_or(role == Role::Admin, |area| access::may(role, area));
+        match (allowed, area) {
+            (true, _) => Ok(role),
+            (false, area) => Err(access::Denied::Forbidden {
+                role,
+                area: area.unwrap_or(access::Area::Operations),
+            }),
+        }
+    });
+    match decision {
+        Ok(role) => {
+            request.extensions_mut().insert(role);
+            next.run(request).await
+        }
+        Err(denied) if denied.is_unauthenticated() => (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(serde_json::json!({ "error": denied.message() })),
+        )
+            .into_response(),
+        Err(denied) => (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": denied.message() })),
+        )
+            .into_response(),
+    }
+}
+
+/// The answer as the caller's role may see it: without deal amounts,
+/// transactions and revenue for roles that may not see money.
+fn for_role<T: Serialize>(role: Role, body: T) -> Response {
+    if role.sees_amounts() {
+        return Json(body).into_response();
+    }
+    let mut value = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
+    redact_amounts(&mut value);
+    Json(value).into_response()
+}
+
+fn redact_amounts(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if matches!(key.as_str(), "amount" | "revenue" | "transactions") {
+                    *field = serde_json::Value::Null;
+                } else {
+                    redact_amounts(field);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_amounts),
+        _ => {}
+    }
 }
 
 /// An error answer: a status and a message for the caller.
@@ -238,9 +369,10 @@ struct EventBody {
 
 async fn person_events(
     State(state): State<AppState>,
+    axum::Extension(role): axum::Extension<Role>,
     Path(id): Path<String>,
     Query(params): Query<EventsParams>,
-) -> ApiResult<Vec<EventBody>> {
+) -> Result<Response, ApiError> {
     let from_seq = parse_param(
         "from_seq",
         params.from_seq.as_deref(),
@@ -262,17 +394,16 @@ async fn person_events(
         let events = state
             .queries
             .stream(StreamKind::Person, &id, from_seq, limit)?;
-        Ok(Json(
-            events
-                .into_iter()
-                .map(|e| EventBody {
-                    seq: e.seq,
-                    envelope: e.envelope,
-                })
-                .collect(),
-        ))
+        Ok(events
+            .into_iter()
+            .map(|e| EventBody {
+                seq: e.seq,
+                envelope: e.envelope,
+            })
+            .collect::<Vec<_>>())
     })
     .await
+    .map(|events| for_role(role, events))
 }
 
 /// The lead as a marketer asks about it.
@@ -326,7 +457,7 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
             )));
         }
         Ok(Json(LeadSummary {
-            source_at_first_contact: view.source_at_first_contact(),
+            source_at_first_contact: state.queries.source_at_first_contact(&view)?,
             first_touch: view.first_touch().cloned(),
             last_touch: view.last_touch().cloned(),
             touch_count: view.touches.len(),
@@ -366,16 +497,17 @@ async fn lead_attribution(
 
 async fn opportunity(
     State(state): State<AppState>,
+    axum::Extension(role): axum::Extension<Role>,
     Path(id): Path<String>,
-) -> ApiResult<touchline_projection::OpportunityView> {
-    blocking(move || {
+) -> Result<Response, ApiError> {
+    let view = blocking(move || {
         state
             .queries
             .opportunity(&id)?
-            .map(Json)
             .ok_or_else(|| ApiError::not_found(format!("no opportunity with id {id:?}")))
     })
-    .await
+    .await?;
+    Ok(for_role(role, view))
 }
 
 async fn opportunity_attribution(
@@ -618,9 +750,10 @@ struct AccountBody {
 
 async fn account(
     State(state): State<AppState>,
+    axum::Extension(role): axum::Extension<Role>,
     Path(id): Path<String>,
     Query(params): Query<AccountParams>,
-) -> ApiResult<AccountBody> {
+) -> Result<Response, ApiError> {
     let history = parse_param(
         "history",
         params.history.as_deref(),
@@ -632,7 +765,7 @@ async fn account(
             .queries
             .account_record(&id, history)?
             .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))?;
-        Ok(Json(AccountBody {
+        Ok(AccountBody {
             account: record.account,
             contacts: record.contacts,
             opportunities: record.opportunities,
@@ -645,9 +778,10 @@ async fn account(
                     envelope: e.envelope,
                 })
                 .collect(),
-        }))
+        })
     })
     .await
+    .map(|body| for_role(role, body))
 }
 
 async fn upsell(State(state): State<AppState>) -> ApiResult<Vec<touchline_engine::UpsellSignal>> {
@@ -815,6 +949,151 @@ async fn attribution_report(
             }
             _ => Json(state.queries.credits_by(model, kind, range, by)?).into_response(),
         })
+    })
+    .await
+}
+
+async fn account_interest(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<touchline_engine::InterestRow>> {
+    blocking(move || {
+        state
+            .queries
+            .account_interest(&id)?
+            .map(Json)
+            .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct AtOwnerParams {
+    at: Option<String>,
+    owner: Option<String>,
+}
+
+async fn overdue_leads(
+    State(state): State<AppState>,
+    Query(params): Query<AtOwnerParams>,
+) -> ApiResult<Vec<touchline_engine::OverdueLead>> {
+    let at = parse_at(params.at.as_deref())?;
+    blocking(move || {
+        Ok(Json(state.queries.overdue_leads(
+            at,
+            &state.routing,
+            params.owner.as_deref(),
+        )?))
+    })
+    .await
+}
+
+async fn forecast(State(state): State<AppState>) -> ApiResult<touchline_engine::Forecast> {
+    blocking(move || Ok(Json(state.queries.forecast(&state.pipeline)?))).await
+}
+
+async fn opportunity_signals(
+    State(state): State<AppState>,
+    Query(params): Query<AtOwnerParams>,
+) -> ApiResult<Vec<touchline_engine::OpportunitySignals>> {
+    let at = parse_at(params.at.as_deref())?;
+    blocking(move || {
+        let mut signals = state.queries.opportunity_signals(at)?;
+        if let Some(owner) = &params.owner {
+            signals.retain(|s| &s.owner_id == owner);
+        }
+        Ok(Json(signals))
+    })
+    .await
+}
+
+/// A re-routing: the new owner, internal or partner, and why (R20).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteRequest {
+    owner_id: String,
+    #[serde(default)]
+    owner_kind: touchline_core::OwnerKind,
+    #[serde(default)]
+    reason: String,
+}
+
+/// What a re-routing request gives back: the event that records it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RouteAccepted {
+    pub event_id: String,
+    pub person_id: String,
+    pub owner_id: String,
+    pub owner_kind: touchline_core::OwnerKind,
+}
+
+static ROUTE_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn route_lead(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<RouteAccepted>), ApiError> {
+    let request: RouteRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "body: {e} (expected {{\"owner_id\": \"...\", \"owner_kind\": \"internal\" or \"partner\", \"reason\": \"...\"}})"
+        ))
+    })?;
+    if request.owner_id.trim().is_empty() {
+        return Err(ApiError::bad_request("owner_id: must not be empty"));
+    }
+    let Some(commands) = state.commands.clone() else {
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "this instance takes no commands (no event sink configured)".into(),
+        });
+    };
+    blocking(move || {
+        let (lead, _) = resolve_person(&state.queries, &id)?;
+        if lead.lead_created_at.is_none() {
+            return Err(ApiError::not_found(format!(
+                "person {id:?} is known from touches but no lead was created for it"
+            )));
+        }
+        let now = Timestamp::now();
+        let n = ROUTE_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event_id = format!(
+            "route/{}/{}-{}-{n}",
+            lead.person_id,
+            now.as_millis(),
+            std::process::id()
+        );
+        let reason = if request.reason.trim().is_empty() {
+            "re-routed by hand".to_owned()
+        } else {
+            request.reason
+        };
+        let envelope = touchline_core::Envelope {
+            event_id: event_id.clone(),
+            occurred_at: now,
+            recorded_at: now,
+            source_system: "touchline.api".into(),
+            event: touchline_core::Event::LeadRouted(touchline_core::LeadRouted {
+                person_id: lead.person_id.clone(),
+                owner_id: request.owner_id.clone(),
+                owner_kind: request.owner_kind,
+                rule: String::new(),
+                reason,
+            }),
+        };
+        commands.submit(envelope).map_err(|e| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("the re-routing was not recorded: {e}"),
+        })?;
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(RouteAccepted {
+                event_id,
+                person_id: lead.person_id,
+                owner_id: request.owner_id,
+                owner_kind: request.owner_kind,
+            }),
+        ))
     })
     .await
 }

@@ -50,6 +50,7 @@ pub enum Event {
     AccountUpserted(AccountUpserted),
     TransactionRecorded(TransactionRecorded),
     PersonsMerged(PersonsMerged),
+    LeadRouted(LeadRouted),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -253,6 +254,9 @@ pub struct TouchRecorded {
     pub status: TouchStatus,
     #[serde(default)]
     pub asset: String,
+    /// The product or topic the touch was about (account interest, R18).
+    #[serde(default)]
+    pub topic: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,6 +331,30 @@ pub struct TransactionRecorded {
     pub amount: Money,
     #[serde(default)]
     pub description: String,
+}
+
+/// Who owns a lead: someone in the company, or an external partner (R20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    #[default]
+    Internal,
+    Partner,
+}
+
+/// A lead given to an owner: by a routing rule when it arrived without one, or
+/// re-routed by hand (e.g. because its follow-up is overdue) (R20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadRouted {
+    pub person_id: String,
+    pub owner_id: String,
+    #[serde(default)]
+    pub owner_kind: OwnerKind,
+    /// The routing rule that chose the owner; empty when routed by hand.
+    #[serde(default)]
+    pub rule: String,
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,6 +433,7 @@ impl Event {
             Event::AccountUpserted(_) => "account_upserted",
             Event::TransactionRecorded(_) => "transaction_recorded",
             Event::PersonsMerged(_) => "persons_merged",
+            Event::LeadRouted(_) => "lead_routed",
         }
     }
 
@@ -430,6 +459,7 @@ impl Event {
                 (Opportunity, &e.opportunity_id),
             ],
             Event::FollowUpLogged(e) => [(Person, &e.person_id), (Person, ""), (Person, "")],
+            Event::LeadRouted(e) => [(Person, &e.person_id), (Person, ""), (Person, "")],
             Event::TouchRecorded(e) => [
                 (Person, &e.person_id),
                 (Campaign, &e.campaign_id),

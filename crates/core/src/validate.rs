@@ -125,6 +125,10 @@ impl Envelope {
                 optional_id("payload.opportunity_id", &e.opportunity_id)?;
             }
             Event::FollowUpLogged(e) => id("payload.person_id", &e.person_id)?,
+            Event::LeadRouted(e) => {
+                id("payload.person_id", &e.person_id)?;
+                id("payload.owner_id", &e.owner_id)?;
+            }
             Event::TouchRecorded(e) => {
                 id("payload.person_id", &e.person_id)?;
                 id("payload.campaign_id", &e.campaign_id)?;

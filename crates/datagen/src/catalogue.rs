@@ -279,6 +279,9 @@ pub fn catalogue() -> Vec<CampaignSpec> {
     ]
 }
 
+/// Product lines touches are about (account interest, R18).
+pub(crate) const PRODUCTS: [&str; 4] = ["analytics", "automation", "integrations", "security"];
+
 pub(crate) const COMPANY_WORDS: [&str; 37] = [
     "Northwind",
     "Contoso",

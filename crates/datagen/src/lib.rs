@@ -173,13 +173,17 @@ impl Generator {
             }
             _ => TouchStatus::Responded,
         };
-        let asset = spec.assets[self.rng.random_range(0..spec.assets.len())].to_owned();
+        let asset_index = self.rng.random_range(0..spec.assets.len());
+        let asset = spec.assets[asset_index].to_owned();
+        // Each asset is about one product line.
+        let topic = catalogue::PRODUCTS[(campaign + asset_index) % catalogue::PRODUCTS.len()];
         let event = Event::TouchRecorded(TouchRecorded {
             person_id: person.to_owned(),
             campaign_id: self.campaign_id(campaign),
             touch_type,
             status,
             asset,
+            topic: topic.to_owned(),
         });
         let envelope = self.envelope(at, spec.system, event);
         journey.push(envelope);

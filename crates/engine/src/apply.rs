@@ -6,14 +6,14 @@ use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, Milestones, Model, OpportunityTouches,
     TouchPoint, attribute,
 };
-use touchline_core::{Envelope, Event};
+use touchline_core::{Envelope, Event, LeadRouted, TouchStatus};
 use touchline_projection::{
-    AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
+    AccountView, CampaignView, ConversionView, OpportunityView, PersonView, RoutingRules,
 };
 use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
 
 use crate::EngineError;
-use crate::message::attribution_key;
+use crate::message::{ActivityAlert, OpenOpportunity, attribution_key};
 use crate::metrics::Metrics;
 
 const META_NEXT_SEQ: &str = "next_seq";
@@ -27,12 +27,18 @@ const META_CONFIG: &str = "attribution_config";
 /// must not hang the engine.
 const MAX_MERGE_HOPS: usize = 32;
 
+/// A touch recorded more than this long after it happened is history being
+/// filled in (a backfill, a late sync), not new activity: it raises no alert.
+const ALERT_MAX_LATENESS_MS: i64 = 7 * 86_400_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
     /// The models computed for every conversion.
     pub models: Vec<Model>,
     /// Model parameters, lookback windows and the touch filter.
     pub settings: AttributionSettings,
+    /// Who a new lead without an owner goes to (R20).
+    pub routing: RoutingRules,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +46,7 @@ impl Default for EngineConfig {
         EngineConfig {
             models: Model::ALL.to_vec(),
             settings: AttributionSettings::default(),
+            routing: RoutingRules::default(),
         }
     }
 }
@@ -417,14 +424,32 @@ impl Engine {
         let mut commit = store.commit();
         let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
         let mut seq = self.next_seq;
+        let mut event_ids: HashSet<String> = HashSet::with_capacity(fresh.len());
+        let mut alerts = Vec::new();
         for envelope in &fresh {
             commit.append(seq, envelope);
             or_poison!(state.project(seq, envelope));
+            event_ids.insert(envelope.event_id.clone());
+            if matches!(envelope.event, Event::TouchRecorded(_)) {
+                alerts.extend(or_poison!(state.activity_alerts(seq, envelope)));
+            }
             seq += 1;
+            // A decision the engine makes goes into the log as an event of its
+            // own, so a replay repeats it rather than deciding again.
+            if let Some(routed) = or_poison!(state.route_new_lead(envelope, &self.config.routing)) {
+                commit.append(seq, &routed);
+                or_poison!(state.project(seq, &routed));
+                event_ids.insert(routed.event_id);
+                seq += 1;
+            }
         }
         let last_seq = seq.saturating_sub(1);
 
         let mut outbox_id = self.next_outbox_id;
+        for alert in &alerts {
+            or_poison!(commit.outbox(outbox_id, alert));
+            outbox_id += 1;
+        }
         let mut versions = 0usize;
         let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
         dirty.sort_unstable();
@@ -452,8 +477,7 @@ impl Engine {
         // The previous batch must be durable before this one goes to the writer,
         // so that at most one batch is ever ahead of the store.
         let previous = self.flush()?;
-        let appended = fresh.len();
-        let event_ids = fresh.iter().map(|e| e.event_id.clone()).collect();
+        let appended = (seq - self.next_seq) as usize;
         let job = WriteJob {
             commit,
             appended: appended as u64,
@@ -706,8 +730,14 @@ impl<'s> BatchState<'s> {
             }
             Event::LeadCreated(e) => {
                 let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
-                if let Some(source) = e.source.as_ref().filter(|s| !s.campaign_id.is_empty()) {
+                let view = self.person_mut(&person)?;
+                let first_creation = view.lead_created_at.is_none();
+                view.apply(seq, envelope);
+                // A lead is sourced once: a repeated creation (a re-sent record,
+                // a backfill) does not count it again.
+                if first_creation
+                    && let Some(source) = e.source.as_ref().filter(|s| !s.campaign_id.is_empty())
+                {
                     self.campaign_mut(&source.campaign_id)?.apply(seq, envelope);
                 }
                 if !e.account_id.is_empty() {
@@ -739,9 +769,25 @@ impl<'s> BatchState<'s> {
             }
             Event::TouchRecorded(e) => {
                 let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
-                self.campaign_mut(&e.campaign_id)?.apply(seq, envelope);
+                let view = self.person_mut(&person)?;
+                let in_campaign = |status: Option<TouchStatus>| {
+                    view.touches.iter().any(|t| {
+                        t.campaign_id == e.campaign_id && status.is_none_or(|s| t.status == s)
+                    })
+                };
+                let new_member = !in_campaign(None);
+                let new_responder = e.status == TouchStatus::Responded
+                    && !in_campaign(Some(TouchStatus::Responded));
+                view.apply(seq, envelope);
+                let campaign = self.campaign_mut(&e.campaign_id)?;
+                campaign.apply(seq, envelope);
+                campaign.members += u64::from(new_member);
+                campaign.responders += u64::from(new_responder);
                 self.mark_person_conversions(&person)?;
+            }
+            Event::LeadRouted(e) => {
+                let person = self.resolve(&e.person_id)?;
+                self.person_mut(&person)?.apply(seq, envelope);
             }
             Event::OpportunityCreated(e) => {
                 self.opportunity_mut(&e.opportunity_id)?
@@ -799,7 +845,37 @@ impl<'s> BatchState<'s> {
             return Ok(());
         }
         let absorbed = self.person_mut(&merged)?.clone();
-        self.person_mut(&surviving)?.absorb(seq, &absorbed);
+        // Campaigns both records belong to now count one member, not two.
+        let survivor = self.person_mut(&surviving)?;
+        let mut both: HashMap<String, (bool, bool)> = HashMap::new();
+        for touch in &absorbed.touches {
+            let responded = touch.status == TouchStatus::Responded;
+            let entry = both.entry_ref(touch.campaign_id.as_str()).or_default();
+            entry.0 = true;
+            entry.1 |= responded;
+        }
+        let mut shared: Vec<(String, bool, bool)> = Vec::new();
+        for (campaign, (_, merged_responded)) in &both {
+            let mine = survivor
+                .touches
+                .iter()
+                .filter(|t| &t.campaign_id == campaign);
+            let (mut member, mut responded) = (false, false);
+            for touch in mine {
+                member = true;
+                responded |= touch.status == TouchStatus::Responded;
+            }
+            if member {
+                shared.push((campaign.clone(), true, responded && *merged_responded));
+            }
+        }
+        survivor.absorb(seq, &absorbed);
+        shared.sort_unstable();
+        for (campaign, member, responder) in shared {
+            let view = self.campaign_mut(&campaign)?;
+            view.members = view.members.saturating_sub(u64::from(member));
+            view.responders = view.responders.saturating_sub(u64::from(responder));
+        }
         {
             let merged_view = self.person_mut(&merged)?;
             merged_view.merged_into = Some(surviving.clone());
@@ -818,6 +894,127 @@ impl<'s> BatchState<'s> {
         self.mark(ConversionKind::LeadQualified, &merged);
         self.mark_person_conversions(&surviving)?;
         Ok(())
+    }
+
+    /// The routing of a lead that has just arrived without an owner, as an event
+    /// to append; `None` when it has an owner, was routed before, or no rule
+    /// matches.
+    fn route_new_lead(
+        &mut self,
+        envelope: &Envelope,
+        rules: &RoutingRules,
+    ) -> Result<Option<Envelope>, EngineError> {
+        let Event::LeadCreated(e) = &envelope.event else {
+            return Ok(None);
+        };
+        if rules.rules.is_empty() {
+            return Ok(None);
+        }
+        let person_id = self.resolve(&e.person_id)?;
+        let Some(person) = self.persons.get(self.store, &person_id)? else {
+            return Ok(None);
+        };
+        if !person.owner_id.is_empty() || !person.routing.is_empty() {
+            return Ok(None);
+        }
+        let Some(rule) = rules.route(person) else {
+            return Ok(None);
+        };
+        Ok(Some(Envelope {
+            event_id: format!("{}/routed", envelope.event_id),
+            occurred_at: envelope.occurred_at,
+            recorded_at: envelope.recorded_at,
+            source_system: "touchline.routing".to_owned(),
+            event: Event::LeadRouted(LeadRouted {
+                person_id,
+                owner_id: rule.owner.clone(),
+                owner_kind: rule.owner_kind,
+                rule: rule.name.clone(),
+                reason: "new lead without an owner".to_owned(),
+            }),
+        }))
+    }
+
+    /// Alerts for the reps of accounts with open pipeline whose people show new
+    /// activity (R18): one per account, keyed by the account.
+    fn activity_alerts(
+        &mut self,
+        seq: u64,
+        envelope: &Envelope,
+    ) -> Result<Vec<OutboxRecord>, EngineError> {
+        let Event::TouchRecorded(touch) = &envelope.event else {
+            return Ok(Vec::new());
+        };
+        if envelope.recorded_at.as_millis() - envelope.occurred_at.as_millis()
+            > ALERT_MAX_LATENESS_MS
+        {
+            return Ok(Vec::new());
+        }
+        let person_id = self.resolve(&touch.person_id)?;
+        let Some(person) = self.persons.get(self.store, &person_id)? else {
+            return Ok(Vec::new());
+        };
+        let person_name = format!("{} {}", person.first_name, person.last_name)
+            .trim()
+            .to_owned();
+        let mut accounts = person.accounts.clone();
+        if !person.account_id.is_empty() && !accounts.contains(&person.account_id) {
+            accounts.push(person.account_id.clone());
+        }
+        let mut alerts = Vec::new();
+        for account_id in accounts {
+            let Some(account) = self.accounts.get(self.store, &account_id)? else {
+                continue;
+            };
+            let (account_name, account_owner) = (account.name.clone(), account.owner_id.clone());
+            let mut open = Vec::new();
+            for opportunity_id in account.opportunity_ids.clone() {
+                if let Some(o) = self.opportunities.get(self.store, &opportunity_id)?
+                    && o.created_at.is_some()
+                    && o.closed.is_none()
+                {
+                    open.push(OpenOpportunity {
+                        opportunity_id: o.opportunity_id.clone(),
+                        name: o.name.clone(),
+                        stage: o.stage.clone(),
+                        amount: o.amount.clone(),
+                        owner_id: o.owner_id.clone(),
+                    });
+                }
+            }
+            if open.is_empty() {
+                continue;
+            }
+            let mut rep_ids: Vec<String> = open
+                .iter()
+                .map(|o| o.owner_id.clone())
+                .filter(|o| !o.is_empty())
+                .collect();
+            rep_ids.sort_unstable();
+            rep_ids.dedup();
+            if rep_ids.is_empty() && !account_owner.is_empty() {
+                rep_ids.push(account_owner);
+            }
+            let alert = ActivityAlert {
+                alert_id: format!("{}/{account_id}", envelope.event_id),
+                account_id: account_id.clone(),
+                account_name,
+                rep_ids,
+                person_id: person_id.clone(),
+                person_name: person_name.clone(),
+                campaign_id: touch.campaign_id.clone(),
+                touch_type: touch.touch_type,
+                status: touch.status,
+                topic: touch.topic.clone(),
+                occurred_at: envelope.occurred_at,
+                open_opportunities: open,
+                seq,
+            };
+            // Plain data with string keys: serializing cannot fail.
+            let value = serde_json::to_vec(&alert).unwrap_or_default();
+            alerts.push(OutboxRecord::alert(account_id, value));
+        }
+        Ok(alerts)
     }
 
     /// The conversion as the views now define it, with the touches eligible to
@@ -940,9 +1137,7 @@ impl<'s> BatchState<'s> {
             let tombstones = view
                 .retire_all()
                 .into_iter()
-                .map(|model| OutboxRecord {
-                    key: attribution_key(model, conversion_id),
-                })
+                .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id)))
                 .collect();
             return Ok(tombstones);
         };
@@ -965,15 +1160,18 @@ impl<'s> BatchState<'s> {
             .collect();
         for model in dropped {
             view.retire(model);
-            records.push(OutboxRecord {
-                key: attribution_key(model, conversion_id),
-            });
+            records.push(OutboxRecord::attribution(attribution_key(
+                model,
+                conversion_id,
+            )));
         }
         // The publisher renders each changed credit set from the view when it
         // sends it; the outbox only names the keys.
-        records.extend(changed.into_iter().map(|model| OutboxRecord {
-            key: attribution_key(model, conversion_id),
-        }));
+        records.extend(
+            changed
+                .into_iter()
+                .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id))),
+        );
         Ok(records)
     }
 

@@ -24,7 +24,7 @@
 //! let events = vec![
 //!     Envelope { event_id: "t1".into(), occurred_at: at(10), recorded_at: at(10), source_system: "web".into(),
 //!         event: Event::TouchRecorded(TouchRecorded { person_id: "p".into(), campaign_id: "ads".into(),
-//!             touch_type: TouchType::AdClick, status: TouchStatus::Responded, asset: String::new() }) },
+//!             touch_type: TouchType::AdClick, status: TouchStatus::Responded, asset: String::new(), topic: String::new() }) },
 //!     Envelope { event_id: "l1".into(), occurred_at: at(20), recorded_at: at(20), source_system: "crm".into(),
 //!         event: Event::LeadCreated(LeadCreated { person_id: "p".into(), email: String::new(), phone: String::new(),
 //!             first_name: String::new(), last_name: String::new(), company: String::new(),
@@ -44,17 +44,26 @@ pub mod as_of;
 pub mod data_driven;
 mod message;
 mod metrics;
+mod pipeline;
 mod queries;
+mod sink;
 
 pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
-pub use message::{AttributionMessage, attribution_key, render_attribution};
+pub use message::{
+    ActivityAlert, AttributionMessage, OpenOpportunity, attribution_key, render_attribution,
+};
 pub use metrics::{Metrics, MetricsSnapshot};
+pub use pipeline::{
+    Forecast, ForecastDeal, ForecastRow, Indicator, InterestRow, OpportunitySignals, OverdueLead,
+    PipelineConfig, StageProbability, indicator_colour,
+};
 pub use queries::{
     AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
     DuplicateGroup, FunnelRow, GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison,
     ModelCredit, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
     TimeRange, UnattributedRow, UpsellSignal,
 };
+pub use sink::{EngineSink, EventSink};
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
 /// thread); the engine's own logic cannot fail.

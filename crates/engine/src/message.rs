@@ -49,3 +49,34 @@ pub fn render_attribution(
     // Plain data with string keys: serializing cannot fail.
     Ok(Some(serde_json::to_vec(&message).unwrap_or_default()))
 }
+
+/// The value published to the alerts topic, keyed by account id: a contact of
+/// an account with open pipeline showed new activity (R18). `rep_ids` are the
+/// owners of the open opportunities, else the account owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityAlert {
+    /// `<touch event id>/<account id>`: the same alert delivered twice has one id.
+    pub alert_id: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub rep_ids: Vec<String>,
+    pub person_id: String,
+    pub person_name: String,
+    pub campaign_id: String,
+    pub touch_type: touchline_core::TouchType,
+    pub status: touchline_core::TouchStatus,
+    pub topic: String,
+    pub occurred_at: touchline_core::Timestamp,
+    pub open_opportunities: Vec<OpenOpportunity>,
+    /// Log position of the touch.
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenOpportunity {
+    pub opportunity_id: String,
+    pub name: String,
+    pub stage: String,
+    pub amount: Option<touchline_core::Money>,
+    pub owner_id: String,
+}

@@ -59,6 +59,26 @@ impl Queries {
             .filter(ConversionView::is_live))
     }
 
+    /// The source at first contact (R1): the lead's own; else the earliest
+    /// touch's campaign with its ad code, medium and source.
+    pub fn source_at_first_contact(
+        &self,
+        person: &PersonView,
+    ) -> Result<Option<touchline_core::LeadSource>, EngineError> {
+        if person.source.is_some() {
+            return Ok(person.source.clone());
+        }
+        let Some(mut source) = person.source_at_first_contact() else {
+            return Ok(None);
+        };
+        if let Some(campaign) = self.campaign(&source.campaign_id)? {
+            source.ad_code = campaign.ad_code;
+            source.medium = campaign.medium;
+            source.source = campaign.source;
+        }
+        Ok(Some(source))
+    }
+
     pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
         let mut out = Vec::new();
         self.store

@@ -160,6 +160,7 @@ fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
             touch_type: TouchType::EmailClick,
             status: TouchStatus::Responded,
             asset: String::new(),
+            topic: String::new(),
         }),
     )
 }

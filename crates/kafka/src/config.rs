@@ -22,6 +22,12 @@ pub struct KafkaConfig {
     pub topics: Vec<TopicSpec>,
     pub dead_letter_topic: String,
     pub attribution_topic: String,
+    /// Rep alerts: activity on accounts with open pipeline (R18), keyed by account.
+    pub alerts_topic: String,
+    /// Where commands from the API (e.g. re-routing a lead) are produced as
+    /// events; must be one of `topics` so that they come back through ingest.
+    /// Empty: the first JSON input topic.
+    pub commands_topic: String,
     /// A batch closes at this many messages...
     pub batch_max_messages: usize,
     /// ...or this long after its first message, whichever comes first.
@@ -53,6 +59,8 @@ impl Default for KafkaConfig {
             ],
             dead_letter_topic: "touchline.deadletter.v1".into(),
             attribution_topic: "touchline.attribution.v1".into(),
+            alerts_topic: "touchline.alerts.v1".into(),
+            commands_topic: String::new(),
             batch_max_messages: 20_000,
             batch_max_wait_ms: 50,
             instance_id: None,
@@ -77,7 +85,26 @@ impl KafkaConfig {
         if self.batch_max_messages == 0 {
             return fail("kafka.batch_max_messages must be at least 1");
         }
+        if !self.commands_topic.is_empty()
+            && !self.topics.iter().any(|t| t.name == self.commands_topic)
+        {
+            return fail(
+                "kafka.commands_topic must be one of kafka.topics, or events it carries would never reach the log",
+            );
+        }
         Ok(())
+    }
+
+    /// The input topic commands are produced to, and its format.
+    pub fn command_topic(&self) -> Option<&TopicSpec> {
+        if self.commands_topic.is_empty() {
+            self.topics
+                .iter()
+                .find(|t| t.format == WireFormat::Json)
+                .or(self.topics.first())
+        } else {
+            self.topics.iter().find(|t| t.name == self.commands_topic)
+        }
     }
 
     pub(crate) fn client(&self) -> ClientConfig {

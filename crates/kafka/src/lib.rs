@@ -28,10 +28,12 @@
 //!
 //! [`AttributionMessage`]: touchline_engine::AttributionMessage
 
+mod commands;
 mod config;
 mod ingest;
 mod publish;
 
+pub use commands::CommandProducer;
 pub use config::{KafkaConfig, TopicSpec};
 pub use ingest::{BatchReport, Ingest, high_watermarks};
 pub use publish::Publisher;

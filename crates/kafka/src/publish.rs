@@ -11,11 +11,13 @@ use tracing::{info, warn};
 
 use crate::{KafkaConfig, KafkaError};
 
-/// Drains the outbox to the attribution topic, in order.
+/// Drains the outbox, in order: attribution keys to the attribution topic,
+/// alerts to the alerts topic.
 pub struct Publisher {
     store: Arc<Store>,
     producer: FutureProducer,
     topic: String,
+    alerts_topic: String,
     metrics: Arc<Metrics>,
 }
 
@@ -47,6 +49,7 @@ impl Publisher {
             store,
             producer,
             topic: config.attribution_topic.clone(),
+            alerts_topic: config.alerts_topic.clone(),
             metrics,
         })
     }
@@ -65,19 +68,24 @@ impl Publisher {
         let mut newest: std::collections::HashMap<&str, usize> =
             std::collections::HashMap::with_capacity(page.len());
         for (i, (_, record)) in page.iter().enumerate() {
-            newest.insert(record.key.as_str(), i);
+            if record.alert.is_none() {
+                newest.insert(record.key.as_str(), i);
+            }
         }
-        // Render each key's current value (or tombstone) from the views.
+        // Render each key's current value (or tombstone) from the views; alerts
+        // go as they are, every one.
         let mut rendered = Vec::with_capacity(newest.len());
         for (i, (_, record)) in page.iter().enumerate() {
-            if newest.get(record.key.as_str()) == Some(&i) {
+            if let Some(alert) = &record.alert {
+                rendered.push((&self.alerts_topic, record.key.as_str(), Some(alert.clone())));
+            } else if newest.get(record.key.as_str()) == Some(&i) {
                 let value = touchline_engine::render_attribution(&self.store, &record.key)?;
-                rendered.push((record.key.as_str(), value));
+                rendered.push((&self.topic, record.key.as_str(), value));
             }
         }
         let mut deliveries = Vec::with_capacity(rendered.len());
-        for (key, value) in &rendered {
-            let mut message = FutureRecord::<str, [u8]>::to(&self.topic).key(key);
+        for (topic, key, value) in &rendered {
+            let mut message = FutureRecord::<str, [u8]>::to(topic).key(key);
             if let Some(value) = value {
                 message = message.payload(value.as_slice());
             }

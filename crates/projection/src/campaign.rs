@@ -21,6 +21,10 @@ pub struct CampaignView {
     pub actual_cost: Vec<Money>,
     pub touches: u64,
     pub responses: u64,
+    /// Distinct people with a touch in the campaign (merged duplicates once).
+    pub members: u64,
+    /// Distinct people with a responded touch in the campaign.
+    pub responders: u64,
     /// Leads whose source at first contact is this campaign.
     pub leads_sourced: u64,
     pub last_seq: u64,
@@ -43,9 +47,16 @@ impl CampaignView {
             actual_cost: Vec::new(),
             touches: 0,
             responses: 0,
+            members: 0,
+            responders: 0,
             leads_sourced: 0,
             last_seq: 0,
         }
+    }
+
+    /// Share of members who responded; `None` without members.
+    pub fn response_rate(&self) -> Option<f64> {
+        (self.members > 0).then(|| self.responders as f64 / self.members as f64)
     }
 
     /// The name to show: the campaign's own, else its id.

@@ -25,6 +25,7 @@
 //!         touch_type: TouchType::WebVisit,
 //!         status: TouchStatus::Responded,
 //!         asset: String::new(),
+//!         topic: String::new(),
 //!     }),
 //! };
 //! person.apply(2, &touch("late", 200));
@@ -38,9 +39,11 @@ mod campaign;
 mod conversion;
 mod opportunity;
 mod person;
+mod routing;
 
 pub use account::{AccountView, TransactionEntry};
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, OpportunityView, StageChange};
-pub use person::{ConversionInfo, FollowUpEntry, PersonKind, PersonView, TouchEntry};
+pub use person::{ConversionInfo, FollowUpEntry, PersonKind, PersonView, RoutingEntry, TouchEntry};
+pub use routing::{RoutingRule, RoutingRules};

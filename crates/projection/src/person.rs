@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 use touchline_attribution::TouchPoint;
 use touchline_core::{
-    ContactMethod, Envelope, Event, LeadSource, LeadStatus, Qualification, Timestamp, TouchStatus,
-    TouchType,
+    ContactMethod, Envelope, Event, LeadSource, LeadStatus, OwnerKind, Qualification, Timestamp,
+    TouchStatus, TouchType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +24,8 @@ pub struct TouchEntry {
     pub touch_type: TouchType,
     pub status: TouchStatus,
     pub asset: String,
+    /// The product or topic it was about.
+    pub topic: String,
     /// The date of participation.
     pub occurred_at: Timestamp,
     /// When the source system recorded it.
@@ -53,6 +55,18 @@ pub struct FollowUpEntry {
     pub owner_id: String,
 }
 
+/// One assignment of the lead to an owner (R20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingEntry {
+    pub event_id: String,
+    pub at: Timestamp,
+    pub owner_id: String,
+    pub owner_kind: OwnerKind,
+    /// The rule that chose the owner; empty when routed by hand.
+    pub rule: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversionInfo {
     pub converted_at: Timestamp,
@@ -74,6 +88,10 @@ pub struct PersonView {
     pub company: String,
     pub account_id: String,
     pub owner_id: String,
+    /// Whether the owner is in the company or an external partner (R20).
+    pub owner_kind: OwnerKind,
+    /// Every routing of the lead, in time order (R20).
+    pub routing: Vec<RoutingEntry>,
     /// When the lead was created; `None` while only touches are known.
     pub lead_created_at: Option<Timestamp>,
     /// The source at first contact (R1): from the lead's own record, else from the
@@ -113,6 +131,8 @@ impl PersonView {
             company: String::new(),
             account_id: String::new(),
             owner_id: String::new(),
+            owner_kind: OwnerKind::Internal,
+            routing: Vec::new(),
             lead_created_at: None,
             source: None,
             status: None,
@@ -235,6 +255,7 @@ impl PersonView {
             Event::LeadUpdated(e) => {
                 if let Some(owner) = &e.owner_id {
                     self.owner_id.clone_from(owner);
+                    self.owner_kind = OwnerKind::Internal;
                 }
                 if let Some(status) = e.status {
                     self.status = Some(status);
@@ -270,6 +291,7 @@ impl PersonView {
                     touch_type: e.touch_type,
                     status: e.status,
                     asset: e.asset.clone(),
+                    topic: e.topic.clone(),
                     occurred_at: envelope.occurred_at,
                     recorded_at: envelope.recorded_at,
                 });
@@ -283,6 +305,26 @@ impl PersonView {
                     next_due_at: e.next_due_at,
                     owner_id: e.owner_id.clone(),
                 });
+            }
+            Event::LeadRouted(e) => {
+                let entry = RoutingEntry {
+                    event_id: envelope.event_id.clone(),
+                    at: envelope.occurred_at,
+                    owner_id: e.owner_id.clone(),
+                    owner_kind: e.owner_kind,
+                    rule: e.rule.clone(),
+                    reason: e.reason.clone(),
+                };
+                let key = (entry.at, entry.event_id.as_str());
+                let position = self
+                    .routing
+                    .partition_point(|r| (r.at, r.event_id.as_str()) <= key);
+                // The owner is the latest routing's, whatever order they arrive in.
+                if position == self.routing.len() {
+                    self.owner_id.clone_from(&e.owner_id);
+                    self.owner_kind = e.owner_kind;
+                }
+                self.routing.insert(position, entry);
             }
             Event::OpportunityCreated(e) => {
                 self.add_opportunity(&e.opportunity_id);
@@ -311,6 +353,15 @@ impl PersonView {
         for account in &merged.accounts {
             self.add_account(account);
         }
+        for entry in &merged.routing {
+            if !self.routing.iter().any(|r| r.event_id == entry.event_id) {
+                let key = (entry.at, entry.event_id.as_str());
+                let position = self
+                    .routing
+                    .partition_point(|r| (r.at, r.event_id.as_str()) <= key);
+                self.routing.insert(position, entry.clone());
+            }
+        }
         if let Some(at) = merged.lead_created_at
             && self.lead_created_at.is_none_or(|mine| at < mine)
         {
@@ -328,7 +379,10 @@ impl PersonView {
         fill(&mut self.last_name, &merged.last_name);
         fill(&mut self.company, &merged.company);
         fill(&mut self.account_id, &merged.account_id);
-        fill(&mut self.owner_id, &merged.owner_id);
+        if self.owner_id.is_empty() && !merged.owner_id.is_empty() {
+            self.owner_id.clone_from(&merged.owner_id);
+            self.owner_kind = merged.owner_kind;
+        }
         if self.converted.is_none() {
             self.converted = merged.converted.clone();
         }

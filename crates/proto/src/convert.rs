@@ -152,6 +152,17 @@ pub(crate) fn envelope_from_proto(p: v1::Envelope) -> Result<core::Envelope, Dec
             touch_type: touch_type_in(e.touch_type)?,
             status: touch_status_in(e.status)?,
             asset: e.asset,
+            topic: e.topic,
+        }),
+        Payload::LeadRouted(e) => E::LeadRouted(core::LeadRouted {
+            person_id: e.person_id,
+            owner_id: e.owner_id,
+            owner_kind: match enum_value::<v1::OwnerKind>("payload.owner_kind", e.owner_kind)? {
+                v1::OwnerKind::Partner => core::OwnerKind::Partner,
+                v1::OwnerKind::Internal | v1::OwnerKind::Unspecified => core::OwnerKind::Internal,
+            },
+            rule: e.rule,
+            reason: e.reason,
         }),
         Payload::OpportunityCreated(e) => E::OpportunityCreated(core::OpportunityCreated {
             opportunity_id: e.opportunity_id,
@@ -279,6 +290,17 @@ pub(crate) fn envelope_to_proto(e: &core::Envelope) -> v1::Envelope {
             touch_type: touch_type_out(e.touch_type),
             status: touch_status_out(e.status),
             asset: e.asset.clone(),
+            topic: e.topic.clone(),
+        }),
+        E::LeadRouted(e) => Payload::LeadRouted(v1::LeadRouted {
+            person_id: e.person_id.clone(),
+            owner_id: e.owner_id.clone(),
+            owner_kind: match e.owner_kind {
+                core::OwnerKind::Internal => v1::OwnerKind::Internal,
+                core::OwnerKind::Partner => v1::OwnerKind::Partner,
+            } as i32,
+            rule: e.rule.clone(),
+            reason: e.reason.clone(),
         }),
         E::OpportunityCreated(e) => Payload::OpportunityCreated(v1::OpportunityCreated {
             opportunity_id: e.opportunity_id.clone(),

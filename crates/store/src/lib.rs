@@ -23,7 +23,7 @@
 //!         campaign_id: "c-1".into(),
 //!         touch_type: TouchType::WebVisit,
 //!         status: TouchStatus::Sent,
-//!         asset: String::new(),
+//!         asset: String::new(), topic: String::new(),
 //!     }),
 //! };
 //! let mut commit = store.commit();
@@ -49,7 +49,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use touchline_core::{Envelope, StreamKind};
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
@@ -139,12 +139,29 @@ pub struct PartitionOffset {
     pub next_offset: i64,
 }
 
-/// A key whose published value must be refreshed: the publisher renders the
-/// current value (or a tombstone) when it gets to it, so the outbox stays small
-/// and a burst of versions of one key publishes once.
+/// Something to publish. An attribution record names a key whose published
+/// value must be refreshed: the publisher renders the current value (or a
+/// tombstone) when it gets to it, so the outbox stays small and a burst of
+/// versions of one key publishes once. An alert is a message in its own right
+/// and carries its value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutboxRecord {
     pub key: String,
+    /// `Some(value)` for an alert (published as is); `None` for an attribution key.
+    pub alert: Option<Vec<u8>>,
+}
+
+impl OutboxRecord {
+    pub fn attribution(key: String) -> Self {
+        OutboxRecord { key, alert: None }
+    }
+
+    pub fn alert(key: String, value: Vec<u8>) -> Self {
+        OutboxRecord {
+            key,
+            alert: Some(value),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -16,6 +16,7 @@ fn touch(event_id: &str, person: &str) -> Envelope {
             touch_type: TouchType::EmailClick,
             status: TouchStatus::Responded,
             asset: String::new(),
+            topic: String::new(),
         }),
     }
 }
@@ -34,7 +35,7 @@ fn a_written_batch_survives_reopening() {
             .put_view(Table::Persons, "p-1", &vec![1u32, 2, 3])
             .expect("put");
         commit
-            .outbox(5, &OutboxRecord { key: "k".into() })
+            .outbox(5, &OutboxRecord::attribution("k".into()))
             .expect("outbox");
         store.write(commit).expect("write");
     }

@@ -1,0 +1,754 @@
+//! Tracking end to end: events in through the engine, answers out over HTTP
+//! (R1 source at first contact, R2 every touch its own record, R7 one history
+//! of hundreds of touches, R15 every lead source is a campaign).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use touchline_core::*;
+use touchline_engine::{Batch, BatchOutcome, Engine, EngineConfig, Queries};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+const JAN: i64 = 1_767_225_600_000; // 2026-01-01
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    recorded_later(id, ms, ms, event)
+}
+
+/// An event the source system recorded at `recorded_ms`, after it happened.
+fn recorded_later(id: &str, occurred_ms: i64, recorded_ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(occurred_ms),
+        recorded_at: Timestamp::from_millis(recorded_ms),
+        source_system: "crm".into(),
+        event,
+    }
+}
+
+fn touched(
+    person: &str,
+    campaign: &str,
+    touch_type: TouchType,
+    status: TouchStatus,
+    asset: &str,
+) -> Event {
+    Event::TouchRecorded(TouchRecorded {
+        person_id: person.into(),
+        campaign_id: campaign.into(),
+        touch_type,
+        status,
+        asset: asset.into(),
+        topic: String::new(),
+    })
+}
+
+/// A touch the person responded to.
+fn touch(id: &str, ms: i64, person: &str, campaign: &str, touch_type: TouchType) -> Envelope {
+    envelope(
+        id,
+        ms,
+        touched(person, campaign, touch_type, TouchStatus::Responded, ""),
+    )
+}
+
+fn source(campaign: &str, ad_code: &str, medium: &str, source: &str) -> LeadSource {
+    LeadSource {
+        campaign_id: campaign.into(),
+        ad_code: ad_code.into(),
+        medium: medium.into(),
+        source: source.into(),
+    }
+}
+
+fn lead(person: &str, ms: i64, source: Option<LeadSource>) -> Envelope {
+    envelope(
+        &format!("lead-{person}"),
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: String::new(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source,
+            owner_id: String::new(),
+        }),
+    )
+}
+
+/// Converts `person` to opportunity `opp`, created at `created` and won at `won`.
+fn won_deal(person: &str, opp: &str, created: i64, won: i64, amount_minor: i64) -> Vec<Envelope> {
+    vec![
+        envelope(
+            &format!("conv-{opp}"),
+            created,
+            Event::LeadConverted(LeadConverted {
+                person_id: person.into(),
+                account_id: format!("acc-{person}"),
+                opportunity_id: opp.into(),
+            }),
+        ),
+        envelope(
+            &format!("open-{opp}"),
+            created,
+            Event::OpportunityCreated(OpportunityCreated {
+                opportunity_id: opp.into(),
+                account_id: format!("acc-{person}"),
+                name: String::new(),
+                stage: "qualification".into(),
+                amount: Money::new(amount_minor, "EUR"),
+                probability_pct: 20,
+                expected_close_at: None,
+                primary_contact_id: person.into(),
+                owner_id: String::new(),
+                partner_id: String::new(),
+            }),
+        ),
+        envelope(
+            &format!("won-{opp}"),
+            won,
+            Event::OpportunityClosed(OpportunityClosed {
+                opportunity_id: opp.into(),
+                won: true,
+                amount: Money::new(amount_minor, "EUR"),
+                partner_id: String::new(),
+            }),
+        ),
+    ]
+}
+
+fn campaign(
+    id: &str,
+    name: &str,
+    channel: &str,
+    campaign_type: CampaignType,
+    ends_at: Option<i64>,
+    planned_cost_minor: Option<i64>,
+) -> Envelope {
+    envelope(
+        &format!("campaign-{id}"),
+        JAN,
+        Event::CampaignUpserted(CampaignUpserted {
+            campaign_id: id.into(),
+            name: name.into(),
+            channel: channel.into(),
+            medium: String::new(),
+            source: String::new(),
+            ad_code: String::new(),
+            campaign_type,
+            parent_campaign_id: String::new(),
+            starts_at: Timestamp::from_millis(JAN),
+            ends_at: ends_at.map(Timestamp::from_millis),
+            planned_cost: planned_cost_minor.map(|m| Money::new(m, "EUR")),
+        }),
+    )
+}
+
+/// A store in a temporary directory, the engine writing to it, and the API
+/// reading it. Fields drop in order: the engine finishes before the directory goes.
+struct Harness {
+    engine: Engine,
+    store: Arc<Store>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+        Harness {
+            engine,
+            store,
+            _dir: dir,
+        }
+    }
+
+    fn apply(&mut self, events: Vec<Envelope>) -> BatchOutcome {
+        self.engine
+            .apply(Batch {
+                events,
+                ..Batch::default()
+            })
+            .unwrap()
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let app = touchline_api::router(Queries::new(self.store.clone()), Arc::default());
+        let response = app
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, body)
+    }
+
+    /// GET that must answer 200.
+    async fn ok(&self, uri: &str) -> Value {
+        let (status, body) = self.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "GET {uri}: {body}");
+        body
+    }
+}
+
+/// The element of a JSON array whose `key` is `value`.
+fn find<'a>(rows: &'a Value, key: &str, value: &str) -> &'a Value {
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no element with {key} = {value:?} in {rows}"))
+}
+
+/// Only the named fields of an object; every one must be present.
+fn pick(object: &Value, keys: &[&str]) -> Value {
+    let picked = keys
+        .iter()
+        .map(|&k| {
+            let value = object
+                .get(k)
+                .unwrap_or_else(|| panic!("no field {k:?} in {object}"));
+            (k.to_owned(), value.clone())
+        })
+        .collect();
+    Value::Object(picked)
+}
+
+/// One model's credits in a conversion view.
+fn credits<'a>(conversion: &'a Value, model: &str) -> &'a Vec<Value> {
+    find(&conversion["results"], "model", model)["attribution"]["credits"]
+        .as_array()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn r1_the_source_at_first_contact_is_recorded_with_campaign_ad_code_medium_and_source() {
+    let mut h = Harness::new();
+    h.apply(vec![
+        lead(
+            "p-ad",
+            JAN + 9 * HOUR,
+            Some(source("cmp-google-q1", "GA-2026-17", "cpc", "google")),
+        ),
+        // p-web's touches arrive out of order: the later one first.
+        touch(
+            "p-web-webinar",
+            JAN + 10 * DAY,
+            "p-web",
+            "cmp-webinar",
+            TouchType::WebinarAttended,
+        ),
+        touch(
+            "p-web-expo",
+            JAN + 2 * DAY,
+            "p-web",
+            "cmp-expo",
+            TouchType::Event,
+        ),
+        lead("p-web", JAN + 12 * DAY, None),
+    ]);
+    let ad_source = json!({
+        "campaign_id": "cmp-google-q1",
+        "ad_code": "GA-2026-17",
+        "medium": "cpc",
+        "source": "google",
+    });
+
+    let ad = h.ok("/v1/leads/p-ad").await;
+    assert_eq!(ad["source_at_first_contact"], ad_source);
+    assert_eq!(ad["lead_created_at"], "2026-01-01T09:00:00.000Z");
+    let web = h.ok("/v1/leads/p-web").await;
+    assert_eq!(web["source_at_first_contact"]["campaign_id"], "cmp-expo");
+    assert_eq!(web["first_touch"]["event_id"], "p-web-expo");
+    // The lead is tied to that effort: it gets the first-touch credit for the lead.
+    let web_credit = h.ok("/v1/leads/p-web/attribution").await;
+    assert_eq!(
+        credits(&web_credit, "first_touch")[0]["campaign_id"],
+        "cmp-expo"
+    );
+
+    // Later touches of another campaign change neither lead's source.
+    h.apply(vec![
+        touch(
+            "p-ad-retargeting",
+            JAN + 20 * DAY,
+            "p-ad",
+            "cmp-retargeting",
+            TouchType::AdClick,
+        ),
+        touch(
+            "p-web-retargeting",
+            JAN + 20 * DAY,
+            "p-web",
+            "cmp-retargeting",
+            TouchType::AdClick,
+        ),
+    ]);
+    let ad = h.ok("/v1/leads/p-ad").await;
+    assert_eq!(ad["source_at_first_contact"], ad_source);
+    assert_eq!(ad["last_touch"]["campaign_id"], "cmp-retargeting");
+    let web = h.ok("/v1/leads/p-web").await;
+    assert_eq!(web["source_at_first_contact"]["campaign_id"], "cmp-expo");
+    assert_eq!(web["last_touch"]["event_id"], "p-web-retargeting");
+    assert_eq!(web["touch_count"], 3);
+
+    let campaigns = h.ok("/v1/campaigns").await;
+    assert_eq!(
+        find(&campaigns, "campaign_id", "cmp-google-q1")["leads_sourced"],
+        1
+    );
+}
+
+#[tokio::test]
+async fn r2_every_interaction_is_its_own_touch_record_with_type_status_and_both_dates() {
+    let mut h = Harness::new();
+    let newsletter_sent = envelope(
+        "r2-newsletter-sent",
+        JAN + 9 * HOUR,
+        touched(
+            "p-r2",
+            "cmp-newsletter",
+            TouchType::EmailSent,
+            TouchStatus::Sent,
+            "january-issue",
+        ),
+    );
+    let newsletter_click = envelope(
+        "r2-newsletter-click",
+        JAN + 14 * HOUR,
+        touched(
+            "p-r2",
+            "cmp-newsletter",
+            TouchType::EmailClick,
+            TouchStatus::Responded,
+            "january-issue",
+        ),
+    );
+    // Badge scans from the show are uploaded two days after it.
+    let expo_visit = recorded_later(
+        "r2-expo-visit",
+        JAN + 3 * DAY + 10 * HOUR,
+        JAN + 5 * DAY + 8 * HOUR,
+        touched(
+            "p-r2",
+            "cmp-expo",
+            TouchType::Event,
+            TouchStatus::Responded,
+            "booth-12",
+        ),
+    );
+    let webinar_invite = envelope(
+        "r2-webinar-invite",
+        JAN + 6 * DAY + 8 * HOUR,
+        touched(
+            "p-r2",
+            "cmp-webinar",
+            TouchType::EmailSent,
+            TouchStatus::Sent,
+            "",
+        ),
+    );
+    let webinar_attended = envelope(
+        "r2-webinar-attended",
+        JAN + 7 * DAY + 16 * HOUR,
+        touched(
+            "p-r2",
+            "cmp-webinar",
+            TouchType::WebinarAttended,
+            TouchStatus::Responded,
+            "",
+        ),
+    );
+    let outcome = h.apply(vec![
+        expo_visit.clone(),
+        webinar_attended,
+        newsletter_sent,
+        webinar_invite,
+        newsletter_click,
+        touch(
+            "r2-other",
+            JAN + 7 * DAY,
+            "p-other",
+            "cmp-webinar",
+            TouchType::WebinarAttended,
+        ),
+    ]);
+    assert_eq!(outcome.appended, 6);
+    // The producer retries: the same event again is not a second touch.
+    let outcome = h.apply(vec![expo_visit]);
+    assert_eq!((outcome.appended, outcome.duplicates), (0, 1));
+
+    let person = h.ok("/v1/persons/p-r2").await;
+    assert_eq!(person["person_id"], "p-r2");
+    let fields = [
+        "event_id",
+        "campaign_id",
+        "touch_type",
+        "status",
+        "asset",
+        "occurred_at",
+        "recorded_at",
+    ];
+    let records: Vec<Value> = person["touches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| pick(t, &fields))
+        .collect();
+    assert_eq!(
+        Value::Array(records),
+        json!([
+            {"event_id": "r2-newsletter-sent", "campaign_id": "cmp-newsletter",
+             "touch_type": "email_sent", "status": "sent", "asset": "january-issue",
+             "occurred_at": "2026-01-01T09:00:00.000Z", "recorded_at": "2026-01-01T09:00:00.000Z"},
+            {"event_id": "r2-newsletter-click", "campaign_id": "cmp-newsletter",
+             "touch_type": "email_click", "status": "responded", "asset": "january-issue",
+             "occurred_at": "2026-01-01T14:00:00.000Z", "recorded_at": "2026-01-01T14:00:00.000Z"},
+            {"event_id": "r2-expo-visit", "campaign_id": "cmp-expo",
+             "touch_type": "event", "status": "responded", "asset": "booth-12",
+             "occurred_at": "2026-01-04T10:00:00.000Z", "recorded_at": "2026-01-06T08:00:00.000Z"},
+            {"event_id": "r2-webinar-invite", "campaign_id": "cmp-webinar",
+             "touch_type": "email_sent", "status": "sent", "asset": "",
+             "occurred_at": "2026-01-07T08:00:00.000Z", "recorded_at": "2026-01-07T08:00:00.000Z"},
+            {"event_id": "r2-webinar-attended", "campaign_id": "cmp-webinar",
+             "touch_type": "webinar_attended", "status": "responded", "asset": "",
+             "occurred_at": "2026-01-08T16:00:00.000Z", "recorded_at": "2026-01-08T16:00:00.000Z"},
+        ])
+    );
+
+    // Each record names its person in the log: five touches of p-r2, once each.
+    let events = h.ok("/v1/persons/p-r2/events").await;
+    let touches: Vec<(&str, &str)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["payload"]["type"] == "touch_recorded")
+        .map(|e| {
+            (
+                e["event_id"].as_str().unwrap(),
+                e["payload"]["person_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        touches,
+        [
+            ("r2-expo-visit", "p-r2"),
+            ("r2-webinar-attended", "p-r2"),
+            ("r2-newsletter-sent", "p-r2"),
+            ("r2-webinar-invite", "p-r2"),
+            ("r2-newsletter-click", "p-r2"),
+        ],
+        "in log order"
+    );
+
+    let campaigns = h.ok("/v1/campaigns").await;
+    let counts = |id: &str| {
+        pick(
+            find(&campaigns, "campaign_id", id),
+            &["touches", "responses"],
+        )
+    };
+    assert_eq!(counts("cmp-expo"), json!({"touches": 1, "responses": 1}));
+    assert_eq!(counts("cmp-webinar"), json!({"touches": 3, "responses": 2}));
+}
+
+const R7_TOUCHES: usize = 300;
+
+/// Touch `i` of the unqualified lead, every other day from January 2026 on:
+/// first a trade show, then a rotation of nurture campaigns.
+fn r7_touch(i: usize) -> Envelope {
+    const ROTATION: [(&str, TouchType, TouchStatus); 4] = [
+        (
+            "cmp-newsletter",
+            TouchType::EmailOpen,
+            TouchStatus::Responded,
+        ),
+        (
+            "cmp-webinar",
+            TouchType::WebinarAttended,
+            TouchStatus::Responded,
+        ),
+        (
+            "cmp-retargeting",
+            TouchType::AdClick,
+            TouchStatus::Responded,
+        ),
+        ("cmp-nurture", TouchType::EmailSent, TouchStatus::Sent),
+    ];
+    let (campaign, touch_type, status) = if i == 0 {
+        ("cmp-trade-show", TouchType::Event, TouchStatus::Responded)
+    } else {
+        ROTATION[i % ROTATION.len()]
+    };
+    envelope(
+        &format!("r7-touch-{i:03}"),
+        JAN + i as i64 * 2 * DAY,
+        touched("p-r7", campaign, touch_type, status, ""),
+    )
+}
+
+#[tokio::test]
+async fn r7_one_history_holds_hundreds_of_touches_including_unqualified_leads_who_buy_later() {
+    let mut h = Harness::new();
+    h.apply(vec![
+        r7_touch(0),
+        lead("p-r7", JAN + DAY, None),
+        envelope(
+            "r7-unqualified",
+            JAN + 5 * DAY,
+            Event::LeadUpdated(LeadUpdated {
+                person_id: "p-r7".into(),
+                owner_id: None,
+                status: Some(LeadStatus::Unqualified),
+                qualification: None,
+            }),
+        ),
+    ]);
+    // The rest over five batches, each newest first, so that every batch lands
+    // in the middle of the history already stored.
+    for batch in 0..5 {
+        let events = (1..R7_TOUCHES)
+            .rev()
+            .filter(|i| i % 5 == batch)
+            .map(r7_touch)
+            .collect();
+        h.apply(events);
+    }
+    let unqualified = h.ok("/v1/leads/p-r7").await;
+    assert_eq!(unqualified["status"], "unqualified");
+    assert_eq!(unqualified["kind"], "lead");
+    assert_eq!(unqualified["touch_count"], R7_TOUCHES);
+
+    // Almost two years after the first touch (the last is on day 598), it buys.
+    let amount = 12_345_67;
+    h.apply(won_deal(
+        "p-r7",
+        "opp-r7",
+        JAN + 650 * DAY,
+        JAN + 700 * DAY,
+        amount,
+    ));
+
+    let person = h.ok("/v1/persons/p-r7").await;
+    assert_eq!(person["kind"], "contact");
+    let touches = person["touches"].as_array().unwrap();
+    let ids: Vec<&str> = touches
+        .iter()
+        .map(|t| t["event_id"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..R7_TOUCHES)
+        .map(|i| format!("r7-touch-{i:03}"))
+        .collect();
+    assert_eq!(ids, expected, "every touch once, in time order");
+    // RFC 3339 in one format sorts as text.
+    let times: Vec<&str> = touches
+        .iter()
+        .map(|t| t["occurred_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert_eq!(times[0], "2026-01-01T00:00:00.000Z");
+
+    let won = h.ok("/v1/conversions/opportunity_won:opp-r7").await;
+    assert_eq!(won["conversion"]["kind"], "opportunity_won");
+    assert_eq!(won["conversion"]["value"]["amount_minor"], amount);
+    let first = credits(&won, "first_touch");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(
+        pick(
+            &first[0],
+            &["campaign_id", "touch_event_id", "weight", "amount_minor"]
+        ),
+        json!({"campaign_id": "cmp-trade-show", "touch_event_id": "r7-touch-000",
+               "weight": 1.0, "amount_minor": amount})
+    );
+    assert_eq!(
+        credits(&won, "last_touch")[0]["touch_event_id"],
+        "r7-touch-299"
+    );
+    // Every touch of the long history shares in the revenue, to the cent.
+    let linear = credits(&won, "linear");
+    assert_eq!(linear.len(), R7_TOUCHES);
+    let shared: i64 = linear
+        .iter()
+        .map(|c| c["amount_minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(shared, amount);
+}
+
+/// Every ratio is a finite number or the word "undefined": never null (which is
+/// how serde_json writes NaN and infinity).
+fn assert_ratios_are_numbers_or_undefined(row: &Value) {
+    for key in ["roi", "roas", "cost_per_lead", "cost_per_sale"] {
+        let value = &row[key];
+        assert!(
+            value.as_str() == Some("undefined") || value.as_f64().is_some_and(f64::is_finite),
+            "{key} of {}: {value}",
+            row["campaign_id"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end_and_report_roi_as_undefined()
+ {
+    let mut h = Harness::new();
+    let mut events = vec![
+        campaign(
+            "cmp-referral",
+            "Customer referral",
+            "referral",
+            CampaignType::Referral,
+            None,
+            None,
+        ),
+        campaign(
+            "cmp-inbound-call",
+            "Inbound phone call",
+            "phone",
+            CampaignType::InboundCall,
+            None,
+            None,
+        ),
+        campaign(
+            "cmp-paid",
+            "LinkedIn Ads Q1",
+            "paid_social",
+            CampaignType::Advertisement,
+            Some(JAN + 90 * DAY),
+            Some(500_00),
+        ),
+        touch(
+            "ref-touch",
+            JAN + 2 * DAY,
+            "p-ref",
+            "cmp-referral",
+            TouchType::Referral,
+        ),
+        lead(
+            "p-ref",
+            JAN + 2 * DAY + HOUR,
+            Some(source("cmp-referral", "", "word_of_mouth", "customer")),
+        ),
+        touch(
+            "call-touch",
+            JAN + 3 * DAY,
+            "p-call",
+            "cmp-inbound-call",
+            TouchType::Call,
+        ),
+        lead(
+            "p-call",
+            JAN + 3 * DAY + HOUR,
+            Some(source("cmp-inbound-call", "", "phone", "inbound")),
+        ),
+        touch(
+            "paid-touch",
+            JAN + 4 * DAY,
+            "p-paid",
+            "cmp-paid",
+            TouchType::AdClick,
+        ),
+        lead(
+            "p-paid",
+            JAN + 4 * DAY + HOUR,
+            Some(source("cmp-paid", "LI-7", "paid_social", "linkedin")),
+        ),
+    ];
+    events.extend(won_deal(
+        "p-ref",
+        "opp-ref",
+        JAN + 10 * DAY,
+        JAN + 40 * DAY,
+        3_000_00,
+    ));
+    events.extend(won_deal(
+        "p-paid",
+        "opp-paid",
+        JAN + 12 * DAY,
+        JAN + 45 * DAY,
+        2_000_00,
+    ));
+    h.apply(events);
+
+    let campaigns = h.ok("/v1/campaigns").await;
+    let fields = [
+        "campaign_type",
+        "starts_at",
+        "ends_at",
+        "planned_cost",
+        "actual_cost",
+        "leads_sourced",
+    ];
+    assert_eq!(
+        pick(find(&campaigns, "campaign_id", "cmp-referral"), &fields),
+        json!({"campaign_type": "referral", "starts_at": "2026-01-01T00:00:00.000Z",
+               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+    );
+    assert_eq!(
+        pick(find(&campaigns, "campaign_id", "cmp-inbound-call"), &fields),
+        json!({"campaign_type": "inbound_call", "starts_at": "2026-01-01T00:00:00.000Z",
+               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+    );
+    assert_eq!(
+        find(&campaigns, "campaign_id", "cmp-paid")["ends_at"],
+        "2026-04-01T00:00:00.000Z"
+    );
+    let referred = h.ok("/v1/leads/p-ref").await;
+    assert_eq!(
+        referred["source_at_first_contact"]["campaign_id"],
+        "cmp-referral"
+    );
+
+    let (status, rows) = h
+        .get("/v1/reports/campaigns?model=first_touch&currency=EUR")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    for row in rows.as_array().unwrap() {
+        assert_ratios_are_numbers_or_undefined(row);
+    }
+    let fields = [
+        "cost_minor",
+        "leads",
+        "sales",
+        "revenue_minor",
+        "roi",
+        "roas",
+        "cost_per_lead",
+        "cost_per_sale",
+    ];
+    // Free campaigns: revenue without cost has no ROI; a lead cost nothing.
+    assert_eq!(
+        pick(find(&rows, "campaign_id", "cmp-referral"), &fields),
+        json!({"cost_minor": 0, "leads": 1.0, "sales": 1.0, "revenue_minor": 300000,
+               "roi": "undefined", "roas": "undefined",
+               "cost_per_lead": 0.0, "cost_per_sale": 0.0})
+    );
+    assert_eq!(
+        pick(find(&rows, "campaign_id", "cmp-inbound-call"), &fields),
+        json!({"cost_minor": 0, "leads": 1.0, "sales": 0.0, "revenue_minor": 0,
+               "roi": "undefined", "roas": "undefined",
+               "cost_per_lead": 0.0, "cost_per_sale": "undefined"})
+    );
+    // A paid campaign: 500.00 EUR for a 2,000.00 EUR deal is an ROI of 3.
+    assert_eq!(
+        pick(find(&rows, "campaign_id", "cmp-paid"), &fields),
+        json!({"cost_minor": 500_00, "leads": 1.0, "sales": 1.0, "revenue_minor": 2_000_00,
+               "roi": 3.0, "roas": 4.0,
+               "cost_per_lead": 500.0, "cost_per_sale": 500.0})
+    );
+}
