@@ -18,7 +18,7 @@ use support::*;
 use touchline_attribution::Model;
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{AttributionMessage, Engine, EngineConfig, Metrics, Queries};
+use touchline_engine::{ActivityAlert, AttributionMessage, Engine, EngineConfig, Metrics, Queries};
 use touchline_kafka::{Ingest, Publisher};
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
@@ -227,6 +227,37 @@ async fn protobuf_and_json_events_reach_the_log_the_views_and_the_attribution_to
 
     // A consumer reading the compacted topic from the start has the current state.
     assert_topic_matches_store(&topics.attribution, &store);
+
+    // R18: rep alerts, one per touch and account with open pipeline, keyed by
+    // the account, naming the open deals and the reps who own them.
+    let alerts = read_all(&topics.alerts);
+    assert!(!alerts.is_empty(), "the dataset has activity on open deals");
+    let mut alert_ids = HashSet::new();
+    for message in &alerts {
+        let alert: ActivityAlert =
+            serde_json::from_slice(message.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(message.key.as_deref(), Some(alert.account_id.as_str()));
+        assert!(alert_ids.insert(alert.alert_id.clone()), "each alert once");
+        assert!(!alert.open_opportunities.is_empty());
+        assert!(!alert.rep_ids.is_empty());
+        let touch_id = alert.alert_id.rsplit_once('/').unwrap().0;
+        let touch = produced
+            .get(touch_id)
+            .expect("the touch is an event we sent");
+        assert!(matches!(touch.event, Event::TouchRecorded(_)));
+        // Every deal named was open when the touch was applied: opened earlier in
+        // the log, closed (if ever) later.
+        for deal in &alert.open_opportunities {
+            let opened = logged.iter().position(|e| {
+                matches!(&e.envelope.event, Event::OpportunityCreated(o) if o.opportunity_id == deal.opportunity_id)
+            });
+            assert!(opened.is_some_and(|at| (logged[at].seq) < alert.seq));
+            let closed = logged.iter().find(|e| {
+                matches!(&e.envelope.event, Event::OpportunityClosed(c) if c.opportunity_id == deal.opportunity_id)
+            });
+            assert!(closed.is_none_or(|c| c.seq > alert.seq));
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -139,7 +139,7 @@ mod tests {
             rules.route(&lead).map(|r| r.name.as_str()),
             Some("partners")
         );
-                if let Some(source) = lead.source.as_mut() {
+        if let Some(source) = lead.source.as_mut() {
             source.medium = "cpc".into();
         }
         assert_eq!(

@@ -1,0 +1,673 @@
+//! The follow-up process and the money around accounts, end to end: events
+//! in, views, HTTP. R20 routing, overdue leads and re-routing; R5 the weighted
+//! forecast by month through skipped, reversed and reopened stages; R18
+//! account interest, red/yellow/green on open deals, and rep alerts.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use touchline_core::*;
+use touchline_engine::{ActivityAlert, Batch, Engine, EngineConfig, EngineSink, Queries};
+use touchline_projection::{RoutingRule, RoutingRules};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+const JAN: i64 = 1_767_225_600_000; // 2026-01-01
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: at(ms),
+        recorded_at: at(ms),
+        source_system: "crm".into(),
+        event,
+    }
+}
+
+fn lead(person: &str, ms: i64, source: &str, owner: &str, account: &str) -> Envelope {
+    envelope(
+        &format!("lead-{person}"),
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: format!("{person}@example.com"),
+            phone: String::new(),
+            first_name: person.to_uppercase(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: account.into(),
+            source: Some(LeadSource {
+                campaign_id: format!("cmp-{source}"),
+                ad_code: String::new(),
+                medium: String::new(),
+                source: source.into(),
+            }),
+            owner_id: owner.into(),
+        }),
+    )
+}
+
+fn follow_up(id: &str, ms: i64, person: &str, outcome: &str, next_due: Option<i64>) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::FollowUpLogged(FollowUpLogged {
+            person_id: person.into(),
+            method: ContactMethod::Call,
+            outcome: outcome.into(),
+            next_due_at: next_due.map(at),
+            owner_id: "rep-x".into(),
+        }),
+    )
+}
+
+fn touch(
+    id: &str,
+    ms: i64,
+    person: &str,
+    campaign: &str,
+    status: TouchStatus,
+    topic: &str,
+) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::WebinarAttended,
+            status,
+            asset: String::new(),
+            topic: topic.into(),
+        }),
+    )
+}
+
+fn rules() -> RoutingRules {
+    let rule = |name: &str, owner: &str, kind: OwnerKind, sources: &[&str]| RoutingRule {
+        name: name.into(),
+        owner: owner.into(),
+        owner_kind: kind,
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+        mediums: Vec::new(),
+        campaigns: Vec::new(),
+        email_domains: Vec::new(),
+    };
+    RoutingRules {
+        first_follow_up_within_hours: 24.0,
+        rules: vec![
+            rule(
+                "partner leads",
+                "acme-resellers",
+                OwnerKind::Partner,
+                &["partner-portal"],
+            ),
+            rule("everyone else", "inside-sales", OwnerKind::Internal, &[]),
+        ],
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    engine: Arc<Mutex<Engine>>,
+}
+
+impl Harness {
+    fn new(config: EngineConfig) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+        let engine = Engine::open(store.clone(), config).unwrap();
+        Harness {
+            _dir: dir,
+            store,
+            engine: Arc::new(Mutex::new(engine)),
+        }
+    }
+
+    fn apply(&self, events: Vec<Envelope>) {
+        self.engine
+            .lock()
+            .unwrap()
+            .apply(Batch {
+                events,
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+
+    fn app(&self, with_sink: bool) -> axum::Router {
+        touchline_api::router_with(
+            Queries::new(self.store.clone()),
+            Arc::default(),
+            touchline_api::ApiOptions {
+                routing: rules(),
+                commands: with_sink.then(|| {
+                    Arc::new(EngineSink(self.engine.clone()))
+                        as Arc<dyn touchline_engine::EventSink>
+                }),
+                ..Default::default()
+            },
+        )
+    }
+
+    async fn call(&self, request: Request<Body>, with_sink: bool) -> (StatusCode, Value) {
+        let response = self.app(with_sink).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, uri: &str) -> Value {
+        let (status, body) = self
+            .call(Request::get(uri).body(Body::empty()).unwrap(), true)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        body
+    }
+
+    async fn post(&self, uri: &str, body: Value, with_sink: bool) -> (StatusCode, Value) {
+        let request = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.call(request, with_sink).await
+    }
+}
+
+#[tokio::test]
+async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged_and_rerouted() {
+    let h = Harness::new(EngineConfig {
+        routing: rules(),
+        ..EngineConfig::default()
+    });
+    h.apply(vec![
+        lead("pat", JAN, "partner-portal", "", ""),
+        lead("ian", JAN + HOUR, "google", "", ""),
+        // Arrives with an owner: no rule applies.
+        lead("own", JAN + 2 * HOUR, "google", "rep-kim", ""),
+        // Followed up in time, next call due in a week.
+        lead("fin", JAN + 3 * HOUR, "google", "", ""),
+        follow_up(
+            "fu-fin",
+            JAN + 4 * HOUR,
+            "fin",
+            "left a voicemail",
+            Some(JAN + 7 * DAY),
+        ),
+    ]);
+    // The same creation sent again routes nothing twice.
+    h.apply(vec![lead("pat", JAN, "partner-portal", "", "")]);
+
+    let pat = h.get("/v1/persons/pat").await;
+    assert_eq!(pat["owner_id"], "acme-resellers");
+    assert_eq!(pat["owner_kind"], "partner");
+    assert_eq!(pat["routing"].as_array().unwrap().len(), 1);
+    assert_eq!(pat["routing"][0]["rule"], "partner leads");
+    assert_eq!(h.get("/v1/persons/ian").await["owner_id"], "inside-sales");
+    assert_eq!(h.get("/v1/persons/ian").await["owner_kind"], "internal");
+    let own = h.get("/v1/persons/own").await;
+    assert_eq!(own["owner_id"], "rep-kim");
+    assert_eq!(own["routing"], json!([]));
+    // The decision is in the log, as an event of the lead's stream.
+    let events = h.get("/v1/persons/pat/events").await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["lead_created", "lead_routed"]);
+
+    // Two days on: three leads were never followed up within 24 hours.
+    let overdue = h
+        .get(&format!(
+            "/v1/follow-ups/overdue?at={}",
+            at(JAN + 2 * DAY).to_string()
+        ))
+        .await;
+    let rows: Vec<(&str, &str, &str)> = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["person_id"].as_str().unwrap(),
+                r["owner_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("pat", "acme-resellers", "no_first_follow_up"),
+            ("ian", "inside-sales", "no_first_follow_up"),
+            ("own", "rep-kim", "no_first_follow_up"),
+        ]
+    );
+    assert_eq!(overdue[0]["due_at"], at(JAN + DAY).to_string());
+    assert_eq!(overdue[0]["overdue_ms"], DAY);
+    assert_eq!(overdue[0]["owner_kind"], "partner");
+    // Eight days on, fin's next call is overdue too, with what the last one gave.
+    let later = h
+        .get(&format!(
+            "/v1/follow-ups/overdue?at={}&owner=inside-sales",
+            at(JAN + 8 * DAY).to_string()
+        ))
+        .await;
+    let fin = later
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["person_id"] == "fin")
+        .unwrap();
+    assert_eq!(fin["reason"], "follow_up_due");
+    assert_eq!(fin["last_outcome"], "left a voicemail");
+
+    // Re-routing the partner's overdue lead to an internal rep.
+    let (status, body) = h
+        .post(
+            "/v1/leads/pat/route",
+            json!({"owner_id": "rep-kim", "reason": "partner did not call within a day"}),
+            true,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["owner_kind"], "internal");
+    let pat = h.get("/v1/persons/pat").await;
+    assert_eq!(pat["owner_id"], "rep-kim");
+    assert_eq!(pat["owner_kind"], "internal");
+    let reasons: Vec<&str> = pat["routing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "new lead without an owner",
+            "partner did not call within a day"
+        ]
+    );
+    let events = h.get("/v1/persons/pat/events").await;
+    assert_eq!(events.as_array().unwrap().len(), 3);
+
+    // Bad requests name what is wrong; nothing is recorded.
+    let (status, body) = h
+        .post("/v1/leads/pat/route", json!({"owner_id": " "}), true)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("owner_id"),
+        "{body}"
+    );
+    let (status, body) = h
+        .post("/v1/leads/pat/route", json!({"owner": "x"}), true)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap().contains("owner"), "{body}");
+    let (status, _) = h
+        .post(
+            "/v1/leads/nobody/route",
+            json!({"owner_id": "rep-kim"}),
+            true,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = h
+        .post("/v1/leads/pat/route", json!({"owner_id": "rep-kim"}), false)
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        h.get("/v1/persons/pat/events")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // A replay under other rules repeats the logged decisions, it does not
+    // decide again.
+    {
+        let mut engine = h.engine.lock().unwrap();
+        engine.rebuild(|_, _| {}).unwrap();
+    }
+    let queries = Queries::new(h.store.clone());
+    assert_eq!(
+        queries.person("ian").unwrap().unwrap().owner_id,
+        "inside-sales"
+    );
+    assert_eq!(queries.person("pat").unwrap().unwrap().owner_id, "rep-kim");
+}
+
+fn opportunity(id: &str, ms: i64, stage: &str, amount: i64, close_month_day: i64) -> Envelope {
+    envelope(
+        &format!("create-{id}"),
+        ms,
+        Event::OpportunityCreated(OpportunityCreated {
+            opportunity_id: id.into(),
+            account_id: "acc-1".into(),
+            name: id.to_uppercase(),
+            stage: stage.into(),
+            amount: Money::new(amount, "EUR"),
+            probability_pct: 5,
+            expected_close_at: Some(at(close_month_day)),
+            primary_contact_id: "ann".into(),
+            owner_id: "rep-kim".into(),
+            partner_id: String::new(),
+        }),
+    )
+}
+
+fn stage(id: &str, event: &str, ms: i64, stage: &str) -> Envelope {
+    envelope(
+        event,
+        ms,
+        Event::OpportunityUpdated(OpportunityUpdated {
+            opportunity_id: id.into(),
+            stage: Some(stage.into()),
+            amount: None,
+            probability_pct: None,
+            expected_close_at: None,
+        }),
+    )
+}
+
+fn close(id: &str, event: &str, ms: i64, won: bool, amount: i64) -> Envelope {
+    envelope(
+        event,
+        ms,
+        Event::OpportunityClosed(OpportunityClosed {
+            opportunity_id: id.into(),
+            won,
+            amount: Money::new(amount, "EUR"),
+            partner_id: String::new(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn r5_the_weighted_forecast_by_month_follows_the_current_stage_through_skips_reversals_and_reopenings()
+ {
+    let h = Harness::new(EngineConfig::default());
+    let march = JAN + 70 * DAY; // 2026-03-12
+    let april = JAN + 100 * DAY; // 2026-04-11
+    h.apply(vec![
+        // Skips from prospecting straight to negotiation (80%).
+        opportunity("skip", JAN, "prospecting", 100_000_00, march),
+        stage("skip", "skip-1", JAN + DAY, "negotiation"),
+        // Goes back from proposal (60%) to discovery (30%).
+        opportunity("back", JAN, "proposal", 50_000_00, march),
+        stage("back", "back-1", JAN + 2 * DAY, "discovery"),
+        // Won, then reopened in negotiation: it is pipeline again.
+        opportunity("reopen", JAN, "proposal", 20_000_00, april),
+        close("reopen", "reopen-won", JAN + 3 * DAY, true, 20_000_00),
+        stage("reopen", "reopen-1", JAN + 4 * DAY, "negotiation"),
+        // Lost: out of the forecast.
+        opportunity("lost", JAN, "proposal", 70_000_00, april),
+        close("lost", "lost-1", JAN + 5 * DAY, false, 0),
+        // A stage outside the defined pipeline keeps its own probability (5%).
+        opportunity("odd", JAN, "legal review", 10_000_00, april),
+    ]);
+
+    let skip = h.get("/v1/opportunities/skip").await;
+    let history: Vec<&str> = skip["stage_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["prospecting", "negotiation"]);
+    let reopened = h.get("/v1/opportunities/reopen").await;
+    let history: Vec<&str> = reopened["stage_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stage"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["proposal", "closed_won", "negotiation"]);
+    assert_eq!(reopened["closed"], Value::Null);
+
+    let forecast = h.get("/v1/reports/forecast").await;
+    let deals: Vec<(&str, u64, i64)> = forecast["deals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["opportunity_id"].as_str().unwrap(),
+                d["probability_pct"].as_u64().unwrap(),
+                d["weighted_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        deals,
+        [
+            ("back", 30, 15_000_00),
+            ("skip", 80, 80_000_00),
+            ("odd", 5, 500_00),
+            ("reopen", 80, 16_000_00),
+        ]
+    );
+    assert_eq!(
+        forecast["months"],
+        json!([
+            {"month": "2026-03", "currency": "EUR", "opportunities": 2,
+             "pipeline_minor": 150_000_00, "weighted_minor": 95_000_00},
+            {"month": "2026-04", "currency": "EUR", "opportunities": 2,
+             "pipeline_minor": 30_000_00, "weighted_minor": 16_500_00},
+        ])
+    );
+
+    // Going back again moves the forecast with it.
+    h.apply(vec![stage(
+        "skip",
+        "skip-2",
+        JAN + 6 * DAY,
+        "qualification",
+    )]);
+    let forecast = h.get("/v1/reports/forecast").await;
+    assert_eq!(forecast["months"][0]["weighted_minor"], 35_000_00);
+}
+
+#[tokio::test]
+async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events() {
+    let h = Harness::new(EngineConfig::default());
+    let campaign = |id: &str, ty: CampaignType| {
+        envelope(
+            &format!("upsert-{id}"),
+            JAN,
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: id.into(),
+                name: id.into(),
+                channel: String::new(),
+                medium: String::new(),
+                source: String::new(),
+                ad_code: String::new(),
+                campaign_type: ty,
+                parent_campaign_id: String::new(),
+                starts_at: at(JAN),
+                ends_at: None,
+                planned_cost: None,
+            }),
+        )
+    };
+    h.apply(vec![
+        campaign("cmp-webinar", CampaignType::Webinar),
+        campaign("cmp-mail", CampaignType::Email),
+        campaign("cmp-show", CampaignType::TradeShow),
+        lead("ann", JAN, "google", "rep-kim", "acc-1"),
+        lead("bob", JAN, "google", "rep-kim", "acc-1"),
+        // Before any deal: no alert.
+        touch(
+            "t-early",
+            JAN + DAY,
+            "ann",
+            "cmp-show",
+            TouchStatus::Responded,
+            "security",
+        ),
+        opportunity("deal", JAN + 2 * DAY, "proposal", 10_000_00, JAN + 60 * DAY),
+    ]);
+    assert!(
+        h.store
+            .outbox(1_000)
+            .unwrap()
+            .iter()
+            .all(|(_, r)| r.alert.is_none())
+    );
+
+    let day = |n: i64| JAN + n * DAY;
+    h.apply(vec![
+        touch(
+            "t-1",
+            day(40),
+            "ann",
+            "cmp-webinar",
+            TouchStatus::Responded,
+            "analytics",
+        ),
+        touch(
+            "t-2",
+            day(70),
+            "bob",
+            "cmp-webinar",
+            TouchStatus::Responded,
+            "analytics",
+        ),
+        touch(
+            "t-3",
+            day(75),
+            "bob",
+            "cmp-mail",
+            TouchStatus::Sent,
+            "security",
+        ),
+    ]);
+    // Recorded two months after it happened: history, not news.
+    let mut late = touch(
+        "t-late",
+        day(10),
+        "bob",
+        "cmp-mail",
+        TouchStatus::Sent,
+        "analytics",
+    );
+    late.recorded_at = at(day(72));
+    h.apply(vec![late]);
+
+    let interest = h.get("/v1/accounts/acc-1/interest").await;
+    assert_eq!(
+        interest,
+        json!([
+            {"topic": "analytics", "touches": 3, "responses": 2, "people": 2,
+             "last_at": at(day(70)).to_string()},
+            {"topic": "security", "touches": 2, "responses": 1, "people": 2,
+             "last_at": at(day(75)).to_string()},
+        ])
+    );
+
+    // On day 80: webinar answered 10 days ago (green), e-mail sent 5 days ago and
+    // not answered (yellow), the trade show answered 79 days ago (yellow after 30,
+    // red after 90).
+    let signals = h
+        .get(&format!(
+            "/v1/reports/opportunity-signals?at={}",
+            at(day(80)).to_string()
+        ))
+        .await;
+    let colours = |signals: &Value| -> Vec<(String, String)> {
+        signals[0]["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    format!(
+                        "{}:{}",
+                        i["kind"].as_str().unwrap(),
+                        i["name"].as_str().unwrap()
+                    ),
+                    i["colour"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expect = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        colours(&signals),
+        expect(&[
+            ("offer:analytics", "green"),
+            ("offer:security", "yellow"),
+            ("tactic:email", "yellow"),
+            ("tactic:trade_show", "yellow"),
+            ("tactic:webinar", "green"),
+        ])
+    );
+    let signals = h
+        .get(&format!(
+            "/v1/reports/opportunity-signals?at={}",
+            at(day(200)).to_string()
+        ))
+        .await;
+    assert!(colours(&signals).iter().all(|(_, c)| c == "red"));
+
+    // Alerts: one per new touch on the account while the deal is open, for its rep.
+    let alerts: Vec<ActivityAlert> = h
+        .store
+        .outbox(1_000)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, r)| r.alert)
+        .map(|value| serde_json::from_slice(&value).unwrap())
+        .collect();
+    let ids: Vec<&str> = alerts.iter().map(|a| a.alert_id.as_str()).collect();
+    assert_eq!(ids, ["t-1/acc-1", "t-2/acc-1", "t-3/acc-1"]);
+    assert_eq!(alerts[0].rep_ids, ["rep-kim"]);
+    assert_eq!(alerts[0].open_opportunities[0].opportunity_id, "deal");
+    assert_eq!(alerts[2].topic, "security");
+
+    // Once the deal is closed, activity raises no alert.
+    h.apply(vec![
+        close("deal", "deal-won", day(81), true, 10_000_00),
+        touch(
+            "t-after",
+            day(82),
+            "ann",
+            "cmp-mail",
+            TouchStatus::Responded,
+            "analytics",
+        ),
+    ]);
+    let after = h
+        .store
+        .outbox(1_000)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, r)| r.alert.is_some())
+        .count();
+    assert_eq!(after, 3);
+}
