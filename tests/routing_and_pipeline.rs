@@ -235,10 +235,7 @@ async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged
 
     // Two days on: three leads were never followed up within 24 hours.
     let overdue = h
-        .get(&format!(
-            "/v1/follow-ups/overdue?at={}",
-            at(JAN + 2 * DAY).to_string()
-        ))
+        .get(&format!("/v1/follow-ups/overdue?at={}", at(JAN + 2 * DAY)))
         .await;
     let rows: Vec<(&str, &str, &str)> = overdue
         .as_array()
@@ -267,7 +264,7 @@ async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged
     let later = h
         .get(&format!(
             "/v1/follow-ups/overdue?at={}&owner=inside-sales",
-            at(JAN + 8 * DAY).to_string()
+            at(JAN + 8 * DAY)
         ))
         .await;
     let fin = later
@@ -591,7 +588,7 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
     let signals = h
         .get(&format!(
             "/v1/reports/opportunity-signals?at={}",
-            at(day(80)).to_string()
+            at(day(80))
         ))
         .await;
     let colours = |signals: &Value| -> Vec<(String, String)> {
@@ -630,7 +627,7 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
     let signals = h
         .get(&format!(
             "/v1/reports/opportunity-signals?at={}",
-            at(day(200)).to_string()
+            at(day(200))
         ))
         .await;
     assert!(colours(&signals).iter().all(|(_, c)| c == "red"));
