@@ -306,3 +306,172 @@ fn bad_arguments_name_what_is_wrong() {
         stderr(&output)
     );
 }
+
+fn touchline_on(db: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("TOUCHLINE_STORE_PATH", db)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn r16_import_backfills_legacy_leads_dated_at_creation_once_and_reports_bad_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let file = dir.path().join("legacy.csv");
+    std::fs::write(
+        &file,
+        "lead_id,created_at,lead_source,email,company\n\
+         L1,2019-03-01,Customer Referral,Ann@Example.com,Example\n\
+         L2,2019-02-01,Inbound Call,,\n\
+         L3,2019-04-01,Google Ads,bob@example.com,Bob Inc\n\
+         L4,someday,Google Ads,,\n\
+         L5,2019-05-01,Customer Referral,eve@example.com,Eve\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let first = touchline_on(&db, &["import", file]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("4 leads from 3 sources; 11 events appended, 0 already in the log"),
+        "{}",
+        stdout(&first)
+    );
+    let errors = stderr(&first);
+    assert!(errors.contains("1 rows not imported"), "{errors}");
+    assert!(
+        errors.contains("line 5: lead L4: created_at \"someday\""),
+        "{errors}"
+    );
+
+    // Running it again changes nothing.
+    let again = touchline_on(&db, &["import", file]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 events appended, 11 already in the log"),
+        "{}",
+        stdout(&again)
+    );
+
+    // Every source is a campaign: referral and inbound call cost nothing and
+    // their ROI is undefined; each lead is one member.
+    let report = touchline_on(
+        &db,
+        &[
+            "report",
+            "campaigns",
+            "--model",
+            "first_touch",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = stdout(&report);
+    let row = |id: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} in {text}"))
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    };
+    // campaign_id,campaign_name,members,responders,response_rate,leads_sourced,cost_minor,leads,...,roi
+    let referral = row("legacy-customer-referral");
+    assert_eq!(
+        &referral[1..8],
+        ["Customer Referral", "2", "2", "1", "2", "0", "2"]
+    );
+    assert_eq!(referral[10], "undefined");
+    assert_eq!(row("legacy-inbound-call")[5], "1");
+
+    // The touch is dated at the lead's creation, the import date only recorded.
+    let store = touchline_store::Store::open(&db).unwrap();
+    let person: touchline_projection::PersonView = store
+        .get(touchline_store::Table::Persons, "L2")
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.touches.len(), 1);
+    assert_eq!(
+        person.touches[0].occurred_at.to_string(),
+        "2019-02-01T00:00:00.000Z"
+    );
+    assert!(person.touches[0].recorded_at.as_millis() > person.touches[0].occurred_at.as_millis());
+    assert_eq!(
+        person.touches[0].touch_type,
+        touchline_core::TouchType::Call
+    );
+    assert_eq!(person.lead_created_at, Some(person.touches[0].occurred_at));
+    let lead: touchline_projection::PersonView = store
+        .get(touchline_store::Table::Persons, "L1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(lead.email, "ann@example.com");
+}
+
+#[test]
+fn the_new_reports_print_from_a_demo_store_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let demo = touchline_on(
+        &db,
+        &[
+            "demo",
+            "--accounts",
+            "200",
+            "--no-serve",
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    );
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let reports: &[(&[&str], &str)] = &[
+        (
+            &["report", "forecast"],
+            "month,currency,opportunities,pipeline_minor,weighted_minor",
+        ),
+        (
+            &["report", "forecast", "--by", "deals"],
+            "opportunity_id,name,stage,probability_pct",
+        ),
+        (
+            &["report", "overdue"],
+            "person_id,name,owner_id,owner_kind,reason",
+        ),
+        (
+            &["report", "signals"],
+            "opportunity_id,opportunity,owner_id,kind,name,colour",
+        ),
+        (
+            &["report", "campaigns"],
+            "campaign_id,campaign_name,members,responders,response_rate",
+        ),
+    ];
+    for (args, header) in reports {
+        let csv = touchline_on(&db, &[args, &["--format", "csv"][..]].concat());
+        assert!(csv.status.success(), "{args:?}: {}", stderr(&csv));
+        let text = stdout(&csv);
+        assert!(text.starts_with(header), "{args:?}: {text}");
+        assert!(text.lines().count() > 1, "{args:?} has rows: {text}");
+        let json = touchline_on(&db, &[args, &["--format", "json"][..]].concat());
+        let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert!(!rows.as_array().unwrap().is_empty(), "{args:?}");
+        let table = touchline_on(&db, args);
+        assert!(table.status.success(), "{args:?}");
+    }
+    let bad = touchline_on(&db, &["report", "forecast", "--by", "weeks"]);
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("--by: \"weeks\" is not months or deals"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = touchline_on(&db, &["report", "interest", "--account", "nope"]);
+    assert!(
+        stderr(&bad).contains("--account: no account with id \"nope\""),
+        "{}",
+        stderr(&bad)
+    );
+}

@@ -8,6 +8,7 @@
 
 mod config;
 mod demo;
+mod import;
 mod report;
 mod run;
 
@@ -43,6 +44,9 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Backfill leads from an old system's CSV export: one campaign per lead
+    /// source, one touch per lead at its creation date (stop the engine first).
+    Import(import::ImportArgs),
     /// Print a report from a store (stop the engine first, or query its API).
     Report {
         #[command(subcommand)]
@@ -120,6 +124,7 @@ fn main() -> std::process::ExitCode {
         Command::Report { report } => report::run(report),
         Command::Attribution { command } => report::run_attribution(command),
         Command::Token { command } => token(command),
+        Command::Import(args) => import::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

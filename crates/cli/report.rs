@@ -80,6 +80,70 @@ pub enum ReportCommand {
         #[arg(long, default_value_t = 20)]
         history: usize,
     },
+    /// Open leads whose follow-up is overdue (R20): no first follow-up within
+    /// the deadline, or a next follow-up past due; with owner and routing.
+    Overdue {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// Config file whose [routing] sets the first-follow-up deadline (default 24 h).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The weighted pipeline forecast by month of expected close (R5).
+    Forecast {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// Config file whose [pipeline] sets the stage probabilities.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// `months` (default) or every open `deals`.
+        #[arg(long, default_value = "months")]
+        by: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Product or topic interest across every contact of an account (R18).
+    Interest {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// The account id.
+        #[arg(long)]
+        account: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Red/yellow/green per tactic and offer on every open opportunity (R18).
+    Signals {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// As of this instant (default: now).
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Campaigns: members, responses, leads sourced, cost, credited leads and
+    /// sales, revenue, ROI, cost per lead and per sale (R3, R15).
+    Campaigns {
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// The model that credits leads and sales.
+        #[arg(long, default_value = "linear")]
+        model: String,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Upsell signals (R17): customers whose people opened support cases after buying.
     Upsell {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
@@ -420,6 +484,154 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        ReportCommand::Overdue {
+            db,
+            config,
+            at,
+            owner,
+            format,
+        } => {
+            let rules = crate::config::Config::load(config.as_deref())?.routing;
+            let at = parse_at_arg(at.as_deref())?;
+            let rows = open_queries(&db)?.overdue_leads(at, &rules, owner.as_deref())?;
+            emit(
+                &rows,
+                &[
+                    "person_id",
+                    "name",
+                    "owner_id",
+                    "owner_kind",
+                    "reason",
+                    "due_at",
+                    "overdue_ms",
+                    "follow_ups",
+                    "last_outcome",
+                    "times_routed",
+                ],
+                format,
+            )
+        }
+        ReportCommand::Forecast {
+            db,
+            config,
+            by,
+            format,
+        } => {
+            let pipeline = crate::config::Config::load(config.as_deref())?.pipeline;
+            let forecast = open_queries(&db)?.forecast(&pipeline)?;
+            match by.as_str() {
+                "months" => emit(
+                    &forecast.months,
+                    &[
+                        "month",
+                        "currency",
+                        "opportunities",
+                        "pipeline_minor",
+                        "weighted_minor",
+                    ],
+                    format,
+                ),
+                "deals" => emit(
+                    &forecast.deals,
+                    &[
+                        "opportunity_id",
+                        "name",
+                        "stage",
+                        "probability_pct",
+                        "expected_close_at",
+                        "amount.amount_minor",
+                        "amount.currency",
+                        "weighted_minor",
+                    ],
+                    format,
+                ),
+                other => anyhow::bail!("--by: {other:?} is not months or deals"),
+            }
+        }
+        ReportCommand::Interest {
+            db,
+            account,
+            format,
+        } => {
+            let rows = open_queries(&db)?
+                .account_interest(&account)?
+                .with_context(|| format!("--account: no account with id {account:?}"))?;
+            emit(
+                &rows,
+                &["topic", "touches", "responses", "people", "last_at"],
+                format,
+            )
+        }
+        ReportCommand::Signals {
+            db,
+            at,
+            owner,
+            format,
+        } => {
+            let at = parse_at_arg(at.as_deref())?;
+            let mut rows = Vec::new();
+            for deal in open_queries(&db)?.opportunity_signals(at)? {
+                if owner.as_ref().is_some_and(|o| o != &deal.owner_id) {
+                    continue;
+                }
+                for indicator in &deal.indicators {
+                    let mut row = serde_json::to_value(indicator)?;
+                    row["opportunity_id"] = deal.opportunity_id.clone().into();
+                    row["opportunity"] = deal.name.clone().into();
+                    row["owner_id"] = deal.owner_id.clone().into();
+                    rows.push(row);
+                }
+            }
+            emit(
+                &rows,
+                &[
+                    "opportunity_id",
+                    "opportunity",
+                    "owner_id",
+                    "kind",
+                    "name",
+                    "colour",
+                    "touches",
+                    "responses",
+                    "last_touch_at",
+                    "last_response_at",
+                ],
+                format,
+            )
+        }
+        ReportCommand::Campaigns {
+            db,
+            model,
+            currency,
+            format,
+        } => {
+            let model =
+                touchline_api::parse_model(&model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
+            let rows = open_queries(&db)?.campaign_performance(
+                model,
+                touchline_engine::TimeRange::default(),
+                &currency,
+            )?;
+            emit(
+                &rows,
+                &[
+                    "campaign_id",
+                    "campaign_name",
+                    "members",
+                    "responders",
+                    "response_rate",
+                    "leads_sourced",
+                    "cost_minor",
+                    "leads",
+                    "sales",
+                    "revenue_minor",
+                    "roi",
+                    "cost_per_lead",
+                    "cost_per_sale",
+                ],
+                format,
+            )
         }
         ReportCommand::Upsell { db, format } => {
             let signals = open_queries(&db)?.upsell_signals()?;
@@ -1233,6 +1445,63 @@ fn compare(
                 );
             } else {
                 println!("{} conversions per campaign and model:", conversion.name());
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(())
+}
+
+/// Parses `--at` (a date or an RFC 3339 time); absent means now.
+fn parse_at_arg(at: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
+    match at {
+        None => Ok(touchline_core::Timestamp::now()),
+        Some(text) => touchline_core::Timestamp::parse_lenient(text)
+            .with_context(|| format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")),
+    }
+}
+
+/// Prints rows as a table or CSV of the named columns (a dotted name reaches
+/// into a nested object), or as JSON with every field.
+fn emit<T: serde::Serialize>(rows: &[T], columns: &[&str], format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(rows)?);
+        return Ok(());
+    }
+    let cell = |row: &serde_json::Value, column: &str| -> String {
+        let value = column
+            .split('.')
+            .try_fold(row, |v, key| v.get(key))
+            .unwrap_or(&serde_json::Value::Null);
+        match value {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() => format!("{f:.4}")
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned(),
+                _ => n.to_string(),
+            },
+            other => other.to_string(),
+        }
+    };
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    match format {
+        Format::Csv => {
+            println!("{}", columns.join(","));
+            for row in &values {
+                let cells: Vec<String> = columns.iter().map(|c| csv_field(&cell(row, c))).collect();
+                println!("{}", cells.join(","));
+            }
+        }
+        _ => {
+            let mut table = TextTable::new(columns.to_vec());
+            for row in &values {
+                table.row(columns.iter().map(|c| cell(row, c)).collect());
             }
             print!("{}", table.render());
         }

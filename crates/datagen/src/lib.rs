@@ -411,6 +411,16 @@ impl Generator {
             }
             t += self.rng.random_range(5 * DAY_MS..40 * DAY_MS);
             let won = self.rng.random_bool(0.45);
+            // A deal that would close after the dataset's last day is still open
+            // then: its close and what follows are drawn (so later journeys stay
+            // the same) but not emitted.
+            let window_end = self.config.start.as_millis() + self.config.days * DAY_MS;
+            let mut not_yet = Vec::new();
+            let journey = if t > window_end {
+                &mut not_yet
+            } else {
+                &mut journey
+            };
             let event = Event::OpportunityClosed(OpportunityClosed {
                 opportunity_id: opportunity.clone(),
                 won,
@@ -432,7 +442,7 @@ impl Generator {
                 for _ in 0..self.rng.random_range(0..3) {
                     t += self.rng.random_range(DAY_MS..30 * DAY_MS);
                     let c = self.pick(&["support"]);
-                    self.touch(&mut journey, t, &primary, c);
+                    self.touch(journey, t, &primary, c);
                 }
             }
         }

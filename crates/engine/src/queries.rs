@@ -321,6 +321,14 @@ pub struct CampaignPerformance {
     pub currency: String,
     /// Recorded cost; the planned cost when nothing was recorded.
     pub cost_minor: i64,
+    /// Distinct people touched by the campaign.
+    pub members: u64,
+    /// Distinct people who responded.
+    pub responders: u64,
+    /// responders / members.
+    pub response_rate: Ratio,
+    /// Leads whose source at creation is this campaign.
+    pub leads_sourced: u64,
     /// Leads credited (lead_created, sum of weights).
     pub leads: f64,
     /// Won deals credited (opportunity_won, sum of weights).
@@ -395,6 +403,10 @@ impl Queries {
                 campaign_id: campaign.campaign_id.clone(),
                 currency: currency.to_owned(),
                 cost_minor,
+                members: campaign.members,
+                responders: campaign.responders,
+                response_rate: Ratio::of(campaign.responders as f64, campaign.members as f64),
+                leads_sourced: campaign.leads_sourced,
                 leads: lead_credit,
                 sales,
                 revenue_minor,

@@ -1,0 +1,418 @@
+//! `touchline import`: backfill from an old system's lead export (R16).
+//!
+//! The old system knew one lead-source field per lead. The import turns every
+//! distinct source into a campaign (referral and inbound call too, at zero cost
+//! and without an end), and every lead into a `lead_created` event and one touch
+//! of its source's campaign, both dated at the lead's creation, not today.
+//! Event ids derive from the lead id and the source, so running the import
+//! again appends nothing. A bad row is reported with its line number and the
+//! reason; the good rows go in.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use touchline_core::{
+    CampaignType, CampaignUpserted, Envelope, Event, LeadCreated, LeadSource, Timestamp,
+    TouchRecorded, TouchStatus, TouchType,
+};
+use touchline_engine::{Batch, Engine};
+use touchline_store::Store;
+
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The CSV file: a header row naming at least lead_id, created_at and
+    /// lead_source; optional email, phone, first_name, last_name, company, owner.
+    pub file: PathBuf,
+    /// TOML config file (store path, routing); environment variables override it.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// A row that could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What a file becomes: campaigns first, then per lead its creation and touch.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub events: Vec<Envelope>,
+    pub leads: usize,
+    pub campaigns: usize,
+    pub bad: Vec<BadRow>,
+}
+
+const REQUIRED: [&str; 3] = ["lead_id", "created_at", "lead_source"];
+
+/// The campaign id of a legacy source: `legacy-` and the source in lower-case
+/// letters and digits joined by dashes (`Inbound Call` → `legacy-inbound-call`).
+pub fn campaign_id(source: &str) -> String {
+    let mut slug = String::new();
+    for word in source
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word.to_lowercase());
+    }
+    format!("legacy-{slug}")
+}
+
+/// Sources that are not marketing programmes still become campaigns (R15);
+/// their type says what they were.
+fn classify(source: &str) -> (CampaignType, TouchType) {
+    let s = source.to_lowercase();
+    if s.contains("referr") {
+        (CampaignType::Referral, TouchType::Referral)
+    } else if s.contains("call") || s.contains("phone") {
+        (CampaignType::InboundCall, TouchType::Call)
+    } else if s.contains("partner") {
+        (CampaignType::Partner, TouchType::Referral)
+    } else if s.contains("show") || s.contains("event") || s.contains("fair") {
+        (CampaignType::TradeShow, TouchType::Event)
+    } else if s.contains("webinar") {
+        (CampaignType::Webinar, TouchType::WebinarAttended)
+    } else if s.contains("mail") {
+        (CampaignType::Email, TouchType::EmailClick)
+    } else if s.contains("web") || s.contains("seo") || s.contains("organic") {
+        (CampaignType::Website, TouchType::FormFill)
+    } else if s.contains("ad") || s.contains("ppc") || s.contains("cpc") {
+        (CampaignType::Advertisement, TouchType::AdClick)
+    } else {
+        (CampaignType::Other, TouchType::FormFill)
+    }
+}
+
+/// Reads the whole file into a plan. Fails only if the file cannot be read or
+/// lacks a required column; everything wrong with a row is a [`BadRow`].
+pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Result<Plan> {
+    let mut csv = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(reader);
+    let headers = csv.headers().context("cannot read the header row")?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    for name in REQUIRED {
+        if column(name).is_none() {
+            anyhow::bail!(
+                "the header row has no {name} column (it has: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let columns: BTreeMap<&str, Option<usize>> = [
+        "lead_id",
+        "created_at",
+        "lead_source",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "company",
+        "owner",
+    ]
+    .into_iter()
+    .map(|name| (name, column(name)))
+    .collect();
+
+    let mut plan = Plan::default();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    // campaign id -> (source as written, earliest lead)
+    let mut campaigns: BTreeMap<String, (String, Timestamp)> = BTreeMap::new();
+    let mut leads = Vec::new();
+    for record in csv.records() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                plan.bad.push(BadRow {
+                    line,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, csv::Position::line);
+        let field = |name: &str| {
+            columns
+                .get(name)
+                .copied()
+                .flatten()
+                .and_then(|i| record.get(i))
+                .unwrap_or("")
+                .to_owned()
+        };
+        let bad = |reason: String| BadRow { line, reason };
+        let lead_id = field("lead_id");
+        let source = field("lead_source");
+        let created = field("created_at");
+        if lead_id.is_empty() {
+            plan.bad.push(bad("lead_id is empty".into()));
+            continue;
+        }
+        if source.is_empty() {
+            plan.bad
+                .push(bad(format!("lead {lead_id}: lead_source is empty")));
+            continue;
+        }
+        let Some(created_at) = Timestamp::parse_lenient(&created) else {
+            plan.bad.push(bad(format!(
+                "lead {lead_id}: created_at {created:?} is not a date (2019-03-01) or RFC 3339 time"
+            )));
+            continue;
+        };
+        if created_at > recorded_at {
+            plan.bad.push(bad(format!(
+                "lead {lead_id}: created_at {created} is in the future"
+            )));
+            continue;
+        }
+        if let Some(first) = seen.get(&lead_id) {
+            plan.bad
+                .push(bad(format!("lead {lead_id} is already on line {first}")));
+            continue;
+        }
+        seen.insert(lead_id.clone(), line);
+        let campaign = campaign_id(&source);
+        let entry = campaigns
+            .entry(campaign.clone())
+            .or_insert_with(|| (source.clone(), created_at));
+        entry.1 = entry.1.min(created_at);
+        leads.push((
+            lead_id,
+            created_at,
+            campaign,
+            source,
+            LeadCreated {
+                person_id: String::new(),
+                email: field("email"),
+                phone: field("phone"),
+                first_name: field("first_name"),
+                last_name: field("last_name"),
+                company: field("company"),
+                account_id: String::new(),
+                source: None,
+                owner_id: field("owner"),
+            },
+        ));
+    }
+
+    let envelope = |event_id: String, occurred_at: Timestamp, event: Event| Envelope {
+        event_id,
+        occurred_at,
+        recorded_at,
+        source_system: "touchline.import".into(),
+        event,
+    };
+    for (id, (source, first)) in &campaigns {
+        let (campaign_type, _) = classify(source);
+        plan.events.push(envelope(
+            format!("import/campaign/{id}"),
+            *first,
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: id.clone(),
+                name: source.clone(),
+                channel: "legacy".into(),
+                medium: String::new(),
+                source: source.clone(),
+                ad_code: String::new(),
+                campaign_type,
+                parent_campaign_id: String::new(),
+                starts_at: *first,
+                ends_at: None,
+                planned_cost: None,
+            }),
+        ));
+    }
+    plan.campaigns = campaigns.len();
+    for (lead_id, created_at, campaign, source, mut lead) in leads {
+        lead.person_id.clone_from(&lead_id);
+        lead.source = Some(LeadSource {
+            campaign_id: campaign.clone(),
+            ad_code: String::new(),
+            medium: String::new(),
+            source: source.clone(),
+        });
+        plan.events.push(envelope(
+            format!("import/lead/{lead_id}"),
+            created_at,
+            Event::LeadCreated(lead),
+        ));
+        let (_, touch_type) = classify(&source);
+        plan.events.push(envelope(
+            format!("import/touch/{lead_id}/{campaign}"),
+            created_at,
+            Event::TouchRecorded(TouchRecorded {
+                person_id: lead_id,
+                campaign_id: campaign,
+                touch_type,
+                status: TouchStatus::Responded,
+                asset: String::new(),
+                topic: String::new(),
+            }),
+        ));
+        plan.leads += 1;
+    }
+    Ok(plan)
+}
+
+pub fn run(args: ImportArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref())?;
+    let file = std::fs::File::open(&args.file)
+        .with_context(|| format!("cannot open {}", args.file.display()))?;
+    let plan = plan(std::io::BufReader::new(file), Timestamp::now())
+        .with_context(|| format!("{}", args.file.display()))?;
+    let store = open_store(&config.store.path)?;
+    let mut engine = Engine::open(store, config.engine())?;
+
+    let bar = indicatif::ProgressBar::new(plan.events.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let (mut appended, mut duplicates) = (0usize, 0usize);
+    for chunk in plan.events.chunks(5_000) {
+        let outcome = engine.apply(Batch {
+            events: chunk.to_vec(),
+            ..Batch::default()
+        })?;
+        appended += outcome.appended;
+        duplicates += outcome.duplicates;
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    println!(
+        "{}: {} leads from {} sources; {appended} events appended, {duplicates} already in the log",
+        args.file.display(),
+        plan.leads,
+        plan.campaigns
+    );
+    if !plan.bad.is_empty() {
+        eprintln!("{} rows not imported:", plan.bad.len());
+        for bad in &plan.bad {
+            eprintln!("  line {}: {}", bad.line, bad.reason);
+        }
+    }
+    Ok(())
+}
+
+fn open_store(path: &Path) -> anyhow::Result<Arc<Store>> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("store.path: cannot create {}", parent.display()))?;
+    }
+    Ok(Arc::new(Store::open(path).with_context(|| {
+        format!(
+            "store.path {}: cannot open the store (is an engine running on it? stop it first)",
+            path.display()
+        )
+    })?))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::parse_lenient("2026-11-01").unwrap()
+    }
+
+    #[test]
+    fn sources_become_campaigns_and_each_lead_one_touch_at_its_creation() {
+        let csv = "\
+lead_id,created_at,lead_source,email
+L1,2019-03-01,Customer Referral,ann@example.com
+L2,2019-02-01,Inbound Call,
+L3,2019-04-01T10:00:00Z,customer referral,bob@example.com
+";
+        let plan = plan(csv.as_bytes(), now()).unwrap();
+        assert!(plan.bad.is_empty(), "{:?}", plan.bad);
+        assert_eq!((plan.leads, plan.campaigns), (3, 2));
+        let ids: Vec<(&str, String)> = plan
+            .events
+            .iter()
+            .map(|e| (e.event_id.as_str(), e.occurred_at.to_string()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (
+                    "import/campaign/legacy-customer-referral",
+                    "2019-03-01T00:00:00.000Z".into()
+                ),
+                (
+                    "import/campaign/legacy-inbound-call",
+                    "2019-02-01T00:00:00.000Z".into()
+                ),
+                ("import/lead/L1", "2019-03-01T00:00:00.000Z".into()),
+                (
+                    "import/touch/L1/legacy-customer-referral",
+                    "2019-03-01T00:00:00.000Z".into()
+                ),
+                ("import/lead/L2", "2019-02-01T00:00:00.000Z".into()),
+                (
+                    "import/touch/L2/legacy-inbound-call",
+                    "2019-02-01T00:00:00.000Z".into()
+                ),
+                ("import/lead/L3", "2019-04-01T10:00:00.000Z".into()),
+                (
+                    "import/touch/L3/legacy-customer-referral",
+                    "2019-04-01T10:00:00.000Z".into()
+                ),
+            ]
+        );
+        let Event::CampaignUpserted(c) = &plan.events[1].event else {
+            panic!("a campaign first")
+        };
+        assert_eq!(c.campaign_type, CampaignType::InboundCall);
+        assert_eq!((c.planned_cost.clone(), c.ends_at), (None, None));
+        assert!(plan.events.iter().all(|e| e.recorded_at == now()));
+    }
+
+    #[test]
+    fn bad_rows_are_reported_by_line_and_the_rest_still_planned() {
+        let csv = "\
+lead_id,created_at,lead_source
+L1,2019-03-01,Web
+,2019-03-01,Web
+L3,yesterday,Web
+L4,2019-03-01,
+L1,2019-05-01,Web
+L6,2030-01-01,Web
+L7,2019-03-01,Web,extra
+L8,2019-03-02,Trade Show
+";
+        let plan = plan(csv.as_bytes(), now()).unwrap();
+        let bad: Vec<(u64, &str)> = plan
+            .bad
+            .iter()
+            .map(|b| (b.line, b.reason.as_str()))
+            .collect();
+        assert_eq!(bad.len(), 6, "{bad:?}");
+        assert_eq!(bad[0], (3, "lead_id is empty"));
+        assert!(
+            bad[1].0 == 4 && bad[1].1.contains("created_at \"yesterday\""),
+            "{bad:?}"
+        );
+        assert_eq!(bad[2], (5, "lead L4: lead_source is empty"));
+        assert_eq!(bad[3], (6, "lead L1 is already on line 2"));
+        assert!(bad[4].0 == 7 && bad[4].1.contains("future"), "{bad:?}");
+        assert_eq!(bad[5].0, 8);
+        assert_eq!(plan.leads, 2);
+    }
+
+    #[test]
+    fn a_file_without_the_source_column_is_refused_by_name() {
+        let err = plan("lead_id,created_at\nL1,2019-01-01\n".as_bytes(), now()).unwrap_err();
+        assert!(err.to_string().contains("lead_source"), "{err}");
+    }
+}

@@ -1,0 +1,301 @@
+//! R6: one system for sales, marketing and service, each seeing and doing only
+//! what its role allows. Tokens carry the role; a wrong or missing token gets
+//! 401, a role outside its area 403, and neither gets data.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use touchline_api::access::{Area, token_digest_hex};
+use touchline_api::{Access, ApiOptions, Role, TokenConfig};
+use touchline_core::*;
+use touchline_engine::{Batch, Engine, EngineConfig, EngineSink, EventSink, Queries};
+use touchline_store::Store;
+use tower::ServiceExt;
+
+const JAN: i64 = 1_767_225_600_000; // 2026-01-01
+
+fn envelope(id: &str, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(JAN),
+        recorded_at: Timestamp::from_millis(JAN),
+        source_system: "crm".into(),
+        event,
+    }
+}
+
+/// A lead at an account with a won deal and its payment.
+fn events() -> Vec<Envelope> {
+    vec![
+        envelope(
+            "lead",
+            Event::LeadCreated(LeadCreated {
+                person_id: "ann".into(),
+                email: "ann@example.com".into(),
+                phone: String::new(),
+                first_name: "Ann".into(),
+                last_name: String::new(),
+                company: "Example".into(),
+                account_id: "acc".into(),
+                source: None,
+                owner_id: "rep-kim".into(),
+            }),
+        ),
+        envelope(
+            "opp",
+            Event::OpportunityCreated(OpportunityCreated {
+                opportunity_id: "opp".into(),
+                account_id: "acc".into(),
+                name: "Big deal".into(),
+                stage: "proposal".into(),
+                amount: Money::new(90_000_00, "EUR"),
+                probability_pct: 60,
+                expected_close_at: None,
+                primary_contact_id: "ann".into(),
+                owner_id: "rep-kim".into(),
+                partner_id: String::new(),
+            }),
+        ),
+        envelope(
+            "won",
+            Event::OpportunityClosed(OpportunityClosed {
+                opportunity_id: "opp".into(),
+                won: true,
+                amount: Money::new(90_000_00, "EUR"),
+                partner_id: String::new(),
+            }),
+        ),
+        envelope(
+            "paid",
+            Event::TransactionRecorded(TransactionRecorded {
+                transaction_id: "inv-1".into(),
+                account_id: "acc".into(),
+                opportunity_id: "opp".into(),
+                amount: Money::new(90_000_00, "EUR"),
+                description: "invoice".into(),
+            }),
+        ),
+    ]
+}
+
+struct Api {
+    _dir: tempfile::TempDir,
+    app: axum::Router,
+}
+
+fn secret(role: Role) -> String {
+    format!("secret-of-{role}")
+}
+
+fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: events(),
+            ..Batch::default()
+        })
+        .unwrap();
+    let tokens: Vec<TokenConfig> = Role::ALL
+        .into_iter()
+        .map(|role| TokenConfig {
+            name: format!("{role}-token"),
+            role,
+            sha256: token_digest_hex(&secret(role)),
+        })
+        .collect();
+    let sink: Arc<dyn EventSink> = Arc::new(EngineSink(Arc::new(Mutex::new(engine))));
+    let app = touchline_api::router_with(
+        Queries::new(store),
+        Arc::default(),
+        ApiOptions {
+            access: Access::from_tokens(&tokens).unwrap(),
+            commands: Some(sink),
+            ..ApiOptions::default()
+        },
+    );
+    Api { _dir: dir, app }
+}
+
+impl Api {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Option<String>, Value) {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            challenge,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, uri: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::get(uri);
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let (status, _, body) = self.send(request.body(Body::empty()).unwrap()).await;
+        (status, body)
+    }
+
+    async fn get_as(&self, role: Role, uri: &str) -> (StatusCode, Value) {
+        self.get(uri, Some(&format!("Bearer {}", secret(role))))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn r6_a_missing_or_unknown_token_gets_401_and_no_data() {
+    let api = api();
+    for authorization in [
+        None,
+        Some("Bearer not-a-token"),
+        Some("Basic YWRtaW46YWRtaW4="),
+    ] {
+        let mut request = Request::get("/v1/persons/ann");
+        if let Some(value) = authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let (status, challenge, body) = api.send(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+        assert_eq!(challenge.as_deref(), Some("Bearer"));
+        assert_eq!(
+            body.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["error"]
+        );
+    }
+    // Health and the API description need no token.
+    assert_eq!(api.get("/v1/health", None).await.0, StatusCode::OK);
+    let (status, doc) = api.get("/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn r6_each_role_reaches_only_its_areas() {
+    let api = api();
+    use Role::*;
+    let cases: &[(&str, &[Role])] = &[
+        (
+            "/v1/persons/ann",
+            &[Marketing, Sales, Service, Analyst, Admin],
+        ),
+        (
+            "/v1/accounts/acc",
+            &[Marketing, Sales, Service, Analyst, Admin],
+        ),
+        ("/v1/follow-ups/due", &[Marketing, Sales, Analyst, Admin]),
+        (
+            "/v1/reports/attribution",
+            &[Marketing, Sales, Analyst, Admin],
+        ),
+        ("/v1/reports/forecast", &[Marketing, Sales, Analyst, Admin]),
+        ("/v1/reports/rfm", &[Marketing, Sales, Analyst, Admin]),
+        ("/v1/status", &[Analyst, Admin]),
+        ("/metrics", &[Analyst, Admin]),
+    ];
+    for (uri, allowed) in cases {
+        for role in Role::ALL {
+            let (status, body) = api.get_as(role, uri).await;
+            if allowed.contains(&role) {
+                assert_eq!(status, StatusCode::OK, "{role} {uri}: {body}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {uri}");
+                let message = body["error"].as_str().unwrap();
+                assert!(message.contains(role.name()), "{message}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn r6_service_sees_cases_and_contacts_but_not_amounts() {
+    let api = api();
+    let (_, as_sales) = api.get_as(Role::Sales, "/v1/opportunities/opp").await;
+    assert_eq!(as_sales["amount"]["amount_minor"], 90_000_00);
+    assert_eq!(as_sales["closed"]["amount"]["amount_minor"], 90_000_00);
+
+    let (status, as_service) = api.get_as(Role::Service, "/v1/opportunities/opp").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(as_service["name"], "Big deal");
+    assert_eq!(as_service["stage"], "closed_won");
+    assert_eq!(as_service["amount"], Value::Null);
+    assert_eq!(as_service["closed"]["amount"], Value::Null);
+
+    let (_, account) = api.get_as(Role::Service, "/v1/accounts/acc").await;
+    assert_eq!(account["contacts"][0]["person_id"], "ann");
+    assert_eq!(account["revenue"], Value::Null);
+    assert_eq!(account["account"]["transactions"], Value::Null);
+    assert_eq!(account["opportunities"][0]["amount"], Value::Null);
+    // Not through the account's event history either.
+    let history = account["history"].as_array().unwrap();
+    assert!(!history.is_empty());
+    assert!(!history.iter().any(|e| e["payload"]["amount"].is_object()));
+    let (_, events) = api.get_as(Role::Service, "/v1/persons/ann/events").await;
+    assert!(!events.as_array().unwrap().is_empty());
+    assert!(!events.to_string().contains("9000000"), "{events}");
+}
+
+#[tokio::test]
+async fn r6_only_sales_and_admin_may_reroute_a_lead() {
+    let api = api();
+    for role in Role::ALL {
+        let request = Request::post("/v1/leads/ann/route")
+            .header(header::AUTHORIZATION, format!("Bearer {}", secret(role)))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"owner_id": "rep-lee"}).to_string()))
+            .unwrap();
+        let (status, _, body) = api.send(request).await;
+        let expected = if matches!(role, Role::Sales | Role::Admin) {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(status, expected, "{role}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn every_documented_route_exists_and_has_an_area() {
+    let api = api();
+    let doc: Value = serde_json::from_str(touchline_api::OPENAPI_DOCUMENT).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() > 30, "{} paths", paths.len());
+    for (path, operations) in paths {
+        assert!(
+            Area::of(path).is_some(),
+            "{path} has no area in the permission table"
+        );
+        let uri = path.replace("{id}", "nobody");
+        for method in operations.as_object().unwrap().keys() {
+            let request = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", secret(Role::Admin)),
+                )
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, _, body) = api.send(request).await;
+            // A route that does not exist answers 404 with an empty body; a
+            // handler's 404 says what is missing.
+            assert!(
+                status != StatusCode::NOT_FOUND || body["error"].is_string(),
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+}
