@@ -161,10 +161,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     // The in-process attribution topic, compacted: latest value per key.
     let mut topic: HashMap<String, Option<Vec<u8>>> = HashMap::new();
     let mut published = 0usize;
+    let mut alerts = 0usize;
     loop {
         let page = store.outbox(10_000)?;
         let Some(&(last, _)) = page.last() else { break };
         for (_, record) in page {
+            if record.alert.is_some() {
+                alerts += 1;
+                continue;
+            }
             published += 1;
             let value = touchline_engine::render_attribution(&store, &record.key)?;
             topic.insert(record.key, value);
@@ -206,7 +211,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         counts.get("people").copied().unwrap_or(0)
     );
     println!(
-        "published: {published} credit-set versions; the compacted topic holds {live_keys} current credit sets"
+        "published: {published} credit-set versions; the compacted topic holds {live_keys} current credit sets; {alerts} rep alerts (activity on accounts with open deals)"
     );
     println!();
 
@@ -239,7 +244,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
-        let app = touchline_api::router(queries, engine.metrics().clone());
+        let metrics = engine.metrics().clone();
+        // Re-routing a lead through the API applies its event to this engine.
+        let commands: Arc<dyn touchline_engine::EventSink> = Arc::new(
+            touchline_engine::EngineSink(Arc::new(std::sync::Mutex::new(engine))),
+        );
+        let app = touchline_api::router_with(
+            queries,
+            metrics,
+            touchline_api::ApiOptions {
+                commands: Some(commands),
+                ..touchline_api::ApiOptions::default()
+            },
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -1477,10 +1477,15 @@ fn emit<T: serde::Serialize>(rows: &[T], columns: &[&str], format: Format) -> an
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => match n.as_f64() {
-                Some(f) if n.is_f64() => format!("{f:.4}")
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_owned(),
+                Some(f) if n.is_f64() => {
+                    let text = format!("{f:.4}");
+                    let text = text.trim_end_matches('0').trim_end_matches('.');
+                    if text == "-0" {
+                        "0".to_owned()
+                    } else {
+                        text.to_owned()
+                    }
+                }
                 _ => n.to_string(),
             },
             other => other.to_string(),
