@@ -407,3 +407,69 @@ async fn credit_can_be_grouped_by_channel_and_source() {
         "parameter by: \"region\" is not campaign, channel or source"
     );
 }
+
+#[tokio::test]
+async fn every_list_answer_exports_as_csv() {
+    let (app, _dir) = app();
+    // A non-JSON body comes back as a string.
+    let (status, body) = get(&app, "/v1/reports/attribution?model=first_touch&format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("campaign_id,campaign_name,channel,conversions,value_minor,currency")
+    );
+    assert!(lines.next().unwrap().starts_with("search,"), "{text}");
+
+    // Nested fields become dotted columns.
+    let (status, body) = get(&app, "/v1/campaigns?format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let header = body.as_str().unwrap().lines().next().unwrap().to_owned();
+    assert!(header.starts_with("campaign_id,name,channel"), "{header}");
+
+    // An answer with several lists needs to be told which.
+    let (status, body) = get(&app, "/v1/reports/forecast?format=csv").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("months, deals"),
+        "{body}"
+    );
+    let (status, body) = get(&app, "/v1/reports/forecast?format=csv&table=deals").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.as_str()
+            .unwrap()
+            .starts_with("opportunity_id,name,stage,probability_pct"),
+        "{body}"
+    );
+
+    // A record's lists export too: a person's touches.
+    let (status, body) = get(&app, "/v1/persons/p-1?format=csv").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("touches"),
+        "{body}"
+    );
+    let (status, body) = get(&app, "/v1/persons/p-1?format=csv&table=touches").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    assert!(
+        text.starts_with("seq,event_id,campaign_id,touch_type,status"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3, "a header and two touches: {text}");
+    // A record without lists is not a list; an unknown format is named.
+    let (status, body) = get(&app, "/v1/health?format=csv").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("single record"),
+        "{body}"
+    );
+    let (status, body) = get(&app, "/v1/reports/funnel?format=xml").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter format: \"xml\" is not json or csv"
+    );
+}

@@ -526,3 +526,100 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
     let (status, _) = get(&store, "/v1/accounts/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn r3_accounting_transactions_attach_to_the_deal_and_book_cash_to_the_campaigns_behind_it() {
+    let (dir, store) = store();
+    drop(store);
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let touch = |id: &str, ms: i64, campaign: &str| {
+        envelope(
+            id,
+            ms,
+            Event::TouchRecorded(TouchRecorded {
+                person_id: "a".into(),
+                campaign_id: campaign.into(),
+                touch_type: TouchType::WebinarAttended,
+                status: TouchStatus::Responded,
+                asset: String::new(),
+                topic: String::new(),
+            }),
+        )
+    };
+    let transaction = |id: &str, ms: i64, opportunity: &str, amount: Money| {
+        envelope(
+            id,
+            ms,
+            Event::TransactionRecorded(TransactionRecorded {
+                transaction_id: id.into(),
+                account_id: "acc-a".into(),
+                opportunity_id: opportunity.into(),
+                amount,
+                description: "invoice".into(),
+            }),
+        )
+    };
+    engine
+        .apply(Batch {
+            events: vec![
+                // The lead behind deal opp-a met two campaigns before the sale.
+                touch("t-web", JAN + DAY, "cmp-webinar"),
+                touch("t-show", JAN + 2 * DAY, "cmp-show"),
+                transaction("inv-1", JAN + 12 * DAY, "opp-a", Money::new(600_00, "EUR")),
+                transaction("inv-2", JAN + 40 * DAY, "opp-a", Money::new(400_01, "EUR")),
+                // Not for a deal, and not in euros: booked to no campaign here.
+                transaction("fee", JAN + 41 * DAY, "", Money::new(50_00, "EUR")),
+                transaction("inv-us", JAN + 42 * DAY, "opp-a", Money::new(70_00, "USD")),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+
+    // On the deal itself.
+    let (_, deal) = get(&store, "/v1/opportunities/opp-a").await;
+    let invoices: Vec<(&str, i64)> = deal["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["transaction_id"].as_str().unwrap(),
+                t["amount"]["amount_minor"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        invoices,
+        [("inv-1", 600_00), ("inv-2", 400_01), ("inv-us", 70_00)]
+    );
+
+    // Per campaign: linear gives each touch half of the deal, so half of the
+    // cash, to the cent (the odd cent to the earlier touch).
+    let (status, report) = get(&store, "/v1/reports/campaigns?model=linear&currency=EUR").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let booked = |id: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["campaign_id"] == id)
+            .map(|r| r["booked_minor"].as_i64().unwrap())
+    };
+    assert_eq!(booked("cmp-webinar"), Some(500_01));
+    assert_eq!(booked("cmp-show"), Some(500_00));
+    // Under first touch all of it goes to the webinar.
+    let (_, report) = get(
+        &store,
+        "/v1/reports/campaigns?model=first_touch&currency=EUR",
+    )
+    .await;
+    let webinar = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign_id"] == "cmp-webinar")
+        .unwrap();
+    assert_eq!(webinar["booked_minor"], 1_000_01);
+}

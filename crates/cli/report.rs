@@ -626,6 +626,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                     "leads",
                     "sales",
                     "revenue_minor",
+                    "booked_minor",
                     "roi",
                     "cost_per_lead",
                     "cost_per_sale",

@@ -58,6 +58,7 @@ use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
 pub mod access;
+mod csv_export;
 
 pub use access::{Access, Role, TokenConfig};
 
@@ -164,6 +165,7 @@ pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions)
             }),
         )
         // Checked after routing, so the permission is looked up by route pattern.
+        .route_layer(axum::middleware::from_fn(csv_export::csv_export))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::new(access),
             authorize,

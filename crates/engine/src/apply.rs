@@ -833,7 +833,13 @@ impl<'s> BatchState<'s> {
                 let person = self.resolve(&e.person_id)?;
                 self.person_mut(&person)?.apply(seq, envelope);
             }
-            Event::TransactionRecorded(e) => self.account_mut(&e.account_id)?.apply(seq, envelope),
+            Event::TransactionRecorded(e) => {
+                self.account_mut(&e.account_id)?.apply(seq, envelope);
+                if !e.opportunity_id.is_empty() {
+                    self.opportunity_mut(&e.opportunity_id)?
+                        .apply(seq, envelope);
+                }
+            }
         }
         Ok(())
     }

@@ -79,6 +79,53 @@ impl Queries {
         Ok(Some(source))
     }
 
+    /// Accounting transactions on deals, in `currency` and `range`, split per
+    /// campaign by the deal's credits under `model` (R3).
+    pub fn booked_by_campaign(
+        &self,
+        model: Model,
+        range: TimeRange,
+        currency: &str,
+    ) -> Result<BTreeMap<String, i64>, EngineError> {
+        let mut transactions = Vec::new();
+        self.store.for_each(
+            Table::Accounts,
+            |_, a: touchline_projection::AccountView| {
+                transactions.extend(a.transactions.into_iter().filter(|t| {
+                    !t.opportunity_id.is_empty()
+                        && t.amount.currency == currency
+                        && range.contains(t.at)
+                }));
+            },
+        )?;
+        let mut booked: BTreeMap<String, i64> = BTreeMap::new();
+        for t in transactions {
+            let mut credits = None;
+            for kind in [
+                ConversionKind::OpportunityWon,
+                ConversionKind::OpportunityCreated,
+            ] {
+                if let Some(view) = self.conversion(&kind.conversion_id(&t.opportunity_id))?
+                    && let Some(result) = view.result(model)
+                {
+                    credits = Some(result.attribution.credits.clone());
+                    break;
+                }
+            }
+            let credits = credits.unwrap_or_default();
+            if credits.is_empty() {
+                *booked.entry(NO_TOUCH.to_owned()).or_default() += t.amount.amount_minor;
+                continue;
+            }
+            let weights: Vec<f64> = credits.iter().map(|c| c.weight).collect();
+            let parts = touchline_attribution::apportion(t.amount.amount_minor, &weights);
+            for (credit, part) in credits.iter().zip(parts) {
+                *booked.entry(credit.campaign_id.clone()).or_default() += part;
+            }
+        }
+        Ok(booked)
+    }
+
     pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
         let mut out = Vec::new();
         self.store
@@ -335,6 +382,10 @@ pub struct CampaignPerformance {
     pub sales: f64,
     /// Revenue credited (opportunity_won), in `currency`.
     pub revenue_minor: i64,
+    /// Cash booked by accounting (R3): each transaction on a deal, in `currency`
+    /// and in the range, split by the deal's credits under the model (its won
+    /// conversion, else its creation).
+    pub booked_minor: i64,
     /// (revenue − cost) / cost.
     pub roi: Ratio,
     /// revenue / cost.
@@ -365,6 +416,7 @@ impl Queries {
     ) -> Result<Vec<CampaignPerformance>, EngineError> {
         let leads = self.campaign_credits_in(model, ConversionKind::LeadCreated, range)?;
         let won = self.campaign_credits_in(model, ConversionKind::OpportunityWon, range)?;
+        let booked = self.booked_by_campaign(model, range, currency)?;
         let mut rows = Vec::new();
         for campaign in self.campaigns()? {
             let recorded: i64 = campaign
@@ -410,6 +462,7 @@ impl Queries {
                 leads: lead_credit,
                 sales,
                 revenue_minor,
+                booked_minor: booked.get(&campaign.campaign_id).copied().unwrap_or(0),
                 roi: Ratio::of(revenue - cost, cost),
                 roas: Ratio::of(revenue, cost),
                 cost_per_lead: Ratio::of(cost, lead_credit),

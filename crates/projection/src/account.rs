@@ -71,25 +71,33 @@ impl AccountView {
                 self.add_opportunity(&e.opportunity_id);
             }
             Event::TransactionRecorded(e) => {
-                if !self
-                    .transactions
-                    .iter()
-                    .any(|t| t.transaction_id == e.transaction_id)
-                {
-                    let entry = TransactionEntry {
-                        transaction_id: e.transaction_id.clone(),
-                        opportunity_id: e.opportunity_id.clone(),
-                        amount: e.amount.clone(),
-                        at: envelope.occurred_at,
-                        description: e.description.clone(),
-                    };
-                    let at = self.transactions.partition_point(|t| t.at <= entry.at);
-                    self.transactions.insert(at, entry);
-                }
+                let entry = TransactionEntry {
+                    transaction_id: e.transaction_id.clone(),
+                    opportunity_id: e.opportunity_id.clone(),
+                    amount: e.amount.clone(),
+                    at: envelope.occurred_at,
+                    description: e.description.clone(),
+                };
+                insert_transaction(&mut self.transactions, entry);
                 self.add_opportunity(&e.opportunity_id);
             }
             _ => return,
         }
         self.last_seq = self.last_seq.max(seq);
     }
+}
+
+/// Inserts in time order; a transaction id already there is not booked twice.
+pub(crate) fn insert_transaction(
+    transactions: &mut Vec<TransactionEntry>,
+    entry: TransactionEntry,
+) {
+    if transactions
+        .iter()
+        .any(|t| t.transaction_id == entry.transaction_id)
+    {
+        return;
+    }
+    let at = transactions.partition_point(|t| t.at <= entry.at);
+    transactions.insert(at, entry);
 }

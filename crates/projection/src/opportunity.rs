@@ -36,6 +36,8 @@ pub struct OpportunityView {
     pub owner_id: String,
     pub partner_id: String,
     pub closed: Option<ClosedInfo>,
+    /// Payments for this deal from accounting, in time order (R3).
+    pub transactions: Vec<crate::TransactionEntry>,
     pub last_seq: u64,
 }
 
@@ -56,6 +58,7 @@ impl OpportunityView {
             owner_id: String::new(),
             partner_id: String::new(),
             closed: None,
+            transactions: Vec::new(),
             last_seq: 0,
         }
     }
@@ -158,6 +161,16 @@ impl OpportunityView {
                 });
                 self.set_stage(if e.won { "closed_won" } else { "closed_lost" }, at, seq);
                 self.probability_pct = if e.won { 100 } else { 0 };
+            }
+            Event::TransactionRecorded(e) if e.opportunity_id == self.opportunity_id => {
+                let entry = crate::TransactionEntry {
+                    transaction_id: e.transaction_id.clone(),
+                    opportunity_id: e.opportunity_id.clone(),
+                    amount: e.amount.clone(),
+                    at,
+                    description: e.description.clone(),
+                };
+                crate::account::insert_transaction(&mut self.transactions, entry);
             }
             Event::LeadConverted(e) if e.opportunity_id == self.opportunity_id => {
                 self.add_contact(&e.person_id);

@@ -1,0 +1,192 @@
+//! `?format=csv` on any list answer: the JSON rows flattened into CSV, for
+//! spreadsheets and SQL loaders. Nested objects become dotted columns
+//! (`amount.amount_minor`), arrays their JSON text; the columns are every key
+//! seen, in first-seen order. An answer with several lists (e.g. the forecast's
+//! `months` and `deals`) needs `table=` to pick one.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::{Query, Request};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// Answers are small enough to hold whole; this bounds a mistake.
+const MAX_BODY: usize = 256 * 1024 * 1024;
+
+fn bad_request(message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
+
+pub async fn csv_export(request: Request, next: Next) -> Response {
+    let params: HashMap<String, String> = Query::try_from_uri(request.uri())
+        .map(|Query(p)| p)
+        .unwrap_or_default();
+    match params.get("format").map(String::as_str) {
+        None | Some("json") => return next.run(request).await,
+        Some("csv") => {}
+        Some(other) => {
+            return bad_request(format!("parameter format: {other:?} is not json or csv"));
+        }
+    }
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let bytes = match axum::body::to_bytes(response.into_body(), MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(serde_json::json!({ "error": format!("cannot read the answer: {e}") })),
+            )
+                .into_response();
+        }
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
+        return bad_request("parameter format: csv is only for JSON answers".into());
+    };
+    let rows = match pick_rows(value, params.get("table").map(String::as_str)) {
+        Ok(rows) => rows,
+        Err(message) => return bad_request(message),
+    };
+    match to_csv(&rows) {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            Body::from(text),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(serde_json::json!({ "error": format!("cannot write CSV: {e}") })),
+        )
+            .into_response(),
+    }
+}
+
+/// The list to export: the answer itself, or its `table` field.
+fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, String> {
+    match (value, table) {
+        (Value::Array(rows), None) => Ok(rows),
+        (Value::Object(mut fields), table) => {
+            let lists: Vec<String> = fields
+                .iter()
+                .filter(|(_, v)| v.is_array())
+                .map(|(k, _)| k.clone())
+                .collect();
+            match table {
+                Some(name) if lists.iter().any(|l| l == name) => match fields.remove(name) {
+                    Some(Value::Array(rows)) => Ok(rows),
+                    _ => Err(format!("parameter table: {name:?} is not a list")),
+                },
+                _ if lists.is_empty() => Err(
+                    "parameter format: csv is for list answers; this one is a single record".into(),
+                ),
+                Some(name) => Err(format!(
+                    "parameter table: {name:?} is not one of {}",
+                    lists.join(", ")
+                )),
+                None => Err(format!(
+                    "parameter table: required with format=csv here: one of {}",
+                    lists.join(", ")
+                )),
+            }
+        }
+        (_, Some(_)) => Err("parameter table: this answer is a single list".into()),
+        (_, None) => Err("parameter format: csv is for list answers".into()),
+    }
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&name, field, out);
+            }
+        }
+        Value::Null => out.push((prefix.to_owned(), String::new())),
+        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+fn to_csv(rows: &[Value]) -> Result<String, csv::Error> {
+    let flat: Vec<Vec<(String, String)>> = rows
+        .iter()
+        .map(|row| {
+            let mut cells = Vec::new();
+            flatten(if row.is_object() { "" } else { "value" }, row, &mut cells);
+            cells
+        })
+        .collect();
+    let mut columns: Vec<&str> = Vec::new();
+    for cells in &flat {
+        for (name, _) in cells {
+            if !columns.contains(&name.as_str()) {
+                columns.push(name);
+            }
+        }
+    }
+    // A field that is null in one row and an object in another is the object's
+    // columns, left empty.
+    let nested: Vec<String> = columns.iter().map(|c| format!("{c}.")).collect();
+    let columns: Vec<&str> = columns
+        .iter()
+        .filter(|c| {
+            !nested
+                .iter()
+                .any(|n| n.len() > c.len() + 1 && n.starts_with(&format!("{c}.")))
+        })
+        .copied()
+        .collect();
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(&columns)?;
+    for cells in &flat {
+        let lookup: HashMap<&str, &str> = cells
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        writer.write_record(columns.iter().map(|c| lookup.get(c).copied().unwrap_or("")))?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_rows_flatten_into_dotted_columns() {
+        let rows = vec![
+            serde_json::json!({"id": "a", "amount": {"amount_minor": 150, "currency": "EUR"}, "rate": "undefined"}),
+            serde_json::json!({"id": "b, c", "amount": null, "tags": [1, 2], "rate": 0.5}),
+        ];
+        expect_test::expect![[r#"
+            id,amount.amount_minor,amount.currency,rate,tags
+            a,150,EUR,undefined,
+            "b, c",,,0.5,"[1,2]"
+        "#]]
+        .assert_eq(&to_csv(&rows).unwrap());
+    }
+
+    #[test]
+    fn an_answer_with_several_lists_needs_a_table() {
+        let value = serde_json::json!({"months": [{"m": 1}], "deals": []});
+        let err = pick_rows(value.clone(), None).unwrap_err();
+        assert!(err.contains("table") && err.contains("months"), "{err}");
+        assert_eq!(pick_rows(value, Some("months")).unwrap().len(), 1);
+    }
+}
