@@ -378,14 +378,39 @@ fn r16_import_backfills_legacy_leads_dated_at_creation_once_and_reports_bad_rows
             .map(str::to_owned)
             .collect()
     };
-    // campaign_id,campaign_name,members,responders,response_rate,leads_sourced,cost_minor,leads,...,roi
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let cell = |row: &[String], column: &str| -> String {
+        let i = header.iter().position(|h| *h == column).unwrap();
+        row[i].clone()
+    };
     let referral = row("legacy-customer-referral");
+    let cells: Vec<String> = [
+        "campaign_name",
+        "members",
+        "responders",
+        "response_rate",
+        "leads_sourced",
+        "cost_minor",
+        "leads",
+        "roi",
+    ]
+    .iter()
+    .map(|c| cell(&referral, c))
+    .collect();
     assert_eq!(
-        &referral[1..8],
-        ["Customer Referral", "2", "2", "1", "2", "0", "2"]
+        cells,
+        [
+            "Customer Referral",
+            "2",
+            "2",
+            "1",
+            "2",
+            "0",
+            "2",
+            "undefined"
+        ]
     );
-    assert_eq!(referral[10], "undefined");
-    assert_eq!(row("legacy-inbound-call")[5], "1");
+    assert_eq!(cell(&row("legacy-inbound-call"), "leads_sourced"), "1");
 
     // The touch is dated at the lead's creation, the import date only recorded.
     let store = touchline_store::Store::open(&db).unwrap();

@@ -69,7 +69,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     };
     let store = Arc::new(Store::open(&db)?);
-    let mut engine = Engine::open(store.clone(), EngineConfig::default())?;
+    let mut engine = Engine::open(store.clone(), demo_engine_config())?;
     let resume_from = engine
         .offsets()?
         .into_iter()
@@ -192,6 +192,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut leads = 0usize;
     let mut merged = 0usize;
+    let (mut routed, mut to_partners) = (0usize, 0usize);
     store.for_each(Table::Persons, |_, p: touchline_projection::PersonView| {
         *counts.entry("people").or_default() += 1;
         if p.lead_created_at.is_some() && p.merged_into.is_none() {
@@ -199,6 +200,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         if p.merged_into.is_some() {
             merged += 1;
+        }
+        if !p.routing.is_empty() {
+            routed += 1;
+            if p.owner_kind == touchline_core::OwnerKind::Partner {
+                to_partners += 1;
+            }
         }
     })?;
     let mut opportunities = 0usize;
@@ -210,12 +217,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         "read models: {} people ({leads} leads, {merged} merged duplicates), {opportunities} opportunities",
         counts.get("people").copied().unwrap_or(0)
     );
+    let queries = Queries::new(store.clone());
+    let forecast = queries.forecast(&touchline_engine::PipelineConfig::default())?;
+    let weighted: i64 = forecast.months.iter().map(|m| m.weighted_minor).sum();
+    println!(
+        "routing: {routed} leads arrived without an owner and were routed by rule ({to_partners} to a partner); forecast: {} open deals, {:.1} EUR thousands weighted",
+        forecast.deals.len(),
+        weighted as f64 / 100_000.0
+    );
     println!(
         "published: {published} credit-set versions; the compacted topic holds {live_keys} current credit sets; {alerts} rep alerts (activity on accounts with open deals)"
     );
     println!();
 
-    let queries = Queries::new(store.clone());
     print_side_by_side(&queries, ConversionKind::LeadCreated)?;
     println!();
     print_side_by_side(&queries, ConversionKind::OpportunityCreated)?;
@@ -386,4 +400,40 @@ fn print_side_by_side(queries: &Queries, kind: ConversionKind) -> anyhow::Result
     table.row(vec!["total".into(), String::new(), first, last]);
     print!("{}", table.render());
     Ok(())
+}
+
+/// Every model, and routing rules for the leads that arrive without an owner:
+/// partner-sourced ones to the partner, the rest to inside sales.
+fn demo_engine_config() -> EngineConfig {
+    let rule = |name: &str, owner: &str, kind: touchline_core::OwnerKind, mediums: &[&str]| {
+        touchline_projection::RoutingRule {
+            name: name.to_owned(),
+            owner: owner.to_owned(),
+            owner_kind: kind,
+            sources: Vec::new(),
+            mediums: mediums.iter().map(|m| (*m).to_owned()).collect(),
+            campaigns: Vec::new(),
+            email_domains: Vec::new(),
+        }
+    };
+    EngineConfig {
+        routing: touchline_projection::RoutingRules {
+            first_follow_up_within_hours: 24.0,
+            rules: vec![
+                rule(
+                    "partner leads",
+                    "partner-acme",
+                    touchline_core::OwnerKind::Partner,
+                    &["partner"],
+                ),
+                rule(
+                    "inside sales",
+                    "inside-sales",
+                    touchline_core::OwnerKind::Internal,
+                    &[],
+                ),
+            ],
+        },
+        ..EngineConfig::default()
+    }
 }

@@ -260,6 +260,10 @@ impl Generator {
                 last_name.to_lowercase(),
                 company.split(' ').next().unwrap_or("co").to_lowercase()
             );
+            // Partner-sourced leads and every fourth web lead arrive without an
+            // owner: routing rules assign them.
+            let unassigned =
+                person_n % 4 == 0 || source.as_ref().is_some_and(|s| s.medium == "partner");
             let lead = Event::LeadCreated(LeadCreated {
                 person_id: person.clone(),
                 email: email.clone(),
@@ -269,7 +273,11 @@ impl Generator {
                 company: company.clone(),
                 account_id: String::new(),
                 source,
-                owner_id: format!("rep-{:02}", account_n % 12),
+                owner_id: if unassigned {
+                    String::new()
+                } else {
+                    format!("rep-{:02}", account_n % 12)
+                },
             });
             let envelope = self.envelope(t, "crm", lead);
             journey.push(envelope);
