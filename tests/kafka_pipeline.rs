@@ -440,3 +440,63 @@ async fn killing_the_engine_mid_stream_loses_and_duplicates_nothing() {
     );
     assert_topic_matches_store(&topics.attribution, &store);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r20_a_lead_rerouted_through_the_api_reaches_the_log_through_kafka() {
+    let topics = Topics::unique("reroute");
+    topics.create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Child9::start(&dir.path().join("store"), &topics);
+    let lead = Envelope {
+        event_id: "rr-lead-1".into(),
+        occurred_at: Timestamp::from_millis(1_767_225_600_000),
+        recorded_at: Timestamp::from_millis(1_767_225_600_000),
+        source_system: "crm".into(),
+        event: Event::LeadCreated(LeadCreated {
+            person_id: "rr-p1".into(),
+            email: "rr@example.com".into(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: None,
+            owner_id: "partner-acme".into(),
+        }),
+    };
+    produce(&producer(), &topics, &[lead], 0).await;
+    let person = |engine: &Child9| -> Option<serde_json::Value> {
+        let (code, body) = http_get(&engine.http, "/v1/persons/rr-p1")?;
+        (code == 200).then(|| serde_json::from_str(&body).unwrap())
+    };
+    eventually("the lead is in the view", || person(&engine).is_some());
+
+    let route = r#"{"owner_id":"rep-kim","owner_kind":"internal","reason":"no follow-up in 24 h"}"#;
+    let (code, _) =
+        http_request(&engine.http, "POST", "/v1/leads/rr-p1/route", None, route).unwrap();
+    assert_eq!(code, 401, "no token, no re-routing");
+    let (code, body) = http_request(
+        &engine.http,
+        "POST",
+        "/v1/leads/rr-p1/route",
+        Some(TEST_TOKEN),
+        route,
+    )
+    .unwrap();
+    assert_eq!(code, 202, "{body}");
+    let accepted: serde_json::Value = serde_json::from_str(&body).unwrap();
+
+    // The command went to Kafka and came back through ingest into the log.
+    eventually("the lead has its new owner", || {
+        person(&engine).is_some_and(|p| p["owner_id"] == "rep-kim")
+    });
+    let person = person(&engine).unwrap();
+    assert_eq!(person["routing"][0]["reason"], "no follow-up in 24 h");
+    assert_eq!(person["routing"][0]["event_id"], accepted["event_id"]);
+    let on_topic = read_all(&topics.json);
+    assert_eq!(on_topic.len(), 1);
+    let event: Envelope = serde_json::from_slice(on_topic[0].payload.as_deref().unwrap()).unwrap();
+    assert!(matches!(event.event, Event::LeadRouted(ref r) if r.owner_id == "rep-kim"));
+    assert_eq!(on_topic[0].key.as_deref(), Some("rr-p1"));
+    engine.terminate();
+}
