@@ -960,9 +960,7 @@ impl<'s> BatchState<'s> {
         let Some(person) = self.persons.get(self.store, &person_id)? else {
             return Ok(Vec::new());
         };
-        let person_name = format!("{} {}", person.first_name, person.last_name)
-            .trim()
-            .to_owned();
+        let person_name = person.display_name();
         let mut accounts = person.accounts.clone();
         if !person.account_id.is_empty() && !accounts.contains(&person.account_id) {
             accounts.push(person.account_id.clone());

@@ -182,12 +182,6 @@ pub fn indicator_colour(
     }
 }
 
-fn display_name(p: &PersonView) -> String {
-    format!("{} {}", p.first_name, p.last_name)
-        .trim()
-        .to_owned()
-}
-
 impl Queries {
     /// The weighted forecast of open deals by month of expected close (R5).
     pub fn forecast(&self, pipeline: &PipelineConfig) -> Result<Forecast, EngineError> {
@@ -444,7 +438,7 @@ impl Queries {
                 return;
             }
             out.push(OverdueLead {
-                name: display_name(&p),
+                name: p.display_name(),
                 company: p.company.clone(),
                 owner_id: p.owner_id.clone(),
                 owner_kind: p.owner_kind,

@@ -638,9 +638,7 @@ impl Queries {
             };
             let last = p.follow_ups.last();
             due.push(DueFollowUp {
-                name: format!("{} {}", p.first_name, p.last_name)
-                    .trim()
-                    .to_owned(),
+                name: p.display_name(),
                 company: p.company.clone(),
                 owner_id: p.owner_id.clone(),
                 due_at,
@@ -899,9 +897,7 @@ impl Queries {
                 .filter(|a| **a == Some(true))
                 .count() as u8;
             leads.push(PrioritisedLead {
-                name: format!("{} {}", p.first_name, p.last_name)
-                    .trim()
-                    .to_owned(),
+                name: p.display_name(),
                 company: p.company.clone(),
                 owner_id: p.owner_id.clone(),
                 status: p.status,
@@ -1347,9 +1343,7 @@ impl Queries {
         for id in &account.contact_ids {
             if let Some(p) = self.person(id)? {
                 contacts.push(ContactSummary {
-                    name: format!("{} {}", p.first_name, p.last_name)
-                        .trim()
-                        .to_owned(),
+                    name: p.display_name(),
                     email: p.email.clone(),
                     kind: p.kind,
                     touches: p.touches.len(),

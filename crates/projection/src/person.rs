@@ -149,6 +149,13 @@ impl PersonView {
         }
     }
 
+    /// First and last name, as one would address the person.
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+            .trim()
+            .to_owned()
+    }
+
     pub fn first_touch(&self) -> Option<&TouchEntry> {
         self.touches.first()
     }
