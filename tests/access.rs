@@ -299,3 +299,25 @@ async fn every_documented_route_exists_and_has_an_area() {
         }
     }
 }
+
+#[test]
+fn every_route_in_the_router_is_documented() {
+    let doc: Value = serde_json::from_str(touchline_api::OPENAPI_DOCUMENT).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let source = include_str!("../crates/api/src/lib.rs");
+    let mut routes = 0;
+    for piece in source.split(".route(").skip(1) {
+        let path = piece.trim_start().trim_start_matches('"');
+        let path = &path[..path.find('"').unwrap()];
+        routes += 1;
+        assert!(
+            paths.contains_key(path),
+            "{path} is routed but not in openapi.json"
+        );
+        assert!(
+            Area::of(path).is_some(),
+            "{path} has no area in the permission table"
+        );
+    }
+    assert_eq!(routes, paths.len(), "as many routes as documented paths");
+}

@@ -25,6 +25,10 @@ fn bad_request(message: String) -> Response {
 }
 
 pub async fn csv_export(request: Request, next: Next) -> Response {
+    // Only reads are exported; a command runs as it is, whatever its query.
+    if request.method() != axum::http::Method::GET {
+        return next.run(request).await;
+    }
     let params: HashMap<String, String> = Query::try_from_uri(request.uri())
         .map(|Query(p)| p)
         .unwrap_or_default();

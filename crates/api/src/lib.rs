@@ -1,7 +1,12 @@
 //! The HTTP JSON API over the read models.
 //!
-//! Every handler reads committed state through [`Queries`]; none writes. Bad
+//! Every handler reads committed state through [`Queries`]; none writes the
+//! store. The one command, re-routing a lead, becomes a `lead_routed` event
+//! handed to an [`touchline_engine::EventSink`]. Every route but health and
+//! `/openapi.json` needs a token whose role may use it ([`access`]). Bad
 //! parameters get a 400 whose message names the parameter; unknown ids a 404.
+//! Every list answer is also CSV with `format=csv` (`table=` picks one list of
+//! an answer that holds several).
 //!
 //! | method and path | answer |
 //! |---|---|
@@ -31,6 +36,12 @@
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
+//! | `GET /v1/follow-ups/overdue?at=&owner=` | open leads whose first or next follow-up is overdue, with owner (internal or partner) and routing |
+//! | `POST /v1/leads/{id}/route` | re-route a lead: `{"owner_id", "owner_kind", "reason"}` → 202 with the event id |
+//! | `GET /v1/reports/forecast` | the weighted pipeline forecast by month of expected close, and every open deal |
+//! | `GET /v1/accounts/{id}/interest` | product or topic interest across the account's contacts |
+//! | `GET /v1/reports/opportunity-signals?at=&owner=` | red/yellow/green per tactic and offer on every open deal |
+//! | `GET /openapi.json` | the OpenAPI 3.1 description of all of this |
 //!
 //! ```no_run
 //! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
