@@ -668,3 +668,62 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
         .count();
     assert_eq!(after, 3);
 }
+
+#[tokio::test]
+async fn opportunity_contact_roles_hold_whatever_the_arrival_order_and_follow_merges() {
+    let role = |id: &str, person: &str, role: &str| {
+        envelope(
+            id,
+            JAN,
+            Event::OpportunityContactRoleAdded(OpportunityContactRoleAdded {
+                opportunity_id: "deal".into(),
+                person_id: person.into(),
+                role: role.into(),
+            }),
+        )
+    };
+    let events = vec![
+        // Roles arrive before the deal itself.
+        role("r-bob", "bob", "decision maker"),
+        role("r-ann", "ann", "champion"),
+        opportunity("deal", JAN + HOUR, "proposal", 10_000_00, JAN + 30 * DAY),
+        role("r-cy", "cy", "influencer"),
+        // cy is a duplicate of bob.
+        envelope(
+            "merge",
+            JAN + 2 * HOUR,
+            Event::PersonsMerged(PersonsMerged {
+                surviving_person_id: "bob".into(),
+                merged_person_id: "cy".into(),
+                reason: "same e-mail".into(),
+            }),
+        ),
+    ];
+    let roles = |view: &Value| -> Vec<(String, String)> {
+        view["contact_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["person_id"].as_str().unwrap().to_owned(),
+                    r["role"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let expected = vec![
+        ("bob".to_owned(), "decision maker".to_owned()),
+        ("ann".to_owned(), "champion".to_owned()),
+    ];
+    // In one batch, and one event per batch: the same roles.
+    for batch_size in [events.len(), 1] {
+        let h = Harness::new(EngineConfig::default());
+        for chunk in events.chunks(batch_size) {
+            h.apply(chunk.to_vec());
+        }
+        let deal = h.get("/v1/opportunities/deal").await;
+        assert_eq!(roles(&deal), expected, "batches of {batch_size}");
+        assert_eq!(deal["primary_contact_id"], "ann");
+    }
+}

@@ -44,6 +44,6 @@ mod routing;
 pub use account::{AccountView, TransactionEntry};
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
-pub use opportunity::{ClosedInfo, OpportunityView, StageChange};
+pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};
 pub use person::{ConversionInfo, FollowUpEntry, PersonKind, PersonView, RoutingEntry, TouchEntry};
 pub use routing::{RoutingRule, RoutingRules};

@@ -9,6 +9,12 @@ pub struct StageChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactRole {
+    pub person_id: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosedInfo {
     pub won: bool,
     pub amount: Money,
@@ -33,6 +39,9 @@ pub struct OpportunityView {
     pub primary_contact_id: String,
     /// The primary contact and every contact with a role, without repeats.
     pub contact_ids: Vec<String>,
+    /// The role each contact plays on the deal (decision maker, influencer, ...),
+    /// as the CRM last named it; the primary contact is `primary` unless named.
+    pub contact_roles: Vec<ContactRole>,
     pub owner_id: String,
     pub partner_id: String,
     pub closed: Option<ClosedInfo>,
@@ -55,6 +64,7 @@ impl OpportunityView {
             expected_close_at: None,
             primary_contact_id: String::new(),
             contact_ids: Vec::new(),
+            contact_roles: Vec::new(),
             owner_id: String::new(),
             partner_id: String::new(),
             closed: None,
@@ -80,13 +90,50 @@ impl OpportunityView {
         }
     }
 
+    /// Names the role a contact plays; an explicit role replaces `primary`.
+    fn set_role(&mut self, person_id: &str, role: &str) {
+        if person_id.is_empty() || role.is_empty() {
+            return;
+        }
+        match self
+            .contact_roles
+            .iter_mut()
+            .find(|r| r.person_id == person_id)
+        {
+            Some(existing) if role != "primary" || existing.role == "primary" => {
+                role.clone_into(&mut existing.role)
+            }
+            Some(_) => {}
+            None => self.contact_roles.push(ContactRole {
+                person_id: person_id.to_owned(),
+                role: role.to_owned(),
+            }),
+        }
+    }
+
     /// Replaces a merged person id by the survivor's (R10).
     pub fn replace_contact(&mut self, merged: &str, surviving: &str) {
+        if merged == surviving {
+            return;
+        }
         if self.primary_contact_id == merged {
             surviving.clone_into(&mut self.primary_contact_id);
         }
         self.contact_ids.retain(|c| c != merged);
         self.add_contact(surviving);
+        if let Some(at) = self
+            .contact_roles
+            .iter()
+            .position(|r| r.person_id == merged)
+        {
+            let role = self.contact_roles.remove(at).role;
+            // The survivor keeps its own role; it takes the merged record's only
+            // if it had none (or was just the primary contact).
+            let mine = self.contact_roles.iter().find(|r| r.person_id == surviving);
+            if mine.is_none_or(|r| r.role == "primary") {
+                self.set_role(surviving, &role);
+            }
+        }
     }
 
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
@@ -113,6 +160,7 @@ impl OpportunityView {
                 e.primary_contact_id
                     .clone_into(&mut self.primary_contact_id);
                 self.add_contact(&e.primary_contact_id);
+                self.set_role(&e.primary_contact_id, "primary");
                 e.owner_id.clone_into(&mut self.owner_id);
                 e.partner_id.clone_into(&mut self.partner_id);
             }
@@ -151,6 +199,7 @@ impl OpportunityView {
             }
             Event::OpportunityContactRoleAdded(e) if e.opportunity_id == self.opportunity_id => {
                 self.add_contact(&e.person_id);
+                self.set_role(&e.person_id, &e.role);
             }
             Event::OpportunityClosed(e) if e.opportunity_id == self.opportunity_id => {
                 self.closed = Some(ClosedInfo {
