@@ -682,7 +682,7 @@ async fn opportunity_contact_roles_hold_whatever_the_arrival_order_and_follow_me
             }),
         )
     };
-    let events = vec![
+    let events = [
         // Roles arrive before the deal itself.
         role("r-bob", "bob", "decision maker"),
         role("r-ann", "ann", "champion"),
