@@ -7,12 +7,38 @@ use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Queries};
-use touchline_projection::{ConversionView, PersonView};
+use touchline_projection::{
+    AccountView, CampaignView, ConversionView, OpportunityView, PersonView, RoutingRule,
+    RoutingRules,
+};
 use touchline_store::{PartitionOffset, Store, Table};
+
+/// Every model, and routing rules for the generator's leads without an owner.
+fn config() -> EngineConfig {
+    let rule = |name: &str, owner: &str, kind: OwnerKind, mediums: &[&str]| RoutingRule {
+        name: name.into(),
+        owner: owner.into(),
+        owner_kind: kind,
+        sources: Vec::new(),
+        mediums: mediums.iter().map(|m| (*m).to_owned()).collect(),
+        campaigns: Vec::new(),
+        email_domains: Vec::new(),
+    };
+    EngineConfig {
+        routing: RoutingRules {
+            rules: vec![
+                rule("partners", "partner-acme", OwnerKind::Partner, &["partner"]),
+                rule("rest", "inside-sales", OwnerKind::Internal, &[]),
+            ],
+            ..RoutingRules::default()
+        },
+        ..EngineConfig::default()
+    }
+}
 
 fn open(dir: &std::path::Path) -> (Engine, Queries) {
     let store = Arc::new(Store::open(dir).expect("open store"));
-    let engine = Engine::open(store.clone(), EngineConfig::default()).expect("open engine");
+    let engine = Engine::open(store.clone(), config()).expect("open engine");
     (engine, Queries::new(store))
 }
 
@@ -47,8 +73,13 @@ fn apply_in_batches(engine: &mut Engine, events: &[Envelope], size: usize) {
 }
 
 /// Everything a user can see, minus versions (which count publications and so
-/// depend on batching by design).
-type Snapshot = (Vec<(String, PersonView)>, Vec<(String, String)>);
+/// depend on batching by design): people, conversions, and the opportunity,
+/// campaign and account views.
+type Snapshot = (
+    Vec<(String, PersonView)>,
+    Vec<(String, String)>,
+    Vec<(String, String)>,
+);
 
 fn snapshot(store: &Store) -> Snapshot {
     let mut persons = Vec::new();
@@ -59,6 +90,25 @@ fn snapshot(store: &Store) -> Snapshot {
             persons.push((k.to_owned(), v));
         })
         .expect("persons");
+    let mut others = Vec::new();
+    store
+        .for_each(Table::Opportunities, |k, mut v: OpportunityView| {
+            v.last_seq = 0;
+            others.push((format!("opportunity/{k}"), format!("{v:?}")));
+        })
+        .expect("opportunities");
+    store
+        .for_each(Table::Campaigns, |k, mut v: CampaignView| {
+            v.last_seq = 0;
+            others.push((format!("campaign/{k}"), format!("{v:?}")));
+        })
+        .expect("campaigns");
+    store
+        .for_each(Table::Accounts, |k, mut v: AccountView| {
+            v.last_seq = 0;
+            others.push((format!("account/{k}"), format!("{v:?}")));
+        })
+        .expect("accounts");
     let mut conversions = Vec::new();
     store
         .for_each(Table::Conversions, |k, v: ConversionView| {
@@ -70,19 +120,34 @@ fn snapshot(store: &Store) -> Snapshot {
             conversions.push((k.to_owned(), format!("{:?} {credits:?}", v.conversion)));
         })
         .expect("conversions");
-    (persons, conversions)
+    (persons, conversions, others)
+}
+
+/// The rep alerts waiting in the outbox, in order.
+fn alerts(store: &Store) -> Vec<String> {
+    store
+        .outbox(usize::MAX)
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, r)| r.alert)
+        .map(|v| String::from_utf8(v).expect("utf-8"))
+        .collect()
 }
 
 #[test]
 fn state_does_not_depend_on_batch_boundaries() {
     let events = dataset(150);
     let mut snapshots = Vec::new();
+    let mut alert_lists = Vec::new();
     for size in [1, 7, 10_000] {
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut engine, _) = open(dir.path());
         apply_in_batches(&mut engine, &events, size);
         snapshots.push(snapshot(engine.store()));
+        alert_lists.push(alerts(engine.store()));
     }
+    assert_eq!(alert_lists[0], alert_lists[1]);
+    assert_eq!(alert_lists[0], alert_lists[2]);
     assert!(!snapshots[0].0.is_empty() && !snapshots[0].1.is_empty());
     for i in 1..snapshots.len() {
         for (a, b) in snapshots[0].1.iter().zip(&snapshots[i].1) {
@@ -919,9 +984,10 @@ mod batching {
                 }
                 engine.flush().expect("flush");
             }
-            let a = Store::open(reference.path()).expect("open");
+                        let a = Store::open(reference.path()).expect("open");
             let b = Store::open(split.path()).expect("open");
             prop_assert_eq!(snapshot(&a), snapshot(&b));
+            prop_assert_eq!(alerts(&a), alerts(&b));
         }
     }
 }
@@ -1027,6 +1093,10 @@ fn replay_rebuilds_exactly_the_live_state_from_the_log_for_100k_events() {
     let (mut engine, queries) = open(dir.path());
     apply_in_batches(&mut engine, &events, 5_000);
     let live = snapshot(engine.store());
+    // The history exercises routing and rep alerts, which a replay must repeat
+    // from the log, not decide again.
+    assert!(live.0.iter().any(|(_, p)| !p.routing.is_empty()));
+    assert!(!alerts(engine.store()).is_empty());
     let versions_before: Vec<(String, u64)> = {
         let mut v = Vec::new();
         engine
