@@ -752,3 +752,69 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
                "cost_per_lead": 500.0, "cost_per_sale": 500.0})
     );
 }
+
+#[tokio::test]
+async fn campaign_members_and_responders_count_people_once_even_after_a_merge() {
+    let mut h = Harness::new();
+    let sent = |id: &str, ms: i64, person: &str| {
+        envelope(
+            id,
+            ms,
+            touched(
+                person,
+                "cmp-mail",
+                TouchType::EmailSent,
+                TouchStatus::Sent,
+                "",
+            ),
+        )
+    };
+    let clicked = |id: &str, ms: i64, person: &str| {
+        envelope(
+            id,
+            ms,
+            touched(
+                person,
+                "cmp-mail",
+                TouchType::EmailClick,
+                TouchStatus::Responded,
+                "",
+            ),
+        )
+    };
+    h.apply(vec![
+        sent("m1", JAN, "ann"),
+        clicked("m2", JAN + DAY, "ann"),
+        sent("m3", JAN, "ann-dup"),
+        clicked("m4", JAN + DAY, "ann-dup"),
+        sent("m5", JAN, "bob"),
+        sent("m6", JAN + DAY, "bob"),
+    ]);
+    let mail = |campaigns: &Value| find(campaigns, "campaign_id", "cmp-mail").clone();
+    let before = mail(&h.ok("/v1/campaigns").await);
+    assert_eq!(
+        pick(&before, &["touches", "responses", "members", "responders"]),
+        json!({"touches": 6, "responses": 2, "members": 3, "responders": 2})
+    );
+    h.apply(vec![envelope(
+        "merge",
+        JAN + 2 * DAY,
+        Event::PersonsMerged(PersonsMerged {
+            surviving_person_id: "ann".into(),
+            merged_person_id: "ann-dup".into(),
+            reason: "same e-mail".into(),
+        }),
+    )]);
+    let after = mail(&h.ok("/v1/campaigns").await);
+    assert_eq!(
+        pick(&after, &["touches", "members", "responders"]),
+        json!({"touches": 6, "members": 2, "responders": 1})
+    );
+    let (_, report) = h
+        .get("/v1/reports/campaigns?model=linear&currency=EUR")
+        .await;
+    assert_eq!(
+        find(&report, "campaign_id", "cmp-mail")["response_rate"],
+        0.5
+    );
+}

@@ -853,34 +853,12 @@ impl<'s> BatchState<'s> {
         let absorbed = self.person_mut(&merged)?.clone();
         // Campaigns both records belong to now count one member, not two.
         let survivor = self.person_mut(&surviving)?;
-        let mut both: HashMap<String, (bool, bool)> = HashMap::new();
-        for touch in &absorbed.touches {
-            let responded = touch.status == TouchStatus::Responded;
-            let entry = both.entry_ref(touch.campaign_id.as_str()).or_default();
-            entry.0 = true;
-            entry.1 |= responded;
-        }
-        let mut shared: Vec<(String, bool, bool)> = Vec::new();
-        for (campaign, (_, merged_responded)) in &both {
-            let mine = survivor
-                .touches
-                .iter()
-                .filter(|t| &t.campaign_id == campaign);
-            let (mut member, mut responded) = (false, false);
-            for touch in mine {
-                member = true;
-                responded |= touch.status == TouchStatus::Responded;
-            }
-            if member {
-                shared.push((campaign.clone(), true, responded && *merged_responded));
-            }
-        }
+        let shared = survivor.shared_campaigns(&absorbed);
         survivor.absorb(seq, &absorbed);
-        shared.sort_unstable();
-        for (campaign, member, responder) in shared {
+        for (campaign, both_responded) in shared {
             let view = self.campaign_mut(&campaign)?;
-            view.members = view.members.saturating_sub(u64::from(member));
-            view.responders = view.responders.saturating_sub(u64::from(responder));
+            view.members = view.members.saturating_sub(1);
+            view.responders = view.responders.saturating_sub(u64::from(both_responded));
         }
         {
             let merged_view = self.person_mut(&merged)?;

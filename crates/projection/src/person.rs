@@ -344,6 +344,27 @@ impl PersonView {
         self.last_seq = self.last_seq.max(seq);
     }
 
+    /// Campaigns both this person and `other` have touches in, in id order, and
+    /// whether both responded in it: what a merge of the two counts once.
+    pub fn shared_campaigns(&self, other: &PersonView) -> Vec<(String, bool)> {
+        fn engagement(person: &PersonView) -> std::collections::BTreeMap<&str, bool> {
+            let mut campaigns = std::collections::BTreeMap::new();
+            for t in &person.touches {
+                *campaigns.entry(t.campaign_id.as_str()).or_default() |=
+                    t.status == TouchStatus::Responded;
+            }
+            campaigns
+        }
+        let mine = engagement(self);
+        engagement(other)
+            .into_iter()
+            .filter_map(|(campaign, theirs)| {
+                mine.get(campaign)
+                    .map(|responded| (campaign.to_owned(), *responded && theirs))
+            })
+            .collect()
+    }
+
     /// Folds `merged` (a duplicate record) into this surviving view (R10): its
     /// touches, opportunities and any fields this view lacks. The earliest lead
     /// creation wins, with its source.
