@@ -500,3 +500,63 @@ async fn r20_a_lead_rerouted_through_the_api_reaches_the_log_through_kafka() {
     assert_eq!(on_topic[0].key.as_deref(), Some("rr-p1"));
     engine.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r16_an_import_into_a_running_engine_goes_through_kafka_once() {
+    let topics = Topics::unique("import");
+    topics.create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Child9::start(&dir.path().join("store"), &topics);
+    let file = dir.path().join("legacy.csv");
+    std::fs::write(
+        &file,
+        "lead_id,created_at,lead_source\nim-1,2019-03-01,Customer Referral\nim-2,2019-04-01,Trade Show\nim-3,not a date,Web\n",
+    )
+    .unwrap();
+    let import = || {
+        Command::new(env!("CARGO_BIN_EXE_touchline"))
+            .args(["import", "--via-kafka", file.to_str().unwrap()])
+            .envs(topics.env())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let first = import();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        out.contains("2 leads from 2 sources; 6 events produced"),
+        "{out}"
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("line 4: lead im-3"));
+    eventually("the imported leads are in the log", || {
+        engine.appended() >= 6
+    });
+    let (code, body) = http_get(&engine.http, "/v1/persons/im-1").unwrap();
+    assert_eq!(code, 200, "{body}");
+    let person: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        person["touches"][0]["campaign_id"],
+        "legacy-customer-referral"
+    );
+    assert_eq!(
+        person["touches"][0]["occurred_at"],
+        "2019-03-01T00:00:00.000Z"
+    );
+
+    // Again: the same six events reach the engine and are counted duplicates.
+    let second = import();
+    assert!(second.status.success());
+    eventually("the repeat is seen", || {
+        engine
+            .status()
+            .and_then(|s| s["metrics"]["duplicates"].as_u64())
+            .is_some_and(|d| d >= 6)
+    });
+    assert_eq!(engine.appended(), 6);
+    engine.terminate();
+}

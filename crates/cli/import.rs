@@ -27,9 +27,14 @@ pub struct ImportArgs {
     /// The CSV file: a header row naming at least lead_id, created_at and
     /// lead_source; optional email, phone, first_name, last_name, company, owner.
     pub file: PathBuf,
-    /// TOML config file (store path, routing); environment variables override it.
+    /// TOML config file (store path, routing, Kafka); environment variables
+    /// override it.
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Produce the events to the commands topic for a running engine to
+    /// append, instead of writing a stopped engine's store.
+    #[arg(long)]
+    pub via_kafka: bool,
 }
 
 /// A row that could not be imported.
@@ -270,14 +275,27 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let plan = plan(std::io::BufReader::new(file), Timestamp::now())
         .with_context(|| format!("{}", args.file.display()))?;
+    if args.via_kafka {
+        config.kafka.validate()?;
+        let producer = touchline_kafka::CommandProducer::new(&config.kafka)?;
+        let bar = progress_bar(plan.events.len());
+        producer.produce_all(&plan.events, |n| bar.set_position(n as u64))?;
+        bar.finish_and_clear();
+        println!(
+            "{}: {} leads from {} sources; {} events produced to {} (the engine appends them; ones already in the log are skipped as duplicates)",
+            args.file.display(),
+            plan.leads,
+            plan.campaigns,
+            plan.events.len(),
+            producer.topic()
+        );
+        report_bad_rows(&plan.bad);
+        return Ok(());
+    }
     let store = open_store(&config.store.path)?;
     let mut engine = Engine::open(store, config.engine())?;
 
-    let bar = indicatif::ProgressBar::new(plan.events.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(plan.events.len());
     let (mut appended, mut duplicates) = (0usize, 0usize);
     for chunk in plan.events.chunks(5_000) {
         let outcome = engine.apply(Batch {
@@ -295,13 +313,26 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         plan.leads,
         plan.campaigns
     );
-    if !plan.bad.is_empty() {
-        eprintln!("{} rows not imported:", plan.bad.len());
-        for bad in &plan.bad {
-            eprintln!("  line {}: {}", bad.line, bad.reason);
+    report_bad_rows(&plan.bad);
+    Ok(())
+}
+
+fn progress_bar(len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn report_bad_rows(bad: &[BadRow]) {
+    if !bad.is_empty() {
+        eprintln!("{} rows not imported:", bad.len());
+        for row in bad {
+            eprintln!("  line {}: {}", row.line, row.reason);
         }
     }
-    Ok(())
 }
 
 fn open_store(path: &Path) -> anyhow::Result<Arc<Store>> {

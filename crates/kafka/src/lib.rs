@@ -55,4 +55,6 @@ pub enum KafkaError {
     },
     #[error("invalid kafka configuration: {0}")]
     Config(String),
+    #[error("{topic} did not acknowledge every event: {detail}")]
+    NotAcknowledged { topic: String, detail: String },
 }
