@@ -340,6 +340,27 @@ async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged
         3
     );
 
+    // The new owner gets a fresh deadline from the re-routing, not the old one.
+    let overdue_for = |rows: &Value, person: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["person_id"] == person)
+            .cloned()
+    };
+    let soon = Timestamp::now().saturating_add_millis(HOUR);
+    let rows = h
+        .get(&format!("/v1/follow-ups/overdue?at={soon}&owner=rep-kim"))
+        .await;
+    assert_eq!(overdue_for(&rows, "pat"), None, "{rows}");
+    let later = Timestamp::now().saturating_add_millis(2 * DAY);
+    let rows = h
+        .get(&format!("/v1/follow-ups/overdue?at={later}&owner=rep-kim"))
+        .await;
+    let pat = overdue_for(&rows, "pat").expect("overdue two days after the re-routing");
+    assert_eq!(pat["reason"], "not_followed_up_since_routing");
+    assert_eq!(pat["times_routed"], 2);
+
     // A replay under other rules repeats the logged decisions, it does not
     // decide again.
     {
@@ -726,4 +747,66 @@ async fn opportunity_contact_roles_hold_whatever_the_arrival_order_and_follow_me
         assert_eq!(roles(&deal), expected, "batches of {batch_size}");
         assert_eq!(deal["primary_contact_id"], "ann");
     }
+}
+
+#[tokio::test]
+async fn r20_rules_see_the_source_of_touch_sourced_leads_and_backfilled_history_is_left_alone() {
+    let h = Harness::new(EngineConfig {
+        routing: rules(),
+        ..EngineConfig::default()
+    });
+    let portal = envelope(
+        "upsert-portal",
+        JAN,
+        Event::CampaignUpserted(CampaignUpserted {
+            campaign_id: "cmp-portal".into(),
+            name: "Partner portal".into(),
+            channel: "partner".into(),
+            medium: "referral".into(),
+            source: "partner-portal".into(),
+            ad_code: String::new(),
+            campaign_type: CampaignType::Partner,
+            parent_campaign_id: String::new(),
+            starts_at: at(JAN),
+            ends_at: None,
+            planned_cost: None,
+        }),
+    );
+    // A lead with no source of its own, first seen through the partner portal.
+    let mut unsourced = lead("tia", JAN + HOUR, "x", "", "");
+    if let Event::LeadCreated(l) = &mut unsourced.event {
+        l.source = None;
+    }
+    // A lead from 2019, recorded today by a backfill.
+    let mut history = lead("old", JAN - 300 * DAY, "google", "", "");
+    history.recorded_at = at(JAN);
+    h.apply(vec![
+        portal,
+        touch(
+            "t-tia",
+            JAN,
+            "tia",
+            "cmp-portal",
+            TouchStatus::Responded,
+            "",
+        ),
+        unsourced,
+        history,
+    ]);
+    let tia = h.get("/v1/persons/tia").await;
+    assert_eq!(tia["owner_id"], "acme-resellers");
+    assert_eq!(tia["routing"][0]["rule"], "partner leads");
+    let old = h.get("/v1/persons/old").await;
+    assert_eq!(old["owner_id"], "");
+    assert_eq!(old["routing"], json!([]));
+    let overdue = h
+        .get(&format!("/v1/follow-ups/overdue?at={}", at(JAN + 30 * DAY)))
+        .await;
+    let ids: Vec<&str> = overdue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["person_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["tia"], "history is nobody's overdue lead");
 }

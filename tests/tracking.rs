@@ -818,3 +818,58 @@ async fn campaign_members_and_responders_count_people_once_even_after_a_merge() 
         0.5
     );
 }
+
+#[tokio::test]
+async fn leads_sourced_counts_each_lead_once_at_its_earliest_source_whatever_the_order() {
+    // The CRM created the lead in 2026 from a webinar; a backfill later says it
+    // first came in 2019 through a referral. The earliest creation is the source.
+    let mut crm = lead("ann", JAN, Some(source("cmp-webinar", "", "", "")));
+    crm.event_id = "crm-lead-ann".into();
+    let mut legacy = lead(
+        "ann",
+        JAN - 900 * DAY,
+        Some(source("cmp-referral", "", "", "")),
+    );
+    legacy.event_id = "legacy-lead-ann".into();
+    let sourced = |campaigns: &Value, id: &str| -> u64 {
+        campaigns
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["campaign_id"] == id)
+            .map_or(0, |c| c["leads_sourced"].as_u64().unwrap())
+    };
+    for order in [[crm.clone(), legacy.clone()], [legacy.clone(), crm.clone()]] {
+        let mut h = Harness::new();
+        for event in order {
+            h.apply(vec![event]);
+        }
+        let campaigns = h.ok("/v1/campaigns").await;
+        assert_eq!(sourced(&campaigns, "cmp-referral"), 1);
+        assert_eq!(sourced(&campaigns, "cmp-webinar"), 0);
+    }
+
+    // Two sourced duplicates merged are one sourced lead, at the survivor's
+    // (earliest) source.
+    let mut h = Harness::new();
+    h.apply(vec![
+        lead("bo", JAN, Some(source("cmp-webinar", "", "", ""))),
+        lead("bo-dup", JAN - DAY, Some(source("cmp-ads", "", "", ""))),
+    ]);
+    h.apply(vec![envelope(
+        "merge-bo",
+        JAN + DAY,
+        Event::PersonsMerged(PersonsMerged {
+            surviving_person_id: "bo".into(),
+            merged_person_id: "bo-dup".into(),
+            reason: "same phone".into(),
+        }),
+    )]);
+    let campaigns = h.ok("/v1/campaigns").await;
+    assert_eq!(
+        sourced(&campaigns, "cmp-ads"),
+        1,
+        "the earliest creation's source"
+    );
+    assert_eq!(sourced(&campaigns, "cmp-webinar"), 0);
+}

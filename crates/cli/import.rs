@@ -174,6 +174,12 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
             )));
             continue;
         };
+        if created_at.as_millis() <= 0 {
+            plan.bad.push(bad(format!(
+                "lead {lead_id}: created_at {created} is before 1970"
+            )));
+            continue;
+        }
         if created_at > recorded_at {
             plan.bad.push(bad(format!(
                 "lead {lead_id}: created_at {created} is in the future"
@@ -192,6 +198,7 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
             .or_insert_with(|| (source.clone(), created_at));
         entry.1 = entry.1.min(created_at);
         leads.push((
+            line,
             lead_id,
             created_at,
             campaign,
@@ -217,9 +224,12 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
         source_system: "touchline.import".into(),
         event,
     };
+    // Every event is checked as ingest would check it: a row that would make an
+    // invalid event is a bad row, not a surprise in the dead-letter topic.
+    let mut bad_campaigns: BTreeMap<String, String> = BTreeMap::new();
     for (id, (source, first)) in &campaigns {
         let (campaign_type, _) = classify(source);
-        plan.events.push(envelope(
+        let event = envelope(
             format!("import/campaign/{id}"),
             *first,
             Event::CampaignUpserted(CampaignUpserted {
@@ -235,10 +245,26 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
                 ends_at: None,
                 planned_cost: None,
             }),
-        ));
+        );
+        match event.validate() {
+            Ok(()) => plan.events.push(event),
+            Err(e) => {
+                bad_campaigns.insert(
+                    id.clone(),
+                    format!("lead_source makes campaign {id:?}: {e}"),
+                );
+            }
+        }
     }
-    plan.campaigns = campaigns.len();
-    for (lead_id, created_at, campaign, source, mut lead) in leads {
+    plan.campaigns = campaigns.len() - bad_campaigns.len();
+    for (line, lead_id, created_at, campaign, source, mut lead) in leads {
+        if let Some(reason) = bad_campaigns.get(&campaign) {
+            plan.bad.push(BadRow {
+                line,
+                reason: format!("lead {lead_id}: {reason}"),
+            });
+            continue;
+        }
         lead.person_id.clone_from(&lead_id);
         lead.source = Some(LeadSource {
             campaign_id: campaign.clone(),
@@ -246,26 +272,37 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
             medium: String::new(),
             source: source.clone(),
         });
-        plan.events.push(envelope(
-            format!("import/lead/{lead_id}"),
-            created_at,
-            Event::LeadCreated(lead),
-        ));
         let (_, touch_type) = classify(&source);
-        plan.events.push(envelope(
-            format!("import/touch/{lead_id}/{campaign}"),
-            created_at,
-            Event::TouchRecorded(TouchRecorded {
-                person_id: lead_id,
-                campaign_id: campaign,
-                touch_type,
-                status: TouchStatus::Responded,
-                asset: String::new(),
-                topic: String::new(),
-            }),
-        ));
+        let events = [
+            envelope(
+                format!("import/lead/{lead_id}"),
+                created_at,
+                Event::LeadCreated(lead),
+            ),
+            envelope(
+                format!("import/touch/{lead_id}/{campaign}"),
+                created_at,
+                Event::TouchRecorded(TouchRecorded {
+                    person_id: lead_id.clone(),
+                    campaign_id: campaign,
+                    touch_type,
+                    status: TouchStatus::Responded,
+                    asset: String::new(),
+                    topic: String::new(),
+                }),
+            ),
+        ];
+        if let Some(e) = events.iter().find_map(|e| e.validate().err()) {
+            plan.bad.push(BadRow {
+                line,
+                reason: format!("lead {lead_id}: {e}"),
+            });
+            continue;
+        }
+        plan.events.extend(events);
         plan.leads += 1;
     }
+    plan.bad.sort_by_key(|b| b.line);
     Ok(plan)
 }
 
@@ -421,6 +458,9 @@ L1,2019-05-01,Web
 L6,2030-01-01,Web
 L7,2019-03-01,Web,extra
 L8,2019-03-02,Trade Show
+L9,1901-01-01,Web
+L10\u{7},2019-03-02,Web
+L11,2019-03-02,Web
 ";
         let plan = plan(csv.as_bytes(), now()).unwrap();
         let bad: Vec<(u64, &str)> = plan
@@ -428,7 +468,7 @@ L8,2019-03-02,Trade Show
             .iter()
             .map(|b| (b.line, b.reason.as_str()))
             .collect();
-        assert_eq!(bad.len(), 6, "{bad:?}");
+        assert_eq!(bad.len(), 8, "{bad:?}");
         assert_eq!(bad[0], (3, "lead_id is empty"));
         assert!(
             bad[1].0 == 4 && bad[1].1.contains("created_at \"yesterday\""),
@@ -438,7 +478,17 @@ L8,2019-03-02,Trade Show
         assert_eq!(bad[3], (6, "lead L1 is already on line 2"));
         assert!(bad[4].0 == 7 && bad[4].1.contains("future"), "{bad:?}");
         assert_eq!(bad[5].0, 8);
-        assert_eq!(plan.leads, 2);
+        assert_eq!(
+            bad[6],
+            (10, "lead L9: created_at 1901-01-01 is before 1970")
+        );
+        assert!(
+            bad[7].0 == 11 && bad[7].1.contains("control characters"),
+            "{bad:?}"
+        );
+        assert_eq!(plan.leads, 3);
+        // Every planned event passes the check ingest applies.
+        assert!(plan.events.iter().all(|e| e.validate().is_ok()));
     }
 
     #[test]

@@ -1268,7 +1268,6 @@ fn as_of(
     let engine_config = touchline_engine::EngineConfig {
         models: config.attribution.models.clone(),
         settings: config.attribution.settings(),
-        // Routing decisions are in the log already; replaying must not decide again.
         routing: Default::default(),
     };
     let then =

@@ -258,10 +258,12 @@ impl Access {
             Access::Tokens(tokens) => tokens,
         };
         let header = authorization.ok_or(Denied::MissingToken)?;
-        let secret = header
-            .strip_prefix("Bearer ")
-            .ok_or(Denied::NotBearer)?
-            .trim();
+        // The scheme is case-insensitive (RFC 9110).
+        let (scheme, secret) = header.trim().split_once(' ').ok_or(Denied::NotBearer)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Denied::NotBearer);
+        }
+        let secret = secret.trim();
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         tokens
             .iter()
@@ -351,7 +353,7 @@ mod tests {
             Ok(Role::Analyst)
         );
         assert_eq!(
-            access.authenticate(Some("Bearer s3cret-service")),
+            access.authenticate(Some("bearer s3cret-service")),
             Ok(Role::Service)
         );
         assert_eq!(access.authenticate(None), Err(Denied::MissingToken));

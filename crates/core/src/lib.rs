@@ -31,5 +31,9 @@ mod time;
 mod validate;
 
 pub use event::*;
+
+/// Event ids of events the engine derives itself (a routing decision) start
+/// with this; an incoming event may not, so the two can never collide.
+pub const DERIVED_EVENT_PREFIX: &str = "touchline:";
 pub use time::Timestamp;
 pub use validate::InvalidEvent;

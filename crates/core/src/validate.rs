@@ -77,6 +77,15 @@ impl Envelope {
     /// timestamps set, currencies well-formed, amounts and probabilities in range.
     pub fn validate(&self) -> Result<(), InvalidEvent> {
         id("event_id", &self.event_id)?;
+        if self.event_id.starts_with(crate::DERIVED_EVENT_PREFIX) {
+            return Err(InvalidEvent::new(
+                "event_id",
+                format!(
+                    "starts with {:?}, which is reserved for events touchline derives itself",
+                    crate::DERIVED_EVENT_PREFIX
+                ),
+            ));
+        }
         optional_id("source_system", &self.source_system)?;
         if self.occurred_at.as_millis() <= 0 {
             return Err(InvalidEvent::new(

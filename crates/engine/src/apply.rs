@@ -6,7 +6,7 @@ use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, Milestones, Model, OpportunityTouches,
     TouchPoint, attribute,
 };
-use touchline_core::{Envelope, Event, LeadRouted, TouchStatus};
+use touchline_core::{Envelope, Event, LeadRouted, LeadSource, TouchStatus};
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView, RoutingRules,
 };
@@ -29,7 +29,7 @@ const MAX_MERGE_HOPS: usize = 32;
 
 /// A touch recorded more than this long after it happened is history being
 /// filled in (a backfill, a late sync), not new activity: it raises no alert.
-const ALERT_MAX_LATENESS_MS: i64 = 7 * 86_400_000;
+const ALERT_MAX_LATENESS_MS: i64 = touchline_projection::HISTORY_AFTER_MS;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
@@ -731,15 +731,10 @@ impl<'s> BatchState<'s> {
             Event::LeadCreated(e) => {
                 let person = self.resolve(&e.person_id)?;
                 let view = self.person_mut(&person)?;
-                let first_creation = view.lead_created_at.is_none();
+                let before = sourced_by(view);
                 view.apply(seq, envelope);
-                // A lead is sourced once: a repeated creation (a re-sent record,
-                // a backfill) does not count it again.
-                if first_creation
-                    && let Some(source) = e.source.as_ref().filter(|s| !s.campaign_id.is_empty())
-                {
-                    self.campaign_mut(&source.campaign_id)?.apply(seq, envelope);
-                }
+                let after = sourced_by(view);
+                self.move_sourced(before, after)?;
                 if !e.account_id.is_empty() {
                     self.join_account(&e.account_id, &person)?;
                     self.mark_person_conversions(&person)?;
@@ -854,7 +849,12 @@ impl<'s> BatchState<'s> {
         // Campaigns both records belong to now count one member, not two.
         let survivor = self.person_mut(&surviving)?;
         let shared = survivor.shared_campaigns(&absorbed);
+        let sourced_before = sourced_by(survivor);
         survivor.absorb(seq, &absorbed);
+        let sourced_after = sourced_by(survivor);
+        // Two sourced leads are one now: the survivor's source counts, once.
+        self.move_sourced(sourced_before, sourced_after)?;
+        self.move_sourced(sourced_by(&absorbed), None)?;
         for (campaign, both_responded) in shared {
             let view = self.campaign_mut(&campaign)?;
             view.members = view.members.saturating_sub(1);
@@ -880,6 +880,42 @@ impl<'s> BatchState<'s> {
         Ok(())
     }
 
+    /// Moves one sourced lead from one campaign's count to another's.
+    fn move_sourced(
+        &mut self,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<(), EngineError> {
+        if from == to {
+            return Ok(());
+        }
+        if let Some(campaign) = from {
+            let view = self.campaign_mut(&campaign)?;
+            view.leads_sourced = view.leads_sourced.saturating_sub(1);
+        }
+        if let Some(campaign) = to {
+            self.campaign_mut(&campaign)?.leads_sourced += 1;
+        }
+        Ok(())
+    }
+
+    /// The source at first contact a routing rule sees: the lead's own, else
+    /// its earliest touch's campaign with that campaign's medium and source.
+    fn routing_source(&mut self, person: &PersonView) -> Result<LeadSource, EngineError> {
+        if let Some(source) = &person.source {
+            return Ok(source.clone());
+        }
+        let Some(mut source) = person.source_at_first_contact() else {
+            return Ok(LeadSource::default());
+        };
+        if let Some(campaign) = self.campaigns.get(self.store, &source.campaign_id)? {
+            source.ad_code.clone_from(&campaign.ad_code);
+            source.medium.clone_from(&campaign.medium);
+            source.source.clone_from(&campaign.source);
+        }
+        Ok(source)
+    }
+
     /// The routing of a lead that has just arrived without an owner, as an event
     /// to append; `None` when it has an owner, was routed before, or no rule
     /// matches.
@@ -895,17 +931,25 @@ impl<'s> BatchState<'s> {
             return Ok(None);
         }
         let person_id = self.resolve(&e.person_id)?;
-        let Some(person) = self.persons.get(self.store, &person_id)? else {
+        let Some(person) = self.persons.get(self.store, &person_id)?.cloned() else {
             return Ok(None);
         };
-        if !person.owner_id.is_empty() || !person.routing.is_empty() {
+        // A lead recorded long after its creation is history (a backfill): it
+        // goes to nobody's desk.
+        if !person.owner_id.is_empty() || !person.routing.is_empty() || person.arrived_as_history()
+        {
             return Ok(None);
         }
-        let Some(rule) = rules.route(person) else {
+        let source = self.routing_source(&person)?;
+        let Some(rule) = rules.route(&person, &source) else {
             return Ok(None);
         };
         Ok(Some(Envelope {
-            event_id: format!("{}/routed", envelope.event_id),
+            event_id: format!(
+                "{}routed:{}",
+                touchline_core::DERIVED_EVENT_PREFIX,
+                envelope.event_id
+            ),
             occurred_at: envelope.occurred_at,
             recorded_at: envelope.recorded_at,
             source_system: "touchline.routing".to_owned(),
@@ -1165,4 +1209,17 @@ impl<'s> BatchState<'s> {
         self.conversions.write(commit)?;
         Ok(())
     }
+}
+
+/// The campaign a person counts as a sourced lead for: its own source, while it
+/// is a lead that was not merged away.
+fn sourced_by(person: &PersonView) -> Option<String> {
+    if person.lead_created_at.is_none() || person.merged_into.is_some() {
+        return None;
+    }
+    person
+        .source
+        .as_ref()
+        .filter(|s| !s.campaign_id.is_empty())
+        .map(|s| s.campaign_id.clone())
 }

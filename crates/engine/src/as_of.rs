@@ -53,6 +53,12 @@ pub fn rebuild_as_of(
     scratch: &Path,
 ) -> Result<Queries, EngineError> {
     let store = Arc::new(Store::open(scratch)?);
+    // Routing decisions are in the log already; feeding it again must not
+    // decide them again.
+    let config = EngineConfig {
+        routing: Default::default(),
+        ..config
+    };
     let mut engine = Engine::open(store.clone(), config)?;
     let mut from = 0u64;
     loop {

@@ -154,11 +154,12 @@ pub struct OverdueLead {
     /// The routing rule that gave the current owner, if one did.
     pub rule: String,
     pub lead_created_at: Timestamp,
-    /// When follow-up was due: the last follow-up's next date, or creation plus
-    /// the first-follow-up deadline when no follow-up happened yet.
+    /// When follow-up was due: the last follow-up's next date; or, when no
+    /// follow-up happened since the lead was created or last routed, that
+    /// moment plus the first-follow-up deadline.
     pub due_at: Timestamp,
     pub overdue_ms: i64,
-    /// `no_first_follow_up` or `follow_up_due`.
+    /// `no_first_follow_up`, `not_followed_up_since_routing` or `follow_up_due`.
     pub reason: &'static str,
     pub follow_ups: usize,
     pub last_outcome: Option<String>,
@@ -424,14 +425,29 @@ impl Queries {
             if !open || owner.is_some_and(|o| o != p.owner_id) {
                 return;
             }
-            let (due_at, reason) = match p.follow_ups.last() {
-                None => (
-                    created.saturating_add_millis(deadline),
-                    "no_first_follow_up",
+            // A lead routed after its last contact gets a fresh deadline from
+            // the routing: its new owner has not had the chance to call yet.
+            let routed_at = p.routing.last().map(|r| r.at);
+            let (due_at, reason) = match (p.follow_ups.last(), routed_at) {
+                (Some(last), Some(routed)) if routed > last.at => (
+                    routed.saturating_add_millis(deadline),
+                    "not_followed_up_since_routing",
                 ),
-                Some(last) => match last.next_due_at {
+                (Some(last), _) => match last.next_due_at {
                     Some(due) => (due, "follow_up_due"),
                     None => return,
+                },
+                // Backfilled history nobody took on is not anyone's overdue lead.
+                (None, None) if p.arrived_as_history() => return,
+                (None, routed) => match routed.filter(|r| *r > created) {
+                    Some(routed) => (
+                        routed.saturating_add_millis(deadline),
+                        "not_followed_up_since_routing",
+                    ),
+                    None => (
+                        created.saturating_add_millis(deadline),
+                        "no_first_follow_up",
+                    ),
                 },
             };
             if due_at >= at {

@@ -85,6 +85,17 @@ impl KafkaConfig {
         if self.batch_max_messages == 0 {
             return fail("kafka.batch_max_messages must be at least 1");
         }
+        // The publisher sends both from one outbox in order: a topic it cannot
+        // write would hold up the other.
+        for (key, topic) in [
+            ("kafka.attribution_topic", &self.attribution_topic),
+            ("kafka.alerts_topic", &self.alerts_topic),
+            ("kafka.dead_letter_topic", &self.dead_letter_topic),
+        ] {
+            if topic.trim().is_empty() {
+                return Err(crate::KafkaError::Config(format!("{key} is empty")));
+            }
+        }
         if !self.commands_topic.is_empty()
             && !self.topics.iter().any(|t| t.name == self.commands_topic)
         {

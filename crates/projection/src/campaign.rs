@@ -25,7 +25,8 @@ pub struct CampaignView {
     pub members: u64,
     /// Distinct people with a responded touch in the campaign.
     pub responders: u64,
-    /// Leads whose source at first contact is this campaign.
+    /// Leads whose own source is this campaign (one per person; the engine keeps
+    /// it as sources change and duplicates merge).
     pub leads_sourced: u64,
     pub last_seq: u64,
 }
@@ -101,13 +102,7 @@ impl CampaignView {
                     self.responses += 1;
                 }
             }
-            Event::LeadCreated(e)
-                if e.source
-                    .as_ref()
-                    .is_some_and(|s| s.campaign_id == self.campaign_id) =>
-            {
-                self.leads_sourced += 1;
-            }
+
             _ => return,
         }
         self.last_seq = self.last_seq.max(seq);

@@ -45,5 +45,8 @@ pub use account::{AccountView, TransactionEntry};
 pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};
-pub use person::{ConversionInfo, FollowUpEntry, PersonKind, PersonView, RoutingEntry, TouchEntry};
+pub use person::{
+    ConversionInfo, FollowUpEntry, HISTORY_AFTER_MS, PersonKind, PersonView, RoutingEntry,
+    TouchEntry,
+};
 pub use routing::{RoutingRule, RoutingRules};

@@ -92,8 +92,14 @@ pub struct PersonView {
     pub owner_kind: OwnerKind,
     /// Every routing of the lead, in time order (R20).
     pub routing: Vec<RoutingEntry>,
+    /// When and by which event the owner was last set: an older owner change
+    /// arriving later does not undo a newer one.
+    pub owner_set: Option<(Timestamp, String)>,
     /// When the lead was created; `None` while only touches are known.
     pub lead_created_at: Option<Timestamp>,
+    /// When the lead's creation was recorded: long after `lead_created_at` means
+    /// it came in as history (a backfill), not as a new lead.
+    pub lead_recorded_at: Option<Timestamp>,
     /// The source at first contact (R1): from the lead's own record, else from the
     /// earliest touch.
     pub source: Option<LeadSource>,
@@ -133,7 +139,9 @@ impl PersonView {
             owner_id: String::new(),
             owner_kind: OwnerKind::Internal,
             routing: Vec::new(),
+            owner_set: None,
             lead_created_at: None,
+            lead_recorded_at: None,
             source: None,
             status: None,
             qualified_at: None,
@@ -146,6 +154,33 @@ impl PersonView {
             merged_into: None,
             merged_from: Vec::new(),
             last_seq: 0,
+        }
+    }
+
+    /// Whether the lead was recorded so long after its creation (more than
+    /// [`HISTORY_AFTER_MS`]) that it is history being filled in, not a new lead
+    /// to route and follow up.
+    pub fn arrived_as_history(&self) -> bool {
+        match (self.lead_created_at, self.lead_recorded_at) {
+            (Some(created), Some(recorded)) => {
+                recorded.as_millis() - created.as_millis() > HISTORY_AFTER_MS
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets the owner if this change is not older than the last one applied
+    /// (time, then event id), so owner changes from any source and in any
+    /// arrival order end in the same owner.
+    fn set_owner(&mut self, at: Timestamp, event_id: &str, owner: &str, kind: OwnerKind) {
+        let newer = self
+            .owner_set
+            .as_ref()
+            .is_none_or(|(t, id)| (at, event_id) >= (*t, id.as_str()));
+        if newer {
+            owner.clone_into(&mut self.owner_id);
+            self.owner_kind = kind;
+            self.owner_set = Some((at, event_id.to_owned()));
         }
     }
 
@@ -244,6 +279,7 @@ impl PersonView {
                     .is_none_or(|at| envelope.occurred_at < at)
                 {
                     self.lead_created_at = Some(envelope.occurred_at);
+                    self.lead_recorded_at = Some(envelope.recorded_at);
                     if e.source.is_some() {
                         self.source = e.source.clone();
                     }
@@ -254,15 +290,26 @@ impl PersonView {
                 fill(&mut self.last_name, &e.last_name);
                 fill(&mut self.company, &e.company);
                 fill(&mut self.account_id, &e.account_id);
-                fill(&mut self.owner_id, &e.owner_id);
+                if !e.owner_id.is_empty() {
+                    self.set_owner(
+                        envelope.occurred_at,
+                        &envelope.event_id,
+                        &e.owner_id,
+                        OwnerKind::Internal,
+                    );
+                }
                 if self.status.is_none() {
                     self.status = Some(LeadStatus::New);
                 }
             }
             Event::LeadUpdated(e) => {
                 if let Some(owner) = &e.owner_id {
-                    self.owner_id.clone_from(owner);
-                    self.owner_kind = OwnerKind::Internal;
+                    self.set_owner(
+                        envelope.occurred_at,
+                        &envelope.event_id,
+                        owner,
+                        OwnerKind::Internal,
+                    );
                 }
                 if let Some(status) = e.status {
                     self.status = Some(status);
@@ -322,15 +369,16 @@ impl PersonView {
                     rule: e.rule.clone(),
                     reason: e.reason.clone(),
                 };
+                self.set_owner(
+                    envelope.occurred_at,
+                    &envelope.event_id,
+                    &e.owner_id,
+                    e.owner_kind,
+                );
                 let key = (entry.at, entry.event_id.as_str());
                 let position = self
                     .routing
                     .partition_point(|r| (r.at, r.event_id.as_str()) <= key);
-                // The owner is the latest routing's, whatever order they arrive in.
-                if position == self.routing.len() {
-                    self.owner_id.clone_from(&e.owner_id);
-                    self.owner_kind = e.owner_kind;
-                }
                 self.routing.insert(position, entry);
             }
             Event::OpportunityCreated(e) => {
@@ -394,6 +442,7 @@ impl PersonView {
             && self.lead_created_at.is_none_or(|mine| at < mine)
         {
             self.lead_created_at = Some(at);
+            self.lead_recorded_at = merged.lead_recorded_at;
             self.source = merged.source.clone().or(self.source.take());
         }
         if self.kind == PersonKind::Prospect
@@ -410,6 +459,7 @@ impl PersonView {
         if self.owner_id.is_empty() && !merged.owner_id.is_empty() {
             self.owner_id.clone_from(&merged.owner_id);
             self.owner_kind = merged.owner_kind;
+            self.owner_set.clone_from(&merged.owner_set);
         }
         if self.converted.is_none() {
             self.converted = merged.converted.clone();
@@ -429,8 +479,67 @@ impl PersonView {
     }
 }
 
+/// A lead recorded more than this long after it was created arrived as history.
+pub const HISTORY_AFTER_MS: i64 = 7 * 86_400_000;
+
 fn fill(field: &mut String, value: &str) {
     if field.is_empty() && !value.is_empty() {
         value.clone_into(field);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use touchline_core::{LeadRouted, LeadUpdated};
+
+    use super::*;
+
+    fn at(ms: i64) -> Timestamp {
+        Timestamp::from_millis(ms)
+    }
+
+    fn routed(id: &str, ms: i64, owner: &str) -> Envelope {
+        Envelope {
+            event_id: id.into(),
+            occurred_at: at(ms),
+            recorded_at: at(ms),
+            source_system: "touchline.api".into(),
+            event: Event::LeadRouted(LeadRouted {
+                person_id: "p".into(),
+                owner_id: owner.into(),
+                owner_kind: OwnerKind::Partner,
+                rule: String::new(),
+                reason: "by hand".into(),
+            }),
+        }
+    }
+
+    fn updated(id: &str, ms: i64, owner: &str) -> Envelope {
+        Envelope {
+            event_id: id.into(),
+            occurred_at: at(ms),
+            recorded_at: at(ms),
+            source_system: "crm".into(),
+            event: Event::LeadUpdated(LeadUpdated {
+                person_id: "p".into(),
+                owner_id: Some(owner.into()),
+                status: None,
+                qualification: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_newest_owner_change_wins_whatever_the_arrival_order() {
+        let events = [routed("r", 20, "partner-acme"), updated("u", 10, "rep-x")];
+        for order in [[0, 1], [1, 0]] {
+            let mut person = PersonView::new("p");
+            for (seq, i) in order.into_iter().enumerate() {
+                person.apply(seq as u64, &events[i]);
+            }
+            assert_eq!(person.owner_id, "partner-acme", "order {order:?}");
+            assert_eq!(person.owner_kind, OwnerKind::Partner);
+        }
     }
 }

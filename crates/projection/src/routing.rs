@@ -4,7 +4,7 @@
 //! so a replay repeats the decision instead of re-deciding it under new rules.
 
 use serde::{Deserialize, Serialize};
-use touchline_core::OwnerKind;
+use touchline_core::{LeadSource, OwnerKind};
 
 use crate::PersonView;
 
@@ -70,9 +70,8 @@ impl RoutingRules {
         Ok(())
     }
 
-    /// The rule for a lead, if any matches.
-    pub fn route(&self, lead: &PersonView) -> Option<&RoutingRule> {
-        let source = lead.source_at_first_contact().unwrap_or_default();
+    /// The rule for a lead with this source at first contact, if any matches.
+    pub fn route(&self, lead: &PersonView, source: &LeadSource) -> Option<&RoutingRule> {
         let domain = lead.email.rsplit_once('@').map_or("", |(_, d)| d);
         self.rules.iter().find(|rule| {
             matches(&rule.sources, &source.source)
@@ -93,9 +92,8 @@ fn matches(allowed: &[String], value: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
-    use touchline_core::LeadSource;
-
     use super::*;
 
     fn rule(name: &str, owner: &str, kind: OwnerKind) -> RoutingRule {
@@ -136,22 +134,31 @@ mod tests {
             ad_code: String::new(),
         });
         assert_eq!(
-            rules.route(&lead).map(|r| r.name.as_str()),
+            rules
+                .route(&lead, lead.source.as_ref().unwrap())
+                .map(|r| r.name.as_str()),
             Some("partners")
         );
         if let Some(source) = lead.source.as_mut() {
             source.medium = "cpc".into();
         }
         assert_eq!(
-            rules.route(&lead).map(|r| r.name.as_str()),
+            rules
+                .route(&lead, lead.source.as_ref().unwrap())
+                .map(|r| r.name.as_str()),
             Some("key accounts")
         );
         lead.email = "bo@elsewhere.org".into();
         assert_eq!(
-            rules.route(&lead).map(|r| r.name.as_str()),
+            rules
+                .route(&lead, lead.source.as_ref().unwrap())
+                .map(|r| r.name.as_str()),
             Some("everyone else")
         );
-        assert_eq!(RoutingRules::default().route(&lead), None);
+        assert_eq!(
+            RoutingRules::default().route(&lead, &LeadSource::default()),
+            None
+        );
     }
 
     #[test]
