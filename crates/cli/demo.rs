@@ -165,13 +165,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     loop {
         let page = store.outbox(10_000)?;
         let Some(&(last, _)) = page.last() else { break };
+        let mut renderer = touchline_engine::AttributionRenderer::new(&store);
         for (_, record) in page {
             if record.alert.is_some() {
                 alerts += 1;
                 continue;
             }
             published += 1;
-            let value = touchline_engine::render_attribution(&store, &record.key)?;
+            let value = renderer.render(&record.key)?;
             topic.insert(record.key, value);
         }
         store.remove_outbox_through(last)?;

@@ -50,7 +50,8 @@ mod sink;
 
 pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
 pub use message::{
-    ActivityAlert, AttributionMessage, OpenOpportunity, attribution_key, render_attribution,
+    ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,
+    render_attribution,
 };
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use pipeline::{

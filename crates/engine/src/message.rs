@@ -26,18 +26,53 @@ pub fn render_attribution(
     store: &touchline_store::Store,
     key: &str,
 ) -> Result<Option<Vec<u8>>, crate::EngineError> {
-    let Some((model, conversion_id)) = key
-        .split_once('/')
-        .and_then(|(model, id)| Some((Model::parse(model)?, id)))
-    else {
-        return Ok(None);
-    };
-    let view: Option<touchline_projection::ConversionView> =
-        store.get(touchline_store::Table::Conversions, conversion_id)?;
-    let Some(view) = view else { return Ok(None) };
-    let Some(result) = view.result(model) else {
-        return Ok(None);
-    };
+    AttributionRenderer::new(store).render(key)
+}
+
+/// Renders many attribution keys, reading each conversion view once: the keys
+/// of one conversion (one per model) usually come together.
+pub struct AttributionRenderer<'s> {
+    store: &'s touchline_store::Store,
+    views: std::collections::HashMap<String, Option<touchline_projection::ConversionView>>,
+}
+
+impl std::fmt::Debug for AttributionRenderer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttributionRenderer")
+            .field("cached", &self.views.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> AttributionRenderer<'s> {
+    pub fn new(store: &'s touchline_store::Store) -> Self {
+        AttributionRenderer {
+            store,
+            views: std::collections::HashMap::new(),
+        }
+    }
+
+    /// As [`render_attribution`].
+    pub fn render(&mut self, key: &str) -> Result<Option<Vec<u8>>, crate::EngineError> {
+        let Some((model, conversion_id)) = key
+            .split_once('/')
+            .and_then(|(model, id)| Some((Model::parse(model)?, id)))
+        else {
+            return Ok(None);
+        };
+        if !self.views.contains_key(conversion_id) {
+            let view = self
+                .store
+                .get(touchline_store::Table::Conversions, conversion_id)?;
+            self.views.insert(conversion_id.to_owned(), view);
+        }
+        let view = self.views.get(conversion_id).and_then(Option::as_ref);
+        Ok(view.and_then(|view| render(view, model)))
+    }
+}
+
+fn render(view: &touchline_projection::ConversionView, model: Model) -> Option<Vec<u8>> {
+    let result = view.result(model)?;
     let message = AttributionMessage {
         model,
         conversion: view.conversion.clone(),
@@ -47,7 +82,7 @@ pub fn render_attribution(
         unattributed: result.attribution.unattributed,
     };
     // Plain data with string keys: serializing cannot fail.
-    Ok(Some(serde_json::to_vec(&message).unwrap_or_default()))
+    Some(serde_json::to_vec(&message).unwrap_or_default())
 }
 
 /// The value published to the alerts topic, keyed by account id: a contact of

@@ -75,11 +75,12 @@ impl Publisher {
         // Render each key's current value (or tombstone) from the views; alerts
         // go as they are, every one.
         let mut rendered = Vec::with_capacity(newest.len());
+        let mut renderer = touchline_engine::AttributionRenderer::new(&self.store);
         for (i, (_, record)) in page.iter().enumerate() {
             if let Some(alert) = &record.alert {
                 rendered.push((&self.alerts_topic, record.key.as_str(), Some(alert.clone())));
             } else if newest.get(record.key.as_str()) == Some(&i) {
-                let value = touchline_engine::render_attribution(&self.store, &record.key)?;
+                let value = renderer.render(&record.key)?;
                 rendered.push((&self.topic, record.key.as_str(), value));
             }
         }
