@@ -71,14 +71,26 @@ impl<'s> AttributionRenderer<'s> {
     }
 }
 
+/// [`AttributionMessage`] borrowed from the view: serialized without copying
+/// the conversion and its credits. Same fields, same order, same JSON.
+#[derive(Serialize)]
+struct AttributionMessageRef<'a> {
+    model: Model,
+    conversion: &'a Conversion,
+    version: u64,
+    as_of_seq: u64,
+    credits: &'a [Credit],
+    unattributed: Option<Unattributed>,
+}
+
 fn render(view: &touchline_projection::ConversionView, model: Model) -> Option<Vec<u8>> {
     let result = view.result(model)?;
-    let message = AttributionMessage {
+    let message = AttributionMessageRef {
         model,
-        conversion: view.conversion.clone(),
+        conversion: &view.conversion,
         version: result.version,
         as_of_seq: result.as_of_seq,
-        credits: result.attribution.credits.clone(),
+        credits: &result.attribution.credits,
         unattributed: result.attribution.unattributed,
     };
     // Plain data with string keys: serializing cannot fail.
