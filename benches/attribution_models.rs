@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::Instant;
 
 use touchline_attribution::data_driven::{Journey, ShapleyOptions, markov, shapley};
