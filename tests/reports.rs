@@ -481,6 +481,23 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
                 transaction("inv-1", JAN + 12 * DAY, 600_00),
                 transaction("inv-2", JAN + 40 * DAY, 400_00),
                 transaction("inv-1", JAN + 12 * DAY, 600_00), // accounting re-sent it
+                // After buying, someone at the customer is a lead again (another
+                // product): the customer cycles back into the funnel.
+                envelope(
+                    "lead-a2",
+                    FEB,
+                    Event::LeadCreated(LeadCreated {
+                        person_id: "a2".into(),
+                        email: "a2@example.com".into(),
+                        phone: String::new(),
+                        first_name: String::new(),
+                        last_name: String::new(),
+                        company: String::new(),
+                        account_id: "acc-a".into(),
+                        source: None,
+                        owner_id: String::new(),
+                    }),
+                ),
             ],
             ..Batch::default()
         })
@@ -507,6 +524,11 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
         record["revenue"],
         serde_json::json!([{"amount_minor": 100000, "currency": "EUR"}])
     );
+    assert_eq!(
+        record["customer_since"],
+        Timestamp::from_millis(JAN + 10 * DAY).to_string()
+    );
+    assert_eq!(record["returning_leads"], serde_json::json!(["a2"]));
     let history: Vec<&str> = record["history"]
         .as_array()
         .unwrap()
@@ -519,7 +541,8 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
             "lead_converted",
             "opportunity_created",
             "transaction_recorded",
-            "transaction_recorded"
+            "transaction_recorded",
+            "lead_created"
         ],
         "the account's stream from the log"
     );

@@ -440,6 +440,15 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 "{} ({}) {} owner {}",
                 a.name, a.account_id, a.industry, a.owner_id
             );
+            if let Some(since) = record.customer_since {
+                println!("customer since {since}");
+            }
+            if !record.returning_leads.is_empty() {
+                println!(
+                    "back as leads since then (another product?): {}",
+                    record.returning_leads.join(", ")
+                );
+            }
             println!();
             let mut contacts = TextTable::new(vec!["contact", "kind", "e-mail", "touches"]);
             for c in &record.contacts {

@@ -758,6 +758,10 @@ struct AccountBody {
     contacts: Vec<touchline_engine::ContactSummary>,
     opportunities: Vec<touchline_projection::OpportunityView>,
     revenue: Vec<touchline_core::Money>,
+    /// When the account first won a deal.
+    customer_since: Option<Timestamp>,
+    /// Contacts whose lead came after that: a customer back for another product.
+    returning_leads: Vec<String>,
     history: Vec<EventBody>,
 }
 
@@ -783,6 +787,8 @@ async fn account(
             contacts: record.contacts,
             opportunities: record.opportunities,
             revenue: record.revenue,
+            customer_since: record.customer_since,
+            returning_leads: record.returning_leads,
             history: record
                 .history
                 .into_iter()

@@ -1325,6 +1325,11 @@ pub struct AccountRecord {
     pub revenue: Vec<touchline_core::Money>,
     /// The account's latest events from the log, newest last.
     pub history: Vec<touchline_store::StoredEvent>,
+    /// When the account first won a deal.
+    pub customer_since: Option<Timestamp>,
+    /// Contacts whose lead was created after that: a customer cycling back
+    /// into the funnel for another product (R9).
+    pub returning_leads: Vec<String>,
 }
 
 impl Queries {
@@ -1370,12 +1375,25 @@ impl Queries {
             .stream(StreamKind::Account, account_id, 0, usize::MAX)?;
         let skip = events.len().saturating_sub(history);
         let history = events.split_off(skip);
+        let customer_since = opportunities
+            .iter()
+            .filter_map(|o| o.closed.as_ref().filter(|c| c.won).map(|c| c.closed_at))
+            .min();
+        let returning_leads = contacts
+            .iter()
+            .filter(|c| {
+                customer_since.is_some_and(|since| c.lead_created_at.is_some_and(|at| at > since))
+            })
+            .map(|c| c.person_id.clone())
+            .collect();
         Ok(Some(AccountRecord {
             account,
             contacts,
             opportunities,
             revenue,
             history,
+            customer_since,
+            returning_leads,
         }))
     }
 }
