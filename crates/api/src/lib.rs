@@ -429,6 +429,8 @@ pub struct LeadSummary {
     pub email: String,
     pub company: String,
     pub owner_id: String,
+    /// Internal rep or external partner (R20).
+    pub owner_kind: touchline_core::OwnerKind,
     pub status: Option<LeadStatus>,
     pub qualification: Qualification,
     pub lead_created_at: Option<Timestamp>,
@@ -480,6 +482,7 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
             email: view.email,
             company: view.company,
             owner_id: view.owner_id,
+            owner_kind: view.owner_kind,
             status: view.status,
             qualification: view.qualification,
             lead_created_at: view.lead_created_at,
