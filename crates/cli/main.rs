@@ -4,7 +4,10 @@
 //!   an in-process source, print the report, serve the API.
 //! - `touchline run`: consume Kafka, keep the log and views, publish attribution,
 //!   serve the API.
-//! - `touchline report attribution`: print credit per campaign from a store.
+//! - `touchline replay`: rebuild every view from the log.
+//! - `touchline import`: backfill legacy leads from a CSV.
+//! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
+//! - `touchline token`: make API tokens.
 
 mod config;
 mod demo;
@@ -48,7 +51,8 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Backfill leads from an old system's CSV export: one campaign per lead
-    /// source, one touch per lead at its creation date (stop the engine first).
+    /// source, one touch per lead at its creation date (into a stopped engine's
+    /// store, or through Kafka with --via-kafka).
     Import(import::ImportArgs),
     /// Print a report from a store (stop the engine first, or query its API).
     Report {
