@@ -96,13 +96,8 @@ fn touch(
 
 fn rules() -> RoutingRules {
     let rule = |name: &str, owner: &str, kind: OwnerKind, sources: &[&str]| RoutingRule {
-        name: name.into(),
-        owner: owner.into(),
-        owner_kind: kind,
         sources: sources.iter().map(|s| s.to_string()).collect(),
-        mediums: Vec::new(),
-        campaigns: Vec::new(),
-        email_domains: Vec::new(),
+        ..RoutingRule::to(name, owner, kind)
     };
     RoutingRules {
         first_follow_up_within_hours: 24.0,

@@ -408,13 +408,8 @@ fn print_side_by_side(queries: &Queries, kind: ConversionKind) -> anyhow::Result
 fn demo_engine_config() -> EngineConfig {
     let rule = |name: &str, owner: &str, kind: touchline_core::OwnerKind, mediums: &[&str]| {
         touchline_projection::RoutingRule {
-            name: name.to_owned(),
-            owner: owner.to_owned(),
-            owner_kind: kind,
-            sources: Vec::new(),
             mediums: mediums.iter().map(|m| (*m).to_owned()).collect(),
-            campaigns: Vec::new(),
-            email_domains: Vec::new(),
+            ..touchline_projection::RoutingRule::to(name, owner, kind)
         }
     };
     EngineConfig {

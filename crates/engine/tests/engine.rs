@@ -16,13 +16,8 @@ use touchline_store::{PartitionOffset, Store, Table};
 /// Every model, and routing rules for the generator's leads without an owner.
 fn config() -> EngineConfig {
     let rule = |name: &str, owner: &str, kind: OwnerKind, mediums: &[&str]| RoutingRule {
-        name: name.into(),
-        owner: owner.into(),
-        owner_kind: kind,
-        sources: Vec::new(),
         mediums: mediums.iter().map(|m| (*m).to_owned()).collect(),
-        campaigns: Vec::new(),
-        email_domains: Vec::new(),
+        ..RoutingRule::to(name, owner, kind)
     };
     EngineConfig {
         routing: RoutingRules {

@@ -50,6 +50,22 @@ pub struct RoutingRule {
     pub email_domains: Vec<String>,
 }
 
+impl RoutingRule {
+    /// A rule that gives every lead to `owner`; narrow it with the condition
+    /// fields (`RoutingRule { sources: ..., ..RoutingRule::to(...) }`).
+    pub fn to(name: &str, owner: &str, owner_kind: OwnerKind) -> Self {
+        RoutingRule {
+            name: name.to_owned(),
+            owner: owner.to_owned(),
+            owner_kind,
+            sources: Vec::new(),
+            mediums: Vec::new(),
+            campaigns: Vec::new(),
+            email_domains: Vec::new(),
+        }
+    }
+}
+
 impl RoutingRules {
     /// Why the rules cannot be used, naming the rule.
     pub fn validate(&self) -> Result<(), String> {
@@ -96,18 +112,6 @@ fn matches(allowed: &[String], value: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn rule(name: &str, owner: &str, kind: OwnerKind) -> RoutingRule {
-        RoutingRule {
-            name: name.into(),
-            owner: owner.into(),
-            owner_kind: kind,
-            sources: Vec::new(),
-            mediums: Vec::new(),
-            campaigns: Vec::new(),
-            email_domains: Vec::new(),
-        }
-    }
-
     #[test]
     fn the_first_rule_whose_conditions_all_hold_wins() {
         let rules = RoutingRules {
@@ -115,13 +119,13 @@ mod tests {
                 RoutingRule {
                     sources: vec!["Partner-Portal".into()],
                     mediums: vec!["referral".into()],
-                    ..rule("partners", "acme-resellers", OwnerKind::Partner)
+                    ..RoutingRule::to("partners", "acme-resellers", OwnerKind::Partner)
                 },
                 RoutingRule {
                     email_domains: vec!["bigcorp.com".into()],
-                    ..rule("key accounts", "rep-kim", OwnerKind::Internal)
+                    ..RoutingRule::to("key accounts", "rep-kim", OwnerKind::Internal)
                 },
-                rule("everyone else", "inside-sales", OwnerKind::Internal),
+                RoutingRule::to("everyone else", "inside-sales", OwnerKind::Internal),
             ],
             ..RoutingRules::default()
         };
@@ -164,7 +168,7 @@ mod tests {
     #[test]
     fn rules_without_owner_or_a_bad_deadline_are_refused() {
         let mut rules = RoutingRules {
-            rules: vec![rule("r", " ", OwnerKind::Internal)],
+            rules: vec![RoutingRule::to("r", " ", OwnerKind::Internal)],
             ..RoutingRules::default()
         };
         assert_eq!(rules.validate(), Err("rule \"r\" has no owner".into()));
