@@ -502,7 +502,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             format,
         } => {
             let rules = crate::config::Config::load(config.as_deref())?.routing;
-            let at = parse_at_arg(at.as_deref())?;
+            let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.overdue_leads(at, &rules, owner.as_deref())?;
             emit(
                 &rows,
@@ -578,7 +578,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             owner,
             format,
         } => {
-            let at = parse_at_arg(at.as_deref())?;
+            let at = parse_at(at.as_deref())?;
             let mut rows = Vec::new();
             for deal in open_queries(&db)?.opportunity_signals(at)? {
                 if owner.as_ref().is_some_and(|o| o != &deal.owner_id) {
@@ -1459,15 +1459,6 @@ fn compare(
         }
     }
     Ok(())
-}
-
-/// Parses `--at` (a date or an RFC 3339 time); absent means now.
-fn parse_at_arg(at: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
-    match at {
-        None => Ok(touchline_core::Timestamp::now()),
-        Some(text) => touchline_core::Timestamp::parse_lenient(text)
-            .with_context(|| format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")),
-    }
 }
 
 /// Prints rows as a table or CSV of the named columns (a dotted name reaches

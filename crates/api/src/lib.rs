@@ -655,6 +655,7 @@ async fn unattributed_report(
 }
 
 #[derive(Deserialize)]
+/// `at` (default now) and an optional `owner`.
 struct FollowUpParams {
     at: Option<String>,
     owner: Option<String>,
@@ -989,15 +990,9 @@ async fn account_interest(
     .await
 }
 
-#[derive(Deserialize)]
-struct AtOwnerParams {
-    at: Option<String>,
-    owner: Option<String>,
-}
-
 async fn overdue_leads(
     State(state): State<AppState>,
-    Query(params): Query<AtOwnerParams>,
+    Query(params): Query<FollowUpParams>,
 ) -> ApiResult<Vec<touchline_engine::OverdueLead>> {
     let at = parse_at(params.at.as_deref())?;
     blocking(move || {
@@ -1016,7 +1011,7 @@ async fn forecast(State(state): State<AppState>) -> ApiResult<touchline_engine::
 
 async fn opportunity_signals(
     State(state): State<AppState>,
-    Query(params): Query<AtOwnerParams>,
+    Query(params): Query<FollowUpParams>,
 ) -> ApiResult<Vec<touchline_engine::OpportunitySignals>> {
     let at = parse_at(params.at.as_deref())?;
     blocking(move || {
