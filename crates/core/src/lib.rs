@@ -35,5 +35,35 @@ pub use event::*;
 /// Event ids of events the engine derives itself (a routing decision) start
 /// with this; an incoming event may not, so the two can never collide.
 pub const DERIVED_EVENT_PREFIX: &str = "touchline:";
+
+/// The id of an event touchline derives from another: `touchline:<kind>:<base>`,
+/// readable while it fits in [`MAX_ID_LEN`] bytes. A longer one keeps a prefix of
+/// the base and ends in the SHA-256 of the whole, so every derived id fits and
+/// distinct bases give distinct ids.
+///
+/// ```
+/// use touchline_core::{derived_event_id, MAX_ID_LEN};
+/// assert_eq!(derived_event_id("routed", "evt-1"), "touchline:routed:evt-1");
+/// let long = "x".repeat(MAX_ID_LEN);
+/// let id = derived_event_id("routed", &long);
+/// assert_eq!(id.len(), MAX_ID_LEN);
+/// assert_ne!(id, derived_event_id("routed", &format!("{long}y")));
+/// ```
+pub fn derived_event_id(kind: &str, base: &str) -> String {
+    let readable = format!("{DERIVED_EVENT_PREFIX}{kind}:{base}");
+    if readable.len() <= MAX_ID_LEN {
+        return readable;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(readable.as_bytes());
+    let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    // `~` then 64 hex digits; the rest is the readable id cut at a char boundary.
+    let keep = MAX_ID_LEN - 1 - hash.len();
+    let mut cut = keep.min(readable.len());
+    while !readable.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}~{hash}", &readable[..cut])
+}
 pub use time::Timestamp;
-pub use validate::InvalidEvent;
+pub use validate::{InvalidEvent, MAX_ID_LEN};

@@ -945,11 +945,7 @@ impl<'s> BatchState<'s> {
             return Ok(None);
         };
         Ok(Some(Envelope {
-            event_id: format!(
-                "{}routed:{}",
-                touchline_core::DERIVED_EVENT_PREFIX,
-                envelope.event_id
-            ),
+            event_id: touchline_core::derived_event_id("routed", &envelope.event_id),
             occurred_at: envelope.occurred_at,
             recorded_at: envelope.recorded_at,
             source_system: "touchline.routing".to_owned(),
