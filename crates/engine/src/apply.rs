@@ -20,6 +20,7 @@ const META_NEXT_SEQ: &str = "next_seq";
 const META_NEXT_OUTBOX: &str = "next_outbox_id";
 const META_DUPLICATES: &str = "duplicates";
 const META_DEAD_LETTERED: &str = "dead_lettered";
+const META_BATCHES: &str = "batches";
 const META_VERSIONS: &str = "attribution_versions";
 const META_CONFIG: &str = "attribution_config";
 
@@ -115,6 +116,7 @@ pub struct Engine {
     duplicates: u64,
     dead_lettered: u64,
     versions: u64,
+    batches: u64,
     overlay: Overlay,
     jobs: Option<std::sync::mpsc::SyncSender<WriteJob>>,
     done: std::sync::mpsc::Receiver<Result<Durable, touchline_store::StoreError>>,
@@ -180,6 +182,7 @@ impl Engine {
             duplicates: meta(META_DUPLICATES)?,
             dead_lettered: meta(META_DEAD_LETTERED)?,
             versions: meta(META_VERSIONS)?,
+            batches: meta(META_BATCHES)?,
             metrics,
             config,
             store,
@@ -195,6 +198,7 @@ impl Engine {
         Metrics::add(&m.duplicates, engine.duplicates);
         Metrics::add(&m.dead_lettered, engine.dead_lettered);
         Metrics::add(&m.attribution_versions, engine.versions);
+        Metrics::add(&m.batches, engine.batches);
         let mut engine = engine;
         engine.reattribute_if_config_changed()?;
         Ok(engine)
@@ -473,6 +477,7 @@ impl Engine {
         commit.set_meta_u64(META_DUPLICATES, total_duplicates);
         commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
         commit.set_meta_u64(META_VERSIONS, total_versions);
+        commit.set_meta_u64(META_BATCHES, self.batches + 1);
 
         // The previous batch must be durable before this one goes to the writer,
         // so that at most one batch is ever ahead of the store.
@@ -497,6 +502,7 @@ impl Engine {
         self.duplicates = total_duplicates;
         self.dead_lettered = total_dead;
         self.versions = total_versions;
+        self.batches += 1;
         Ok((
             BatchOutcome {
                 appended,
