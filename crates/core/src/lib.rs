@@ -66,4 +66,4 @@ pub fn derived_event_id(kind: &str, base: &str) -> String {
     format!("{}~{hash}", &readable[..cut])
 }
 pub use time::Timestamp;
-pub use validate::{InvalidEvent, MAX_ID_LEN};
+pub use validate::{InvalidEvent, MAX_AMOUNT_MINOR, MAX_ID_LEN, MAX_NOTE_LEN, MAX_TEXT_LEN};

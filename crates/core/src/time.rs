@@ -11,6 +11,12 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// The earliest instant an event may carry: 1970-01-01T00:00:00.000Z.
+    pub const MIN: Timestamp = Timestamp(0);
+    /// The latest: 9999-12-31T23:59:59.999Z, the last instant RFC 3339's
+    /// four-digit years can write.
+    pub const MAX: Timestamp = Timestamp(253_402_300_799_999);
+
     pub const fn from_millis(millis: i64) -> Self {
         Timestamp(millis)
     }
@@ -52,20 +58,33 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(millis))
     }
 
+    /// This instant moved into `MIN ..= MAX`. Validation keeps every event's
+    /// instants there; arithmetic on them (a lookback before 1970) may leave it.
+    pub fn clamped(self) -> Self {
+        Timestamp(self.0.clamp(Self::MIN.0, Self::MAX.0))
+    }
+
+    fn clamped_datetime(self) -> DateTime<Utc> {
+        // In range by construction: `MIN ..= MAX` are valid chrono instants.
+        DateTime::from_timestamp_millis(self.clamped().0).unwrap_or_default()
+    }
+
     /// `YYYY-MM`, the bucket of monthly reports.
     pub fn year_month(self) -> String {
-        self.to_datetime()
-            .map(|t| t.format("%Y-%m").to_string())
-            .unwrap_or_else(|| format!("@{}", self.0))
+        self.clamped_datetime().format("%Y-%m").to_string()
     }
 }
 
+/// RFC 3339 in UTC with milliseconds. An instant outside `MIN ..= MAX` (which no
+/// validated event carries) is written as the nearest bound, so everything
+/// touchline emits parses as RFC 3339.
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.to_datetime() {
-            Some(t) => f.write_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-            None => write!(f, "@{}ms", self.0),
-        }
+        f.write_str(
+            &self
+                .clamped_datetime()
+                .to_rfc3339_opts(SecondsFormat::Millis, true),
+        )
     }
 }
 
@@ -122,6 +141,18 @@ mod tests {
     fn bad_text_names_the_expected_formats() {
         let err = serde_json::from_str::<Timestamp>("\"yesterday\"").expect_err("invalid");
         assert!(err.to_string().contains("RFC 3339"), "{err}");
+    }
+
+    #[test]
+    fn everything_displayed_is_rfc3339() {
+        assert_eq!(Timestamp::MIN.to_string(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59.999Z");
+        for millis in [i64::MIN, -1, 0, 253_402_300_800_000, i64::MAX] {
+            let text = Timestamp::from_millis(millis).to_string();
+            let back = Timestamp::parse_rfc3339(&text).expect("RFC 3339");
+            assert_eq!(back, Timestamp::from_millis(millis).clamped(), "{text}");
+        }
+        assert_eq!(Timestamp::from_millis(i64::MAX).year_month(), "9999-12");
     }
 
     #[test]
