@@ -220,7 +220,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let queries = Queries::new(store.clone());
     let forecast = queries.forecast(&touchline_engine::PipelineConfig::default())?;
-    let weighted: i64 = forecast.months.iter().map(|m| m.weighted_minor).sum();
+    let weighted: touchline_engine::MinorTotal =
+        forecast.months.iter().map(|m| m.weighted_minor).sum();
     println!(
         "routing: {routed} leads arrived without an owner and were routed by rule ({to_partners} to a partner); forecast: {} open deals, {:.1} EUR thousands weighted",
         forecast.deals.len(),
@@ -339,7 +340,7 @@ struct SideBySide {
     name: String,
     channel: String,
     conversions: [f64; 2],
-    values: [i64; 2],
+    values: [touchline_engine::MinorTotal; 2],
     currency: Option<String>,
 }
 
@@ -379,7 +380,7 @@ fn print_side_by_side(queries: &Queries, kind: ConversionKind) -> anyhow::Result
     }
     let mut table = TextTable::new(vec!["campaign", "channel", "first touch", "last touch"]);
     let mut total_conversions = [0.0f64; 2];
-    let mut total_values = [0i64; 2];
+    let mut total_values: [touchline_engine::MinorTotal; 2] = [0; 2];
     for row in &rows {
         for i in 0..2 {
             total_conversions[i] += row.conversions[i];

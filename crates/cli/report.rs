@@ -957,7 +957,8 @@ fn csv_field(text: &str) -> String {
 }
 
 /// `1234567` cents → `12,345.67 EUR`.
-pub fn money(minor: i64, currency: Option<&str>) -> String {
+pub fn money(minor: impl Into<touchline_engine::MinorTotal>, currency: Option<&str>) -> String {
+    let minor: touchline_engine::MinorTotal = minor.into();
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     let units = (abs / 100).to_string();

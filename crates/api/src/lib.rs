@@ -761,7 +761,7 @@ struct AccountBody {
     account: touchline_projection::AccountView,
     contacts: Vec<touchline_engine::ContactSummary>,
     opportunities: Vec<touchline_projection::OpportunityView>,
-    revenue: Vec<touchline_core::Money>,
+    revenue: Vec<touchline_engine::MoneyTotal>,
     /// When the account first won a deal.
     customer_since: Option<Timestamp>,
     /// Contacts whose lead came after that: a customer back for another product.

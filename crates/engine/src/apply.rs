@@ -21,12 +21,9 @@ const META_NEXT_OUTBOX: &str = "next_outbox_id";
 const META_DUPLICATES: &str = "duplicates";
 const META_DEAD_LETTERED: &str = "dead_lettered";
 const META_BATCHES: &str = "batches";
+const META_CONFLICTING: &str = "conflicting_duplicates";
 const META_VERSIONS: &str = "attribution_versions";
 const META_CONFIG: &str = "attribution_config";
-
-/// Merges are followed at most this deep; a longer chain is a data error that
-/// must not hang the engine.
-const MAX_MERGE_HOPS: usize = 32;
 
 /// A touch recorded more than this long after it happened is history being
 /// filled in (a backfill, a late sync), not new activity: it raises no alert.
@@ -62,14 +59,39 @@ pub struct Batch {
     pub dead_lettered: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BatchOutcome {
     pub appended: usize,
+    /// True retries: ids already in the log (or earlier in the batch) with the
+    /// same content.
     pub duplicates: usize,
+    /// Ids already in the log with different content; skipped like duplicates
+    /// (the first copy stays), counted apart and reported here.
+    pub conflicting: Vec<ConflictingDuplicate>,
     /// Sequence number of the first appended event, if any.
     pub first_seq: Option<u64>,
     /// Credit-set versions queued for publishing.
     pub attribution_versions: usize,
+}
+
+/// An event whose id the log holds already with different content. The logged
+/// copy stays (the first to arrive wins, as for any duplicate); this one is
+/// skipped, counted in `conflicting_duplicates` and reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictingDuplicate {
+    /// The copy that was skipped.
+    pub envelope: Envelope,
+    /// Where the kept copy is in the log, if it was there before this batch.
+    pub logged_seq: Option<u64>,
+}
+
+impl Eq for ConflictingDuplicate {}
+
+/// Whether two events with one id are the same event. `recorded_at` may differ:
+/// a re-run import or a source re-sending its history records the same event
+/// again, later.
+pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
+    a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
 }
 
 /// A batch made durable by the writer thread.
@@ -85,6 +107,7 @@ struct WriteJob {
     commit: Commit,
     appended: u64,
     duplicates: u64,
+    conflicting: u64,
     dead_lettered: u64,
     versions: u64,
 }
@@ -114,6 +137,7 @@ pub struct Engine {
     next_seq: u64,
     next_outbox_id: u64,
     duplicates: u64,
+    conflicting: u64,
     dead_lettered: u64,
     versions: u64,
     batches: u64,
@@ -162,6 +186,7 @@ impl Engine {
                             let m = &metrics;
                             Metrics::add(&m.events_appended, job.appended);
                             Metrics::add(&m.duplicates, job.duplicates);
+                            Metrics::add(&m.conflicting_duplicates, job.conflicting);
                             Metrics::add(&m.dead_lettered, job.dead_lettered);
                             Metrics::add(&m.attribution_versions, job.versions);
                             Metrics::add(&m.batches, 1);
@@ -180,6 +205,7 @@ impl Engine {
             next_seq: meta(META_NEXT_SEQ)?,
             next_outbox_id: meta(META_NEXT_OUTBOX)?,
             duplicates: meta(META_DUPLICATES)?,
+            conflicting: meta(META_CONFLICTING)?,
             dead_lettered: meta(META_DEAD_LETTERED)?,
             versions: meta(META_VERSIONS)?,
             batches: meta(META_BATCHES)?,
@@ -196,6 +222,7 @@ impl Engine {
         let m = &engine.metrics;
         Metrics::add(&m.events_appended, engine.next_seq);
         Metrics::add(&m.duplicates, engine.duplicates);
+        Metrics::add(&m.conflicting_duplicates, engine.conflicting);
         Metrics::add(&m.dead_lettered, engine.dead_lettered);
         Metrics::add(&m.attribution_versions, engine.versions);
         Metrics::add(&m.batches, engine.batches);
@@ -395,17 +422,54 @@ impl Engine {
             dead_lettered,
         } = batch;
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+        // An id of the batch in flight: wait for it to be durable, so that every
+        // known id can be compared with its logged copy below. Retries that
+        // close together are rare, so this costs nothing in the common case.
+        let mut previous = None;
+        if ids.iter().any(|id| self.overlay.event_ids.contains(*id)) {
+            previous = self.flush()?;
+        }
         let known = self.store.known_event_ids(&ids)?;
-        let mut seen_in_batch: HashSet<&str> = HashSet::with_capacity(events.len());
+        let mut seen_in_batch: HashMap<&str, &Envelope> = HashMap::with_capacity(events.len());
         let mut fresh = Vec::with_capacity(events.len());
         let mut duplicates = 0usize;
+        let mut conflicting = Vec::new();
         for (envelope, known) in events.iter().zip(known) {
             let id = envelope.event_id.as_str();
-            if known || self.overlay.event_ids.contains(id) || !seen_in_batch.insert(id) {
-                duplicates += 1;
+            if known {
+                let logged_seq = self.store.seq_of_event(id)?;
+                let logged = match logged_seq {
+                    Some(seq) => self.store.event(seq)?.map(|e| e.envelope),
+                    None => None,
+                };
+                if logged.is_some_and(|logged| !same_event(&logged, envelope)) {
+                    conflicting.push(ConflictingDuplicate {
+                        envelope: envelope.clone(),
+                        logged_seq,
+                    });
+                } else {
+                    duplicates += 1;
+                }
+            } else if let Some(first) = seen_in_batch.get(id) {
+                if same_event(first, envelope) {
+                    duplicates += 1;
+                } else {
+                    conflicting.push(ConflictingDuplicate {
+                        envelope: envelope.clone(),
+                        logged_seq: None,
+                    });
+                }
             } else {
+                seen_in_batch.insert(id, envelope);
                 fresh.push(envelope);
             }
+        }
+        for c in &conflicting {
+            tracing::warn!(
+                event_id = %c.envelope.event_id,
+                logged_seq = ?c.logged_seq,
+                "conflicting duplicate: an event with this id and different content is in the log; skipped"
+            );
         }
 
         // From here on the overlay is taken: an error must poison the engine, or the
@@ -470,23 +534,28 @@ impl Engine {
             commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
         }
         let total_duplicates = self.duplicates + duplicates as u64;
+        let total_conflicting = self.conflicting + conflicting.len() as u64;
         let total_dead = self.dead_lettered + dead_lettered;
         let total_versions = self.versions + versions as u64;
         commit.set_meta_u64(META_NEXT_SEQ, seq);
         commit.set_meta_u64(META_NEXT_OUTBOX, outbox_id);
         commit.set_meta_u64(META_DUPLICATES, total_duplicates);
+        commit.set_meta_u64(META_CONFLICTING, total_conflicting);
         commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
         commit.set_meta_u64(META_VERSIONS, total_versions);
         commit.set_meta_u64(META_BATCHES, self.batches + 1);
 
         // The previous batch must be durable before this one goes to the writer,
         // so that at most one batch is ever ahead of the store.
-        let previous = self.flush()?;
+        if let Some(durable) = self.flush()? {
+            previous = Some(durable);
+        }
         let appended = (seq - self.next_seq) as usize;
         let job = WriteJob {
             commit,
             appended: appended as u64,
             duplicates: duplicates as u64,
+            conflicting: conflicting.len() as u64,
             dead_lettered,
             versions: versions as u64,
         };
@@ -500,6 +569,7 @@ impl Engine {
         self.next_seq = seq;
         self.next_outbox_id = outbox_id;
         self.duplicates = total_duplicates;
+        self.conflicting = total_conflicting;
         self.dead_lettered = total_dead;
         self.versions = total_versions;
         self.batches += 1;
@@ -507,6 +577,7 @@ impl Engine {
             BatchOutcome {
                 appended,
                 duplicates,
+                conflicting,
                 first_seq,
                 attribution_versions: versions,
             },
@@ -627,17 +698,33 @@ impl<'s> BatchState<'s> {
         }
     }
 
-    /// The id events about `person_id` now go to: the survivor of any merges.
+    /// The id events about `person_id` now go to: the survivor of any merges,
+    /// however long the chain. Every record passed on the way is pointed straight
+    /// at the survivor (path compression), so the next lookup takes one hop.
+    ///
+    /// A merge links one survivor to another (both resolved first), so pointers
+    /// form a forest and the walk ends; the visited set only guards against a
+    /// store edited by hand.
     fn resolve(&mut self, person_id: &str) -> Result<String, EngineError> {
         let mut id = person_id.to_owned();
-        for _ in 0..MAX_MERGE_HOPS {
-            match self
-                .persons
-                .get(self.store, &id)?
-                .and_then(|p| p.merged_into.clone())
-            {
-                Some(next) => id = next,
-                None => break,
+        let mut path: Vec<String> = Vec::new();
+        let mut visited: HashSet<String> = HashSet::new();
+        while let Some(next) = self
+            .persons
+            .get(self.store, &id)?
+            .and_then(|p| p.merged_into.clone())
+        {
+            if !visited.insert(id.clone()) {
+                tracing::error!(person_id, "merge pointers form a cycle; stopping at {id}");
+                break;
+            }
+            path.push(std::mem::replace(&mut id, next));
+        }
+        // The last record on the path points at the survivor already.
+        path.pop();
+        for hop in path {
+            if let Some(view) = self.persons.get_existing_mut(self.store, &hop)? {
+                view.merged_into = Some(id.clone());
             }
         }
         Ok(id)

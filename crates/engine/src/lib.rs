@@ -60,9 +60,9 @@ pub use pipeline::{
 };
 pub use queries::{
     AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
-    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, LeadScore, LiteratureRow, ModelComparison,
-    ModelCredit, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
-    TimeRange, UnattributedRow, UpsellSignal,
+    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, LeadScore, LiteratureRow, MinorTotal,
+    ModelComparison, ModelCredit, MoneyTotal, PrioritisedLead, Queries, Ratio, RfmReport,
+    ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow, UpsellSignal,
 };
 pub use sink::{EngineSink, EventSink};
 

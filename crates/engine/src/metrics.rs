@@ -89,11 +89,7 @@ impl Metrics {
                 "Dead letters sent cut short or as a reference because the original was too large.",
                 s.dead_letters_truncated,
             ),
-            (
-                "touchline_batches_total",
-                "Batches committed.",
-                s.batches,
-            ),
+            ("touchline_batches_total", "Batches committed.", s.batches),
             (
                 "touchline_attribution_versions_total",
                 "Credit-set versions queued for publishing.",

@@ -84,9 +84,9 @@ pub struct ForecastRow {
     pub currency: String,
     pub opportunities: usize,
     /// Sum of open amounts.
-    pub pipeline_minor: i64,
+    pub pipeline_minor: crate::MinorTotal,
     /// Sum of amount × probability, rounded to the minor unit per deal.
-    pub weighted_minor: i64,
+    pub weighted_minor: crate::MinorTotal,
 }
 
 /// One open deal as the forecast counts it.
@@ -194,12 +194,12 @@ impl Queries {
                     return;
                 };
                 let probability_pct = pipeline.probability_pct(&o);
-                let weighted_minor =
-                    (i128::from(amount.amount_minor) * i128::from(probability_pct) + 50) / 100;
+                // |amount| ≤ 10^15 and probability ≤ 100: the product fits in i64.
+                let weighted_minor = (amount.amount_minor * i64::from(probability_pct) + 50) / 100;
                 deals.push(ForecastDeal {
                     probability_pct,
                     expected_close_at: o.expected_close_at,
-                    weighted_minor: weighted_minor as i64,
+                    weighted_minor,
                     amount,
                     stage: o.stage,
                     name: o.name,
@@ -221,8 +221,8 @@ impl Queries {
                     weighted_minor: 0,
                 });
             row.opportunities += 1;
-            row.pipeline_minor += d.amount.amount_minor;
-            row.weighted_minor += d.weighted_minor;
+            row.pipeline_minor += crate::MinorTotal::from(d.amount.amount_minor);
+            row.weighted_minor += crate::MinorTotal::from(d.weighted_minor);
         }
         deals.sort_by(|a, b| {
             a.expected_close_at

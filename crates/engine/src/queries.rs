@@ -9,6 +9,18 @@ use touchline_store::{PartitionOffset, Store, StoredEvent, Table};
 
 use crate::EngineError;
 
+/// A sum of amounts in minor units. Each amount is bounded by validation
+/// (`touchline_core::MAX_AMOUNT_MINOR`), but a total over many deals can pass
+/// `i64::MAX`; in `i128` no report total can wrap.
+pub type MinorTotal = i128;
+
+/// A total of amounts in one currency: `Money`'s shape with a wide amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MoneyTotal {
+    pub amount_minor: MinorTotal,
+    pub currency: String,
+}
+
 /// Read access to what the engine wrote. Safe to use from any thread while the
 /// engine runs: each read sees the last committed batch.
 #[derive(Debug, Clone)]
@@ -25,7 +37,7 @@ pub struct CampaignCredit {
     /// Fractional conversions credited (sum of weights).
     pub conversions: f64,
     /// Value credited in minor units, for conversions that carry a value.
-    pub value_minor: i64,
+    pub value_minor: MinorTotal,
     /// The currency of `value_minor`; a campaign with deals in two currencies has two rows.
     pub currency: Option<String>,
 }
@@ -86,7 +98,7 @@ impl Queries {
         model: Model,
         range: TimeRange,
         currency: &str,
-    ) -> Result<BTreeMap<String, i64>, EngineError> {
+    ) -> Result<BTreeMap<String, MinorTotal>, EngineError> {
         let mut transactions = Vec::new();
         self.store.for_each(
             Table::Accounts,
@@ -98,7 +110,7 @@ impl Queries {
                 }));
             },
         )?;
-        let mut booked: BTreeMap<String, i64> = BTreeMap::new();
+        let mut booked: BTreeMap<String, MinorTotal> = BTreeMap::new();
         for t in transactions {
             let mut credits = None;
             for kind in [
@@ -114,13 +126,14 @@ impl Queries {
             }
             let credits = credits.unwrap_or_default();
             if credits.is_empty() {
-                *booked.entry(NO_TOUCH.to_owned()).or_default() += t.amount.amount_minor;
+                *booked.entry(NO_TOUCH.to_owned()).or_default() +=
+                    MinorTotal::from(t.amount.amount_minor);
                 continue;
             }
             let weights: Vec<f64> = credits.iter().map(|c| c.weight).collect();
             let parts = touchline_attribution::apportion(t.amount.amount_minor, &weights);
             for (credit, part) in credits.iter().zip(parts) {
-                *booked.entry(credit.campaign_id.clone()).or_default() += part;
+                *booked.entry(credit.campaign_id.clone()).or_default() += MinorTotal::from(part);
             }
         }
         Ok(booked)
@@ -194,7 +207,7 @@ impl Queries {
         kind: ConversionKind,
         range: TimeRange,
     ) -> Result<Vec<CampaignCredit>, EngineError> {
-        let mut totals: BTreeMap<(String, Option<String>), (f64, i64)> = BTreeMap::new();
+        let mut totals: BTreeMap<(String, Option<String>), (f64, MinorTotal)> = BTreeMap::new();
         self.for_each_conversion(kind, range, |view| {
             let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
             let Some(result) = view.result(model) else {
@@ -205,7 +218,7 @@ impl Queries {
                     .entry((credit.campaign_id.clone(), currency.clone()))
                     .or_default();
                 entry.0 += credit.weight;
-                entry.1 += credit.amount_minor.unwrap_or(0);
+                entry.1 += MinorTotal::from(credit.amount_minor.unwrap_or(0));
             }
         })?;
         let mut rows = Vec::with_capacity(totals.len());
@@ -267,7 +280,7 @@ pub struct ModelComparison {
 pub struct ModelCredit {
     pub model: Model,
     pub conversions: f64,
-    pub value_minor: i64,
+    pub value_minor: MinorTotal,
 }
 
 impl Queries {
@@ -279,7 +292,8 @@ impl Queries {
         range: TimeRange,
         campaign: Option<&str>,
     ) -> Result<Vec<ModelComparison>, EngineError> {
-        let mut totals: BTreeMap<CampaignCurrency, BTreeMap<Model, (f64, i64)>> = BTreeMap::new();
+        let mut totals: BTreeMap<CampaignCurrency, BTreeMap<Model, (f64, MinorTotal)>> =
+            BTreeMap::new();
         self.for_each_conversion(kind, range, |view| {
             let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
             for result in &view.results {
@@ -293,7 +307,7 @@ impl Queries {
                         .entry(result.model)
                         .or_default();
                     entry.0 += credit.weight;
-                    entry.1 += credit.amount_minor.unwrap_or(0);
+                    entry.1 += MinorTotal::from(credit.amount_minor.unwrap_or(0));
                 }
             }
         })?;
@@ -367,7 +381,7 @@ pub struct CampaignPerformance {
     pub channel: String,
     pub currency: String,
     /// Recorded cost; the planned cost when nothing was recorded.
-    pub cost_minor: i64,
+    pub cost_minor: MinorTotal,
     /// Distinct people touched by the campaign.
     pub members: u64,
     /// Distinct people who responded.
@@ -381,11 +395,11 @@ pub struct CampaignPerformance {
     /// Won deals credited (opportunity_won, sum of weights).
     pub sales: f64,
     /// Revenue credited (opportunity_won), in `currency`.
-    pub revenue_minor: i64,
+    pub revenue_minor: MinorTotal,
     /// Cash booked by accounting (R3): each transaction on a deal, in `currency`
     /// and in the range, split by the deal's credits under the model (its won
     /// conversion, else its creation).
-    pub booked_minor: i64,
+    pub booked_minor: MinorTotal,
     /// (revenue − cost) / cost.
     pub roi: Ratio,
     /// revenue / cost.
@@ -419,18 +433,18 @@ impl Queries {
         let booked = self.booked_by_campaign(model, range, currency)?;
         let mut rows = Vec::new();
         for campaign in self.campaigns()? {
-            let recorded: i64 = campaign
+            let recorded: MinorTotal = campaign
                 .actual_cost
                 .iter()
                 .filter(|m| m.currency == currency)
-                .map(|m| m.amount_minor)
+                .map(|m| MinorTotal::from(m.amount_minor))
                 .sum();
             let cost_minor = if campaign.actual_cost.is_empty() {
                 campaign
                     .planned_cost
                     .as_ref()
                     .filter(|m| m.currency == currency)
-                    .map_or(0, |m| m.amount_minor)
+                    .map_or(0, |m| MinorTotal::from(m.amount_minor))
             } else {
                 recorded
             };
@@ -444,7 +458,7 @@ impl Queries {
                 .filter(|c| {
                     c.campaign_id == campaign.campaign_id && c.currency.as_deref() == Some(currency)
                 })
-                .fold((0.0, 0i64), |(s, r), c| {
+                .fold((0.0, 0 as MinorTotal), |(s, r), c| {
                     (s + c.conversions, r + c.value_minor)
                 });
             let cost = cost_minor as f64 / 100.0;
@@ -538,7 +552,7 @@ pub struct GroupCredit {
     pub group: String,
     pub campaigns: usize,
     pub conversions: f64,
-    pub value_minor: i64,
+    pub value_minor: MinorTotal,
     pub currency: Option<String>,
 }
 
@@ -934,7 +948,7 @@ pub struct LiteratureRow {
     pub preceded_wins: usize,
     /// Their closed amounts, in minor units, summed as recorded (one currency
     /// is assumed; the campaign report splits by currency).
-    pub preceded_revenue_minor: i64,
+    pub preceded_revenue_minor: MinorTotal,
 }
 
 impl Queries {
@@ -977,7 +991,7 @@ impl Queries {
                 }
             }
         })?;
-        let mut wins: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+        let mut wins: BTreeMap<String, (usize, MinorTotal)> = BTreeMap::new();
         self.store
             .for_each(Table::Opportunities, |_, o: OpportunityView| {
                 let Some(closed) = o.closed.as_ref().filter(|c| c.won) else {
@@ -996,7 +1010,7 @@ impl Queries {
                 for asset in assets {
                     let entry = wins.entry(asset.clone()).or_default();
                     entry.0 += 1;
-                    entry.1 += closed.amount.amount_minor;
+                    entry.1 += MinorTotal::from(closed.amount.amount_minor);
                 }
             })?;
         Ok(per_asset
@@ -1140,7 +1154,7 @@ pub struct CustomerRfm {
     /// Won deals.
     pub frequency: usize,
     /// Won amounts, in minor units.
-    pub monetary_minor: i64,
+    pub monetary_minor: MinorTotal,
 }
 
 /// RFM summed per source (R4): which sources bring the best customers.
@@ -1150,7 +1164,7 @@ pub struct SourceRfm {
     pub customers: usize,
     pub mean_recency_days: f64,
     pub mean_frequency: f64,
-    pub monetary_minor: i64,
+    pub monetary_minor: MinorTotal,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1163,7 +1177,7 @@ impl Queries {
     /// RFM per customer account and per source, as of `at` (won deals closed at
     /// or before `at` count).
     pub fn rfm(&self, at: Timestamp) -> Result<RfmReport, EngineError> {
-        let mut wins: BTreeMap<String, (Timestamp, usize, i64)> = BTreeMap::new();
+        let mut wins: BTreeMap<String, (Timestamp, usize, MinorTotal)> = BTreeMap::new();
         self.store
             .for_each(Table::Opportunities, |_, o: OpportunityView| {
                 let Some(closed) = o.closed.as_ref().filter(|c| c.won && c.closed_at <= at) else {
@@ -1174,7 +1188,7 @@ impl Queries {
                     .or_insert((closed.closed_at, 0, 0));
                 entry.0 = entry.0.max(closed.closed_at);
                 entry.1 += 1;
-                entry.2 += closed.amount.amount_minor;
+                entry.2 += MinorTotal::from(closed.amount.amount_minor);
             })?;
         let mut customers = Vec::with_capacity(wins.len());
         for (account_id, (last, frequency, monetary_minor)) in wins {
@@ -1322,7 +1336,7 @@ pub struct AccountRecord {
     pub contacts: Vec<ContactSummary>,
     pub opportunities: Vec<OpportunityView>,
     /// Transactions per currency, in minor units.
-    pub revenue: Vec<touchline_core::Money>,
+    pub revenue: Vec<MoneyTotal>,
     /// The account's latest events from the log, newest last.
     pub history: Vec<touchline_store::StoredEvent>,
     /// When the account first won a deal.
@@ -1361,11 +1375,15 @@ impl Queries {
         for id in &account.opportunity_ids {
             opportunities.extend(self.opportunity(id)?);
         }
-        let mut revenue: Vec<touchline_core::Money> = Vec::new();
+        let mut revenue: Vec<MoneyTotal> = Vec::new();
         for t in &account.transactions {
+            let amount = MinorTotal::from(t.amount.amount_minor);
             match revenue.iter_mut().find(|m| m.currency == t.amount.currency) {
-                Some(total) => total.amount_minor += t.amount.amount_minor,
-                None => revenue.push(t.amount.clone()),
+                Some(total) => total.amount_minor += amount,
+                None => revenue.push(MoneyTotal {
+                    amount_minor: amount,
+                    currency: t.amount.currency.clone(),
+                }),
             }
         }
         // The newest `history` events: the stream is in log order, so read it all

@@ -1,0 +1,248 @@
+//! Single inputs that must neither stop the engine nor corrupt a number
+//! (issue 8): long merge chains, conflicting duplicates, totals beyond `i64`.
+
+use std::sync::Arc;
+
+use touchline_attribution::{ConversionKind, Model};
+use touchline_core::*;
+use touchline_engine::{Batch, Engine, EngineConfig, PipelineConfig, Queries};
+use touchline_store::Store;
+
+fn open(dir: &std::path::Path) -> (Engine, Queries) {
+    let store = Arc::new(Store::open(dir).expect("open store"));
+    let config = EngineConfig {
+        models: vec![Model::FirstTouch, Model::LastTouch],
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(store.clone(), config).expect("open engine");
+    (engine, Queries::new(store))
+}
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(ms),
+        recorded_at: Timestamp::from_millis(ms),
+        source_system: "test".into(),
+        event,
+    }
+}
+
+fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::EmailClick,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+            topic: String::new(),
+        }),
+    )
+}
+
+fn merge(id: &str, ms: i64, surviving: &str, merged: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::PersonsMerged(PersonsMerged {
+            surviving_person_id: surviving.into(),
+            merged_person_id: merged.into(),
+            reason: String::new(),
+        }),
+    )
+}
+
+fn opportunity(id: &str, ms: i64, opp: &str, contact: &str, amount_minor: i64) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::OpportunityCreated(OpportunityCreated {
+            opportunity_id: opp.into(),
+            account_id: "acc".into(),
+            name: String::new(),
+            stage: "negotiation".into(),
+            amount: Money::new(amount_minor, "EUR"),
+            probability_pct: 100,
+            expected_close_at: Some(Timestamp::from_millis(1_000)),
+            primary_contact_id: contact.into(),
+            owner_id: String::new(),
+            partner_id: String::new(),
+        }),
+    )
+}
+
+fn apply(engine: &mut Engine, events: Vec<Envelope>) -> touchline_engine::BatchOutcome {
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .expect("apply")
+}
+
+#[test]
+fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    // p0 into p1, p1 into p2, ... p39 into p40: each merge names the previous
+    // survivor, so the chain is 40 hops long from p0.
+    let mut events = vec![touch("t-first", 10, "p0", "webinar")];
+    for i in 0..40 {
+        events.push(merge(
+            &format!("m{i}"),
+            100 + i,
+            &format!("p{}", i + 1),
+            &format!("p{i}"),
+        ));
+    }
+    // One batch per event: nothing is resolved in memory along the way.
+    for event in events {
+        apply(&mut engine, vec![event]);
+    }
+    apply(&mut engine, vec![touch("t-late", 500, "p0", "tradeshow")]);
+    let survivor = queries.person("p40").expect("query").expect("exists");
+    let campaigns: Vec<&str> = survivor
+        .touches
+        .iter()
+        .map(|t| t.campaign_id.as_str())
+        .collect();
+    assert_eq!(campaigns, ["webinar", "tradeshow"]);
+    for i in 0..40 {
+        let view = queries
+            .person(&format!("p{i}"))
+            .expect("query")
+            .expect("kept");
+        assert!(view.merged_into.is_some(), "p{i} is not merged");
+        assert!(
+            !view.touches.iter().any(|t| t.campaign_id == "tradeshow"),
+            "the late touch landed on p{i}, not on the survivor"
+        );
+    }
+    // The lookup that walked the chain pointed p0 straight at the survivor.
+    let p0 = queries.person("p0").expect("query").expect("kept");
+    assert_eq!(p0.merged_into.as_deref(), Some("p40"));
+}
+
+#[test]
+fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    let original = touch("e1", 100, "p1", "webinar");
+    assert_eq!(apply(&mut engine, vec![original.clone()]).appended, 1);
+
+    // A producer retry, and a re-sent copy recorded later: the same event.
+    let mut recorded_later = original.clone();
+    recorded_later.recorded_at = Timestamp::from_millis(9_000);
+    let retries = apply(&mut engine, vec![original.clone(), recorded_later]);
+    assert_eq!((retries.appended, retries.duplicates), (0, 2));
+    assert!(retries.conflicting.is_empty());
+
+    // The same id with other content: skipped, reported with the logged copy.
+    let other = touch("e1", 100, "p1", "tradeshow");
+    let outcome = apply(&mut engine, vec![other.clone()]);
+    assert_eq!((outcome.appended, outcome.duplicates), (0, 0));
+    assert_eq!(outcome.conflicting.len(), 1);
+    assert_eq!(outcome.conflicting[0].envelope, other);
+    assert_eq!(outcome.conflicting[0].logged_seq, Some(0));
+
+    // Within one batch the first copy is kept, whatever the later one says.
+    let twins = apply(
+        &mut engine,
+        vec![
+            touch("e2", 200, "p1", "search"),
+            touch("e2", 200, "p1", "ads"),
+        ],
+    );
+    assert_eq!((twins.appended, twins.conflicting.len()), (1, 1));
+
+    let p1 = queries.person("p1").expect("query").expect("exists");
+    let campaigns: Vec<&str> = p1.touches.iter().map(|t| t.campaign_id.as_str()).collect();
+    assert_eq!(campaigns, ["webinar", "search"]);
+    let metrics = engine.metrics().snapshot();
+    assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
+
+    // The counters survive a restart.
+    drop((engine, queries));
+    let (engine, _) = open(dir.path());
+    let metrics = engine.metrics().snapshot();
+    assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
+}
+
+#[test]
+fn a_conflict_with_the_batch_in_flight_is_found_too() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, _) = open(dir.path());
+    // `submit` leaves the first batch in flight while the second is prepared.
+    let (_, previous) = engine
+        .submit(Batch {
+            events: vec![touch("e1", 100, "p1", "webinar")],
+            ..Batch::default()
+        })
+        .expect("submit");
+    assert!(previous.is_none());
+    let (outcome, previous) = engine
+        .submit(Batch {
+            events: vec![
+                touch("e1", 100, "p1", "tradeshow"),
+                touch("e1", 100, "p1", "webinar"),
+            ],
+            ..Batch::default()
+        })
+        .expect("submit");
+    assert!(
+        previous.is_some(),
+        "the first batch's durability is reported"
+    );
+    assert_eq!((outcome.duplicates, outcome.conflicting.len()), (1, 1));
+    engine.flush().expect("flush");
+}
+
+#[test]
+fn totals_beyond_i64_do_not_wrap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    // 10,000 open deals at the largest accepted amount: 10^19 minor units in
+    // all, above i64::MAX (about 9.22 × 10^18).
+    let deals = 10_000i64;
+    let mut events = vec![touch("t", 1, "p", "webinar")];
+    for i in 0..deals {
+        events.push(opportunity(
+            &format!("o{i}"),
+            10 + i,
+            &format!("opp{i}"),
+            "p",
+            MAX_AMOUNT_MINOR,
+        ));
+    }
+    for chunk in events.chunks(2_500) {
+        apply(&mut engine, chunk.to_vec());
+    }
+    let expected = i128::from(deals) * i128::from(MAX_AMOUNT_MINOR);
+    assert!(expected > i128::from(i64::MAX));
+    let forecast = queries
+        .forecast(&PipelineConfig::default())
+        .expect("forecast");
+    let pipeline: i128 = forecast.months.iter().map(|m| m.pipeline_minor).sum();
+    let weighted: i128 = forecast.months.iter().map(|m| m.weighted_minor).sum();
+    let per_deal: i128 = forecast
+        .deals
+        .iter()
+        .map(|d| i128::from(d.weighted_minor))
+        .sum();
+    assert_eq!(pipeline, expected);
+    assert_eq!(weighted, per_deal);
+    let credited = queries
+        .campaign_credits(Model::FirstTouch, ConversionKind::OpportunityCreated)
+        .expect("credits");
+    assert_eq!(credited.len(), 1);
+    assert_eq!(credited[0].value_minor, expected);
+    // JSON carries the exact integer.
+    let json = serde_json::to_string(&credited[0]).expect("json");
+    assert!(
+        json.contains("\"value_minor\":10000000000000000000"),
+        "{json}"
+    );
+}
