@@ -475,7 +475,7 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
             source_at_first_contact: state.queries.source_at_first_contact(&view)?,
             first_touch: view.first_touch().cloned(),
             last_touch: view.last_touch().cloned(),
-            touch_count: view.touches.len(),
+            touch_count: view.touch_count() as usize,
             person_id: view.person_id,
             merged_from,
             kind: view.kind,

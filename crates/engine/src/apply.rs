@@ -858,14 +858,9 @@ impl<'s> BatchState<'s> {
             Event::TouchRecorded(e) => {
                 let person = self.resolve(&e.person_id)?;
                 let view = self.person_mut(&person)?;
-                let in_campaign = |status: Option<TouchStatus>| {
-                    view.touches.iter().any(|t| {
-                        t.campaign_id == e.campaign_id && status.is_none_or(|s| t.status == s)
-                    })
-                };
-                let new_member = !in_campaign(None);
-                let new_responder = e.status == TouchStatus::Responded
-                    && !in_campaign(Some(TouchStatus::Responded));
+                let new_member = !view.in_campaign(&e.campaign_id, false);
+                let new_responder =
+                    e.status == TouchStatus::Responded && !view.in_campaign(&e.campaign_id, true);
                 view.apply(seq, envelope);
                 let campaign = self.campaign_mut(&e.campaign_id)?;
                 campaign.apply(seq, envelope);

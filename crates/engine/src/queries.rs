@@ -917,7 +917,7 @@ impl Queries {
                 status: p.status,
                 qualification: q,
                 qualification_score: score,
-                touches: p.touches.len(),
+                touches: p.touch_count() as usize,
                 lead_created_at: p.lead_created_at,
                 person_id: p.person_id,
             });
@@ -1365,7 +1365,7 @@ impl Queries {
                     name: p.display_name(),
                     email: p.email.clone(),
                     kind: p.kind,
-                    touches: p.touches.len(),
+                    touches: p.touch_count() as usize,
                     lead_created_at: p.lead_created_at,
                     person_id: p.person_id,
                 });

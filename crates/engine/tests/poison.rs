@@ -246,3 +246,55 @@ fn totals_beyond_i64_do_not_wrap() {
         "{json}"
     );
 }
+
+#[test]
+fn a_person_past_the_history_limit_keeps_the_earliest_touches_and_counts_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut engine, queries) = open(dir.path());
+    let limit = touchline_projection::MAX_TOUCH_HISTORY;
+    let extra = 50;
+    // A bot: many touches on two campaigns, the newest ones on a third.
+    let events: Vec<Envelope> = (0..limit + extra)
+        .map(|i| {
+            let campaign = if i >= limit {
+                "late-campaign"
+            } else if i % 2 == 0 {
+                "web"
+            } else {
+                "ads"
+            };
+            touch(&format!("t{i}"), 1_000 + i as i64, "bot", campaign)
+        })
+        .collect();
+    for chunk in events.chunks(2_000) {
+        apply(&mut engine, chunk.to_vec());
+    }
+    let bot = queries.person("bot").expect("query").expect("exists");
+    assert_eq!(bot.touches.len(), limit);
+    assert_eq!(bot.touches_set_aside, extra as u64);
+    assert_eq!(bot.touch_count(), (limit + extra) as u64);
+    assert_eq!(
+        bot.touches.last().map(|t| t.event_id.as_str()),
+        Some(format!("t{}", limit - 1).as_str())
+    );
+    // Every touch is in the log, and campaign counts include the set-aside ones.
+    assert_eq!(
+        engine.metrics().snapshot().events_appended,
+        (limit + extra) as u64
+    );
+    let late = queries
+        .campaign("late-campaign")
+        .expect("query")
+        .expect("exists");
+    assert_eq!((late.touches, late.members), (extra as u64, 1));
+    // A touch earlier than the kept ones still enters the history, and pushes
+    // the latest kept one out.
+    apply(&mut engine, vec![touch("t-early", 1, "bot", "referral")]);
+    let bot = queries.person("bot").expect("query").expect("exists");
+    assert_eq!(
+        bot.touches.first().map(|t| t.event_id.as_str()),
+        Some("t-early")
+    );
+    assert_eq!(bot.touches.len(), limit);
+    assert_eq!(bot.touches_set_aside, extra as u64 + 1);
+}

@@ -107,8 +107,15 @@ pub struct PersonView {
     /// When the lead was first marked qualified (the lead-qualified conversion).
     pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
-    /// Every touch in attribution order: `occurred_at`, then `event_id` (R2, R7).
+    /// The touches in attribution order: `occurred_at`, then `event_id` (R2, R7);
+    /// at most [`MAX_TOUCH_HISTORY`], the earliest.
     pub touches: Vec<TouchEntry>,
+    /// Touches beyond [`MAX_TOUCH_HISTORY`]: in the log and counted in their
+    /// campaigns, but not kept here and not attributed.
+    pub touches_set_aside: u64,
+    /// Every campaign this person has a touch in (set-aside touches included),
+    /// and whether they responded in it: membership without a scan.
+    pub campaigns: std::collections::BTreeMap<String, bool>,
     pub converted: Option<ConversionInfo>,
     /// Every follow-up, in time order: how contact was made and what came of it
     /// (R11, R12).
@@ -147,6 +154,8 @@ impl PersonView {
             qualified_at: None,
             qualification: Qualification::default(),
             touches: Vec::new(),
+            touches_set_aside: 0,
+            campaigns: std::collections::BTreeMap::new(),
             converted: None,
             follow_ups: Vec::new(),
             opportunity_ids: Vec::new(),
@@ -240,15 +249,44 @@ impl PersonView {
             .collect()
     }
 
+    /// Every touch this person has, kept or set aside.
+    pub fn touch_count(&self) -> u64 {
+        self.touches.len() as u64 + self.touches_set_aside
+    }
+
+    /// Whether this person has a touch in `campaign_id` (responded, if asked).
+    pub fn in_campaign(&self, campaign_id: &str, responded: bool) -> bool {
+        self.campaigns
+            .get(campaign_id)
+            .is_some_and(|r| *r || !responded)
+    }
+
     /// Inserts a touch in attribution order; a repeated event id is ignored.
+    /// Past [`MAX_TOUCH_HISTORY`] the latest touch is set aside, so the history
+    /// kept is the earliest touches whatever the arrival order.
     pub fn insert_touch(&mut self, entry: TouchEntry) {
+        self.insert_touch_within(entry, MAX_TOUCH_HISTORY);
+    }
+
+    fn insert_touch_within(&mut self, entry: TouchEntry, limit: usize) {
+        *self.campaigns.entry(entry.campaign_id.clone()).or_default() |=
+            entry.status == TouchStatus::Responded;
         let key = (entry.occurred_at, entry.event_id.as_str());
-        match self
+        let at = match self
             .touches
             .binary_search_by(|t| (t.occurred_at, t.event_id.as_str()).cmp(&key))
         {
-            Ok(_) => {}
-            Err(at) => self.touches.insert(at, entry),
+            Ok(_) => return,
+            Err(at) => at,
+        };
+        if self.touches.len() < limit {
+            self.touches.insert(at, entry);
+            return;
+        }
+        self.touches_set_aside += 1;
+        if at < self.touches.len() {
+            self.touches.pop();
+            self.touches.insert(at, entry);
         }
     }
 
@@ -395,20 +433,13 @@ impl PersonView {
     /// Campaigns both this person and `other` have touches in, in id order, and
     /// whether both responded in it: what a merge of the two counts once.
     pub fn shared_campaigns(&self, other: &PersonView) -> Vec<(String, bool)> {
-        fn engagement(person: &PersonView) -> std::collections::BTreeMap<&str, bool> {
-            let mut campaigns = std::collections::BTreeMap::new();
-            for t in &person.touches {
-                *campaigns.entry(t.campaign_id.as_str()).or_default() |=
-                    t.status == TouchStatus::Responded;
-            }
-            campaigns
-        }
-        let mine = engagement(self);
-        engagement(other)
-            .into_iter()
+        other
+            .campaigns
+            .iter()
             .filter_map(|(campaign, theirs)| {
-                mine.get(campaign)
-                    .map(|responded| (campaign.to_owned(), *responded && theirs))
+                self.campaigns
+                    .get(campaign)
+                    .map(|responded| (campaign.clone(), *responded && *theirs))
             })
             .collect()
     }
@@ -419,6 +450,10 @@ impl PersonView {
     pub fn absorb(&mut self, seq: u64, merged: &PersonView) {
         for touch in &merged.touches {
             self.insert_touch(touch.clone());
+        }
+        self.touches_set_aside += merged.touches_set_aside;
+        for (campaign, responded) in &merged.campaigns {
+            *self.campaigns.entry(campaign.clone()).or_default() |= *responded;
         }
         for opportunity in &merged.opportunity_ids {
             self.add_opportunity(opportunity);
@@ -478,6 +513,12 @@ impl PersonView {
         self.last_seq = self.last_seq.max(seq);
     }
 }
+
+/// The most touches one person's history keeps (R7 expects hundreds; bots send
+/// thousands). It bounds the work and memory one person costs a batch. Beyond
+/// it the person keeps the earliest touches and counts the rest in
+/// `touches_set_aside`; every touch stays in the log and in campaign counts.
+pub const MAX_TOUCH_HISTORY: usize = 10_000;
 
 /// A lead recorded more than this long after it was created arrived as history.
 pub const HISTORY_AFTER_MS: i64 = 7 * 86_400_000;
@@ -541,5 +582,51 @@ mod tests {
             assert_eq!(person.owner_id, "partner-acme", "order {order:?}");
             assert_eq!(person.owner_kind, OwnerKind::Partner);
         }
+    }
+
+    fn touch(id: &str, ms: i64, campaign: &str) -> TouchEntry {
+        TouchEntry {
+            seq: 0,
+            event_id: id.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::WebVisit,
+            status: TouchStatus::Sent,
+            asset: String::new(),
+            topic: String::new(),
+            occurred_at: at(ms),
+            recorded_at: at(ms),
+        }
+    }
+
+    #[test]
+    fn a_bounded_history_keeps_the_earliest_touches_in_any_arrival_order() {
+        let touches: Vec<TouchEntry> = (0..7)
+            .map(|i| touch(&format!("t{i}"), (i * 37 % 7) * 10, &format!("c{}", i % 4)))
+            .collect();
+        let mut expected: Vec<String> = Vec::new();
+        for order in [
+            vec![0, 1, 2, 3, 4, 5, 6],
+            vec![6, 5, 4, 3, 2, 1, 0],
+            vec![3, 0, 6, 1, 5, 2, 4],
+        ] {
+            let mut person = PersonView::new("p");
+            for i in order {
+                person.insert_touch_within(touches[i].clone(), 3);
+            }
+            let kept: Vec<String> = person.touches.iter().map(|t| t.event_id.clone()).collect();
+            if expected.is_empty() {
+                expected = kept.clone();
+            }
+            assert_eq!(kept, expected);
+            assert_eq!(person.touches_set_aside, 4);
+            assert_eq!(person.touch_count(), 7);
+            // Membership counts every touch, kept or not.
+            assert_eq!(person.campaigns.len(), 4);
+        }
+        // ...and they are the three earliest by time.
+        let mut by_time = touches.clone();
+        by_time.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
+        let earliest: Vec<String> = by_time.iter().take(3).map(|t| t.event_id.clone()).collect();
+        assert_eq!(expected, earliest);
     }
 }

@@ -49,7 +49,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use touchline_core::{Envelope, StreamKind};
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
