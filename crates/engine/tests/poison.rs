@@ -248,16 +248,19 @@ fn totals_beyond_i64_do_not_wrap() {
 }
 
 #[test]
-fn a_person_past_the_history_limit_keeps_the_earliest_touches_and_counts_the_rest() {
+fn a_person_past_the_history_limit_keeps_the_earliest_and_latest_touches() {
+    use touchline_projection::{EARLIEST_TOUCHES_KEPT, MAX_TOUCH_HISTORY};
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut engine, queries) = open(dir.path());
-    let limit = touchline_projection::MAX_TOUCH_HISTORY;
     let extra = 50;
-    // A bot: many touches on two campaigns, the newest ones on a third.
-    let events: Vec<Envelope> = (0..limit + extra)
+    let total = MAX_TOUCH_HISTORY + extra;
+    // A bot: many touches on two campaigns, and one campaign only in the middle
+    // of its history, where touches are set aside.
+    let middle = EARLIEST_TOUCHES_KEPT..EARLIEST_TOUCHES_KEPT + extra;
+    let events: Vec<Envelope> = (0..total)
         .map(|i| {
-            let campaign = if i >= limit {
-                "late-campaign"
+            let campaign = if middle.contains(&i) {
+                "middle-campaign"
             } else if i % 2 == 0 {
                 "web"
             } else {
@@ -270,31 +273,31 @@ fn a_person_past_the_history_limit_keeps_the_earliest_touches_and_counts_the_res
         apply(&mut engine, chunk.to_vec());
     }
     let bot = queries.person("bot").expect("query").expect("exists");
-    assert_eq!(bot.touches.len(), limit);
+    assert_eq!(bot.touches.len(), MAX_TOUCH_HISTORY);
     assert_eq!(bot.touches_set_aside, extra as u64);
-    assert_eq!(bot.touch_count(), (limit + extra) as u64);
-    assert_eq!(
-        bot.touches.last().map(|t| t.event_id.as_str()),
-        Some(format!("t{}", limit - 1).as_str())
+    assert_eq!(bot.touch_count(), total as u64);
+    let ids: Vec<&str> = bot.touches.iter().map(|t| t.event_id.as_str()).collect();
+    assert_eq!(ids.first(), Some(&"t0"));
+    assert_eq!(ids.last(), Some(&format!("t{}", total - 1).as_str()));
+    assert!(
+        !bot.touches
+            .iter()
+            .any(|t| t.campaign_id == "middle-campaign")
     );
     // Every touch is in the log, and campaign counts include the set-aside ones.
-    assert_eq!(
-        engine.metrics().snapshot().events_appended,
-        (limit + extra) as u64
-    );
-    let late = queries
-        .campaign("late-campaign")
+    assert_eq!(engine.metrics().snapshot().events_appended, total as u64);
+    let set_aside = queries
+        .campaign("middle-campaign")
         .expect("query")
         .expect("exists");
-    assert_eq!((late.touches, late.members), (extra as u64, 1));
-    // A touch earlier than the kept ones still enters the history, and pushes
-    // the latest kept one out.
+    assert_eq!((set_aside.touches, set_aside.members), (extra as u64, 1));
+    // A touch earlier than every kept one becomes the first touch.
     apply(&mut engine, vec![touch("t-early", 1, "bot", "referral")]);
     let bot = queries.person("bot").expect("query").expect("exists");
     assert_eq!(
         bot.touches.first().map(|t| t.event_id.as_str()),
         Some("t-early")
     );
-    assert_eq!(bot.touches.len(), limit);
+    assert_eq!(bot.touches.len(), MAX_TOUCH_HISTORY);
     assert_eq!(bot.touches_set_aside, extra as u64 + 1);
 }

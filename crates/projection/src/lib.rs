@@ -46,7 +46,7 @@ pub use campaign::CampaignView;
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};
 pub use person::{
-    ConversionInfo, FollowUpEntry, HISTORY_AFTER_MS, MAX_TOUCH_HISTORY, PersonKind, PersonView,
-    RoutingEntry, TouchEntry,
+    ConversionInfo, EARLIEST_TOUCHES_KEPT, FollowUpEntry, HISTORY_AFTER_MS, MAX_TOUCH_HISTORY,
+    PersonKind, PersonView, RoutingEntry, TouchEntry,
 };
 pub use routing::{RoutingRule, RoutingRules};

@@ -108,7 +108,7 @@ pub struct PersonView {
     pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
     /// The touches in attribution order: `occurred_at`, then `event_id` (R2, R7);
-    /// at most [`MAX_TOUCH_HISTORY`], the earliest.
+    /// at most [`MAX_TOUCH_HISTORY`]: the earliest and the latest.
     pub touches: Vec<TouchEntry>,
     /// Touches beyond [`MAX_TOUCH_HISTORY`]: in the log and counted in their
     /// campaigns, but not kept here and not attributed.
@@ -262,31 +262,32 @@ impl PersonView {
     }
 
     /// Inserts a touch in attribution order; a repeated event id is ignored.
-    /// Past [`MAX_TOUCH_HISTORY`] the latest touch is set aside, so the history
-    /// kept is the earliest touches whatever the arrival order.
+    /// Past [`MAX_TOUCH_HISTORY`] the history keeps the [`EARLIEST_TOUCHES_KEPT`]
+    /// earliest touches and the latest ones, and sets aside those in between.
+    ///
+    /// Whatever the arrival order, the touches kept are the same: the earliest
+    /// and latest of a set with one more member are among the earliest and
+    /// latest kept before, plus the newcomer.
     pub fn insert_touch(&mut self, entry: TouchEntry) {
-        self.insert_touch_within(entry, MAX_TOUCH_HISTORY);
+        self.insert_touch_within(entry, MAX_TOUCH_HISTORY, EARLIEST_TOUCHES_KEPT);
     }
 
-    fn insert_touch_within(&mut self, entry: TouchEntry, limit: usize) {
+    fn insert_touch_within(&mut self, entry: TouchEntry, limit: usize, earliest: usize) {
         *self.campaigns.entry(entry.campaign_id.clone()).or_default() |=
             entry.status == TouchStatus::Responded;
         let key = (entry.occurred_at, entry.event_id.as_str());
-        let at = match self
+        match self
             .touches
             .binary_search_by(|t| (t.occurred_at, t.event_id.as_str()).cmp(&key))
         {
             Ok(_) => return,
-            Err(at) => at,
-        };
-        if self.touches.len() < limit {
-            self.touches.insert(at, entry);
-            return;
+            Err(at) => self.touches.insert(at, entry),
         }
-        self.touches_set_aside += 1;
-        if at < self.touches.len() {
-            self.touches.pop();
-            self.touches.insert(at, entry);
+        if self.touches.len() > limit {
+            // One too many: the first touch past the earliest kept is neither
+            // among the earliest nor among the latest.
+            self.touches.remove(earliest);
+            self.touches_set_aside += 1;
         }
     }
 
@@ -516,9 +517,14 @@ impl PersonView {
 
 /// The most touches one person's history keeps (R7 expects hundreds; bots send
 /// thousands). It bounds the work and memory one person costs a batch. Beyond
-/// it the person keeps the earliest touches and counts the rest in
-/// `touches_set_aside`; every touch stays in the log and in campaign counts.
+/// it the person keeps the [`EARLIEST_TOUCHES_KEPT`] earliest touches (first
+/// touch, source at first contact) and the latest ones (what precedes a
+/// conversion now), and counts the rest in `touches_set_aside`; every touch
+/// stays in the log and in campaign counts.
 pub const MAX_TOUCH_HISTORY: usize = 10_000;
+
+/// How many of the earliest touches a history past [`MAX_TOUCH_HISTORY`] keeps.
+pub const EARLIEST_TOUCHES_KEPT: usize = 1_000;
 
 /// A lead recorded more than this long after it was created arrived as history.
 pub const HISTORY_AFTER_MS: i64 = 7 * 86_400_000;
@@ -599,7 +605,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bounded_history_keeps_the_earliest_touches_in_any_arrival_order() {
+    fn a_bounded_history_keeps_the_earliest_and_latest_touches_in_any_arrival_order() {
         let touches: Vec<TouchEntry> = (0..7)
             .map(|i| touch(&format!("t{i}"), (i * 37 % 7) * 10, &format!("c{}", i % 4)))
             .collect();
@@ -611,7 +617,7 @@ mod tests {
         ] {
             let mut person = PersonView::new("p");
             for i in order {
-                person.insert_touch_within(touches[i].clone(), 3);
+                person.insert_touch_within(touches[i].clone(), 3, 1);
             }
             let kept: Vec<String> = person.touches.iter().map(|t| t.event_id.clone()).collect();
             if expected.is_empty() {
@@ -623,10 +629,13 @@ mod tests {
             // Membership counts every touch, kept or not.
             assert_eq!(person.campaigns.len(), 4);
         }
-        // ...and they are the three earliest by time.
+        // ...and they are the earliest and the two latest by time.
         let mut by_time = touches.clone();
         by_time.sort_by(|a, b| (a.occurred_at, &a.event_id).cmp(&(b.occurred_at, &b.event_id)));
-        let earliest: Vec<String> = by_time.iter().take(3).map(|t| t.event_id.clone()).collect();
-        assert_eq!(expected, earliest);
+        let ends: Vec<String> = [&by_time[0], &by_time[5], &by_time[6]]
+            .iter()
+            .map(|t| t.event_id.clone())
+            .collect();
+        assert_eq!(expected, ends);
     }
 }
