@@ -24,6 +24,32 @@ pub struct Money {
     pub currency: String,
 }
 
+/// A sum of amounts in minor units. Each amount is bounded by validation
+/// ([`MAX_AMOUNT_MINOR`](crate::MAX_AMOUNT_MINOR)), but a total over many can
+/// pass `i64::MAX`; in `i128` no total can wrap.
+pub type MinorTotal = i128;
+
+/// A total of amounts in one currency: [`Money`]'s shape with a wide amount.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MoneyTotal {
+    pub amount_minor: MinorTotal,
+    pub currency: String,
+}
+
+impl MoneyTotal {
+    /// Adds `money` to the total of its currency in `totals`.
+    pub fn add_to(totals: &mut Vec<MoneyTotal>, money: &Money) {
+        let amount = MinorTotal::from(money.amount_minor);
+        match totals.iter_mut().find(|t| t.currency == money.currency) {
+            Some(total) => total.amount_minor += amount,
+            None => totals.push(MoneyTotal {
+                amount_minor: amount,
+                currency: money.currency.clone(),
+            }),
+        }
+    }
+}
+
 impl Money {
     pub fn new(amount_minor: i64, currency: impl Into<String>) -> Self {
         Money {

@@ -9,17 +9,7 @@ use touchline_store::{PartitionOffset, Store, StoredEvent, Table};
 
 use crate::EngineError;
 
-/// A sum of amounts in minor units. Each amount is bounded by validation
-/// (`touchline_core::MAX_AMOUNT_MINOR`), but a total over many deals can pass
-/// `i64::MAX`; in `i128` no report total can wrap.
-pub type MinorTotal = i128;
-
-/// A total of amounts in one currency: `Money`'s shape with a wide amount.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MoneyTotal {
-    pub amount_minor: MinorTotal,
-    pub currency: String,
-}
+pub use touchline_core::{MinorTotal, MoneyTotal};
 
 /// Read access to what the engine wrote. Safe to use from any thread while the
 /// engine runs: each read sees the last committed batch.
@@ -437,7 +427,7 @@ impl Queries {
                 .actual_cost
                 .iter()
                 .filter(|m| m.currency == currency)
-                .map(|m| MinorTotal::from(m.amount_minor))
+                .map(|m| m.amount_minor)
                 .sum();
             let cost_minor = if campaign.actual_cost.is_empty() {
                 campaign
@@ -1377,14 +1367,7 @@ impl Queries {
         }
         let mut revenue: Vec<MoneyTotal> = Vec::new();
         for t in &account.transactions {
-            let amount = MinorTotal::from(t.amount.amount_minor);
-            match revenue.iter_mut().find(|m| m.currency == t.amount.currency) {
-                Some(total) => total.amount_minor += amount,
-                None => revenue.push(MoneyTotal {
-                    amount_minor: amount,
-                    currency: t.amount.currency.clone(),
-                }),
-            }
+            MoneyTotal::add_to(&mut revenue, &t.amount);
         }
         // The newest `history` events: the stream is in log order, so read it all
         // and keep the tail (an account's stream is short next to the log).

@@ -18,7 +18,7 @@ pub struct CampaignView {
     pub ends_at: Option<Timestamp>,
     pub planned_cost: Option<Money>,
     /// Recorded costs, per currency.
-    pub actual_cost: Vec<Money>,
+    pub actual_cost: Vec<touchline_core::MoneyTotal>,
     pub touches: u64,
     pub responses: u64,
     /// Distinct people with a touch in the campaign (merged duplicates once).
@@ -85,16 +85,7 @@ impl CampaignView {
                 self.planned_cost.clone_from(&e.planned_cost);
             }
             Event::CampaignCostRecorded(e) if e.campaign_id == self.campaign_id => {
-                match self
-                    .actual_cost
-                    .iter_mut()
-                    .find(|m| m.currency == e.cost.currency)
-                {
-                    Some(total) => {
-                        total.amount_minor = total.amount_minor.saturating_add(e.cost.amount_minor)
-                    }
-                    None => self.actual_cost.push(e.cost.clone()),
-                }
+                touchline_core::MoneyTotal::add_to(&mut self.actual_cost, &e.cost);
             }
             Event::TouchRecorded(e) if e.campaign_id == self.campaign_id => {
                 self.touches += 1;
