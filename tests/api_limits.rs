@@ -511,3 +511,49 @@ async fn a_person_with_many_touches_is_answered_a_page_at_a_time() {
         assert_eq!(answer.error(), message, "{uri}");
     }
 }
+
+#[test]
+fn the_api_description_documents_the_limits_of_every_route() {
+    let doc: Value = serde_json::from_str(touchline_api::OPENAPI_DOCUMENT).unwrap();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let limited = touchline_api::Cost::of(path) != touchline_api::Cost::Free;
+            // Every limited read can be refused as busy (always, or as CSV).
+            if method == "get" && limited {
+                assert_eq!(
+                    responses["503"]["$ref"], "#/components/responses/Busy",
+                    "{method} {path}"
+                );
+            }
+            // Every paged answer says how to walk it.
+            let names: Vec<String> = operation["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| {
+                            p["name"].as_str().map(str::to_owned).unwrap_or_else(|| {
+                                let r = p["$ref"].as_str().unwrap_or_default();
+                                r.rsplit('/').next().unwrap().to_lowercase()
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if names.iter().any(|n| n == "limit") {
+                assert!(
+                    responses["200"]["headers"]["Link"].is_object(),
+                    "{method} {path} is paged but documents no Link"
+                );
+            }
+            let is_array =
+                responses["200"]["content"]["application/json"]["schema"]["type"] == "array";
+            if is_array {
+                assert!(
+                    names.iter().any(|n| n == "limit"),
+                    "{method} {path} answers a list without limit"
+                );
+            }
+        }
+    }
+}

@@ -8,18 +8,24 @@
 //! Every list answer is also CSV with `format=csv` (`table=` picks one list of
 //! an answer that holds several).
 //!
+//! No request may take the instance down ([`limits`], `paging`): lists that
+//! grow with the data are paged (`limit` 1 to [`MAX_LIMIT`], `offset`; the total
+//! in `X-Total-Count`, the next page in `Link`), expensive requests run under a
+//! fixed number of permits and beyond it get 503 with `Retry-After`, and a
+//! request body has a size limit (413).
+//!
 //! | method and path | answer |
 //! |---|---|
 //! | `GET /v1/health` | `{"status":"ok"}` |
 //! | `GET /v1/status` | counters and the Kafka offsets the log covers |
 //! | `GET /metrics` | the counters in Prometheus text format |
-//! | `GET /v1/persons/{id}` | the person view: identity, source, every touch, conversion |
+//! | `GET /v1/persons/{id}?limit=&offset=` | the person view: identity, source, a page of touches, conversion |
 //! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
 //! | `GET /v1/leads/{id}` | the lead summary: source at first contact, first and last touch, conversion state |
 //! | `GET /v1/leads/{id}/attribution` | every model's credits for the lead-created conversion |
 //! | `GET /v1/opportunities/{id}` | the opportunity view |
 //! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
-//! | `GET /v1/campaigns` | every campaign with its counts |
+//! | `GET /v1/campaigns?limit=&offset=` | every campaign with its counts |
 //! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
 //! | `GET /v1/reports/attribution?model=&conversion=&from=&to=&by=campaign\|channel\|source` | credit per campaign, channel or source |
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
@@ -27,8 +33,8 @@
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
-//! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
-//! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
+//! | `GET /v1/leads?owner=&limit=&offset=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
+//! | `GET /v1/scores?at=&owner=&limit=&offset=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
 //! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest events |
 //! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
