@@ -948,11 +948,26 @@ pub fn render_credits(rows: &[CampaignCredit], format: Format, kind: ConversionK
     }
 }
 
+/// A CSV cell: quoted when it holds a separator, a quote or a line break; text
+/// that would start a formula (`=`, `+`, `-`, `@`, tab, carriage return) gets a
+/// `'` in front (OWASP, "CSV Injection"). Numbers such as `-12.5` stay numbers.
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+    let is_number = |t: &str| {
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+        [whole, fraction]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(text) {
+        format!("'{text}")
     } else {
         text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
     }
 }
 
@@ -1046,6 +1061,21 @@ mod tests {
         assert_eq!(money(1_234_567, Some("EUR")), "12,345.67 EUR");
         assert_eq!(money(-5, Some("USD")), "-0.05 USD");
         assert_eq!(money(100_000_000, None), "1,000,000.00");
+    }
+
+    #[test]
+    fn csv_text_never_starts_a_formula_and_numbers_stay() {
+        assert_eq!(csv_field("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("@x"), "'@x");
+        assert_eq!(csv_field("-x"), "'-x");
+        assert_eq!(csv_field("-1+2"), "'-1+2");
+        assert_eq!(csv_field("\t1"), "'\t1");
+        assert_eq!(csv_field("\r=1"), "\"'\r=1\"");
+        assert_eq!(csv_field("=\"a\",b"), "\"'=\"\"a\"\",b\"");
+        assert_eq!(csv_field("-12.5"), "-12.5");
+        assert_eq!(csv_field("-3"), "-3");
+        assert_eq!(csv_field("a-b"), "a-b");
     }
 
     #[test]

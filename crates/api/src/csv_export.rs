@@ -3,6 +3,12 @@
 //! (`amount.amount_minor`), arrays their JSON text; the columns are every key
 //! seen, in first-seen order. An answer with several lists (e.g. the forecast's
 //! `months` and `deals`) needs `table=` to pick one.
+//!
+//! Text is data, never a formula: a cell from a JSON string (or a column name)
+//! that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'`
+//! in front (OWASP, "CSV Injection"), so a spreadsheet shows it as text instead
+//! of evaluating it. JSON numbers are written as they are, so `-12.5` stays a
+//! number.
 
 use std::collections::HashMap;
 
@@ -43,6 +49,14 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
     if !response.status().is_success() {
         return response;
     }
+    // The page's total and next link hold for the CSV rows as for the JSON ones.
+    let paging: Vec<_> = crate::paging::PAGING_HEADERS
+        .into_iter()
+        .filter_map(|name| {
+            let value = response.headers().get(&name)?.clone();
+            Some((name, value))
+        })
+        .collect();
     let bytes = match axum::body::to_bytes(response.into_body(), MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -61,11 +75,15 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
         Err(message) => return bad_request(message),
     };
     match to_csv(&rows) {
-        Ok(text) => (
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            Body::from(text),
-        )
-            .into_response(),
+        Ok(text) => {
+            let mut response = (
+                [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+                Body::from(text),
+            )
+                .into_response();
+            response.headers_mut().extend(paging);
+            response
+        }
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             axum::Json(serde_json::json!({ "error": format!("cannot write CSV: {e}") })),
@@ -120,8 +138,18 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
             }
         }
         Value::Null => out.push((prefix.to_owned(), String::new())),
-        Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+        Value::String(s) => out.push((prefix.to_owned(), as_text(s))),
         other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+/// Text a spreadsheet will not evaluate: a leading `'` before a character that
+/// would start a formula (OWASP's list: `=`, `+`, `-`, `@`, tab, carriage return).
+fn as_text(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     }
 }
 
@@ -155,7 +183,8 @@ fn to_csv(rows: &[Value]) -> Result<String, csv::Error> {
         .copied()
         .collect();
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(&columns)?;
+    // Column names come from the answer's keys, some of which may be data.
+    writer.write_record(columns.iter().map(|c| as_text(c)))?;
     for cells in &flat {
         let lookup: HashMap<&str, &str> = cells
             .iter()
@@ -184,6 +213,44 @@ mod tests {
             "b, c",,,0.5,"[1,2]"
         "#]]
         .assert_eq(&to_csv(&rows).unwrap());
+    }
+
+    #[test]
+    fn text_that_would_start_a_formula_is_neutralised_and_numbers_stay() {
+        let rows = vec![
+            serde_json::json!({"name": "=cmd|' /C calc'!A0", "value": -12.5}),
+            serde_json::json!({"name": "+1", "value": 3}),
+            serde_json::json!({"name": "@SUM(A1)", "value": null}),
+            serde_json::json!({"name": "-x", "value": 0}),
+            serde_json::json!({"name": "\tTAB", "value": 1}),
+            serde_json::json!({"name": "\r=1", "value": 1}),
+            serde_json::json!({"name": "a=b", "value": -3, "=HYPERLINK(1)": "x"}),
+        ];
+        let text = to_csv(&rows).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(header, ["name", "value", "'=HYPERLINK(1)"]);
+        let cells: Vec<(String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_owned(), r[1].to_owned())
+            })
+            .collect();
+        let expected = [
+            ("'=cmd|' /C calc'!A0", "-12.5"),
+            ("'+1", "3"),
+            ("'@SUM(A1)", ""),
+            ("'-x", "0"),
+            ("'\tTAB", "1"),
+            ("'\r=1", "1"),
+            ("a=b", "-3"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        assert_eq!(cells, expected, "{text}");
     }
 
     #[test]

@@ -8,18 +8,24 @@
 //! Every list answer is also CSV with `format=csv` (`table=` picks one list of
 //! an answer that holds several).
 //!
+//! No request may take the instance down ([`limits`], `paging`): lists that
+//! grow with the data are paged (`limit` 1 to [`MAX_LIMIT`], `offset`; the total
+//! in `X-Total-Count`, the next page in `Link`), expensive requests run under a
+//! fixed number of permits and beyond it get 503 with `Retry-After`, and a
+//! request body has a size limit (413).
+//!
 //! | method and path | answer |
 //! |---|---|
 //! | `GET /v1/health` | `{"status":"ok"}` |
 //! | `GET /v1/status` | counters and the Kafka offsets the log covers |
 //! | `GET /metrics` | the counters in Prometheus text format |
-//! | `GET /v1/persons/{id}` | the person view: identity, source, every touch, conversion |
+//! | `GET /v1/persons/{id}?limit=&offset=` | the person view: identity, source, a page of touches, conversion |
 //! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
 //! | `GET /v1/leads/{id}` | the lead summary: source at first contact, first and last touch, conversion state |
 //! | `GET /v1/leads/{id}/attribution` | every model's credits for the lead-created conversion |
 //! | `GET /v1/opportunities/{id}` | the opportunity view |
 //! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
-//! | `GET /v1/campaigns` | every campaign with its counts |
+//! | `GET /v1/campaigns?limit=&offset=` | every campaign with its counts |
 //! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
 //! | `GET /v1/reports/attribution?model=&conversion=&from=&to=&by=campaign\|channel\|source` | credit per campaign, channel or source |
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
@@ -27,8 +33,8 @@
 //! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
 //! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
 //! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
-//! | `GET /v1/leads?owner=&limit=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
-//! | `GET /v1/scores?at=&owner=&limit=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
+//! | `GET /v1/leads?owner=&limit=&offset=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
+//! | `GET /v1/scores?at=&owner=&limit=&offset=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
 //! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest events |
 //! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
@@ -70,8 +76,16 @@ use touchline_store::PartitionOffset;
 
 pub mod access;
 mod csv_export;
+pub mod limits;
+mod paging;
+mod route;
 
 pub use access::{Access, Role, TokenConfig};
+pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};
+pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
+pub use route::{RouteAccepted, route_event_id};
+
+use paging::{Page, PageParams, Paged};
 
 #[derive(Clone)]
 struct AppState {
@@ -82,6 +96,7 @@ struct AppState {
     routing: Arc<touchline_projection::RoutingRules>,
     pipeline: Arc<touchline_engine::PipelineConfig>,
     commands: Option<Arc<dyn touchline_engine::EventSink>>,
+    max_body_bytes: usize,
 }
 
 /// What shapes the API beyond the store: attribution settings for the
@@ -118,8 +133,18 @@ pub fn router(queries: Queries, metrics: Arc<Metrics>) -> Router {
     router_with(queries, metrics, ApiOptions::default())
 }
 
-/// The API's routes.
+/// The API's routes with the default [`ApiLimits`].
 pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions) -> Router {
+    router_with_limits(queries, metrics, options, ApiLimits::default())
+}
+
+/// The API's routes, each request bounded by `limits`.
+pub fn router_with_limits(
+    queries: Queries,
+    metrics: Arc<Metrics>,
+    options: ApiOptions,
+    limits: ApiLimits,
+) -> Router {
     let ApiOptions {
         settings,
         scoring,
@@ -163,7 +188,10 @@ pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions)
         .route("/v1/accounts/{id}", get(account))
         .route("/v1/accounts/{id}/interest", get(account_interest))
         .route("/v1/follow-ups/overdue", get(overdue_leads))
-        .route("/v1/leads/{id}/route", axum::routing::post(route_lead))
+        .route(
+            "/v1/leads/{id}/route",
+            axum::routing::post(route::route_lead),
+        )
         .route("/v1/reports/forecast", get(forecast))
         .route("/v1/reports/opportunity-signals", get(opportunity_signals))
         .route(
@@ -175,8 +203,15 @@ pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions)
                 )
             }),
         )
-        // Checked after routing, so the permission is looked up by route pattern.
+        // Checked after routing, so the permission and the cost are looked up
+        // by route pattern. Outermost last: authorize, then the expensive-request
+        // permit (held through the CSV conversion), then CSV, then paging links.
+        .route_layer(axum::middleware::from_fn(paging::link_next))
         .route_layer(axum::middleware::from_fn(csv_export::csv_export))
+        .route_layer(axum::middleware::from_fn_with_state(
+            limits.expensive,
+            limits::limit_expensive,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             Arc::new(access),
             authorize,
@@ -189,6 +224,7 @@ pub fn router_with(queries: Queries, metrics: Arc<Metrics>, options: ApiOptions)
             routing: Arc::new(routing),
             pipeline: Arc::new(pipeline),
             commands,
+            max_body_bytes: limits.max_body_bytes,
         })
 }
 
@@ -323,6 +359,22 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
+/// One page of a list read on the blocking pool, [`DEFAULT_LIMIT`] rows unless
+/// `limit` says otherwise.
+async fn paged<T: Send + 'static>(
+    params: PageParams,
+    read: impl FnOnce() -> Result<Vec<T>, ApiError> + Send + 'static,
+) -> Result<Paged<T>, ApiError> {
+    paged_from(params.page(DEFAULT_LIMIT)?, read).await
+}
+
+async fn paged_from<T: Send + 'static>(
+    page: Page,
+    read: impl FnOnce() -> Result<Vec<T>, ApiError> + Send + 'static,
+) -> Result<Paged<T>, ApiError> {
+    Ok(page.of(blocking(read).await?))
+}
+
 #[derive(Serialize)]
 struct StatusBody {
     metrics: MetricsSnapshot,
@@ -342,13 +394,40 @@ async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn person(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<PersonView> {
+/// The person view with one page of its touches; its other fields as stored.
+#[derive(Serialize)]
+struct PersonBody {
+    #[serde(flatten)]
+    view: PersonView,
+    /// Touches in all pages.
+    touch_count: usize,
+    /// The `offset` of the next page of touches, while touches remain.
+    touches_next_offset: Option<usize>,
+}
+
+async fn person(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<Response, ApiError> {
+    let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
-        state
+        let mut view = state
             .queries
             .person(&id)?
-            .map(Json)
-            .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))
+            .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
+        let (touches, total, next) = page.take(std::mem::take(&mut view.touches));
+        view.touches = touches;
+        let body = PersonBody {
+            view,
+            touch_count: total,
+            touches_next_offset: next,
+        };
+        Ok(paging::with_paging(
+            Json(body).into_response(),
+            Some(total),
+            next.map(paging::NextPage::offset),
+        ))
     })
     .await
 }
@@ -359,7 +438,7 @@ struct EventsParams {
     limit: Option<String>,
 }
 
-fn parse_param<T: std::str::FromStr>(
+pub(crate) fn parse_param<T: std::str::FromStr>(
     name: &str,
     value: Option<&str>,
     default: T,
@@ -392,31 +471,33 @@ async fn person_events(
         0u64,
         "a non-negative integer",
     )?;
-    let limit = parse_param(
-        "limit",
-        params.limit.as_deref(),
-        1000usize,
-        "a non-negative integer",
-    )?;
-    if limit > 10_000 {
-        return Err(ApiError::bad_request(format!(
-            "parameter limit: {limit} is above the maximum 10000"
-        )));
-    }
+    let limit = paging::parse_limit(params.limit.as_deref(), DEFAULT_LIMIT)?;
     blocking(move || {
-        let events = state
-            .queries
-            .stream(StreamKind::Person, &id, from_seq, limit)?;
-        Ok(events
+        // One more than asked tells whether a next page exists and where it starts.
+        let mut events =
+            state
+                .queries
+                .stream(StreamKind::Person, &id, from_seq, limit.saturating_add(1))?;
+        let next = (events.len() > limit).then(|| {
+            let next = events[limit].seq;
+            events.truncate(limit);
+            paging::NextPage(vec![("from_seq", next.to_string())])
+        });
+        let rows = events
             .into_iter()
             .map(|e| EventBody {
                 seq: e.seq,
                 envelope: e.envelope,
             })
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Ok(Paged {
+            rows,
+            total: None,
+            next,
+        })
     })
     .await
-    .map(|events| for_role(role, events))
+    .map(|page| page.render(|rows| for_role(role, rows)))
 }
 
 /// The lead as a marketer asks about it.
@@ -547,8 +628,9 @@ async fn opportunity_attribution(
 
 async fn campaigns(
     State(state): State<AppState>,
-) -> ApiResult<Vec<touchline_projection::CampaignView>> {
-    blocking(move || Ok(Json(state.queries.campaigns()?))).await
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_projection::CampaignView>, ApiError> {
+    paged(page, move || Ok(state.queries.campaigns()?)).await
 }
 
 #[derive(Deserialize)]
@@ -620,7 +702,8 @@ async fn conversion(
 async fn campaign_report(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::CampaignPerformance>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::CampaignPerformance>, ApiError> {
     let model =
         parse_model(params.model.as_deref().unwrap_or("linear")).map_err(ApiError::bad_request)?;
     let range =
@@ -631,12 +714,10 @@ async fn campaign_report(
             "parameter currency: {currency:?} is not an ISO 4217 code (three upper-case letters)"
         )));
     }
-    blocking(move || {
-        Ok(Json(
-            state
-                .queries
-                .campaign_performance(model, range, &currency)?,
-        ))
+    paged(page, move || {
+        Ok(state
+            .queries
+            .campaign_performance(model, range, &currency)?)
     })
     .await
 }
@@ -644,14 +725,18 @@ async fn campaign_report(
 async fn unattributed_report(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::UnattributedRow>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::UnattributedRow>, ApiError> {
     let model = parse_model(params.model.as_deref().unwrap_or("last_touch"))
         .map_err(ApiError::bad_request)?;
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
         .map_err(ApiError::bad_request)?;
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
-    blocking(move || Ok(Json(state.queries.unattributed(model, kind, range)?))).await
+    paged(page, move || {
+        Ok(state.queries.unattributed(model, kind, range)?)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -664,12 +749,11 @@ struct FollowUpParams {
 async fn follow_ups_due(
     State(state): State<AppState>,
     Query(params): Query<FollowUpParams>,
-) -> ApiResult<Vec<touchline_engine::DueFollowUp>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::DueFollowUp>, ApiError> {
     let at = parse_at(params.at.as_deref())?;
-    blocking(move || {
-        Ok(Json(
-            state.queries.follow_ups_due(at, params.owner.as_deref())?,
-        ))
+    paged(page, move || {
+        Ok(state.queries.follow_ups_due(at, params.owner.as_deref())?)
     })
     .await
 }
@@ -677,39 +761,32 @@ async fn follow_ups_due(
 async fn speed_to_lead(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::SpeedToLead>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::SpeedToLead>, ApiError> {
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
-    blocking(move || Ok(Json(state.queries.speed_to_lead(range)?))).await
+    paged(page, move || Ok(state.queries.speed_to_lead(range)?)).await
 }
 
 #[derive(Deserialize)]
 struct LeadListParams {
     owner: Option<String>,
-    limit: Option<String>,
 }
+
+/// Rows per page of the lead lists (`/v1/leads`, `/v1/scores`) when `limit` is absent.
+const LEAD_LIST_LIMIT: usize = 100;
 
 async fn prioritised_leads(
     State(state): State<AppState>,
     Query(params): Query<LeadListParams>,
-) -> ApiResult<Vec<touchline_engine::PrioritisedLead>> {
-    let limit = parse_param(
-        "limit",
-        params.limit.as_deref(),
-        100usize,
-        "a non-negative integer",
-    )?;
-    if limit > 10_000 {
-        return Err(ApiError::bad_request(format!(
-            "parameter limit: {limit} is above the maximum 10000"
-        )));
-    }
-    blocking(move || {
-        Ok(Json(
-            state
-                .queries
-                .prioritised_leads(params.owner.as_deref(), limit)?,
-        ))
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::PrioritisedLead>, ApiError> {
+    let page = page.page(LEAD_LIST_LIMIT)?;
+    // Every lead, so that the page knows the total; the engine sorts them all anyway.
+    paged_from(page, move || {
+        Ok(state
+            .queries
+            .prioritised_leads(params.owner.as_deref(), usize::MAX)?)
     })
     .await
 }
@@ -718,27 +795,19 @@ async fn prioritised_leads(
 struct ScoreParams {
     at: Option<String>,
     owner: Option<String>,
-    limit: Option<String>,
 }
 
 async fn lead_scores(
     State(state): State<AppState>,
     Query(params): Query<ScoreParams>,
-) -> ApiResult<Vec<touchline_engine::LeadScore>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::LeadScore>, ApiError> {
     let at = parse_at(params.at.as_deref())?;
-    let limit = parse_param(
-        "limit",
-        params.limit.as_deref(),
-        100usize,
-        "a non-negative integer",
-    )?;
-    blocking(move || {
-        Ok(Json(state.queries.lead_scores(
-            &state.scoring,
-            at,
-            params.owner.as_deref(),
-            limit,
-        )?))
+    let page = page.page(LEAD_LIST_LIMIT)?;
+    paged_from(page, move || {
+        Ok(state
+            .queries
+            .lead_scores(&state.scoring, at, params.owner.as_deref(), usize::MAX)?)
     })
     .await
 }
@@ -781,6 +850,11 @@ async fn account(
         50usize,
         "a non-negative integer",
     )?;
+    if history > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "parameter history: {history} is above the maximum {MAX_LIMIT}"
+        )));
+    }
     blocking(move || {
         let record = state
             .queries
@@ -807,29 +881,35 @@ async fn account(
     .map(|body| for_role(role, body))
 }
 
-async fn upsell(State(state): State<AppState>) -> ApiResult<Vec<touchline_engine::UpsellSignal>> {
-    blocking(move || Ok(Json(state.queries.upsell_signals()?))).await
+async fn upsell(
+    State(state): State<AppState>,
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::UpsellSignal>, ApiError> {
+    paged(page, move || Ok(state.queries.upsell_signals()?)).await
 }
 
 async fn literature(
     State(state): State<AppState>,
-) -> ApiResult<Vec<touchline_engine::LiteratureRow>> {
-    blocking(move || Ok(Json(state.queries.literature()?))).await
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::LiteratureRow>, ApiError> {
+    paged(page, move || Ok(state.queries.literature()?)).await
 }
 
 async fn duplicates(
     State(state): State<AppState>,
-) -> ApiResult<Vec<touchline_engine::DuplicateGroup>> {
-    blocking(move || Ok(Json(state.queries.duplicate_candidates()?))).await
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::DuplicateGroup>, ApiError> {
+    paged(page, move || Ok(state.queries.duplicate_candidates()?)).await
 }
 
 async fn funnel(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::FunnelRow>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::FunnelRow>, ApiError> {
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
-    blocking(move || Ok(Json(state.queries.funnel(range)?))).await
+    paged(page, move || Ok(state.queries.funnel(range)?)).await
 }
 
 #[derive(Deserialize)]
@@ -909,18 +989,17 @@ async fn data_driven_report(
 async fn compare_report(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
-) -> ApiResult<Vec<touchline_engine::ModelComparison>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::ModelComparison>, ApiError> {
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
         .map_err(ApiError::bad_request)?;
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     let campaign = params.campaign;
-    blocking(move || {
-        Ok(Json(state.queries.compare_models(
-            kind,
-            range,
-            campaign.as_deref(),
-        )?))
+    paged(page, move || {
+        Ok(state
+            .queries
+            .compare_models(kind, range, campaign.as_deref())?)
     })
     .await
 }
@@ -950,6 +1029,7 @@ pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
 async fn attribution_report(
     State(state): State<AppState>,
     Query(params): Query<ReportParams>,
+    Query(page): Query<PageParams>,
 ) -> Result<Response, ApiError> {
     let model = parse_model(params.model.as_deref().unwrap_or("first_touch"))
         .map_err(ApiError::bad_request)?;
@@ -965,12 +1045,15 @@ async fn attribution_report(
             ))
         })?,
     };
+    let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
         Ok(match by {
-            GroupBy::Campaign => {
-                Json(state.queries.campaign_credits_in(model, kind, range)?).into_response()
-            }
-            _ => Json(state.queries.credits_by(model, kind, range, by)?).into_response(),
+            GroupBy::Campaign => page
+                .of(state.queries.campaign_credits_in(model, kind, range)?)
+                .into_response(),
+            _ => page
+                .of(state.queries.credits_by(model, kind, range, by)?)
+                .into_response(),
         })
     })
     .await
@@ -979,12 +1062,12 @@ async fn attribution_report(
 async fn account_interest(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Vec<touchline_engine::InterestRow>> {
-    blocking(move || {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::InterestRow>, ApiError> {
+    paged(page, move || {
         state
             .queries
             .account_interest(&id)?
-            .map(Json)
             .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))
     })
     .await
@@ -993,14 +1076,13 @@ async fn account_interest(
 async fn overdue_leads(
     State(state): State<AppState>,
     Query(params): Query<FollowUpParams>,
-) -> ApiResult<Vec<touchline_engine::OverdueLead>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::OverdueLead>, ApiError> {
     let at = parse_at(params.at.as_deref())?;
-    blocking(move || {
-        Ok(Json(state.queries.overdue_leads(
-            at,
-            &state.routing,
-            params.owner.as_deref(),
-        )?))
+    paged(page, move || {
+        Ok(state
+            .queries
+            .overdue_leads(at, &state.routing, params.owner.as_deref())?)
     })
     .await
 }
@@ -1012,105 +1094,15 @@ async fn forecast(State(state): State<AppState>) -> ApiResult<touchline_engine::
 async fn opportunity_signals(
     State(state): State<AppState>,
     Query(params): Query<FollowUpParams>,
-) -> ApiResult<Vec<touchline_engine::OpportunitySignals>> {
+    Query(page): Query<PageParams>,
+) -> Result<Paged<touchline_engine::OpportunitySignals>, ApiError> {
     let at = parse_at(params.at.as_deref())?;
-    blocking(move || {
+    paged(page, move || {
         let mut signals = state.queries.opportunity_signals(at)?;
         if let Some(owner) = &params.owner {
             signals.retain(|s| &s.owner_id == owner);
         }
-        Ok(Json(signals))
-    })
-    .await
-}
-
-/// A re-routing: the new owner, internal or partner, and why (R20).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouteRequest {
-    owner_id: String,
-    #[serde(default)]
-    owner_kind: touchline_core::OwnerKind,
-    #[serde(default)]
-    reason: String,
-}
-
-/// What a re-routing request gives back: the event that records it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct RouteAccepted {
-    pub event_id: String,
-    pub person_id: String,
-    pub owner_id: String,
-    pub owner_kind: touchline_core::OwnerKind,
-}
-
-static ROUTE_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-async fn route_lead(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<RouteAccepted>), ApiError> {
-    let request: RouteRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "body: {e} (expected {{\"owner_id\": \"...\", \"owner_kind\": \"internal\" or \"partner\", \"reason\": \"...\"}})"
-        ))
-    })?;
-    if request.owner_id.trim().is_empty() {
-        return Err(ApiError::bad_request("owner_id: must not be empty"));
-    }
-    let Some(commands) = state.commands.clone() else {
-        return Err(ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: "this instance takes no commands (no event sink configured)".into(),
-        });
-    };
-    blocking(move || {
-        let (lead, _) = resolve_person(&state.queries, &id)?;
-        if lead.lead_created_at.is_none() {
-            return Err(ApiError::not_found(format!(
-                "person {id:?} is known from touches but no lead was created for it"
-            )));
-        }
-        let now = Timestamp::now();
-        let n = ROUTE_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let event_id = format!(
-            "route/{}/{}-{}-{n}",
-            lead.person_id,
-            now.as_millis(),
-            std::process::id()
-        );
-        let reason = if request.reason.trim().is_empty() {
-            "re-routed by hand".to_owned()
-        } else {
-            request.reason
-        };
-        let envelope = touchline_core::Envelope {
-            event_id: event_id.clone(),
-            occurred_at: now,
-            recorded_at: now,
-            source_system: "touchline.api".into(),
-            event: touchline_core::Event::LeadRouted(touchline_core::LeadRouted {
-                person_id: lead.person_id.clone(),
-                owner_id: request.owner_id.clone(),
-                owner_kind: request.owner_kind,
-                rule: String::new(),
-                reason,
-            }),
-        };
-        commands.submit(envelope).map_err(|e| ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            message: format!("the re-routing was not recorded: {e}"),
-        })?;
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(RouteAccepted {
-                event_id,
-                person_id: lead.person_id,
-                owner_id: request.owner_id,
-                owner_kind: request.owner_kind,
-            }),
-        ))
+        Ok(signals)
     })
     .await
 }
