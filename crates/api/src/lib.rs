@@ -526,20 +526,9 @@ pub struct LeadSummary {
 
 /// Follows merges to the surviving record.
 fn resolve_person(queries: &Queries, id: &str) -> Result<(PersonView, Option<String>), ApiError> {
-    let mut view = queries
-        .person(id)?
+    let view = queries
+        .surviving_person(id)?
         .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
-    let mut hops = 0;
-    while let Some(next) = view.merged_into.clone() {
-        hops += 1;
-        if hops > 32 {
-            break;
-        }
-        match queries.person(&next)? {
-            Some(v) => view = v,
-            None => break,
-        }
-    }
     let merged_from = (view.person_id != id).then(|| id.to_owned());
     Ok((view, merged_from))
 }

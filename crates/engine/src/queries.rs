@@ -53,6 +53,27 @@ impl Queries {
         Ok(self.store.get(Table::Campaigns, id)?)
     }
 
+    /// The record events about `id` go to now: `id`'s own, or the survivor of
+    /// the merges it went through, however many. `None` for an unknown id.
+    pub fn surviving_person(&self, id: &str) -> Result<Option<PersonView>, EngineError> {
+        let Some(mut view) = self.person(id)? else {
+            return Ok(None);
+        };
+        // Merges link survivors, so the pointers form a forest; the visited set
+        // only guards against a store edited by hand.
+        let mut visited = std::collections::HashSet::new();
+        while let Some(next) = view.merged_into.clone() {
+            if !visited.insert(next.clone()) {
+                break;
+            }
+            match self.person(&next)? {
+                Some(survivor) => view = survivor,
+                None => break,
+            }
+        }
+        Ok(Some(view))
+    }
+
     /// A conversion that currently stands (a retracted one is `None`).
     pub fn conversion(&self, id: &str) -> Result<Option<ConversionView>, EngineError> {
         Ok(self

@@ -121,6 +121,12 @@ fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
             "the late touch landed on p{i}, not on the survivor"
         );
     }
+    // Readers follow the chain to its end too: p1 is still 39 hops away.
+    let from_p1 = queries
+        .surviving_person("p1")
+        .expect("query")
+        .expect("known");
+    assert_eq!(from_p1.person_id, "p40");
     // The lookup that walked the chain pointed p0 straight at the survivor.
     let p0 = queries.person("p0").expect("query").expect("kept");
     assert_eq!(p0.merged_into.as_deref(), Some("p40"));
