@@ -170,11 +170,14 @@ fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
     let metrics = engine.metrics().snapshot();
     assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
 
-    // The counters survive a restart.
+    assert_eq!(metrics.batches, 4);
+
+    // The counters survive a restart, the batch count too.
     drop((engine, queries));
     let (engine, _) = open(dir.path());
     let metrics = engine.metrics().snapshot();
     assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
+    assert_eq!(metrics.batches, 4);
 }
 
 #[test]
