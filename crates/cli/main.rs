@@ -114,7 +114,27 @@ fn token(command: TokenCommand) -> anyhow::Result<()> {
     }
 }
 
+/// A reader that stops early (`touchline report overdue | head -2`) closes
+/// the pipe; the next `println!` then panics with "failed printing to stdout:
+/// Broken pipe". Like any Unix filter, end quietly and successfully instead.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_stdout();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
