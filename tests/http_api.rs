@@ -233,6 +233,26 @@ async fn unknown_ids_get_a_404_that_says_what_is_missing() {
     assert_eq!(body["error"], "no person with id \"nobody\"");
     let (status, _) = get(&app, "/v1/opportunities/none/attribution").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Unknown paths and methods answer in JSON too.
+    let (status, body) = get(&app, "/v1/no-such-thing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body["error"],
+        "no route \"/v1/no-such-thing\"; the routes are listed at /openapi.json"
+    );
+    let response = app
+        .clone()
+        .oneshot(
+            Request::delete("/v1/leads/p-1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"], "method DELETE is not allowed on this route");
 }
 
 #[tokio::test]

@@ -216,6 +216,19 @@ pub fn router_with_limits(
             Arc::new(access),
             authorize,
         ))
+        // Errors are JSON everywhere, unknown paths and methods included.
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!(
+                "no route {:?}; the routes are listed at /openapi.json",
+                uri.path()
+            ))
+        })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                message: format!("method {method} is not allowed on this route"),
+            }
+        })
         .with_state(AppState {
             queries,
             metrics,
