@@ -233,6 +233,19 @@ async fn unknown_ids_get_a_404_that_says_what_is_missing() {
     assert_eq!(body["error"], "no person with id \"nobody\"");
     let (status, _) = get(&app, "/v1/opportunities/none/attribution").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = get(
+        &app,
+        "/v1/reports/compare?conversion=opportunity_created&campaign=cmp-nope",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "no campaign with id \"cmp-nope\"");
+    let (status, body) = get(&app, "/v1/conversions/garbage").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "conversion id \"garbage\" must look like <conversion point>:<id>, e.g. opportunity_won:opp-7"
+    );
     // Unknown paths and methods answer in JSON too.
     let (status, body) = get(&app, "/v1/no-such-thing").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -684,7 +684,11 @@ async fn conversion(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<touchline_projection::ConversionView> {
-    let kind = id.split_once(':').map(|(k, _)| k).unwrap_or_default();
+    let Some((kind, _subject)) = id.split_once(':').filter(|(_, s)| !s.is_empty()) else {
+        return Err(ApiError::bad_request(format!(
+            "conversion id {id:?} must look like <conversion point>:<id>, e.g. opportunity_won:opp-7"
+        )));
+    };
     parse_conversion(kind).map_err(|e| {
         ApiError::bad_request(format!(
             "conversion id {id:?} must look like <conversion point>:<id>; {}",
@@ -999,6 +1003,11 @@ async fn compare_report(
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     let campaign = params.campaign;
     paged(page, move || {
+        if let Some(id) = campaign.as_deref()
+            && state.queries.campaign(id)?.is_none()
+        {
+            return Err(ApiError::not_found(format!("no campaign with id {id:?}")));
+        }
         Ok(state
             .queries
             .compare_models(kind, range, campaign.as_deref())?)
