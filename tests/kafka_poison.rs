@@ -535,21 +535,12 @@ async fn published_and_batches_survive_a_restart() {
     engine.wait_for("every event appended", |t| {
         t.metric("events_appended") == events.len() as u64
     });
+    // Stopping commits no batch (nothing new was read) but may publish.
+    let batches = engine.metric("batches");
     engine.terminate();
-    let (published, batches) = {
-        let store = Store::open(&store_path).unwrap();
-        assert_eq!(store.outbox_len().unwrap(), 0);
-        (
-            store.meta_u64("published").unwrap().unwrap(),
-            store.meta_u64("batches").unwrap().unwrap(),
-        )
-    };
-    assert!(published > 0 && batches > 0);
-    assert_eq!(
-        read_all(&topics.attribution).len() as u64,
-        published,
-        "every message delivered is counted once"
-    );
+    // Every message delivered is counted once.
+    let published = read_all(&topics.attribution).len() as u64;
+    assert!(published >= 10 && batches > 0, "{published} {batches}");
 
     let mut engine = Touchline::start(&store_path, &topics.env());
     assert_eq!(engine.metric("published"), published);
@@ -563,7 +554,15 @@ async fn published_and_batches_survive_a_restart() {
     engine.wait_for("the counters move on from where they were", |t| {
         t.metric("published") > published && t.metric("batches") > batches
     });
+    let batches = engine.metric("batches");
     engine.terminate();
+    let store = Store::open(&store_path).unwrap();
+    assert_eq!(store.outbox_len().unwrap(), 0);
+    assert_eq!(
+        store.meta_u64("published").unwrap(),
+        Some(read_all(&topics.attribution).len() as u64)
+    );
+    assert_eq!(store.meta_u64("batches").unwrap(), Some(batches));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -592,6 +591,13 @@ async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resum
     });
     let first_log = engine.log();
     engine.kill_9();
+
+    let mut engine = Touchline::start(&store_path, &env);
+    produce(&producer, &topics, &[lead("two", 1)], 0).await;
+    engine.wait_for("an event after the kill -9 appended", |t| {
+        t.metric("events_appended") == 2
+    });
+    let log = engine.terminate();
     let id = {
         let store = Store::open(&store_path).unwrap();
         String::from_utf8(store.meta_bytes("kafka_instance_id").unwrap().unwrap()).unwrap()
@@ -601,13 +607,6 @@ async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resum
         first_log.contains(&format!("instance_id={id}")) && first_log.contains("generated"),
         "{first_log}"
     );
-
-    let mut engine = Touchline::start(&store_path, &env);
-    produce(&producer, &topics, &[lead("two", 1)], 0).await;
-    engine.wait_for("an event after the kill -9 appended", |t| {
-        t.metric("events_appended") == 2
-    });
-    let log = engine.terminate();
     assert!(
         log.contains(&format!("instance_id={id}")) && log.contains("stored"),
         "{log}"
