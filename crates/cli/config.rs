@@ -301,12 +301,14 @@ mod tests {
         assert_eq!(config.kafka.topics.len(), 2);
         assert_eq!(config.kafka.topics[1].name, "b");
         // The example shows the defaults.
-        assert_eq!(config.kafka, {
-            let mut defaults = touchline_kafka::KafkaConfig::default();
-            defaults.brokers = config.kafka.brokers.clone();
-            defaults.topics = config.kafka.topics.clone();
-            defaults
-        });
+        assert_eq!(
+            config.kafka,
+            touchline_kafka::KafkaConfig {
+                brokers: config.kafka.brokers.clone(),
+                topics: config.kafka.topics.clone(),
+                ..touchline_kafka::KafkaConfig::default()
+            }
+        );
     }
 
     #[test]

@@ -39,8 +39,8 @@ pub struct KafkaConfig {
     pub instance_id: Option<String>,
     /// How long the group waits for a silent member before reassigning its
     /// partitions. With static membership a restart does not wait for it; it
-    /// is how long a crashed instance that does not come back holds its
-    /// partitions. Between [`MIN_SESSION_TIMEOUT_MS`] and [`MAX_SESSION_TIMEOUT_MS`].
+    /// is how long an instance that stops or crashes and does not come back
+    /// holds its partitions (a static member does not leave on close). Between [`MIN_SESSION_TIMEOUT_MS`] and [`MAX_SESSION_TIMEOUT_MS`].
     pub session_timeout_ms: u32,
     /// Input messages with a larger payload are dead-lettered (`too_large`)
     /// without being decoded.
@@ -215,7 +215,8 @@ mod tests {
             config.validate().map_err(|e| e.to_string())
         };
         assert!(check(|_| {}).is_ok());
-        let cases: [(fn(&mut KafkaConfig), &str); 5] = [
+        type Change = fn(&mut KafkaConfig);
+        let cases: [(Change, &str); 5] = [
             (|c| c.session_timeout_ms = 1_000, "kafka.session_timeout_ms"),
             (
                 |c| c.session_timeout_ms = 3_600_000,

@@ -233,7 +233,7 @@ impl DeadLetters {
             } else {
                 warn!(topic = %self.topic, error = %e, pending = pending.len(), "dead-letter topic unavailable; holding the batch back and retrying");
             }
-            if !sleep_unless(&*shutdown, backoff) {
+            if !sleep_unless(shutdown, backoff) {
                 return Sent::Stopped;
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);

@@ -365,7 +365,6 @@ impl Ingest {
                     events: events.into_iter().map(|(_, _, e)| e).collect(),
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
-                    ..Batch::default()
                 };
                 let (outcome, previous) = self.engine.submit(batch)?;
                 applied.extend(next_offsets);
