@@ -34,8 +34,9 @@ const ONE_MB_MESSAGE: usize = 1_000_235;
 const TEN_MB_MESSAGE: usize = 10_000_000;
 const DEAD_LETTER_CAP: usize = 64 << 10;
 
-/// Creates the test's topics; `limits` sets `max.message.bytes` per topic.
-async fn create_topics(topics: &Topics, limits: &[(&str, usize)]) {
+/// Creates the test's topics but those `missing`; `limits` sets
+/// `max.message.bytes` per topic.
+async fn create_topics(topics: &Topics, limits: &[(&str, usize)], missing: &[&str]) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers())
         .create()
@@ -50,6 +51,7 @@ async fn create_topics(topics: &Topics, limits: &[(&str, usize)]) {
     ];
     let new: Vec<NewTopic<'_>> = specs
         .iter()
+        .filter(|(name, _, _)| !missing.contains(&name.as_str()))
         .map(|(name, partitions, compact)| {
             let mut topic = NewTopic::new(name, *partitions, TopicReplication::Fixed(1));
             if *compact {
@@ -266,7 +268,7 @@ async fn one_and_ten_megabyte_invalid_messages_are_dead_lettered_cut_and_ingest_
     let topics = Topics::unique("poison-dlq");
     // The JSON topic and the dead-letter topic keep Kafka's default limits
     // (about 1 MB); the protobuf topic takes the 10 MB message.
-    create_topics(&topics, &[(&topics.protobuf, 16_000_000)]).await;
+    create_topics(&topics, &[(&topics.protobuf, 16_000_000)], &[]).await;
     let producer = large_producer();
     let one_mb = invalid_event_of(ONE_MB_MESSAGE);
     let ten_mb = vec![0xa5u8; TEN_MB_MESSAGE];
@@ -355,7 +357,7 @@ async fn a_dead_letter_the_topic_refuses_goes_as_a_reference() {
     let topics = Topics::unique("poison-dlq-ref");
     // Far below the dead letter's payload: Kafka refuses it with the payload,
     // not without.
-    create_topics(&topics, &[(&topics.dead_letter, 2_048)]).await;
+    create_topics(&topics, &[(&topics.dead_letter, 2_048)], &[]).await;
     let producer = producer();
     let junk = vec![0xffu8; 5_000];
     produce_raw(&producer, &topics.protobuf, "junk", &junk).await;
@@ -395,6 +397,56 @@ async fn a_dead_letter_the_topic_refuses_goes_as_a_reference() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_dead_letter_topic_holds_the_batch_back_and_loses_nothing() {
+    let topics = Topics::unique("poison-dlq-down");
+    create_topics(&topics, &[], &[&topics.dead_letter]).await;
+    let producer = producer();
+    // One key, one partition: the event cannot overtake the dead letter.
+    produce_raw(
+        &producer,
+        &topics.protobuf,
+        "after",
+        b"\xff\xfe not protobuf",
+    )
+    .await;
+    produce(&producer, &topics, &[lead("after", 1)], 0).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut engine = Touchline::start(&store, &topics.env());
+    engine.wait_for("the batch held back", |t| {
+        t.log().contains("dead-letter topic unavailable")
+    });
+    assert_eq!(engine.metric("events_appended"), 0);
+    assert_eq!(engine.metric("dead_lettered"), 0);
+    // Stopping while held back exits cleanly and commits nothing.
+    let log = engine.terminate();
+    assert!(log.contains("read again on the next start"), "{log}");
+
+    create_topics(
+        &topics,
+        &[],
+        &[
+            &topics.protobuf,
+            &topics.json,
+            &topics.attribution,
+            &topics.alerts,
+        ],
+    )
+    .await;
+    let mut engine = Touchline::start(&store, &topics.env());
+    engine.wait_for(
+        "the dead letter sent and the event behind it appended",
+        |t| t.metric("dead_lettered") == 1 && t.get("/v1/persons/after").is_some(),
+    );
+    engine.terminate();
+    let dead = read_all(&topics.dead_letter);
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].headers["touchline.dlq.error"], "protobuf_decode");
+    assert_eq!(dead[0].headers["touchline.dlq.source.offset"], "0");
+}
+
 /// The highest version per key on a compacted topic, as a consumer keeps it.
 fn current_versions(topic: &str) -> HashMap<String, u64> {
     let mut state = HashMap::new();
@@ -420,7 +472,7 @@ async fn a_credit_set_too_large_for_the_topic_is_parked_and_everything_else_is_p
     // A credit set over a few hundred touches is larger than this even
     // compressed; one over a handful is not.
     const TOPIC_LIMIT: usize = 16 << 10;
-    create_topics(&topics, &[(&topics.attribution, TOPIC_LIMIT)]).await;
+    create_topics(&topics, &[(&topics.attribution, TOPIC_LIMIT)], &[]).await;
     let producer = producer();
     let mut events = lead_with_touches("before", 3);
     events.extend(lead_with_touches("big", 2_000));
@@ -525,7 +577,7 @@ async fn a_credit_set_too_large_for_the_topic_is_parked_and_everything_else_is_p
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn published_and_batches_survive_a_restart() {
     let topics = Topics::unique("poison-counters");
-    create_topics(&topics, &[]).await;
+    create_topics(&topics, &[], &[]).await;
     let producer = producer();
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
@@ -568,7 +620,7 @@ async fn published_and_batches_survive_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resumes_at_once() {
     let topics = Topics::unique("poison-member");
-    create_topics(&topics, &[]).await;
+    create_topics(&topics, &[], &[]).await;
     let producer = producer();
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");

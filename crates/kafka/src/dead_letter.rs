@@ -179,6 +179,9 @@ pub(crate) struct DeadLetters {
 
 /// Retries of an unavailable dead-letter topic back off up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// On shutdown, how long acknowledgements still due are waited for before the
+/// batch is given up (it is read again on the next start).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl DeadLetters {
     pub(crate) fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
@@ -208,7 +211,9 @@ impl DeadLetters {
         let mut pending: Vec<usize> = (0..letters.len()).collect();
         let mut backoff = Duration::from_millis(100);
         while !pending.is_empty() {
-            let failed = self.round(letters, &pending);
+            let Some(failed) = self.round(letters, &pending, shutdown) else {
+                return Sent::Stopped;
+            };
             let mut hold_back = None;
             pending = failed
                 .into_iter()
@@ -244,8 +249,14 @@ impl DeadLetters {
     }
 
     /// Produces the letters at `indices` and waits for each one's report;
-    /// returns those that failed, with why.
-    fn round(&self, letters: &[DeadLetter], indices: &[usize]) -> Vec<(usize, ClientError)> {
+    /// returns those that failed, with why, or `None` if shutdown came and
+    /// reports were still missing after [`SHUTDOWN_GRACE`].
+    fn round(
+        &self,
+        letters: &[DeadLetter],
+        indices: &[usize],
+        shutdown: &AtomicBool,
+    ) -> Option<Vec<(usize, ClientError)>> {
         let mut failed = Vec::new();
         let mut in_flight = 0usize;
         for &i in indices {
@@ -277,7 +288,14 @@ impl DeadLetters {
         }
         // Every produced message gets exactly one report, within message.timeout.ms.
         let mut reported = 0usize;
+        let mut give_up_at = None;
         while reported < in_flight {
+            if shutdown.load(Ordering::Relaxed) {
+                let at = *give_up_at.get_or_insert_with(|| Instant::now() + SHUTDOWN_GRACE);
+                if Instant::now() >= at {
+                    return None;
+                }
+            }
             self.producer.poll(Duration::from_millis(100));
             let results = self
                 .producer
@@ -289,7 +307,7 @@ impl DeadLetters {
             reported += results.len();
             failed.extend(results.into_iter().filter_map(|(i, e)| Some((i, e?))));
         }
-        failed
+        Some(failed)
     }
 }
 
