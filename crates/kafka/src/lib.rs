@@ -29,9 +29,10 @@
 //! producer, `acks=all`) keyed by `<model>/<conversion id>`, and trims the outbox
 //! once Kafka acknowledged. Values are JSON [`AttributionMessage`]s carrying a
 //! version; tombstones retract a conversion. A crash may publish a version twice,
-//! never skip one. A record Kafka refuses for good (too large for the topic,
-//! invalid) is parked in the store with its reason, in the write that trims the
-//! outbox, so the records behind it flow; an unavailable broker is retried. On
+//! never skip one Kafka accepts. A record Kafka refuses for good (too large for
+//! the topic, invalid) is parked in the store with its reason, in the write that
+//! trims the outbox, so the records behind it flow; an unavailable broker is
+//! retried. On
 //! shutdown the publisher drains the outbox for up to
 //! `kafka.shutdown_drain_timeout_ms`.
 //!
@@ -64,12 +65,6 @@ pub enum KafkaError {
     Engine(#[from] touchline_engine::EngineError),
     #[error(transparent)]
     Store(#[from] touchline_store::StoreError),
-    #[error("dead-letter topic {topic} did not acknowledge {count} message(s): {detail}")]
-    DeadLetter {
-        topic: String,
-        count: usize,
-        detail: String,
-    },
     #[error("invalid kafka configuration: {0}")]
     Config(String),
     #[error("{topic} did not acknowledge every event: {detail}")]
