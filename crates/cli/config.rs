@@ -207,6 +207,33 @@ impl Config {
                 format!("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS={v:?} is not a number of milliseconds")
             })?;
         }
+        for (name, target) in [
+            (
+                "TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES",
+                &mut self.kafka.max_message_bytes,
+            ),
+            (
+                "TOUCHLINE_KAFKA_DEAD_LETTER_MAX_PAYLOAD_BYTES",
+                &mut self.kafka.dead_letter_max_payload_bytes,
+            ),
+            (
+                "TOUCHLINE_KAFKA_PUBLISH_MAX_MESSAGE_BYTES",
+                &mut self.kafka.publish_max_message_bytes,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *target = v
+                    .parse()
+                    .with_context(|| format!("{name}={v:?} is not a number of bytes"))?;
+            }
+        }
+        if let Some(v) = var("TOUCHLINE_KAFKA_SHUTDOWN_DRAIN_TIMEOUT_MS") {
+            self.kafka.shutdown_drain_timeout_ms = v.parse().with_context(|| {
+                format!(
+                    "TOUCHLINE_KAFKA_SHUTDOWN_DRAIN_TIMEOUT_MS={v:?} is not a number of milliseconds"
+                )
+            })?;
+        }
         if let Some(v) = var("TOUCHLINE_KAFKA_DEAD_LETTER_TOPIC") {
             self.kafka.dead_letter_topic = v;
         }
@@ -273,6 +300,41 @@ mod tests {
         assert_eq!(config.kafka.brokers, "kafka-1:9092,kafka-2:9092");
         assert_eq!(config.kafka.topics.len(), 2);
         assert_eq!(config.kafka.topics[1].name, "b");
+        // The example shows the defaults.
+        assert_eq!(
+            config.kafka,
+            touchline_kafka::KafkaConfig {
+                brokers: config.kafka.brokers.clone(),
+                topics: config.kafka.topics.clone(),
+                ..touchline_kafka::KafkaConfig::default()
+            }
+        );
+    }
+
+    #[test]
+    fn limits_come_from_the_environment() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| match name {
+                "TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES" => Some("2048".into()),
+                "TOUCHLINE_KAFKA_DEAD_LETTER_MAX_PAYLOAD_BYTES" => Some("0".into()),
+                "TOUCHLINE_KAFKA_PUBLISH_MAX_MESSAGE_BYTES" => Some("100000".into()),
+                "TOUCHLINE_KAFKA_SHUTDOWN_DRAIN_TIMEOUT_MS" => Some("1500".into()),
+                _ => None,
+            })
+            .expect("env applies");
+        assert_eq!(config.kafka.max_message_bytes, 2048);
+        assert_eq!(config.kafka.dead_letter_max_payload_bytes, 0);
+        assert_eq!(config.kafka.publish_max_message_bytes, 100_000);
+        assert_eq!(config.kafka.shutdown_drain_timeout_ms, 1500);
+        let err = config
+            .apply_env(|name| (name == "TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES").then(|| "1MB".into()))
+            .expect_err("not a number");
+        assert!(
+            err.to_string()
+                .contains("TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! Three parts: the ingest thread (blocking consume → apply loop), the publisher
 //! task (outbox → attribution topic) and the HTTP API. SIGTERM or Ctrl-C stops
 //! them in order: the API stops accepting, ingest commits its last batch, the
-//! publisher drains the outbox, and the process exits 0. If ingest fails, the
-//! process stops and exits non-zero; a supervisor restarts it from the stored
-//! offsets.
+//! publisher drains the outbox (for up to `kafka.shutdown_drain_timeout_ms`;
+//! what remains is logged and goes out on the next start), and the process
+//! exits 0. If ingest fails, the process stops and exits non-zero; a supervisor
+//! restarts it from the stored offsets.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -78,7 +79,8 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         let ingest_result = tokio::task::spawn_blocking(move || ingest_thread.join())
             .await?
             .map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
-        // Ingest has committed its last batch; now drain the outbox and stop.
+        // Ingest has committed its last batch, so the outbox holds everything
+        // there is to publish; the publisher drains it (bounded) and stops.
         stop_publishing.store(true, Ordering::Relaxed);
         publishing.await?;
         if let Err(e) = &ingest_result {

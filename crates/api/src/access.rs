@@ -118,7 +118,7 @@ impl Area {
     pub fn of(path: &str) -> Option<Area> {
         let area = match path {
             "/v1/health" | "/openapi.json" => Area::Public,
-            "/v1/status" | "/metrics" => Area::Operations,
+            "/v1/status" | "/metrics" | "/v1/publishing/parked" => Area::Operations,
             "/v1/persons/{id}"
             | "/v1/persons/{id}/events"
             | "/v1/leads/{id}"

@@ -19,6 +19,7 @@
 //! | `GET /v1/health` | `{"status":"ok"}` |
 //! | `GET /v1/status` | counters and the Kafka offsets the log covers |
 //! | `GET /metrics` | the counters in Prometheus text format |
+//! | `GET /v1/publishing/parked?after=&limit=` | outbox records Kafka refused for good, set aside so the rest flows ([`parked`]) |
 //! | `GET /v1/persons/{id}?limit=&offset=` | the person view: identity, source, a page of touches, conversion |
 //! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
 //! | `GET /v1/leads/{id}` | the lead summary: source at first contact, first and last touch, conversion state |
@@ -78,6 +79,7 @@ pub mod access;
 mod csv_export;
 pub mod limits;
 mod paging;
+mod parked;
 mod route;
 
 pub use access::{Access, Role, TokenConfig};
@@ -160,6 +162,7 @@ pub fn router_with_limits(
         )
         .route("/v1/status", get(status))
         .route("/metrics", get(prometheus))
+        .route("/v1/publishing/parked", get(parked::parked))
         .route("/v1/persons/{id}", get(person))
         .route("/v1/persons/{id}/events", get(person_events))
         .route("/v1/leads/{id}", get(lead))

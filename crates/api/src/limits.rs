@@ -113,6 +113,7 @@ impl Cost {
             "/v1/health" | "/openapi.json" => Cost::Free,
             "/v1/status"
             | "/metrics"
+            | "/v1/publishing/parked"
             | "/v1/persons/{id}"
             | "/v1/persons/{id}/events"
             | "/v1/leads/{id}"

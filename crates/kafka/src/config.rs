@@ -34,10 +34,27 @@ pub struct KafkaConfig {
     pub batch_max_wait_ms: u64,
     /// Static group membership (`group.instance.id`): a restarted instance with
     /// the same id takes its partitions back at once instead of waiting out the
-    /// session timeout. Give each instance its own, stable id.
+    /// session timeout. Unset: an id is generated once
+    /// (`touchline-<host>-<random>`), kept in the store and used on every start.
     pub instance_id: Option<String>,
-    /// How long the group waits for a silent member before reassigning its partitions.
+    /// How long the group waits for a silent member before reassigning its
+    /// partitions. With static membership a restart does not wait for it; it
+    /// is how long an instance that stops or crashes and does not come back
+    /// holds its partitions (a static member does not leave on close). Between [`MIN_SESSION_TIMEOUT_MS`] and [`MAX_SESSION_TIMEOUT_MS`].
     pub session_timeout_ms: u32,
+    /// Input messages with a larger payload are dead-lettered (`too_large`)
+    /// without being decoded.
+    pub max_message_bytes: usize,
+    /// The most of an original message a dead letter carries: a larger one is
+    /// cut to this size, with headers saying so. 0 sends references only.
+    pub dead_letter_max_payload_bytes: usize,
+    /// Credit sets and alerts larger than this (before compression) are parked
+    /// without being sent; below it, the topic's `max.message.bytes` (applied to
+    /// the compressed batch) decides, and a refusal parks the message too.
+    pub publish_max_message_bytes: usize,
+    /// How long a clean shutdown keeps publishing the outbox before it gives up;
+    /// what is left goes out on the next start.
+    pub shutdown_drain_timeout_ms: u64,
     /// Extra librdkafka properties for every client (e.g. `security.protocol`).
     pub client_properties: BTreeMap<String, String>,
 }
@@ -65,10 +82,22 @@ impl Default for KafkaConfig {
             batch_max_wait_ms: 50,
             instance_id: None,
             session_timeout_ms: 45_000,
+            max_message_bytes: 1 << 20,
+            dead_letter_max_payload_bytes: 64 << 10,
+            publish_max_message_bytes: 8 << 20,
+            shutdown_drain_timeout_ms: 20_000,
             client_properties: BTreeMap::new(),
         }
     }
 }
+
+/// Kafka brokers refuse a shorter session by default (`group.min.session.timeout.ms`).
+pub const MIN_SESSION_TIMEOUT_MS: u32 = 6_000;
+/// Longer, a crashed instance's partitions idle that long before another member
+/// takes them; with static membership a restart never needs more.
+pub const MAX_SESSION_TIMEOUT_MS: u32 = 300_000;
+/// librdkafka's bounds for a producer's `message.max.bytes`.
+const PRODUCER_MESSAGE_BYTES: std::ops::RangeInclusive<usize> = 1_000..=1_000_000_000;
 
 impl KafkaConfig {
     pub fn validate(&self) -> Result<(), crate::KafkaError> {
@@ -84,6 +113,40 @@ impl KafkaConfig {
         }
         if self.batch_max_messages == 0 {
             return fail("kafka.batch_max_messages must be at least 1");
+        }
+        if self
+            .instance_id
+            .as_deref()
+            .is_some_and(|id| id.trim().is_empty())
+        {
+            return fail("kafka.instance_id is empty; leave it out to have one generated");
+        }
+        if !(MIN_SESSION_TIMEOUT_MS..=MAX_SESSION_TIMEOUT_MS).contains(&self.session_timeout_ms) {
+            return Err(crate::KafkaError::Config(format!(
+                "kafka.session_timeout_ms must be between {MIN_SESSION_TIMEOUT_MS} and {MAX_SESSION_TIMEOUT_MS}, got {}",
+                self.session_timeout_ms
+            )));
+        }
+        if self.max_message_bytes == 0 {
+            return fail("kafka.max_message_bytes must be at least 1");
+        }
+        for (key, value) in [
+            (
+                "kafka.publish_max_message_bytes",
+                self.publish_max_message_bytes,
+            ),
+            (
+                "kafka.dead_letter_max_payload_bytes plus headers",
+                dead_letter_producer_bytes(self.dead_letter_max_payload_bytes),
+            ),
+        ] {
+            if !PRODUCER_MESSAGE_BYTES.contains(&value) {
+                return Err(crate::KafkaError::Config(format!(
+                    "{key} must be between {} and {} bytes, got {value}",
+                    PRODUCER_MESSAGE_BYTES.start(),
+                    PRODUCER_MESSAGE_BYTES.end()
+                )));
+            }
         }
         // The publisher sends both from one outbox in order: a topic it cannot
         // write would hold up the other.
@@ -125,5 +188,53 @@ impl KafkaConfig {
             config.set(key, value);
         }
         config
+    }
+}
+
+/// Headroom of a dead letter beyond its payload: key (capped), reason
+/// (capped) and coordinates.
+pub(crate) const DEAD_LETTER_OVERHEAD_BYTES: usize = 16 << 10;
+
+/// The dead-letter producer's `message.max.bytes`: its largest record fits,
+/// and never less than librdkafka's default.
+pub(crate) fn dead_letter_producer_bytes(max_payload: usize) -> usize {
+    max_payload
+        .saturating_add(DEAD_LETTER_OVERHEAD_BYTES)
+        .max(1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_out_of_range_are_refused_by_name() {
+        let check = |change: fn(&mut KafkaConfig)| {
+            let mut config = KafkaConfig::default();
+            change(&mut config);
+            config.validate().map_err(|e| e.to_string())
+        };
+        assert!(check(|_| {}).is_ok());
+        type Change = fn(&mut KafkaConfig);
+        let cases: [(Change, &str); 5] = [
+            (|c| c.session_timeout_ms = 1_000, "kafka.session_timeout_ms"),
+            (
+                |c| c.session_timeout_ms = 3_600_000,
+                "kafka.session_timeout_ms",
+            ),
+            (|c| c.max_message_bytes = 0, "kafka.max_message_bytes"),
+            (
+                |c| c.publish_max_message_bytes = 10,
+                "kafka.publish_max_message_bytes",
+            ),
+            (|c| c.instance_id = Some(" ".into()), "kafka.instance_id"),
+        ];
+        for (change, key) in cases {
+            let err = check(change).expect_err(key);
+            assert!(err.contains(key), "{err}");
+        }
+        // References only is a valid choice.
+        assert!(check(|c| c.dead_letter_max_payload_bytes = 0).is_ok());
+        assert!(check(|c| c.dead_letter_max_payload_bytes = usize::MAX).is_err());
     }
 }

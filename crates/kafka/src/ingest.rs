@@ -4,16 +4,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
-use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use touchline_engine::{Batch, Durable, Engine};
+use touchline_engine::{Batch, Durable, Engine, Metrics};
 use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
 
+use crate::dead_letter::{DeadLetter, DeadLetters, Sent, Source};
 use crate::{KafkaConfig, KafkaError};
+
+/// Meta key of the dead letters sent truncated, a total since the store was
+/// created like the engine's counters.
+const META_DEAD_LETTERS_TRUNCATED: &str = "dead_letters_truncated";
 
 /// What the ingest loop reports after each committed batch; benchmarks and tests
 /// use it to measure latency without timing anything themselves.
@@ -38,6 +42,8 @@ pub struct Ingest {
     formats: HashMap<String, WireFormat>,
     shutdown: Arc<AtomicBool>,
     observer: Option<Observer>,
+    /// Dead letters sent truncated, since the store was created.
+    truncated_total: u64,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -145,43 +151,10 @@ impl ConsumerContext for IngestContext {
     }
 }
 
-/// Counts dead letters Kafka did not acknowledge.
-#[derive(Default)]
-struct DeadLetterContext {
-    failures: AtomicUsize,
-    last_error: Mutex<Option<String>>,
-}
-
-impl ClientContext for DeadLetterContext {}
-
-impl ProducerContext for DeadLetterContext {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            self.failures.fetch_add(1, Ordering::Relaxed);
-            if let Ok(mut last) = self.last_error.lock() {
-                *last = Some(e.to_string());
-            }
-        }
-    }
-}
-
 /// A batch handed to the engine, waiting to become durable.
 struct Submitted {
     offsets: Vec<PartitionOffset>,
     report: BatchReport,
-}
-
-/// A message that did not become an event, with why.
-struct DeadLetter {
-    topic: String,
-    partition: i32,
-    offset: i64,
-    key: Option<Vec<u8>>,
-    payload: Vec<u8>,
-    code: &'static str,
-    reason: String,
 }
 
 impl Ingest {
@@ -191,6 +164,15 @@ impl Ingest {
         shutdown: Arc<AtomicBool>,
     ) -> Result<Self, KafkaError> {
         config.validate()?;
+        let truncated_total = engine
+            .store()
+            .meta_u64(META_DEAD_LETTERS_TRUNCATED)?
+            .unwrap_or_default();
+        // fetch_max, not add: the counter is the store's total, whoever loads it.
+        engine
+            .metrics()
+            .dead_letters_truncated
+            .fetch_max(truncated_total, Ordering::Relaxed);
         let formats = config
             .topics
             .iter()
@@ -202,6 +184,7 @@ impl Ingest {
             formats,
             shutdown,
             observer: None,
+            truncated_total,
         })
     }
 
@@ -219,10 +202,14 @@ impl Ingest {
             revoked: Mutex::new(Vec::new()),
             assigned: AtomicUsize::new(0),
         };
+        let membership = crate::membership::instance_id(&self.config, self.engine.store())?;
+        info!(
+            instance_id = %membership.id,
+            origin = membership.origin,
+            "static group membership"
+        );
         let mut client = self.config.client();
-        if let Some(instance) = &self.config.instance_id {
-            client.set("group.instance.id", instance);
-        }
+        client.set("group.instance.id", &membership.id);
         let consumer: BaseConsumer<IngestContext> = client
             .set("group.id", &self.config.group_id)
             .set(
@@ -236,12 +223,7 @@ impl Ingest {
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100")
             .create_with_context(context)?;
-        let dead_letters: BaseProducer<DeadLetterContext> = self
-            .config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .create_with_context(DeadLetterContext::default())?;
+        let dead_letters = DeadLetters::new(&self.config)?;
         let topics: Vec<&str> = self.config.topics.iter().map(|t| t.name.as_str()).collect();
         consumer.subscribe(&topics)?;
         info!(?topics, group = %self.config.group_id, "consuming");
@@ -319,20 +301,34 @@ impl Ingest {
                 let payload = message.payload().unwrap_or_default();
                 let decoded = if payload.is_empty() {
                     Err(("empty", "the message has no payload".to_owned()))
+                } else if payload.len() > self.config.max_message_bytes {
+                    // Checked before decoding: a decoder given 10 MB of JSON
+                    // spends the time and memory the limit is there to bound.
+                    Err((
+                        "too_large",
+                        format!(
+                            "the message is {} bytes, more than kafka.max_message_bytes ({})",
+                            payload.len(),
+                            self.config.max_message_bytes
+                        ),
+                    ))
                 } else {
                     touchline_proto::decode(format, payload).map_err(|e| (e.code(), e.to_string()))
                 };
                 match decoded {
                     Ok(envelope) => events.push((topic, partition, envelope)),
-                    Err((code, reason)) => dead.push(DeadLetter {
-                        topic,
-                        partition,
-                        offset,
-                        key: message.key().map(<[u8]>::to_vec),
-                        payload: payload.to_vec(),
+                    Err((code, reason)) => dead.push(DeadLetter::new(
+                        Source {
+                            topic,
+                            partition,
+                            offset,
+                        },
+                        message.key(),
+                        payload,
                         code,
-                        reason,
-                    }),
+                        &reason,
+                        self.config.dead_letter_max_payload_bytes,
+                    )),
                 }
             }
 
@@ -343,13 +339,20 @@ impl Ingest {
                 dead.retain(|d| {
                     !revoked
                         .iter()
-                        .any(|(rt, rp)| *rt == d.topic && *rp == d.partition)
+                        .any(|(rt, rp)| *rt == d.source.topic && *rp == d.source.partition)
                 });
                 next_offsets.retain(|key, _| !revoked.contains(key));
             }
 
             if !next_offsets.is_empty() {
-                self.send_dead_letters(&dead_letters, &dead)?;
+                if !self.send_dead_letters(&dead_letters, &mut dead)? {
+                    // Not committed: the whole batch is read again on the next start.
+                    warn!(
+                        messages,
+                        "stopping while the dead-letter topic holds the batch back; it is read again on the next start"
+                    );
+                    break;
+                }
                 let offsets: Vec<PartitionOffset> = next_offsets
                     .iter()
                     .map(|((topic, partition), next)| PartitionOffset {
@@ -438,91 +441,43 @@ impl Ingest {
         }
     }
 
+    /// Gets the batch's dead letters acknowledged (see [`DeadLetters::send_all`])
+    /// and counts those sent truncated. `false` if shutdown came first: the
+    /// batch must then not be committed.
     fn send_dead_letters(
-        &self,
-        producer: &BaseProducer<DeadLetterContext>,
-        dead: &[DeadLetter],
-    ) -> Result<(), KafkaError> {
-        if dead.is_empty() {
-            return Ok(());
-        }
-        let topic = &self.config.dead_letter_topic;
-        for letter in dead {
+        &mut self,
+        producer: &DeadLetters,
+        dead: &mut [DeadLetter],
+    ) -> Result<bool, KafkaError> {
+        for letter in dead.iter() {
             warn!(
-                source_topic = %letter.topic, partition = letter.partition, offset = letter.offset,
-                reason = %letter.reason, "dead-lettering a message"
+                source_topic = %letter.source.topic, partition = letter.source.partition,
+                offset = letter.source.offset, error = letter.code(), reason = %letter.reason(),
+                "dead-lettering a message"
             );
-            let partition = letter.partition.to_string();
-            let offset = letter.offset.to_string();
-            let headers = OwnedHeaders::new()
-                .insert(Header {
-                    key: "touchline.dlq.reason",
-                    value: Some(letter.reason.as_str()),
-                })
-                .insert(Header {
-                    key: "touchline.dlq.error",
-                    value: Some(letter.code),
-                })
-                .insert(Header {
-                    key: "touchline.dlq.source.topic",
-                    value: Some(letter.topic.as_str()),
-                })
-                .insert(Header {
-                    key: "touchline.dlq.source.partition",
-                    value: Some(partition.as_str()),
-                })
-                .insert(Header {
-                    key: "touchline.dlq.source.offset",
-                    value: Some(offset.as_str()),
-                });
-            debug_assert_eq!(headers.count(), 5);
-            let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
-                .payload(letter.payload.as_slice())
-                .headers(headers);
-            if let Some(key) = &letter.key {
-                record = record.key(key.as_slice());
-            }
-            let mut pending = record;
-            loop {
-                match producer.send(pending) {
-                    Ok(()) => break,
-                    Err((
-                        rdkafka::error::KafkaError::MessageProduction(
-                            rdkafka::types::RDKafkaErrorCode::QueueFull,
-                        ),
-                        back,
-                    )) => {
-                        producer.poll(Duration::from_millis(50));
-                        pending = back;
-                    }
-                    Err((e, _)) => {
-                        return Err(KafkaError::DeadLetter {
-                            topic: topic.clone(),
-                            count: dead.len(),
-                            detail: e.to_string(),
-                        });
-                    }
-                }
+        }
+        if dead.is_empty() {
+            return Ok(true);
+        }
+        match producer.send_all(dead, &self.shutdown) {
+            Sent::Stopped => Ok(false),
+            Sent::All { truncated: 0 } => Ok(true),
+            Sent::All { truncated } => {
+                // Its own small write, before the batch's: a crash in between
+                // re-sends the letters and counts them again, as the topic
+                // then holds them twice (dead letters are at least once).
+                self.truncated_total += truncated as u64;
+                let store = self.engine.store();
+                let mut commit = store.commit();
+                commit.set_meta_u64(META_DEAD_LETTERS_TRUNCATED, self.truncated_total);
+                store.write(commit)?;
+                Metrics::add(
+                    &self.engine.metrics().dead_letters_truncated,
+                    truncated as u64,
+                );
+                Ok(true)
             }
         }
-        let flushed = producer.flush(Duration::from_secs(60));
-        let failures = producer.context().failures.swap(0, Ordering::Relaxed);
-        if flushed.is_err() || failures > 0 {
-            let detail = producer
-                .context()
-                .last_error
-                .lock()
-                .ok()
-                .and_then(|e| e.clone())
-                .or_else(|| flushed.err().map(|e| e.to_string()))
-                .unwrap_or_default();
-            return Err(KafkaError::DeadLetter {
-                topic: topic.clone(),
-                count: failures.max(1),
-                detail,
-            });
-        }
-        Ok(())
     }
 }
 

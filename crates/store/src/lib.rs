@@ -1,8 +1,9 @@
 //! The RocksDB event log and view store.
 //!
 //! One database holds everything that must change together: the event log, its
-//! indexes, the read models (views), the Kafka offsets the log covers and the
-//! outbox of messages to publish. A [`Commit`] gathers one batch of all of these
+//! indexes, the read models (views), the Kafka offsets the log covers, the
+//! outbox of messages to publish and the outbox records Kafka refused for good
+//! (parked). A [`Commit`] gathers one batch of all of these
 //! into a single RocksDB `WriteBatch`, written with one fsync; after a crash the
 //! database holds either all of a batch or none of it. This crate is the only one
 //! that knows RocksDB.
@@ -57,6 +58,9 @@ const CF_STREAMS: &str = "streams";
 const CF_OFFSETS: &str = "offsets";
 const CF_META: &str = "meta";
 const CF_OUTBOX: &str = "outbox";
+/// Outbox records Kafka refused for good, by their outbox id. Created when
+/// missing, so older stores open unchanged (no schema bump).
+const CF_PARKED: &str = "parked";
 
 const META_SCHEMA: &str = "schema_version";
 
@@ -164,6 +168,37 @@ impl OutboxRecord {
     }
 }
 
+/// An outbox record Kafka refused for good (too large, invalid), set aside so
+/// that the records behind it are published. Kept until an operator acts on it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ParkedRecord {
+    /// The outbox id the record had; parked records list in this order.
+    pub id: u64,
+    pub key: String,
+    /// The topic that refused it.
+    pub topic: String,
+    /// Bytes of the value Kafka refused (uncompressed).
+    pub size: u64,
+    /// Kafka's refusal, as text.
+    pub reason: String,
+    /// When it was set aside (ms since the epoch).
+    pub parked_at_ms: i64,
+    /// An alert's value, kept since nothing else holds it; `None` for an
+    /// attribution key, whose value the conversion view still has.
+    pub alert: Option<Vec<u8>>,
+}
+
+/// What the publisher records once a page of the outbox is done: the trim,
+/// the records it set aside and its counters, in one write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishedPage<'a> {
+    /// Outbox records up to and including this id are done.
+    pub through: u64,
+    pub parked: Vec<ParkedRecord>,
+    /// Meta counters to set, e.g. the total of messages delivered.
+    pub counters: Vec<(&'a str, u64)>,
+}
+
 #[derive(Debug)]
 pub struct Store {
     db: DB,
@@ -223,6 +258,7 @@ impl Store {
             cf(CF_OFFSETS, false),
             cf(CF_META, false),
             cf(CF_OUTBOX, false),
+            cf(CF_PARKED, false),
         ];
         families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
 
@@ -517,16 +553,76 @@ impl Store {
         Ok(out)
     }
 
+    /// How many records wait in the outbox (a scan: for shutdown and reports,
+    /// not for every page).
+    pub fn outbox_len(&self) -> Result<usize> {
+        let mut n = 0;
+        for item in self.db.iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start) {
+            item.map_err(rocks("count outbox"))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Removes outbox records up to and including `last_id`, once published.
     /// Not fsynced: losing it in a crash only republishes the same versions.
     pub fn remove_outbox_through(&self, last_id: u64) -> Result<()> {
+        self.finish_page(&PublishedPage {
+            through: last_id,
+            ..PublishedPage::default()
+        })
+    }
+
+    /// Trims the outbox through `page.through`, parks `page.parked` and sets
+    /// `page.counters`, in one `WriteBatch`: a record is either still in the
+    /// outbox or parked, never neither. Fsynced only when it parks something
+    /// (rare, and worth keeping); a lost trim only republishes.
+    pub fn finish_page(&self, page: &PublishedPage<'_>) -> Result<()> {
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(
             self.cf(CF_OUTBOX),
             keys::u64_key(0),
-            keys::u64_key(last_id.saturating_add(1)),
+            keys::u64_key(page.through.saturating_add(1)),
         );
-        self.db.write(batch).map_err(rocks("trim outbox"))
+        for record in &page.parked {
+            let bytes = postcard::to_stdvec(record)
+                .map_err(|e| corrupt("parked record", &record.key, &e.to_string()))?;
+            batch.put_cf(self.cf(CF_PARKED), keys::u64_key(record.id), bytes);
+        }
+        for (key, value) in &page.counters {
+            batch.put_cf(self.cf(CF_META), key.as_bytes(), keys::u64_key(*value));
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(!page.parked.is_empty());
+        self.db
+            .write_opt(batch, &options)
+            .map_err(rocks("finish outbox page"))
+    }
+
+    /// Parked records in id order, after `after` (exclusive) when given, at
+    /// most `limit`.
+    pub fn parked(&self, after: Option<u64>, limit: usize) -> Result<Vec<ParkedRecord>> {
+        let start = match after {
+            None => 0,
+            Some(u64::MAX) => return Ok(Vec::new()),
+            Some(a) => a + 1,
+        };
+        let start = keys::u64_key(start);
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(
+                self.cf(CF_PARKED),
+                IteratorMode::From(&start, Direction::Forward),
+            )
+            .take(limit)
+        {
+            let (key, value) = item.map_err(rocks("scan parked"))?;
+            let record: ParkedRecord = postcard::from_bytes(&value)
+                .map_err(|e| corrupt("parked record", &format!("{key:?}"), &e.to_string()))?;
+            out.push(record);
+        }
+        Ok(out)
     }
 
     /// Removes every view, keeping the log, so that a replay can rebuild them.

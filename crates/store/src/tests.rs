@@ -135,3 +135,122 @@ fn scan_pages_by_key() {
             .is_empty()
     );
 }
+
+fn parked(id: u64, key: &str, alert: Option<Vec<u8>>) -> ParkedRecord {
+    ParkedRecord {
+        id,
+        key: key.into(),
+        topic: "attribution".into(),
+        size: 1_260_000,
+        reason: "Message size too large".into(),
+        parked_at_ms: 1_700_000_000_000 + id as i64,
+        alert,
+    }
+}
+
+#[test]
+fn finishing_a_page_trims_parks_and_counts_in_one_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        let mut commit = store.commit();
+        for id in 0..5 {
+            commit
+                .outbox(id, &OutboxRecord::attribution(format!("k{id}")))
+                .expect("outbox");
+        }
+        store.write(commit).expect("write");
+        assert_eq!(store.outbox_len().expect("len"), 5);
+        store
+            .finish_page(&PublishedPage {
+                through: 2,
+                parked: vec![parked(1, "k1", None), parked(2, "k2", Some(b"{}".to_vec()))],
+                counters: vec![("published", 7), ("publish_parked", 2)],
+            })
+            .expect("finish");
+        assert_eq!(store.outbox_len().expect("len"), 2);
+    }
+    // Reopened: the trim, the parked records and the counters are all there.
+    let store = Store::open(dir.path()).expect("reopen");
+    let left: Vec<u64> = store
+        .outbox(10)
+        .expect("outbox")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, [3, 4]);
+    assert_eq!(
+        store.parked(None, 10).expect("parked"),
+        [parked(1, "k1", None), parked(2, "k2", Some(b"{}".to_vec()))]
+    );
+    assert_eq!(store.meta_u64("published").expect("meta"), Some(7));
+    assert_eq!(store.meta_u64("publish_parked").expect("meta"), Some(2));
+}
+
+#[test]
+fn parked_records_page_by_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    assert!(store.parked(None, 10).expect("empty").is_empty());
+    for (through, id) in [(10, 10), (20, 20), (30, 30)] {
+        store
+            .finish_page(&PublishedPage {
+                through,
+                parked: vec![parked(id, &format!("k{id}"), None)],
+                counters: Vec::new(),
+            })
+            .expect("finish");
+    }
+    let ids = |after, limit| -> Vec<u64> {
+        store
+            .parked(after, limit)
+            .expect("parked")
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(ids(None, 2), [10, 20]);
+    assert_eq!(ids(Some(20), 2), [30]);
+    assert_eq!(ids(Some(10), 10), [20, 30]);
+    assert!(ids(Some(30), 10).is_empty());
+    assert!(ids(Some(u64::MAX), 10).is_empty());
+    // Trimming the outbox leaves parked records alone.
+    store.remove_outbox_through(u64::MAX - 1).expect("trim");
+    assert_eq!(ids(None, 10), [10, 20, 30]);
+}
+
+#[test]
+fn a_store_made_before_the_parked_family_opens_and_gains_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        // The column families of a store written by an earlier release.
+        let mut options = rocksdb::Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let mut names = vec![
+            "events",
+            "event_ids",
+            "streams",
+            "offsets",
+            "meta",
+            "outbox",
+        ];
+        names.extend(Table::ALL.map(Table::cf_name));
+        let db = rocksdb::DB::open_cf(&options, dir.path(), &names).expect("old layout");
+        db.put_cf(
+            db.cf_handle("meta").expect("meta"),
+            "schema_version",
+            keys::u64_key(SCHEMA_VERSION),
+        )
+        .expect("schema");
+    }
+    let store = Store::open(dir.path()).expect("opens without a schema bump");
+    store
+        .finish_page(&PublishedPage {
+            through: 0,
+            parked: vec![parked(0, "k0", None)],
+            counters: Vec::new(),
+        })
+        .expect("parks");
+    assert_eq!(store.parked(None, 1).expect("parked").len(), 1);
+}
