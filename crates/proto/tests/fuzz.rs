@@ -25,7 +25,6 @@ use common::*;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use prost::Message as _;
-use touchline_core::Envelope;
 use touchline_proto::{WireFormat, decode, encode_protobuf, v1};
 
 // ------------------------------------------------------------------- corpus
@@ -231,49 +230,6 @@ fn wire_type(raw: u32) -> prost::encoding::WireType {
         2 => WireType::LengthDelimited,
         _ => WireType::ThirtyTwoBit,
     }
-}
-
-/// A domain envelope of any shape: the domain form of a protobuf message, or a
-/// corpus event with one field set to a generated value (this reaches values
-/// protobuf cannot carry, such as a close date at the epoch).
-fn arb_domain_envelope() -> impl Strategy<Value = Envelope> {
-    prop_oneof![
-        arb_proto_envelope().prop_filter_map("no domain form", |m| domain_of(&m)),
-        (
-            any::<Index>(),
-            any::<Index>(),
-            arb_i64(),
-            arb_string(),
-            arb_percent()
-        )
-            .prop_map(|(seed, field, number, text, pct)| {
-                let seeds: Vec<&common::CorpusFile> = corpus()
-                    .iter()
-                    .filter(|f| f.expect == Expect::Accepted && f.format == WireFormat::Protobuf)
-                    .collect();
-                let mut envelope =
-                    decode(WireFormat::Protobuf, &seeds[seed.index(seeds.len())].bytes)
-                        .expect("an ok seed");
-                let mut count = 0;
-                visit(&mut envelope, &mut |_| count += 1);
-                let target = field.index(count);
-                let mut at = 0;
-                visit(&mut envelope, &mut |f| {
-                    if at == target {
-                        match f {
-                            Field::Str { value, .. } => *value = text.clone(),
-                            Field::Time { value, .. } => {
-                                *value = touchline_core::Timestamp::from_millis(number)
-                            }
-                            Field::Amount { value, .. } => *value = number,
-                            Field::Percent { value, .. } => *value = pct,
-                        }
-                    }
-                    at += 1;
-                });
-                envelope
-            }),
-    ]
 }
 
 proptest! {

@@ -1875,6 +1875,49 @@ pub fn arb_envelope_json() -> impl Strategy<Value = Input> {
         })
 }
 
+/// A domain envelope of any shape: the domain form of a protobuf message, or a
+/// corpus event with one field set to a generated value (this reaches values
+/// protobuf cannot carry, such as a close date at the epoch).
+pub fn arb_domain_envelope() -> impl Strategy<Value = Envelope> {
+    prop_oneof![
+        arb_proto_envelope().prop_filter_map("no domain form", |m| domain_of(&m)),
+        (
+            any::<Index>(),
+            any::<Index>(),
+            arb_i64(),
+            arb_string(),
+            arb_percent()
+        )
+            .prop_map(|(seed, field, number, text, pct)| {
+                let seeds: Vec<&CorpusFile> = corpus()
+                    .iter()
+                    .filter(|f| f.expect == Expect::Accepted && f.format == WireFormat::Protobuf)
+                    .collect();
+                let mut envelope =
+                    decode(WireFormat::Protobuf, &seeds[seed.index(seeds.len())].bytes)
+                        .expect("an ok seed");
+                let mut count = 0;
+                visit(&mut envelope, &mut |_| count += 1);
+                let target = field.index(count);
+                let mut at = 0;
+                visit(&mut envelope, &mut |f| {
+                    if at == target {
+                        match f {
+                            Field::Str { value, .. } => *value = text.clone(),
+                            Field::Time { value, .. } => {
+                                *value = touchline_core::Timestamp::from_millis(number)
+                            }
+                            Field::Amount { value, .. } => *value = number,
+                            Field::Percent { value, .. } => *value = pct,
+                        }
+                    }
+                    at += 1;
+                });
+                envelope
+            }),
+    ]
+}
+
 /// How deeply a JSON value nests.
 pub fn depth(value: &Value) -> usize {
     match value {
