@@ -16,8 +16,13 @@
 //!   both decoders judge the same event the same way;
 //! - unknown fields change nothing.
 //!
-//! Case counts: see `common::cases`; `TOUCHLINE_FUZZ_CASES=100000 cargo test -p
-//! touchline-proto --release --test fuzz` is a long run.
+//! Case counts: 16,384 per property for bytes and JSON, 8,192 for the others
+//! (about 7 s for this file in a debug build on two cores).
+//! `TOUCHLINE_FUZZ_CASES` (or `PROPTEST_CASES`) sets every property's count for
+//! a long run, e.g. `TOUCHLINE_FUZZ_CASES=2000000 cargo test --release -p
+//! touchline-proto --test fuzz` (about two minutes). Failures proptest finds
+//! are saved in `fuzz.proptest-regressions` beside this file and replayed
+//! first; keep them committed.
 
 mod common;
 
@@ -233,7 +238,7 @@ fn wire_type(raw: u32) -> prost::encoding::WireType {
 }
 
 proptest! {
-    #![proptest_config(config(1024))]
+    #![proptest_config(config(16384))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in arb_bytes()) {
@@ -249,7 +254,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(8192))]
 
     /// A message prost encoded always parses: it is refused only by the contract
     /// (a missing payload or amount, an enum value outside the schema) or by
@@ -315,7 +320,7 @@ proptest! {
     ) {
         // Past serde_json's recursion limit a value in the payload is refused
         // however unknown its key: that is the limit, not a change of meaning.
-        prop_assume!(depth(&value) < 100);
+        let value = if depth(&value) < 100 { value } else { serde_json::Value::Null };
         let seeds = json_seeds();
         let mut doc = seeds[seed.index(seeds.len())].clone();
         for edit in &edits {
@@ -345,8 +350,9 @@ fn generators_reach_accepted_envelopes_of_every_type() {
     let mut runner = TestRunner::deterministic();
     let mut seen = [0usize; EVENT_TYPES.len()];
     let (mut json_ok, mut pb_ok) = (0, 0);
+    let (json_strategy, proto_strategy) = (arb_envelope_json(), arb_proto_envelope());
     for _ in 0..2000 {
-        let json = arb_envelope_json()
+        let json = json_strategy
             .new_tree(&mut runner)
             .expect("a value")
             .current();
@@ -354,7 +360,7 @@ fn generators_reach_accepted_envelopes_of_every_type() {
             json_ok += 1;
             seen[event_index(&envelope.event)] += 1;
         }
-        let message: v1::Envelope = arb_proto_envelope()
+        let message: v1::Envelope = proto_strategy
             .new_tree(&mut runner)
             .expect("a value")
             .current();

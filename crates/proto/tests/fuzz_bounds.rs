@@ -403,7 +403,7 @@ fn every_field_past_its_bound_is_refused() {
 // -------------------------------------------------------------- properties
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(8192))]
 
     // needs core bounds (issue 8)
     #[test]

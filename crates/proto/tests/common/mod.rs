@@ -30,8 +30,13 @@ pub fn cases(default: u32) -> u32 {
 }
 
 pub fn config(default_cases: u32) -> ProptestConfig {
+    let cases = cases(default_cases);
     ProptestConfig {
-        cases: cases(default_cases),
+        cases,
+        // Rejects (a generated message without a domain form) grow with the
+        // cases; proptest's fixed limits would end a long run.
+        max_local_rejects: cases.saturating_mul(4).max(65_536),
+        max_global_rejects: cases.max(1024),
         // Inputs are large and shrinking re-decodes them; this is plenty to get
         // a readable counterexample.
         max_shrink_iters: 4096,
@@ -1556,6 +1561,12 @@ pub fn arb_json_value() -> impl Strategy<Value = Value> {
         json!("+10000-01-01T00:00:00Z"),
         json!("+262143-12-31T23:59:59Z"),
         json!("2016-12-31T23:59:60Z"),
+        json!("+10000-01-01"),
+        json!("-0001-01-01"),
+        json!("+262142-12-31"),
+        json!("0000-01-01"),
+        json!("1969-12-31"),
+        json!("9999-12-31"),
         json!("2026-02-30"),
         json!("2026-13-01"),
         json!("yesterday"),
