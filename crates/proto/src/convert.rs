@@ -82,6 +82,19 @@ enum_map!(touch_status_in, touch_status_out, v1::TouchStatus, core::TouchStatus,
     Sent => Sent, Responded => Responded,
 });
 
+/// Reads a JSON event as its protobuf form would be read, where the two could
+/// differ, so that both decoders give the same event and the log (protobuf) gives
+/// back what was accepted. `OpportunityCreated.expected_close_at_ms` is not
+/// `optional` in the schema: 0 there is "no date", so a JSON close date at the
+/// epoch (`0`, `"1970-01-01T00:00:00Z"`) is no date as well.
+pub(crate) fn as_protobuf_carries_it(envelope: &mut core::Envelope) {
+    if let core::Event::OpportunityCreated(e) = &mut envelope.event
+        && e.expected_close_at == Some(ts(0))
+    {
+        e.expected_close_at = None;
+    }
+}
+
 pub(crate) fn envelope_from_proto(p: v1::Envelope) -> Result<core::Envelope, DecodeError> {
     use core::Event as E;
     let payload = required("payload", p.payload)?;

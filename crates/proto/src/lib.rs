@@ -80,7 +80,11 @@ impl DecodeError {
 pub fn decode(format: WireFormat, bytes: &[u8]) -> Result<Envelope, DecodeError> {
     let envelope = match format {
         WireFormat::Protobuf => convert::envelope_from_proto(v1::Envelope::decode(bytes)?)?,
-        WireFormat::Json => serde_json::from_slice::<Envelope>(bytes)?,
+        WireFormat::Json => {
+            let mut envelope = serde_json::from_slice::<Envelope>(bytes)?;
+            convert::as_protobuf_carries_it(&mut envelope);
+            envelope
+        }
     };
     envelope.validate()?;
     Ok(envelope)

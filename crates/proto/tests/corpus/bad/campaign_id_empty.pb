@@ -1,0 +1,3 @@
+
+evt-touch-1ÀëîÅÊ3¨óîÅÊ3"web‚"
+p-1 *recording-q12	analytics

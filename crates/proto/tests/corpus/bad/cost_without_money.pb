@@ -1,0 +1,5 @@
+
+
+evt-lead-1À»Ù–Â3ËÙ–Â3"webZ
+
+webinar-q1

@@ -1,0 +1,5 @@
+
+	evt-opp-1€¦è¾Ä3Ðµè¾Ä3"
+salesforceŠ[
+opp-1acc-1Analytics platform"prospecting*
+€ü¤USD0e8€°Í®ñ3Bp-1Jrep-8R	partner-3

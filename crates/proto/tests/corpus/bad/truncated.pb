@@ -1,0 +1,4 @@
+
+
+evt-lead-1À»Ù–Â3ËÙ–Â3"webbŒ
+p-1Ada.Lovelace@Example.com+49 30 1234567"Ada*

@@ -1,0 +1,4 @@
+
+evt-close-1àíš²ä3˜…›²ä3"
+salesforce¢%
+opp-1ÿÿÿÿÿÿÿÿUSD"	partner-3

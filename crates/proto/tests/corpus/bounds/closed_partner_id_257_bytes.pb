@@ -1,0 +1,5 @@
+
+evt-close-1‡Ìö≤‰3òÖõ≤‰3"
+salesforce¢ô
+opp-1
+¿ñ±USD"Åppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp

@@ -1,0 +1,6 @@
+
+
+evt-cost-1€ôËÈÁ3€ôËÈÁ3"
+accountingZ5
+
+webinar-q1€€€€€€€€€EURrefund from the venue

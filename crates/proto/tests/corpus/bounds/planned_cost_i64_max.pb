@@ -1,0 +1,5 @@
+
+evt-campaign-1€˜®é¸3â¡®é¸3"marketoRp
+
+webinar-q1Q1 product webinarevents"webinar*
+newsletter2WQ18Bevents-2026H€ÈÏ©º3PÿÿÛ²Ô3ZÿÿÿÿÿÿÿÿEUR

@@ -1,0 +1,4 @@
+
+evt-tx-1€Øëƒè3ˆÿëƒè3"
+accounting²P
+inv-2026-0042acc-1opp-1"€€æÙ•ÐœþÿUSD*credit note for a late delivery

@@ -1,0 +1,5 @@
+
+evt-close-1àíš²ä3˜…›²ä3"
+salesforce¢ 
+opp-1
+À–±USD"	partner-3

@@ -1,0 +1,5 @@
+
+evt-opp-upd-1€Çœ‰Ï3€Çœ‰Ï3"
+salesforce’)
+opp-1negotiation
+€±½USD F(€ ÒÚç3

@@ -1,0 +1,4 @@
+
+evt-touch-1ÀëîÅÊ3¨óîÅÊ3"web‚.
+p-1
+webinar-q1 *recording-q12	analytics
