@@ -133,10 +133,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut duplicates = 0usize;
     for chunk in pending.chunks(args.batch as usize) {
         let mut events = Vec::with_capacity(chunk.len());
+        let mut sources = Vec::with_capacity(chunk.len());
         let mut dead = 0;
         for message in chunk {
             match touchline_proto::decode(message.format, &message.bytes) {
-                Ok(envelope) => events.push(envelope),
+                Ok(envelope) => {
+                    events.push(envelope);
+                    sources.push(touchline_engine::MessageSource {
+                        topic: DEMO_TOPIC.into(),
+                        partition: 0,
+                        offset: message.offset,
+                    });
+                }
                 Err(e) => {
                     dead_letters.push((message.offset, e.to_string()));
                     dead += 1;
@@ -146,6 +154,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let last = chunk.last().map_or(0, |m| m.offset);
         let outcome = engine.apply(Batch {
             events,
+            sources,
             offsets: vec![PartitionOffset {
                 topic: DEMO_TOPIC.into(),
                 partition: 0,
@@ -169,6 +178,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         for (_, record) in page {
             if record.alert.is_some() {
                 alerts += 1;
+                continue;
+            }
+            // Dead letters only the engine can find (conflicting duplicates).
+            if let Some(letter) = &record.dead_letter {
+                let header = |name: &str| {
+                    letter
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.clone())
+                };
+                let offset = header("touchline.dlq.source.offset")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(-1);
+                dead_letters.push((offset, header("touchline.dlq.reason").unwrap_or_default()));
                 continue;
             }
             published += 1;

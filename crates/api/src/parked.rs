@@ -37,9 +37,9 @@ struct ParkedRow {
     size: u64,
     reason: String,
     parked_at: Timestamp,
-    /// An alert (its value is kept in the store) rather than a credit set
-    /// (rendered again from the conversion view).
-    alert: bool,
+    /// The message carries its own value, kept in the store (an alert, a dead
+    /// letter), rather than a credit set rendered again from its conversion.
+    own_value: bool,
 }
 
 pub(crate) async fn parked(
@@ -81,7 +81,7 @@ pub(crate) async fn parked(
             size: r.size,
             reason: r.reason,
             parked_at: Timestamp::from_millis(r.parked_at_ms),
-            alert: r.alert.is_some(),
+            own_value: r.value.is_some(),
         })
         .collect();
     // The next page's address goes in `Link` too, as for every paged answer.

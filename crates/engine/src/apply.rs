@@ -10,7 +10,7 @@ use touchline_core::{Envelope, Event, LeadRouted, LeadSource, TouchStatus};
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView, RoutingRules,
 };
-use touchline_store::{Commit, OutboxRecord, PartitionOffset, Store, Table};
+use touchline_store::{Commit, OutboxDeadLetter, OutboxRecord, PartitionOffset, Store, Table};
 
 use crate::EngineError;
 use crate::message::{ActivityAlert, OpenOpportunity, attribution_key};
@@ -55,8 +55,20 @@ impl Default for EngineConfig {
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     pub events: Vec<Envelope>,
+    /// Where each event came from, in the order of `events`; empty when the
+    /// source has no coordinates (the demo, an import). Dead letters the engine
+    /// finds name it.
+    pub sources: Vec<MessageSource>,
     pub offsets: Vec<PartitionOffset>,
     pub dead_lettered: u64,
+}
+
+/// A message's place in its input topic.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MessageSource {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -83,6 +95,54 @@ pub struct ConflictingDuplicate {
     pub envelope: Envelope,
     /// Where the kept copy is in the log, if it was there before this batch.
     pub logged_seq: Option<u64>,
+    /// Where the skipped copy came from, if the source said.
+    pub source: Option<MessageSource>,
+}
+
+impl ConflictingDuplicate {
+    /// The dead letter it becomes: the skipped copy as JSON, with the reason
+    /// and its source in the `touchline.dlq.*` headers of every dead letter.
+    fn dead_letter(&self) -> OutboxRecord {
+        let id = &self.envelope.event_id;
+        let kept = self.logged_seq.map_or_else(
+            || "earlier in the same batch".to_owned(),
+            |s| format!("at log position {s}"),
+        );
+        let mut headers = vec![
+            (
+                "touchline.dlq.reason".to_owned(),
+                format!(
+                    "conflicting_duplicate: an event with id {id:?} and other content is in the log ({kept}); this copy was skipped"
+                ),
+            ),
+            (
+                "touchline.dlq.error".to_owned(),
+                "conflicting_duplicate".to_owned(),
+            ),
+        ];
+        if let Some(source) = &self.source {
+            headers.extend([
+                (
+                    "touchline.dlq.source.topic".to_owned(),
+                    source.topic.clone(),
+                ),
+                (
+                    "touchline.dlq.source.partition".to_owned(),
+                    source.partition.to_string(),
+                ),
+                (
+                    "touchline.dlq.source.offset".to_owned(),
+                    source.offset.to_string(),
+                ),
+            ]);
+        }
+        if let Some(seq) = self.logged_seq {
+            headers.push(("touchline.dlq.logged.seq".to_owned(), seq.to_string()));
+        }
+        // Plain data with string keys: serializing cannot fail.
+        let value = serde_json::to_vec(&self.envelope).unwrap_or_default();
+        OutboxRecord::dead_letter(id.clone(), OutboxDeadLetter { value, headers })
+    }
 }
 
 impl Eq for ConflictingDuplicate {}
@@ -418,9 +478,11 @@ impl Engine {
         }
         let Batch {
             events,
+            sources,
             offsets,
             dead_lettered,
         } = batch;
+        let source_of = |i: usize| sources.get(i).cloned();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         // An id of the batch in flight: wait for it to be durable, so that every
         // known id can be compared with its logged copy below. Retries that
@@ -434,7 +496,7 @@ impl Engine {
         let mut fresh = Vec::with_capacity(events.len());
         let mut duplicates = 0usize;
         let mut conflicting = Vec::new();
-        for (envelope, known) in events.iter().zip(known) {
+        for (i, (envelope, known)) in events.iter().zip(known).enumerate() {
             let id = envelope.event_id.as_str();
             if known {
                 let logged_seq = self.store.seq_of_event(id)?;
@@ -446,6 +508,7 @@ impl Engine {
                     conflicting.push(ConflictingDuplicate {
                         envelope: envelope.clone(),
                         logged_seq,
+                        source: source_of(i),
                     });
                 } else {
                     duplicates += 1;
@@ -457,6 +520,7 @@ impl Engine {
                     conflicting.push(ConflictingDuplicate {
                         envelope: envelope.clone(),
                         logged_seq: None,
+                        source: source_of(i),
                     });
                 }
             } else {
@@ -514,6 +578,12 @@ impl Engine {
         let last_seq = seq.saturating_sub(1);
 
         let mut outbox_id = self.next_outbox_id;
+        // A conflicting duplicate goes to the dead-letter topic through the
+        // outbox: written in this batch, so it is never lost, whatever crashes.
+        for conflict in &conflicting {
+            or_poison!(commit.outbox(outbox_id, &conflict.dead_letter()));
+            outbox_id += 1;
+        }
         for alert in &alerts {
             or_poison!(commit.outbox(outbox_id, alert));
             outbox_id += 1;
@@ -535,6 +605,8 @@ impl Engine {
         }
         let total_duplicates = self.duplicates + duplicates as u64;
         let total_conflicting = self.conflicting + conflicting.len() as u64;
+        // Conflicting duplicates are dead letters too, sent through the outbox.
+        let dead_lettered = dead_lettered + conflicting.len() as u64;
         let total_dead = self.dead_lettered + dead_lettered;
         let total_versions = self.versions + versions as u64;
         commit.set_meta_u64(META_NEXT_SEQ, seq);

@@ -48,7 +48,9 @@ mod pipeline;
 mod queries;
 mod sink;
 
-pub use apply::{Batch, BatchOutcome, Durable, Engine, EngineConfig};
+pub use apply::{
+    Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, MessageSource,
+};
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,
     render_attribution,

@@ -171,6 +171,24 @@ fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
     assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
 
     assert_eq!(metrics.batches, 4);
+    // Each conflict waits in the outbox as a dead letter, written with its batch.
+    let letters: Vec<_> = engine
+        .store()
+        .outbox(1_000)
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|(_, r)| r.dead_letter.map(|d| (r.key, d)))
+        .collect();
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0].0, "e1");
+    assert!(
+        letters[0]
+            .1
+            .headers
+            .contains(&("touchline.dlq.error".into(), "conflicting_duplicate".into()))
+    );
+    let skipped: Envelope = serde_json::from_slice(&letters[0].1.value).expect("json");
+    assert_eq!(skipped, other);
 
     // The counters survive a restart, the batch count too.
     drop((engine, queries));

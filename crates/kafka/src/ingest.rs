@@ -7,7 +7,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use touchline_engine::{Batch, Durable, Engine, Metrics};
+use touchline_engine::{Batch, Durable, Engine, MessageSource, Metrics};
 use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
@@ -316,7 +316,7 @@ impl Ingest {
                     touchline_proto::decode(format, payload).map_err(|e| (e.code(), e.to_string()))
                 };
                 match decoded {
-                    Ok(envelope) => events.push((topic, partition, envelope)),
+                    Ok(envelope) => events.push((topic, partition, offset, envelope)),
                     Err((code, reason)) => dead.push(DeadLetter::new(
                         Source {
                             topic,
@@ -335,7 +335,7 @@ impl Ingest {
             // Messages of partitions revoked meanwhile belong to their new owner now.
             let revoked: Vec<(String, i32)> = context_revoked(&consumer);
             if !revoked.is_empty() {
-                events.retain(|(t, p, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
+                events.retain(|(t, p, _, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
                 dead.retain(|d| {
                     !revoked
                         .iter()
@@ -361,8 +361,20 @@ impl Ingest {
                         next_offset: *next,
                     })
                     .collect();
+                let (sources, events): (Vec<MessageSource>, Vec<_>) = events
+                    .into_iter()
+                    .map(|(topic, partition, offset, envelope)| {
+                        let source = MessageSource {
+                            topic,
+                            partition,
+                            offset,
+                        };
+                        (source, envelope)
+                    })
+                    .unzip();
                 let batch = Batch {
-                    events: events.into_iter().map(|(_, _, e)| e).collect(),
+                    events,
+                    sources,
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
                 };

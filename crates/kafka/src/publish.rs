@@ -20,13 +20,15 @@ const META_PUBLISHED: &str = "published";
 const META_PUBLISH_PARKED: &str = "publish_parked";
 
 /// Drains the outbox, in order: attribution keys to the attribution topic,
-/// alerts to the alerts topic. A record Kafka refuses for good is parked in the
+/// alerts to the alerts topic, dead letters the engine found (conflicting
+/// duplicates) to the dead-letter topic. A record Kafka refuses for good is parked in the
 /// store (listed by `GET /v1/publishing/parked`) so the rest keeps flowing.
 pub struct Publisher {
     store: Arc<Store>,
     producer: FutureProducer,
     topic: String,
     alerts_topic: String,
+    dead_letter_topic: String,
     metrics: Arc<Metrics>,
     drain_timeout: Duration,
 }
@@ -49,7 +51,10 @@ struct Item<'p> {
     key: &'p str,
     /// `None`: a tombstone.
     value: Option<Vec<u8>>,
-    alert: bool,
+    /// The message carries its own value (an alert, a dead letter) rather than
+    /// a state rendered from the views.
+    own_value: bool,
+    headers: Option<&'p [(String, String)]>,
 }
 
 /// What became of one message.
@@ -95,6 +100,7 @@ impl Publisher {
             producer,
             topic: config.attribution_topic.clone(),
             alerts_topic: config.alerts_topic.clone(),
+            dead_letter_topic: config.dead_letter_topic.clone(),
             metrics,
             drain_timeout: Duration::from_millis(config.shutdown_drain_timeout_ms),
         })
@@ -111,19 +117,25 @@ impl Publisher {
         // only the newest needs to go out.
         let mut newest: HashMap<&str, usize> = HashMap::with_capacity(page.len());
         for (i, (_, record)) in page.iter().enumerate() {
-            if record.alert.is_none() {
+            if record.is_attribution() {
                 newest.insert(record.key.as_str(), i);
             }
         }
         // Render each key's current value (or tombstone) from the views; alerts
-        // go as they are, every one.
+        // and dead letters go as they are, every one.
         let mut items = Vec::with_capacity(newest.len());
         let mut renderer = touchline_engine::AttributionRenderer::new(&self.store);
         for (i, (outbox_id, record)) in page.iter().enumerate() {
-            let (topic, value, alert) = if let Some(alert) = &record.alert {
-                (self.alerts_topic.as_str(), Some(alert.clone()), true)
+            let (topic, value, headers) = if let Some(alert) = &record.alert {
+                (self.alerts_topic.as_str(), Some(alert.clone()), None)
+            } else if let Some(letter) = &record.dead_letter {
+                (
+                    self.dead_letter_topic.as_str(),
+                    Some(letter.value.clone()),
+                    Some(letter.headers.as_slice()),
+                )
             } else if newest.get(record.key.as_str()) == Some(&i) {
-                (self.topic.as_str(), renderer.render(&record.key)?, false)
+                (self.topic.as_str(), renderer.render(&record.key)?, None)
             } else {
                 continue;
             };
@@ -132,7 +144,8 @@ impl Publisher {
                 topic,
                 key: record.key.as_str(),
                 value,
-                alert,
+                own_value: !record.is_attribution(),
+                headers,
             });
         }
 
@@ -165,7 +178,7 @@ impl Publisher {
                         size: size as u64,
                         reason: error.to_string(),
                         parked_at_ms: Timestamp::now().as_millis(),
-                        alert: item.alert.then(|| item.value.clone()).flatten(),
+                        value: item.own_value.then(|| item.value.clone()).flatten(),
                     });
                 }
             }
@@ -251,6 +264,16 @@ impl Publisher {
         let mut message = FutureRecord::<str, [u8]>::to(item.topic).key(item.key);
         if let Some(value) = &item.value {
             message = message.payload(value.as_slice());
+        }
+        if let Some(headers) = item.headers {
+            let mut owned = rdkafka::message::OwnedHeaders::new_with_capacity(headers.len());
+            for (key, value) in headers {
+                owned = owned.insert(rdkafka::message::Header {
+                    key,
+                    value: Some(value.as_str()),
+                });
+            }
+            message = message.headers(owned);
         }
         loop {
             match self.producer.send_result(message) {

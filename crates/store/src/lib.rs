@@ -153,18 +153,49 @@ pub struct OutboxRecord {
     pub key: String,
     /// `Some(value)` for an alert (published as is); `None` for an attribution key.
     pub alert: Option<Vec<u8>>,
+    /// A dead letter the engine found (a conflicting duplicate), for the
+    /// dead-letter topic; `key` is then the event id.
+    pub dead_letter: Option<OutboxDeadLetter>,
+}
+
+/// A message for the dead-letter topic that only the engine can tell is bad:
+/// the value and the headers it goes with.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxDeadLetter {
+    pub value: Vec<u8>,
+    /// `touchline.dlq.*` headers, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl OutboxRecord {
     pub fn attribution(key: String) -> Self {
-        OutboxRecord { key, alert: None }
+        OutboxRecord {
+            key,
+            alert: None,
+            dead_letter: None,
+        }
     }
 
     pub fn alert(key: String, value: Vec<u8>) -> Self {
         OutboxRecord {
             key,
             alert: Some(value),
+            dead_letter: None,
         }
+    }
+
+    pub fn dead_letter(key: String, letter: OutboxDeadLetter) -> Self {
+        OutboxRecord {
+            key,
+            alert: None,
+            dead_letter: Some(letter),
+        }
+    }
+
+    /// Whether the record publishes a key's current state (the newest of a
+    /// key in a page suffices), not a message of its own.
+    pub fn is_attribution(&self) -> bool {
+        self.alert.is_none() && self.dead_letter.is_none()
     }
 }
 
@@ -183,9 +214,10 @@ pub struct ParkedRecord {
     pub reason: String,
     /// When it was set aside (ms since the epoch).
     pub parked_at_ms: i64,
-    /// An alert's value, kept since nothing else holds it; `None` for an
+    /// The value of a message that carries its own (an alert, a dead letter),
+    /// kept since nothing else holds it; `None` for an
     /// attribution key, whose value the conversion view still has.
-    pub alert: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
 }
 
 /// What the publisher records once a page of the outbox is done: the trim,

@@ -136,7 +136,7 @@ fn scan_pages_by_key() {
     );
 }
 
-fn parked(id: u64, key: &str, alert: Option<Vec<u8>>) -> ParkedRecord {
+fn parked(id: u64, key: &str, value: Option<Vec<u8>>) -> ParkedRecord {
     ParkedRecord {
         id,
         key: key.into(),
@@ -144,7 +144,7 @@ fn parked(id: u64, key: &str, alert: Option<Vec<u8>>) -> ParkedRecord {
         size: 1_260_000,
         reason: "Message size too large".into(),
         parked_at_ms: 1_700_000_000_000 + id as i64,
-        alert,
+        value,
     }
 }
 
