@@ -71,6 +71,7 @@ fn main() {
                         next_offset: offset,
                     }],
                     dead_lettered: 0,
+                    ..Batch::default()
                 })
                 .unwrap();
         }
