@@ -506,6 +506,7 @@ fn offsets_commit_with_the_batch_and_dead_letters_are_counted() {
                     next_offset: 11,
                 }],
                 dead_lettered: 3,
+                ..Batch::default()
             })
             .expect("apply");
     }
