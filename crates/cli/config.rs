@@ -65,6 +65,29 @@ pub struct StoreConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     pub listen: SocketAddr,
+    /// Expensive requests (reports, scans, CSV exports) served at once; the
+    /// next one gets 503 with `Retry-After`. `None`: twice the cores.
+    pub max_expensive_requests: Option<usize>,
+    /// Largest request body accepted; a larger one gets 413.
+    pub max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    /// The API's limits as configured.
+    pub fn limits(&self) -> anyhow::Result<touchline_api::ApiLimits> {
+        let size = match self.max_expensive_requests {
+            None => touchline_api::ExpensiveGate::default_size(),
+            Some(n) => std::num::NonZeroUsize::new(n)
+                .context("http.max_expensive_requests must be at least 1")?,
+        };
+        if self.max_body_bytes == 0 {
+            bail!("http.max_body_bytes must be at least 1");
+        }
+        Ok(touchline_api::ApiLimits {
+            expensive: touchline_api::ExpensiveGate::new(size),
+            max_body_bytes: self.max_body_bytes,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +127,8 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_expensive_requests: None,
+            max_body_bytes: touchline_api::limits::DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -143,6 +168,7 @@ impl Config {
         };
         config.apply_env(|name| std::env::var(name).ok())?;
         config.kafka.validate()?;
+        config.http.limits()?;
         config
             .routing
             .validate()
@@ -176,6 +202,16 @@ impl Config {
         if let Some(v) = var("TOUCHLINE_HTTP_LISTEN") {
             self.http.listen = v.parse().with_context(|| {
                 format!("TOUCHLINE_HTTP_LISTEN={v:?} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_MAX_EXPENSIVE_REQUESTS") {
+            self.http.max_expensive_requests = Some(v.parse().with_context(|| {
+                format!("TOUCHLINE_HTTP_MAX_EXPENSIVE_REQUESTS={v:?} is not a whole number")
+            })?);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_MAX_BODY_BYTES") {
+            self.http.max_body_bytes = v.parse().with_context(|| {
+                format!("TOUCHLINE_HTTP_MAX_BODY_BYTES={v:?} is not a whole number of bytes")
             })?;
         }
         if let Some(v) = var("TOUCHLINE_KAFKA_BROKERS") {
@@ -327,6 +363,21 @@ mod tests {
         assert_eq!(config.kafka.dead_letter_max_payload_bytes, 0);
         assert_eq!(config.kafka.publish_max_message_bytes, 100_000);
         assert_eq!(config.kafka.shutdown_drain_timeout_ms, 1500);
+        config
+            .apply_env(|name| match name {
+                "TOUCHLINE_HTTP_MAX_EXPENSIVE_REQUESTS" => Some("3".into()),
+                "TOUCHLINE_HTTP_MAX_BODY_BYTES" => Some("1024".into()),
+                _ => None,
+            })
+            .expect("env applies");
+        let limits = config.http.limits().expect("valid");
+        assert_eq!((limits.expensive.size(), limits.max_body_bytes), (3, 1024));
+        config.http.max_expensive_requests = Some(0);
+        let err = config.http.limits().expect_err("zero permits");
+        assert!(
+            err.to_string().contains("http.max_expensive_requests"),
+            "{err}"
+        );
         let err = config
             .apply_env(|name| (name == "TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES").then(|| "1MB".into()))
             .expect_err("not a number");

@@ -58,7 +58,8 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
         info!(listen = %config.http.listen, "serving the API");
-        let app = touchline_api::router_with(
+        let limits = config.http.limits()?;
+        let app = touchline_api::router_with_limits(
             queries,
             metrics.clone(),
             touchline_api::ApiOptions {
@@ -71,6 +72,7 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
                     &config.kafka,
                 )?)),
             },
+            limits,
         );
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
