@@ -130,8 +130,26 @@ impl DeadLetter {
     }
 }
 
-/// `text` cut to at most `max` bytes on a character boundary, marked with `…`.
+/// `text` with control characters escaped (a reason may quote the input, and
+/// a header or log line must not carry a raw newline or escape sequence), cut
+/// to at most `max` bytes on a character boundary, marked with `…`.
 pub(crate) fn cap_text(text: &str, max: usize) -> String {
+    let escaped: String;
+    let text = if text.chars().any(char::is_control) {
+        escaped = text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        escaped.as_str()
+    } else {
+        text
+    };
     if text.len() <= max {
         return text.to_owned();
     }
@@ -418,6 +436,10 @@ mod tests {
     #[test]
     fn text_is_cut_on_a_character_boundary() {
         assert_eq!(cap_text("short", 10), "short");
+        assert_eq!(
+            cap_text("unknown variant `x\n\u{1b}[31m`", 100),
+            "unknown variant `x\\n\\u{1b}[31m`"
+        );
         let cut = cap_text(&"é".repeat(100), 11);
         assert!(cut.len() <= 11, "{cut}");
         assert!(cut.ends_with('…'));
