@@ -1252,15 +1252,20 @@ impl<'s> BatchState<'s> {
             },
         };
         let closed_won = won.map(|c| c.closed_at);
-        let mut contacts = opportunity.contact_ids.clone();
-        let account_id = opportunity.account_id.clone();
-        if self.account_touches
-            && let Some(account) = self.accounts.get(self.store, &account_id)?
-        {
-            contacts.extend(account.contact_ids.iter().cloned());
-        }
-        let mut touches = Vec::new();
-        let mut seen = HashSet::new();
+        let mode = if self.account_touches {
+            OpportunityTouches::AccountContacts
+        } else {
+            OpportunityTouches::ContactRoles
+        };
+        let account = if crate::journey::needs_account(mode) {
+            self.accounts
+                .get(self.store, &opportunity.account_id)?
+                .cloned()
+        } else {
+            None
+        };
+        let contacts = crate::journey::opportunity_people(opportunity, account.as_ref(), mode);
+        let mut people = Vec::with_capacity(contacts.len());
         let mut lead_created: Option<touchline_core::Timestamp> = None;
         for contact in contacts {
             let contact = self.resolve(&contact)?;
@@ -1268,13 +1273,10 @@ impl<'s> BatchState<'s> {
                 if let Some(at) = person.lead_created_at {
                     lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
                 }
-                for touch in &person.touches {
-                    if seen.insert(touch.event_id.clone()) {
-                        touches.push(touch.to_touch_point());
-                    }
-                }
+                people.push(person.clone());
             }
         }
+        let touches = crate::journey::touch_points(&people);
         let conversion = Conversion {
             id: conversion_id.to_owned(),
             kind,

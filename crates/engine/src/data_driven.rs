@@ -120,17 +120,11 @@ impl Queries {
         let mut journeys = Vec::with_capacity(conversions.len());
         let mut converting_people: HashSet<String> = HashSet::new();
         for conversion in &conversions {
-            let people = self.people_behind(conversion)?;
-            let mut touches: Vec<TouchPoint> = Vec::new();
-            let mut seen = HashSet::new();
+            let people = self.people_behind(conversion, settings)?;
             for person in &people {
                 converting_people.insert(person.person_id.clone());
-                for t in &person.touches {
-                    if seen.insert(t.event_id.clone()) {
-                        touches.push(t.to_touch_point());
-                    }
-                }
             }
+            let touches: Vec<TouchPoint> = crate::journey::touch_points(&people);
             let eligible = eligible_touches(conversion, &touches, settings).unwrap_or_default();
             journeys.push(Journey {
                 channels: eligible.iter().map(|t| step(&t.campaign_id)).collect(),
@@ -175,8 +169,13 @@ impl Queries {
         })
     }
 
-    /// The people whose touches a conversion draws on.
-    fn people_behind(&self, conversion: &Conversion) -> Result<Vec<PersonView>, EngineError> {
+    /// The people whose touches a conversion draws on, as the per-conversion
+    /// models see them ([`crate::journey`]).
+    fn people_behind(
+        &self,
+        conversion: &Conversion,
+        settings: &AttributionSettings,
+    ) -> Result<Vec<PersonView>, EngineError> {
         if conversion.kind.is_person() {
             return Ok(self.person(&conversion.subject_id)?.into_iter().collect());
         }
@@ -185,9 +184,15 @@ impl Queries {
         else {
             return Ok(Vec::new());
         };
+        let mode = settings.opportunity_touches;
+        let account = if crate::journey::needs_account(mode) {
+            self.account(&opportunity.account_id)?
+        } else {
+            None
+        };
         let mut people = Vec::new();
-        for contact in &opportunity.contact_ids {
-            if let Some(person) = self.person(contact)? {
+        for contact in crate::journey::opportunity_people(&opportunity, account.as_ref(), mode) {
+            if let Some(person) = self.surviving_person(&contact)? {
                 people.push(person);
             }
         }

@@ -42,6 +42,7 @@
 mod apply;
 pub mod as_of;
 pub mod data_driven;
+mod journey;
 mod message;
 mod metrics;
 mod pipeline;

@@ -45,6 +45,13 @@ impl Queries {
         Ok(self.store.get(Table::Persons, id)?)
     }
 
+    pub fn account(
+        &self,
+        id: &str,
+    ) -> Result<Option<touchline_projection::AccountView>, EngineError> {
+        Ok(self.store.get(Table::Accounts, id)?)
+    }
+
     pub fn opportunity(&self, id: &str) -> Result<Option<OpportunityView>, EngineError> {
         Ok(self.store.get(Table::Opportunities, id)?)
     }

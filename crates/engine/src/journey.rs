@@ -1,0 +1,55 @@
+//! The touches behind a conversion: one rule, used by the per-conversion
+//! models (`apply`) and by the data-driven ones (`data_driven`), so the two can
+//! never disagree about whose touches count.
+//!
+//! A lead conversion draws on its person's touches. An opportunity conversion
+//! draws on its contacts (the primary contact and every contact with a role)
+//! and, with `opportunity_touches = "account_contacts"`, on every contact of
+//! its account too. A touch counts once, however many of those people share it.
+
+use hashbrown::HashSet;
+use touchline_attribution::{OpportunityTouches, TouchPoint};
+use touchline_projection::{AccountView, OpportunityView, PersonView};
+
+/// Whether an opportunity's account must be read to know its people.
+pub(crate) fn needs_account(mode: OpportunityTouches) -> bool {
+    mode == OpportunityTouches::AccountContacts
+}
+
+/// The ids of the people whose touches an opportunity's conversions draw on,
+/// each once, its own contacts first. `account` is read only when
+/// [`needs_account`] says so; pass `None` otherwise.
+pub(crate) fn opportunity_people(
+    opportunity: &OpportunityView,
+    account: Option<&AccountView>,
+    mode: OpportunityTouches,
+) -> Vec<String> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let account_contacts = account
+        .filter(|_| needs_account(mode))
+        .map(|a| a.contact_ids.as_slice())
+        .unwrap_or_default();
+    opportunity
+        .contact_ids
+        .iter()
+        .chain(account_contacts)
+        .filter(|id| seen.insert(id.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Every touch of `people`, each once (by event id), in the people's order.
+pub(crate) fn touch_points<'p>(
+    people: impl IntoIterator<Item = &'p PersonView>,
+) -> Vec<TouchPoint> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut touches = Vec::new();
+    for person in people {
+        for touch in &person.touches {
+            if seen.insert(touch.event_id.as_str()) {
+                touches.push(touch.to_touch_point());
+            }
+        }
+    }
+    touches
+}

@@ -1,0 +1,142 @@
+//! The touches behind a conversion are one rule: the data-driven models see
+//! the same people as the per-conversion models, in account mode too.
+
+use std::sync::Arc;
+
+use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
+use touchline_core::*;
+use touchline_engine::data_driven::{DataDrivenModel, Granularity};
+use touchline_engine::{Batch, Engine, EngineConfig, Queries, TimeRange};
+use touchline_store::Store;
+
+fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
+    Envelope {
+        event_id: id.into(),
+        occurred_at: Timestamp::from_millis(ms),
+        recorded_at: Timestamp::from_millis(ms),
+        source_system: "test".into(),
+        event,
+    }
+}
+
+fn lead(person: &str, ms: i64) -> Envelope {
+    envelope(
+        &format!("lead-{person}"),
+        ms,
+        Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: String::new(),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: "acc".into(),
+            source: None,
+            owner_id: String::new(),
+        }),
+    )
+}
+
+fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::EmailClick,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+            topic: String::new(),
+        }),
+    )
+}
+
+#[test]
+fn data_driven_journeys_draw_on_every_account_contact_in_account_mode() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(dir.path()).expect("open store"));
+    let settings = AttributionSettings {
+        opportunity_touches: OpportunityTouches::AccountContacts,
+        ..AttributionSettings::default()
+    };
+    let config = EngineConfig {
+        models: vec![Model::FirstTouch],
+        settings: settings.clone(),
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::open(store.clone(), config).expect("open engine");
+    // Alice is the deal's contact; Bob only works at the same account. Carol
+    // never converts.
+    let events = vec![
+        lead("alice", 10),
+        lead("bob", 11),
+        touch("t-alice", 100, "alice", "webinar"),
+        touch("t-bob", 90, "bob", "search"),
+        touch("t-carol", 120, "carol", "search"),
+        envelope(
+            "opp-created",
+            200,
+            Event::OpportunityCreated(OpportunityCreated {
+                opportunity_id: "opp".into(),
+                account_id: "acc".into(),
+                name: String::new(),
+                stage: "proposal".into(),
+                amount: Money::new(1_000_00, "EUR"),
+                probability_pct: 60,
+                expected_close_at: None,
+                primary_contact_id: "alice".into(),
+                owner_id: String::new(),
+                partner_id: String::new(),
+            }),
+        ),
+        envelope(
+            "opp-won",
+            300,
+            Event::OpportunityClosed(OpportunityClosed {
+                opportunity_id: "opp".into(),
+                won: true,
+                amount: Money::new(1_000_00, "EUR"),
+                partner_id: String::new(),
+            }),
+        ),
+    ];
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .expect("apply");
+    let queries = Queries::new(store);
+
+    // The per-conversion model credits Bob's search touch: it is the first.
+    let won = queries
+        .conversion(&ConversionKind::OpportunityWon.conversion_id("opp"))
+        .expect("query")
+        .expect("won");
+    let first = won.result(Model::FirstTouch).expect("first touch");
+    assert_eq!(first.attribution.credits[0].campaign_id, "search");
+
+    // The data-driven journey of the deal holds both contacts' touches, and
+    // Bob, behind the conversion, is no non-converting journey.
+    let report = queries
+        .data_driven(
+            DataDrivenModel::Markov { order: 1 },
+            ConversionKind::OpportunityWon,
+            TimeRange::default(),
+            Granularity::Campaign,
+            &settings,
+        )
+        .expect("report");
+    assert_eq!(
+        (report.converting_journeys, report.non_converting_journeys),
+        (1, 1)
+    );
+    let search = report
+        .result
+        .channels
+        .iter()
+        .find(|c| c.channel == "search")
+        .expect("search is a channel");
+    assert!(search.share > 0.0, "{:?}", report.result.channels);
+}
