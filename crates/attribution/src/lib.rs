@@ -291,46 +291,75 @@ pub fn attribute(
     touches: &[TouchPoint],
     settings: &AttributionSettings,
 ) -> Attribution {
-    let value = conversion.value.as_ref().map(|m| m.amount_minor);
-    let eligible = match eligible_touches(conversion, touches, settings) {
-        Ok(eligible) => eligible,
+    attribute_all(&[model], conversion, touches, settings)
+        .pop()
+        .map(|(_, attribution)| attribution)
+        .unwrap_or_else(|| unattributed(conversion, Unattributed::NoTouches))
+}
+
+/// [`attribute`] under every model of `models`, in that order: eligibility and
+/// touch order are worked out once for all of them.
+pub fn attribute_all(
+    models: &[Model],
+    conversion: &Conversion,
+    touches: &[TouchPoint],
+    settings: &AttributionSettings,
+) -> Vec<(Model, Attribution)> {
+    let ordered: Vec<TouchPoint> = match eligible_touches(conversion, touches, settings) {
+        Ok(eligible) => eligible.into_iter().cloned().collect(),
         Err(reason) => {
-            return Attribution {
-                credits: vec![Credit {
-                    campaign_id: NO_TOUCH.to_owned(),
-                    touch_event_id: None,
-                    touch_occurred_at: None,
-                    weight: 1.0,
-                    amount_minor: value,
-                }],
-                unattributed: Some(reason),
-            };
+            return models
+                .iter()
+                .map(|&m| (m, unattributed(conversion, reason)))
+                .collect();
         }
     };
-    let ordered: Vec<TouchPoint> = eligible.into_iter().cloned().collect();
-    let weights = model.weights(
-        &ordered,
-        conversion.occurred_at,
-        &conversion.milestones,
-        &settings.params,
-    );
-    let amounts = value.map(|total| apportion(total, &weights));
-    let credits = ordered
-        .into_iter()
-        .zip(weights)
-        .enumerate()
-        .filter(|(_, (_, weight))| *weight > 0.0)
-        .map(|(i, (touch, weight))| Credit {
-            campaign_id: touch.campaign_id,
-            touch_event_id: Some(touch.event_id),
-            touch_occurred_at: Some(touch.occurred_at),
-            weight,
-            amount_minor: amounts.as_ref().map(|a| a[i]),
+    let value = conversion.value.as_ref().map(|m| m.amount_minor);
+    models
+        .iter()
+        .map(|&model| {
+            let weights = model.weights(
+                &ordered,
+                conversion.occurred_at,
+                &conversion.milestones,
+                &settings.params,
+            );
+            let amounts = value.map(|total| apportion(total, &weights));
+            let credits = ordered
+                .iter()
+                .zip(weights)
+                .enumerate()
+                .filter(|(_, (_, weight))| *weight > 0.0)
+                .map(|(i, (touch, weight))| Credit {
+                    campaign_id: touch.campaign_id.clone(),
+                    touch_event_id: Some(touch.event_id.clone()),
+                    touch_occurred_at: Some(touch.occurred_at),
+                    weight,
+                    amount_minor: amounts.as_ref().map(|a| a[i]),
+                })
+                .collect();
+            (
+                model,
+                Attribution {
+                    credits,
+                    unattributed: None,
+                },
+            )
         })
-        .collect();
+        .collect()
+}
+
+/// The whole value to [`NO_TOUCH`], with the reason.
+fn unattributed(conversion: &Conversion, reason: Unattributed) -> Attribution {
     Attribution {
-        credits,
-        unattributed: None,
+        credits: vec![Credit {
+            campaign_id: NO_TOUCH.to_owned(),
+            touch_event_id: None,
+            touch_occurred_at: None,
+            weight: 1.0,
+            amount_minor: conversion.value.as_ref().map(|m| m.amount_minor),
+        }],
+        unattributed: Some(reason),
     }
 }
 

@@ -557,6 +557,23 @@ proptest! {
     }
 
     #[test]
+    fn every_model_at_once_is_each_model_alone(
+        touches in touches_strategy(),
+        at in 0i64..60,
+        value in 0i64..10_000_000,
+        milestones in milestones_strategy(),
+        settings in settings_strategy(),
+    ) {
+        let c = conversion(ConversionKind::OpportunityCreated, at * DAY / 4, Some(value), milestones);
+        let together = crate::attribute_all(&Model::ALL, &c, &touches, &settings);
+        prop_assert_eq!(together.len(), Model::ALL.len());
+        for (model, attribution) in together {
+            let alone = crate::attribute_all(&[model], &c, &touches, &settings);
+            prop_assert_eq!(&alone[0].1, &attribution, "{:?}", model);
+        }
+    }
+
+    #[test]
     fn a_single_touch_gets_everything(at in 0i64..50, value in 0i64..1_000_000, milestones in milestones_strategy()) {
         let touches = parse(&format!("only@{at}:solo"), 1);
         let c = conversion(ConversionKind::OpportunityCreated, at, Some(value), milestones);

@@ -4,7 +4,7 @@ use hashbrown::{HashMap, HashSet};
 use serde::{Serialize, de::DeserializeOwned};
 use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, Milestones, Model, OpportunityTouches,
-    TouchPoint, attribute,
+    TouchPoint, attribute_all,
 };
 use touchline_core::{Envelope, Event, LeadRouted, LeadSource, TouchStatus};
 use touchline_projection::{
@@ -1265,7 +1265,7 @@ impl<'s> BatchState<'s> {
             None
         };
         let contacts = crate::journey::opportunity_people(opportunity, account.as_ref(), mode);
-        let mut people = Vec::with_capacity(contacts.len());
+        let mut touches = crate::journey::Touches::default();
         let mut lead_created: Option<touchline_core::Timestamp> = None;
         for contact in contacts {
             let contact = self.resolve(&contact)?;
@@ -1273,10 +1273,10 @@ impl<'s> BatchState<'s> {
                 if let Some(at) = person.lead_created_at {
                     lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
                 }
-                people.push(person.clone());
+                touches.add(person);
             }
         }
-        let touches = crate::journey::touch_points(&people);
+        let touches = touches.into_points();
         let conversion = Conversion {
             id: conversion_id.to_owned(),
             kind,
@@ -1325,10 +1325,7 @@ impl<'s> BatchState<'s> {
                 .collect();
             return Ok(tombstones);
         };
-        let fresh: Vec<_> = models
-            .iter()
-            .map(|&m| (m, attribute(m, &conversion, &touches, &config.settings)))
-            .collect();
+        let fresh = attribute_all(models, &conversion, &touches, &config.settings);
         let version_floor = self.version_floor;
         let view = self.conversions.get_mut_or(self.store, conversion_id, || {
             ConversionView::continuing(conversion.clone(), version_floor, models)

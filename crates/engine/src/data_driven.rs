@@ -124,7 +124,11 @@ impl Queries {
             for person in &people {
                 converting_people.insert(person.person_id.clone());
             }
-            let touches: Vec<TouchPoint> = crate::journey::touch_points(&people);
+            let mut gathered = crate::journey::Touches::default();
+            for person in &people {
+                gathered.add(person);
+            }
+            let touches: Vec<TouchPoint> = gathered.into_points();
             let eligible = eligible_touches(conversion, &touches, settings).unwrap_or_default();
             journeys.push(Journey {
                 channels: eligible.iter().map(|t| step(&t.campaign_id)).collect(),

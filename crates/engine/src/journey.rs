@@ -38,18 +38,25 @@ pub(crate) fn opportunity_people(
         .collect()
 }
 
-/// Every touch of `people`, each once (by event id), in the people's order.
-pub(crate) fn touch_points<'p>(
-    people: impl IntoIterator<Item = &'p PersonView>,
-) -> Vec<TouchPoint> {
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut touches = Vec::new();
-    for person in people {
+/// Gathers the touches of the people behind one conversion, each touch once
+/// (by event id), in the order the people are added.
+#[derive(Debug, Default)]
+pub(crate) struct Touches {
+    seen: HashSet<String>,
+    points: Vec<TouchPoint>,
+}
+
+impl Touches {
+    pub(crate) fn add(&mut self, person: &PersonView) {
         for touch in &person.touches {
-            if seen.insert(touch.event_id.as_str()) {
-                touches.push(touch.to_touch_point());
+            if !self.seen.contains(touch.event_id.as_str()) {
+                self.seen.insert(touch.event_id.clone());
+                self.points.push(touch.to_touch_point());
             }
         }
     }
-    touches
+
+    pub(crate) fn into_points(self) -> Vec<TouchPoint> {
+        self.points
+    }
 }
