@@ -331,7 +331,7 @@ async fn models_compare_side_by_side_and_ranges_are_checked() {
 }
 
 #[tokio::test]
-async fn campaign_report_gives_roi_and_says_undefined_for_zero_cost() {
+async fn campaign_report_gives_roi_and_tells_unknown_cost_from_zero_cost() {
     let (app, _dir) = app();
     let (status, rows) = get(&app, "/v1/reports/campaigns?model=linear&currency=EUR").await;
     assert_eq!(status, StatusCode::OK, "{rows}");
@@ -344,11 +344,14 @@ async fn campaign_report_gives_roi_and_says_undefined_for_zero_cost() {
     // No deal was won: no sales, so cost per sale is undefined, and ROI is -100%.
     assert_eq!(search["cost_per_sale"], "undefined");
     assert_eq!(search["roi"], -1.0);
-    // "webinar" never had a campaign record: it cost nothing, so ROI is undefined (R15).
+    // "webinar" never had a campaign record: nobody said what it cost, so its
+    // cost and every ratio over it are unknown, not zero (a free campaign with
+    // a record is R15's undefined ROI: tests/tracking.rs).
     let webinar = rows.iter().find(|r| r["campaign_id"] == "webinar").unwrap();
-    assert_eq!(webinar["cost_minor"], 0);
-    assert_eq!(webinar["roi"], "undefined");
-    assert_eq!(webinar["roas"], "undefined");
+    assert_eq!(webinar["cost_minor"], Value::Null);
+    for ratio in ["roi", "roas", "cost_per_lead", "cost_per_sale"] {
+        assert_eq!(webinar[ratio], "unknown", "{ratio}");
+    }
     let (status, body) = get(&app, "/v1/reports/campaigns?currency=euro").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(

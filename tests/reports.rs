@@ -646,3 +646,106 @@ async fn r3_accounting_transactions_attach_to_the_deal_and_book_cash_to_the_camp
         .unwrap();
     assert_eq!(webinar["booked_minor"], 1_000_01);
 }
+
+fn google_touch(person: &str, ms: i64) -> Envelope {
+    envelope(
+        &format!("touch-{person}"),
+        ms,
+        Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: "cmp-google".into(),
+            touch_type: TouchType::AdClick,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+            topic: String::new(),
+        }),
+    )
+}
+
+fn google_cost(id: &str, ms: i64, amount_minor: i64) -> Envelope {
+    envelope(
+        id,
+        ms,
+        Event::CampaignCostRecorded(CampaignCostRecorded {
+            campaign_id: "cmp-google".into(),
+            cost: Money::new(amount_minor, "EUR"),
+            description: String::new(),
+        }),
+    )
+}
+
+#[tokio::test]
+async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    // 300.00 EUR spent in January, 700.00 EUR in February; one lead and one
+    // 1,000.00 EUR deal won in each month.
+    let mut events = vec![
+        envelope(
+            "cmp",
+            JAN,
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: "cmp-google".into(),
+                name: "Google Ads".into(),
+                channel: "paid_search".into(),
+                medium: "cpc".into(),
+                source: "google".into(),
+                ad_code: String::new(),
+                campaign_type: CampaignType::Advertisement,
+                parent_campaign_id: String::new(),
+                starts_at: Timestamp::from_millis(JAN),
+                ends_at: None,
+                planned_cost: Some(Money::new(5_000_00, "EUR")),
+            }),
+        ),
+        google_cost("cost-jan", JAN + DAY, 300_00),
+        google_cost("cost-feb", FEB + DAY, 700_00),
+        google_touch("a", JAN + 2 * DAY),
+        lead("a", JAN + 2 * DAY + 1, "google"),
+        google_touch("f", FEB + 2 * DAY),
+        lead("f", FEB + 2 * DAY + 1, "google"),
+    ];
+    events.extend(won_deal("a", JAN + 3 * DAY, 5, ""));
+    events.extend(won_deal("f", FEB + 3 * DAY, 5, ""));
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .unwrap();
+    let row = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["campaign_id"] == "cmp-google")
+            .cloned()
+            .unwrap()
+    };
+    let report = |range: &str| {
+        let store = store.clone();
+        let uri = format!("/v1/reports/campaigns?model=first_touch&currency=EUR{range}");
+        async move {
+            let (status, rows) = get(&store, &uri).await;
+            assert_eq!(status, StatusCode::OK, "{rows}");
+            rows
+        }
+    };
+    let feb = row(&report("&from=2026-02-01&to=2026-03-01").await);
+    // February's cost against February's revenue and leads: the recorded costs
+    // replace the planned 5,000.00 EUR.
+    assert_eq!(feb["cost_minor"], 700_00);
+    assert_eq!(feb["revenue_minor"], 1_000_00);
+    assert_eq!(feb["leads"], 1.0);
+    assert_eq!(feb["roi"], (1_000.0 - 700.0) / 700.0);
+    assert_eq!(feb["cost_per_lead"], 700.0);
+    let jan = row(&report("&from=2026-01-01&to=2026-02-01").await);
+    assert_eq!(
+        (jan["cost_minor"].clone(), jan["roi"].clone()),
+        (30_000.into(), Value::from((1_000.0 - 300.0) / 300.0))
+    );
+    let all = row(&report("").await);
+    assert_eq!(all["cost_minor"], 1_000_00);
+    assert_eq!(all["revenue_minor"], 2_000_00);
+    assert_eq!(all["roi"], 1.0);
+}

@@ -358,7 +358,8 @@ impl Queries {
 }
 
 /// A ratio that is undefined when its denominator is zero (a campaign that cost
-/// nothing has no ROI; it is not infinite and not an error).
+/// nothing has no ROI; it is not infinite and not an error), and unknown when
+/// an operand is (a campaign whose cost nobody recorded).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Ratio {
@@ -370,6 +371,7 @@ pub enum Ratio {
 #[serde(rename_all = "snake_case")]
 pub enum Undefined {
     Undefined,
+    Unknown,
 }
 
 impl Ratio {
@@ -382,11 +384,21 @@ impl Ratio {
     }
 }
 
+impl Ratio {
+    const UNKNOWN: Ratio = Ratio::Undefined(Undefined::Unknown);
+
+    /// `of`, or unknown when the numerator is.
+    fn of_known(numerator: Option<f64>, denominator: f64) -> Ratio {
+        numerator.map_or(Ratio::UNKNOWN, |n| Ratio::of(n, denominator))
+    }
+}
+
 impl std::fmt::Display for Ratio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ratio::Value(v) => write!(f, "{v:.2}"),
-            Ratio::Undefined(_) => f.write_str("undefined"),
+            Ratio::Undefined(Undefined::Undefined) => f.write_str("undefined"),
+            Ratio::Undefined(Undefined::Unknown) => f.write_str("unknown"),
         }
     }
 }
@@ -398,8 +410,11 @@ pub struct CampaignPerformance {
     pub campaign_name: String,
     pub channel: String,
     pub currency: String,
-    /// Recorded cost; the planned cost when nothing was recorded.
-    pub cost_minor: MinorTotal,
+    /// The cost in the range under [`CampaignView::cost_in`]'s policy: costs
+    /// recorded in it, else the planned cost spread over the run; `None` when
+    /// unknown (a campaign with no record), and then ROI, ROAS and cost per
+    /// lead and sale are `"unknown"`.
+    pub cost_minor: Option<MinorTotal>,
     /// Distinct people touched by the campaign.
     pub members: u64,
     /// Distinct people who responded.
@@ -438,8 +453,9 @@ pub struct UnattributedRow {
 
 impl Queries {
     /// Cost, credited leads, sales and revenue, ROI, ROAS, cost per lead and per
-    /// sale for every campaign, under `model`, for conversions in `range`. Only
-    /// costs and revenue in `currency` are counted.
+    /// sale for every campaign, under `model`: conversions in `range` and the
+    /// cost of `range` ([`CampaignView::cost_in`]), so a period means the same
+    /// on both sides of every ratio. Only costs and revenue in `currency` count.
     pub fn campaign_performance(
         &self,
         model: Model,
@@ -451,21 +467,7 @@ impl Queries {
         let booked = self.booked_by_campaign(model, range, currency)?;
         let mut rows = Vec::new();
         for campaign in self.campaigns()? {
-            let recorded: MinorTotal = campaign
-                .actual_cost
-                .iter()
-                .filter(|m| m.currency == currency)
-                .map(|m| m.amount_minor)
-                .sum();
-            let cost_minor = if campaign.actual_cost.is_empty() {
-                campaign
-                    .planned_cost
-                    .as_ref()
-                    .filter(|m| m.currency == currency)
-                    .map_or(0, |m| MinorTotal::from(m.amount_minor))
-            } else {
-                recorded
-            };
+            let cost_minor = campaign.cost_in(currency, range.from, range.to);
             let lead_credit: f64 = leads
                 .iter()
                 .filter(|c| c.campaign_id == campaign.campaign_id)
@@ -479,7 +481,7 @@ impl Queries {
                 .fold((0.0, 0 as MinorTotal), |(s, r), c| {
                     (s + c.conversions, r + c.value_minor)
                 });
-            let cost = cost_minor as f64 / 100.0;
+            let cost = cost_minor.map(|c| c as f64 / 100.0);
             let revenue = revenue_minor as f64 / 100.0;
             rows.push(CampaignPerformance {
                 campaign_name: campaign.display_name().to_owned(),
@@ -495,10 +497,10 @@ impl Queries {
                 sales,
                 revenue_minor,
                 booked_minor: booked.get(&campaign.campaign_id).copied().unwrap_or(0),
-                roi: Ratio::of(revenue - cost, cost),
-                roas: Ratio::of(revenue, cost),
-                cost_per_lead: Ratio::of(cost, lead_credit),
-                cost_per_sale: Ratio::of(cost, sales),
+                roi: cost.map_or(Ratio::UNKNOWN, |cost| Ratio::of(revenue - cost, cost)),
+                roas: cost.map_or(Ratio::UNKNOWN, |cost| Ratio::of(revenue, cost)),
+                cost_per_lead: Ratio::of_known(cost, lead_credit),
+                cost_per_sale: Ratio::of_known(cost, sales),
             });
         }
         rows.sort_by(|a, b| {

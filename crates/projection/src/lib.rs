@@ -42,7 +42,7 @@ mod person;
 mod routing;
 
 pub use account::{AccountView, TransactionEntry};
-pub use campaign::CampaignView;
+pub use campaign::{CampaignView, DatedCost};
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};
 pub use person::{
