@@ -8,8 +8,9 @@ use touchline_attribution::data_driven::{
     DataDrivenResult, Journey, ShapleyOptions, markov, shapley,
 };
 use touchline_attribution::{
-    AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
+    AttributionSettings, Conversion, ConversionKind, TouchFilter, TouchPoint, eligible_touches,
 };
+use touchline_core::TouchStatus;
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
 use touchline_store::Table;
 
@@ -64,13 +65,27 @@ impl From<touchline_store::StoreError> for DataDrivenReportError {
 impl Queries {
     /// Runs a data-driven model over the conversions of `kind` in `range`.
     ///
-    /// Converting journeys: for each conversion, its eligible touches (as the
-    /// per-conversion models see them: before the conversion, inside the lookback
-    /// window, passing the filter), valued 1 for lead conversions and the amount
-    /// in minor units for opportunity conversions. Non-converting journeys: every
-    /// person with touches who is behind no conversion of `kind` (a prospect who
-    /// never became a lead, a lead never qualified, a contact whose deals never
-    /// closed won...), with all their touches.
+    /// The period `range` means what it means in every report: the
+    /// conversions that happened in it.
+    ///
+    /// Converting journeys: for each conversion of `kind` in `range`, its
+    /// eligible touches (as the per-conversion models see them: before the
+    /// conversion, inside the lookback window, passing the filter), valued 1 for
+    /// lead conversions and the amount in minor units for opportunity
+    /// conversions. Non-converting journeys: every other person with touches
+    /// who had not converted by the end of the period (a prospect who never
+    /// became a lead, a lead not qualified yet, a contact whose deals had not
+    /// closed won, someone who converted only after the period), with the
+    /// touches a conversion at the end of the period would see: before it,
+    /// inside the lookback window, passing the filter. People whose conversion
+    /// came before the period are in neither: their journey ended before it.
+    ///
+    /// Example, September: Alice (email touch 25 August, lead 5 September)
+    /// converts; Bob (search 10 September, email 1 October, lead 3 October) is
+    /// a non-converting `[search]`, his October touch cut; Carol (lead in
+    /// August, email in September) is in neither; Dave (search 20 September,
+    /// never a lead) is a non-converting `[search]`. Markov then credits all of
+    /// September's leads to email.
     pub fn data_driven(
         &self,
         model: DataDrivenModel,
@@ -98,6 +113,8 @@ impl Queries {
         };
 
         let mut conversions: Vec<Conversion> = Vec::new();
+        // Conversions before the period: their people's journeys ended before it.
+        let mut ended_before: Vec<Conversion> = Vec::new();
         let prefix = format!("{}:", kind.name());
         let mut after: Option<String> = None;
         loop {
@@ -109,12 +126,17 @@ impl Queries {
             )?;
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
-            conversions.extend(
-                page.into_iter()
-                    .filter(|(_, v)| v.is_live())
-                    .map(|(_, v)| v.conversion)
-                    .filter(|c| range.contains(c.occurred_at)),
-            );
+            for conversion in page
+                .into_iter()
+                .filter(|(_, v)| v.is_live())
+                .map(|(_, v)| v.conversion)
+            {
+                if range.contains(conversion.occurred_at) {
+                    conversions.push(conversion);
+                } else if range.from.is_some_and(|from| conversion.occurred_at < from) {
+                    ended_before.push(conversion);
+                }
+            }
         }
 
         let mut journeys = Vec::with_capacity(conversions.len());
@@ -140,20 +162,41 @@ impl Queries {
             });
         }
         let converting = journeys.len();
+        for conversion in &ended_before {
+            for person in self.people_behind(conversion, settings)? {
+                converting_people.insert(person.person_id);
+            }
+        }
+        // A journey that has not converted by the end of the period is cut
+        // there, and seen as a conversion at that instant would see it: inside
+        // the lookback window, passing the touch filter.
+        let window_start = range.to.and_then(|to| {
+            settings
+                .lookback_days
+                .days(kind)
+                .map(|days| to.saturating_sub_millis(i64::from(days) * 86_400_000))
+        });
+        let counts = |t: &&touchline_projection::TouchEntry| {
+            range.to.is_none_or(|to| t.occurred_at < to)
+                && window_start.is_none_or(|start| t.occurred_at >= start)
+                && (settings.filter == TouchFilter::All || t.status == TouchStatus::Responded)
+        };
         self.store()
             .for_each(Table::Persons, |id, person: PersonView| {
-                if person.merged_into.is_some()
-                    || person.touches.is_empty()
-                    || converting_people.contains(id)
-                {
+                if person.merged_into.is_some() || converting_people.contains(id) {
+                    return;
+                }
+                let channels: Vec<String> = person
+                    .touches
+                    .iter()
+                    .filter(counts)
+                    .map(|t| step(&t.campaign_id))
+                    .collect();
+                if channels.is_empty() {
                     return;
                 }
                 journeys.push(Journey {
-                    channels: person
-                        .touches
-                        .iter()
-                        .map(|t| step(&t.campaign_id))
-                        .collect(),
+                    channels,
                     converted: false,
                     value: 0.0,
                 });

@@ -140,3 +140,79 @@ fn data_driven_journeys_draw_on_every_account_contact_in_account_mode() {
         .expect("search is a channel");
     assert!(search.share > 0.0, "{:?}", report.result.channels);
 }
+
+/// The worked example of `Queries::data_driven`: a period cuts converting and
+/// non-converting journeys at the same boundary.
+#[test]
+fn a_period_cuts_data_driven_journeys_at_its_boundary() {
+    const DAY: i64 = 86_400_000;
+    const AUG_1: i64 = 1_785_542_400_000; // 2026-08-01
+    const SEP_1: i64 = AUG_1 + 31 * DAY;
+    const OCT_1: i64 = SEP_1 + 30 * DAY;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(dir.path()).expect("open store"));
+    let config = EngineConfig {
+        models: vec![Model::Linear],
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::open(store.clone(), config).expect("open engine");
+    let lead_at = |person: &str, ms: i64| {
+        let mut e = lead(person, ms);
+        if let Event::LeadCreated(l) = &mut e.event {
+            l.account_id.clear();
+        }
+        e
+    };
+    let events = vec![
+        touch("alice-email", AUG_1 + 24 * DAY, "alice", "email"),
+        lead_at("alice", SEP_1 + 4 * DAY),
+        touch("bob-search", SEP_1 + 9 * DAY, "bob", "search"),
+        touch("bob-email", OCT_1, "bob", "email"),
+        lead_at("bob", OCT_1 + 2 * DAY),
+        touch("carol-webinar", AUG_1, "carol", "webinar"),
+        lead_at("carol", AUG_1 + 9 * DAY),
+        touch("carol-email", SEP_1 + 14 * DAY, "carol", "email"),
+        touch("dave-search", SEP_1 + 19 * DAY, "dave", "search"),
+    ];
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .expect("apply");
+    let queries = Queries::new(store);
+    let september = TimeRange {
+        from: Some(Timestamp::from_millis(SEP_1)),
+        to: Some(Timestamp::from_millis(OCT_1)),
+    };
+    let report = queries
+        .data_driven(
+            DataDrivenModel::Markov { order: 1 },
+            ConversionKind::LeadCreated,
+            september,
+            Granularity::Campaign,
+            &AttributionSettings::default(),
+        )
+        .expect("report");
+    // Alice converts; Bob and Dave are [search]; Carol is in neither.
+    assert_eq!(
+        (report.converting_journeys, report.non_converting_journeys),
+        (1, 2)
+    );
+    let share = |channel: &str| {
+        report
+            .result
+            .channels
+            .iter()
+            .find(|c| c.channel == channel)
+            .map_or(0.0, |c| c.share)
+    };
+    assert_eq!((share("email"), share("search")), (1.0, 0.0));
+    assert!(
+        report
+            .result
+            .channels
+            .iter()
+            .all(|c| c.channel != "webinar")
+    );
+}
