@@ -23,7 +23,7 @@ const META_DEAD_LETTERED: &str = "dead_lettered";
 const META_BATCHES: &str = "batches";
 const META_CONFLICTING: &str = "conflicting_duplicates";
 const META_VERSIONS: &str = "attribution_versions";
-const META_CONFIG: &str = "attribution_config";
+pub(crate) const META_CONFIG: &str = "attribution_config";
 
 /// A touch recorded more than this long after it happened is history being
 /// filled in (a backfill, a late sync), not new activity: it raises no alert.
@@ -295,7 +295,8 @@ impl Engine {
         self.config.settings.opportunity_touches == OpportunityTouches::AccountContacts
     }
 
-    /// The attribution configuration as stored with the results it produced.
+    /// The attribution configuration as stored with the results it produced
+    /// (read back by [`crate::Queries::configured_models`]).
     fn config_fingerprint(&self) -> Vec<u8> {
         // Plain data with string keys: serializing cannot fail.
         serde_json::to_vec(&(&self.config.models, &self.config.settings)).unwrap_or_default()

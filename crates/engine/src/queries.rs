@@ -60,6 +60,23 @@ impl Queries {
         Ok(self.store.get(Table::Campaigns, id)?)
     }
 
+    /// The models the engine that wrote this store computes: what every stored
+    /// credit set was computed under. `None` for a store no engine has opened.
+    pub fn configured_models(&self) -> Result<Option<Vec<Model>>, EngineError> {
+        let Some(bytes) = self.store.meta_bytes(crate::apply::META_CONFIG)? else {
+            return Ok(None);
+        };
+        let (models, _): (Vec<Model>, serde::de::IgnoredAny) = serde_json::from_slice(&bytes)
+            .map_err(|e| {
+                EngineError::from(touchline_store::StoreError::Corrupt {
+                    what: "attribution configuration",
+                    key: crate::apply::META_CONFIG.into(),
+                    detail: e.to_string(),
+                })
+            })?;
+        Ok(Some(models))
+    }
+
     /// The record events about `id` go to now: `id`'s own, or the survivor of
     /// the merges it went through, however many. `None` for an unknown id.
     pub fn surviving_person(&self, id: &str) -> Result<Option<PersonView>, EngineError> {
