@@ -50,6 +50,11 @@ pub struct DemoArgs {
     /// Print the report and exit instead of serving the API.
     #[arg(long)]
     no_serve: bool,
+    /// Also write the generated messages to this file (`.jsonl`: JSON lines;
+    /// `.pb`: length-delimited protobuf), malformed ones included, for
+    /// `touchline ingest` to read back.
+    #[arg(long)]
+    export: Option<PathBuf>,
 }
 
 /// One message as a source would deliver it.
@@ -114,6 +119,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             bytes: touchline_proto::encode(format, envelope),
         });
         offset += 1;
+    }
+    if let Some(path) = &args.export {
+        let mut valid = envelopes.iter();
+        let records = messages.iter().map(|m| {
+            // Every message is the next envelope, or a malformed one.
+            match touchline_proto::decode(m.format, &m.bytes) {
+                Ok(_) => valid.next().ok_or(m.bytes.as_slice()),
+                Err(_) => Err(m.bytes.as_slice()),
+            }
+        });
+        let written = crate::ingest::export(path, records)?;
+        println!("exported {written} messages to {}", path.display());
     }
     let pending: Vec<&Message> = messages
         .iter()

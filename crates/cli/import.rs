@@ -372,7 +372,7 @@ fn report_bad_rows(bad: &[BadRow]) {
     }
 }
 
-fn open_store(path: &Path) -> anyhow::Result<Arc<Store>> {
+pub(crate) fn open_store(path: &Path) -> anyhow::Result<Arc<Store>> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("store.path: cannot create {}", parent.display()))?;

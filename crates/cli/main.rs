@@ -12,6 +12,7 @@
 mod config;
 mod demo;
 mod import;
+mod ingest;
 mod report;
 mod run;
 
@@ -54,6 +55,9 @@ enum Command {
     /// source, one touch per lead at its creation date (into a stopped engine's
     /// store, or through Kafka with --via-kafka).
     Import(import::ImportArgs),
+    /// Ingest events from files (JSON lines or length-delimited protobuf)
+    /// into a store, through the same decode, validation and engine as Kafka.
+    Ingest(ingest::IngestArgs),
     /// Print a report from a store (stop the engine first, or query its API).
     Report {
         #[command(subcommand)]
@@ -152,6 +156,7 @@ fn main() -> std::process::ExitCode {
         Command::Attribution { command } => report::run_attribution(command),
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
+        Command::Ingest(args) => ingest::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,134 @@
+//! `touchline ingest`: events from files through the same decode, validation
+//! and engine as Kafka input, bad records reported by line, re-runs idempotent.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn touchline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ingest(file: &Path, db: &Path) -> Output {
+    touchline(&[
+        "ingest",
+        file.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ])
+}
+
+/// `N records: A events appended, D already in the log, ...` of one file.
+fn counts(output: &Output) -> (u64, u64, u64) {
+    let out = text(&output.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.contains(" records: "))
+        .unwrap_or_else(|| panic!("{out}"));
+    let number = |after: &str| -> u64 {
+        let rest = line.split(after).next().unwrap();
+        rest.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    (
+        number(" records:"),
+        number(" events appended"),
+        number(" already in the log"),
+    )
+}
+
+#[test]
+fn the_demo_exports_its_events_and_ingest_reads_them_back_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("demo.jsonl");
+    let pb = dir.path().join("demo.pb");
+    for file in [&jsonl, &pb] {
+        let demo = touchline(&[
+            "demo",
+            "--accounts",
+            "200",
+            "--no-serve",
+            "--export",
+            file.to_str().unwrap(),
+        ]);
+        assert!(demo.status.success(), "{}", text(&demo.stderr));
+        assert!(
+            text(&demo.stdout).contains("exported "),
+            "{}",
+            text(&demo.stdout)
+        );
+    }
+
+    // The demo mixes in three malformed messages: reported by line, the rest in.
+    let db = dir.path().join("from-jsonl");
+    let first = ingest(&jsonl, &db);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    let stderr = text(&first.stderr);
+    let bad: Vec<&str> = stderr.lines().filter(|l| l.contains(": line ")).collect();
+    assert_eq!(bad.len(), 3, "{stderr}");
+    assert!(bad[0].contains("json_decode"), "{stderr}");
+    assert!(stderr.contains("3 records were not ingested"), "{stderr}");
+    let (records, appended, duplicates) = counts(&first);
+    assert!(appended > 1_000, "{}", text(&first.stdout));
+    // The generator's producer retries, if any, are duplicates, as from Kafka.
+    assert_eq!(records, appended + duplicates + 3);
+
+    // Again: nothing new.
+    let again = ingest(&jsonl, &db);
+    let (records_again, appended_again, duplicates_again) = counts(&again);
+    assert_eq!(
+        (records_again, appended_again, duplicates_again),
+        (records, 0, appended + duplicates)
+    );
+
+    // Protobuf gives the same store.
+    let db_pb = dir.path().join("from-pb");
+    let from_pb = ingest(&pb, &db_pb);
+    assert_eq!(counts(&from_pb), (records, appended, duplicates));
+    let report = |db: &Path| {
+        let out = touchline(&[
+            "report",
+            "campaigns",
+            "--db",
+            db.to_str().unwrap(),
+            "--format",
+            "csv",
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert_eq!(report(&db), report(&db_pb));
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown = dir.path().join("events.csv");
+    std::fs::write(&unknown, "a,b\n").unwrap();
+    let out = ingest(&unknown, &dir.path().join("db"));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("cannot tell the format from the extension"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = touchline(&[
+        "ingest",
+        "/nonexistent/events.jsonl",
+        "--db",
+        dir.path().join("db2").to_str().unwrap(),
+    ]);
+    assert!(
+        text(&missing.stderr).contains("cannot open /nonexistent/events.jsonl"),
+        "{}",
+        text(&missing.stderr)
+    );
+}
