@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::Timestamp;
 
 /// One event with its metadata. `event_id` is the idempotency key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Envelope {
     pub event_id: String,
     pub occurred_at: Timestamp,
@@ -18,7 +18,7 @@ pub struct Envelope {
 }
 
 /// An amount in minor units (cents) of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Money {
     pub amount_minor: i64,
     pub currency: String,
@@ -30,7 +30,7 @@ pub struct Money {
 pub type MinorTotal = i128;
 
 /// A total of amounts in one currency: [`Money`]'s shape with a wide amount.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MoneyTotal {
     pub amount_minor: MinorTotal,
     pub currency: String,
@@ -59,7 +59,7 @@ impl Money {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     CampaignUpserted(CampaignUpserted),
@@ -79,7 +79,7 @@ pub enum Event {
     LeadRouted(LeadRouted),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignType {
     Email,
@@ -96,7 +96,7 @@ pub enum CampaignType {
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignUpserted {
     pub campaign_id: String,
     pub name: String,
@@ -120,7 +120,7 @@ pub struct CampaignUpserted {
     pub planned_cost: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignCostRecorded {
     pub campaign_id: String,
     pub cost: Money,
@@ -129,7 +129,7 @@ pub struct CampaignCostRecorded {
 }
 
 /// The marketing effort behind a lead at first contact (R1).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadSource {
     pub campaign_id: String,
     #[serde(default)]
@@ -140,7 +140,7 @@ pub struct LeadSource {
     pub source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadCreated {
     pub person_id: String,
     #[serde(default)]
@@ -161,7 +161,7 @@ pub struct LeadCreated {
     pub owner_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LeadStatus {
     New,
@@ -172,7 +172,9 @@ pub enum LeadStatus {
 }
 
 /// Need, budget and authority (R23); `None` is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Qualification {
     #[serde(default)]
     pub need: Option<bool>,
@@ -183,7 +185,7 @@ pub struct Qualification {
 }
 
 /// Only the fields that are `Some` change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadUpdated {
     pub person_id: String,
     #[serde(default)]
@@ -194,7 +196,7 @@ pub struct LeadUpdated {
     pub qualification: Option<Qualification>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadConverted {
     pub person_id: String,
     pub account_id: String,
@@ -202,7 +204,7 @@ pub struct LeadConverted {
     pub opportunity_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactMethod {
     Call,
@@ -211,7 +213,7 @@ pub enum ContactMethod {
     Letter,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FollowUpLogged {
     pub person_id: String,
     pub method: ContactMethod,
@@ -223,7 +225,19 @@ pub struct FollowUpLogged {
     pub owner_id: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TouchType {
     EmailSent,
@@ -263,7 +277,7 @@ impl TouchType {
     ];
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TouchStatus {
     Sent,
@@ -272,7 +286,7 @@ pub enum TouchStatus {
 
 /// A campaign member: a person taking part in a campaign, at the envelope's
 /// `occurred_at` (the date of participation).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TouchRecorded {
     pub person_id: String,
     pub campaign_id: String,
@@ -285,7 +299,7 @@ pub struct TouchRecorded {
     pub topic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityCreated {
     pub opportunity_id: String,
     pub account_id: String,
@@ -306,7 +320,7 @@ pub struct OpportunityCreated {
 }
 
 /// Only the fields that are `Some` change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityUpdated {
     pub opportunity_id: String,
     #[serde(default)]
@@ -319,7 +333,7 @@ pub struct OpportunityUpdated {
     pub expected_close_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityContactRoleAdded {
     pub opportunity_id: String,
     pub person_id: String,
@@ -327,7 +341,7 @@ pub struct OpportunityContactRoleAdded {
     pub role: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityClosed {
     pub opportunity_id: String,
     pub won: bool,
@@ -336,7 +350,7 @@ pub struct OpportunityClosed {
     pub partner_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountUpserted {
     pub account_id: String,
     pub name: String,
@@ -348,7 +362,7 @@ pub struct AccountUpserted {
     pub parent_account_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransactionRecorded {
     pub transaction_id: String,
     pub account_id: String,
@@ -360,7 +374,9 @@ pub struct TransactionRecorded {
 }
 
 /// Who owns a lead: someone in the company, or an external partner (R20).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerKind {
     #[default]
@@ -370,7 +386,7 @@ pub enum OwnerKind {
 
 /// A lead given to an owner: by a routing rule when it arrived without one, or
 /// re-routed by hand (e.g. because its follow-up is overdue) (R20).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadRouted {
     pub person_id: String,
     pub owner_id: String,
@@ -383,7 +399,7 @@ pub struct LeadRouted {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PersonsMerged {
     pub surviving_person_id: String,
     pub merged_person_id: String,
@@ -392,7 +408,19 @@ pub struct PersonsMerged {
 }
 
 /// The kind of entity a stream follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKind {
     Person,

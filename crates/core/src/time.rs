@@ -88,6 +88,25 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// In JSON: an RFC 3339 instant, a plain date (midnight UTC) or epoch
+/// milliseconds, as `Deserialize` reads them.
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An instant: RFC 3339 (2026-03-01T09:30:00Z), a plain date (2026-03-01, midnight UTC) or epoch milliseconds; 1970-01-01 to 9999-12-31.",
+            "anyOf": [
+                { "type": "string", "format": "date-time" },
+                { "type": "string", "format": "date" },
+                { "type": "integer", "minimum": 0, "maximum": 253_402_300_799_999_i64 }
+            ]
+        })
+    }
+}
+
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
