@@ -1,0 +1,332 @@
+//! Read models for the API and the CLI: one module per report, each an
+//! `impl Queries` with its answer's types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
+use touchline_core::{StreamKind, Timestamp};
+use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
+use touchline_store::{PartitionOffset, Store, StoredEvent, Table};
+
+use crate::EngineError;
+
+mod account;
+mod campaigns;
+mod compare;
+mod credits_by;
+mod duplicates;
+mod follow_ups;
+mod funnel;
+mod literature;
+mod priority;
+mod ratio;
+mod rfm;
+mod scores;
+mod upsell;
+
+pub use account::{AccountRecord, ContactSummary};
+pub use campaigns::{CampaignPerformance, UnattributedRow};
+pub use compare::{ModelComparison, ModelCredit};
+pub use credits_by::{GroupBy, GroupCredit};
+pub use duplicates::DuplicateGroup;
+pub use follow_ups::{DueFollowUp, SpeedToLead};
+pub use funnel::FunnelRow;
+pub use literature::LiteratureRow;
+pub use priority::PrioritisedLead;
+pub use ratio::Ratio;
+pub use rfm::{CustomerRfm, RfmReport, SourceRfm};
+pub use scores::{LeadScore, ScoringConfig};
+pub use upsell::UpsellSignal;
+
+pub use touchline_core::{MinorTotal, MoneyTotal};
+
+/// Read access to what the engine wrote. Safe to use from any thread while the
+/// engine runs: each read sees the last committed batch.
+#[derive(Debug, Clone)]
+pub struct Queries {
+    store: Arc<Store>,
+}
+
+/// Credit per campaign for one model and conversion kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CampaignCredit {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub channel: String,
+    /// Fractional conversions credited (sum of weights).
+    pub conversions: f64,
+    /// Value credited in minor units, for conversions that carry a value.
+    pub value_minor: MinorTotal,
+    /// The currency of `value_minor`; a campaign with deals in two currencies has two rows.
+    pub currency: Option<String>,
+}
+
+impl Queries {
+    pub fn new(store: Arc<Store>) -> Self {
+        Queries { store }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn person(&self, id: &str) -> Result<Option<PersonView>, EngineError> {
+        Ok(self.store.get(Table::Persons, id)?)
+    }
+
+    pub fn account(
+        &self,
+        id: &str,
+    ) -> Result<Option<touchline_projection::AccountView>, EngineError> {
+        Ok(self.store.get(Table::Accounts, id)?)
+    }
+
+    pub fn opportunity(&self, id: &str) -> Result<Option<OpportunityView>, EngineError> {
+        Ok(self.store.get(Table::Opportunities, id)?)
+    }
+
+    pub fn campaign(&self, id: &str) -> Result<Option<CampaignView>, EngineError> {
+        Ok(self.store.get(Table::Campaigns, id)?)
+    }
+
+    /// The models the engine that wrote this store computes: what every stored
+    /// credit set was computed under. `None` for a store no engine has opened.
+    pub fn configured_models(&self) -> Result<Option<Vec<Model>>, EngineError> {
+        let Some(bytes) = self.store.meta_bytes(crate::apply::META_CONFIG)? else {
+            return Ok(None);
+        };
+        let (models, _): (Vec<Model>, serde::de::IgnoredAny) = serde_json::from_slice(&bytes)
+            .map_err(|e| {
+                EngineError::from(touchline_store::StoreError::Corrupt {
+                    what: "attribution configuration",
+                    key: crate::apply::META_CONFIG.into(),
+                    detail: e.to_string(),
+                })
+            })?;
+        Ok(Some(models))
+    }
+
+    /// The record events about `id` go to now: `id`'s own, or the survivor of
+    /// the merges it went through, however many. `None` for an unknown id.
+    pub fn surviving_person(&self, id: &str) -> Result<Option<PersonView>, EngineError> {
+        let Some(mut view) = self.person(id)? else {
+            return Ok(None);
+        };
+        // Merges link survivors, so the pointers form a forest; the visited set
+        // only guards against a store edited by hand.
+        let mut visited = std::collections::HashSet::new();
+        while let Some(next) = view.merged_into.clone() {
+            if !visited.insert(next.clone()) {
+                break;
+            }
+            match self.person(&next)? {
+                Some(survivor) => view = survivor,
+                None => break,
+            }
+        }
+        Ok(Some(view))
+    }
+
+    /// A conversion that currently stands (a retracted one is `None`).
+    pub fn conversion(&self, id: &str) -> Result<Option<ConversionView>, EngineError> {
+        Ok(self
+            .store
+            .get::<ConversionView>(Table::Conversions, id)?
+            .filter(ConversionView::is_live))
+    }
+
+    /// The source at first contact (R1): the lead's own; else the earliest
+    /// touch's campaign with its ad code, medium and source.
+    pub fn source_at_first_contact(
+        &self,
+        person: &PersonView,
+    ) -> Result<Option<touchline_core::LeadSource>, EngineError> {
+        if person.source.is_some() {
+            return Ok(person.source.clone());
+        }
+        let Some(mut source) = person.source_at_first_contact() else {
+            return Ok(None);
+        };
+        if let Some(campaign) = self.campaign(&source.campaign_id)? {
+            source.ad_code = campaign.ad_code;
+            source.medium = campaign.medium;
+            source.source = campaign.source;
+        }
+        Ok(Some(source))
+    }
+
+    /// Accounting transactions on deals, in `currency` and `range`, split per
+    /// campaign by the deal's credits under `model` (R3).
+    pub fn booked_by_campaign(
+        &self,
+        model: Model,
+        range: TimeRange,
+        currency: &str,
+    ) -> Result<BTreeMap<String, MinorTotal>, EngineError> {
+        let mut transactions = Vec::new();
+        self.store.for_each(
+            Table::Accounts,
+            |_, a: touchline_projection::AccountView| {
+                transactions.extend(a.transactions.into_iter().filter(|t| {
+                    !t.opportunity_id.is_empty()
+                        && t.amount.currency == currency
+                        && range.contains(t.at)
+                }));
+            },
+        )?;
+        let mut booked: BTreeMap<String, MinorTotal> = BTreeMap::new();
+        for t in transactions {
+            let mut credits = None;
+            for kind in [
+                ConversionKind::OpportunityWon,
+                ConversionKind::OpportunityCreated,
+            ] {
+                if let Some(view) = self.conversion(&kind.conversion_id(&t.opportunity_id))?
+                    && let Some(result) = view.result(model)
+                {
+                    credits = Some(result.attribution.credits.clone());
+                    break;
+                }
+            }
+            let credits = credits.unwrap_or_default();
+            if credits.is_empty() {
+                *booked.entry(NO_TOUCH.to_owned()).or_default() +=
+                    MinorTotal::from(t.amount.amount_minor);
+                continue;
+            }
+            let weights: Vec<f64> = credits.iter().map(|c| c.weight).collect();
+            let parts = touchline_attribution::apportion(t.amount.amount_minor, &weights);
+            for (credit, part) in credits.iter().zip(parts) {
+                *booked.entry(credit.campaign_id.clone()).or_default() += MinorTotal::from(part);
+            }
+        }
+        Ok(booked)
+    }
+
+    pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
+        let mut out = Vec::new();
+        self.store
+            .for_each(Table::Campaigns, |_, view: CampaignView| out.push(view))?;
+        Ok(out)
+    }
+
+    pub fn stream(
+        &self,
+        kind: StreamKind,
+        id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, EngineError> {
+        Ok(self.store.stream(kind, id, from_seq, limit)?)
+    }
+
+    pub fn offsets(&self) -> Result<Vec<PartitionOffset>, EngineError> {
+        Ok(self.store.offsets()?)
+    }
+
+    /// Every conversion of `kind` whose time lies in `range`, in id order.
+    fn for_each_conversion(
+        &self,
+        kind: ConversionKind,
+        range: TimeRange,
+        mut visit: impl FnMut(&ConversionView),
+    ) -> Result<(), EngineError> {
+        let prefix = format!("{}:", kind.name());
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.store.scan::<ConversionView>(
+                Table::Conversions,
+                &prefix,
+                after.as_deref(),
+                4096,
+            )?;
+            let Some((last_key, _)) = page.last() else {
+                break;
+            };
+            after = Some(last_key.clone());
+            for (_, view) in &page {
+                if view.is_live() && range.contains(view.conversion.occurred_at) {
+                    visit(view);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sums every conversion of `kind` by credited campaign under `model`, sorted by
+    /// value, then conversions, descending. Conversions with no eligible touch appear
+    /// under the `(no touch)` campaign.
+    pub fn campaign_credits(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+    ) -> Result<Vec<CampaignCredit>, EngineError> {
+        self.campaign_credits_in(model, kind, TimeRange::default())
+    }
+
+    /// [`Queries::campaign_credits`] for conversions within `range`.
+    pub fn campaign_credits_in(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+        range: TimeRange,
+    ) -> Result<Vec<CampaignCredit>, EngineError> {
+        let mut totals: BTreeMap<(String, Option<String>), (f64, MinorTotal)> = BTreeMap::new();
+        self.for_each_conversion(kind, range, |view| {
+            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+            let Some(result) = view.result(model) else {
+                return;
+            };
+            for credit in &result.attribution.credits {
+                let entry = totals
+                    .entry((credit.campaign_id.clone(), currency.clone()))
+                    .or_default();
+                entry.0 += credit.weight;
+                entry.1 += MinorTotal::from(credit.amount_minor.unwrap_or(0));
+            }
+        })?;
+        let mut rows = Vec::with_capacity(totals.len());
+        for ((campaign_id, currency), (conversions, value_minor)) in totals {
+            let campaign = if campaign_id == NO_TOUCH {
+                None
+            } else {
+                self.campaign(&campaign_id)?
+            };
+            rows.push(CampaignCredit {
+                campaign_name: campaign
+                    .as_ref()
+                    .map_or(campaign_id.clone(), |c| c.display_name().to_owned()),
+                channel: campaign.map(|c| c.channel).unwrap_or_default(),
+                campaign_id,
+                conversions,
+                value_minor,
+                currency,
+            });
+        }
+        rows.sort_by(|a, b| {
+            b.value_minor
+                .cmp(&a.value_minor)
+                .then(b.conversions.total_cmp(&a.conversions))
+                .then(a.campaign_id.cmp(&b.campaign_id))
+        });
+        Ok(rows)
+    }
+}
+
+/// A campaign id and the currency of the values credited to it.
+type CampaignCurrency = (String, Option<String>);
+
+/// A half-open interval of conversion times; `None` ends are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+impl TimeRange {
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.from.is_none_or(|from| at >= from) && self.to.is_none_or(|to| at < to)
+    }
+}

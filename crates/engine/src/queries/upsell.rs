@@ -1,0 +1,69 @@
+use super::*;
+
+/// A customer account whose people opened support cases after buying: an upsell
+/// signal (R17).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpsellSignal {
+    pub account_id: String,
+    pub name: String,
+    /// The first won deal's close.
+    pub customer_since: Timestamp,
+    /// Support-case touches of the account's contacts after that.
+    pub support_cases: usize,
+    pub last_case_at: Timestamp,
+}
+
+impl Queries {
+    /// Customer accounts with post-sale support activity, most cases first.
+    pub fn upsell_signals(&self) -> Result<Vec<UpsellSignal>, EngineError> {
+        let mut first_win: BTreeMap<String, Timestamp> = BTreeMap::new();
+        self.store
+            .for_each(Table::Opportunities, |_, o: OpportunityView| {
+                if let Some(closed) = o.closed.as_ref().filter(|c| c.won) {
+                    let entry = first_win
+                        .entry(o.account_id.clone())
+                        .or_insert(closed.closed_at);
+                    *entry = (*entry).min(closed.closed_at);
+                }
+            })?;
+        let mut signals = Vec::new();
+        for (account_id, since) in first_win {
+            let Some(account) = self
+                .store
+                .get::<touchline_projection::AccountView>(Table::Accounts, &account_id)?
+            else {
+                continue;
+            };
+            let mut cases: Vec<Timestamp> = Vec::new();
+            for contact in &account.contact_ids {
+                if let Some(person) = self.person(contact)? {
+                    cases.extend(
+                        person
+                            .touches
+                            .iter()
+                            .filter(|t| {
+                                t.touch_type == touchline_core::TouchType::SupportCase
+                                    && t.occurred_at > since
+                            })
+                            .map(|t| t.occurred_at),
+                    );
+                }
+            }
+            if let Some(last) = cases.iter().max().copied() {
+                signals.push(UpsellSignal {
+                    name: account.name.clone(),
+                    customer_since: since,
+                    support_cases: cases.len(),
+                    last_case_at: last,
+                    account_id,
+                });
+            }
+        }
+        signals.sort_by(|a, b| {
+            b.support_cases
+                .cmp(&a.support_cases)
+                .then(a.account_id.cmp(&b.account_id))
+        });
+        Ok(signals)
+    }
+}
