@@ -699,6 +699,23 @@ async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
                 planned_cost: Some(Money::new(5_000_00, "EUR")),
             }),
         ),
+        envelope(
+            "cmp-idle",
+            JAN,
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: "cmp-idle".into(),
+                name: "Idle".into(),
+                channel: "display".into(),
+                medium: String::new(),
+                source: String::new(),
+                ad_code: String::new(),
+                campaign_type: CampaignType::Advertisement,
+                parent_campaign_id: String::new(),
+                starts_at: Timestamp::from_millis(JAN),
+                ends_at: None,
+                planned_cost: None,
+            }),
+        ),
         google_cost("cost-jan", JAN + DAY, 300_00),
         google_cost("cost-feb", FEB + DAY, 700_00),
         google_touch("a", JAN + 2 * DAY),
@@ -744,7 +761,22 @@ async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
         (jan["cost_minor"].clone(), jan["roi"].clone()),
         (30_000.into(), Value::from((1_000.0 - 300.0) / 300.0))
     );
-    let all = row(&report("").await);
+    // A campaign credited with nothing says 0, not -0 (an empty float sum).
+    let all_rows = report("").await;
+    let idle = all_rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign_id"] == "cmp-idle")
+        .unwrap();
+    for field in ["leads", "sales"] {
+        assert!(
+            idle[field].as_f64().unwrap().is_sign_positive(),
+            "{field}: {}",
+            idle[field]
+        );
+    }
+    let all = row(&all_rows);
     assert_eq!(all["cost_minor"], 1_000_00);
     assert_eq!(all["revenue_minor"], 2_000_00);
     assert_eq!(all["roi"], 1.0);

@@ -65,11 +65,12 @@ impl Queries {
         let mut rows = Vec::new();
         for campaign in self.campaigns()? {
             let cost_minor = campaign.cost_in(currency, range.from, range.to);
-            let lead_credit: f64 = leads
-                .iter()
-                .filter(|c| c.campaign_id == campaign.campaign_id)
-                .map(|c| c.conversions)
-                .sum();
+            let lead_credit = credit_total(
+                leads
+                    .iter()
+                    .filter(|c| c.campaign_id == campaign.campaign_id)
+                    .fold(0.0, |total, c| total + c.conversions),
+            );
             let (sales, revenue_minor) = won
                 .iter()
                 .filter(|c| {
@@ -78,6 +79,7 @@ impl Queries {
                 .fold((0.0, 0 as MinorTotal), |(s, r), c| {
                     (s + c.conversions, r + c.value_minor)
                 });
+            let sales = credit_total(sales);
             let cost = cost_minor.map(|c| c as f64 / 100.0);
             let revenue = revenue_minor as f64 / 100.0;
             rows.push(CampaignPerformance {

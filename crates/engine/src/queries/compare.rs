@@ -64,7 +64,7 @@ impl Queries {
                     .into_iter()
                     .map(|(model, (conversions, value_minor))| ModelCredit {
                         model,
-                        conversions,
+                        conversions: credit_total(conversions),
                         value_minor,
                     })
                     .collect(),

@@ -75,7 +75,13 @@ impl Queries {
             entry.conversions += row.conversions;
             entry.value_minor += row.value_minor;
         }
-        let mut out: Vec<GroupCredit> = groups.into_values().collect();
+        let mut out: Vec<GroupCredit> = groups
+            .into_values()
+            .map(|g| GroupCredit {
+                conversions: credit_total(g.conversions),
+                ..g
+            })
+            .collect();
         out.sort_by(|a, b| {
             b.value_minor
                 .cmp(&a.value_minor)

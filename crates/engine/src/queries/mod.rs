@@ -42,6 +42,13 @@ pub use upsell::UpsellSignal;
 
 pub use touchline_core::{MinorTotal, MoneyTotal};
 
+/// A sum of credit weights (fractional conversions) as reports give it:
+/// rounded to 9 decimals, which is far finer than any share means and drops
+/// the float noise of long sums (975.6500000000098), and never `-0.0`.
+pub(crate) fn credit_total(sum: f64) -> f64 {
+    (sum * 1e9).round() / 1e9 + 0.0
+}
+
 /// Read access to what the engine wrote. Safe to use from any thread while the
 /// engine runs: each read sees the last committed batch.
 #[derive(Debug, Clone)]
@@ -294,6 +301,7 @@ impl Queries {
             } else {
                 self.campaign(&campaign_id)?
             };
+            let conversions = credit_total(conversions);
             rows.push(CampaignCredit {
                 campaign_name: campaign
                     .as_ref()
