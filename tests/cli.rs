@@ -53,6 +53,9 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
             .join("\n")
     };
     assert_eq!(strip(&text), strip(&stdout(&again)));
+    // And that report is pinned: a change to any number shows in review.
+    // `UPDATE_EXPECT=1 cargo test --test cli` rewrites it after a deliberate change.
+    expect_test::expect_file!["expect/demo_300_accounts.txt"].assert_eq(&(strip(&text) + "\n"));
 
     // Re-running on the same store resumes after the stored offset: nothing twice.
     let resumed = touchline(&["demo", "--accounts", "300", "--no-serve", "--db", db]);
