@@ -9,6 +9,7 @@
 //! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
 //! - `touchline token`: make API tokens.
 
+mod backup;
 mod config;
 mod demo;
 mod import;
@@ -54,7 +55,7 @@ enum Command {
     /// source, one touch per lead at its creation date (into a stopped engine's
     /// store, or through Kafka with --via-kafka).
     Import(import::ImportArgs),
-    /// Print a report from a store (stop the engine first, or query its API).
+    /// Print a report from a store (read-only: an engine may be running on it).
     Report {
         #[command(subcommand)]
         report: report::ReportCommand,
@@ -64,6 +65,11 @@ enum Command {
         #[command(subcommand)]
         command: report::AttributionCommand,
     },
+    /// Take an online, consistent backup of a running engine's store (through
+    /// its API), or of a stopped engine's (--db).
+    Backup(backup::BackupArgs),
+    /// Bring a backup back as a stopped engine's store.
+    Restore(backup::RestoreArgs),
     /// Make API tokens (R6): a new random token, or the digest of an existing one.
     Token {
         #[command(subcommand)]
@@ -152,6 +158,8 @@ fn main() -> std::process::ExitCode {
         Command::Attribution { command } => report::run_attribution(command),
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
