@@ -260,3 +260,31 @@ fn a_secondary_refuses_what_is_not_a_store() {
         "creates nothing"
     );
 }
+
+#[test]
+fn a_secondary_beside_a_busy_writer_only_ever_sees_whole_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let primary = Arc::new(Store::open(dir.path()).expect("open"));
+    write_batch(&primary, 0, 25);
+    let secondary = Store::open_secondary(dir.path()).expect("open secondary");
+    let writer = {
+        let primary = primary.clone();
+        std::thread::spawn(move || {
+            for n in 1..300 {
+                write_batch(&primary, n, 25);
+            }
+        })
+    };
+    // Wherever each catch-up lands, the state it shows is one batch's whole.
+    let mut seen = 0;
+    for _ in 0..50 {
+        secondary.catch_up().expect("catch up");
+        let next_seq = assert_whole(&secondary);
+        assert_eq!(next_seq % 25, 0);
+        assert!(next_seq >= seen, "a secondary never goes back");
+        seen = next_seq;
+    }
+    writer.join().expect("writer");
+    secondary.catch_up().expect("catch up");
+    assert_eq!(assert_whole(&secondary), 300 * 25);
+}
