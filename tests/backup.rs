@@ -181,14 +181,27 @@ async fn an_online_backup_restored_after_kill_9_resumes_with_nothing_lost_or_dup
     let distinct = distinct_ids(&events) as u64;
     let retries = events.len() as u64 - distinct;
     let (before, after) = events.split_at(events.len() / 2);
+    // All protobuf, keyed by subject: a person's events keep their order, as
+    // for the in-process reference below. (Spread over two topics they may
+    // not, and a lead_created without an account that arrives after the
+    // lead's qualification leaves the lead_qualified milestone models stale:
+    // an engine issue of its own, reported apart.)
     let producer = producer();
     let dir = tempfile::tempdir().unwrap();
     let original = dir.path().join("original");
     let backup = dir.path().join("backups/one");
     let restored = dir.path().join("restored");
 
-    let engine = Running::start(&original, topics.env());
-    produce(&producer, &topics, before, 4).await;
+    // The instance id is the one generated on the first start and kept in the
+    // store: the backup carries it, so the restored engine rejoins the group
+    // as the member it replaces.
+    let env: Vec<(String, String)> = topics
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "TOUCHLINE_KAFKA_INSTANCE_ID")
+        .collect();
+    let engine = Running::start(&original, env.clone());
+    produce(&producer, &topics, before, 0).await;
     eventually("the first half is in the log", || {
         engine.consumed() == before.len() as i64
     });
@@ -198,7 +211,7 @@ async fn an_online_backup_restored_after_kill_9_resumes_with_nothing_lost_or_dup
         let producer = producer.clone();
         let topics = topics.clone();
         let chunk = after.to_vec();
-        tokio::spawn(async move { produce(&producer, &topics, &chunk, 4).await })
+        tokio::spawn(async move { produce(&producer, &topics, &chunk, 0).await })
     };
     let api = format!("http://{}", engine.http);
     let said = succeeded(
@@ -256,13 +269,20 @@ async fn an_online_backup_restored_after_kill_9_resumes_with_nothing_lost_or_dup
         said.contains(&format!("{} events", manifest.next_seq)),
         "{said}"
     );
-    let engine = Running::start(&restored, topics.env());
+    let engine = Running::start(&restored, env);
     eventually("the restored engine caught up", || {
         engine.consumed() == events.len() as i64
     });
     engine.terminate();
 
     let store = Store::open(&restored).unwrap();
+    let instance_id = |store: &Store| store.meta_bytes("kafka_instance_id").unwrap();
+    assert!(instance_id(&store).is_some());
+    assert_eq!(
+        instance_id(&store),
+        instance_id(&Store::open(&original).unwrap()),
+        "the restored engine kept the instance id"
+    );
     let logged = store.events(0, usize::MAX).unwrap();
     let ids: HashSet<&str> = logged
         .iter()
