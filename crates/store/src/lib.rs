@@ -8,6 +8,11 @@
 //! database holds either all of a batch or none of it. This crate is the only one
 //! that knows RocksDB.
 //!
+//! [`Store::backup`] checkpoints the open store into a new directory, between
+//! two writes, with a manifest; [`restore`] brings a backup back as a store,
+//! checked against its manifest. [`Store::open_secondary`] reads a store that
+//! another process (a running engine) holds open.
+//!
 //! ```
 //! use touchline_core::{Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType};
 //! use touchline_store::{Store, Table};
