@@ -9,6 +9,7 @@
 //! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
 //! - `touchline token`: make API tokens.
 
+mod backup;
 mod config;
 mod demo;
 mod import;
@@ -58,7 +59,7 @@ enum Command {
     /// Ingest events from files (JSON lines or length-delimited protobuf)
     /// into a store, through the same decode, validation and engine as Kafka.
     Ingest(ingest::IngestArgs),
-    /// Print a report from a store (stop the engine first, or query its API).
+    /// Print a report from a store (read-only: an engine may be running on it).
     Report {
         #[command(subcommand)]
         report: report::ReportCommand,
@@ -68,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         command: report::AttributionCommand,
     },
+    /// Take an online, consistent backup of a running engine's store (through
+    /// its API), or of a stopped engine's (--db).
+    Backup(backup::BackupArgs),
+    /// Bring a backup back as a stopped engine's store.
+    Restore(backup::RestoreArgs),
     /// Make API tokens (R6): a new random token, or the digest of an existing one.
     Token {
         #[command(subcommand)]
@@ -157,6 +163,8 @@ fn main() -> std::process::ExitCode {
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
         Command::Ingest(args) => ingest::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

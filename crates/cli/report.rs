@@ -1100,7 +1100,7 @@ pub enum AttributionCommand {
     /// Markov-chain removal effects or Shapley values over every journey,
     /// converting and not, per channel or campaign.
     DataDriven {
-        /// The store directory (stop the engine first).
+        /// The store directory (read-only; the engine may be running on it).
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
         /// markov or shapley.
@@ -1127,7 +1127,7 @@ pub enum AttributionCommand {
     /// What we would have said at a past instant (from the events recorded by
     /// then, with today's configuration), and which conversions moved since, and why.
     AsOf {
-        /// The store directory (stop the engine first).
+        /// The store directory (read-only; the engine may be running on it).
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
         /// The past instant: 2026-03-01 or RFC 3339.
@@ -1186,6 +1186,10 @@ fn parse_at(text: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
     }
 }
 
+/// Opens the store as a RocksDB secondary: read-only, beside a running engine
+/// (which holds the store's lock) or none, at the latest state the engine has
+/// made durable, whole batches only. The report reads that one state
+/// throughout; nothing is written to the store.
 fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
     if !db.exists() {
         anyhow::bail!(
@@ -1193,12 +1197,8 @@ fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
             db.display()
         );
     }
-    let store = Store::open(db).with_context(|| {
-        format!(
-            "--db {}: cannot open the store (is an engine running on it? query its API instead)",
-            db.display()
-        )
-    })?;
+    let store = Store::open_secondary(db)
+        .with_context(|| format!("--db {}: cannot read the store", db.display()))?;
     Ok(Queries::new(Arc::new(store)))
 }
 

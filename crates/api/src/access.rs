@@ -86,10 +86,12 @@ pub enum Area {
     Pipeline,
     /// Campaigns, attribution, funnel, literature.
     Marketing,
+    /// Running the instance: backups. Admin only.
+    Admin,
 }
 
 impl Area {
-    pub const ALL: [Area; 8] = [
+    pub const ALL: [Area; 9] = [
         Area::Public,
         Area::Operations,
         Area::People,
@@ -98,6 +100,7 @@ impl Area {
         Area::Accounts,
         Area::Pipeline,
         Area::Marketing,
+        Area::Admin,
     ];
 
     pub fn name(self) -> &'static str {
@@ -110,6 +113,7 @@ impl Area {
             Area::Accounts => "accounts",
             Area::Pipeline => "pipeline",
             Area::Marketing => "marketing",
+            Area::Admin => "admin",
         }
     }
 
@@ -147,6 +151,7 @@ impl Area {
             | "/v1/reports/data-driven"
             | "/v1/reports/funnel"
             | "/v1/reports/literature" => Area::Marketing,
+            "/v1/admin/backup" => Area::Admin,
             _ => return None,
         };
         Some(area)
@@ -160,7 +165,7 @@ pub fn may(role: Role, area: Area) -> bool {
     use Role as R;
     match (role, area) {
         (_, A::Public) | (R::Admin, _) => true,
-        (R::Analyst, A::Routing) => false,
+        (R::Analyst, A::Routing | A::Admin) => false,
         (R::Analyst, _) => true,
         (R::Marketing, A::People | A::FollowUp | A::Accounts | A::Pipeline | A::Marketing) => true,
         (
@@ -329,6 +334,7 @@ mod tests {
             accounts          yes   yes     yes     yes   yes
             pipeline          yes   yes       -     yes   yes
             marketing         yes   yes       -     yes   yes
+            admin               -     -       -       -   yes
         "#]]
         .assert_eq(&table());
     }

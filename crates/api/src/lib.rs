@@ -48,6 +48,7 @@
 //! | `GET /v1/reports/forecast` | the weighted pipeline forecast by month of expected close, and every open deal |
 //! | `GET /v1/accounts/{id}/interest` | product or topic interest across the account's contacts |
 //! | `GET /v1/reports/opportunity-signals?at=&owner=` | red/yellow/green per tactic and offer on every open deal |
+//! | `POST /v1/admin/backup` | admin only: an online, consistent checkpoint of the store into `{"dir"}` on the engine's machine ([`backup`]) |
 //! | `GET /openapi.json` | the OpenAPI 3.1 description of all of this |
 //!
 //! ```no_run
@@ -76,6 +77,7 @@ use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
 pub mod access;
+mod backup;
 mod csv_export;
 pub mod limits;
 mod paging;
@@ -197,6 +199,7 @@ pub fn router_with_limits(
         )
         .route("/v1/reports/forecast", get(forecast))
         .route("/v1/reports/opportunity-signals", get(opportunity_signals))
+        .route("/v1/admin/backup", axum::routing::post(backup::backup))
         .route(
             "/openapi.json",
             get(|| async {

@@ -8,6 +8,11 @@
 //! database holds either all of a batch or none of it. This crate is the only one
 //! that knows RocksDB.
 //!
+//! [`Store::backup`] checkpoints the open store into a new directory, between
+//! two writes, with a manifest; [`restore`] brings a backup back as a store,
+//! checked against its manifest. [`Store::open_secondary`] reads a store that
+//! another process (a running engine) holds open.
+//!
 //! ```
 //! use touchline_core::{Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType};
 //! use touchline_store::{Store, Table};
@@ -38,9 +43,12 @@
 //! assert_eq!(store.offsets().unwrap()[0].next_offset, 1);
 //! ```
 
+mod backup;
 mod keys;
+mod secondary;
 
 use std::path::{Path, PathBuf};
+use std::sync::RwLock;
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
@@ -48,6 +56,8 @@ use rocksdb::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 use touchline_core::{Envelope, StreamKind};
+
+pub use backup::{BACKUP_FORMAT, BackupManifest, MANIFEST_FILE, read_manifest, restore};
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 7;
@@ -112,6 +122,21 @@ pub enum StoreError {
         key: String,
         detail: String,
     },
+    #[error("cannot {operation} {path}: {source}")]
+    Io {
+        operation: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A backup or restore that cannot go ahead: the target is in the way, the
+    /// manifest is missing or does not match what the backup holds.
+    #[error("{path}: {problem}")]
+    Backup { path: PathBuf, problem: String },
+    /// A write to a store opened read-only (a secondary beside a running engine).
+    #[error("the store at {path} is open read-only (a secondary); it cannot be written")]
+    ReadOnly { path: PathBuf },
+    #[error("{path} is not a touchline store: {problem}")]
+    NotAStore { path: PathBuf, problem: String },
     #[error(
         "the store at {path} was written with schema version {found}, this build uses {expected}; run `touchline replay` on it to rebuild the views from its log"
     )]
@@ -136,7 +161,7 @@ pub struct StoredEvent {
 }
 
 /// The next offset to read from one Kafka partition, as covered by the log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionOffset {
     pub topic: String,
     pub partition: i32,
@@ -235,6 +260,12 @@ pub struct PublishedPage<'a> {
 pub struct Store {
     db: DB,
     path: PathBuf,
+    /// Every write holds it shared; a backup holds it exclusively, so a
+    /// checkpoint always falls between two writes.
+    writes: RwLock<()>,
+    /// A secondary's own directory (its info log and replayed WAL state),
+    /// removed with the store; `None` for the primary.
+    secondary: Option<tempfile::TempDir>,
 }
 
 impl Store {
@@ -256,43 +287,13 @@ impl Store {
     }
 
     fn open_with(path: &Path, check_schema: bool) -> Result<Self> {
-        let cache = Cache::new_lru_cache(256 << 20).map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
         let mut db_options = Options::default();
         db_options.create_if_missing(true);
         db_options.create_missing_column_families(true);
         db_options.increase_parallelism(2);
         db_options.set_max_background_jobs(2);
         db_options.set_bytes_per_sync(1 << 20);
-
-        let cf = |name: &str, point_lookups: bool| {
-            let mut table = BlockBasedOptions::default();
-            table.set_block_cache(&cache);
-            let mut options = Options::default();
-            if point_lookups {
-                // Dedupe and view lookups are mostly for keys that are new; bloom
-                // filters, on disk and in the memtable, answer "new" without a search.
-                table.set_bloom_filter(10.0, false);
-                options.set_memtable_whole_key_filtering(true);
-                options.set_memtable_prefix_bloom_ratio(0.05);
-            }
-            options.set_block_based_table_factory(&table);
-            options.set_compression_type(DBCompressionType::Lz4);
-            options.set_write_buffer_size(64 << 20);
-            ColumnFamilyDescriptor::new(name, options)
-        };
-        let mut families = vec![
-            cf(CF_EVENTS, false),
-            cf(CF_EVENT_IDS, true),
-            cf(CF_STREAMS, false),
-            cf(CF_OFFSETS, false),
-            cf(CF_META, false),
-            cf(CF_OUTBOX, false),
-            cf(CF_PARKED, false),
-        ];
-        families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
+        let families = families(path, 256 << 20)?;
 
         // Per-operation perf counters cost a thread-local lookup on every key
         // comparison in the memtable; nothing reads them.
@@ -306,6 +307,8 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
+            writes: RwLock::new(()),
+            secondary: None,
         };
         match store.meta_u64(META_SCHEMA)? {
             None => {
@@ -330,6 +333,44 @@ impl Store {
         &self.path
     }
 
+    /// Whether this is a read-only secondary ([`Store::open_secondary`]).
+    pub fn is_secondary(&self) -> bool {
+        self.secondary.is_some()
+    }
+
+    /// Leave to write: shared with other writes, exclusive of a backup.
+    fn write_gate(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>> {
+        if self.is_secondary() {
+            return Err(StoreError::ReadOnly {
+                path: self.path.clone(),
+            });
+        }
+        // The guarded value is `()`: a writer that panicked left nothing half-done.
+        Ok(self.writes.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The log position the next appended event gets: one past the last event.
+    pub fn next_seq(&self) -> Result<u64> {
+        match self
+            .db
+            .iterator_cf(self.cf(CF_EVENTS), IteratorMode::End)
+            .next()
+        {
+            None => Ok(0),
+            Some(item) => {
+                let (key, _) = item.map_err(rocks("find the last event"))?;
+                let seq = keys::decode_u64(&key)
+                    .ok_or_else(|| corrupt("event key", &format!("{key:?}"), "not 8 bytes"))?;
+                Ok(seq + 1)
+            }
+        }
+    }
+
+    /// Schema version recorded in the store, if any.
+    pub fn schema_version(&self) -> Result<Option<u64>> {
+        self.meta_u64(META_SCHEMA)
+    }
+
     fn cf(&self, name: &'static str) -> &ColumnFamily {
         // Every family is created in `open`; a missing one is a bug, not an input error.
         self.db
@@ -344,6 +385,7 @@ impl Store {
 
     /// Writes a batch atomically and fsyncs the write-ahead log before returning.
     pub fn write(&self, commit: Commit) -> Result<()> {
+        let _gate = self.write_gate()?;
         let mut ops = commit.ops;
         ops.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         let mut batch = WriteBatch::default();
@@ -610,6 +652,7 @@ impl Store {
     /// outbox or parked, never neither. Fsynced only when it parks something
     /// (rare, and worth keeping); a lost trim only republishes.
     pub fn finish_page(&self, page: &PublishedPage<'_>) -> Result<()> {
+        let _gate = self.write_gate()?;
         let mut batch = WriteBatch::default();
         batch.delete_range_cf(
             self.cf(CF_OUTBOX),
@@ -659,6 +702,7 @@ impl Store {
 
     /// Removes every view, keeping the log, so that a replay can rebuild them.
     pub fn clear_views(&self) -> Result<()> {
+        let _gate = self.write_gate()?;
         // Keys are UTF-8, which never holds the byte 0xFF: this range is everything.
         let mut batch = WriteBatch::default();
         for table in Table::ALL {
@@ -666,6 +710,56 @@ impl Store {
         }
         self.db.write(batch).map_err(rocks("clear views"))
     }
+}
+
+/// Every column family with its options; `cache_bytes` of block cache shared.
+fn families(path: &Path, cache_bytes: usize) -> Result<Vec<ColumnFamilyDescriptor>> {
+    let cache = Cache::new_lru_cache(cache_bytes).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let cf = |name: &str, point_lookups: bool| {
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        let mut options = Options::default();
+        if point_lookups {
+            // Dedupe and view lookups are mostly for keys that are new; bloom
+            // filters, on disk and in the memtable, answer "new" without a search.
+            table.set_bloom_filter(10.0, false);
+            options.set_memtable_whole_key_filtering(true);
+            options.set_memtable_prefix_bloom_ratio(0.05);
+        }
+        options.set_block_based_table_factory(&table);
+        options.set_compression_type(DBCompressionType::Lz4);
+        options.set_write_buffer_size(64 << 20);
+        ColumnFamilyDescriptor::new(name, options)
+    };
+    let mut families = vec![
+        cf(CF_EVENTS, false),
+        cf(CF_EVENT_IDS, true),
+        cf(CF_STREAMS, false),
+        cf(CF_OFFSETS, false),
+        cf(CF_META, false),
+        cf(CF_OUTBOX, false),
+        cf(CF_PARKED, false),
+    ];
+    families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
+    Ok(families)
+}
+
+/// The names of every column family a current store has.
+fn family_names() -> Vec<&'static str> {
+    let mut names = vec![
+        CF_EVENTS,
+        CF_EVENT_IDS,
+        CF_STREAMS,
+        CF_OFFSETS,
+        CF_META,
+        CF_OUTBOX,
+        CF_PARKED,
+    ];
+    names.extend(Table::ALL.map(Table::cf_name));
+    names
 }
 
 fn corrupt(what: &'static str, key: &str, detail: &str) -> StoreError {
@@ -792,5 +886,7 @@ impl Commit {
     }
 }
 
+#[cfg(test)]
+mod backup_tests;
 #[cfg(test)]
 mod tests;
