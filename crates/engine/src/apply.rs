@@ -903,9 +903,10 @@ impl<'s> BatchState<'s> {
                 self.move_sourced(before, after)?;
                 if !e.account_id.is_empty() {
                     self.join_account(&e.account_id, &person)?;
-                    self.mark_person_conversions(&person)?;
                 }
-                self.mark(ConversionKind::LeadCreated, &person);
+                // The creation is a milestone of every conversion the person is
+                // behind, whatever arrived before it (a qualification, a deal).
+                self.mark_person_conversions(&person)?;
             }
             Event::LeadUpdated(e) => {
                 let person = self.resolve(&e.person_id)?;
