@@ -44,6 +44,7 @@ pub mod as_of;
 pub mod data_driven;
 mod message;
 mod metrics;
+mod partitions;
 mod pipeline;
 mod queries;
 mod sink;
@@ -55,7 +56,13 @@ pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,
     render_attribution,
 };
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use metrics::{
+    BatchTimings, CodeLabels, Metrics, MetricsSnapshot, OPENMETRICS_CONTENT_TYPE, ReasonLabels,
+};
+pub use partitions::{
+    ConsumerStatus, PartitionStatistics, PartitionStatus, Partitions, Readiness, Stall,
+    StalledPartition,
+};
 pub use pipeline::{
     Forecast, ForecastDeal, ForecastRow, Indicator, InterestRow, OpportunitySignals, OverdueLead,
     PipelineConfig, StageProbability, indicator_colour,
