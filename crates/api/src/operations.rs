@@ -120,13 +120,18 @@ pub(crate) async fn observe(
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     metrics.http_request(&route, &method, status, elapsed);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        tracing::info!(
-            target: "touchline::access",
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request"
-        );
+        // Probes and scrapes come every few seconds and say nothing new:
+        // at debug, so the access log shows what people and programs asked.
+        if matches!(
+            route.as_str(),
+            "/healthz" | "/readyz" | "/metrics" | "/v1/health"
+        ) {
+            tracing::debug!(target: "touchline::access", status, latency_ms, "request");
+        } else {
+            tracing::info!(target: "touchline::access", status, latency_ms, "request");
+        }
     });
     response
 }

@@ -67,9 +67,27 @@ struct IngestContext {
     metrics: Arc<Metrics>,
     /// The input topics: statistics of others (none today) are not ours.
     topics: Vec<String>,
+    /// librdkafka's global errors (a broker down, a failed connection), which
+    /// repeat as long as the cause lasts.
+    repeated: Mutex<Repeated>,
 }
 
 impl ClientContext for IngestContext {
+    /// Counted like the errors the loop polls, and logged once per interval
+    /// with a count (librdkafka's default logs every one).
+    fn error(&self, error: ClientError, reason: &str) {
+        let code = error_code(&error);
+        self.metrics
+            .consumer_errors
+            .get_or_create(&touchline_engine::CodeLabels { code: code.clone() })
+            .inc();
+        let mut repeated = self.repeated.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = repeated.occurred(&format!("client:{code}")) {
+            let interval_s = repeated.interval.as_secs();
+            error!(error = %error, code, reason, count, interval_s, "kafka client error");
+        }
+    }
+
     /// librdkafka's statistics (every `kafka.statistics_interval_ms`, served
     /// by the ingest loop's poll): high watermarks for the lag, fetch queues
     /// for stall detection.
@@ -108,6 +126,14 @@ fn statistics_rows(statistics: &Statistics, topics: &[String]) -> Vec<PartitionS
         }
     }
     rows
+}
+
+/// librdkafka's name for an error's code (`NotImplemented`, `AllBrokersDown`),
+/// the `code` label of `touchline_consumer_errors_total`.
+fn error_code(error: &ClientError) -> String {
+    error
+        .rdkafka_error_code()
+        .map_or_else(|| "other".to_owned(), |c| format!("{c:?}"))
 }
 
 /// Whether a consumer error means a record batch the client cannot decode:
@@ -320,6 +346,9 @@ impl Ingest {
             assigned: AtomicUsize::new(0),
             metrics: metrics.clone(),
             topics: self.config.topics.iter().map(|t| t.name.clone()).collect(),
+            repeated: Mutex::new(Repeated::new(Duration::from_millis(
+                self.config.error_log_interval_ms,
+            ))),
         };
         let membership = crate::membership::instance_id(&self.config, self.engine.store())?;
         info!(
@@ -673,9 +702,7 @@ impl Ingest {
     /// Counts a consumer error, and logs it once per
     /// `kafka.error_log_interval_ms` with how often it occurred.
     fn consumer_error(&mut self, metrics: &Metrics, e: &ClientError) {
-        let code = e
-            .rdkafka_error_code()
-            .map_or_else(|| "other".to_owned(), |c| format!("{c:?}"));
+        let code = error_code(e);
         metrics
             .consumer_errors
             .get_or_create(&touchline_engine::CodeLabels { code: code.clone() })
