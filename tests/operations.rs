@@ -533,6 +533,14 @@ async fn a_zstd_batch_the_build_cannot_decode_stalls_its_partition_visibly_not_s
             .contains("NotImplemented"),
         "{stalled}"
     );
+    // librdkafka's detail names the codec and the offset.
+    assert!(
+        stalled["error"]
+            .as_str()
+            .unwrap()
+            .contains("Decompression (codec 0x4) of message at 1"),
+        "{stalled}"
+    );
     // Nothing past it is applied (the default does not skip), and it shows.
     assert_eq!(status["metrics"]["events_appended"], 1, "{status}");
     assert_eq!(status["ready"], false);

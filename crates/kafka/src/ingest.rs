@@ -67,25 +67,23 @@ struct IngestContext {
     metrics: Arc<Metrics>,
     /// The input topics: statistics of others (none today) are not ours.
     topics: Vec<String>,
-    /// librdkafka's global errors (a broker down, a failed connection), which
-    /// repeat as long as the cause lasts.
-    repeated: Mutex<Repeated>,
+    /// The last detail librdkafka gave per error code ("Decompression (codec
+    /// 0x4) of message at 3 of 187 bytes failed: ..."): the error the loop
+    /// polls carries the code only.
+    reasons: Mutex<HashMap<String, String>>,
 }
 
 impl ClientContext for IngestContext {
-    /// Counted like the errors the loop polls, and logged once per interval
-    /// with a count (librdkafka's default logs every one).
+    /// librdkafka reports each consumer error here too, with its detail, just
+    /// before the loop polls it. The default logs every one at ERROR (the
+    /// flood of a stalled partition); the loop counts and logs it once per
+    /// interval, with this detail.
     fn error(&self, error: ClientError, reason: &str) {
-        let code = error_code(&error);
-        self.metrics
-            .consumer_errors
-            .get_or_create(&touchline_engine::CodeLabels { code: code.clone() })
-            .inc();
-        let mut repeated = self.repeated.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = repeated.occurred(&format!("client:{code}")) {
-            let interval_s = repeated.interval.as_secs();
-            error!(error = %error, code, reason, count, interval_s, "kafka client error");
-        }
+        debug!(error = %error, reason, "kafka client error");
+        self.reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(error_code(&error), reason.to_owned());
     }
 
     /// librdkafka's statistics (every `kafka.statistics_interval_ms`, served
@@ -346,9 +344,7 @@ impl Ingest {
             assigned: AtomicUsize::new(0),
             metrics: metrics.clone(),
             topics: self.config.topics.iter().map(|t| t.name.clone()).collect(),
-            repeated: Mutex::new(Repeated::new(Duration::from_millis(
-                self.config.error_log_interval_ms,
-            ))),
+            reasons: Mutex::new(HashMap::new()),
         };
         let membership = crate::membership::instance_id(&self.config, self.engine.store())?;
         info!(
@@ -419,7 +415,13 @@ impl Ingest {
                 let message = match polled {
                     Ok(m) => m,
                     Err(e) => {
-                        self.consumer_error(&metrics, &e);
+                        let reason = consumer
+                            .context()
+                            .reasons
+                            .lock()
+                            .map(|r| r.get(&error_code(&e)).cloned())
+                            .unwrap_or_default();
+                        self.consumer_error(&metrics, &e, reason.as_deref());
                         continue;
                     }
                 };
@@ -701,15 +703,19 @@ impl Ingest {
 impl Ingest {
     /// Counts a consumer error, and logs it once per
     /// `kafka.error_log_interval_ms` with how often it occurred.
-    fn consumer_error(&mut self, metrics: &Metrics, e: &ClientError) {
+    fn consumer_error(&mut self, metrics: &Metrics, e: &ClientError, reason: Option<&str>) {
         let code = error_code(e);
+        let error = match reason {
+            Some(reason) => format!("{e}: {reason}"),
+            None => e.to_string(),
+        };
         metrics
             .consumer_errors
             .get_or_create(&touchline_engine::CodeLabels { code: code.clone() })
             .inc();
         let undecodable = undecodable(e);
         if undecodable {
-            metrics.partitions().undecodable(&e.to_string());
+            metrics.partitions().undecodable(&error);
         }
         let Some(count) = self.repeated.occurred(&code) else {
             return;
@@ -724,11 +730,15 @@ impl Ingest {
                 .map(|s| format!("{} [{}] at offset {}", s.topic, s.partition, s.stall.offset))
                 .collect();
             error!(
-                error = %e, code, count, interval_s, ?stalled,
+                error,
+                code,
+                count,
+                interval_s,
+                ?stalled,
                 "a record batch cannot be decoded (a codec this build lacks, or a corrupt batch); its partition does not advance until the client can decode it"
             );
         } else {
-            warn!(error = %e, code, count, interval_s, "consumer error");
+            warn!(error, code, count, interval_s, "consumer error");
         }
     }
 }
