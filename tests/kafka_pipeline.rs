@@ -72,7 +72,7 @@ impl InProcess {
 
     fn wait_for_appended(&self, n: u64) {
         eventually(&format!("{n} events appended"), || {
-            self.metrics.events_appended.load(Ordering::Relaxed) >= n
+            self.metrics.events_appended.get() >= n
         });
     }
 
@@ -286,7 +286,7 @@ async fn a_malformed_message_is_dead_lettered_and_the_engine_keeps_going() {
 
     engine.wait_for_appended(distinct);
     eventually("two dead letters counted", || {
-        engine.metrics.dead_lettered.load(Ordering::Relaxed) == 2
+        engine.metrics.dead_lettered.get() == 2
     });
     let store = engine.store.clone();
     engine.stop().await;

@@ -25,6 +25,35 @@ pub struct Config {
     pub routing: touchline_projection::RoutingRules,
     /// Stage probabilities of the weighted pipeline forecast (R5).
     pub pipeline: touchline_engine::PipelineConfig,
+    /// How logs are written.
+    pub log: LogConfig,
+}
+
+/// `text` (for people) or `json` (one object per line, for collectors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("{other:?} is not a log format (text or json)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -70,6 +99,13 @@ pub struct HttpConfig {
     pub max_expensive_requests: Option<usize>,
     /// Largest request body accepted; a larger one gets 413.
     pub max_body_bytes: usize,
+    /// A second listener serving only `/metrics`, `/healthz` and `/readyz`,
+    /// without a token, for a Prometheus scraper and an orchestrator's probes.
+    /// `None`: none (`/metrics` on `listen` then needs an analyst token).
+    pub metrics_listen: Option<SocketAddr>,
+    /// `/readyz` fails while an assigned partition is more messages behind
+    /// than this. `None`: [`touchline_api::DEFAULT_READY_MAX_LAG`].
+    pub ready_max_lag: Option<u64>,
 }
 
 impl HttpConfig {
@@ -129,6 +165,8 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_expensive_requests: None,
             max_body_bytes: touchline_api::limits::DEFAULT_MAX_BODY_BYTES,
+            metrics_listen: None,
+            ready_max_lag: None,
         }
     }
 }
@@ -208,6 +246,37 @@ impl Config {
             self.http.max_expensive_requests = Some(v.parse().with_context(|| {
                 format!("TOUCHLINE_HTTP_MAX_EXPENSIVE_REQUESTS={v:?} is not a whole number")
             })?);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_METRICS_LISTEN") {
+            self.http.metrics_listen = Some(v.parse().with_context(|| {
+                format!("TOUCHLINE_HTTP_METRICS_LISTEN={v:?} is not an address like 127.0.0.1:9100")
+            })?);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_READY_MAX_LAG") {
+            self.http.ready_max_lag = Some(v.parse().with_context(|| {
+                format!("TOUCHLINE_HTTP_READY_MAX_LAG={v:?} is not a whole number of messages")
+            })?);
+        }
+        if let Some(v) = var("TOUCHLINE_LOG_FORMAT") {
+            self.log.format = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("TOUCHLINE_LOG_FORMAT: {e}"))?;
+        }
+        for (name, target) in [
+            (
+                "TOUCHLINE_KAFKA_STATISTICS_INTERVAL_MS",
+                &mut self.kafka.statistics_interval_ms,
+            ),
+            (
+                "TOUCHLINE_KAFKA_ERROR_LOG_INTERVAL_MS",
+                &mut self.kafka.error_log_interval_ms,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *target = v
+                    .parse()
+                    .with_context(|| format!("{name}={v:?} is not a number of milliseconds"))?;
+            }
         }
         if let Some(v) = var("TOUCHLINE_HTTP_MAX_BODY_BYTES") {
             self.http.max_body_bytes = v.parse().with_context(|| {
@@ -386,6 +455,37 @@ mod tests {
                 .contains("TOUCHLINE_KAFKA_MAX_MESSAGE_BYTES"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn operations_settings_come_from_the_file_and_the_environment() {
+        let mut config: Config = toml::from_str(
+            "[http]\nmetrics_listen = \"127.0.0.1:9100\"\nready_max_lag = 500\n[log]\nformat = \"json\"\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            config.http.metrics_listen,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9100)))
+        );
+        assert_eq!(
+            (config.http.ready_max_lag, config.log.format),
+            (Some(500), LogFormat::Json)
+        );
+        config
+            .apply_env(|name| match name {
+                "TOUCHLINE_LOG_FORMAT" => Some("text".into()),
+                "TOUCHLINE_HTTP_READY_MAX_LAG" => Some("7".into()),
+                "TOUCHLINE_KAFKA_STATISTICS_INTERVAL_MS" => Some("250".into()),
+                _ => None,
+            })
+            .expect("env applies");
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert_eq!(config.http.ready_max_lag, Some(7));
+        assert_eq!(config.kafka.statistics_interval_ms, 250);
+        let err = config
+            .apply_env(|name| (name == "TOUCHLINE_LOG_FORMAT").then(|| "xml".into()))
+            .expect_err("not a format");
+        assert!(err.to_string().contains("TOUCHLINE_LOG_FORMAT"), "{err}");
     }
 
     #[test]

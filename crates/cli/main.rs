@@ -143,17 +143,52 @@ fn quiet_on_closed_stdout() {
     }));
 }
 
+/// Logs to stderr, as text or JSON (`log.format`, `TOUCHLINE_LOG_FORMAT`),
+/// at `RUST_LOG` (default `info`).
+fn init_logging(format: config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        // One object per line; a line inside a span (a batch, a request)
+        // carries the span's fields.
+        config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// The log format before anything logs: from the config file of the
+/// commands that take one, and the environment. A config that does not load
+/// is reported by the command itself, so here it only falls back to text.
+fn log_format(command: &Command) -> config::LogFormat {
+    let path = match command {
+        Command::Run { config } | Command::Replay { config } => config.as_deref(),
+        _ => None,
+    };
+    let mut config = path
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|text| toml::from_str::<config::Config>(&text).ok())
+        .unwrap_or_default();
+    if let Some(v) = std::env::var("TOUCHLINE_LOG_FORMAT").ok()
+        && let Ok(format) = v.parse()
+    {
+        config.log.format = format;
+    }
+    config.log.format
+}
+
 fn main() -> std::process::ExitCode {
     quiet_on_closed_stdout();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
+    init_logging(log_format(&cli.command));
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Run { config } => run::run(config.as_deref()),

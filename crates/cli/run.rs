@@ -58,6 +58,16 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
         info!(listen = %config.http.listen, "serving the API");
+        // Bound before anything is served: a taken port is a startup error.
+        let metrics_listener = match config.http.metrics_listen {
+            Some(addr) => Some((
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("http.metrics_listen {addr}: cannot bind"))?,
+                addr,
+            )),
+            None => None,
+        };
         let limits = config.http.limits()?;
         let app = touchline_api::router_with_limits(
             queries,
@@ -71,9 +81,21 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
                 commands: Some(Arc::new(touchline_kafka::CommandProducer::new(
                     &config.kafka,
                 )?)),
+                ready_max_lag: config.http.ready_max_lag,
             },
             limits,
         );
+        // The metrics listener answers until the process ends: a scraper
+        // and the probes see the shutdown through.
+        if let Some((listener, addr)) = metrics_listener {
+            info!(listen = %addr, "serving /metrics, /healthz and /readyz without a token");
+            let app = touchline_api::metrics_router(metrics.clone(), config.http.ready_max_lag);
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
             .await?;

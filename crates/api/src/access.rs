@@ -121,7 +121,7 @@ impl Area {
     /// A route missing here is refused to everyone but admin (see [`may`]).
     pub fn of(path: &str) -> Option<Area> {
         let area = match path {
-            "/v1/health" | "/openapi.json" => Area::Public,
+            "/v1/health" | "/healthz" | "/readyz" | "/openapi.json" => Area::Public,
             "/v1/status" | "/metrics" | "/v1/publishing/parked" => Area::Operations,
             "/v1/persons/{id}"
             | "/v1/persons/{id}/events"

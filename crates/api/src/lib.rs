@@ -16,9 +16,10 @@
 //!
 //! | method and path | answer |
 //! |---|---|
-//! | `GET /v1/health` | `{"status":"ok"}` |
-//! | `GET /v1/status` | counters and the Kafka offsets the log covers |
-//! | `GET /metrics` | the counters in Prometheus text format |
+//! | `GET /v1/health`, `GET /healthz` | `{"status":"ok"}`: the process serves (no token) |
+//! | `GET /readyz` | 200 when ready, 503 with the reasons ([`operations`]; no token) |
+//! | `GET /v1/status` | counters, the Kafka offsets the log covers, lag per partition, caught up, stalled partitions |
+//! | `GET /metrics` | every metric in the OpenMetrics text format (also on `http.metrics_listen`, without a token) |
 //! | `GET /v1/publishing/parked?after=&limit=` | outbox records Kafka refused for good, set aside so the rest flows ([`parked`]) |
 //! | `GET /v1/persons/{id}?limit=&offset=` | the person view: identity, source, a page of touches, conversion |
 //! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
@@ -72,7 +73,9 @@ use touchline_core::{LeadSource, LeadStatus, Qualification, StreamKind, Timestam
 use touchline_engine::data_driven::{
     DataDrivenModel, DataDrivenReport, DataDrivenReportError, Granularity,
 };
-use touchline_engine::{GroupBy, Metrics, MetricsSnapshot, Queries, TimeRange};
+use touchline_engine::{
+    GroupBy, Metrics, MetricsSnapshot, PartitionStatus, Queries, StalledPartition, TimeRange,
+};
 use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
@@ -80,12 +83,14 @@ pub mod access;
 mod backup;
 mod csv_export;
 pub mod limits;
+pub mod operations;
 mod paging;
 mod parked;
 mod route;
 
 pub use access::{Access, Role, TokenConfig};
 pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};
+pub use operations::{DEFAULT_READY_MAX_LAG, Probe, metrics_router};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
 pub use route::{RouteAccepted, route_event_id};
 
@@ -101,6 +106,16 @@ struct AppState {
     pipeline: Arc<touchline_engine::PipelineConfig>,
     commands: Option<Arc<dyn touchline_engine::EventSink>>,
     max_body_bytes: usize,
+    ready_max_lag: u64,
+}
+
+impl axum::extract::FromRef<AppState> for operations::Probe {
+    fn from_ref(state: &AppState) -> Self {
+        operations::Probe {
+            metrics: state.metrics.clone(),
+            ready_max_lag: state.ready_max_lag,
+        }
+    }
 }
 
 /// What shapes the API beyond the store: attribution settings for the
@@ -121,6 +136,9 @@ pub struct ApiOptions {
     /// Where events made through the API go (re-routing a lead); without one,
     /// such requests get 503.
     pub commands: Option<Arc<dyn touchline_engine::EventSink>>,
+    /// `/readyz` fails while a partition is more messages behind than this;
+    /// `None`: [`DEFAULT_READY_MAX_LAG`].
+    pub ready_max_lag: Option<u64>,
 }
 
 impl std::fmt::Debug for ApiOptions {
@@ -156,14 +174,18 @@ pub fn router_with_limits(
         routing,
         pipeline,
         commands,
+        ready_max_lag,
     } = options;
+    let observed = metrics.clone();
     Router::new()
         .route(
             "/v1/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
         .route("/v1/status", get(status))
-        .route("/metrics", get(prometheus))
+        .route("/metrics", get(operations::prometheus))
         .route("/v1/publishing/parked", get(parked::parked))
         .route("/v1/persons/{id}", get(person))
         .route("/v1/persons/{id}/events", get(person_events))
@@ -222,6 +244,11 @@ pub fn router_with_limits(
             Arc::new(access),
             authorize,
         ))
+        // Outermost: refusals (401, 403, 503) are logged and counted too.
+        .route_layer(axum::middleware::from_fn_with_state(
+            observed,
+            operations::observe,
+        ))
         // Errors are JSON everywhere, unknown paths and methods included.
         .fallback(|uri: axum::http::Uri| async move {
             ApiError::not_found(format!(
@@ -244,6 +271,7 @@ pub fn router_with_limits(
             pipeline: Arc::new(pipeline),
             commands,
             max_body_bytes: limits.max_body_bytes,
+            ready_max_lag: ready_max_lag.unwrap_or(DEFAULT_READY_MAX_LAG),
         })
 }
 
@@ -398,19 +426,34 @@ async fn paged_from<T: Send + 'static>(
 struct StatusBody {
     metrics: MetricsSnapshot,
     offsets: Vec<PartitionOffset>,
+    /// Messages behind over the assigned partitions; `null` while one
+    /// partition's is not known.
+    lag: Option<u64>,
+    /// Every assigned partition within `ready_max_lag`.
+    caught_up: bool,
+    ready: bool,
+    ready_max_lag: u64,
+    /// The assigned partitions with their lag (none in the demo).
+    partitions: Vec<PartitionStatus>,
+    stalled_partitions: Vec<StalledPartition>,
 }
 
 async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
     let metrics = state.metrics.snapshot();
+    let consumer = state.metrics.partitions().status();
+    let readiness = state.metrics.partitions().readiness(state.ready_max_lag);
+    let ready_max_lag = state.ready_max_lag;
     let offsets = blocking(move || Ok(state.queries.offsets()?)).await?;
-    Ok(Json(StatusBody { metrics, offsets }))
-}
-
-async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.prometheus(),
-    )
+    Ok(Json(StatusBody {
+        metrics,
+        offsets,
+        lag: consumer.lag_total,
+        caught_up: readiness.caught_up,
+        ready: readiness.ready,
+        ready_max_lag,
+        partitions: consumer.partitions,
+        stalled_partitions: consumer.stalled,
+    }))
 }
 
 /// The person view with one page of its touches; its other fields as stored.

@@ -110,7 +110,7 @@ impl Cost {
     /// limiting a cheap route by mistake costs less than the reverse.
     pub fn of(path: &str) -> Cost {
         match path {
-            "/v1/health" | "/openapi.json" => Cost::Free,
+            "/v1/health" | "/healthz" | "/readyz" | "/openapi.json" => Cost::Free,
             "/v1/status"
             | "/metrics"
             | "/v1/publishing/parked"
@@ -198,7 +198,7 @@ mod tests {
 
     #[test]
     fn probes_and_lookups_are_not_expensive_reports_and_scans_are() {
-        for path in ["/v1/health", "/openapi.json"] {
+        for path in ["/v1/health", "/healthz", "/readyz", "/openapi.json"] {
             assert_eq!(Cost::of(path), Cost::Free, "{path}");
         }
         for path in [

@@ -165,6 +165,10 @@ pub struct Durable {
 /// What the writer thread is handed: one commit and the counters it moves.
 struct WriteJob {
     commit: Commit,
+    /// When preparing the batch started, for the commit latency.
+    started: std::time::Instant,
+    recorded_at_ms: Vec<i64>,
+    next_outbox_id: u64,
     appended: u64,
     duplicates: u64,
     conflicting: u64,
@@ -242,8 +246,17 @@ impl Engine {
                 .name("store-writer".into())
                 .spawn(move || {
                     for job in job_rx {
+                        let writing = std::time::Instant::now();
                         let result = store.write(job.commit).map(|()| {
                             let m = &metrics;
+                            m.batch_written(&crate::metrics::BatchTimings {
+                                appended: job.appended,
+                                conflicting: job.conflicting,
+                                write: writing.elapsed(),
+                                commit: job.started.elapsed(),
+                                recorded_at_ms: job.recorded_at_ms,
+                                next_outbox_id: job.next_outbox_id,
+                            });
                             Metrics::add(&m.events_appended, job.appended);
                             Metrics::add(&m.duplicates, job.duplicates);
                             Metrics::add(&m.conflicting_duplicates, job.conflicting);
@@ -286,6 +299,8 @@ impl Engine {
         Metrics::add(&m.dead_lettered, engine.dead_lettered);
         Metrics::add(&m.attribution_versions, engine.versions);
         Metrics::add(&m.batches, engine.batches);
+        m.outbox_next_id
+            .store(engine.next_outbox_id, std::sync::atomic::Ordering::Relaxed);
         let mut engine = engine;
         engine.reattribute_if_config_changed()?;
         Ok(engine)
@@ -376,6 +391,9 @@ impl Engine {
         commit.set_meta_u64(META_VERSIONS, self.versions);
         store.write(commit)?;
         Metrics::add(&self.metrics.attribution_versions, versions);
+        self.metrics
+            .outbox_next_id
+            .store(self.next_outbox_id, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
@@ -477,6 +495,7 @@ impl Engine {
         if let Some(reason) = &self.poisoned {
             return Err(EngineError::Poisoned(reason.clone()));
         }
+        let started = std::time::Instant::now();
         let Batch {
             events,
             sources,
@@ -618,6 +637,9 @@ impl Engine {
         commit.set_meta_u64(META_VERSIONS, total_versions);
         commit.set_meta_u64(META_BATCHES, self.batches + 1);
 
+        self.metrics
+            .batch_prepare_seconds
+            .observe(started.elapsed().as_secs_f64());
         // The previous batch must be durable before this one goes to the writer,
         // so that at most one batch is ever ahead of the store.
         if let Some(durable) = self.flush()? {
@@ -626,6 +648,9 @@ impl Engine {
         let appended = (seq - self.next_seq) as usize;
         let job = WriteJob {
             commit,
+            started,
+            recorded_at_ms: fresh.iter().map(|e| e.recorded_at.as_millis()).collect(),
+            next_outbox_id: outbox_id,
             appended: appended as u64,
             duplicates: duplicates as u64,
             conflicting: conflicting.len() as u64,

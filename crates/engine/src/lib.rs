@@ -45,6 +45,7 @@ pub mod data_driven;
 mod journey;
 mod message;
 mod metrics;
+mod partitions;
 mod pipeline;
 mod queries;
 mod sink;
@@ -56,7 +57,13 @@ pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,
     render_attribution,
 };
-pub use metrics::{Metrics, MetricsSnapshot};
+pub use metrics::{
+    BatchTimings, CodeLabels, Metrics, MetricsSnapshot, OPENMETRICS_CONTENT_TYPE, ReasonLabels,
+};
+pub use partitions::{
+    ConsumerStatus, PartitionStatistics, PartitionStatus, Partitions, Readiness, Stall,
+    StalledPartition,
+};
 pub use pipeline::{
     Forecast, ForecastDeal, ForecastRow, Indicator, InterestRow, OpportunitySignals, OverdueLead,
     PipelineConfig, StageProbability, indicator_colour,

@@ -55,6 +55,12 @@ pub struct KafkaConfig {
     /// How long a clean shutdown keeps publishing the outbox before it gives up;
     /// what is left goes out on the next start.
     pub shutdown_drain_timeout_ms: u64,
+    /// How often librdkafka reports its statistics, which carry each
+    /// partition's high watermark: lag and stalled partitions are this fresh.
+    pub statistics_interval_ms: u64,
+    /// A consumer error that repeats is logged once per this interval, with
+    /// how often it occurred.
+    pub error_log_interval_ms: u64,
     /// Extra librdkafka properties for every client (e.g. `security.protocol`).
     pub client_properties: BTreeMap<String, String>,
 }
@@ -86,6 +92,8 @@ impl Default for KafkaConfig {
             dead_letter_max_payload_bytes: 64 << 10,
             publish_max_message_bytes: 8 << 20,
             shutdown_drain_timeout_ms: 20_000,
+            statistics_interval_ms: 5_000,
+            error_log_interval_ms: 30_000,
             client_properties: BTreeMap::new(),
         }
     }
@@ -96,6 +104,9 @@ pub const MIN_SESSION_TIMEOUT_MS: u32 = 6_000;
 /// Longer, a crashed instance's partitions idle that long before another member
 /// takes them; with static membership a restart never needs more.
 pub const MAX_SESSION_TIMEOUT_MS: u32 = 300_000;
+/// Statistics more often than every 100 ms cost more than they tell; less
+/// often than every 10 minutes, lag and stalls are too stale to act on.
+const STATISTICS_INTERVAL_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
 /// librdkafka's bounds for a producer's `message.max.bytes`.
 const PRODUCER_MESSAGE_BYTES: std::ops::RangeInclusive<usize> = 1_000..=1_000_000_000;
 
@@ -129,6 +140,14 @@ impl KafkaConfig {
         }
         if self.max_message_bytes == 0 {
             return fail("kafka.max_message_bytes must be at least 1");
+        }
+        if !STATISTICS_INTERVAL_MS.contains(&self.statistics_interval_ms) {
+            return Err(crate::KafkaError::Config(format!(
+                "kafka.statistics_interval_ms must be between {} and {} (lag and stalled partitions depend on it), got {}",
+                STATISTICS_INTERVAL_MS.start(),
+                STATISTICS_INTERVAL_MS.end(),
+                self.statistics_interval_ms
+            )));
         }
         for (key, value) in [
             (
@@ -216,7 +235,11 @@ mod tests {
         };
         assert!(check(|_| {}).is_ok());
         type Change = fn(&mut KafkaConfig);
-        let cases: [(Change, &str); 5] = [
+        let cases: [(Change, &str); 6] = [
+            (
+                |c| c.statistics_interval_ms = 0,
+                "kafka.statistics_interval_ms",
+            ),
             (|c| c.session_timeout_ms = 1_000, "kafka.session_timeout_ms"),
             (
                 |c| c.session_timeout_ms = 3_600_000,

@@ -4,10 +4,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::KafkaError as ClientError;
 use rdkafka::message::Message;
-use rdkafka::types::RDKafkaRespErr;
+use rdkafka::statistics::Statistics;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use touchline_engine::{Batch, Durable, Engine, MessageSource, Metrics};
+use touchline_engine::{Batch, Durable, Engine, MessageSource, Metrics, PartitionStatistics};
 use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
@@ -44,6 +46,8 @@ pub struct Ingest {
     observer: Option<Observer>,
     /// Dead letters sent truncated, since the store was created.
     truncated_total: u64,
+    /// Consumer errors seen and not yet logged, by code.
+    repeated: Repeated,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -60,9 +64,132 @@ struct IngestContext {
     store: Arc<Store>,
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: AtomicUsize,
+    metrics: Arc<Metrics>,
+    /// The input topics: statistics of others (none today) are not ours.
+    topics: Vec<String>,
+    /// The last detail librdkafka gave per error code ("Decompression (codec
+    /// 0x4) of message at 3 of 187 bytes failed: ..."): the error the loop
+    /// polls carries the code only.
+    reasons: Mutex<HashMap<String, String>>,
 }
 
-impl ClientContext for IngestContext {}
+impl ClientContext for IngestContext {
+    /// librdkafka reports each consumer error here too, with its detail, just
+    /// before the loop polls it. The default logs every one at ERROR (the
+    /// flood of a stalled partition); the loop counts and logs it once per
+    /// interval, with this detail.
+    fn error(&self, error: ClientError, reason: &str) {
+        debug!(error = %error, reason, "kafka client error");
+        self.reasons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(error_code(&error), reason.to_owned());
+    }
+
+    /// librdkafka's statistics (every `kafka.statistics_interval_ms`, served
+    /// by the ingest loop's poll): high watermarks for the lag, fetch queues
+    /// for stall detection.
+    fn stats(&self, statistics: Statistics) {
+        let rows = statistics_rows(&statistics, &self.topics);
+        for stalled in self.metrics.partitions().statistics(&rows) {
+            error!(
+                topic = %stalled.topic, partition = stalled.partition,
+                offset = stalled.stall.offset, error = %stalled.stall.error,
+                "partition stalled: a record batch at this offset cannot be decoded; the consumer retries it and does not skip it (GET /v1/status, /readyz fails)"
+            );
+        }
+    }
+}
+
+/// The partitions of `topics` in librdkafka's statistics.
+fn statistics_rows(statistics: &Statistics, topics: &[String]) -> Vec<PartitionStatistics> {
+    let mut rows = Vec::new();
+    for (name, topic) in &statistics.topics {
+        if !topics.contains(name) {
+            continue;
+        }
+        for (id, p) in &topic.partitions {
+            // librdkafka lists an internal partition -1 (unassigned messages).
+            if *id < 0 {
+                continue;
+            }
+            rows.push(PartitionStatistics {
+                topic: name.clone(),
+                partition: *id,
+                high_watermark: p.hi_offset,
+                app_offset: p.app_offset,
+                low_watermark: p.lo_offset,
+                fetch_queue: p.fetchq_cnt,
+            });
+        }
+    }
+    rows
+}
+
+/// librdkafka's name for an error's code (`NotImplemented`, `AllBrokersDown`),
+/// the `code` label of `touchline_consumer_errors_total`.
+fn error_code(error: &ClientError) -> String {
+    error
+        .rdkafka_error_code()
+        .map_or_else(|| "other".to_owned(), |c| format!("{c:?}"))
+}
+
+/// Whether a consumer error means a record batch the client cannot decode:
+/// a codec it was built without (`NotImplemented`: "Decompression (codec
+/// 0x4) ... Not implemented"), or a corrupt or unreadable batch. librdkafka
+/// fetches the same batch again and again, so the partition stalls.
+fn undecodable(error: &ClientError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotImplemented
+                | RDKafkaErrorCode::BadCompression
+                | RDKafkaErrorCode::BadMessage
+                | RDKafkaErrorCode::InvalidMessage
+                | RDKafkaErrorCode::UnsupportedCompressionType
+        )
+    )
+}
+
+/// A repeated error is logged once per interval with how often it occurred,
+/// not once per occurrence (a stalled partition errs every ~0.5 s).
+#[derive(Debug)]
+struct Repeated {
+    interval: Duration,
+    /// Per key: when it was last logged and how often it occurred since.
+    seen: HashMap<String, (Instant, u64)>,
+}
+
+impl Repeated {
+    fn new(interval: Duration) -> Self {
+        Repeated {
+            interval,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Counts one occurrence; `Some(n)` when it is to be logged now, `n`
+    /// being the occurrences since it was last logged, this one included.
+    fn occurred(&mut self, key: &str) -> Option<u64> {
+        let now = Instant::now();
+        match self.seen.get_mut(key) {
+            Some((last, count)) => {
+                *count += 1;
+                if now.duration_since(*last) < self.interval {
+                    return None;
+                }
+                let n = *count;
+                *last = now;
+                *count = 0;
+                Some(n)
+            }
+            None => {
+                self.seen.insert(key.to_owned(), (now, 0));
+                Some(1)
+            }
+        }
+    }
+}
 
 impl ConsumerContext for IngestContext {
     fn rebalance(
@@ -108,6 +235,12 @@ impl ConsumerContext for IngestContext {
                     "partitions assigned; resuming from stored offsets"
                 );
                 self.assigned.fetch_add(partitions.len(), Ordering::Relaxed);
+                self.metrics.rebalance("assigned");
+                let with_offsets: Vec<(String, i32, Option<i64>)> = partitions
+                    .iter()
+                    .map(|(t, p)| (t.clone(), *p, stored.get(&(t.clone(), *p)).copied()))
+                    .collect();
+                self.metrics.partitions().assigned(&with_offsets);
                 // A partition revoked and given back within one batch window is ours
                 // again: its messages, old and re-read, stay in the batch.
                 if let Ok(mut revoked) = self.revoked.lock() {
@@ -129,6 +262,8 @@ impl ConsumerContext for IngestContext {
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
                 info!(?partitions, "partitions revoked");
+                self.metrics.rebalance("revoked");
+                self.metrics.partitions().revoked(&partitions);
                 if let Ok(mut revoked) = self.revoked.lock() {
                     revoked.extend(partitions);
                 }
@@ -143,6 +278,8 @@ impl ConsumerContext for IngestContext {
             }
             other => {
                 error!(error = ?other, "rebalance error; dropping the assignment");
+                self.metrics.rebalance("error");
+                self.metrics.partitions().revoked_all();
                 if let Err(e) = consumer.unassign() {
                     error!(error = %e, "unassign failed");
                 }
@@ -155,6 +292,9 @@ impl ConsumerContext for IngestContext {
 struct Submitted {
     offsets: Vec<PartitionOffset>,
     report: BatchReport,
+    /// The batch's span: its numbers, and the commit latency once durable.
+    span: tracing::Span,
+    submitted: Instant,
 }
 
 impl Ingest {
@@ -168,11 +308,9 @@ impl Ingest {
             .store()
             .meta_u64(META_DEAD_LETTERS_TRUNCATED)?
             .unwrap_or_default();
-        // fetch_max, not add: the counter is the store's total, whoever loads it.
-        engine
-            .metrics()
-            .dead_letters_truncated
-            .fetch_max(truncated_total, Ordering::Relaxed);
+        // Raised, not added to: the counter is the store's total, whoever loads it.
+        Metrics::raise_to(&engine.metrics().dead_letters_truncated, truncated_total);
+        let repeated = Repeated::new(Duration::from_millis(config.error_log_interval_ms));
         let formats = config
             .topics
             .iter()
@@ -185,6 +323,7 @@ impl Ingest {
             shutdown,
             observer: None,
             truncated_total,
+            repeated,
         })
     }
 
@@ -197,10 +336,15 @@ impl Ingest {
     /// Runs until the shutdown flag is set, then commits what it holds and returns
     /// the engine. Blocking: run it on its own thread.
     pub fn run(mut self) -> Result<Engine, KafkaError> {
+        let metrics = self.engine.metrics().clone();
+        metrics.partitions().attach();
         let context = IngestContext {
             store: self.engine.store().clone(),
             revoked: Mutex::new(Vec::new()),
             assigned: AtomicUsize::new(0),
+            metrics: metrics.clone(),
+            topics: self.config.topics.iter().map(|t| t.name.clone()).collect(),
+            reasons: Mutex::new(HashMap::new()),
         };
         let membership = crate::membership::instance_id(&self.config, self.engine.store())?;
         info!(
@@ -222,6 +366,10 @@ impl Ingest {
             .set("auto.offset.reset", "earliest")
             .set("enable.partition.eof", "false")
             .set("fetch.wait.max.ms", "100")
+            .set(
+                "statistics.interval.ms",
+                self.config.statistics_interval_ms.to_string(),
+            )
             .create_with_context(context)?;
         let dead_letters = DeadLetters::new(&self.config)?;
         let topics: Vec<&str> = self.config.topics.iter().map(|t| t.name.as_str()).collect();
@@ -267,7 +415,13 @@ impl Ingest {
                 let message = match polled {
                     Ok(m) => m,
                     Err(e) => {
-                        warn!(error = %e, "consumer error");
+                        let reason = consumer
+                            .context()
+                            .reasons
+                            .lock()
+                            .map(|r| r.get(&error_code(&e)).cloned())
+                            .unwrap_or_default();
+                        self.consumer_error(&metrics, &e, reason.as_deref());
                         continue;
                     }
                 };
@@ -286,10 +440,24 @@ impl Ingest {
                 // Max, not last: after a revoke and re-assign within the batch, a
                 // partition is re-read from its stored offset, and messages polled
                 // before are still in the batch.
-                next_offsets
-                    .entry((topic.clone(), partition))
-                    .and_modify(|next| *next = (*next).max(offset + 1))
-                    .or_insert(offset + 1);
+                match next_offsets.entry((topic.clone(), partition)) {
+                    std::collections::hash_map::Entry::Occupied(mut next) => {
+                        let next = next.get_mut();
+                        *next = (*next).max(offset + 1);
+                    }
+                    std::collections::hash_map::Entry::Vacant(next) => {
+                        next.insert(offset + 1);
+                        // Once per partition and batch: a message came, so
+                        // the partition is not stalled.
+                        if let Some(stall) = metrics.partitions().consumed(&topic, partition) {
+                            info!(
+                                %topic, partition, offset, stalled_at = stall.offset,
+                                errors = stall.errors,
+                                "partition resumed after a stall"
+                            );
+                        }
+                    }
+                }
                 if let Some(ts) = message.timestamp().to_millis() {
                     timestamps.push(ts);
                 }
@@ -345,6 +513,18 @@ impl Ingest {
             }
 
             if !next_offsets.is_empty() {
+                let span = tracing::info_span!(
+                    "batch",
+                    messages,
+                    events = events.len(),
+                    dead_lettered = dead.len(),
+                    appended = tracing::field::Empty,
+                    duplicates = tracing::field::Empty,
+                    conflicting = tracing::field::Empty,
+                    prepare_ms = tracing::field::Empty,
+                    commit_ms = tracing::field::Empty,
+                );
+                let entered = span.enter();
                 if !self.send_dead_letters(&dead_letters, &mut dead)? {
                     // Not committed: the whole batch is read again on the next start.
                     warn!(
@@ -378,7 +558,14 @@ impl Ingest {
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
                 };
+                let submitted = Instant::now();
                 let (outcome, previous) = self.engine.submit(batch)?;
+                span.record("appended", outcome.appended);
+                span.record("duplicates", outcome.duplicates);
+                span.record("conflicting", outcome.conflicting.len());
+                // Preparing, and waiting for the batch ahead to be durable.
+                span.record("prepare_ms", submitted.elapsed().as_millis() as u64);
+                drop(entered);
                 applied.extend(next_offsets);
                 if let Some(durable) = previous {
                     self.finish(&consumer, pending.take(), durable);
@@ -393,6 +580,8 @@ impl Ingest {
                         message_timestamps_ms: timestamps,
                         committed_at_ms: 0,
                     },
+                    span,
+                    submitted,
                 });
             } else if let Some(durable) = self.engine.flush()? {
                 // Idle: make the batch in flight visible without waiting for the next.
@@ -447,6 +636,18 @@ impl Ingest {
         if let Err(e) = consumer.commit(&tpl, CommitMode::Async) {
             debug!(error = %e, "progress commit to Kafka failed (harmless)");
         }
+        let committed: Vec<(String, i32, i64)> = submitted
+            .offsets
+            .iter()
+            .map(|o| (o.topic.clone(), o.partition, o.next_offset))
+            .collect();
+        self.engine.metrics().partitions().committed(&committed);
+        let span = &submitted.span;
+        span.record(
+            "commit_ms",
+            submitted.submitted.elapsed().as_millis() as u64,
+        );
+        span.in_scope(|| debug!("batch committed"));
         if let Some(observer) = self.observer.as_mut() {
             submitted.report.committed_at_ms = durable.committed_at_ms;
             observer(&submitted.report);
@@ -471,7 +672,13 @@ impl Ingest {
         if dead.is_empty() {
             return Ok(true);
         }
-        match producer.send_all(dead, &self.shutdown) {
+        let sent = producer.send_all(dead, &self.shutdown);
+        if matches!(sent, Sent::All { .. }) {
+            for letter in dead.iter() {
+                self.engine.metrics().dead_letter(letter.code(), 1);
+            }
+        }
+        match sent {
             Sent::Stopped => Ok(false),
             Sent::All { truncated: 0 } => Ok(true),
             Sent::All { truncated } => {
@@ -489,6 +696,49 @@ impl Ingest {
                 );
                 Ok(true)
             }
+        }
+    }
+}
+
+impl Ingest {
+    /// Counts a consumer error, and logs it once per
+    /// `kafka.error_log_interval_ms` with how often it occurred.
+    fn consumer_error(&mut self, metrics: &Metrics, e: &ClientError, reason: Option<&str>) {
+        let code = error_code(e);
+        let error = match reason {
+            Some(reason) => format!("{e}: {reason}"),
+            None => e.to_string(),
+        };
+        metrics
+            .consumer_errors
+            .get_or_create(&touchline_engine::CodeLabels { code: code.clone() })
+            .inc();
+        let undecodable = undecodable(e);
+        if undecodable {
+            metrics.partitions().undecodable(&error);
+        }
+        let Some(count) = self.repeated.occurred(&code) else {
+            return;
+        };
+        let interval_s = self.repeated.interval.as_secs();
+        if undecodable {
+            let stalled: Vec<String> = metrics
+                .partitions()
+                .status()
+                .stalled
+                .iter()
+                .map(|s| format!("{} [{}] at offset {}", s.topic, s.partition, s.stall.offset))
+                .collect();
+            error!(
+                error,
+                code,
+                count,
+                interval_s,
+                ?stalled,
+                "a record batch cannot be decoded (a codec this build lacks, or a corrupt batch); its partition does not advance until the client can decode it"
+            );
+        } else {
+            warn!(error, code, count, interval_s, "consumer error");
         }
     }
 }
@@ -527,4 +777,94 @@ pub fn high_watermarks(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_a_missing_codec_gives_is_undecodable_and_a_broker_outage_is_not() {
+        // What rdkafka hands the loop for "Decompression (codec 0x4) ... Not implemented".
+        let zstd = ClientError::MessageConsumption(RDKafkaErrorCode::NotImplemented);
+        assert!(undecodable(&zstd));
+        assert!(undecodable(&ClientError::MessageConsumption(
+            RDKafkaErrorCode::BadCompression
+        )));
+        assert!(!undecodable(&ClientError::MessageConsumption(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+        assert!(!undecodable(&ClientError::Canceled));
+    }
+
+    #[test]
+    fn a_repeated_error_is_logged_once_per_interval_with_its_count() {
+        let mut quiet = Repeated::new(Duration::from_secs(3_600));
+        assert_eq!(quiet.occurred("NotImplemented"), Some(1));
+        for _ in 0..100 {
+            assert_eq!(quiet.occurred("NotImplemented"), None);
+        }
+        // Another code is another line.
+        assert_eq!(quiet.occurred("AllBrokersDown"), Some(1));
+        let mut every = Repeated::new(Duration::ZERO);
+        assert_eq!(every.occurred("x"), Some(1));
+        assert_eq!(every.occurred("x"), Some(1));
+    }
+
+    #[test]
+    fn statistics_of_the_input_topics_feed_the_stall_detection() {
+        let json = r#"{"name":"c","client_id":"c","type":"consumer","ts":1,"time":1,"age":1,
+            "replyq":0,"msg_cnt":0,"msg_size":0,"msg_max":0,"msg_size_max":0,"simple_cnt":0,
+            "metadata_cache_cnt":0,"tx":0,"tx_bytes":0,"rx":0,"rx_bytes":0,"txmsgs":0,
+            "txmsg_bytes":0,"rxmsgs":0,"rxmsg_bytes":0,"brokers":{},
+            "topics":{"in":{"topic":"in","age":1,"metadata_age":1,"batchsize":{"min":0,"max":0,"avg":0,"sum":0,"stddev":0,"p50":0,"p75":0,"p90":0,"p95":0,"p99":0,"p99_99":0,"outofrange":0,"hdrsize":0,"cnt":0},
+              "batchcnt":{"min":0,"max":0,"avg":0,"sum":0,"stddev":0,"p50":0,"p75":0,"p90":0,"p95":0,"p99":0,"p99_99":0,"outofrange":0,"hdrsize":0,"cnt":0},
+              "partitions":{"0":{"partition":0,"broker":1,"leader":1,"desired":true,"unknown":false,
+                "msgq_cnt":0,"msgq_bytes":0,"xmit_msgq_cnt":0,"xmit_msgq_bytes":0,"fetchq_cnt":0,
+                "fetchq_size":0,"fetch_state":"active","query_offset":0,"next_offset":3,"app_offset":3,
+                "stored_offset":-1001,"committed_offset":3,"eof_offset":-1001,"lo_offset":0,
+                "hi_offset":15016,"ls_offset":15016,"consumer_lag":15013,"consumer_lag_stored":-1,
+                "txmsgs":0,"txbytes":0,"rxmsgs":3,"rxbytes":10,"msgs":3,"rx_ver_drops":0,
+                "msgs_inflight":0,"next_ack_seq":0,"next_err_seq":0,"acked_msgid":0},
+               "-1":{"partition":-1,"broker":-1,"leader":-1,"desired":false,"unknown":false,
+                "msgq_cnt":0,"msgq_bytes":0,"xmit_msgq_cnt":0,"xmit_msgq_bytes":0,"fetchq_cnt":0,
+                "fetchq_size":0,"fetch_state":"none","query_offset":0,"next_offset":0,"app_offset":-1001,
+                "stored_offset":-1001,"committed_offset":-1001,"eof_offset":-1001,"lo_offset":-1001,
+                "hi_offset":-1001,"ls_offset":-1001,"consumer_lag":-1,"consumer_lag_stored":-1,
+                "txmsgs":0,"txbytes":0,"rxmsgs":0,"rxbytes":0,"msgs":0,"rx_ver_drops":0,
+                "msgs_inflight":0,"next_ack_seq":0,"next_err_seq":0,"acked_msgid":0}}}}}"#;
+        let statistics: Statistics = match serde_json::from_str(json) {
+            Ok(s) => s,
+            Err(e) => panic!("statistics JSON: {e}"),
+        };
+        let rows = statistics_rows(&statistics, &["in".to_owned()]);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((rows[0].high_watermark, rows[0].app_offset), (15_016, 3));
+        assert!(statistics_rows(&statistics, &["other".to_owned()]).is_empty());
+
+        // The partition stored at offset 3, the error rdkafka gives for zstd
+        // without the codec, then the statistics: stalled at 3.
+        let metrics = Metrics::default();
+        metrics.partitions().attach();
+        metrics.partitions().assigned(&[("in".into(), 0, Some(3))]);
+        let zstd = ClientError::MessageConsumption(RDKafkaErrorCode::NotImplemented);
+        let mut ingest_errors = Repeated::new(Duration::from_secs(3_600));
+        for _ in 0..5 {
+            if undecodable(&zstd) {
+                metrics.partitions().undecodable(&zstd.to_string());
+            }
+            ingest_errors.occurred("NotImplemented");
+        }
+        let stalled = metrics.partitions().statistics(&rows);
+        assert_eq!(stalled.len(), 1);
+        assert_eq!(stalled[0].stall.offset, 3);
+        assert_eq!(stalled[0].stall.errors, 5);
+        assert!(
+            stalled[0].stall.error.contains("NotImplemented"),
+            "{:?}",
+            stalled[0]
+        );
+        assert_eq!(metrics.partitions().status().lag_total, Some(15_013));
+        assert!(!metrics.partitions().readiness(1_000_000).ready);
+    }
 }

@@ -93,8 +93,8 @@ impl Publisher {
         // fetch_max, not add: these are the store's totals, whoever loads them.
         let published = store.meta_u64(META_PUBLISHED)?.unwrap_or_default();
         let parked = store.meta_u64(META_PUBLISH_PARKED)?.unwrap_or_default();
-        metrics.published.fetch_max(published, Ordering::Relaxed);
-        metrics.publish_parked.fetch_max(parked, Ordering::Relaxed);
+        Metrics::raise_to(&metrics.published, published);
+        Metrics::raise_to(&metrics.publish_parked, parked);
         Ok(Publisher {
             store,
             producer,
@@ -109,8 +109,10 @@ impl Publisher {
     /// Publishes one page of the outbox; returns how many records it took off
     /// the outbox (delivered, superseded or parked).
     pub async fn publish_page(&self) -> Result<usize, KafkaError> {
+        let started = Instant::now();
         let page = self.store.outbox(PAGE)?;
         let Some(&(last_id, _)) = page.last() else {
+            self.metrics.outbox_published_through(None);
             return Ok(0);
         };
         // Values are full states, so of several versions of one key in a page
@@ -183,9 +185,8 @@ impl Publisher {
                 }
             }
         }
-        let published = self.metrics.published.load(Ordering::Relaxed) + delivered;
-        let parked_total =
-            self.metrics.publish_parked.load(Ordering::Relaxed) + parked.len() as u64;
+        let published = self.metrics.published.get() + delivered;
+        let parked_total = self.metrics.publish_parked.get() + parked.len() as u64;
         let parked_now = parked.len() as u64;
         self.store.finish_page(&PublishedPage {
             through: last_id,
@@ -197,6 +198,10 @@ impl Publisher {
         })?;
         Metrics::add(&self.metrics.published, delivered);
         Metrics::add(&self.metrics.publish_parked, parked_now);
+        self.metrics
+            .publish_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.outbox_published_through(Some(last_id));
         Ok(page.len())
     }
 
