@@ -509,3 +509,41 @@ async fn every_list_answer_exports_as_csv() {
         "parameter format: \"xml\" is not json or csv"
     );
 }
+
+#[tokio::test]
+async fn a_model_the_engine_does_not_compute_is_the_callers_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let config = EngineConfig {
+        models: vec![
+            touchline_attribution::Model::FirstTouch,
+            touchline_attribution::Model::LastTouch,
+        ],
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::open(store.clone(), config).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![touch("t1", 1_000, "p-1", "search")],
+            ..Batch::default()
+        })
+        .unwrap();
+    let app = touchline_api::router(Queries::new(store), engine.metrics().clone());
+    for uri in [
+        "/v1/reports/attribution?model=w_shaped",
+        "/v1/reports/campaigns?model=linear",
+        "/v1/reports/unattributed?model=time_decay",
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.starts_with("parameter model: ")
+                && error.ends_with("the configured models are first_touch, last_touch"),
+            "{uri}: {error}"
+        );
+    }
+    // Without a model, the report picks one the engine computes.
+    let (status, rows) = get(&app, "/v1/reports/campaigns").await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+}

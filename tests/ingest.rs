@@ -132,3 +132,42 @@ fn bad_arguments_are_named() {
         text(&missing.stderr)
     );
 }
+
+#[test]
+fn a_report_refuses_a_model_the_engine_does_not_compute() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("touchline.toml");
+    std::fs::write(
+        &config,
+        "[attribution]\nmodels = [\"first_touch\", \"last_touch\"]\n",
+    )
+    .unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"event_id":"e-1","occurred_at":"2026-03-02T09:30:00Z","recorded_at":"2026-03-02T09:30:05Z","payload":{"type":"touch_recorded","person_id":"p-1","campaign_id":"c-1","touch_type":"web_visit","status":"sent"}}"#,
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    let db = db.to_str().unwrap();
+    let ingested = touchline(&[
+        "ingest",
+        events.to_str().unwrap(),
+        "--db",
+        db,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(ingested.status.success(), "{}", text(&ingested.stderr));
+    let report = touchline(&["report", "campaigns", "--db", db, "--model", "linear"]);
+    assert!(!report.status.success());
+    assert!(
+        text(&report.stderr).contains(
+            "--model: \"linear\" is not computed by the engine that wrote this store; its models are first_touch, last_touch"
+        ),
+        "{}",
+        text(&report.stderr)
+    );
+    let fine = touchline(&["report", "campaigns", "--db", db, "--model", "last_touch"]);
+    assert!(fine.status.success(), "{}", text(&fine.stderr));
+}

@@ -617,7 +617,9 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
         } => {
             let model =
                 touchline_api::parse_model(&model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
-            let rows = open_queries(&db)?.campaign_performance(
+            let queries = open_queries(&db)?;
+            computed(&queries, model)?;
+            let rows = queries.campaign_performance(
                 model,
                 touchline_engine::TimeRange::default(),
                 &currency,
@@ -865,6 +867,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("--by: {by:?} is not campaign, channel or source"))?;
             if by != touchline_engine::GroupBy::Campaign {
                 let queries = open_queries(&db)?;
+                computed(&queries, model)?;
                 let rows = queries.credits_by(model, conversion, Default::default(), by)?;
                 match format {
                     Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
@@ -898,6 +901,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let queries = open_queries(&db)?;
+            computed(&queries, model)?;
             let rows = queries.campaign_credits(model, conversion)?;
             print!("{}", render_credits(&rows, format, conversion));
             Ok(())
@@ -1190,6 +1194,22 @@ fn parse_at(text: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
 /// (which holds the store's lock) or none, at the latest state the engine has
 /// made durable, whole batches only. The report reads that one state
 /// throughout; nothing is written to the store.
+/// Refuses a model the store's engine does not compute: it has no credits, so
+/// every row would be zero.
+fn computed(queries: &Queries, model: Model) -> anyhow::Result<()> {
+    if let Some(models) = queries.configured_models()?
+        && !models.contains(&model)
+    {
+        let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+        anyhow::bail!(
+            "--model: {:?} is not computed by the engine that wrote this store; its models are {}",
+            model.name(),
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn open_queries(db: &std::path::Path) -> anyhow::Result<Queries> {
     if !db.exists() {
         anyhow::bail!(

@@ -759,8 +759,9 @@ async fn campaign_report(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::CampaignPerformance>, ApiError> {
-    let model =
-        parse_model(params.model.as_deref().unwrap_or("linear")).map_err(ApiError::bad_request)?;
+    if let Some(text) = params.model.as_deref() {
+        parse_model(text).map_err(ApiError::bad_request)?;
+    }
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     let currency = params.currency.unwrap_or_else(|| "EUR".to_owned());
@@ -770,6 +771,7 @@ async fn campaign_report(
         )));
     }
     paged(page, move || {
+        let model = configured_model(&state.queries, params.model.as_deref(), Model::Linear)?;
         Ok(state
             .queries
             .campaign_performance(model, range, &currency)?)
@@ -782,13 +784,15 @@ async fn unattributed_report(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::UnattributedRow>, ApiError> {
-    let model = parse_model(params.model.as_deref().unwrap_or("last_touch"))
-        .map_err(ApiError::bad_request)?;
+    if let Some(text) = params.model.as_deref() {
+        parse_model(text).map_err(ApiError::bad_request)?;
+    }
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
         .map_err(ApiError::bad_request)?;
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
     paged(page, move || {
+        let model = configured_model(&state.queries, params.model.as_deref(), Model::LastTouch)?;
         Ok(state.queries.unattributed(model, kind, range)?)
     })
     .await
@@ -1075,6 +1079,39 @@ pub fn parse_model(text: &str) -> Result<Model, String> {
     })
 }
 
+/// The `model` parameter, checked against what the engine computes: a model it
+/// does not compute has no stored credits, so asking for one is the caller's
+/// error (a 400 naming the configured models), not an empty answer. Without
+/// the parameter, `default` if computed, else the first computed model. Reads
+/// the store: call it on the blocking pool.
+fn configured_model(
+    queries: &Queries,
+    text: Option<&str>,
+    default: Model,
+) -> Result<Model, ApiError> {
+    let configured = queries.configured_models()?;
+    let model = match text {
+        Some(text) => parse_model(text).map_err(ApiError::bad_request)?,
+        None => match &configured {
+            Some(models) if !models.contains(&default) => {
+                models.first().copied().unwrap_or(default)
+            }
+            _ => default,
+        },
+    };
+    if let Some(models) = configured
+        && !models.contains(&model)
+    {
+        let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
+        return Err(ApiError::bad_request(format!(
+            "parameter model: {:?} is not computed by this engine; the configured models are {}",
+            model.name(),
+            names.join(", ")
+        )));
+    }
+    Ok(model)
+}
+
 /// Parses the `conversion` parameter, naming the choices when it is wrong.
 pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
     ConversionKind::parse(text).ok_or_else(|| {
@@ -1091,8 +1128,9 @@ async fn attribution_report(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Response, ApiError> {
-    let model = parse_model(params.model.as_deref().unwrap_or("first_touch"))
-        .map_err(ApiError::bad_request)?;
+    if let Some(text) = params.model.as_deref() {
+        parse_model(text).map_err(ApiError::bad_request)?;
+    }
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
         .map_err(ApiError::bad_request)?;
     let range =
@@ -1107,6 +1145,7 @@ async fn attribution_report(
     };
     let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
+        let model = configured_model(&state.queries, params.model.as_deref(), Model::FirstTouch)?;
         Ok(match by {
             GroupBy::Campaign => page
                 .of(state.queries.campaign_credits_in(model, kind, range)?)
