@@ -761,3 +761,46 @@ async fn a_conflicting_duplicate_is_dead_lettered_and_a_retry_is_not() {
     assert_eq!(person["touches"][0]["campaign_id"], "campaign-00001");
     engine.terminate();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_field_the_contract_does_not_have_is_dead_lettered_by_name() {
+    let topics = Topics::unique("poison-unknown-field");
+    create_topics(&topics, &[], &[]).await;
+    let producer = large_producer();
+    let misspelled = br#"{"event_id":"cmp-1","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","payload":{"type":"campaign_upserted","campaign_id":"cmp-1","name":"Spring","campaign_type":"webinar","starts_at":"2026-03-01T00:00:00Z","planned_cost_minor":500000}}"#;
+    send(&producer, &topics.json, "cmp-1", misspelled).await;
+    produce(&producer, &topics, &[lead("after", 1)], 0).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut engine = Touchline::start(&store, &topics.env());
+    engine.wait_for("the dead letter and the later event", |t| {
+        t.metric("dead_lettered") == 1 && t.get("/v1/persons/after").is_some()
+    });
+    let dead = read_all(&topics.dead_letter);
+    let letter = find(&dead, "cmp-1");
+    assert_eq!(letter.headers["touchline.dlq.error"], "unknown_field");
+    assert!(
+        letter.headers["touchline.dlq.reason"].contains("`payload.planned_cost_minor`"),
+        "{:?}",
+        letter.headers
+    );
+    engine.terminate();
+
+    // A topic configured to ignore unknown fields takes the campaign.
+    let topics = Topics::unique("poison-unknown-ignored");
+    create_topics(&topics, &[], &[]).await;
+    send(&producer, &topics.json, "cmp-1", misspelled).await;
+    let mut env = topics.env();
+    env.push((
+        "TOUCHLINE_KAFKA_JSON_UNKNOWN_FIELDS".into(),
+        "ignore".into(),
+    ));
+    let store = dir.path().join("store-ignoring");
+    let mut engine = Touchline::start(&store, &env);
+    engine.wait_for("the campaign appended", |t| {
+        t.metric("events_appended") == 1
+    });
+    assert_eq!(engine.metric("dead_lettered"), 0);
+    engine.terminate();
+}

@@ -278,6 +278,11 @@ impl Config {
                     .with_context(|| format!("{name}={v:?} is not a number of milliseconds"))?;
             }
         }
+        if let Some(v) = var("TOUCHLINE_KAFKA_JSON_UNKNOWN_FIELDS") {
+            self.kafka.json_unknown_fields = v
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("TOUCHLINE_KAFKA_JSON_UNKNOWN_FIELDS: {e}"))?;
+        }
         if let Some(v) = var("TOUCHLINE_HTTP_MAX_BODY_BYTES") {
             self.http.max_body_bytes = v.parse().with_context(|| {
                 format!("TOUCHLINE_HTTP_MAX_BODY_BYTES={v:?} is not a whole number of bytes")

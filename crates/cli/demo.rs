@@ -153,7 +153,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let mut sources = Vec::with_capacity(chunk.len());
         let mut dead = 0;
         for message in chunk {
-            match touchline_proto::decode(message.format, &message.bytes) {
+            match touchline_proto::decode_with(
+                message.format,
+                &message.bytes,
+                touchline_proto::UnknownFields::Refuse,
+            ) {
                 Ok(envelope) => {
                     events.push(envelope);
                     sources.push(touchline_engine::MessageSource {

@@ -91,6 +91,7 @@ pub fn read_records(
     reader: impl Read,
     format: FileFormat,
     max_record_bytes: usize,
+    unknown: touchline_proto::UnknownFields,
     mut sink: impl FnMut(Result<Envelope, BadRecord>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
@@ -105,7 +106,7 @@ pub fn read_records(
                 ),
             });
         }
-        touchline_proto::decode(format, bytes).map_err(|e| BadRecord {
+        touchline_proto::decode_with(format, bytes, unknown).map_err(|e| BadRecord {
             position,
             reason: format!("{}: {e}", e.code()),
         })
@@ -226,7 +227,11 @@ pub fn run(args: IngestArgs) -> anyhow::Result<()> {
             tally.conflicting += outcome.conflicting.len() as u64;
             anyhow::Ok(())
         };
-        read_records(reader, format, config.kafka.max_message_bytes, |record| {
+        let limits = (
+            config.kafka.max_message_bytes,
+            config.kafka.json_unknown_fields,
+        );
+        read_records(reader, format, limits.0, limits.1, |record| {
             tally.records += 1;
             match record {
                 Ok(envelope) => {
@@ -324,10 +329,16 @@ mod tests {
 
     fn read(bytes: &[u8], format: FileFormat, max: usize) -> Vec<Result<String, BadRecord>> {
         let mut out = Vec::new();
-        read_records(bytes, format, max, |r| {
-            out.push(r.map(|e| e.event_id));
-            Ok(())
-        })
+        read_records(
+            bytes,
+            format,
+            max,
+            touchline_proto::UnknownFields::Refuse,
+            |r| {
+                out.push(r.map(|e| e.event_id));
+                Ok(())
+            },
+        )
         .expect("read");
         out
     }
@@ -378,7 +389,9 @@ mod tests {
         );
         // A file cut inside a record is an error, not a silent end.
         let cut = &file[..file.len() - 3];
-        let err = read_records(cut, FileFormat::Protobuf, 1 << 20, |_| Ok(())).expect_err("cut");
+        let refuse = touchline_proto::UnknownFields::Refuse;
+        let err =
+            read_records(cut, FileFormat::Protobuf, 1 << 20, refuse, |_| Ok(())).expect_err("cut");
         assert!(err.to_string().contains("ends inside the record"), "{err}");
     }
 

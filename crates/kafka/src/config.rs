@@ -61,6 +61,10 @@ pub struct KafkaConfig {
     /// A consumer error that repeats is logged once per this interval, with
     /// how often it occurred.
     pub error_log_interval_ms: u64,
+    /// What a JSON input topic does with a field the contract does not have:
+    /// `refuse` (dead-letter it as `unknown_field`, naming the field) or
+    /// `ignore` (for producers that add fields before touchline knows them).
+    pub json_unknown_fields: touchline_proto::UnknownFields,
     /// Extra librdkafka properties for every client (e.g. `security.protocol`).
     pub client_properties: BTreeMap<String, String>,
 }
@@ -94,6 +98,7 @@ impl Default for KafkaConfig {
             shutdown_drain_timeout_ms: 20_000,
             statistics_interval_ms: 5_000,
             error_log_interval_ms: 30_000,
+            json_unknown_fields: touchline_proto::UnknownFields::Refuse,
             client_properties: BTreeMap::new(),
         }
     }

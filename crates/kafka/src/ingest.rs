@@ -481,7 +481,8 @@ impl Ingest {
                         ),
                     ))
                 } else {
-                    touchline_proto::decode(format, payload).map_err(|e| (e.code(), e.to_string()))
+                    touchline_proto::decode_with(format, payload, self.config.json_unknown_fields)
+                        .map_err(|e| (e.code(), e.to_string()))
                 };
                 match decoded {
                     Ok(envelope) => events.push((topic, partition, offset, envelope)),
