@@ -150,21 +150,29 @@ async fn r13_new_leads_conversion_rate_and_time_to_convert_by_month_and_source()
     };
     let jan = row("2026-01", "google");
     assert_eq!(
-        (jan["new_leads"].as_u64(), jan["customers"].as_u64()),
+        (jan["new_leads"].as_u64(), jan["became_customers"].as_u64()),
         (Some(4), Some(2))
     );
-    assert_eq!(jan["conversion_rate"], 0.5);
+    assert_eq!(jan["customer_rate"], 0.5);
+    // Both converted to contacts with their deals: half of January's leads.
+    assert_eq!(
+        (
+            jan["converted_to_contact"].as_u64(),
+            jan["contact_rate"].as_f64()
+        ),
+        (Some(2), Some(0.5))
+    );
     // a: created Jan 1, won Jan 11 (10 days); b: created Jan 2, won Feb 1 (30 days).
-    assert_eq!(jan["mean_days_to_convert"], 20.0);
+    assert_eq!(jan["mean_days_to_first_win"], 20.0);
     let referral = row("2026-01", "referral");
     assert_eq!(
         (
             referral["new_leads"].as_u64(),
-            referral["conversion_rate"].as_f64()
+            referral["customer_rate"].as_f64()
         ),
         (Some(1), Some(0.0))
     );
-    assert!(referral["mean_days_to_convert"].is_null());
+    assert!(referral["mean_days_to_first_win"].is_null());
     assert_eq!(row("2026-02", "google")["new_leads"], 1);
     let (_, february) = get(&store, "/v1/reports/funnel?from=2026-02-01").await;
     assert_eq!(february.as_array().unwrap().len(), 1);
@@ -181,7 +189,7 @@ async fn r22_sales_through_partners_count_as_sales() {
         .find(|r| r["month"] == "2026-01" && r["source"] == "google")
         .unwrap();
     // b's deal closed through partner-acme and is one of the two customers.
-    assert_eq!(jan["customers"], 2);
+    assert_eq!(jan["became_customers"], 2);
     let (_, opp) = get(&store, "/v1/opportunities/opp-b").await;
     assert_eq!(opp["closed"]["partner_id"], "partner-acme");
     // And its revenue is attributed like any other won deal.
@@ -212,7 +220,8 @@ fn r13_the_cli_prints_the_funnel() {
     );
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
-        text.contains("\n2026-01,google,4,2,2,0.50,20.0\n"),
+        text.starts_with("month,source,new_leads,converted_to_contact,contact_rate,became_customers,customer_rate,mean_days_to_first_win\n")
+            && text.contains("\n2026-01,google,4,2,0.50,2,0.50,20.0\n"),
         "{text}"
     );
 }

@@ -769,18 +769,19 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
                 Format::Csv => {
                     println!(
-                        "month,source,new_leads,converted,customers,conversion_rate,mean_days_to_convert"
+                        "month,source,new_leads,converted_to_contact,contact_rate,became_customers,customer_rate,mean_days_to_first_win"
                     );
                     for r in &rows {
                         println!(
-                            "{},{},{},{},{},{},{}",
+                            "{},{},{},{},{},{},{},{}",
                             r.month,
                             csv_field(&r.source),
                             r.new_leads,
-                            r.converted,
-                            r.customers,
-                            r.conversion_rate,
-                            days(r.mean_days_to_convert)
+                            r.converted_to_contact,
+                            r.contact_rate,
+                            r.became_customers,
+                            r.customer_rate,
+                            days(r.mean_days_to_first_win)
                         );
                     }
                 }
@@ -789,20 +790,20 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                         "month",
                         "source",
                         "new leads",
-                        "converted",
+                        "to contact",
                         "customers",
-                        "rate",
-                        "days to convert",
+                        "customer rate",
+                        "days to first win",
                     ]);
                     for r in &rows {
                         table.row(vec![
                             r.month.clone(),
                             r.source.clone(),
                             r.new_leads.to_string(),
-                            r.converted.to_string(),
-                            r.customers.to_string(),
-                            r.conversion_rate.to_string(),
-                            days(r.mean_days_to_convert),
+                            r.converted_to_contact.to_string(),
+                            r.became_customers.to_string(),
+                            r.customer_rate.to_string(),
+                            days(r.mean_days_to_first_win),
                         ]);
                     }
                     print!("{}", table.render());

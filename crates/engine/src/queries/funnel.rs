@@ -1,7 +1,10 @@
 use super::*;
 
 /// One row of the funnel (R13): leads created in a month from a source, how many
-/// became customers, and how long that took.
+/// of them became contacts and customers, and how long becoming a customer took.
+/// Both counts are over the row's `new_leads`, so each rate is its count over
+/// `new_leads`; they count different things (a lead can be on a won deal by a
+/// contact role without a `lead_converted`), so neither bounds the other.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelRow {
     /// `YYYY-MM` of lead creation.
@@ -10,14 +13,18 @@ pub struct FunnelRow {
     /// else the campaign id, else `(unknown)`.
     pub source: String,
     pub new_leads: usize,
-    /// Leads converted to a contact (with an account, usually an opportunity).
-    pub converted: usize,
-    /// Leads whose deal closed won, directly or through a partner (R22).
-    pub customers: usize,
-    /// customers / new_leads.
-    pub conversion_rate: Ratio,
-    /// Mean days from lead creation to the first won deal, over customers.
-    pub mean_days_to_convert: Option<f64>,
+    /// Of those, leads converted to a contact (a `lead_converted` event).
+    pub converted_to_contact: usize,
+    /// converted_to_contact / new_leads.
+    pub contact_rate: Ratio,
+    /// Of those, leads that are a contact of a won deal, directly or through a
+    /// partner (R22): customers.
+    pub became_customers: usize,
+    /// became_customers / new_leads: the conversion rate of R13.
+    pub customer_rate: Ratio,
+    /// Mean days from lead creation to the lead's first won deal, over
+    /// `became_customers`; `None` when none did.
+    pub mean_days_to_first_win: Option<f64>,
 }
 
 impl Queries {
@@ -88,10 +95,11 @@ impl Queries {
                     month,
                     source,
                     new_leads,
-                    converted,
-                    customers,
-                    conversion_rate: Ratio::of(customers as f64, new_leads as f64),
-                    mean_days_to_convert: (!days.is_empty())
+                    converted_to_contact: converted,
+                    contact_rate: Ratio::of(converted as f64, new_leads as f64),
+                    became_customers: customers,
+                    customer_rate: Ratio::of(customers as f64, new_leads as f64),
+                    mean_days_to_first_win: (!days.is_empty())
                         .then(|| days.iter().sum::<f64>() / days.len() as f64),
                 },
             )
