@@ -876,7 +876,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                         println!("group,campaigns,conversions,value_minor,currency");
                         for r in &rows {
                             println!(
-                                "{},{},{:.4},{},{}",
+                                "{},{},{},{},{}",
                                 csv_field(&r.group),
                                 r.campaigns,
                                 r.conversions,
@@ -920,7 +920,7 @@ pub fn render_credits(rows: &[CampaignCredit], format: Format, kind: ConversionK
             );
             for r in rows {
                 out.push_str(&format!(
-                    "{},{},{},{:.4},{},{}\n",
+                    "{},{},{},{},{},{}\n",
                     csv_field(&r.campaign_id),
                     csv_field(&r.campaign_name),
                     csv_field(&r.channel),
@@ -1095,7 +1095,7 @@ mod tests {
         }];
         assert_eq!(
             render_credits(&rows, Format::Csv, ConversionKind::OpportunityCreated),
-            "campaign_id,campaign_name,channel,conversions,value_minor,currency\nc1,\"Webinar: \"\"Deep\"\", part 2\",webinar,1.5000,250,EUR\n"
+            "campaign_id,campaign_name,channel,conversions,value_minor,currency\nc1,\"Webinar: \"\"Deep\"\", part 2\",webinar,1.5,250,EUR\n"
         );
     }
 }
@@ -1465,7 +1465,7 @@ fn compare(
             for row in &rows {
                 for m in &row.models {
                     println!(
-                        "{},{},{},{},{:.4},{},{}",
+                        "{},{},{},{},{},{},{}",
                         csv_field(&row.campaign_id),
                         csv_field(&row.campaign_name),
                         csv_field(&row.channel),
@@ -1528,6 +1528,10 @@ fn emit<T: serde::Serialize>(rows: &[T], columns: &[&str], format: Format) -> an
         match value {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
+            // A machine format keeps full precision; a table is for people.
+            serde_json::Value::Number(n) if format == Format::Csv && n.is_f64() => n
+                .as_f64()
+                .map_or_else(|| n.to_string(), |f| (f + 0.0).to_string()),
             serde_json::Value::Number(n) => match n.as_f64() {
                 Some(f) if n.is_f64() => {
                     let text = format!("{f:.4}");
