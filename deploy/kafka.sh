@@ -22,9 +22,23 @@
 #   TOUCHLINE_KAFKA_DIR               data dir           (~/.cache/touchline/kafka-data)
 #   TOUCHLINE_KAFKA_PORT              client port        (9092)
 #   TOUCHLINE_KAFKA_CONTROLLER_PORT   KRaft controller   (9093)
+#   TOUCHLINE_KAFKA_SSL_PORT          TLS, server certificate only   (client port + 2: 9094)
+#   TOUCHLINE_KAFKA_MTLS_PORT         mutual TLS, client certificate required (client port + 3: 9095)
+#   TOUCHLINE_KAFKA_SASL_SSL_PORT     SASL_SSL: PLAIN, SCRAM-SHA-256/512, OAUTHBEARER (client port + 4: 9096)
 #   TOUCHLINE_KAFKA_HEAP              broker heap flags  (-Xmx1G -Xms512m)
 #   TOUCHLINE_KAFKA_START_TIMEOUT     seconds            (90)
 #   TOUCHLINE_KAFKA_STOP_TIMEOUT      seconds            (60)
+#
+# Secured listeners (besides PLAINTEXT, which everything else uses): `start`
+# makes a test CA, a broker certificate (SAN 127.0.0.1, localhost) and a client
+# certificate for mutual TLS in $TOUCHLINE_KAFKA_DIR/tls once, with openssl:
+#   ca.pem                      the CA: ssl.ca.location for every TLS listener
+#   client.pem, client.key      the client certificate: ssl.certificate.location
+#                               and ssl.key.location on the mutual-TLS listener
+# SASL users (on the SASL_SSL listener): touchline / touchline-secret for PLAIN
+# (JAAS), SCRAM-SHA-256 and SCRAM-SHA-512 (created with kafka-configs after the
+# first start, so data dirs formatted before them work too); OAUTHBEARER takes
+# librdkafka's unsecured JWT (the broker's unsecured validator; tests only).
 set -euo pipefail
 
 # Topics created by `start` / `create-topics`: NAME:PARTITIONS[:KEY=VALUE,...]
@@ -50,7 +64,12 @@ DATA_DIR="$(realpath -m "${TOUCHLINE_KAFKA_DIR:-$HOME/.cache/touchline/kafka-dat
 HOST=127.0.0.1
 PORT="${TOUCHLINE_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${TOUCHLINE_KAFKA_CONTROLLER_PORT:-9093}"
+SSL_PORT="${TOUCHLINE_KAFKA_SSL_PORT:-$((PORT + 2))}"
+MTLS_PORT="${TOUCHLINE_KAFKA_MTLS_PORT:-$((PORT + 3))}"
+SASL_SSL_PORT="${TOUCHLINE_KAFKA_SASL_SSL_PORT:-$((PORT + 4))}"
 BOOTSTRAP="$HOST:$PORT"
+SASL_USER=touchline
+SASL_PASSWORD=touchline-secret
 HEAP_OPTS="${TOUCHLINE_KAFKA_HEAP:--Xmx1G -Xms512m}"
 START_TIMEOUT="${TOUCHLINE_KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${TOUCHLINE_KAFKA_STOP_TIMEOUT:-60}"
@@ -60,6 +79,11 @@ LOG_DIRS="$DATA_DIR/logs"
 PID_FILE="$DATA_DIR/kafka.pid"
 OUT_FILE="$DATA_DIR/kafka.out"     # JVM stdout/stderr (crashes, GC, early errors)
 SERVER_LOG="$DATA_DIR/server.log"  # log4j2 output, see deploy/kafka/log4j2.xml
+TLS_DIR="$DATA_DIR/tls"            # CA, broker and client certificates (make_tls)
+# Written once the SCRAM users exist; in the log dir, so `reset` drops it too.
+SCRAM_STAMP="$LOG_DIRS/.touchline-scram-users"
+# The broker keystore's password (a test CA's key: nothing to protect).
+STORE_PASSWORD=touchline-test
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { printf 'kafka.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -166,11 +190,29 @@ write_props() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://$HOST:$PORT,SSL://$HOST:$SSL_PORT,MTLS://$HOST:$MTLS_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT,CONTROLLER://$HOST:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,SSL://$HOST:$SSL_PORT,MTLS://$HOST:$MTLS_PORT,SASL_SSL://$HOST:$SASL_SSL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,MTLS:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
+# TLS on SSL, MTLS and SASL_SSL: the broker's certificate, signed by tls/ca.pem.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$STORE_PASSWORD
+ssl.key.password=$STORE_PASSWORD
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+ssl.client.auth=none
+# MTLS: a client certificate signed by tls/ca.pem is required.
+listener.name.mtls.ssl.client.auth=required
+# SASL_SSL: PLAIN users in JAAS, SCRAM users in the cluster metadata
+# (kafka-configs), OAUTHBEARER with unsecured JWTs (tests only).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512,OAUTHBEARER
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="$SASL_USER";
+listener.name.sasl_ssl.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.internals.unsecured.OAuthBearerUnsecuredValidatorCallbackHandler
 log.dirs=$LOG_DIRS
 num.partitions=4
 default.replication.factor=1
@@ -185,6 +227,55 @@ auto.create.topics.enable=false
 num.network.threads=2
 num.io.threads=4
 EOF
+}
+
+# A test CA, the broker's certificate and a client certificate, made once per
+# data dir (kept across restarts and resets). Plain PEM files without
+# passwords, except the broker's PKCS12 keystore, which Java wants.
+make_tls() {
+  [[ -f "$TLS_DIR/.complete" ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  log "making a test CA and certificates in $TLS_DIR"
+  rm -rf "$TLS_DIR"
+  mkdir -p "$TLS_DIR"
+  (
+    cd "$TLS_DIR"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+      -subj "/CN=touchline test CA" -keyout ca.key -out ca.pem \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=localhost" \
+      -keyout broker.key -out broker.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -days 3650 -sha256 -extfile broker.ext -out broker.pem
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem \
+      -name broker -passout "pass:$STORE_PASSWORD" -out broker.p12
+    openssl req -newkey rsa:2048 -nodes -sha256 -subj "/CN=touchline-client" \
+      -keyout client.key -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+      -days 3650 -sha256 -extfile client.ext -out client.pem
+    rm -f ./*.csr ./*.ext
+  ) >"$TLS_DIR.log" 2>&1 || { cat "$TLS_DIR.log" >&2; die "openssl could not make the test certificates"; }
+  rm -f "$TLS_DIR.log"
+  touch "$TLS_DIR/.complete"
+}
+
+# SCRAM credentials live in the cluster metadata: added through the admin API
+# once the broker runs (so a data dir formatted before they existed gets them
+# too), then remembered by a stamp in the log dir.
+add_scram_users() {
+  [[ -f "$SCRAM_STAMP" ]] && return 0
+  local out mechanism
+  # One mechanism per request: KRaft refuses two changes to one user in one.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    out="$(run_class kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter \
+          --entity-type users --entity-name "$SASL_USER" \
+          --add-config "$mechanism=[password=$SASL_PASSWORD]" 2>&1)" \
+      || { echo "$out" >&2; die "could not add the $mechanism user $SASL_USER"; }
+  done
+  touch "$SCRAM_STAMP"
+  log "SCRAM-SHA-256 and SCRAM-SHA-512 user $SASL_USER added"
 }
 
 format_storage() {
@@ -219,11 +310,12 @@ cmd_start() {
     log "already running (pid $pid) on $BOOTSTRAP"
   else
     local p
-    for p in "$PORT" "$CONTROLLER_PORT"; do
+    for p in "$PORT" "$CONTROLLER_PORT" "$SSL_PORT" "$MTLS_PORT" "$SASL_SSL_PORT"; do
       ! port_open "$p" \
         || die "port $HOST:$p is already in use by a process not started from $DATA_DIR"
     done
     mkdir -p "$DATA_DIR" "$LOG_DIRS"
+    make_tls
     write_props
     format_storage
 
@@ -265,7 +357,9 @@ cmd_start() {
     done
     log "broker ready on $BOOTSTRAP after $((SECONDS - started))s"
   fi
+  add_scram_users
   create_topics
+  log "secured listeners: SSL $HOST:$SSL_PORT, mutual TLS $HOST:$MTLS_PORT, SASL_SSL $HOST:$SASL_SSL_PORT (CA $TLS_DIR/ca.pem)"
 }
 
 cmd_stop() {
@@ -308,7 +402,7 @@ cmd_reset() {
 cmd_status() {
   local pid
   if pid="$(broker_pid)"; then
-    echo "running (pid $pid), bootstrap $BOOTSTRAP, data $DATA_DIR"
+    echo "running (pid $pid), bootstrap $BOOTSTRAP (SSL :$SSL_PORT, mutual TLS :$MTLS_PORT, SASL_SSL :$SASL_SSL_PORT), data $DATA_DIR"
     return 0
   fi
   if port_open "$PORT"; then
