@@ -193,12 +193,21 @@ pub fn env(topics: &Topics, brokers: &str) -> Vec<(String, String)> {
     env
 }
 
+/// The `touchline` binary: cargo's, or `TOUCHLINE_TEST_BIN` (a target
+/// directory shared by checkouts built with other features may swap cargo's
+/// under a running test).
+pub fn binary() -> PathBuf {
+    std::env::var_os("TOUCHLINE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_touchline").into())
+}
+
 impl Touchline {
     /// Starts `touchline run` without waiting for anything.
     pub fn spawn(dir: &Path, config: &Path, env: &[(String, String)]) -> Touchline {
         let http = format!("127.0.0.1:{}", free_port());
         let log = dir.join(format!("touchline-{}.log", free_port()));
-        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
+        let child = Command::new(binary())
             .arg("run")
             .arg("--config")
             .arg(config)

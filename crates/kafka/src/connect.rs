@@ -24,6 +24,8 @@ use crate::{KafkaConfig, KafkaError};
 const CHECK_TIMEOUT: Duration = Duration::from_secs(15);
 /// One metadata request's wait; the error callback is read between them.
 const ATTEMPT: Duration = Duration::from_millis(500);
+/// How long each turn serves the client's queued events (logs, errors).
+const SERVE: Duration = Duration::from_millis(100);
 
 /// Checks that the brokers accept this configuration's credentials and
 /// certificates: fetches the input topics' metadata, and fails with a message
@@ -49,8 +51,9 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
     let mut last: String;
     for topic in &config.topics {
         loop {
-            // Serves the error callback.
-            producer.poll(Duration::ZERO);
+            // Serves the error callback. Not Duration::ZERO: a poll then takes
+            // one event, and the client's log lines queue ahead of its errors.
+            producer.poll(SERVE);
             if let Some(error) = producer.context().fatal(&who) {
                 return Err(error);
             }
@@ -81,7 +84,7 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
                 }
             }
             if Instant::now() >= deadline {
-                producer.poll(Duration::ZERO);
+                producer.poll(SERVE);
                 if let Some(error) = producer.context().fatal(&who) {
                     return Err(error);
                 }
