@@ -28,9 +28,9 @@ const ATTEMPT: Duration = Duration::from_millis(500);
 const SERVE: Duration = Duration::from_millis(100);
 
 /// Checks that the brokers accept this configuration's credentials and
-/// certificates: fetches the input topics' metadata, and fails with a message
-/// naming the cause on an authentication or TLS failure, an invalid client
-/// property, or an input topic the user may not describe. Unreachable brokers
+/// certificates: fetches the metadata of the topics it reads and writes, and
+/// fails with a message naming the cause on an authentication or TLS failure,
+/// an invalid client property, or a topic the user may not describe. Unreachable brokers
 /// are logged and let through after a while (the clients keep retrying).
 pub fn check_connection(config: &KafkaConfig) -> Result<(), KafkaError> {
     check_connection_within(config, CHECK_TIMEOUT)
@@ -49,31 +49,39 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
         })?;
     let deadline = Instant::now() + timeout;
     let mut last: String;
-    for topic in &config.topics {
+    // Once the brokers answered, the credentials are good: no more waiting.
+    let mut answered = false;
+    // Input topics first: they are what the user must be allowed to read.
+    let topics = config.topics.iter().map(|t| t.name.as_str()).chain([
+        config.dead_letter_topic.as_str(),
+        config.attribution_topic.as_str(),
+        config.alerts_topic.as_str(),
+    ]);
+    for topic in topics {
         loop {
             // Serves the error callback. Not Duration::ZERO: a poll then takes
             // one event, and the client's log lines queue ahead of its errors.
-            producer.poll(SERVE);
+            producer.poll(if answered { Duration::ZERO } else { SERVE });
             if let Some(error) = producer.context().fatal(&who) {
                 return Err(error);
             }
-            match producer.client().fetch_metadata(Some(&topic.name), ATTEMPT) {
+            match producer.client().fetch_metadata(Some(topic), ATTEMPT) {
                 Ok(metadata) => {
-                    if let Some(t) = metadata.topics().iter().find(|t| t.name() == topic.name) {
+                    if let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) {
                         match t.error().map(RDKafkaErrorCode::from) {
                             None => {}
                             Some(RDKafkaErrorCode::TopicAuthorizationFailed) => {
                                 return Err(KafkaError::Config(format!(
-                                    "not authorized to describe input topic {} ({}): grant the user Describe and Read on it",
-                                    topic.name,
+                                    "not authorized to describe topic {topic} ({}): grant the user Describe and Read on the input topics, Describe and Write on the dead-letter, attribution and alerts topics",
                                     who.describe()
                                 )));
                             }
                             Some(code) => {
-                                warn!(topic = %topic.name, error = %code, "input topic not usable yet");
+                                warn!(%topic, error = %code, "topic not usable yet");
                             }
                         }
                     }
+                    answered = true;
                     break;
                 }
                 Err(e) => {
