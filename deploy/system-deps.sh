@@ -3,12 +3,17 @@
 # - librocksdb-dev: RocksDB 7.8 to link against (building it from source costs
 #   13-14 minutes on 2 cores; see ARCHITECTURE.md, "Build cost");
 # - libclang-dev: bindgen for librocksdb-sys;
-# - kcat: a Kafka command-line client for looking at topics.
+# - kcat: a Kafka command-line client for looking at topics;
+# - libssl-dev, pkg-config: OpenSSL for librdkafka's TLS and SASL (SCRAM,
+#   PLAIN and OAUTHBEARER are librdkafka's own; only GSSAPI/Kerberos would need
+#   cyrus-sasl, which we do not build); zstd is built from source by zstd-sys,
+#   gzip uses zlib (zlib1g-dev), snappy and lz4 are in librdkafka;
+# - openssl: the test broker's CA and certificates (deploy/kafka.sh).
 # protoc is not needed: the build uses the vendored one from protoc-bin-vendored.
 # librdkafka is built from its bundled sources by rdkafka-sys (needs only gcc/make).
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev kcat)
+packages=(librocksdb-dev libclang-dev kcat libssl-dev pkg-config zlib1g-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -25,6 +25,9 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     // Checked before anything starts: an API nobody may call is a mistake.
     let access = config.access.access()?;
+    // A wrong password or an untrusted certificate stops here, named, instead
+    // of being retried in the log for ever.
+    touchline_kafka::check_connection(&config.kafka)?;
     if let Some(parent) = config.store.path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("store.path: cannot create {}", parent.display()))?;

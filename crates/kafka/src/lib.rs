@@ -45,6 +45,7 @@
 
 mod commands;
 mod config;
+mod connect;
 mod dead_letter;
 mod ingest;
 mod membership;
@@ -53,6 +54,7 @@ mod refusal;
 
 pub use commands::CommandProducer;
 pub use config::{KafkaConfig, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, TopicSpec};
+pub use connect::{check_connection, check_connection_within};
 pub use ingest::{BatchReport, Ingest, high_watermarks};
 pub use publish::Publisher;
 

@@ -1,0 +1,464 @@
+//! Helpers of the security and codec tests: Kafka clients with extra
+//! librdkafka properties (TLS, SASL, compression), and `touchline run` with
+//! those properties in its config file's `[kafka.client_properties]`.
+//!
+//! Goes with `tests/support` (`mod support;` first), which it builds on.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde_json::Value;
+use touchline_core::*;
+
+use crate::support::{PATIENCE, ReadMessage, TEST_TOKEN_SHA256, Topics, free_port, http_get};
+
+/// librdkafka properties, as `[kafka.client_properties]` holds them.
+pub type Props = Vec<(String, String)>;
+
+pub fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+pub fn client(brokers: &str, props: &Props) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", brokers);
+    for (k, v) in props {
+        config.set(k, v);
+    }
+    config
+}
+
+pub fn producer(brokers: &str, props: &Props) -> FutureProducer {
+    client(brokers, props)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .expect("producer")
+}
+
+pub async fn send(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8]) {
+    producer
+        .send(
+            FutureRecord::to(topic).key(key).payload(payload),
+            Duration::from_secs(60),
+        )
+        .await
+        .map_err(|(e, _)| e)
+        .expect("delivered");
+}
+
+/// Reads a topic from the beginning to its current end through `brokers`.
+pub fn read_all(brokers: &str, props: &Props, topic: &str) -> Vec<ReadMessage> {
+    let consumer: BaseConsumer = client(brokers, props)
+        .set("group.id", format!("reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
+        .expect("metadata");
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for p in metadata.topics()[0].partitions() {
+        let (_, high) = consumer
+            .fetch_watermarks(topic, p.id(), Duration::from_secs(30))
+            .expect("watermarks");
+        if high > 0 {
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
+                .unwrap();
+            ends.insert(p.id(), high);
+        }
+    }
+    let mut out = Vec::new();
+    if ends.is_empty() {
+        return out;
+    }
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + PATIENCE;
+    let mut done = HashMap::new();
+    while done.len() < ends.len() {
+        assert!(Instant::now() < deadline, "reading {topic} did not end");
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message.expect("message");
+        let mut headers = HashMap::new();
+        if let Some(h) = message.headers() {
+            for header in h.iter() {
+                headers.insert(
+                    header.key.to_owned(),
+                    String::from_utf8_lossy(header.value.unwrap_or_default()).into_owned(),
+                );
+            }
+        }
+        out.push(ReadMessage {
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            payload: message.payload().map(<[u8]>::to_vec),
+            headers,
+            partition: message.partition(),
+            offset: message.offset(),
+        });
+        if message.offset() + 1 >= ends[&message.partition()] {
+            done.insert(message.partition(), true);
+        }
+    }
+    out
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(1_767_225_600_000 + ms)
+}
+
+pub fn touch(person: &str, campaign: &str) -> Envelope {
+    Envelope {
+        event_id: format!("touch-{person}"),
+        occurred_at: at(0),
+        recorded_at: at(0),
+        source_system: "web".into(),
+        event: Event::TouchRecorded(TouchRecorded {
+            person_id: person.into(),
+            campaign_id: campaign.into(),
+            touch_type: TouchType::WebVisit,
+            status: TouchStatus::Responded,
+            asset: String::new(),
+            topic: String::new(),
+        }),
+    }
+}
+
+/// A lead after its touch: a conversion, so credit sets are published.
+pub fn lead(person: &str) -> Envelope {
+    Envelope {
+        event_id: format!("lead-{person}"),
+        occurred_at: at(1_000),
+        recorded_at: at(1_000),
+        source_system: "crm".into(),
+        event: Event::LeadCreated(LeadCreated {
+            person_id: person.into(),
+            email: format!("{person}@example.com"),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: None,
+            owner_id: "rep-1".into(),
+        }),
+    }
+}
+
+/// A `touchline run` child process with its log in a file.
+pub struct Touchline {
+    pub child: Child,
+    pub http: String,
+    pub log: PathBuf,
+}
+
+/// Writes a config file whose `[kafka.client_properties]` are `props`.
+pub fn config_file(dir: &Path, props: &Props) -> PathBuf {
+    let mut text = String::from("[kafka.client_properties]\n");
+    for (k, v) in props {
+        text.push_str(&format!("{} = {}\n", toml_string(k), toml_string(v)));
+    }
+    let path = dir.join(format!("touchline-{}.toml", free_port()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+/// The environment of a `touchline run` on `topics` through `brokers`.
+pub fn env(topics: &Topics, brokers: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = topics
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "TOUCHLINE_KAFKA_BROKERS")
+        .collect();
+    env.push(("TOUCHLINE_KAFKA_BROKERS".into(), brokers.into()));
+    env
+}
+
+/// The `touchline` binary: cargo's, or `TOUCHLINE_TEST_BIN` (a target
+/// directory shared by checkouts built with other features may swap cargo's
+/// under a running test).
+pub fn binary() -> PathBuf {
+    std::env::var_os("TOUCHLINE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_touchline").into())
+}
+
+impl Touchline {
+    /// Starts `touchline run` without waiting for anything.
+    pub fn spawn(dir: &Path, config: &Path, env: &[(String, String)]) -> Touchline {
+        let http = format!("127.0.0.1:{}", free_port());
+        let log = dir.join(format!("touchline-{}.log", free_port()));
+        let child = Command::new(binary())
+            .arg("run")
+            .arg("--config")
+            .arg(config)
+            .envs(env.iter().cloned())
+            .env("TOUCHLINE_STORE_PATH", dir.join("store"))
+            .env("TOUCHLINE_HTTP_LISTEN", &http)
+            .env(
+                "TOUCHLINE_API_TOKENS",
+                format!("tests:admin:{TEST_TOKEN_SHA256}"),
+            )
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start touchline run");
+        Touchline { child, http, log }
+    }
+
+    /// Starts `touchline run` and waits until its API answers.
+    pub fn start(dir: &Path, config: &Path, env: &[(String, String)]) -> Touchline {
+        let mut started = Touchline::spawn(dir, config, env);
+        started.wait_for("the API answers", |t| t.status().is_some());
+        started
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until `condition` holds; fails at once, with the log, if the
+    /// process exited meanwhile.
+    pub fn wait_for(&mut self, what: &str, mut condition: impl FnMut(&Touchline) -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                panic!(
+                    "touchline run exited ({exit}) while waiting for: {what}\n{}",
+                    self.log()
+                );
+            }
+            if condition(self) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for: {what}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits for the process to exit on its own, at most `patience`.
+    pub fn exit_within(mut self, patience: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                return (exit, self.log());
+            }
+            if Instant::now() >= deadline {
+                self.child.kill().unwrap();
+                self.child.wait().unwrap();
+                panic!(
+                    "touchline run still running after {patience:?}\n{}",
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<Value> {
+        let (code, body) = http_get(&self.http, path)?;
+        (code == 200)
+            .then(|| serde_json::from_str(&body).ok())
+            .flatten()
+    }
+
+    pub fn status(&self) -> Option<Value> {
+        self.get("/v1/status")
+    }
+
+    pub fn metric(&self, name: &str) -> u64 {
+        self.status()
+            .and_then(|s| s["metrics"][name].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// SIGTERM; the process must exit 0. Returns its log.
+    pub fn terminate(mut self) -> String {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let log = self.log();
+        assert!(exit.success(), "touchline run exited with {exit}\n{log}");
+        log
+    }
+}
+
+impl Drop for Touchline {
+    fn drop(&mut self) {
+        // A failed assertion must not leave the child running.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates the test's topics through the plaintext listener; `input_configs`
+/// are set on both input topics (e.g. `compression.type`).
+pub async fn create_topics(topics: &Topics, input_configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", crate::support::brokers())
+        .create()
+        .unwrap();
+    let mut new = Vec::new();
+    for (name, partitions, input) in [
+        (&topics.protobuf, 2, true),
+        (&topics.json, 1, true),
+        (&topics.dead_letter, 1, false),
+        (&topics.attribution, 2, false),
+        (&topics.alerts, 1, false),
+    ] {
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+        if name == &topics.attribution {
+            topic = topic.set("cleanup.policy", "compact");
+        }
+        if input {
+            for (k, v) in input_configs {
+                topic = topic.set(k, v);
+            }
+        }
+        new.push(topic);
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin
+        .create_topics(&new, &options)
+        .await
+        .expect("create topics (is Kafka running? bash deploy/kafka.sh start)")
+    {
+        result.expect("topic created");
+    }
+}
+
+/// What [`round_trip`] read back.
+#[derive(Debug)]
+pub struct RoundTrip {
+    pub dead_letters: Vec<ReadMessage>,
+    pub credit_sets: Vec<ReadMessage>,
+    pub log: String,
+}
+
+/// The whole way through one listener: produces a touch (protobuf), a
+/// malformed message and a lead (JSON) with `producer_props`, runs `touchline
+/// run` with `touchline_props` through `brokers`, re-routes the lead through
+/// the API (the command producer), and reads the dead-letter and attribution
+/// topics back. Checks the log holds both events and the command's, the
+/// dead-letter topic the malformed message, and the attribution topic a credit
+/// set per model crediting the touch.
+pub async fn round_trip(
+    topics: &Topics,
+    brokers: &str,
+    producer_props: &Props,
+    touchline_props: &Props,
+) -> RoundTrip {
+    use touchline_proto::WireFormat;
+    let person = "sec-p1";
+    let campaign = "campaign-secured";
+    let source = producer(brokers, producer_props);
+    let touch = touch(person, campaign);
+    send(
+        &source,
+        &topics.protobuf,
+        person,
+        &touchline_proto::encode(WireFormat::Protobuf, &touch),
+    )
+    .await;
+    send(&source, &topics.protobuf, "junk", b"\xff\xfe not protobuf").await;
+    send(
+        &source,
+        &topics.json,
+        person,
+        &touchline_proto::encode(WireFormat::Json, &lead(person)),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), touchline_props);
+    let mut engine = Touchline::start(dir.path(), &config, &env(topics, brokers));
+    engine.wait_for("both events appended and the junk dead-lettered", |t| {
+        t.metric("events_appended") >= 2 && t.metric("dead_lettered") == 1
+    });
+
+    // The API's command producer, through the same listener and back.
+    let route = r#"{"owner_id":"rep-kim","owner_kind":"internal","reason":"secured"}"#;
+    let (code, body) = crate::support::http_request(
+        &engine.http,
+        "POST",
+        &format!("/v1/leads/{person}/route"),
+        Some(crate::support::TEST_TOKEN),
+        route,
+    )
+    .unwrap();
+    assert_eq!(code, 202, "{body}");
+    engine.wait_for("the re-routing came back through Kafka", |t| {
+        t.get(&format!("/v1/persons/{person}"))
+            .is_some_and(|p| p["owner_id"] == "rep-kim")
+    });
+    engine.wait_for("every credit set published", |t| {
+        let versions = t.metric("attribution_versions");
+        versions > 0 && t.metric("published") >= versions
+    });
+    let published = engine.metric("published");
+    let log = engine.terminate();
+
+    let dead_letters = read_all(brokers, producer_props, &topics.dead_letter);
+    assert_eq!(dead_letters.len(), 1, "{dead_letters:?}");
+    let letter = &dead_letters[0];
+    assert_eq!(letter.key.as_deref(), Some("junk"));
+    assert_eq!(letter.headers["touchline.dlq.error"], "protobuf_decode");
+    assert_eq!(
+        letter.headers["touchline.dlq.source.topic"],
+        topics.protobuf
+    );
+    assert_eq!(
+        letter.payload.as_deref(),
+        Some(&b"\xff\xfe not protobuf"[..])
+    );
+
+    let credit_sets = read_all(brokers, producer_props, &topics.attribution);
+    assert_eq!(credit_sets.len() as u64, published, "{credit_sets:?}");
+    for message in &credit_sets {
+        let key = message.key.as_deref().unwrap();
+        assert!(key.ends_with(&format!("/lead_created:{person}")), "{key}");
+        let value: touchline_engine::AttributionMessage =
+            serde_json::from_slice(message.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(value.credits.len(), 1, "{key}: {:?}", value.credits);
+        assert_eq!(value.credits[0].campaign_id, campaign, "{key}");
+        assert_eq!(
+            value.credits[0].touch_event_id.as_deref(),
+            Some(touch.event_id.as_str())
+        );
+    }
+    RoundTrip {
+        dead_letters,
+        credit_sets,
+        log,
+    }
+}
