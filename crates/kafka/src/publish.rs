@@ -75,12 +75,15 @@ impl Publisher {
         config: &KafkaConfig,
         metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
-        let producer: FutureProducer = config
-            .client()
+        let mut client = config.client();
+        // lz4 unless the operator chose a codec in kafka.client_properties.
+        if !config.client_properties.contains_key("compression.type") {
+            client.set("compression.type", "lz4");
+        }
+        let producer: FutureProducer = client
             // Idempotence keeps per-key order across retries: versions never swap.
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("compression.type", "lz4")
             .set("linger.ms", "5")
             // Above librdkafka's 1 MB default: the topic's max.message.bytes
             // applies to the compressed batch, so a credit set larger than it
