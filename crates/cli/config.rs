@@ -106,6 +106,17 @@ pub struct HttpConfig {
     /// `/readyz` fails while an assigned partition is more messages behind
     /// than this. `None`: [`touchline_api::DEFAULT_READY_MAX_LAG`].
     pub ready_max_lag: Option<u64>,
+    /// Serve the API over HTTPS with this certificate and key (PEM), for
+    /// deployments without a TLS proxy in front. `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A server certificate chain and its private key, PEM files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl HttpConfig {
@@ -167,6 +178,7 @@ impl Default for HttpConfig {
             max_body_bytes: touchline_api::limits::DEFAULT_MAX_BODY_BYTES,
             metrics_listen: None,
             ready_max_lag: None,
+            tls: None,
         }
     }
 }
@@ -251,6 +263,21 @@ impl Config {
             self.http.metrics_listen = Some(v.parse().with_context(|| {
                 format!("TOUCHLINE_HTTP_METRICS_LISTEN={v:?} is not an address like 127.0.0.1:9100")
             })?);
+        }
+        match (
+            var("TOUCHLINE_HTTP_TLS_CERT"),
+            var("TOUCHLINE_HTTP_TLS_KEY"),
+        ) {
+            (Some(cert), Some(key)) => {
+                self.http.tls = Some(TlsFiles {
+                    cert: PathBuf::from(cert),
+                    key: PathBuf::from(key),
+                });
+            }
+            (None, None) => {}
+            _ => bail!(
+                "TOUCHLINE_HTTP_TLS_CERT and TOUCHLINE_HTTP_TLS_KEY go together: set both or neither"
+            ),
         }
         if let Some(v) = var("TOUCHLINE_HTTP_READY_MAX_LAG") {
             self.http.ready_max_lag = Some(v.parse().with_context(|| {

@@ -16,6 +16,7 @@ mod import;
 mod ingest;
 mod report;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 

@@ -28,6 +28,12 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     // A wrong password or an untrusted certificate stops here, named, instead
     // of being retried in the log for ever.
     touchline_kafka::check_connection(&config.kafka)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    // A missing or mismatched certificate stops here too, before consuming.
+    let tls = match &config.http.tls {
+        Some(files) => Some(runtime.block_on(crate::serve::load_tls(files))?),
+        None => None,
+    };
     if let Some(parent) = config.store.path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("store.path: cannot create {}", parent.display()))?;
@@ -53,14 +59,13 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         })
         .context("cannot start the ingest thread")?;
 
-    let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let publisher = Publisher::new(store.clone(), &config.kafka, metrics.clone())?;
         let publishing = tokio::spawn(publisher.run(stop_publishing.clone()));
         let listener = tokio::net::TcpListener::bind(config.http.listen)
             .await
             .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
-        info!(listen = %config.http.listen, "serving the API");
+        info!(listen = %config.http.listen, https = tls.is_some(), "serving the API");
         // Bound before anything is served: a taken port is a startup error.
         let metrics_listener = match config.http.metrics_listen {
             Some(addr) => Some((
@@ -99,9 +104,7 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
                 }
             });
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal(stop_ingest.clone()))
-            .await?;
+        crate::serve::serve(listener, app, tls, shutdown_signal(stop_ingest.clone())).await?;
         stop_ingest.store(true, Ordering::Relaxed);
         let ingest_result = tokio::task::spawn_blocking(move || ingest_thread.join())
             .await?
