@@ -110,6 +110,11 @@ fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, String> {
                 _ if lists.is_empty() => Err(
                     "parameter format: csv is for list answers; this one is a single record".into(),
                 ),
+                // One list: it is the table, no need to name it.
+                None if lists.len() == 1 => match fields.remove(&lists[0]) {
+                    Some(Value::Array(rows)) => Ok(rows),
+                    _ => Err(format!("parameter table: {:?} is not a list", lists[0])),
+                },
                 Some(name) => Err(format!(
                     "parameter table: {name:?} is not one of {}",
                     lists.join(", ")
@@ -259,5 +264,12 @@ mod tests {
         let err = pick_rows(value.clone(), None).unwrap_err();
         assert!(err.contains("table") && err.contains("months"), "{err}");
         assert_eq!(pick_rows(value, Some("months")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_answer_with_one_list_needs_no_table() {
+        // The data-driven report: one list (`channels`) beside its totals.
+        let value = serde_json::json!({"model": "markov", "channels": [{"c": 1}, {"c": 2}]});
+        assert_eq!(pick_rows(value, None).unwrap().len(), 2);
     }
 }
