@@ -340,16 +340,16 @@ async fn campaign_report_gives_roi_and_tells_unknown_cost_from_zero_cost() {
     let search = rows.iter().find(|r| r["campaign_id"] == "search").unwrap();
     assert_eq!(search["cost_minor"], 100_000);
     assert_eq!(search["leads"], 0.5);
-    assert_eq!(search["cost_per_lead"], 2000.0);
+    assert_eq!(search["cost_per_lead_minor"], 2000_00);
     // No deal was won: no sales, so cost per sale is undefined, and ROI is -100%.
-    assert_eq!(search["cost_per_sale"], "undefined");
+    assert_eq!(search["cost_per_sale_minor"], "undefined");
     assert_eq!(search["roi"], -1.0);
     // "webinar" never had a campaign record: nobody said what it cost, so its
     // cost and every ratio over it are unknown, not zero (a free campaign with
     // a record is R15's undefined ROI: tests/tracking.rs).
     let webinar = rows.iter().find(|r| r["campaign_id"] == "webinar").unwrap();
     assert_eq!(webinar["cost_minor"], Value::Null);
-    for ratio in ["roi", "roas", "cost_per_lead", "cost_per_sale"] {
+    for ratio in ["roi", "roas", "cost_per_lead_minor", "cost_per_sale_minor"] {
         assert_eq!(webinar[ratio], "unknown", "{ratio}");
     }
     let (status, body) = get(&app, "/v1/reports/campaigns?currency=euro").await;

@@ -764,7 +764,7 @@ async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
     assert_eq!(feb["revenue_minor"], 1_000_00);
     assert_eq!(feb["leads"], 1.0);
     assert_eq!(feb["roi"], (1_000.0 - 700.0) / 700.0);
-    assert_eq!(feb["cost_per_lead"], 700.0);
+    assert_eq!(feb["cost_per_lead_minor"], 700_00);
     let jan = row(&report("&from=2026-01-01&to=2026-02-01").await);
     assert_eq!(
         (jan["cost_minor"].clone(), jan["roi"].clone()),

@@ -593,7 +593,7 @@ async fn r7_one_history_holds_hundreds_of_touches_including_unqualified_leads_wh
 /// Every ratio is a finite number or the word "undefined": never null (which is
 /// how serde_json writes NaN and infinity).
 fn assert_ratios_are_numbers_or_undefined(row: &Value) {
-    for key in ["roi", "roas", "cost_per_lead", "cost_per_sale"] {
+    for key in ["roi", "roas", "cost_per_lead_minor", "cost_per_sale_minor"] {
         let value = &row[key];
         assert!(
             value.as_str() == Some("undefined") || value.as_f64().is_some_and(f64::is_finite),
@@ -728,28 +728,28 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
         "revenue_minor",
         "roi",
         "roas",
-        "cost_per_lead",
-        "cost_per_sale",
+        "cost_per_lead_minor",
+        "cost_per_sale_minor",
     ];
     // Free campaigns: revenue without cost has no ROI; a lead cost nothing.
     assert_eq!(
         pick(find(&rows, "campaign_id", "cmp-referral"), &fields),
         json!({"cost_minor": 0, "leads": 1.0, "sales": 1.0, "revenue_minor": 300000,
                "roi": "undefined", "roas": "undefined",
-               "cost_per_lead": 0.0, "cost_per_sale": 0.0})
+               "cost_per_lead_minor": 0, "cost_per_sale_minor": 0})
     );
     assert_eq!(
         pick(find(&rows, "campaign_id", "cmp-inbound-call"), &fields),
         json!({"cost_minor": 0, "leads": 1.0, "sales": 0.0, "revenue_minor": 0,
                "roi": "undefined", "roas": "undefined",
-               "cost_per_lead": 0.0, "cost_per_sale": "undefined"})
+               "cost_per_lead_minor": 0, "cost_per_sale_minor": "undefined"})
     );
     // A paid campaign: 500.00 EUR for a 2,000.00 EUR deal is an ROI of 3.
     assert_eq!(
         pick(find(&rows, "campaign_id", "cmp-paid"), &fields),
         json!({"cost_minor": 500_00, "leads": 1.0, "sales": 1.0, "revenue_minor": 2_000_00,
                "roi": 3.0, "roas": 4.0,
-               "cost_per_lead": 500.0, "cost_per_sale": 500.0})
+               "cost_per_lead_minor": 500_00, "cost_per_sale_minor": 500_00})
     );
 }
 

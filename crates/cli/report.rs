@@ -639,8 +639,8 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                     "revenue_minor",
                     "booked_minor",
                     "roi",
-                    "cost_per_lead",
-                    "cost_per_sale",
+                    "cost_per_lead_minor",
+                    "cost_per_sale_minor",
                 ],
                 format,
             )

@@ -34,10 +34,10 @@ pub struct CampaignPerformance {
     pub roi: Ratio,
     /// revenue / cost.
     pub roas: Ratio,
-    /// cost / leads, in currency units.
-    pub cost_per_lead: Ratio,
-    /// cost / sales, in currency units.
-    pub cost_per_sale: Ratio,
+    /// cost / leads, in minor units of `currency`.
+    pub cost_per_lead_minor: MinorRatio,
+    /// cost / sales, in minor units of `currency`.
+    pub cost_per_sale_minor: MinorRatio,
 }
 
 /// Why conversions went unattributed, counted, with a few examples each.
@@ -98,8 +98,8 @@ impl Queries {
                 booked_minor: booked.get(&campaign.campaign_id).copied().unwrap_or(0),
                 roi: cost.map_or(Ratio::UNKNOWN, |cost| Ratio::of(revenue - cost, cost)),
                 roas: cost.map_or(Ratio::UNKNOWN, |cost| Ratio::of(revenue, cost)),
-                cost_per_lead: Ratio::of_known(cost, lead_credit),
-                cost_per_sale: Ratio::of_known(cost, sales),
+                cost_per_lead_minor: MinorRatio::of(cost_minor, lead_credit),
+                cost_per_sale_minor: MinorRatio::of(cost_minor, sales),
             });
         }
         rows.sort_by(|a, b| {

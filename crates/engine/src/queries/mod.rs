@@ -35,7 +35,7 @@ pub use follow_ups::{DueFollowUp, SpeedToLead};
 pub use funnel::FunnelRow;
 pub use literature::LiteratureRow;
 pub use priority::PrioritisedLead;
-pub use ratio::Ratio;
+pub use ratio::{MinorRatio, Ratio};
 pub use rfm::{CustomerRfm, RfmReport, SourceRfm};
 pub use scores::{LeadScore, ScoringConfig};
 pub use upsell::UpsellSignal;
