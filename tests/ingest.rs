@@ -111,7 +111,7 @@ fn the_demo_exports_its_events_and_ingest_reads_them_back_once() {
 #[test]
 fn bad_arguments_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let unknown = dir.path().join("events.csv");
+    let unknown = dir.path().join("events.txt");
     std::fs::write(&unknown, "a,b\n").unwrap();
     let out = ingest(&unknown, &dir.path().join("db"));
     assert!(!out.status.success());
@@ -170,4 +170,96 @@ fn a_report_refuses_a_model_the_engine_does_not_compute() {
     );
     let fine = touchline(&["report", "campaigns", "--db", db, "--model", "last_touch"]);
     assert!(fine.status.success(), "{}", text(&fine.stderr));
+}
+
+#[test]
+fn csv_exports_of_members_opportunities_and_costs_go_in_once_with_bad_rows_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let members = dir.path().join("members.csv");
+    std::fs::write(
+        &members,
+        "person_id,campaign_id,status,date,touch_type\n\
+         p-1,cmp-webinar,responded,2026-03-01,webinar_attended\n\
+         p-2,cmp-webinar,sent,2026-03-02,\n\
+         p-3,cmp-webinar,bounced,2026-03-02,\n",
+    )
+    .unwrap();
+    let costs = dir.path().join("costs.csv");
+    std::fs::write(
+        &costs,
+        "campaign_id,date,amount,currency,description\ncmp-webinar,2026-03-01,1200.50,EUR,venue\n",
+    )
+    .unwrap();
+    let deals = dir.path().join("opportunities.csv");
+    std::fs::write(
+        &deals,
+        "opportunity_id,account_id,stage,amount,currency,created_at,primary_contact_id,closed_at,won\n\
+         opp-1,acc-1,closed_won,5000,EUR,2026-03-10,p-1,2026-04-01,true\n",
+    )
+    .unwrap();
+    let db = dir.path().join("db");
+    let db_arg = db.to_str().unwrap();
+    let files = [&members, &costs, &deals].map(|f| f.to_str().unwrap().to_owned());
+    let args = |files: &[String]| {
+        let mut args = vec!["ingest".to_owned()];
+        args.extend(files.iter().cloned());
+        args.extend(["--db".to_owned(), db_arg.to_owned()]);
+        args
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        touchline(&refs)
+    };
+    let first = run(args(&files));
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first.stderr));
+    let stderr = text(&first.stderr);
+    assert!(
+        stderr.contains("members.csv: line 4: status \"bounced\" is not sent or responded"),
+        "{stderr}"
+    );
+    let out = text(&first.stdout);
+    assert!(
+        out.contains("members.csv: 3 records: 2 events appended"),
+        "{out}"
+    );
+    assert!(
+        out.contains("costs.csv: 1 records: 1 events appended"),
+        "{out}"
+    );
+    assert!(
+        out.contains("opportunities.csv: 2 records: 2 events appended"),
+        "{out}"
+    );
+    // The cost and the deal are in the reports.
+    let report = touchline(&[
+        "report",
+        "campaigns",
+        "--db",
+        db_arg,
+        "--model",
+        "first_touch",
+        "--format",
+        "json",
+    ]);
+    let rows: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let webinar = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign_id"] == "cmp-webinar")
+        .unwrap();
+    assert_eq!(webinar["cost_minor"], 1_200_50);
+    assert_eq!(webinar["revenue_minor"], 5_000_00);
+    assert_eq!(webinar["members"], 2);
+    // Again: every good row is a duplicate.
+    let again = run(args(&files));
+    let out = text(&again.stdout);
+    assert!(
+        out.contains("members.csv: 3 records: 0 events appended, 2 already in the log"),
+        "{out}"
+    );
+    assert!(
+        out.contains("opportunities.csv: 2 records: 0 events appended, 2 already in the log"),
+        "{out}"
+    );
 }

@@ -8,6 +8,8 @@
 //! - **Length-delimited protobuf** (`.pb`, `.bin`, `.protobuf`): each envelope
 //!   preceded by its length as a varint, as `prost::Message::encode_length_delimited`
 //!   writes it.
+//! - **CSV exports** (`.csv`): campaign members, opportunities or campaign
+//!   costs, told by the header row, mapped as `ingest_csv` documents.
 //!
 //! Every record goes through the path a Kafka message takes: the size limit
 //! (`kafka.max_message_bytes`), decode, validate, then the engine with its
@@ -55,6 +57,9 @@ pub enum FileFormat {
     Jsonl,
     /// Length-delimited protobuf envelopes.
     Protobuf,
+    /// A CSV export: campaign members, opportunities or costs (see
+    /// `ingest_csv` for the columns), told by its header row.
+    Csv,
 }
 
 impl FileFormat {
@@ -69,8 +74,9 @@ impl FileFormat {
         match path.extension().and_then(|e| e.to_str()) {
             Some("jsonl" | "ndjson" | "json") => Ok(FileFormat::Jsonl),
             Some("pb" | "bin" | "protobuf") => Ok(FileFormat::Protobuf),
+            Some("csv") => Ok(FileFormat::Csv),
             _ => anyhow::bail!(
-                "{}: cannot tell the format from the extension (.jsonl, .ndjson, .json, .pb, .bin); pass --format jsonl or --format protobuf",
+                "{}: cannot tell the format from the extension (.jsonl, .ndjson, .json, .pb, .bin, .csv); pass --format jsonl, protobuf or csv",
                 path.display()
             ),
         }
@@ -112,6 +118,10 @@ pub fn read_records(
         })
     };
     match format {
+        FileFormat::Csv => {
+            crate::ingest_csv::read(reader, None, sink)?;
+            Ok(())
+        }
         FileFormat::Jsonl | FileFormat::Auto => {
             let mut line = 0u64;
             loop {
@@ -401,7 +411,8 @@ mod tests {
         assert_eq!(of("events.jsonl"), Some(FileFormat::Jsonl));
         assert_eq!(of("-"), Some(FileFormat::Jsonl));
         assert_eq!(of("events.pb"), Some(FileFormat::Protobuf));
-        assert_eq!(of("events.csv"), None);
+        assert_eq!(of("members.csv"), Some(FileFormat::Csv));
+        assert_eq!(of("events.txt"), None);
         assert_eq!(
             FileFormat::Protobuf.of(Path::new("x.jsonl")).ok(),
             Some(FileFormat::Protobuf)

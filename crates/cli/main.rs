@@ -14,6 +14,7 @@ mod config;
 mod demo;
 mod import;
 mod ingest;
+mod ingest_csv;
 mod report;
 mod run;
 mod serve;

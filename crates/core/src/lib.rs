@@ -50,7 +50,12 @@ pub const DERIVED_EVENT_PREFIX: &str = "touchline:";
 /// assert_ne!(id, derived_event_id("routed", &format!("{long}y")));
 /// ```
 pub fn derived_event_id(kind: &str, base: &str) -> String {
-    let readable = format!("{DERIVED_EVENT_PREFIX}{kind}:{base}");
+    bounded_id(format!("{DERIVED_EVENT_PREFIX}{kind}:{base}"))
+}
+
+/// `readable` if it fits in [`MAX_ID_LEN`] bytes; else a prefix of it, `~` and
+/// the SHA-256 of the whole, so distinct inputs keep distinct ids that fit.
+pub fn bounded_id(readable: String) -> String {
     if readable.len() <= MAX_ID_LEN {
         return readable;
     }
