@@ -158,7 +158,56 @@ fn as_text(text: &str) -> String {
     }
 }
 
+/// Long format: a row whose first list field holds several values becomes one
+/// row per value, the other fields repeated (a comparison's `models`, a
+/// duplicate group's `person_ids`); an empty list leaves one row with the field
+/// empty. Any further list in the row is written in one cell, its values joined
+/// by `;` (JSON text for objects).
+fn explode(row: Value) -> Vec<Value> {
+    let Value::Object(fields) = row else {
+        return vec![row];
+    };
+    let Some(key) = fields
+        .iter()
+        .find(|(_, v)| v.is_array())
+        .map(|(k, _)| k.clone())
+    else {
+        return vec![Value::Object(fields)];
+    };
+    let mut base = fields;
+    for (k, v) in base.iter_mut() {
+        if *k != key
+            && let Value::Array(items) = v
+        {
+            let joined: Vec<String> = items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            *v = Value::String(joined.join(";"));
+        }
+    }
+    let Some(Value::Array(items)) = base.get(&key).cloned() else {
+        return vec![Value::Object(base)];
+    };
+    if items.is_empty() {
+        base.insert(key, Value::Null);
+        return vec![Value::Object(base)];
+    }
+    items
+        .into_iter()
+        .map(|item| {
+            let mut row = base.clone();
+            row.insert(key.clone(), item);
+            Value::Object(row)
+        })
+        .collect()
+}
+
 fn to_csv(rows: &[Value]) -> Result<String, csv::Error> {
+    let rows: Vec<Value> = rows.iter().cloned().flat_map(explode).collect();
     let flat: Vec<Vec<(String, String)>> = rows
         .iter()
         .map(|row| {
@@ -215,7 +264,8 @@ mod tests {
         expect_test::expect![[r#"
             id,amount.amount_minor,amount.currency,rate,tags
             a,150,EUR,undefined,
-            "b, c",,,0.5,"[1,2]"
+            "b, c",,,0.5,1
+            "b, c",,,0.5,2
         "#]]
         .assert_eq(&to_csv(&rows).unwrap());
     }
@@ -264,6 +314,24 @@ mod tests {
         let err = pick_rows(value.clone(), None).unwrap_err();
         assert!(err.contains("table") && err.contains("months"), "{err}");
         assert_eq!(pick_rows(value, Some("months")).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn lists_in_a_row_are_written_long() {
+        let rows = vec![
+            serde_json::json!({"campaign_id": "c1", "models": [
+                {"model": "first_touch", "conversions": 1.0},
+                {"model": "last_touch", "conversions": 0.5}
+            ], "tags": ["a", "b"]}),
+            serde_json::json!({"campaign_id": "c2", "models": [], "tags": []}),
+        ];
+        assert_eq!(
+            to_csv(&rows).unwrap(),
+            "campaign_id,models.model,models.conversions,tags\n\
+             c1,first_touch,1.0,a;b\n\
+             c1,last_touch,0.5,a;b\n\
+             c2,,,\n"
+        );
     }
 
     #[test]
