@@ -1,0 +1,162 @@
+//! Re-attributing a conversion the batch touched: its touches, every model.
+
+use super::*;
+
+impl BatchState<'_> {
+    /// The conversion as the views now define it, with the touches eligible to
+    /// be credited; `None` when the conversion does not (or no longer) exist.
+    pub(super) fn current_conversion(
+        &mut self,
+        conversion_id: &str,
+    ) -> Result<Option<(Conversion, Vec<TouchPoint>)>, EngineError> {
+        let Some((kind, subject)) = conversion_id
+            .split_once(':')
+            .and_then(|(kind, subject)| Some((ConversionKind::parse(kind)?, subject)))
+        else {
+            return Ok(None);
+        };
+        if kind.is_person() {
+            let Some(person) = self.persons.get(self.store, subject)? else {
+                return Ok(None);
+            };
+            if person.merged_into.is_some() {
+                return Ok(None);
+            }
+            let at = match kind {
+                ConversionKind::LeadCreated => person.lead_created_at,
+                _ => person.qualified_at,
+            };
+            let Some(at) = at else { return Ok(None) };
+            let conversion = Conversion {
+                id: conversion_id.to_owned(),
+                kind,
+                subject_id: subject.to_owned(),
+                occurred_at: at,
+                value: None,
+                milestones: Milestones {
+                    lead_created: person.lead_created_at,
+                    opportunity_created: None,
+                    closed_won: None,
+                },
+            };
+            return Ok(Some((conversion, person.touch_points())));
+        }
+        let Some(opportunity) = self.opportunities.get(self.store, subject)? else {
+            return Ok(None);
+        };
+        let Some(created_at) = opportunity.created_at else {
+            return Ok(None);
+        };
+        let won = opportunity.closed.as_ref().filter(|c| c.won);
+        let (at, value) = match kind {
+            ConversionKind::OpportunityCreated => (created_at, opportunity.amount.clone()),
+            _ => match won {
+                Some(closed) => (closed.closed_at, Some(closed.amount.clone())),
+                None => return Ok(None),
+            },
+        };
+        let closed_won = won.map(|c| c.closed_at);
+        let mode = if self.account_touches {
+            OpportunityTouches::AccountContacts
+        } else {
+            OpportunityTouches::ContactRoles
+        };
+        let account = if crate::journey::needs_account(mode) {
+            self.accounts
+                .get(self.store, &opportunity.account_id)?
+                .cloned()
+        } else {
+            None
+        };
+        let contacts = crate::journey::opportunity_people(opportunity, account.as_ref(), mode);
+        let mut touches = crate::journey::Touches::default();
+        let mut lead_created: Option<touchline_core::Timestamp> = None;
+        for contact in contacts {
+            let contact = self.resolve(&contact)?;
+            if let Some(person) = self.persons.get(self.store, &contact)? {
+                if let Some(at) = person.lead_created_at {
+                    lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
+                }
+                touches.add(person);
+            }
+        }
+        let touches = touches.into_points();
+        let conversion = Conversion {
+            id: conversion_id.to_owned(),
+            kind,
+            subject_id: subject.to_owned(),
+            occurred_at: at,
+            value,
+            milestones: Milestones {
+                lead_created,
+                opportunity_created: Some(created_at),
+                closed_won,
+            },
+        };
+        Ok(Some((conversion, touches)))
+    }
+
+    /// Recomputes one conversion under every model; returns the outbox records
+    /// for the credit sets that changed (tombstones if the conversion is gone).
+    pub(super) fn reattribute(
+        &mut self,
+        conversion_id: &str,
+        config: &EngineConfig,
+        seq: u64,
+    ) -> Result<Vec<OutboxRecord>, EngineError> {
+        let models = &config.models;
+        let current = self.current_conversion(conversion_id)?;
+        let Some((conversion, touches)) = current else {
+            if !self
+                .conversions
+                .get(self.store, conversion_id)?
+                .is_some_and(ConversionView::is_live)
+            {
+                return Ok(Vec::new());
+            }
+            // Retracted: the view stays, without results, so that versions never
+            // go back if the conversion returns.
+            let Some(view) = self
+                .conversions
+                .get_existing_mut(self.store, conversion_id)?
+            else {
+                return Ok(Vec::new());
+            };
+            let tombstones = view
+                .retire_all()
+                .into_iter()
+                .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id)))
+                .collect();
+            return Ok(tombstones);
+        };
+        let fresh = attribute_all(models, &conversion, &touches, &config.settings);
+        let version_floor = self.version_floor;
+        let view = self.conversions.get_mut_or(self.store, conversion_id, || {
+            ConversionView::continuing(conversion.clone(), version_floor, models)
+        })?;
+        let changed = view.update(conversion, fresh, seq);
+        let mut records = Vec::with_capacity(changed.len());
+        // Models no longer configured are retracted.
+        let dropped: Vec<Model> = view
+            .results
+            .iter()
+            .map(|r| r.model)
+            .filter(|m| !models.contains(m))
+            .collect();
+        for model in dropped {
+            view.retire(model);
+            records.push(OutboxRecord::attribution(attribution_key(
+                model,
+                conversion_id,
+            )));
+        }
+        // The publisher renders each changed credit set from the view when it
+        // sends it; the outbox only names the keys.
+        records.extend(
+            changed
+                .into_iter()
+                .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id))),
+        );
+        Ok(records)
+    }
+}
