@@ -22,7 +22,7 @@ use touchline_engine::{Batch, Engine, EngineConfig, Queries};
 use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store, Table};
 
-use crate::report::{TextTable, money};
+use crate::output::{TextTable, money};
 
 const DEMO_TOPIC: &str = "demo.events";
 

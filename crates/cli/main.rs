@@ -9,12 +9,15 @@
 //! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
 //! - `touchline token`: make API tokens.
 
+mod args;
+mod attribution;
 mod backup;
 mod config;
 mod demo;
 mod import;
 mod ingest;
 mod ingest_csv;
+mod output;
 mod report;
 mod run;
 mod serve;
@@ -69,7 +72,7 @@ enum Command {
     /// Compare attribution models.
     Attribution {
         #[command(subcommand)]
-        command: report::AttributionCommand,
+        command: attribution::AttributionCommand,
     },
     /// Take an online, consistent backup of a running engine's store (through
     /// its API), or of a stopped engine's (--db).
@@ -196,7 +199,7 @@ fn main() -> std::process::ExitCode {
         Command::Run { config } => run::run(config.as_deref()),
         Command::Replay { config } => run::replay(config.as_deref()),
         Command::Report { report } => report::run(report),
-        Command::Attribution { command } => report::run_attribution(command),
+        Command::Attribution { command } => attribution::run_attribution(command),
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
         Command::Ingest(args) => ingest::run(args),

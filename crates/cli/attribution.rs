@@ -1,0 +1,375 @@
+//! `touchline attribution ...`: data-driven models, every model side by side,
+//! and the credits as of a past instant.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use touchline_attribution::{ConversionKind, Model};
+
+use crate::args::{open_queries, parse_cli_range, parse_conversion, parse_model};
+use crate::output::{Format, TextTable, csv_field, money};
+
+#[derive(Debug, Subcommand)]
+pub enum AttributionCommand {
+    /// Markov-chain removal effects or Shapley values over every journey,
+    /// converting and not, per channel or campaign.
+    DataDriven {
+        /// The store directory (read-only; the engine may be running on it).
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// markov or shapley.
+        #[arg(long, default_value = "markov")]
+        model: String,
+        /// Markov order: 1, 2 or 3.
+        #[arg(long, default_value = "1")]
+        order: String,
+        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// channel or campaign.
+        #[arg(long, default_value = "channel")]
+        by: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// TOML config whose [attribution] section (lookback, filter) to use.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// What we would have said at a past instant (from the events recorded by
+    /// then, with today's configuration), and which conversions moved since, and why.
+    AsOf {
+        /// The store directory (read-only; the engine may be running on it).
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// The past instant: 2026-03-01 or RFC 3339.
+        #[arg(long)]
+        at: String,
+        #[arg(long, default_value = "first_touch", value_parser = parse_model)]
+        model: Model,
+        #[arg(long, default_value = "lead_created", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// TOML config whose [attribution] section to use (default: the built-in one).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Every model side by side: for one conversion (--conversion-id), or per
+    /// campaign for a conversion point over a period.
+    Compare {
+        /// The store directory.
+        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+        db: PathBuf,
+        /// One conversion, e.g. `opportunity_won:opp-0000042`.
+        #[arg(long)]
+        conversion_id: Option<String>,
+        /// lead_created, lead_qualified, opportunity_created or opportunity_won.
+        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
+        conversion: ConversionKind,
+        /// Only this campaign.
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Conversions at or after this date (2026-03-01 or RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Conversions before this date.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
+    match command {
+        AttributionCommand::DataDriven {
+            db,
+            model,
+            order,
+            conversion,
+            by,
+            from,
+            to,
+            config,
+            format,
+        } => {
+            let (model, by) =
+                touchline_api::parse_data_driven(Some(&model), Some(&order), Some(&by))
+                    .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+            let range = parse_cli_range(from.as_deref(), to.as_deref())?;
+            let config = crate::config::Config::load(config.as_deref())?;
+            let queries = open_queries(&db)?;
+            let report = queries.data_driven(
+                model,
+                conversion,
+                range,
+                by,
+                &config.attribution.settings(),
+            )?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Format::Csv => {
+                    println!("channel,score,share,conversions,value");
+                    for c in &report.result.channels {
+                        println!(
+                            "{},{},{},{},{}",
+                            csv_field(&c.channel),
+                            c.score,
+                            c.share,
+                            c.conversions,
+                            c.value
+                        );
+                    }
+                }
+                Format::Table => {
+                    println!(
+                        "{:?} over {} converting and {} non-converting journeys ({}):",
+                        report.model,
+                        report.converting_journeys,
+                        report.non_converting_journeys,
+                        conversion.name()
+                    );
+                    let valued = !conversion.is_person();
+                    let mut table =
+                        TextTable::new(vec!["channel", "score", "share", "conversions", "value"]);
+                    for c in &report.result.channels {
+                        table.row(vec![
+                            c.channel.clone(),
+                            format!("{:.6}", c.score),
+                            format!("{:.2}%", c.share * 100.0),
+                            format!("{:.2}", c.conversions),
+                            if valued {
+                                money(c.value.round() as i64, None)
+                            } else {
+                                format!("{:.2}", c.value)
+                            },
+                        ]);
+                    }
+                    print!("{}", table.render());
+                }
+            }
+            Ok(())
+        }
+        AttributionCommand::AsOf {
+            db,
+            at,
+            model,
+            conversion,
+            config,
+            format,
+        } => as_of(&db, &at, model, conversion, config.as_deref(), format),
+        AttributionCommand::Compare {
+            db,
+            conversion_id,
+            conversion,
+            campaign,
+            from,
+            to,
+            format,
+        } => compare(&db, conversion_id, conversion, campaign, from, to, format),
+    }
+}
+
+fn as_of(
+    db: &std::path::Path,
+    at: &str,
+    model: Model,
+    kind: ConversionKind,
+    config: Option<&std::path::Path>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let at = touchline_core::Timestamp::parse_lenient(at)
+        .with_context(|| format!("--at: {at:?} is not a date (2026-03-01) or RFC 3339 time"))?;
+    let config = crate::config::Config::load(config)?;
+    let now = open_queries(db)?;
+    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+    let engine_config = touchline_engine::EngineConfig {
+        models: config.attribution.models.clone(),
+        settings: config.attribution.settings(),
+        routing: Default::default(),
+    };
+    let then =
+        touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;
+    let moved = touchline_engine::as_of::moved_since(&then, &now, model, kind, at)?;
+    let summary = |credits: &Option<Vec<touchline_attribution::Credit>>| match credits {
+        None => "-".to_owned(),
+        Some(credits) => credits
+            .iter()
+            .map(|c| format!("{} {:.0}%", c.campaign_id, c.weight * 100.0))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let reason_names = |m: &touchline_engine::as_of::Moved| {
+        m.reasons
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&moved)?),
+        Format::Csv => {
+            println!("conversion_id,model,then,now,reasons");
+            for m in &moved {
+                println!(
+                    "{},{},{},{},{}",
+                    csv_field(&m.conversion_id),
+                    m.model.name(),
+                    csv_field(&summary(&m.then)),
+                    csv_field(&summary(&m.now)),
+                    reason_names(m).join(" ")
+                );
+            }
+        }
+        Format::Table => {
+            println!(
+                "{} {} conversions moved since {at} under {}:",
+                moved.len(),
+                kind.name(),
+                model.name()
+            );
+            let mut table = TextTable::new(vec!["conversion", "then", "now", "why"]);
+            for m in &moved {
+                table.row(vec![
+                    m.conversion_id.clone(),
+                    summary(&m.then),
+                    summary(&m.now),
+                    reason_names(m).join(", "),
+                ]);
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(())
+}
+
+fn compare(
+    db: &std::path::Path,
+    conversion_id: Option<String>,
+    conversion: ConversionKind,
+    campaign: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let range = parse_cli_range(from.as_deref(), to.as_deref())?;
+    let queries = open_queries(db)?;
+    if let Some(id) = conversion_id {
+        let view = queries.conversion(&id)?.with_context(|| {
+            format!(
+                "--conversion-id {id}: no such conversion in {}",
+                db.display()
+            )
+        })?;
+        match format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
+            Format::Csv => {
+                println!("model,version,campaign_id,touch_event_id,weight,amount_minor");
+                for r in &view.results {
+                    for c in &r.attribution.credits {
+                        println!(
+                            "{},{},{},{},{},{}",
+                            r.model.name(),
+                            r.version,
+                            csv_field(&c.campaign_id),
+                            c.touch_event_id.as_deref().unwrap_or(""),
+                            c.weight,
+                            c.amount_minor.map_or(String::new(), |a| a.to_string())
+                        );
+                    }
+                }
+            }
+            Format::Table => {
+                let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+                println!("{} at {}", view.conversion.id, view.conversion.occurred_at);
+                let mut table = TextTable::new(vec!["model", "version", "credits"]);
+                for r in &view.results {
+                    let credits: Vec<String> = r
+                        .attribution
+                        .credits
+                        .iter()
+                        .map(|c| match c.amount_minor {
+                            Some(a) => {
+                                format!("{} {}", c.campaign_id, money(a, currency.as_deref()))
+                            }
+                            None => format!("{} {:.1}%", c.campaign_id, c.weight * 100.0),
+                        })
+                        .collect();
+                    table.row(vec![
+                        r.model.name().to_owned(),
+                        r.version.to_string(),
+                        credits.join(", "),
+                    ]);
+                }
+                print!("{}", table.render());
+            }
+        }
+        return Ok(());
+    }
+    let rows = queries.compare_models(conversion, range, campaign.as_deref())?;
+    let valued = matches!(
+        conversion,
+        ConversionKind::OpportunityCreated | ConversionKind::OpportunityWon
+    );
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Csv => {
+            println!("campaign_id,campaign_name,channel,model,conversions,value_minor,currency");
+            for row in &rows {
+                for m in &row.models {
+                    println!(
+                        "{},{},{},{},{},{},{}",
+                        csv_field(&row.campaign_id),
+                        csv_field(&row.campaign_name),
+                        csv_field(&row.channel),
+                        m.model.name(),
+                        m.conversions,
+                        m.value_minor,
+                        row.currency.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Format::Table => {
+            let models: Vec<Model> = rows
+                .iter()
+                .flat_map(|r| r.models.iter().map(|m| m.model))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let mut header = vec!["campaign".to_owned()];
+            header.extend(models.iter().map(|m| m.name().to_owned()));
+            let mut table = TextTable::new(header.iter().map(String::as_str).collect());
+            for row in &rows {
+                let mut cells = vec![row.campaign_name.clone()];
+                for model in &models {
+                    let credit = row.models.iter().find(|m| m.model == *model);
+                    cells.push(match credit {
+                        Some(c) if valued => format!("{:.0}", c.value_minor as f64 / 100.0),
+                        Some(c) => format!("{:.1}", c.conversions),
+                        None => "0".to_owned(),
+                    });
+                }
+                table.row(cells);
+            }
+            if valued {
+                println!(
+                    "{} value per campaign and model (currency units):",
+                    conversion.name()
+                );
+            } else {
+                println!("{} conversions per campaign and model:", conversion.name());
+            }
+            print!("{}", table.render());
+        }
+    }
+    Ok(())
+}
