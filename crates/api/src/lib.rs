@@ -80,18 +80,27 @@ use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
 pub mod access;
+mod authorize;
 mod backup;
 mod csv_export;
+mod error;
 pub mod limits;
 pub mod operations;
 mod paging;
+mod params;
 mod parked;
+mod persons;
 mod route;
 
 pub use access::{Access, Role, TokenConfig};
+use authorize::{authorize, for_role};
+pub use error::ApiError;
 pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};
 pub use operations::{DEFAULT_READY_MAX_LAG, Probe, metrics_router};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
+pub(crate) use params::{configured_model, parse_at, parse_param};
+pub use params::{parse_conversion, parse_data_driven, parse_model, parse_range};
+use persons::{EventBody, person, person_events};
 pub use route::{RouteAccepted, route_event_id};
 
 use paging::{Page, PageParams, Paged};
@@ -278,122 +287,6 @@ pub fn router_with_limits(
 /// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
 pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
 
-/// Lets a request through if its token's role may use the route (R6); puts the
-/// role in the request for handlers that trim answers per role.
-async fn authorize(
-    State(access): State<Arc<Access>>,
-    matched: Option<axum::extract::MatchedPath>,
-    mut request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let area = matched.as_ref().and_then(|m| access::Area::of(m.as_str()));
-    if area == Some(access::Area::Public) {
-        return next.run(request).await;
-    }
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let decision = access.authenticate(authorization).and_then(|role| {
-        // A route without an area is new and unclassified: admin only.
-        let allowed = area.map_or(role == Role::Admin, |area| access::may(role, area));
-        match (allowed, area) {
-            (true, _) => Ok(role),
-            (false, area) => Err(access::Denied::Forbidden {
-                role,
-                area: area.unwrap_or(access::Area::Operations),
-            }),
-        }
-    });
-    match decision {
-        Ok(role) => {
-            request.extensions_mut().insert(role);
-            next.run(request).await
-        }
-        Err(denied) if denied.is_unauthenticated() => (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            Json(serde_json::json!({ "error": denied.message() })),
-        )
-            .into_response(),
-        Err(denied) => (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({ "error": denied.message() })),
-        )
-            .into_response(),
-    }
-}
-
-/// The answer as the caller's role may see it: without deal amounts,
-/// transactions and revenue for roles that may not see money.
-fn for_role<T: Serialize>(role: Role, body: T) -> Response {
-    if role.sees_amounts() {
-        return Json(body).into_response();
-    }
-    let mut value = serde_json::to_value(body).unwrap_or(serde_json::Value::Null);
-    redact_amounts(&mut value);
-    Json(value).into_response()
-}
-
-fn redact_amounts(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, field) in map.iter_mut() {
-                if matches!(key.as_str(), "amount" | "revenue" | "transactions") {
-                    *field = serde_json::Value::Null;
-                } else {
-                    redact_amounts(field);
-                }
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_amounts),
-        _ => {}
-    }
-}
-
-/// An error answer: a status and a message for the caller.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    message: String,
-}
-
-impl ApiError {
-    fn bad_request(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: message.into(),
-        }
-    }
-
-    fn not_found(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<touchline_engine::EngineError> for ApiError {
-    fn from(e: touchline_engine::EngineError) -> Self {
-        tracing::error!(error = %e, "query failed");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: format!("the store could not answer: {e}"),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.message })),
-        )
-            .into_response()
-    }
-}
-
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// Runs a blocking store read off the async workers.
@@ -454,112 +347,6 @@ async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
         partitions: consumer.partitions,
         stalled_partitions: consumer.stalled,
     }))
-}
-
-/// The person view with one page of its touches; its other fields as stored.
-#[derive(Serialize)]
-struct PersonBody {
-    #[serde(flatten)]
-    view: PersonView,
-    /// Touches in all pages.
-    touch_count: usize,
-    /// The `offset` of the next page of touches, while touches remain.
-    touches_next_offset: Option<usize>,
-}
-
-async fn person(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(page): Query<PageParams>,
-) -> Result<Response, ApiError> {
-    let page = page.page(DEFAULT_LIMIT)?;
-    blocking(move || {
-        let mut view = state
-            .queries
-            .person(&id)?
-            .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
-        let (touches, total, next) = page.take(std::mem::take(&mut view.touches));
-        view.touches = touches;
-        let body = PersonBody {
-            view,
-            touch_count: total,
-            touches_next_offset: next,
-        };
-        Ok(paging::with_paging(
-            Json(body).into_response(),
-            Some(total),
-            next.map(paging::NextPage::offset),
-        ))
-    })
-    .await
-}
-
-#[derive(Deserialize)]
-struct EventsParams {
-    from_seq: Option<String>,
-    limit: Option<String>,
-}
-
-pub(crate) fn parse_param<T: std::str::FromStr>(
-    name: &str,
-    value: Option<&str>,
-    default: T,
-    expected: &str,
-) -> Result<T, ApiError> {
-    match value {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|_| {
-            ApiError::bad_request(format!("parameter {name}: {text:?} is not {expected}"))
-        }),
-    }
-}
-
-#[derive(Serialize)]
-struct EventBody {
-    seq: u64,
-    #[serde(flatten)]
-    envelope: touchline_core::Envelope,
-}
-
-async fn person_events(
-    State(state): State<AppState>,
-    axum::Extension(role): axum::Extension<Role>,
-    Path(id): Path<String>,
-    Query(params): Query<EventsParams>,
-) -> Result<Response, ApiError> {
-    let from_seq = parse_param(
-        "from_seq",
-        params.from_seq.as_deref(),
-        0u64,
-        "a non-negative integer",
-    )?;
-    let limit = paging::parse_limit(params.limit.as_deref(), DEFAULT_LIMIT)?;
-    blocking(move || {
-        // One more than asked tells whether a next page exists and where it starts.
-        let mut events =
-            state
-                .queries
-                .stream(StreamKind::Person, &id, from_seq, limit.saturating_add(1))?;
-        let next = (events.len() > limit).then(|| {
-            let next = events[limit].seq;
-            events.truncate(limit);
-            paging::NextPage(vec![("from_seq", next.to_string())])
-        });
-        let rows = events
-            .into_iter()
-            .map(|e| EventBody {
-                seq: e.seq,
-                envelope: e.envelope,
-            })
-            .collect::<Vec<_>>();
-        Ok(Paged {
-            rows,
-            total: None,
-            next,
-        })
-    })
-    .await
-    .map(|page| page.render(|rows| for_role(role, rows)))
 }
 
 /// The lead as a marketer asks about it.
@@ -693,40 +480,6 @@ struct ReportParams {
     from: Option<String>,
     to: Option<String>,
     campaign: Option<String>,
-}
-
-/// Parses the `at` parameter (RFC 3339 or a date); absent means now.
-fn parse_at(text: Option<&str>) -> Result<Timestamp, ApiError> {
-    match text {
-        None => Ok(Timestamp::now()),
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
-            ))
-        }),
-    }
-}
-
-/// Parses `from`/`to`: RFC 3339 or a date (`2026-03-01`, midnight UTC).
-pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, String> {
-    let parse = |name: &str, text: Option<&str>| {
-        text.map(|t| {
-            Timestamp::parse_lenient(t).ok_or_else(|| {
-                format!("parameter {name}: {t:?} is not a date (2026-03-01) or RFC 3339 time")
-            })
-        })
-        .transpose()
-    };
-    let range = TimeRange {
-        from: parse("from", from)?,
-        to: parse("to", to)?,
-    };
-    if let (Some(f), Some(t)) = (range.from, range.to)
-        && t <= f
-    {
-        return Err(format!("parameter to: {t} is not after from ({f})"));
-    }
-    Ok(range)
 }
 
 async fn conversion(
@@ -981,40 +734,6 @@ struct DataDrivenParams {
     to: Option<String>,
 }
 
-/// Parses `model`, `order` and `by` of the data-driven report.
-pub fn parse_data_driven(
-    model: Option<&str>,
-    order: Option<&str>,
-    by: Option<&str>,
-) -> Result<(DataDrivenModel, Granularity), String> {
-    let order = match order {
-        None => 1,
-        Some(text) => match text.parse::<usize>() {
-            Ok(n @ 1..=3) => n,
-            _ => return Err(format!("parameter order: {text:?} is not 1, 2 or 3")),
-        },
-    };
-    let model = match model.unwrap_or("markov") {
-        "markov" => DataDrivenModel::Markov { order },
-        "shapley" => DataDrivenModel::Shapley,
-        other => {
-            return Err(format!(
-                "parameter model: unknown data-driven model {other:?}; expected markov or shapley"
-            ));
-        }
-    };
-    let by = match by.unwrap_or("channel") {
-        "channel" => Granularity::Channel,
-        "campaign" => Granularity::Campaign,
-        other => {
-            return Err(format!(
-                "parameter by: {other:?} is not channel or campaign"
-            ));
-        }
-    };
-    Ok((model, by))
-}
-
 async fn data_driven_report(
     State(state): State<AppState>,
     Query(params): Query<DataDrivenParams>,
@@ -1066,61 +785,6 @@ async fn compare_report(
             .compare_models(kind, range, campaign.as_deref())?)
     })
     .await
-}
-
-/// Parses the `model` parameter, naming the choices when it is wrong.
-pub fn parse_model(text: &str) -> Result<Model, String> {
-    Model::parse(text).ok_or_else(|| {
-        let names: Vec<_> = Model::ALL.iter().map(|m| m.name()).collect();
-        format!(
-            "parameter model: unknown model {text:?}; expected one of {}",
-            names.join(", ")
-        )
-    })
-}
-
-/// The `model` parameter, checked against what the engine computes: a model it
-/// does not compute has no stored credits, so asking for one is the caller's
-/// error (a 400 naming the configured models), not an empty answer. Without
-/// the parameter, `default` if computed, else the first computed model. Reads
-/// the store: call it on the blocking pool.
-fn configured_model(
-    queries: &Queries,
-    text: Option<&str>,
-    default: Model,
-) -> Result<Model, ApiError> {
-    let configured = queries.configured_models()?;
-    let model = match text {
-        Some(text) => parse_model(text).map_err(ApiError::bad_request)?,
-        None => match &configured {
-            Some(models) if !models.contains(&default) => {
-                models.first().copied().unwrap_or(default)
-            }
-            _ => default,
-        },
-    };
-    if let Some(models) = configured
-        && !models.contains(&model)
-    {
-        let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
-        return Err(ApiError::bad_request(format!(
-            "parameter model: {:?} is not computed by this engine; the configured models are {}",
-            model.name(),
-            names.join(", ")
-        )));
-    }
-    Ok(model)
-}
-
-/// Parses the `conversion` parameter, naming the choices when it is wrong.
-pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
-    ConversionKind::parse(text).ok_or_else(|| {
-        let names: Vec<_> = ConversionKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "parameter conversion: unknown conversion point {text:?}; expected one of {}",
-            names.join(", ")
-        )
-    })
 }
 
 async fn attribution_report(
