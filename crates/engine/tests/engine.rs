@@ -1,6 +1,10 @@
 //! The engine's contract: batches in, one atomic commit each; the same input gives
 //! the same state however it is batched or interrupted.
 
+mod common;
+
+use common::{envelope, touch};
+
 use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
@@ -198,31 +202,6 @@ fn count_retries(events: &[Envelope]) -> u64 {
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
-}
-
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
-        source_system: "test".into(),
-        event,
-    }
-}
-
-fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::EmailClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    )
 }
 
 fn lead(id: &str, ms: i64, person: &str) -> Envelope {

@@ -1,6 +1,10 @@
 //! The touches behind a conversion are one rule: the data-driven models see
 //! the same people as the per-conversion models, in account mode too.
 
+mod common;
+
+use common::{envelope, touch};
+
 use std::sync::Arc;
 
 use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
@@ -8,16 +12,6 @@ use touchline_core::*;
 use touchline_engine::data_driven::{DataDrivenModel, Granularity};
 use touchline_engine::{Batch, Engine, EngineConfig, Queries, TimeRange};
 use touchline_store::Store;
-
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "test".into(),
-        event,
-    }
-}
 
 fn lead(person: &str, ms: i64) -> Envelope {
     envelope(
@@ -33,21 +27,6 @@ fn lead(person: &str, ms: i64) -> Envelope {
             account_id: "acc".into(),
             source: None,
             owner_id: String::new(),
-        }),
-    )
-}
-
-fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::EmailClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
         }),
     )
 }

@@ -1,6 +1,10 @@
 //! Single inputs that must neither stop the engine nor corrupt a number
 //! (issue 8): long merge chains, conflicting duplicates, totals beyond `i64`.
 
+mod common;
+
+use common::{envelope, touch};
+
 use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model};
@@ -16,31 +20,6 @@ fn open(dir: &std::path::Path) -> (Engine, Queries) {
     };
     let engine = Engine::open(store.clone(), config).expect("open engine");
     (engine, Queries::new(store))
-}
-
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "test".into(),
-        event,
-    }
-}
-
-fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::EmailClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    )
 }
 
 fn merge(id: &str, ms: i64, surviving: &str, merged: &str) -> Envelope {
