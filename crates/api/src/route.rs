@@ -11,8 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use touchline_core::{Envelope, Event, InvalidEvent, LeadRouted, MAX_ID_LEN, OwnerKind, Timestamp};
+use touchline_core::{Envelope, Event, InvalidEvent, LeadRouted, OwnerKind, Timestamp};
 
 use crate::{ApiError, AppState, blocking, resolve_person};
 
@@ -37,25 +36,13 @@ pub struct RouteAccepted {
 }
 
 /// The id of a re-routing event: `route/<person>/<ms>-<pid>-<n>`, readable
-/// while it fits in [`MAX_ID_LEN`] bytes. A longer one keeps a prefix and ends
+/// while it fits in [`touchline_core::MAX_ID_LEN`] bytes. A longer one keeps a prefix and ends
 /// in `~` and the SHA-256 of the readable id, so every id fits and distinct
 /// inputs give distinct ids. It does not start with
 /// [`touchline_core::DERIVED_EVENT_PREFIX`]: this event enters through ingest,
 /// which refuses that prefix from outside.
 pub fn route_event_id(person_id: &str, at_millis: i64, process: u32, n: u64) -> String {
-    let readable = format!("route/{person_id}/{at_millis}-{process}-{n}");
-    if readable.len() <= MAX_ID_LEN {
-        return readable;
-    }
-    let hash: String = Sha256::digest(readable.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let mut cut = MAX_ID_LEN - 1 - hash.len();
-    while !readable.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}~{hash}", &readable[..cut])
+    touchline_core::bounded_id(format!("route/{person_id}/{at_millis}-{process}-{n}"))
 }
 
 /// Distinguishes ids made in the same millisecond by this process.
@@ -173,7 +160,7 @@ mod tests {
         let a = route_event_id(&long, 1_767_225_600_000, 4_194_304, 0);
         let b = route_event_id(&long, 1_767_225_600_000, 4_194_304, 1);
         assert!(
-            a.len() <= MAX_ID_LEN && b.len() <= MAX_ID_LEN,
+            a.len() <= touchline_core::MAX_ID_LEN && b.len() <= touchline_core::MAX_ID_LEN,
             "{}",
             a.len()
         );
