@@ -260,6 +260,45 @@ async fn protobuf_and_json_events_reach_the_log_the_views_and_the_attribution_to
     }
 }
 
+/// A fresh store joining a group whose offsets Kafka has committed (a lost
+/// disk, a new machine, a second instance) reads every partition from its
+/// beginning. Starting from the group's committed offsets would skip the whole
+/// history, silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_store_in_a_group_with_committed_offsets_reads_from_the_beginning() {
+    let topics = Topics::unique("fresh-store");
+    topics.create().await;
+    let events = dataset(30, "fs-");
+    let distinct = distinct_ids(&events) as u64;
+    produce(&producer(), &topics, &events, 4).await;
+
+    let first = tempfile::tempdir().unwrap();
+    let engine = InProcess::start(first.path(), &topics);
+    engine.wait_for_appended(distinct);
+    eventually("the group's progress is committed to Kafka", || {
+        committed_total(&topics) == events.len() as i64
+    });
+    let conversions = |store: &Store| {
+        let mut ids = Vec::new();
+        store
+            .for_each(Table::Conversions, |id, _: ConversionView| {
+                ids.push(id.to_owned())
+            })
+            .unwrap();
+        ids
+    };
+    let before = conversions(&engine.store);
+    engine.stop().await;
+
+    let second = tempfile::tempdir().unwrap();
+    let engine = InProcess::start(second.path(), &topics);
+    engine.wait_for_appended(distinct);
+    let store = engine.store.clone();
+    engine.stop().await;
+    assert_eq!(store.events(0, usize::MAX).unwrap().len() as u64, distinct);
+    assert_eq!(conversions(&store), before);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_message_is_dead_lettered_and_the_engine_keeps_going() {
     let topics = Topics::unique("deadletter");

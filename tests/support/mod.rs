@@ -322,3 +322,32 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The sum over the input topics' partitions of the group's committed offsets:
+/// how many input messages Kafka records the group as past.
+pub fn committed_total(topics: &Topics) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", &topics.group)
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for topic in [&topics.protobuf, &topics.json] {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+        for partition in metadata.topics()[0].partitions() {
+            tpl.add_partition(topic, partition.id());
+        }
+    }
+    consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets")
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum()
+}

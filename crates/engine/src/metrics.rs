@@ -93,6 +93,12 @@ pub struct Metrics {
     pub publish_parked: Counter,
     /// Publish attempts that failed and will be retried, since this process started.
     pub publish_failures: Counter,
+    /// Folds that read a view the loader had not foreseen and ran again with
+    /// it, since this process started (a cost, never a wrong result).
+    pub fold_reloads: Counter,
+    /// Partitions started without state whose first message was past offset
+    /// 0: events deleted by retention before this store saw them.
+    pub history_gaps: Counter,
 
     /// Events appended per committed batch.
     pub batch_events: Histogram,
@@ -184,6 +190,16 @@ impl Default for Metrics {
             "touchline_publish_failures",
             "Failed publish attempts (retried).",
         );
+        let fold_reloads = counter(
+            r,
+            "touchline_fold_reloads",
+            "Batch folds that read a view the loader had not foreseen and ran again with it.",
+        );
+        let history_gaps = counter(
+            r,
+            "touchline_history_gaps",
+            "Partitions started without state whose earliest message was past offset 0 (events lost to retention).",
+        );
         let batch_events = histogram(
             r,
             "touchline_batch_events",
@@ -271,6 +287,8 @@ impl Default for Metrics {
             published,
             publish_parked,
             publish_failures,
+            fold_reloads,
+            history_gaps,
             batch_events,
             batch_prepare_seconds,
             batch_write_seconds,

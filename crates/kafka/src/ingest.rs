@@ -210,10 +210,9 @@ impl ConsumerContext for IngestContext {
                         .map(|o| ((o.topic, o.partition), o.next_offset))
                         .collect(),
                     Err(e) => {
-                        // Without stored offsets we resume from Kafka's committed
-                        // offsets, which trail the store; event-id dedupe keeps that
-                        // correct, only slower.
-                        error!(error = %e, "cannot read stored offsets; starting from Kafka's");
+                        // Without stored offsets every partition is read from its
+                        // beginning: event-id dedupe keeps that correct, only slower.
+                        error!(error = %e, "cannot read stored offsets; reading every partition from its beginning");
                         HashMap::new()
                     }
                 };
@@ -222,17 +221,29 @@ impl ConsumerContext for IngestContext {
                     .iter()
                     .map(|e| (e.topic().to_owned(), e.partition()))
                     .collect();
+                // The store's offsets are the truth; Kafka's committed ones are
+                // only progress for monitoring. A partition the store holds
+                // nothing of is read from its beginning, never from the group's
+                // committed offset: that offset may be another store's progress
+                // (a lost disk, a new machine, another instance of the group),
+                // and starting there would skip history silently.
+                let mut from_beginning = Vec::new();
                 for (topic, partition) in &partitions {
-                    if let Some(&next) = stored.get(&(topic.clone(), *partition))
-                        && let Err(e) =
-                            tpl.set_partition_offset(topic, *partition, Offset::Offset(next))
-                    {
+                    let start = match stored.get(&(topic.clone(), *partition)) {
+                        Some(&next) => Offset::Offset(next),
+                        None => {
+                            from_beginning.push((topic.clone(), *partition));
+                            Offset::Beginning
+                        }
+                    };
+                    if let Err(e) = tpl.set_partition_offset(topic, *partition, start) {
                         error!(%topic, partition, error = %e, "cannot set start offset");
                     }
                 }
                 info!(
                     ?partitions,
-                    "partitions assigned; resuming from stored offsets"
+                    ?from_beginning,
+                    "partitions assigned; resuming from stored offsets, and from the beginning where the store has none"
                 );
                 self.assigned.fetch_add(partitions.len(), Ordering::Relaxed);
                 self.metrics.rebalance("assigned");
@@ -434,6 +445,17 @@ impl Ingest {
                 {
                     debug!(%topic, partition, offset, "skipping an offset the log already covers");
                     continue;
+                }
+                let key = (topic.clone(), partition);
+                if offset > 0 && !applied.contains_key(&key) && !next_offsets.contains_key(&key) {
+                    // Read from the beginning for want of state, yet the first
+                    // message is not at 0: retention deleted events this store
+                    // never saw. Nothing can bring them back; say so.
+                    error!(
+                        %topic, partition, first_offset = offset,
+                        "history gap: this store starts the partition without state, and offsets before {offset} are gone from Kafka; their events are missing from every view"
+                    );
+                    Metrics::add(&metrics.history_gaps, 1);
                 }
                 deadline.get_or_insert_with(|| Instant::now() + max_wait);
                 messages += 1;

@@ -2,11 +2,11 @@
 
 use super::*;
 
-/// The views one batch reads and changes, loaded on first use and written back
-/// once at the end: a person touched by a thousand events in a batch is read and
-/// written once.
-pub(super) struct BatchState<'s> {
-    pub(super) store: &'s Store,
+/// The views one batch reads and changes. They are loaded before the fold
+/// (see `load`), folded in memory, and written back once at the end: a person
+/// touched by a thousand events in a batch is read and written once. The fold
+/// reads nothing else, so it cannot fail.
+pub(super) struct BatchState {
     pub(super) accounts: Views<AccountView>,
     pub(super) persons: Views<PersonView>,
     pub(super) opportunities: Views<OpportunityView>,
@@ -20,60 +20,90 @@ pub(super) struct BatchState<'s> {
     pub(super) version_floor: u64,
 }
 
-/// A table's loaded views; `None` marks a key known to be absent. Changed keys
-/// are tracked so only they are written.
+/// The views of every table loaded for one fold; `None` marks a key known to
+/// be absent.
+#[derive(Default)]
+pub(super) struct Snapshot {
+    pub(super) accounts: HashMap<String, Option<AccountView>>,
+    pub(super) persons: HashMap<String, Option<PersonView>>,
+    pub(super) opportunities: HashMap<String, Option<OpportunityView>>,
+    pub(super) campaigns: HashMap<String, Option<CampaignView>>,
+    pub(super) conversions: HashMap<String, Option<ConversionView>>,
+}
+
+/// The keys a fold read that were not loaded, per table: the loader fetches
+/// them and the fold runs again.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Missing {
+    pub(super) accounts: Vec<String>,
+    pub(super) persons: Vec<String>,
+    pub(super) opportunities: Vec<String>,
+    pub(super) campaigns: Vec<String>,
+    pub(super) conversions: Vec<String>,
+}
+
+impl Missing {
+    pub(super) fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+            && self.persons.is_empty()
+            && self.opportunities.is_empty()
+            && self.campaigns.is_empty()
+            && self.conversions.is_empty()
+    }
+}
+
+/// A table's views for one fold. Changed keys are tracked so only they are
+/// written.
 pub(super) struct Views<T> {
     pub(super) table: Table,
     pub(super) loaded: HashMap<String, Option<T>>,
     pub(super) changed: HashSet<String>,
-    /// The previous batch's views, possibly not durable yet: read before the store.
-    pub(super) previous: HashMap<String, Option<T>>,
+    /// Keys read that were not loaded. The fold treats them as absent and goes
+    /// on; its result is then thrown away and the fold runs again with them.
+    missing: HashSet<String>,
+    /// Every key not loaded is known to be absent (a fold over an empty world).
+    complete: bool,
 }
 
-impl<T: Serialize + DeserializeOwned> Views<T> {
-    pub(super) fn new(table: Table, previous: HashMap<String, Option<T>>) -> Self {
+impl<T: Serialize> Views<T> {
+    pub(super) fn new(table: Table, loaded: HashMap<String, Option<T>>, complete: bool) -> Self {
         Views {
             table,
-            loaded: HashMap::new(),
+            loaded,
             changed: HashSet::new(),
-            previous,
+            missing: HashSet::new(),
+            complete,
         }
     }
 
-    pub(super) fn get(&mut self, store: &Store, key: &str) -> Result<Option<&T>, EngineError> {
+    pub(super) fn get(&mut self, key: &str) -> Option<&T> {
         if !self.loaded.contains_key(key) {
-            let view = match self.previous.remove(key) {
-                Some(view) => view,
-                None => store.get::<T>(self.table, key)?,
-            };
-            self.loaded.insert(key.to_owned(), view);
+            if !self.complete {
+                self.missing.insert(key.to_owned());
+            }
+            self.loaded.insert(key.to_owned(), None);
         }
-        Ok(self.loaded.get(key).and_then(Option::as_ref))
+        self.loaded.get(key).and_then(Option::as_ref)
     }
 
-    pub(super) fn get_mut_or(
-        &mut self,
-        store: &Store,
-        key: &str,
-        new: impl FnOnce() -> T,
-    ) -> Result<&mut T, EngineError> {
-        self.get(store, key)?;
+    pub(super) fn get_mut_or(&mut self, key: &str, new: impl FnOnce() -> T) -> &mut T {
+        self.get(key);
         self.changed.insert(key.to_owned());
         let slot = self.loaded.entry_ref(key).or_insert(None);
-        Ok(slot.get_or_insert_with(new))
+        slot.get_or_insert_with(new)
     }
 
     /// The view if it exists, marked as changed.
-    pub(super) fn get_existing_mut(
-        &mut self,
-        store: &Store,
-        key: &str,
-    ) -> Result<Option<&mut T>, EngineError> {
-        if self.get(store, key)?.is_none() {
-            return Ok(None);
-        }
+    pub(super) fn get_existing_mut(&mut self, key: &str) -> Option<&mut T> {
+        self.get(key)?;
         self.changed.insert(key.to_owned());
-        Ok(self.loaded.get_mut(key).and_then(Option::as_mut))
+        self.loaded.get_mut(key).and_then(Option::as_mut)
+    }
+
+    fn missing(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.missing.iter().cloned().collect();
+        keys.sort_unstable();
+        keys
     }
 
     pub(super) fn write(&self, commit: &mut Commit) -> Result<(), EngineError> {
@@ -87,29 +117,55 @@ impl<T: Serialize + DeserializeOwned> Views<T> {
     }
 }
 
-impl<'s> BatchState<'s> {
-    pub(super) fn new(store: &'s Store, previous: Overlay, account_touches: bool) -> Self {
+impl BatchState {
+    /// A fold over loaded views; any other key read is reported by
+    /// [`BatchState::missing`].
+    pub(super) fn new(snapshot: Snapshot, account_touches: bool) -> Self {
+        Self::with(snapshot, account_touches, false)
+    }
+
+    /// A fold over a world that holds nothing but `snapshot` (a new store, or
+    /// a test): a key not in it is absent, never missing.
+    #[cfg(test)]
+    pub(super) fn complete(snapshot: Snapshot, account_touches: bool) -> Self {
+        Self::with(snapshot, account_touches, true)
+    }
+
+    fn with(snapshot: Snapshot, account_touches: bool, complete: bool) -> Self {
         BatchState {
-            store,
-            accounts: Views::new(Table::Accounts, previous.accounts),
-            persons: Views::new(Table::Persons, previous.persons),
-            opportunities: Views::new(Table::Opportunities, previous.opportunities),
-            campaigns: Views::new(Table::Campaigns, previous.campaigns),
-            conversions: Views::new(Table::Conversions, previous.conversions),
+            accounts: Views::new(Table::Accounts, snapshot.accounts, complete),
+            persons: Views::new(Table::Persons, snapshot.persons, complete),
+            opportunities: Views::new(Table::Opportunities, snapshot.opportunities, complete),
+            campaigns: Views::new(Table::Campaigns, snapshot.campaigns, complete),
+            conversions: Views::new(Table::Conversions, snapshot.conversions, complete),
             dirty_conversions: HashSet::new(),
             account_touches,
             version_floor: 0,
         }
     }
 
+    /// The keys this fold read without them being loaded; when there are any,
+    /// its result is not to be used.
+    pub(super) fn missing(&self) -> Missing {
+        Missing {
+            accounts: self.accounts.missing(),
+            persons: self.persons.missing(),
+            opportunities: self.opportunities.missing(),
+            campaigns: self.campaigns.missing(),
+            conversions: self.conversions.missing(),
+        }
+    }
+
     /// What the next batch must read through while this one is being written.
     pub(super) fn into_overlay(self, event_ids: HashSet<String>) -> Overlay {
         Overlay {
-            accounts: self.accounts.loaded,
-            persons: self.persons.loaded,
-            opportunities: self.opportunities.loaded,
-            campaigns: self.campaigns.loaded,
-            conversions: self.conversions.loaded,
+            views: Snapshot {
+                accounts: self.accounts.loaded,
+                persons: self.persons.loaded,
+                opportunities: self.opportunities.loaded,
+                campaigns: self.campaigns.loaded,
+                conversions: self.conversions.loaded,
+            },
             event_ids,
         }
     }
@@ -121,15 +177,11 @@ impl<'s> BatchState<'s> {
     /// A merge links one survivor to another (both resolved first), so pointers
     /// form a forest and the walk ends; the visited set only guards against a
     /// store edited by hand.
-    pub(super) fn resolve(&mut self, person_id: &str) -> Result<String, EngineError> {
+    pub(super) fn resolve(&mut self, person_id: &str) -> String {
         let mut id = person_id.to_owned();
         let mut path: Vec<String> = Vec::new();
         let mut visited: HashSet<String> = HashSet::new();
-        while let Some(next) = self
-            .persons
-            .get(self.store, &id)?
-            .and_then(|p| p.merged_into.clone())
-        {
+        while let Some(next) = self.persons.get(&id).and_then(|p| p.merged_into.clone()) {
             if !visited.insert(id.clone()) {
                 tracing::error!(person_id, "merge pointers form a cycle; stopping at {id}");
                 break;
@@ -139,44 +191,38 @@ impl<'s> BatchState<'s> {
         // The last record on the path points at the survivor already.
         path.pop();
         for hop in path {
-            if let Some(view) = self.persons.get_existing_mut(self.store, &hop)? {
+            if let Some(view) = self.persons.get_existing_mut(&hop) {
                 view.merged_into = Some(id.clone());
             }
         }
-        Ok(id)
+        id
     }
 
-    pub(super) fn person_mut(&mut self, person_id: &str) -> Result<&mut PersonView, EngineError> {
+    pub(super) fn person_mut(&mut self, person_id: &str) -> &mut PersonView {
         self.persons
-            .get_mut_or(self.store, person_id, || PersonView::new(person_id))
+            .get_mut_or(person_id, || PersonView::new(person_id))
     }
 
-    pub(super) fn opportunity_mut(
-        &mut self,
-        id: &str,
-    ) -> Result<&mut OpportunityView, EngineError> {
+    pub(super) fn opportunity_mut(&mut self, id: &str) -> &mut OpportunityView {
         self.opportunities
-            .get_mut_or(self.store, id, || OpportunityView::new(id))
+            .get_mut_or(id, || OpportunityView::new(id))
     }
 
-    pub(super) fn account_mut(&mut self, id: &str) -> Result<&mut AccountView, EngineError> {
-        self.accounts
-            .get_mut_or(self.store, id, || AccountView::new(id))
+    pub(super) fn account_mut(&mut self, id: &str) -> &mut AccountView {
+        self.accounts.get_mut_or(id, || AccountView::new(id))
     }
 
     /// Records that `person` is a contact of `account`, on both sides.
-    pub(super) fn join_account(&mut self, account: &str, person: &str) -> Result<(), EngineError> {
+    pub(super) fn join_account(&mut self, account: &str, person: &str) {
         if account.is_empty() {
-            return Ok(());
+            return;
         }
-        self.account_mut(account)?.add_contact(person);
-        self.person_mut(person)?.add_account(account);
-        Ok(())
+        self.account_mut(account).add_contact(person);
+        self.person_mut(person).add_account(account);
     }
 
-    pub(super) fn campaign_mut(&mut self, id: &str) -> Result<&mut CampaignView, EngineError> {
-        self.campaigns
-            .get_mut_or(self.store, id, || CampaignView::new(id))
+    pub(super) fn campaign_mut(&mut self, id: &str) -> &mut CampaignView {
+        self.campaigns.get_mut_or(id, || CampaignView::new(id))
     }
 
     pub(super) fn mark(&mut self, kind: ConversionKind, subject_id: &str) {
@@ -185,9 +231,9 @@ impl<'s> BatchState<'s> {
     }
 
     /// Marks every conversion whose touches include this person's.
-    pub(super) fn mark_person_conversions(&mut self, person_id: &str) -> Result<(), EngineError> {
-        let Some(person) = self.persons.get(self.store, person_id)? else {
-            return Ok(());
+    pub(super) fn mark_person_conversions(&mut self, person_id: &str) {
+        let Some(person) = self.persons.get(person_id) else {
+            return;
         };
         let lead = person.lead_created_at.is_some();
         let qualified = person.qualified_at.is_some();
@@ -195,7 +241,7 @@ impl<'s> BatchState<'s> {
         let accounts = person.accounts.clone();
         if self.account_touches {
             for account_id in &accounts {
-                if let Some(account) = self.accounts.get(self.store, account_id)? {
+                if let Some(account) = self.accounts.get(account_id) {
                     opportunities.extend(account.opportunity_ids.iter().cloned());
                 }
             }
@@ -207,209 +253,186 @@ impl<'s> BatchState<'s> {
             self.mark(ConversionKind::LeadQualified, person_id);
         }
         for opportunity in opportunities {
-            self.mark_opportunity(&opportunity)?;
+            self.mark_opportunity(&opportunity);
         }
-        Ok(())
     }
 
     /// Marks the opportunity's conversions: created, and won if it was.
-    pub(super) fn mark_opportunity(&mut self, opportunity_id: &str) -> Result<(), EngineError> {
+    pub(super) fn mark_opportunity(&mut self, opportunity_id: &str) {
         self.mark(ConversionKind::OpportunityCreated, opportunity_id);
         let won = self
             .opportunities
-            .get(self.store, opportunity_id)?
+            .get(opportunity_id)
             .is_some_and(|o| o.closed.as_ref().is_some_and(|c| c.won));
         let has_won_conversion = self
             .conversions
-            .get(
-                self.store,
-                &ConversionKind::OpportunityWon.conversion_id(opportunity_id),
-            )?
+            .get(&ConversionKind::OpportunityWon.conversion_id(opportunity_id))
             .is_some();
         if won || has_won_conversion {
             self.mark(ConversionKind::OpportunityWon, opportunity_id);
         }
-        Ok(())
     }
 
     /// Folds one event into every view it concerns and marks the conversions it
     /// may change.
-    pub(super) fn project(&mut self, seq: u64, envelope: &Envelope) -> Result<(), EngineError> {
+    pub(super) fn project(&mut self, seq: u64, envelope: &Envelope) {
         match &envelope.event {
-            Event::CampaignUpserted(e) => self.campaign_mut(&e.campaign_id)?.apply(seq, envelope),
+            Event::CampaignUpserted(e) => self.campaign_mut(&e.campaign_id).apply(seq, envelope),
             Event::CampaignCostRecorded(e) => {
-                self.campaign_mut(&e.campaign_id)?.apply(seq, envelope)
+                self.campaign_mut(&e.campaign_id).apply(seq, envelope)
             }
             Event::LeadCreated(e) => {
-                let person = self.resolve(&e.person_id)?;
-                let view = self.person_mut(&person)?;
+                let person = self.resolve(&e.person_id);
+                let view = self.person_mut(&person);
                 let before = sourced_by(view);
                 view.apply(seq, envelope);
                 let after = sourced_by(view);
-                self.move_sourced(before, after)?;
+                self.move_sourced(before, after);
                 if !e.account_id.is_empty() {
-                    self.join_account(&e.account_id, &person)?;
+                    self.join_account(&e.account_id, &person);
                 }
                 // The creation is a milestone of every conversion the person is
                 // behind, whatever arrived before it (a qualification, a deal).
-                self.mark_person_conversions(&person)?;
+                self.mark_person_conversions(&person);
             }
             Event::LeadUpdated(e) => {
-                let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
+                let person = self.resolve(&e.person_id);
+                self.person_mut(&person).apply(seq, envelope);
                 if e.status == Some(touchline_core::LeadStatus::Qualified) {
                     self.mark(ConversionKind::LeadQualified, &person);
                 }
             }
             Event::LeadConverted(e) => {
-                let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
-                self.join_account(&e.account_id, &person)?;
-                self.account_mut(&e.account_id)?
+                let person = self.resolve(&e.person_id);
+                self.person_mut(&person).apply(seq, envelope);
+                self.join_account(&e.account_id, &person);
+                self.account_mut(&e.account_id)
                     .add_opportunity(&e.opportunity_id);
                 if !e.opportunity_id.is_empty() {
-                    let opportunity = self.opportunity_mut(&e.opportunity_id)?;
+                    let opportunity = self.opportunity_mut(&e.opportunity_id);
                     opportunity.apply(seq, envelope);
                     opportunity.replace_contact(&e.person_id, &person);
-                    self.mark_opportunity(&e.opportunity_id)?;
+                    self.mark_opportunity(&e.opportunity_id);
                 }
-                self.mark_person_conversions(&person)?;
+                self.mark_person_conversions(&person);
             }
             Event::TouchRecorded(e) => {
-                let person = self.resolve(&e.person_id)?;
-                let view = self.person_mut(&person)?;
+                let person = self.resolve(&e.person_id);
+                let view = self.person_mut(&person);
                 let new_member = !view.in_campaign(&e.campaign_id, false);
                 let new_responder =
                     e.status == TouchStatus::Responded && !view.in_campaign(&e.campaign_id, true);
                 view.apply(seq, envelope);
-                let campaign = self.campaign_mut(&e.campaign_id)?;
+                let campaign = self.campaign_mut(&e.campaign_id);
                 campaign.apply(seq, envelope);
                 campaign.members += u64::from(new_member);
                 campaign.responders += u64::from(new_responder);
-                self.mark_person_conversions(&person)?;
+                self.mark_person_conversions(&person);
             }
             Event::LeadRouted(e) => {
-                let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
+                let person = self.resolve(&e.person_id);
+                self.person_mut(&person).apply(seq, envelope);
             }
             Event::OpportunityCreated(e) => {
-                self.opportunity_mut(&e.opportunity_id)?
-                    .apply(seq, envelope);
-                self.account_mut(&e.account_id)?
+                self.opportunity_mut(&e.opportunity_id).apply(seq, envelope);
+                self.account_mut(&e.account_id)
                     .add_opportunity(&e.opportunity_id);
                 if !e.primary_contact_id.is_empty() {
-                    let person = self.resolve(&e.primary_contact_id)?;
-                    self.person_mut(&person)?.apply(seq, envelope);
-                    self.opportunity_mut(&e.opportunity_id)?
+                    let person = self.resolve(&e.primary_contact_id);
+                    self.person_mut(&person).apply(seq, envelope);
+                    self.opportunity_mut(&e.opportunity_id)
                         .replace_contact(&e.primary_contact_id, &person);
-                    self.join_account(&e.account_id, &person)?;
+                    self.join_account(&e.account_id, &person);
                 }
-                self.mark_opportunity(&e.opportunity_id)?;
+                self.mark_opportunity(&e.opportunity_id);
             }
             Event::OpportunityUpdated(e) => {
-                self.opportunity_mut(&e.opportunity_id)?
-                    .apply(seq, envelope);
+                self.opportunity_mut(&e.opportunity_id).apply(seq, envelope);
                 // An amount changes the pipeline; a stage change may reopen a won deal.
                 if e.amount.is_some() || e.stage.is_some() {
-                    self.mark_opportunity(&e.opportunity_id)?;
+                    self.mark_opportunity(&e.opportunity_id);
                 }
             }
             Event::OpportunityContactRoleAdded(e) => {
-                let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
-                let opportunity = self.opportunity_mut(&e.opportunity_id)?;
+                let person = self.resolve(&e.person_id);
+                self.person_mut(&person).apply(seq, envelope);
+                let opportunity = self.opportunity_mut(&e.opportunity_id);
                 opportunity.apply(seq, envelope);
                 opportunity.replace_contact(&e.person_id, &person);
-                self.mark_opportunity(&e.opportunity_id)?;
+                self.mark_opportunity(&e.opportunity_id);
             }
             Event::OpportunityClosed(e) => {
-                self.opportunity_mut(&e.opportunity_id)?
-                    .apply(seq, envelope);
-                self.mark_opportunity(&e.opportunity_id)?;
+                self.opportunity_mut(&e.opportunity_id).apply(seq, envelope);
+                self.mark_opportunity(&e.opportunity_id);
             }
-            Event::PersonsMerged(e) => {
-                self.merge(seq, &e.surviving_person_id, &e.merged_person_id)?
-            }
-            Event::AccountUpserted(e) => self.account_mut(&e.account_id)?.apply(seq, envelope),
+            Event::PersonsMerged(e) => self.merge(seq, &e.surviving_person_id, &e.merged_person_id),
+            Event::AccountUpserted(e) => self.account_mut(&e.account_id).apply(seq, envelope),
             // In the log and its stream indexes; their views come with later read models.
             Event::FollowUpLogged(e) => {
-                let person = self.resolve(&e.person_id)?;
-                self.person_mut(&person)?.apply(seq, envelope);
+                let person = self.resolve(&e.person_id);
+                self.person_mut(&person).apply(seq, envelope);
             }
             Event::TransactionRecorded(e) => {
-                self.account_mut(&e.account_id)?.apply(seq, envelope);
+                self.account_mut(&e.account_id).apply(seq, envelope);
                 if !e.opportunity_id.is_empty() {
-                    self.opportunity_mut(&e.opportunity_id)?
-                        .apply(seq, envelope);
+                    self.opportunity_mut(&e.opportunity_id).apply(seq, envelope);
                 }
             }
         }
-        Ok(())
     }
 
-    pub(super) fn merge(
-        &mut self,
-        seq: u64,
-        surviving: &str,
-        merged: &str,
-    ) -> Result<(), EngineError> {
-        let surviving = self.resolve(surviving)?;
-        let merged = self.resolve(merged)?;
+    pub(super) fn merge(&mut self, seq: u64, surviving: &str, merged: &str) {
+        let surviving = self.resolve(surviving);
+        let merged = self.resolve(merged);
         if surviving == merged {
-            return Ok(());
+            return;
         }
-        let absorbed = self.person_mut(&merged)?.clone();
+        let absorbed = self.person_mut(&merged).clone();
         // Campaigns both records belong to now count one member, not two.
-        let survivor = self.person_mut(&surviving)?;
+        let survivor = self.person_mut(&surviving);
         let shared = survivor.shared_campaigns(&absorbed);
         let sourced_before = sourced_by(survivor);
         survivor.absorb(seq, &absorbed);
         let sourced_after = sourced_by(survivor);
         // Two sourced leads are one now: the survivor's source counts, once.
-        self.move_sourced(sourced_before, sourced_after)?;
-        self.move_sourced(sourced_by(&absorbed), None)?;
+        self.move_sourced(sourced_before, sourced_after);
+        self.move_sourced(sourced_by(&absorbed), None);
         for (campaign, both_responded) in shared {
-            let view = self.campaign_mut(&campaign)?;
+            let view = self.campaign_mut(&campaign);
             view.members = view.members.saturating_sub(1);
             view.responders = view.responders.saturating_sub(u64::from(both_responded));
         }
         {
-            let merged_view = self.person_mut(&merged)?;
+            let merged_view = self.person_mut(&merged);
             merged_view.merged_into = Some(surviving.clone());
             merged_view.last_seq = seq;
         }
         for account in &absorbed.accounts {
-            self.account_mut(account)?
+            self.account_mut(account)
                 .replace_contact(&merged, &surviving);
         }
         for opportunity in &absorbed.opportunity_ids {
-            self.opportunity_mut(opportunity)?
+            self.opportunity_mut(opportunity)
                 .replace_contact(&merged, &surviving);
         }
         // The merged record's lead conversions fold into the survivor's.
         self.mark(ConversionKind::LeadCreated, &merged);
         self.mark(ConversionKind::LeadQualified, &merged);
-        self.mark_person_conversions(&surviving)?;
-        Ok(())
+        self.mark_person_conversions(&surviving);
     }
 
     /// Moves one sourced lead from one campaign's count to another's.
-    pub(super) fn move_sourced(
-        &mut self,
-        from: Option<String>,
-        to: Option<String>,
-    ) -> Result<(), EngineError> {
+    pub(super) fn move_sourced(&mut self, from: Option<String>, to: Option<String>) {
         if from == to {
-            return Ok(());
+            return;
         }
         if let Some(campaign) = from {
-            let view = self.campaign_mut(&campaign)?;
+            let view = self.campaign_mut(&campaign);
             view.leads_sourced = view.leads_sourced.saturating_sub(1);
         }
         if let Some(campaign) = to {
-            self.campaign_mut(&campaign)?.leads_sourced += 1;
+            self.campaign_mut(&campaign).leads_sourced += 1;
         }
-        Ok(())
     }
 
     pub(super) fn write_views(&self, commit: &mut Commit) -> Result<(), EngineError> {

@@ -2,25 +2,22 @@
 
 use super::*;
 
-impl BatchState<'_> {
+impl BatchState {
     /// The source at first contact a routing rule sees: the lead's own, else
     /// its earliest touch's campaign with that campaign's medium and source.
-    pub(super) fn routing_source(
-        &mut self,
-        person: &PersonView,
-    ) -> Result<LeadSource, EngineError> {
+    pub(super) fn routing_source(&mut self, person: &PersonView) -> LeadSource {
         if let Some(source) = &person.source {
-            return Ok(source.clone());
+            return source.clone();
         }
         let Some(mut source) = person.source_at_first_contact() else {
-            return Ok(LeadSource::default());
+            return LeadSource::default();
         };
-        if let Some(campaign) = self.campaigns.get(self.store, &source.campaign_id)? {
+        if let Some(campaign) = self.campaigns.get(&source.campaign_id) {
             source.ad_code.clone_from(&campaign.ad_code);
             source.medium.clone_from(&campaign.medium);
             source.source.clone_from(&campaign.source);
         }
-        Ok(source)
+        source
     }
 
     /// The routing of a lead that has just arrived without an owner, as an event
@@ -30,28 +27,24 @@ impl BatchState<'_> {
         &mut self,
         envelope: &Envelope,
         rules: &RoutingRules,
-    ) -> Result<Option<Envelope>, EngineError> {
+    ) -> Option<Envelope> {
         let Event::LeadCreated(e) = &envelope.event else {
-            return Ok(None);
+            return None;
         };
         if rules.rules.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let person_id = self.resolve(&e.person_id)?;
-        let Some(person) = self.persons.get(self.store, &person_id)?.cloned() else {
-            return Ok(None);
-        };
+        let person_id = self.resolve(&e.person_id);
+        let person = self.persons.get(&person_id).cloned()?;
         // A lead recorded long after its creation is history (a backfill): it
         // goes to nobody's desk.
         if !person.owner_id.is_empty() || !person.routing.is_empty() || person.arrived_as_history()
         {
-            return Ok(None);
+            return None;
         }
-        let source = self.routing_source(&person)?;
-        let Some(rule) = rules.route(&person, &source) else {
-            return Ok(None);
-        };
-        Ok(Some(Envelope {
+        let source = self.routing_source(&person);
+        let rule = rules.route(&person, &source)?;
+        Some(Envelope {
             event_id: touchline_core::derived_event_id("routed", &envelope.event_id),
             occurred_at: envelope.occurred_at,
             recorded_at: envelope.recorded_at,
@@ -63,27 +56,23 @@ impl BatchState<'_> {
                 rule: rule.name.clone(),
                 reason: "new lead without an owner".to_owned(),
             }),
-        }))
+        })
     }
 
     /// Alerts for the reps of accounts with open pipeline whose people show new
     /// activity (R18): one per account, keyed by the account.
-    pub(super) fn activity_alerts(
-        &mut self,
-        seq: u64,
-        envelope: &Envelope,
-    ) -> Result<Vec<OutboxRecord>, EngineError> {
+    pub(super) fn activity_alerts(&mut self, seq: u64, envelope: &Envelope) -> Vec<OutboxRecord> {
         let Event::TouchRecorded(touch) = &envelope.event else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         if envelope.recorded_at.as_millis() - envelope.occurred_at.as_millis()
             > ALERT_MAX_LATENESS_MS
         {
-            return Ok(Vec::new());
+            return Vec::new();
         }
-        let person_id = self.resolve(&touch.person_id)?;
-        let Some(person) = self.persons.get(self.store, &person_id)? else {
-            return Ok(Vec::new());
+        let person_id = self.resolve(&touch.person_id);
+        let Some(person) = self.persons.get(&person_id) else {
+            return Vec::new();
         };
         let person_name = person.display_name();
         let mut accounts = person.accounts.clone();
@@ -92,13 +81,13 @@ impl BatchState<'_> {
         }
         let mut alerts = Vec::new();
         for account_id in accounts {
-            let Some(account) = self.accounts.get(self.store, &account_id)? else {
+            let Some(account) = self.accounts.get(&account_id) else {
                 continue;
             };
             let (account_name, account_owner) = (account.name.clone(), account.owner_id.clone());
             let mut open = Vec::new();
             for opportunity_id in account.opportunity_ids.clone() {
-                if let Some(o) = self.opportunities.get(self.store, &opportunity_id)?
+                if let Some(o) = self.opportunities.get(&opportunity_id)
                     && o.created_at.is_some()
                     && o.closed.is_none()
                 {
@@ -143,6 +132,6 @@ impl BatchState<'_> {
             let value = serde_json::to_vec(&alert).unwrap_or_default();
             alerts.push(OutboxRecord::alert(account_id, value));
         }
-        Ok(alerts)
+        alerts
     }
 }

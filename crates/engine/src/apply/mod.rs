@@ -18,9 +18,16 @@ use crate::metrics::Metrics;
 
 mod batch_state;
 mod decisions;
+mod fold;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod fold_tests;
+mod load;
 mod reattribute;
 
-use batch_state::BatchState;
+use batch_state::{BatchState, Snapshot};
+use fold::fold_batch;
+use load::{Source, Wants, load};
 
 const META_NEXT_SEQ: &str = "next_seq";
 const META_NEXT_OUTBOX: &str = "next_outbox_id";
@@ -187,12 +194,70 @@ struct WriteJob {
 /// are durable.
 #[derive(Default)]
 struct Overlay {
-    accounts: HashMap<String, Option<AccountView>>,
-    persons: HashMap<String, Option<PersonView>>,
-    opportunities: HashMap<String, Option<OpportunityView>>,
-    campaigns: HashMap<String, Option<CampaignView>>,
-    conversions: HashMap<String, Option<ConversionView>>,
+    views: Snapshot,
     event_ids: HashSet<String>,
+}
+
+/// The writer thread and the one batch it may hold.
+struct Writer {
+    jobs: Option<std::sync::mpsc::SyncSender<WriteJob>>,
+    done: std::sync::mpsc::Receiver<Result<Durable, touchline_store::StoreError>>,
+    in_flight: bool,
+    /// Set when a write failed or a fold's inputs could not be read: memory may
+    /// be ahead of the store, and only reopening is safe.
+    poisoned: Option<String>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    fn check(&self) -> Result<(), EngineError> {
+        match &self.poisoned {
+            Some(reason) => Err(EngineError::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until the batch in flight, if any, is durable.
+    fn flush(&mut self) -> Result<Option<Durable>, EngineError> {
+        self.check()?;
+        if !self.in_flight {
+            return Ok(None);
+        }
+        self.in_flight = false;
+        let result = self
+            .done
+            .recv()
+            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))
+            .and_then(|r| r.map_err(EngineError::from));
+        match result {
+            Ok(durable) => Ok(Some(durable)),
+            Err(e) => {
+                self.poisoned = Some(e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    /// Hands a commit to the writer thread; nothing may be in flight.
+    fn send(&mut self, job: WriteJob) -> Result<(), EngineError> {
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| EngineError::Writer("the engine is shutting down".into()))?
+            .send(job)
+            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))?;
+        self.in_flight = true;
+        Ok(())
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Let the writer finish what it holds, then stop it.
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// The engine. Preparing a batch (dedupe, folds, attribution) runs on the
@@ -212,29 +277,15 @@ pub struct Engine {
     versions: u64,
     batches: u64,
     overlay: Overlay,
-    jobs: Option<std::sync::mpsc::SyncSender<WriteJob>>,
-    done: std::sync::mpsc::Receiver<Result<Durable, touchline_store::StoreError>>,
-    in_flight: bool,
-    poisoned: Option<String>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    writer: Writer,
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("next_seq", &self.next_seq)
-            .field("in_flight", &self.in_flight)
+            .field("in_flight", &self.writer.in_flight)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        // Let the writer finish what it holds, then stop it.
-        self.jobs.take();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
     }
 }
 
@@ -292,11 +343,13 @@ impl Engine {
             config,
             store,
             overlay: Overlay::default(),
-            jobs: Some(jobs),
-            done,
-            in_flight: false,
-            poisoned: None,
-            writer: Some(writer),
+            writer: Writer {
+                jobs: Some(jobs),
+                done,
+                in_flight: false,
+                poisoned: None,
+                thread: Some(writer),
+            },
         };
         let m = &engine.metrics;
         Metrics::add(&m.events_appended, engine.next_seq);
@@ -359,43 +412,68 @@ impl Engine {
             let Some(last) = page.last() else { break };
             let last_seq = last.seq;
             from = last_seq + 1;
-            let store = self.store.clone();
-            let mut state = BatchState::new(&store, Overlay::default(), self.account_touches());
-            state.version_floor = floor;
-            for event in &page {
-                state.project(event.seq, &event.envelope)?;
-            }
-            self.commit_recomputed(&store, &mut state, last_seq)?;
+            let wants = Wants::of_events(page.iter().map(|e| &e.envelope));
+            let config = &self.config;
+            let (state, attribution) = self.fold_durable(wants, |state| {
+                state.version_floor = floor;
+                for event in &page {
+                    state.project(event.seq, &event.envelope);
+                }
+                state.reattribute_dirty(config, last_seq)
+            })?;
+            self.commit_recomputed(&state, &attribution)?;
             progress(from.min(total), total);
         }
         Ok(())
     }
 
-    /// Re-attributes the conversions `state` marked, queues the changed credit
-    /// sets, and writes the views and counters in one synchronous commit (outside
-    /// the pipelined path: nothing is in flight when this runs).
+    /// Loads what `fold` reads from the store (nothing may be in flight), runs
+    /// it, and runs it again over more views for as long as it read one that
+    /// was not loaded.
+    fn fold_durable<R>(
+        &self,
+        mut wants: Wants,
+        mut fold: impl FnMut(&mut BatchState) -> R,
+    ) -> Result<(BatchState, R), EngineError> {
+        let account_touches = self.account_touches();
+        loop {
+            let mut snapshot = Snapshot::default();
+            let mut nothing_ahead = Snapshot::default();
+            let mut source = Source {
+                store: &self.store,
+                ahead: &mut nothing_ahead,
+            };
+            load(&mut source, &wants, account_touches, &mut snapshot)?;
+            let mut state = BatchState::new(snapshot, account_touches);
+            let result = fold(&mut state);
+            let missing = state.missing();
+            if missing.is_empty() {
+                return Ok((state, result));
+            }
+            Metrics::add(&self.metrics.fold_reloads, 1);
+            wants.extend_missing(missing);
+        }
+    }
+
+    /// Queues the recomputed credit sets and writes the views and counters in
+    /// one synchronous commit (outside the pipelined path: nothing is in flight
+    /// when this runs).
     fn commit_recomputed(
         &mut self,
-        store: &Store,
-        state: &mut BatchState<'_>,
-        as_of_seq: u64,
+        state: &BatchState,
+        attribution: &[OutboxRecord],
     ) -> Result<(), EngineError> {
-        let mut commit = store.commit();
-        let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
-        dirty.sort_unstable();
-        let mut versions = 0u64;
-        for conversion_id in dirty {
-            for record in state.reattribute(&conversion_id, &self.config, as_of_seq)? {
-                commit.outbox(self.next_outbox_id, &record)?;
-                self.next_outbox_id += 1;
-                versions += 1;
-            }
+        let mut commit = self.store.commit();
+        for record in attribution {
+            commit.outbox(self.next_outbox_id, record)?;
+            self.next_outbox_id += 1;
         }
+        let versions = attribution.len() as u64;
         state.write_views(&mut commit)?;
         self.versions += versions;
         commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
         commit.set_meta_u64(META_VERSIONS, self.versions);
-        store.write(commit)?;
+        self.store.write(commit)?;
         Metrics::add(&self.metrics.attribution_versions, versions);
         self.metrics
             .outbox_next_id
@@ -431,19 +509,29 @@ impl Engine {
                 };
                 after = Some(last);
                 visited += keys.len();
-                let store = self.store.clone();
-                let mut state = BatchState::new(&store, Overlay::default(), self.account_touches());
+                let mut wants = Wants::default();
                 for key in &keys {
                     if person {
-                        state.mark(ConversionKind::LeadCreated, key);
-                        state.mark(ConversionKind::LeadQualified, key);
+                        wants.subject(key);
                     } else {
-                        state.mark(ConversionKind::OpportunityCreated, key);
-                        state.mark(ConversionKind::OpportunityWon, key);
+                        wants.opportunity(key);
                     }
                 }
                 let as_of = self.next_seq.saturating_sub(1);
-                self.commit_recomputed(&store, &mut state, as_of)?;
+                let config = &self.config;
+                let (state, attribution) = self.fold_durable(wants, |state| {
+                    for key in &keys {
+                        if person {
+                            state.mark(ConversionKind::LeadCreated, key);
+                            state.mark(ConversionKind::LeadQualified, key);
+                        } else {
+                            state.mark(ConversionKind::OpportunityCreated, key);
+                            state.mark(ConversionKind::OpportunityWon, key);
+                        }
+                    }
+                    state.reattribute_dirty(config, as_of)
+                })?;
+                self.commit_recomputed(&state, &attribution)?;
             }
         }
         Ok(visited)
@@ -472,35 +560,18 @@ impl Engine {
 
     /// Waits until the batch in flight, if any, is durable.
     pub fn flush(&mut self) -> Result<Option<Durable>, EngineError> {
-        if let Some(reason) = &self.poisoned {
-            return Err(EngineError::Poisoned(reason.clone()));
-        }
-        if !self.in_flight {
-            return Ok(None);
-        }
-        self.in_flight = false;
-        let result = self
-            .done
-            .recv()
-            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))
-            .and_then(|r| r.map_err(EngineError::from));
-        match result {
-            Ok(durable) => Ok(Some(durable)),
-            Err(e) => {
-                // Memory is ahead of the store now; only reopening is safe.
-                self.poisoned = Some(e.to_string());
-                Err(e)
-            }
-        }
+        self.writer.flush()
     }
 
     /// Prepares one batch and hands its commit to the writer thread. Returns the
     /// batch's outcome and, if a previous batch was in flight, its durability:
     /// the previous batch is durable when this returns, this one is not yet.
+    ///
+    /// Preparing is the functional core between two pieces of I/O: load every
+    /// view the batch reads (`load`), fold in memory (`fold_batch`, which cannot
+    /// fail), then write one commit.
     pub fn submit(&mut self, batch: Batch) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
-        if let Some(reason) = &self.poisoned {
-            return Err(EngineError::Poisoned(reason.clone()));
-        }
+        self.writer.check()?;
         let started = std::time::Instant::now();
         let Batch {
             events,
@@ -508,14 +579,156 @@ impl Engine {
             offsets,
             dead_lettered,
         } = batch;
+        let mut previous = None;
+        let Deduped {
+            fresh,
+            duplicates,
+            conflicting,
+        } = self.dedupe(&events, &sources, &mut previous)?;
+
+        // From here on the overlay is taken: an error must poison the engine, or the
+        // next batch would read the store under a write still in flight.
+        macro_rules! or_poison {
+            ($result:expr) => {
+                match $result {
+                    Ok(value) => value,
+                    Err(e) => {
+                        let e: EngineError = e.into();
+                        self.writer.poisoned = Some(e.to_string());
+                        return Err(e);
+                    }
+                }
+            };
+        }
+        let account_touches = self.account_touches();
+        let mut ahead = std::mem::take(&mut self.overlay).views;
+        let mut wants = Wants::of_events(fresh.iter().copied());
+        let (state, folded) = loop {
+            let mut snapshot = Snapshot::default();
+            let mut source = Source {
+                store: &self.store,
+                ahead: &mut ahead,
+            };
+            or_poison!(load(&mut source, &wants, account_touches, &mut snapshot));
+            let mut state = BatchState::new(snapshot, account_touches);
+            let folded = fold_batch(&mut state, &fresh, &self.config, self.next_seq);
+            let missing = state.missing();
+            if missing.is_empty() {
+                break (state, folded);
+            }
+            // The loader did not foresee a view the fold read. Load it and fold
+            // again; the batch ahead must be durable first, since its overlay
+            // was handed to the attempt just thrown away.
+            Metrics::add(&self.metrics.fold_reloads, 1);
+            if let Some(durable) = self.writer.flush()? {
+                previous = Some(durable);
+            }
+            ahead = Snapshot::default();
+            wants.extend_missing(missing);
+        };
+
+        let mut commit = self.store.commit();
+        let mut seq = self.next_seq;
+        let mut event_ids: HashSet<String> = HashSet::with_capacity(folded.logged.len());
+        for logged in &folded.logged {
+            commit.append(seq, logged.envelope());
+            event_ids.insert(logged.envelope().event_id.clone());
+            seq += 1;
+        }
+        let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
+
+        let mut outbox_id = self.next_outbox_id;
+        // A conflicting duplicate goes to the dead-letter topic through the
+        // outbox: written in this batch, so it is never lost, whatever crashes.
+        let dead_letters: Vec<OutboxRecord> = conflicting
+            .iter()
+            .map(ConflictingDuplicate::dead_letter)
+            .collect();
+        for record in dead_letters
+            .iter()
+            .chain(&folded.alerts)
+            .chain(&folded.attribution)
+        {
+            or_poison!(commit.outbox(outbox_id, record));
+            outbox_id += 1;
+        }
+        let versions = folded.attribution.len();
+        or_poison!(state.write_views(&mut commit));
+
+        for offset in &offsets {
+            commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
+        }
+        let total_duplicates = self.duplicates + duplicates as u64;
+        let total_conflicting = self.conflicting + conflicting.len() as u64;
+        // Conflicting duplicates are dead letters too, sent through the outbox.
+        let dead_lettered = dead_lettered + conflicting.len() as u64;
+        let total_dead = self.dead_lettered + dead_lettered;
+        let total_versions = self.versions + versions as u64;
+        commit.set_meta_u64(META_NEXT_SEQ, seq);
+        commit.set_meta_u64(META_NEXT_OUTBOX, outbox_id);
+        commit.set_meta_u64(META_DUPLICATES, total_duplicates);
+        commit.set_meta_u64(META_CONFLICTING, total_conflicting);
+        commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
+        commit.set_meta_u64(META_VERSIONS, total_versions);
+        commit.set_meta_u64(META_BATCHES, self.batches + 1);
+
+        self.metrics
+            .batch_prepare_seconds
+            .observe(started.elapsed().as_secs_f64());
+        // The previous batch must be durable before this one goes to the writer,
+        // so that at most one batch is ever ahead of the store.
+        if let Some(durable) = self.writer.flush()? {
+            previous = Some(durable);
+        }
+        let appended = (seq - self.next_seq) as usize;
+        let job = WriteJob {
+            commit,
+            started,
+            recorded_at_ms: fresh.iter().map(|e| e.recorded_at.as_millis()).collect(),
+            next_outbox_id: outbox_id,
+            appended: appended as u64,
+            duplicates: duplicates as u64,
+            conflicting: conflicting.len() as u64,
+            dead_lettered,
+            versions: versions as u64,
+        };
+        self.writer.send(job)?;
+        self.overlay = state.into_overlay(event_ids);
+        self.next_seq = seq;
+        self.next_outbox_id = outbox_id;
+        self.duplicates = total_duplicates;
+        self.conflicting = total_conflicting;
+        self.dead_lettered = total_dead;
+        self.versions = total_versions;
+        self.batches += 1;
+        Ok((
+            BatchOutcome {
+                appended,
+                duplicates,
+                conflicting,
+                first_seq,
+                attribution_versions: versions,
+            },
+            previous,
+        ))
+    }
+
+    /// Splits a batch into the events new to the log, true retries, and
+    /// conflicting duplicates (an id the log or the batch holds already with
+    /// other content).
+    fn dedupe<'e>(
+        &mut self,
+        events: &'e [Envelope],
+        sources: &[MessageSource],
+        previous: &mut Option<Durable>,
+    ) -> Result<Deduped<'e>, EngineError> {
         let source_of = |i: usize| sources.get(i).cloned();
         let ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
         // An id of the batch in flight: wait for it to be durable, so that every
         // known id can be compared with its logged copy below. Retries that
         // close together are rare, so this costs nothing in the common case.
-        let mut previous = None;
         if ids.iter().any(|id| self.overlay.event_ids.contains(*id)) {
-            previous = self.flush()?;
+            *previous = self.flush()?;
         }
         let known = self.store.known_event_ids(&ids)?;
         let mut seen_in_batch: HashMap<&str, &Envelope> = HashMap::with_capacity(events.len());
@@ -561,131 +774,17 @@ impl Engine {
                 "conflicting duplicate: an event with this id and different content is in the log; skipped"
             );
         }
-
-        // From here on the overlay is taken: an error must poison the engine, or the
-        // next batch would read the store under a write still in flight.
-        macro_rules! or_poison {
-            ($result:expr) => {
-                match $result {
-                    Ok(value) => value,
-                    Err(e) => {
-                        let e: EngineError = e.into();
-                        self.poisoned = Some(e.to_string());
-                        return Err(e);
-                    }
-                }
-            };
-        }
-        let overlay = std::mem::take(&mut self.overlay);
-        let store = self.store.clone();
-        let mut state = BatchState::new(&store, overlay, self.account_touches());
-        let mut commit = store.commit();
-        let first_seq = (!fresh.is_empty()).then_some(self.next_seq);
-        let mut seq = self.next_seq;
-        let mut event_ids: HashSet<String> = HashSet::with_capacity(fresh.len());
-        let mut alerts = Vec::new();
-        for envelope in &fresh {
-            commit.append(seq, envelope);
-            or_poison!(state.project(seq, envelope));
-            event_ids.insert(envelope.event_id.clone());
-            if matches!(envelope.event, Event::TouchRecorded(_)) {
-                alerts.extend(or_poison!(state.activity_alerts(seq, envelope)));
-            }
-            seq += 1;
-            // A decision the engine makes goes into the log as an event of its
-            // own, so a replay repeats it rather than deciding again.
-            if let Some(routed) = or_poison!(state.route_new_lead(envelope, &self.config.routing)) {
-                commit.append(seq, &routed);
-                or_poison!(state.project(seq, &routed));
-                event_ids.insert(routed.event_id);
-                seq += 1;
-            }
-        }
-        let last_seq = seq.saturating_sub(1);
-
-        let mut outbox_id = self.next_outbox_id;
-        // A conflicting duplicate goes to the dead-letter topic through the
-        // outbox: written in this batch, so it is never lost, whatever crashes.
-        for conflict in &conflicting {
-            or_poison!(commit.outbox(outbox_id, &conflict.dead_letter()));
-            outbox_id += 1;
-        }
-        for alert in &alerts {
-            or_poison!(commit.outbox(outbox_id, alert));
-            outbox_id += 1;
-        }
-        let mut versions = 0usize;
-        let mut dirty: Vec<String> = state.dirty_conversions.iter().cloned().collect();
-        dirty.sort_unstable();
-        for conversion_id in dirty {
-            for record in or_poison!(state.reattribute(&conversion_id, &self.config, last_seq)) {
-                or_poison!(commit.outbox(outbox_id, &record));
-                outbox_id += 1;
-                versions += 1;
-            }
-        }
-        or_poison!(state.write_views(&mut commit));
-
-        for offset in &offsets {
-            commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
-        }
-        let total_duplicates = self.duplicates + duplicates as u64;
-        let total_conflicting = self.conflicting + conflicting.len() as u64;
-        // Conflicting duplicates are dead letters too, sent through the outbox.
-        let dead_lettered = dead_lettered + conflicting.len() as u64;
-        let total_dead = self.dead_lettered + dead_lettered;
-        let total_versions = self.versions + versions as u64;
-        commit.set_meta_u64(META_NEXT_SEQ, seq);
-        commit.set_meta_u64(META_NEXT_OUTBOX, outbox_id);
-        commit.set_meta_u64(META_DUPLICATES, total_duplicates);
-        commit.set_meta_u64(META_CONFLICTING, total_conflicting);
-        commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
-        commit.set_meta_u64(META_VERSIONS, total_versions);
-        commit.set_meta_u64(META_BATCHES, self.batches + 1);
-
-        self.metrics
-            .batch_prepare_seconds
-            .observe(started.elapsed().as_secs_f64());
-        // The previous batch must be durable before this one goes to the writer,
-        // so that at most one batch is ever ahead of the store.
-        if let Some(durable) = self.flush()? {
-            previous = Some(durable);
-        }
-        let appended = (seq - self.next_seq) as usize;
-        let job = WriteJob {
-            commit,
-            started,
-            recorded_at_ms: fresh.iter().map(|e| e.recorded_at.as_millis()).collect(),
-            next_outbox_id: outbox_id,
-            appended: appended as u64,
-            duplicates: duplicates as u64,
-            conflicting: conflicting.len() as u64,
-            dead_lettered,
-            versions: versions as u64,
-        };
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| EngineError::Writer("the engine is shutting down".into()))?
-            .send(job)
-            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))?;
-        self.in_flight = true;
-        self.overlay = state.into_overlay(event_ids);
-        self.next_seq = seq;
-        self.next_outbox_id = outbox_id;
-        self.duplicates = total_duplicates;
-        self.conflicting = total_conflicting;
-        self.dead_lettered = total_dead;
-        self.versions = total_versions;
-        self.batches += 1;
-        Ok((
-            BatchOutcome {
-                appended,
-                duplicates,
-                conflicting,
-                first_seq,
-                attribution_versions: versions,
-            },
-            previous,
-        ))
+        Ok(Deduped {
+            fresh,
+            duplicates,
+            conflicting,
+        })
     }
+}
+
+/// A batch after dedupe.
+struct Deduped<'e> {
+    fresh: Vec<&'e Envelope>,
+    duplicates: usize,
+    conflicting: Vec<ConflictingDuplicate>,
 }

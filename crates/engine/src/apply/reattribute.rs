@@ -2,31 +2,26 @@
 
 use super::*;
 
-impl BatchState<'_> {
+impl BatchState {
     /// The conversion as the views now define it, with the touches eligible to
     /// be credited; `None` when the conversion does not (or no longer) exist.
     pub(super) fn current_conversion(
         &mut self,
         conversion_id: &str,
-    ) -> Result<Option<(Conversion, Vec<TouchPoint>)>, EngineError> {
-        let Some((kind, subject)) = conversion_id
+    ) -> Option<(Conversion, Vec<TouchPoint>)> {
+        let (kind, subject) = conversion_id
             .split_once(':')
-            .and_then(|(kind, subject)| Some((ConversionKind::parse(kind)?, subject)))
-        else {
-            return Ok(None);
-        };
+            .and_then(|(kind, subject)| Some((ConversionKind::parse(kind)?, subject)))?;
         if kind.is_person() {
-            let Some(person) = self.persons.get(self.store, subject)? else {
-                return Ok(None);
-            };
+            let person = self.persons.get(subject)?;
             if person.merged_into.is_some() {
-                return Ok(None);
+                return None;
             }
             let at = match kind {
                 ConversionKind::LeadCreated => person.lead_created_at,
                 _ => person.qualified_at,
             };
-            let Some(at) = at else { return Ok(None) };
+            let at = at?;
             let conversion = Conversion {
                 id: conversion_id.to_owned(),
                 kind,
@@ -39,20 +34,16 @@ impl BatchState<'_> {
                     closed_won: None,
                 },
             };
-            return Ok(Some((conversion, person.touch_points())));
+            return Some((conversion, person.touch_points()));
         }
-        let Some(opportunity) = self.opportunities.get(self.store, subject)? else {
-            return Ok(None);
-        };
-        let Some(created_at) = opportunity.created_at else {
-            return Ok(None);
-        };
+        let opportunity = self.opportunities.get(subject)?;
+        let created_at = opportunity.created_at?;
         let won = opportunity.closed.as_ref().filter(|c| c.won);
         let (at, value) = match kind {
             ConversionKind::OpportunityCreated => (created_at, opportunity.amount.clone()),
             _ => match won {
                 Some(closed) => (closed.closed_at, Some(closed.amount.clone())),
-                None => return Ok(None),
+                None => return None,
             },
         };
         let closed_won = won.map(|c| c.closed_at);
@@ -62,9 +53,7 @@ impl BatchState<'_> {
             OpportunityTouches::ContactRoles
         };
         let account = if crate::journey::needs_account(mode) {
-            self.accounts
-                .get(self.store, &opportunity.account_id)?
-                .cloned()
+            self.accounts.get(&opportunity.account_id).cloned()
         } else {
             None
         };
@@ -72,8 +61,8 @@ impl BatchState<'_> {
         let mut touches = crate::journey::Touches::default();
         let mut lead_created: Option<touchline_core::Timestamp> = None;
         for contact in contacts {
-            let contact = self.resolve(&contact)?;
-            if let Some(person) = self.persons.get(self.store, &contact)? {
+            let contact = self.resolve(&contact);
+            if let Some(person) = self.persons.get(&contact) {
                 if let Some(at) = person.lead_created_at {
                     lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
                 }
@@ -93,7 +82,7 @@ impl BatchState<'_> {
                 closed_won,
             },
         };
-        Ok(Some((conversion, touches)))
+        Some((conversion, touches))
     }
 
     /// Recomputes one conversion under every model; returns the outbox records
@@ -103,37 +92,34 @@ impl BatchState<'_> {
         conversion_id: &str,
         config: &EngineConfig,
         seq: u64,
-    ) -> Result<Vec<OutboxRecord>, EngineError> {
+    ) -> Vec<OutboxRecord> {
         let models = &config.models;
-        let current = self.current_conversion(conversion_id)?;
+        let current = self.current_conversion(conversion_id);
         let Some((conversion, touches)) = current else {
             if !self
                 .conversions
-                .get(self.store, conversion_id)?
+                .get(conversion_id)
                 .is_some_and(ConversionView::is_live)
             {
-                return Ok(Vec::new());
+                return Vec::new();
             }
             // Retracted: the view stays, without results, so that versions never
             // go back if the conversion returns.
-            let Some(view) = self
-                .conversions
-                .get_existing_mut(self.store, conversion_id)?
-            else {
-                return Ok(Vec::new());
+            let Some(view) = self.conversions.get_existing_mut(conversion_id) else {
+                return Vec::new();
             };
             let tombstones = view
                 .retire_all()
                 .into_iter()
                 .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id)))
                 .collect();
-            return Ok(tombstones);
+            return tombstones;
         };
         let fresh = attribute_all(models, &conversion, &touches, &config.settings);
         let version_floor = self.version_floor;
-        let view = self.conversions.get_mut_or(self.store, conversion_id, || {
+        let view = self.conversions.get_mut_or(conversion_id, || {
             ConversionView::continuing(conversion.clone(), version_floor, models)
-        })?;
+        });
         let changed = view.update(conversion, fresh, seq);
         let mut records = Vec::with_capacity(changed.len());
         // Models no longer configured are retracted.
@@ -157,6 +143,6 @@ impl BatchState<'_> {
                 .into_iter()
                 .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id))),
         );
-        Ok(records)
+        records
     }
 }

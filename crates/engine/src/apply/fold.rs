@@ -1,0 +1,85 @@
+//! The pure core of a batch: its new events folded over loaded views, the
+//! decisions they raise, and every conversion they touched re-attributed. No
+//! I/O and no error: what the fold reads was loaded before (`load`), and what
+//! it produces is written after, in one commit.
+
+use super::batch_state::BatchState;
+use super::*;
+
+/// An entry the batch appends to the log, in sequence order.
+#[derive(Debug)]
+pub(super) enum Logged<'e> {
+    /// An event from the source.
+    Input(&'e Envelope),
+    /// A decision the engine took (a lead routed), logged so that a replay
+    /// folds it rather than deciding again.
+    Decided(Box<Envelope>),
+}
+
+impl Logged<'_> {
+    pub(super) fn envelope(&self) -> &Envelope {
+        match self {
+            Logged::Input(envelope) => envelope,
+            Logged::Decided(envelope) => envelope,
+        }
+    }
+}
+
+/// What folding a batch produced, besides the views it changed.
+#[derive(Debug)]
+pub(super) struct Folded<'e> {
+    /// The log entries, numbered from the batch's first sequence number.
+    pub(super) logged: Vec<Logged<'e>>,
+    /// Rep alerts (R18) the touches raised.
+    pub(super) alerts: Vec<OutboxRecord>,
+    /// Changed credit sets and tombstones.
+    pub(super) attribution: Vec<OutboxRecord>,
+}
+
+/// Folds a batch's new events, numbered from `first_seq`, into `state`.
+pub(super) fn fold_batch<'e>(
+    state: &mut BatchState,
+    fresh: &[&'e Envelope],
+    config: &EngineConfig,
+    first_seq: u64,
+) -> Folded<'e> {
+    let mut logged = Vec::with_capacity(fresh.len());
+    let mut alerts = Vec::new();
+    let mut seq = first_seq;
+    for &envelope in fresh {
+        state.project(seq, envelope);
+        if matches!(envelope.event, Event::TouchRecorded(_)) {
+            alerts.extend(state.activity_alerts(seq, envelope));
+        }
+        logged.push(Logged::Input(envelope));
+        seq += 1;
+        if let Some(routed) = state.route_new_lead(envelope, &config.routing) {
+            state.project(seq, &routed);
+            logged.push(Logged::Decided(Box::new(routed)));
+            seq += 1;
+        }
+    }
+    let attribution = state.reattribute_dirty(config, seq.saturating_sub(1));
+    Folded {
+        logged,
+        alerts,
+        attribution,
+    }
+}
+
+impl BatchState {
+    /// Re-attributes every conversion the fold marked, in id order; returns
+    /// the outbox records of the credit sets that changed.
+    pub(super) fn reattribute_dirty(
+        &mut self,
+        config: &EngineConfig,
+        as_of_seq: u64,
+    ) -> Vec<OutboxRecord> {
+        let mut dirty: Vec<String> = self.dirty_conversions.iter().cloned().collect();
+        dirty.sort_unstable();
+        dirty
+            .iter()
+            .flat_map(|conversion_id| self.reattribute(conversion_id, config, as_of_seq))
+            .collect()
+    }
+}
