@@ -16,10 +16,13 @@
 //! ```
 
 mod convert;
+mod unknown_fields;
 
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, InvalidEvent};
+pub use unknown_fields::UnknownFields;
+use unknown_fields::first_unknown_field;
 
 /// The prost-generated types of `touchline.v1`.
 #[allow(missing_debug_implementations, clippy::all)]
@@ -81,30 +84,6 @@ impl DecodeError {
     }
 }
 
-/// What the JSON decoder does with a field the contract does not have.
-/// Protobuf keeps its own forward compatibility: unknown fields are skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnknownFields {
-    /// Refuse the message, naming the field (`ends_at_ms` for `ends_at`, a
-    /// misspelling that would otherwise be dropped silently).
-    #[default]
-    Refuse,
-    /// Ignore it: for producers that add fields before touchline knows them.
-    Ignore,
-}
-
-impl std::str::FromStr for UnknownFields {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "refuse" => Ok(UnknownFields::Refuse),
-            "ignore" => Ok(UnknownFields::Ignore),
-            other => Err(format!("{other:?} is not \"refuse\" or \"ignore\"")),
-        }
-    }
-}
-
 /// Decodes and validates one message; JSON fields the contract does not have
 /// are handled as `unknown` says.
 pub fn decode_with(
@@ -120,41 +99,6 @@ pub fn decode_with(
         return Err(DecodeError::UnknownField { path });
     }
     Ok(envelope)
-}
-
-/// The dotted path of the first field of `bytes` (JSON that decoded to
-/// `envelope`) that the contract does not have. Serializing an envelope
-/// writes every field it has, so a key of the input missing from the output
-/// is one the decoder dropped.
-fn first_unknown_field(bytes: &[u8], envelope: &Envelope) -> Option<String> {
-    fn walk(input: &serde_json::Value, known: &serde_json::Value, path: &str) -> Option<String> {
-        let (serde_json::Value::Object(input), serde_json::Value::Object(known)) = (input, known)
-        else {
-            return None;
-        };
-        for (key, value) in input {
-            let at = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
-            match known.get(key) {
-                None => return Some(at),
-                Some(known) => {
-                    if let Some(found) = walk(value, known, &at) {
-                        return Some(found);
-                    }
-                }
-            }
-        }
-        None
-    }
-    // Deeper than a JSON value may nest: only an unknown field can hold that.
-    let Ok(input) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return Some("(a field nested too deep to read)".to_owned());
-    };
-    let known = serde_json::to_value(envelope).ok()?;
-    walk(&input, &known, "")
 }
 
 /// Decodes and validates one message, ignoring JSON fields the contract does

@@ -3,6 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[allow(unused_imports)]
+mod common;
+
+use proptest::prelude::*;
+use serde_json::Value;
 use touchline_proto::{DecodeError, UnknownFields, WireFormat, decode_with};
 
 const CAMPAIGN: &str = r#"{"event_id":"c-1","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z",
@@ -76,4 +81,53 @@ fn ignoring_unknown_fields_is_a_choice_and_protobuf_keeps_its_own_rules() {
     let mut bytes = touchline_proto::encode_protobuf(&envelope);
     bytes.extend_from_slice(&[0xf8, 0x07, 0x01]); // field 127, varint 1
     assert!(decode_with(WireFormat::Protobuf, &bytes, UnknownFields::Refuse).is_ok());
+}
+
+/// The dotted paths of every object in `value`, the root first.
+fn object_paths(value: &Value, at: &str, out: &mut Vec<String>) {
+    if let Value::Object(map) = value {
+        out.push(at.to_owned());
+        for (key, child) in map {
+            let path = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            object_paths(child, &path, out);
+        }
+    }
+}
+
+fn object_at<'v>(value: &'v mut Value, path: &str) -> &'v mut serde_json::Map<String, Value> {
+    let mut value = value;
+    if !path.is_empty() {
+        for key in path.split('.') {
+            value = value.get_mut(key).unwrap();
+        }
+    }
+    value.as_object_mut().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_048))]
+
+    /// Every field the encoder writes, of any event type, is one the contract
+    /// has; one more key in any object of the message is refused, by its path.
+    #[test]
+    fn every_written_field_is_known_and_any_other_is_named(
+        envelope in common::arb_domain_envelope().prop_filter("a valid event", |e| e.validate().is_ok()),
+        place in any::<prop::sample::Index>(),
+        name in "[a-z][a-z_]{0,11}",
+    ) {
+        let json = touchline_proto::encode_json(&envelope);
+        prop_assert!(decode_with(WireFormat::Json, &json, UnknownFields::Refuse).is_ok());
+        let mut value: Value = serde_json::from_slice(&json).unwrap();
+        let mut objects = Vec::new();
+        object_paths(&value, "", &mut objects);
+        let at = place.get(&objects).clone();
+        let key = format!("x_{name}");
+        object_at(&mut value, &at).insert(key.clone(), Value::from(1));
+        let expected = if at.is_empty() { key } else { format!("{at}.{key}") };
+        prop_assert_eq!(refused(&serde_json::to_vec(&value).unwrap()), expected);
+    }
 }
