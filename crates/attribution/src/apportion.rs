@@ -25,7 +25,8 @@ pub fn apportion(total: i64, weights: &[f64]) -> Vec<i64> {
 #[derive(Debug, Default)]
 pub struct Apportioner {
     wide: Vec<i128>,
-    remainders: Vec<(f64, usize)>,
+    /// (remainder in grains of 1e-9 of a unit, index).
+    remainders: Vec<(i64, usize)>,
 }
 
 impl Apportioner {
@@ -50,7 +51,19 @@ impl Apportioner {
             out[0] = total;
             return;
         }
+        // One positive weight takes everything: the general split below ends
+        // there too (its one remainder absorbs any rounding either way).
+        let mut positive = weights.iter().enumerate().filter(|(_, w)| **w > 0.0);
+        if let (Some((only, _)), None) = (positive.next(), positive.next()) {
+            out.resize(weights.len(), 0);
+            out[only] = total;
+            return;
+        }
         let total_f = total as f64;
+        // Largest remainder first; equal remainders to the lower index. Remainders are
+        // compared at 1e-9 of a unit, so that float noise in weights that are equal in
+        // exact arithmetic (1/6 computed two ways) cannot decide who gets a cent.
+        let grain = |r: f64| (r * 1e9).round() as i64;
         // i128 so that rounding on totals near i64::MAX cannot overflow the sum.
         let parts = &mut self.wide;
         let remainders = &mut self.remainders;
@@ -61,20 +74,16 @@ impl Apportioner {
                 let quota = total_f * (w / sum);
                 let floor = quota.floor();
                 parts.push(floor as i128);
-                remainders.push((quota - floor, i));
+                remainders.push((grain(quota - floor), i));
             } else {
                 parts.push(0);
             }
         }
         let assigned: i128 = parts.iter().sum();
         let mut left = i128::from(total) - assigned;
-        // Largest remainder first; equal remainders to the lower index. Remainders are
-        // compared at 1e-9 of a unit, so that float noise in weights that are equal in
-        // exact arithmetic (1/6 computed two ways) cannot decide who gets a cent.
         // Indices are distinct, so the order is total and an unstable sort gives
         // the one answer.
-        let grain = |r: f64| (r * 1e9).round() as i64;
-        remainders.sort_unstable_by(|a, b| grain(b.0).cmp(&grain(a.0)).then(a.1.cmp(&b.1)));
+        remainders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut cursor = 0;
         while left > 0 {
             parts[remainders[cursor % remainders.len()].1] += 1;
