@@ -261,6 +261,99 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
         "{}",
         stderr(&bad)
     );
+    // What-if: the configured parameters give the stored report; other
+    // parameters answer too; bad ones exit 1 naming the flag.
+    let stored = touchline(&[
+        "report",
+        "attribution",
+        "--db",
+        db,
+        "--model",
+        "linear",
+        "--conversion",
+        "opportunity_won",
+        "--format",
+        "json",
+    ]);
+    assert!(stored.status.success(), "{}", stderr(&stored));
+    let stored: serde_json::Value = serde_json::from_str(&stdout(&stored)).unwrap();
+    let what_if = touchline(&[
+        "attribution",
+        "what-if",
+        "--db",
+        db,
+        "--model",
+        "linear",
+        "--conversion",
+        "opportunity_won",
+        "--format",
+        "json",
+        "--moved",
+    ]);
+    assert!(what_if.status.success(), "{}", stderr(&what_if));
+    let answer: serde_json::Value = serde_json::from_str(&stdout(&what_if)).unwrap();
+    let values = |rows: &serde_json::Value, key: &str| -> Vec<(String, String)> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r[key].as_str().unwrap().to_owned(),
+                    r["value_minor"].to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        values(&answer["rows"], "group"),
+        values(&stored, "campaign_id")
+    );
+    assert_eq!(answer["moved_totals"][0]["conversions_moved"], 0);
+    let table = touchline(&[
+        "attribution",
+        "what-if",
+        "--db",
+        db,
+        "--model",
+        "time_decay,custom",
+        "--half-life-days",
+        "2",
+        "--weights",
+        "10,70,20",
+        "--lookback-days",
+        "30",
+        "--by",
+        "channel",
+        "--moved",
+    ]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        stdout(&table).contains("against the stored credits"),
+        "{}",
+        stdout(&table)
+    );
+    let bad = touchline(&["attribution", "what-if", "--db", db, "--half-life-days=-2"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("--half-life-days: \"-2\" is not a number of days above 0"),
+        "{}",
+        stderr(&bad)
+    );
+    let bad = touchline(&[
+        "attribution",
+        "what-if",
+        "--db",
+        db,
+        "--moved",
+        "--baseline",
+        "shapley",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stderr(&bad).contains("--baseline: unknown model \"shapley\""),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 #[test]

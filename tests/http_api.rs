@@ -547,3 +547,65 @@ async fn a_model_the_engine_does_not_compute_is_the_callers_error() {
     let (status, rows) = get(&app, "/v1/reports/campaigns").await;
     assert_eq!(status, StatusCode::OK, "{rows}");
 }
+
+#[tokio::test]
+async fn what_if_answers_any_model_and_refuses_bad_parameters_with_400() {
+    let (app, _dir) = app();
+    // Under the configured parameters it is the stored report.
+    let (status, stored) = get(
+        &app,
+        "/v1/reports/attribution?model=linear&conversion=lead_created",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    let (status, answer) = get(
+        &app,
+        "/v1/reports/what-if?model=linear&conversion=lead_created&moved=true",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let rows = answer["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), stored.as_array().unwrap().len());
+    for (row, want) in rows.iter().zip(stored.as_array().unwrap()) {
+        assert_eq!(row["group"], want["campaign_id"]);
+        assert_eq!(row["conversions"], want["conversions"]);
+    }
+    assert_eq!(answer["moved_totals"][0]["conversions_moved"], 0);
+    // A lookback of 0 days leaves only touches at the conversion instant.
+    let (status, narrow) = get(
+        &app,
+        "/v1/reports/what-if?model=first_touch&conversion=lead_created&lookback_days=0&by=channel",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{narrow}");
+    assert_eq!(narrow["settings"]["lookback_days"]["lead_created"], 0);
+    let (status, csv) = get(
+        &app,
+        "/v1/reports/what-if?model=first_touch&conversion=lead_created&format=csv&table=rows",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csv.as_str().unwrap().starts_with("model,group,"), "{csv}");
+    for (query, error) in [
+        (
+            "half_life_days=0",
+            "parameter half_life_days: \"0\" is not a number of days above 0 and at most 36500",
+        ),
+        (
+            "weights=1,2",
+            "parameter weights: \"1,2\" is not three numbers first,last,rest (e.g. 30,30,40)",
+        ),
+        (
+            "lookbak_days=3",
+            "parameter lookbak_days: unknown; a what-if takes model, conversion, from, to, by, lookback_days, half_life_days, weights, filter, touches, moved, baseline, moved_limit, format",
+        ),
+        (
+            "filter=all&filter=responded",
+            "parameter filter: given more than once",
+        ),
+    ] {
+        let (status, body) = get(&app, &format!("/v1/reports/what-if?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"], error, "{query}");
+    }
+}

@@ -12,6 +12,10 @@ use crate::output::{Format, TextTable, csv_field, money};
 
 #[derive(Debug, Subcommand)]
 pub enum AttributionCommand {
+    /// Any model with any parameters (lookback, half-life, custom weights,
+    /// touch filter, contact roles or account contacts) over the stored
+    /// history, computed in memory; changes nothing, publishes nothing.
+    WhatIf(crate::what_if::WhatIfArgs),
     /// Markov-chain removal effects or Shapley values over every journey,
     /// converting and not, per channel or campaign.
     DataDriven {
@@ -86,6 +90,7 @@ pub enum AttributionCommand {
 
 pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
     match command {
+        AttributionCommand::WhatIf(args) => crate::what_if::run(args),
         AttributionCommand::DataDriven {
             db,
             model,

@@ -21,6 +21,7 @@ mod output;
 mod report;
 mod run;
 mod serve;
+mod what_if;
 
 use std::path::PathBuf;
 

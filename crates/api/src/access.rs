@@ -149,6 +149,7 @@ impl Area {
             | "/v1/reports/campaigns"
             | "/v1/reports/unattributed"
             | "/v1/reports/data-driven"
+            | "/v1/reports/what-if"
             | "/v1/reports/funnel"
             | "/v1/reports/literature" => Area::Marketing,
             "/v1/admin/backup" => Area::Admin,

@@ -44,6 +44,7 @@
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
 //! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
 //! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
+//! | `GET /v1/reports/what-if?model=&conversion=&from=&to=&by=&lookback_days=&half_life_days=&weights=&filter=&touches=&moved=&baseline=&moved_limit=` | any model with any parameters, credit per campaign, channel or source, computed in memory; with `moved=true` the conversions that move against the stored credits |
 //! | `GET /v1/follow-ups/overdue?at=&owner=` | open leads whose first or next follow-up is overdue, with owner (internal or partner) and routing |
 //! | `POST /v1/leads/{id}/route` | re-route a lead: `{"owner_id", "owner_kind", "reason"}` → 202 with the event id |
 //! | `GET /v1/reports/forecast` | the weighted pipeline forecast by month of expected close, and every open deal |
@@ -91,6 +92,7 @@ mod params;
 mod parked;
 mod persons;
 mod route;
+mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
 use authorize::{authorize, for_role};
@@ -102,6 +104,7 @@ pub(crate) use params::{configured_model, parse_at, parse_param};
 pub use params::{parse_conversion, parse_data_driven, parse_model, parse_range};
 use persons::{EventBody, person, person_events};
 pub use route::{RouteAccepted, route_event_id};
+pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, parse_what_if, what_if_error};
 
 use paging::{Page, PageParams, Paged};
 
@@ -212,6 +215,7 @@ pub fn router_with_limits(
         .route("/v1/reports/campaigns", get(campaign_report))
         .route("/v1/reports/unattributed", get(unattributed_report))
         .route("/v1/reports/data-driven", get(data_driven_report))
+        .route("/v1/reports/what-if", get(what_if::what_if_report))
         .route("/v1/follow-ups/due", get(follow_ups_due))
         .route("/v1/reports/speed-to-lead", get(speed_to_lead))
         .route("/v1/reports/funnel", get(funnel))

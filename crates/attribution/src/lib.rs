@@ -56,8 +56,8 @@ mod apportion;
 pub mod data_driven;
 pub mod models;
 
-pub use apportion::apportion;
-pub use models::{Model, ModelParams, PositionWeights};
+pub use apportion::{Apportioner, apportion};
+pub use models::{Model, ModelParams, PositionWeights, Timed};
 
 use serde::{Deserialize, Serialize};
 use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
@@ -127,6 +127,13 @@ pub enum TouchFilter {
     Responded,
 }
 
+impl TouchFilter {
+    /// Whether a touch with `status` may be credited under this filter.
+    pub fn admits(self, status: TouchStatus) -> bool {
+        self == TouchFilter::All || status == TouchStatus::Responded
+    }
+}
+
 /// Everything configurable about attribution.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -137,6 +144,16 @@ pub struct AttributionSettings {
     pub lookback_days: Lookback,
     /// Whose touches an opportunity's conversions draw on.
     pub opportunity_touches: OpportunityTouches,
+}
+
+impl AttributionSettings {
+    /// The earliest instant a touch may have to count for a conversion of
+    /// `kind` at `at` (inclusive), or `None` without a lookback window.
+    pub fn window_start(&self, kind: ConversionKind, at: Timestamp) -> Option<Timestamp> {
+        self.lookback_days
+            .days(kind)
+            .map(|d| at.saturating_sub_millis(i64::from(d) * DAY_MS))
+    }
 }
 
 /// B2B: whose touches count for an opportunity.
@@ -259,11 +276,7 @@ pub fn eligible_touches<'t>(
     if before.is_empty() {
         return Err(Unattributed::AllAfterConversion);
     }
-    let window_start = settings.lookback_days.days(conversion.kind).map(|d| {
-        conversion
-            .occurred_at
-            .saturating_sub_millis(i64::from(d) * DAY_MS)
-    });
+    let window_start = settings.window_start(conversion.kind, conversion.occurred_at);
     let in_window: Vec<&TouchPoint> = before
         .into_iter()
         .filter(|t| window_start.is_none_or(|start| t.occurred_at >= start))
@@ -273,7 +286,7 @@ pub fn eligible_touches<'t>(
     }
     let mut eligible: Vec<&TouchPoint> = in_window
         .into_iter()
-        .filter(|t| settings.filter == TouchFilter::All || t.status == TouchStatus::Responded)
+        .filter(|t| settings.filter.admits(t.status))
         .collect();
     if eligible.is_empty() {
         return Err(Unattributed::NoneMatchFilter);
@@ -305,8 +318,8 @@ pub fn attribute_all(
     touches: &[TouchPoint],
     settings: &AttributionSettings,
 ) -> Vec<(Model, Attribution)> {
-    let ordered: Vec<TouchPoint> = match eligible_touches(conversion, touches, settings) {
-        Ok(eligible) => eligible.into_iter().cloned().collect(),
+    let ordered: Vec<&TouchPoint> = match eligible_touches(conversion, touches, settings) {
+        Ok(eligible) => eligible,
         Err(reason) => {
             return models
                 .iter()
@@ -315,27 +328,33 @@ pub fn attribute_all(
         }
     };
     let value = conversion.value.as_ref().map(|m| m.amount_minor);
+    let mut weights = Vec::with_capacity(ordered.len());
+    let mut amounts = Vec::with_capacity(ordered.len());
+    let mut apportioner = Apportioner::default();
     models
         .iter()
         .map(|&model| {
-            let weights = model.weights(
+            model.weights_into(
                 &ordered,
                 conversion.occurred_at,
                 &conversion.milestones,
                 &settings.params,
+                &mut weights,
             );
-            let amounts = value.map(|total| apportion(total, &weights));
+            if let Some(total) = value {
+                apportioner.split(total, &weights, &mut amounts);
+            }
             let credits = ordered
                 .iter()
-                .zip(weights)
+                .zip(&weights)
                 .enumerate()
-                .filter(|(_, (_, weight))| *weight > 0.0)
-                .map(|(i, (touch, weight))| Credit {
+                .filter(|(_, (_, weight))| **weight > 0.0)
+                .map(|(i, (touch, &weight))| Credit {
                     campaign_id: touch.campaign_id.clone(),
                     touch_event_id: Some(touch.event_id.clone()),
                     touch_occurred_at: Some(touch.occurred_at),
                     weight,
-                    amount_minor: amounts.as_ref().map(|a| a[i]),
+                    amount_minor: value.map(|_| amounts[i]),
                 })
                 .collect();
             (

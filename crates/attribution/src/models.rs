@@ -137,26 +137,47 @@ impl Model {
 
     /// The weight of each touch, for eligible touches already in attribution
     /// order, given the conversion's time and milestones. Non-negative, summing
-    /// to 1; `touches` must not be empty.
-    pub fn weights(
+    /// to 1; `touches` must not be empty (an empty slice gets no weights).
+    /// The models only read a touch's time ([`Timed`]), so a caller holding
+    /// touches in columns passes the times alone.
+    pub fn weights<T: Timed>(
         self,
-        touches: &[TouchPoint],
+        touches: &[T],
         converted_at: Timestamp,
         milestones: &Milestones,
         params: &ModelParams,
     ) -> Vec<f64> {
+        let mut weights = Vec::with_capacity(touches.len());
+        self.weights_into(touches, converted_at, milestones, params, &mut weights);
+        weights
+    }
+
+    /// [`Model::weights`] into `out` (cleared first), so that a caller
+    /// attributing many conversions reuses one buffer. The one definition:
+    /// `weights` is this.
+    pub fn weights_into<T: Timed>(
+        self,
+        touches: &[T],
+        converted_at: Timestamp,
+        milestones: &Milestones,
+        params: &ModelParams,
+        out: &mut Vec<f64>,
+    ) {
+        out.clear();
         let n = touches.len();
-        if n == 1 {
-            return vec![1.0];
+        if n <= 1 {
+            out.extend(std::iter::repeat_n(1.0, n));
+            return;
         }
-        let raw = match self {
-            Model::FirstTouch => one_hot(n, 0),
-            Model::LastTouch => one_hot(n, n - 1),
-            Model::Linear => vec![1.0; n],
-            Model::UShaped => position(n, 40.0, 40.0, 20.0),
-            Model::JShaped => position(n, 20.0, 60.0, 20.0),
-            Model::InverseJ => position(n, 60.0, 20.0, 20.0),
+        match self {
+            Model::FirstTouch => one_hot(out, n, 0),
+            Model::LastTouch => one_hot(out, n, n - 1),
+            Model::Linear => out.resize(n, 1.0),
+            Model::UShaped => position(out, n, 40.0, 40.0, 20.0),
+            Model::JShaped => position(out, n, 20.0, 60.0, 20.0),
+            Model::InverseJ => position(out, n, 60.0, 20.0, 20.0),
             Model::Custom => position(
+                out,
                 n,
                 params.custom.first,
                 params.custom.last,
@@ -168,7 +189,7 @@ impl Model {
                     key_touch(touches, milestones.lead_created),
                     key_touch(touches, milestones.opportunity_created),
                 ];
-                milestone(n, &slots, 30.0, 10.0)
+                milestone(out, n, &slots, 30.0, 10.0);
             }
             Model::FullPath => {
                 let slots = [
@@ -177,32 +198,51 @@ impl Model {
                     key_touch(touches, milestones.opportunity_created),
                     key_touch(touches, milestones.closed_won),
                 ];
-                milestone(n, &slots, 22.5, 10.0)
+                milestone(out, n, &slots, 22.5, 10.0);
             }
             Model::TimeDecay => {
                 let half_life = (params.time_decay_half_life_days * DAY_MS).max(1.0);
-                touches
-                    .iter()
-                    .map(|t| {
-                        let age =
-                            (converted_at.as_millis() - t.occurred_at.as_millis()).max(0) as f64;
-                        (-(age / half_life) * std::f64::consts::LN_2).exp()
-                    })
-                    .collect()
+                out.extend(touches.iter().map(|t| {
+                    let age =
+                        (converted_at.as_millis() - t.occurred_at().as_millis()).max(0) as f64;
+                    (-(age / half_life) * std::f64::consts::LN_2).exp()
+                }));
             }
-        };
-        normalise(raw)
+        }
+        normalise(out);
     }
 }
 
-fn one_hot(n: usize, at: usize) -> Vec<f64> {
-    let mut weights = vec![0.0; n];
-    weights[at] = 1.0;
-    weights
+/// What the models read of a touch: when it happened.
+pub trait Timed {
+    fn occurred_at(&self) -> Timestamp;
 }
 
-fn position(n: usize, first: f64, last: f64, rest: f64) -> Vec<f64> {
-    let mut weights = vec![0.0; n];
+impl Timed for TouchPoint {
+    fn occurred_at(&self) -> Timestamp {
+        self.occurred_at
+    }
+}
+
+impl Timed for Timestamp {
+    fn occurred_at(&self) -> Timestamp {
+        *self
+    }
+}
+
+impl<T: Timed> Timed for &T {
+    fn occurred_at(&self) -> Timestamp {
+        (**self).occurred_at()
+    }
+}
+
+fn one_hot(weights: &mut Vec<f64>, n: usize, at: usize) {
+    weights.resize(n, 0.0);
+    weights[at] = 1.0;
+}
+
+fn position(weights: &mut Vec<f64>, n: usize, first: f64, last: f64, rest: f64) {
+    weights.resize(n, 0.0);
     if n == 2 {
         weights[0] = first;
         weights[1] = last;
@@ -214,44 +254,48 @@ fn position(n: usize, first: f64, last: f64, rest: f64) -> Vec<f64> {
             *w = each;
         }
     }
-    weights
 }
 
 /// The last touch at or before `at`.
-fn key_touch(touches: &[TouchPoint], at: Option<Timestamp>) -> Option<usize> {
+fn key_touch<T: Timed>(touches: &[T], at: Option<Timestamp>) -> Option<usize> {
     let at = at?;
-    touches.iter().rposition(|t| t.occurred_at <= at)
+    touches.iter().rposition(|t| t.occurred_at() <= at)
 }
 
-fn milestone(n: usize, slots: &[Option<usize>], slot_share: f64, rest_share: f64) -> Vec<f64> {
-    let mut weights = vec![0.0; n];
-    let mut holds_slot = vec![false; n];
+fn milestone(
+    weights: &mut Vec<f64>,
+    n: usize,
+    slots: &[Option<usize>],
+    slot_share: f64,
+    rest_share: f64,
+) {
+    weights.resize(n, 0.0);
     for slot in slots.iter().flatten() {
         weights[*slot] += slot_share;
-        holds_slot[*slot] = true;
     }
-    let others = holds_slot.iter().filter(|h| !**h).count();
+    // At most four slots: membership by a look at them, no second buffer.
+    let holds_slot = |i: usize| slots.contains(&Some(i));
+    let others = (0..n).filter(|&i| !holds_slot(i)).count();
     if others > 0 {
         let each = rest_share / others as f64;
-        for (w, holds) in weights.iter_mut().zip(&holds_slot) {
-            if !holds {
+        for (i, w) in weights.iter_mut().enumerate() {
+            if !holds_slot(i) {
                 *w += each;
             }
         }
     }
-    weights
 }
 
 /// Scales to a sum of 1 (within a few ulps; the property tests hold it to 1e-12).
 /// An all-zero input (a decay that underflowed) becomes linear.
-fn normalise(mut weights: Vec<f64>) -> Vec<f64> {
+fn normalise(weights: &mut [f64]) {
     let sum: f64 = weights.iter().sum();
     if !(sum > 0.0 && sum.is_finite()) {
         let n = weights.len() as f64;
-        return vec![1.0 / n; weights.len()];
+        weights.fill(1.0 / n);
+        return;
     }
-    for w in &mut weights {
+    for w in weights.iter_mut() {
         *w /= sum;
     }
-    weights
 }

@@ -8,9 +8,8 @@ use touchline_attribution::data_driven::{
     DataDrivenResult, Journey, ShapleyOptions, markov, shapley,
 };
 use touchline_attribution::{
-    AttributionSettings, Conversion, ConversionKind, TouchFilter, TouchPoint, eligible_touches,
+    AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
 };
-use touchline_core::TouchStatus;
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
 use touchline_store::Table;
 
@@ -170,16 +169,11 @@ impl Queries {
         // A journey that has not converted by the end of the period is cut
         // there, and seen as a conversion at that instant would see it: inside
         // the lookback window, passing the touch filter.
-        let window_start = range.to.and_then(|to| {
-            settings
-                .lookback_days
-                .days(kind)
-                .map(|days| to.saturating_sub_millis(i64::from(days) * 86_400_000))
-        });
+        let window_start = range.to.and_then(|to| settings.window_start(kind, to));
         let counts = |t: &&touchline_projection::TouchEntry| {
             range.to.is_none_or(|to| t.occurred_at < to)
                 && window_start.is_none_or(|start| t.occurred_at >= start)
-                && (settings.filter == TouchFilter::All || t.status == TouchStatus::Responded)
+                && settings.filter.admits(t.status)
         };
         self.store()
             .for_each(Table::Persons, |id, person: PersonView| {

@@ -60,3 +60,13 @@ impl Touches {
         self.points
     }
 }
+
+/// The lead-creation milestone of an opportunity's conversions: the earliest
+/// lead creation among the people behind it (the W-shaped and full-path
+/// models key on it). `apply`'s re-attribution folds the same minimum over the
+/// same people as it gathers their touches.
+pub(crate) fn earliest_lead_created<'p>(
+    people: impl IntoIterator<Item = &'p PersonView>,
+) -> Option<touchline_core::Timestamp> {
+    people.into_iter().filter_map(|p| p.lead_created_at).min()
+}

@@ -49,6 +49,7 @@ mod partitions;
 mod pipeline;
 mod queries;
 mod sink;
+pub mod what_if;
 
 pub use apply::{
     Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, MessageSource,

@@ -54,6 +54,8 @@ pub(crate) fn credit_total(sum: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct Queries {
     store: Arc<Store>,
+    /// The what-if journey caches, shared by every clone.
+    what_if: Arc<crate::what_if::WhatIfCache>,
 }
 
 /// Credit per campaign for one model and conversion kind.
@@ -72,7 +74,14 @@ pub struct CampaignCredit {
 
 impl Queries {
     pub fn new(store: Arc<Store>) -> Self {
-        Queries { store }
+        Queries {
+            store,
+            what_if: Arc::default(),
+        }
+    }
+
+    pub(crate) fn what_if_cache(&self) -> &crate::what_if::WhatIfCache {
+        &self.what_if
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -113,6 +122,27 @@ impl Queries {
                 })
             })?;
         Ok(Some(models))
+    }
+
+    /// The attribution settings every stored credit set was computed under;
+    /// `None` for a store no engine has opened.
+    pub fn configured_settings(
+        &self,
+    ) -> Result<Option<touchline_attribution::AttributionSettings>, EngineError> {
+        let Some(bytes) = self.store.meta_bytes(crate::apply::META_CONFIG)? else {
+            return Ok(None);
+        };
+        let (_, settings): (
+            serde::de::IgnoredAny,
+            touchline_attribution::AttributionSettings,
+        ) = serde_json::from_slice(&bytes).map_err(|e| {
+            EngineError::from(touchline_store::StoreError::Corrupt {
+                what: "attribution configuration",
+                key: crate::apply::META_CONFIG.into(),
+                detail: e.to_string(),
+            })
+        })?;
+        Ok(Some(settings))
     }
 
     /// The record events about `id` go to now: `id`'s own, or the survivor of
@@ -234,7 +264,7 @@ impl Queries {
     }
 
     /// Every conversion of `kind` whose time lies in `range`, in id order.
-    fn for_each_conversion(
+    pub(crate) fn for_each_conversion(
         &self,
         kind: ConversionKind,
         range: TimeRange,

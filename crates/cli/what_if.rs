@@ -1,0 +1,205 @@
+//! `touchline attribution what-if`: any model with any parameters over the
+//! stored history, computed in memory; the store is only read.
+//!
+//! The flags are the API's parameters (`--half-life-days` is
+//! `half_life_days`), parsed by the API's own [`touchline_api::parse_what_if`],
+//! so the two refuse the same things with the same words.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use touchline_engine::what_if::WhatIfAnswer;
+
+use crate::args::open_queries;
+use crate::output::{Format, TextTable, csv_field, money};
+
+#[derive(Debug, Args)]
+pub struct WhatIfArgs {
+    /// The store directory (read-only; the engine may be running on it).
+    #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
+    db: PathBuf,
+    /// Models, comma-separated (default: every configured model).
+    #[arg(long)]
+    model: Option<String>,
+    /// lead_created, lead_qualified, opportunity_created or opportunity_won.
+    #[arg(long)]
+    conversion: Option<String>,
+    /// Conversions at or after this date (2026-03-01 or RFC 3339).
+    #[arg(long)]
+    from: Option<String>,
+    /// Conversions before this date.
+    #[arg(long)]
+    to: Option<String>,
+    /// campaign, channel or source.
+    #[arg(long)]
+    by: Option<String>,
+    /// The conversion point's lookback: whole days 0 to 36500, or none.
+    #[arg(long)]
+    lookback_days: Option<String>,
+    /// Time-decay half-life in days.
+    #[arg(long)]
+    half_life_days: Option<String>,
+    /// Custom position weights first,last,rest (e.g. 30,30,40).
+    #[arg(long)]
+    weights: Option<String>,
+    /// all or responded.
+    #[arg(long)]
+    filter: Option<String>,
+    /// contact_roles or account_contacts.
+    #[arg(long)]
+    touches: Option<String>,
+    /// Also list the conversions that move against the stored credits.
+    #[arg(long)]
+    moved: bool,
+    /// With --moved: the configured model to compare with.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// With --moved: how many moved conversions to list (1 to 10000).
+    #[arg(long)]
+    moved_limit: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// `parameter half_life_days: ...` as the flag: `--half-life-days: ...`.
+fn as_flag(message: &str) -> String {
+    for name in touchline_api::WHAT_IF_PARAMETERS {
+        let parameter = format!("parameter {name}");
+        if let Some(rest) = message.strip_prefix(&parameter) {
+            return format!("--{}{rest}", name.replace('_', "-"));
+        }
+    }
+    message.to_owned()
+}
+
+pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let flags = [
+        ("model", &args.model),
+        ("conversion", &args.conversion),
+        ("from", &args.from),
+        ("to", &args.to),
+        ("by", &args.by),
+        ("lookback_days", &args.lookback_days),
+        ("half_life_days", &args.half_life_days),
+        ("weights", &args.weights),
+        ("filter", &args.filter),
+        ("touches", &args.touches),
+        ("baseline", &args.baseline),
+        ("moved_limit", &args.moved_limit),
+    ];
+    for (name, value) in flags {
+        if let Some(value) = value {
+            pairs.push((name.to_owned(), value.clone()));
+        }
+    }
+    if args.moved {
+        pairs.push(("moved".into(), "true".into()));
+    }
+    let request = touchline_api::parse_what_if(&pairs).map_err(|e| anyhow::anyhow!(as_flag(&e)))?;
+    let queries = open_queries(&args.db)?;
+    let answer = queries.what_if(&request).map_err(|e| match e {
+        touchline_engine::what_if::WhatIfError::Engine(e) => anyhow::Error::from(e),
+        other => anyhow::anyhow!(as_flag(&format!("parameter {other}"))),
+    })?;
+    print!("{}", render(&answer, args.format)?);
+    Ok(())
+}
+
+fn render(answer: &WhatIfAnswer, format: Format) -> anyhow::Result<String> {
+    let valued = !answer.conversion.is_person();
+    Ok(match format {
+        Format::Json => serde_json::to_string_pretty(answer)? + "\n",
+        Format::Csv => {
+            let mut out = String::from(
+                "model,group,name,channel,campaigns,conversions,value_minor,currency\n",
+            );
+            for r in &answer.rows {
+                out.push_str(&format!(
+                    "{},{},{},{},{},{},{},{}\n",
+                    r.model.name(),
+                    csv_field(&r.group),
+                    csv_field(&r.name),
+                    csv_field(&r.channel),
+                    r.campaigns,
+                    r.conversions,
+                    r.value_minor,
+                    r.currency.as_deref().unwrap_or("")
+                ));
+            }
+            out
+        }
+        Format::Table => {
+            let mut out = format!(
+                "what-if on {}: {} conversions, {} eligible touches, as of log position {}\n",
+                answer.conversion.name(),
+                answer.conversions,
+                answer.eligible_touches,
+                answer.as_of_seq
+            );
+            for model in &answer.models {
+                out.push_str(&format!("\n{}:\n", model.name()));
+                let mut table = TextTable::new(if valued {
+                    vec!["group", "channel", "conversions", "value"]
+                } else {
+                    vec!["group", "channel", "conversions"]
+                });
+                for r in answer.rows.iter().filter(|r| r.model == *model) {
+                    let mut row = vec![r.name.clone(), r.channel.clone()];
+                    row.push(format!("{:.2}", r.conversions));
+                    if valued {
+                        row.push(money(r.value_minor, r.currency.as_deref()));
+                    }
+                    table.row(row);
+                }
+                out.push_str(&table.render());
+            }
+            if !answer.moved_totals.is_empty() {
+                out.push_str("\nagainst the stored credits:\n");
+                let mut table = TextTable::new(vec![
+                    "model",
+                    "baseline",
+                    "conversions moved",
+                    "value moved",
+                    "share moved",
+                ]);
+                for t in &answer.moved_totals {
+                    table.row(vec![
+                        t.model.name().to_owned(),
+                        t.baseline.name().to_owned(),
+                        t.conversions_moved.to_string(),
+                        money(t.value_moved_minor, None),
+                        format!("{:.2}", t.share_moved),
+                    ]);
+                }
+                out.push_str(&table.render());
+                let mut table = TextTable::new(vec!["conversion", "model", "moved", "then", "now"]);
+                let summary = |shares: &[touchline_engine::what_if::CampaignShare]| {
+                    shares
+                        .iter()
+                        .map(|s| format!("{} {:.0}%", s.campaign_id, s.weight * 100.0))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                for m in &answer.moved {
+                    table.row(vec![
+                        m.conversion_id.clone(),
+                        m.model.name().to_owned(),
+                        if m.value_minor.is_some() {
+                            money(m.moved_minor, m.currency.as_deref())
+                        } else {
+                            format!("{:.0}%", m.moved_share * 100.0)
+                        },
+                        summary(&m.then),
+                        summary(&m.now),
+                    ]);
+                }
+                if !answer.moved.is_empty() {
+                    out.push('\n');
+                    out.push_str(&table.render());
+                }
+            }
+            out
+        }
+    })
+}
