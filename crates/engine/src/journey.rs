@@ -63,8 +63,7 @@ impl Touches {
 
 /// The lead-creation milestone of an opportunity's conversions: the earliest
 /// lead creation among the people behind it (the W-shaped and full-path
-/// models key on it). `apply`'s re-attribution folds the same minimum over the
-/// same people as it gathers their touches.
+/// models key on it), for both `apply`'s re-attribution and what-if.
 pub(crate) fn earliest_lead_created<'p>(
     people: impl IntoIterator<Item = &'p PersonView>,
 ) -> Option<touchline_core::Timestamp> {

@@ -86,6 +86,11 @@ impl<T: Serialize> Views<T> {
         self.loaded.get(key).and_then(Option::as_ref)
     }
 
+    /// A view already read in this fold (through [`Views::get`]).
+    pub(super) fn peek(&self, key: &str) -> Option<&T> {
+        self.loaded.get(key).and_then(Option::as_ref)
+    }
+
     pub(super) fn get_mut_or(&mut self, key: &str, new: impl FnOnce() -> T) -> &mut T {
         self.get(key);
         self.changed.insert(key.to_owned());

@@ -58,16 +58,19 @@ impl BatchState {
             None
         };
         let contacts = crate::journey::opportunity_people(opportunity, account.as_ref(), mode);
+        let contacts: Vec<String> = contacts.iter().map(|c| self.resolve(c)).collect();
+        for contact in &contacts {
+            // Read once through the loaded views, so a view not loaded is reported.
+            self.persons.get(contact);
+        }
+        let people: Vec<&PersonView> = contacts
+            .iter()
+            .filter_map(|c| self.persons.peek(c))
+            .collect();
+        let lead_created = crate::journey::earliest_lead_created(people.iter().copied());
         let mut touches = crate::journey::Touches::default();
-        let mut lead_created: Option<touchline_core::Timestamp> = None;
-        for contact in contacts {
-            let contact = self.resolve(&contact);
-            if let Some(person) = self.persons.get(&contact) {
-                if let Some(at) = person.lead_created_at {
-                    lead_created = Some(lead_created.map_or(at, |l| l.min(at)));
-                }
-                touches.add(person);
-            }
+        for person in people {
+            touches.add(person);
         }
         let touches = touches.into_points();
         let conversion = Conversion {
