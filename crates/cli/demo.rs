@@ -341,7 +341,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// admin.
 fn demo_access() -> anyhow::Result<touchline_api::Access> {
     match std::env::var("TOUCHLINE_API_TOKENS") {
-        Ok(tokens) if !tokens.trim().is_empty() => crate::config::Config::load(None)?.access.access(),
+        Ok(tokens) if !tokens.trim().is_empty() => {
+            crate::config::Config::load(None)?.access.access()
+        }
         _ => Ok(touchline_api::Access::Open),
     }
 }

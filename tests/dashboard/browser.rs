@@ -46,7 +46,16 @@ impl Demo {
         );
         let log = std::fs::File::create(dir.path().join("demo.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .args(["demo", "--accounts", "400", "--seed", "7", "--listen", &addr, "--db"])
+            .args([
+                "demo",
+                "--accounts",
+                "400",
+                "--seed",
+                "7",
+                "--listen",
+                &addr,
+                "--db",
+            ])
             .arg(dir.path().join("store"))
             .env("TOUCHLINE_API_TOKENS", tokens)
             .env("RUST_LOG", "warn")
@@ -81,7 +90,9 @@ impl Demo {
     }
 
     pub fn status(&self, path: &str, token: &str) -> u16 {
-        http_request(&self.addr, "GET", path, Some(token), "").unwrap().0
+        http_request(&self.addr, "GET", path, Some(token), "")
+            .unwrap()
+            .0
     }
 
     pub fn post(&self, path: &str, token: &str, body: &str) -> (u16, String) {
@@ -220,7 +231,12 @@ impl Browser {
     /// Signs in on the login screen with `token`.
     pub async fn sign_in(&self, token: &str) {
         self.client.goto(&format!("{}/", self.base)).await.unwrap();
-        let field = self.client.wait().for_element(Locator::Id("token")).await.unwrap();
+        let field = self
+            .client
+            .wait()
+            .for_element(Locator::Id("token"))
+            .await
+            .unwrap();
         field.send_keys(token).await.unwrap();
         self.client
             .find(Locator::Id("sign-in"))
@@ -243,8 +259,11 @@ impl Browser {
     pub async fn open_page(&self, route: &str) {
         let before = self.loads().await;
         let page = route.split('?').next().unwrap();
-        self.js(&format!("window.location.hash = {:?}; return true", format!("#/{route}")))
-            .await;
+        self.js(&format!(
+            "window.location.hash = {:?}; return true",
+            format!("#/{route}")
+        ))
+        .await;
         self.settled(page, before).await;
     }
 
@@ -255,7 +274,8 @@ impl Browser {
             &format!(
                 "const m = document.getElementById('main'); \
                  return m.dataset.page === {page:?} && Number(m.dataset.loads || 0) > {before} \
-                   && !m.hasAttribute('aria-busy')"
+                   && !m.hasAttribute('aria-busy') && m.checkVisibility() \
+                   && !document.getElementById('login').checkVisibility()"
             ),
         )
         .await;
@@ -285,7 +305,11 @@ impl Browser {
     }
 
     pub async fn hash(&self) -> String {
-        self.js("return window.location.hash").await.as_str().unwrap().to_owned()
+        self.js("return window.location.hash")
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The rows of table `id`: each cell's text by its column key.
@@ -302,11 +326,13 @@ impl Browser {
 
     /// The text of the key figure `id`.
     pub async fn kpi(&self, id: &str) -> String {
-        self.js(&format!("return document.querySelector('#{id} dd').textContent"))
-            .await
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.js(&format!(
+            "return document.querySelector('#{id} dd').textContent"
+        ))
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
     }
 
     /// What chart `id` draws: its labels and each dataset's label and data.
@@ -356,7 +382,10 @@ impl Browser {
             .as_u64()
             .unwrap()
             .clamp(600, 6000) as u32;
-        self.client.set_window_size(1440, height + 120).await.unwrap();
+        self.client
+            .set_window_size(1440, height + 120)
+            .await
+            .unwrap();
         // The charts redraw at the new size before the picture.
         self.js("for (const c of Object.values(Chart.instances)) c.resize(); return true")
             .await;

@@ -31,7 +31,11 @@ macro_rules! asset {
 }
 
 /// The page itself, served at `/`.
-pub static INDEX: &Asset = &asset!("index.html", "assets/index.html", "text/html; charset=utf-8");
+pub static INDEX: &Asset = &asset!(
+    "index.html",
+    "assets/index.html",
+    "text/html; charset=utf-8"
+);
 
 /// Every file under `/dashboard/`.
 pub static ASSETS: &[Asset] = &[

@@ -72,7 +72,10 @@ fn resolve(base: &str, target: &str) -> String {
 async fn an_unknown_file_is_a_404_naming_it() {
     let (status, _, body) = get("/dashboard/nope.js").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(String::from_utf8(body).unwrap(), "no dashboard file \"nope.js\"");
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        "no dashboard file \"nope.js\""
+    );
 }
 
 #[test]

@@ -21,7 +21,10 @@ export const TO = { name: "to", label: "To", type: "date" };
 export function modelsOf(comparison) {
   const seen = [];
   for (const row of comparison) for (const m of row.models) if (!seen.includes(m.model)) seen.push(m.model);
-  return seen.length ? seen : MODELS;
+  if (!seen.length) return MODELS;
+  // In the engine's order (first touch, last touch, ...), whichever row named them first.
+  const rank = (m) => (MODELS.includes(m) ? MODELS.indexOf(m) : MODELS.length);
+  return seen.sort((a, b) => rank(a) - rank(b));
 }
 
 /** Whether a conversion point carries a value (pipeline, revenue). */

@@ -146,7 +146,7 @@ export function view(data, params, { setParams }) {
             num: true,
             value: (g) => {
               const m = g.models.find((x) => x.model === model);
-              if (!m) return f.whole(0);
+              if (!m) return hasValue ? f.amount(0, g.currency) : f.count(0);
               return hasValue ? f.amount(m.value_minor, g.currency) : f.count(m.conversions);
             },
           })),
@@ -183,7 +183,8 @@ export function view(data, params, { setParams }) {
     {},
     bar,
     kpis(figures),
-    h("div", { class: "grid" }, section(`Credit under ${f.modelName(q.model)}`, "credit", creditChart, creditTable), section("Every model side by side", "compare", comparisonPart)),
+    section(`Credit under ${f.modelName(q.model)}`, "credit", h("div", { class: "grid" }, creditChart, creditTable)),
+    section("Every model side by side", "compare", comparisonPart),
     section("Unattributed", "unattributed", unattributedPart),
   );
 }
