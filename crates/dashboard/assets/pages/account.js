@@ -69,6 +69,7 @@ export function view(data, params, { setParams }) {
             { key: "lead", label: "Lead since", value: (c) => f.date(c.lead_created_at), link: (c) => (c.lead_created_at ? `#/conversion?id=${encodeURIComponent(`lead_created:${c.person_id}`)}` : null) },
           ],
           rows: contacts,
+          csv: { path: `/v1/accounts/${encodeURIComponent(account.account_id)}`, params: { history: 50 }, table: "contacts", filename: `${account.account_id}-contacts.csv` },
         }),
       ),
       section(
@@ -107,6 +108,7 @@ export function view(data, params, { setParams }) {
           { key: "closed", label: "Closed", value: (o) => f.text(o.closed ? `${o.closed.won ? "won" : "lost"} ${f.date(o.closed.at).text}` : "open") },
         ],
         rows: opportunities,
+        csv: { path: `/v1/accounts/${encodeURIComponent(account.account_id)}`, params: { history: 50 }, table: "opportunities", filename: `${account.account_id}-deals.csv` },
       }),
     ),
     section(
@@ -139,6 +141,7 @@ export function view(data, params, { setParams }) {
           { key: "source", label: "Source system", value: (e) => f.text(e.source_system) },
         ],
         rows: record.history,
+        csv: { path: `/v1/accounts/${encodeURIComponent(account.account_id)}`, params: { history: 50 }, table: "history", filename: `${account.account_id}-events.csv` },
       }),
     ),
   );

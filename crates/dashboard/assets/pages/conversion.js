@@ -97,6 +97,7 @@ export function view(data, params, { setParams }) {
     caption: `Each touch's share of ${c.id} under every model${currency ? ` (amounts in ${currency} in the chart)` : ""}`,
     columns,
     rows,
+    csv: { path: `/v1/conversions/${encodeURIComponent(c.id)}`, params: {}, table: "results", filename: `${c.id.replace(":", "-")}-credits.csv` },
   });
   const byCampaign = new Map();
   for (const r of rows) {
@@ -126,6 +127,7 @@ export function view(data, params, { setParams }) {
       { key: "unattributed", label: "Unattributed", value: (r) => f.text(r.attribution.unattributed ? String(r.attribution.unattributed).replaceAll("_", " ") : "") },
     ],
     rows: view.results,
+    csv: { path: `/v1/conversions/${encodeURIComponent(c.id)}`, params: {}, table: "results", filename: `${c.id.replace(":", "-")}-versions.csv` },
   });
   const retired = view.retired?.length ? notice("info", `Retired: ${view.retired.map((r) => `${f.modelName(r.model)} at version ${r.version}`).join(", ")}.`) : null;
   return h(
