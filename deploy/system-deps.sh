@@ -8,12 +8,14 @@
 #   PLAIN and OAUTHBEARER are librdkafka's own; only GSSAPI/Kerberos would need
 #   cyrus-sasl, which we do not build); zstd is built from source by zstd-sys,
 #   gzip uses zlib (zlib1g-dev), snappy and lz4 are in librdkafka;
-# - openssl: the test broker's CA and certificates (deploy/kafka.sh).
+# - openssl: the test broker's CA and certificates (deploy/kafka.sh);
+# - chromium, chromium-driver: the headless browser and its WebDriver server
+#   that the dashboard's browser tests drive (tests/dashboard.rs).
 # protoc is not needed: the build uses the vendored one from protoc-bin-vendored.
 # librdkafka is built from its bundled sources by rdkafka-sys (needs only gcc/make).
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev kcat libssl-dev pkg-config zlib1g-dev openssl)
+packages=(librocksdb-dev libclang-dev kcat libssl-dev pkg-config zlib1g-dev openssl chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -287,9 +287,15 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let example_lead = first_lead(&store)?;
+    let access = demo_access()?;
     println!();
     println!(
-        "API on http://{} (Ctrl-C to stop), for example:",
+        "dashboard on http://{}/ ({}), API on http://{} (Ctrl-C to stop), for example:",
+        args.listen,
+        match access {
+            touchline_api::Access::Open => "open access: sign in with any token",
+            touchline_api::Access::Tokens(_) => "sign in with a token from TOUCHLINE_API_TOKENS",
+        },
         args.listen
     );
     println!(
@@ -315,9 +321,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
             metrics,
             touchline_api::ApiOptions {
                 commands: Some(commands),
+                access,
                 ..touchline_api::ApiOptions::default()
             },
-        );
+        )
+        .merge(touchline_dashboard::router());
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -326,6 +334,18 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         anyhow::Ok(())
     })?;
     Ok(())
+}
+
+/// Who may call the demo's API: the tokens in `TOUCHLINE_API_TOKENS`
+/// (`name:role:sha256,...`, as `touchline run` reads them), else everyone as
+/// admin.
+fn demo_access() -> anyhow::Result<touchline_api::Access> {
+    match std::env::var("TOUCHLINE_API_TOKENS") {
+        Ok(tokens) if !tokens.trim().is_empty() => {
+            crate::config::Config::load(None)?.access.access()
+        }
+        _ => Ok(touchline_api::Access::Open),
+    }
 }
 
 fn first_lead(store: &Store) -> anyhow::Result<Option<String>> {

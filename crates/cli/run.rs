@@ -92,7 +92,8 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
                 ready_max_lag: config.http.ready_max_lag,
             },
             limits,
-        );
+        )
+        .merge(touchline_dashboard::router());
         // The metrics listener answers until the process ends: a scraper
         // and the probes see the shutdown through.
         if let Some((listener, addr)) = metrics_listener {

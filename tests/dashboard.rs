@@ -1,0 +1,604 @@
+//! The dashboard in a real headless browser (Debian's chromium through
+//! chromedriver, WebDriver) against a seeded `touchline demo`: every page
+//! loads without console errors, shows the numbers the API gives for the
+//! same query, changes when a filter changes, and shows no amount to the
+//! service role. Screenshots of every page land in
+//! `target/dashboard-screenshots/` (or `$TOUCHLINE_DASHBOARD_SCREENSHOTS`).
+//!
+//! Needs no Kafka. Fails, naming the package, when chromium or chromedriver
+//! is missing (`bash deploy/system-deps.sh` installs both).
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "dashboard/browser.rs"]
+mod browser;
+mod support;
+
+use std::collections::HashMap;
+
+use browser::{ADMIN, Browser, Demo, SERVICE, close_to, money_close, ratio_close};
+use serde_json::Value;
+
+fn row_by<'a>(
+    rows: &'a [HashMap<String, String>],
+    key: &str,
+    value: &str,
+) -> &'a HashMap<String, String> {
+    rows.iter()
+        .find(|r| r.get(key).map(String::as_str) == Some(value))
+        .unwrap_or_else(|| panic!("no row with {key} = {value:?} in {rows:?}"))
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
+    let demo = Demo::start();
+    let browser = Browser::open(&demo.addr).await;
+    browser.sign_in(ADMIN).await;
+    browser.settled("overview", 0).await;
+    browser.assert_clean_console("login").await;
+
+    overview(&demo, &browser).await;
+    campaigns(&demo, &browser).await;
+    campaign(&demo, &browser).await;
+    conversion(&demo, &browser).await;
+    funnel(&demo, &browser).await;
+    pipeline(&demo, &browser).await;
+    account(&demo, &browser).await;
+    data_driven(&demo, &browser).await;
+    browser.close().await;
+}
+
+async fn overview(demo: &Demo, browser: &Browser) {
+    browser
+        .open_page("overview?model=linear&conversion=opportunity_created")
+        .await;
+    browser.assert_clean_console("overview").await;
+    let api = demo.api(
+        "/v1/reports/attribution?model=linear&conversion=opportunity_created&limit=10000",
+        ADMIN,
+    );
+    let rows = browser.rows("table-credit").await;
+    assert_eq!(rows.len(), api.as_array().unwrap().len());
+    let mut total_value = 0.0;
+    for credit in api.as_array().unwrap() {
+        let name = credit["campaign_name"].as_str().unwrap();
+        let row = row_by(&rows, "name", name);
+        close_to(&row["conversions"], f(&credit["conversions"]), 1, name);
+        money_close(&row["value"], f(&credit["value_minor"]), name);
+        total_value += f(&credit["value_minor"]);
+    }
+    money_close(
+        &browser.kpi("kpi-value").await,
+        total_value,
+        "pipeline credited",
+    );
+    assert_eq!(browser.kpi("kpi-period").await, "all time");
+    // The comparison chart draws every configured model's value per campaign.
+    let compare = demo.api(
+        "/v1/reports/compare?conversion=opportunity_created&limit=10000",
+        ADMIN,
+    );
+    let chart = browser.chart("chart-compare").await;
+    let mut models: Vec<&Value> = compare
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["models"].as_array().unwrap().iter().map(|m| &m["model"]))
+        .collect();
+    models.sort_by_key(|m| m.to_string());
+    models.dedup();
+    let datasets = chart["datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), models.len());
+    for row in compare.as_array().unwrap() {
+        let at = chart["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|l| l == &row["campaign_name"])
+            .unwrap();
+        for m in row["models"].as_array().unwrap() {
+            let dataset = datasets.iter().find(|d| d["key"] == m["model"]).unwrap();
+            let drawn = f(&dataset["data"][at]);
+            assert!((drawn - f(&m["value_minor"]) / 100.0).abs() < 1e-6, "{row}");
+        }
+    }
+    browser.screenshot("overview").await;
+
+    // A filter changes the answer and stays in the URL.
+    browser.choose("overview", "model", "first_touch").await;
+    assert!(browser.hash().await.contains("model=first_touch"));
+    let api = demo.api(
+        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&limit=10000",
+        ADMIN,
+    );
+    let rows = browser.rows("table-credit").await;
+    for credit in api.as_array().unwrap() {
+        let name = credit["campaign_name"].as_str().unwrap();
+        close_to(
+            &row_by(&rows, "name", name)["conversions"],
+            f(&credit["conversions"]),
+            1,
+            name,
+        );
+    }
+    browser.choose("overview", "by", "channel").await;
+    let api = demo.api(
+        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&by=channel",
+        ADMIN,
+    );
+    let rows = browser.rows("table-credit").await;
+    assert_eq!(rows.len(), api.as_array().unwrap().len());
+    for group in api.as_array().unwrap() {
+        let name = group["group"].as_str().unwrap();
+        money_close(
+            &row_by(&rows, "name", name)["value"],
+            f(&group["value_minor"]),
+            name,
+        );
+    }
+    browser.assert_clean_console("overview, filtered").await;
+}
+
+async fn campaigns(demo: &Demo, browser: &Browser) {
+    browser.open_page("campaigns?model=linear").await;
+    browser.assert_clean_console("campaigns").await;
+    let api = demo.api(
+        "/v1/reports/campaigns?model=linear&currency=EUR&limit=10000",
+        ADMIN,
+    );
+    let rows = browser.rows("table-campaigns").await;
+    assert_eq!(rows.len(), api.as_array().unwrap().len());
+    for c in api.as_array().unwrap() {
+        let name = c["campaign_name"].as_str().unwrap();
+        let row = row_by(&rows, "campaign", name);
+        match &c["cost_minor"] {
+            Value::Null => assert_eq!(row["cost"], "unknown", "{name}"),
+            cost => money_close(&row["cost"], f(cost), name),
+        }
+        close_to(&row["members"], f(&c["members"]), 0, name);
+        close_to(&row["responders"], f(&c["responders"]), 0, name);
+        close_to(&row["leads_sourced"], f(&c["leads_sourced"]), 0, name);
+        close_to(&row["leads"], f(&c["leads"]), 1, name);
+        close_to(&row["sales"], f(&c["sales"]), 1, name);
+        money_close(&row["revenue"], f(&c["revenue_minor"]), name);
+        ratio_close(&row["roi"], &c["roi"], true, name);
+        ratio_close(&row["roas"], &c["roas"], false, name);
+        for (key, field) in [
+            ("cpl", "cost_per_lead_minor"),
+            ("cps", "cost_per_sale_minor"),
+        ] {
+            match &c[field] {
+                Value::String(word) => assert_eq!(&row[key], word, "{name} {key}"),
+                v => money_close(&row[key], f(v), name),
+            }
+        }
+        for text in row.values() {
+            assert!(
+                !["∞", "NaN", "Infinity"]
+                    .iter()
+                    .any(|bad| text.contains(bad)),
+                "{row:?}"
+            );
+        }
+    }
+    browser.screenshot("campaigns").await;
+
+    // Sorting by a column, with the keyboard-reachable header button.
+    let before = browser.loads().await;
+    browser
+        .client
+        .find(fantoccini::Locator::Css(
+            "#table-campaigns th[data-key=members] button",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.settled("campaigns", before).await;
+    assert!(
+        browser.hash().await.contains("sort=members%3Adesc")
+            || browser.hash().await.contains("sort=members:desc")
+    );
+    let members: Vec<f64> = browser
+        .rows("table-campaigns")
+        .await
+        .iter()
+        .map(|r| browser::number(&r["members"]))
+        .collect();
+    assert!(members.windows(2).all(|w| w[0] >= w[1]), "{members:?}");
+
+    // Grouping by channel: one row per channel, its leads the campaigns' sum.
+    browser.choose("campaigns", "group", "channel").await;
+    let rows = browser.rows("table-campaigns").await;
+    let mut by_channel: HashMap<&str, f64> = HashMap::new();
+    for c in api.as_array().unwrap() {
+        *by_channel
+            .entry(c["channel"].as_str().unwrap())
+            .or_default() += f(&c["leads"]);
+    }
+    assert_eq!(rows.len(), by_channel.len());
+    for (channel, leads) in by_channel {
+        close_to(
+            &row_by(&rows, "campaign", channel)["leads"],
+            leads,
+            1,
+            channel,
+        );
+    }
+    // Another model, other credited leads.
+    browser.choose("campaigns", "group", "none").await;
+    browser.choose("campaigns", "model", "last_touch").await;
+    let api = demo.api("/v1/reports/campaigns?model=last_touch&currency=EUR", ADMIN);
+    let rows = browser.rows("table-campaigns").await;
+    for c in api.as_array().unwrap() {
+        let name = c["campaign_name"].as_str().unwrap();
+        close_to(
+            &row_by(&rows, "campaign", name)["leads"],
+            f(&c["leads"]),
+            1,
+            name,
+        );
+    }
+    browser.assert_clean_console("campaigns, filtered").await;
+}
+
+async fn campaign(demo: &Demo, browser: &Browser) {
+    browser.open_page("campaign?id=cmp-webinar-101").await;
+    browser.assert_clean_console("campaign").await;
+    let check = |api: Value, rows: Vec<HashMap<String, String>>| {
+        for row in api.as_array().unwrap() {
+            for m in row["models"].as_array().unwrap() {
+                let model = m["model"].as_str().unwrap();
+                // "U-shaped" is u_shaped, "Time decay" time_decay.
+                let row = rows
+                    .iter()
+                    .find(|r| r["model"].to_lowercase().replace(['-', ' '], "_") == model)
+                    .unwrap_or_else(|| panic!("no row for {model} in {rows:?}"));
+                money_close(&row["opportunity_won-value"], f(&m["value_minor"]), model);
+            }
+        }
+    };
+    let api = demo.api(
+        "/v1/reports/compare?conversion=opportunity_won&campaign=cmp-webinar-101",
+        ADMIN,
+    );
+    let rows = browser.rows("table-campaign-models").await;
+    assert_eq!(rows.len(), api[0]["models"].as_array().unwrap().len());
+    check(api, rows);
+    let record = demo.api("/v1/campaigns?limit=10000", ADMIN);
+    let webinar = record
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["campaign_id"] == "cmp-webinar-101")
+        .unwrap();
+    close_to(
+        &browser.kpi("kpi-members").await,
+        f(&webinar["members"]),
+        0,
+        "members",
+    );
+    browser.screenshot("campaign").await;
+
+    browser.enter("campaign", "from", "2026-06-01").await;
+    assert!(browser.hash().await.contains("from=2026-06-01"));
+    let api = demo.api(
+        "/v1/reports/compare?conversion=opportunity_won&campaign=cmp-webinar-101&from=2026-06-01",
+        ADMIN,
+    );
+    check(api, browser.rows("table-campaign-models").await);
+    browser.assert_clean_console("campaign, filtered").await;
+}
+
+async fn conversion(demo: &Demo, browser: &Browser) {
+    let signals = demo.api("/v1/reports/opportunity-signals?limit=10000", ADMIN);
+    let opportunity = signals[0]["opportunity_id"].as_str().unwrap();
+    let id = format!("opportunity_created:{opportunity}");
+    browser.open_page(&format!("conversion?id={id}")).await;
+    browser.assert_clean_console("conversion").await;
+    let api = demo.api(&format!("/v1/conversions/{id}"), ADMIN);
+    let rows = browser.rows("table-timeline").await;
+    for result in api["results"].as_array().unwrap() {
+        let model = result["model"].as_str().unwrap();
+        let mut per_touch: HashMap<(String, String), f64> = HashMap::new();
+        for credit in result["attribution"]["credits"].as_array().unwrap() {
+            let at = credit["touch_occurred_at"].as_str().unwrap_or_default();
+            *per_touch
+                .entry((
+                    format!("{} {}", &at[..10], &at[11..16]),
+                    credit["campaign_id"].to_string(),
+                ))
+                .or_default() += f(&credit["weight"]);
+        }
+        let shown: f64 = rows
+            .iter()
+            .filter(|r| r[model] != "—")
+            .map(|r| browser::number(&r[model]))
+            .sum();
+        let expected: f64 = per_touch.values().sum::<f64>() * 100.0;
+        assert!(
+            (shown - expected).abs() < 0.05 * rows.len() as f64 + 1e-6,
+            "{model}: {shown} vs {expected}"
+        );
+    }
+    let versions = browser.rows("table-versions").await;
+    for result in api["results"].as_array().unwrap() {
+        let row = versions
+            .iter()
+            .find(|r| browser::number(&r["version"]) == f(&result["version"]))
+            .unwrap();
+        assert!(!row["model"].is_empty());
+    }
+    browser.screenshot("conversion").await;
+    let other = signals[1]["opportunity_id"].as_str().unwrap();
+    browser
+        .enter("conversion", "id", &format!("opportunity_created:{other}"))
+        .await;
+    assert_eq!(browser.kpi("kpi-subject").await, other);
+    browser.assert_clean_console("conversion, another").await;
+}
+
+async fn funnel(demo: &Demo, browser: &Browser) {
+    browser.open_page("funnel").await;
+    browser.assert_clean_console("funnel").await;
+    let api = demo.api("/v1/reports/funnel?limit=10000", ADMIN);
+    let rows = browser.rows("table-funnel").await;
+    assert_eq!(rows.len(), api.as_array().unwrap().len());
+    for r in api.as_array().unwrap().iter().take(40) {
+        let row = rows
+            .iter()
+            .find(|x| {
+                x["month"] == r["month"].as_str().unwrap()
+                    && x["source"] == r["source"].as_str().unwrap()
+            })
+            .unwrap();
+        close_to(&row["new_leads"], f(&r["new_leads"]), 0, "new leads");
+        close_to(
+            &row["became_customers"],
+            f(&r["became_customers"]),
+            0,
+            "customers",
+        );
+        ratio_close(
+            &row["customer_rate"],
+            &r["customer_rate"],
+            true,
+            "customer rate",
+        );
+    }
+    let speed = demo.api("/v1/reports/speed-to-lead?limit=10000", ADMIN);
+    let rows = browser.rows("table-speed").await;
+    for s in speed.as_array().unwrap() {
+        let row = row_by(&rows, "group", s["group"].as_str().unwrap());
+        close_to(
+            &row["median"],
+            f(&s["median_minutes"]) / 60.0,
+            1,
+            "median hours",
+        );
+    }
+    browser.screenshot("funnel").await;
+    let source = api[0]["source"].as_str().unwrap().to_owned();
+    browser.choose("funnel", "source", &source).await;
+    let rows = browser.rows("table-funnel").await;
+    let expected = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == source.as_str())
+        .count();
+    assert_eq!(rows.len(), expected);
+    assert!(rows.iter().all(|r| r["source"] == source));
+    browser.assert_clean_console("funnel, filtered").await;
+}
+
+async fn pipeline(demo: &Demo, browser: &Browser) {
+    browser.open_page("pipeline").await;
+    browser.assert_clean_console("pipeline").await;
+    let forecast = demo.api("/v1/reports/forecast", ADMIN);
+    let rows = browser.rows("table-forecast").await;
+    for m in forecast["months"].as_array().unwrap() {
+        let row = row_by(&rows, "month", m["month"].as_str().unwrap());
+        money_close(&row["weighted"], f(&m["weighted_minor"]), "weighted");
+        money_close(&row["pipeline"], f(&m["pipeline_minor"]), "pipeline");
+    }
+    close_to(
+        &browser.kpi("kpi-open").await,
+        forecast["deals"].as_array().unwrap().len() as f64,
+        0,
+        "open deals",
+    );
+    let signals = demo.api("/v1/reports/opportunity-signals?limit=10000", ADMIN);
+    assert_eq!(
+        browser.rows("table-signals").await.len(),
+        signals.as_array().unwrap().len()
+    );
+    browser.screenshot("pipeline").await;
+    let owner = signals[0]["owner_id"].as_str().unwrap().to_owned();
+    browser.choose("pipeline", "owner", &owner).await;
+    let theirs = demo.api(
+        &format!("/v1/reports/opportunity-signals?owner={owner}&limit=10000"),
+        ADMIN,
+    );
+    let rows = browser.rows("table-signals").await;
+    assert_eq!(rows.len(), theirs.as_array().unwrap().len());
+    assert!(rows.len() < signals.as_array().unwrap().len());
+    assert!(rows.iter().all(|r| r["owner"] == owner));
+    browser.assert_clean_console("pipeline, filtered").await;
+}
+
+/// An account with a deal, from the signals report.
+fn some_accounts(demo: &Demo) -> (String, String) {
+    let signals = demo.api("/v1/reports/opportunity-signals?limit=10000", ADMIN);
+    let ids: Vec<&str> = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["account_id"].as_str().unwrap())
+        .collect();
+    let first = ids[0].to_owned();
+    let second = ids.iter().find(|&&id| id != first).unwrap().to_string();
+    (first, second)
+}
+
+async fn account(demo: &Demo, browser: &Browser) {
+    let (id, other) = some_accounts(demo);
+    browser.open_page(&format!("account?id={id}")).await;
+    browser.assert_clean_console("account").await;
+    let record = demo.api(&format!("/v1/accounts/{id}"), ADMIN);
+    assert_eq!(
+        browser
+            .js("return document.getElementById('account-name').textContent")
+            .await,
+        record["account"]["name"]
+    );
+    let deals = browser.rows("table-deals").await;
+    for o in record["opportunities"].as_array().unwrap() {
+        let row = row_by(&deals, "name", o["name"].as_str().unwrap());
+        money_close(
+            &row["amount"],
+            f(&o["amount"]["amount_minor"]),
+            "deal amount",
+        );
+    }
+    assert_eq!(
+        browser.rows("table-contacts").await.len(),
+        record["contacts"].as_array().unwrap().len()
+    );
+    let interest = demo.api(&format!("/v1/accounts/{id}/interest"), ADMIN);
+    let chart = browser.chart("chart-interest").await;
+    for (i, topic) in interest.as_array().unwrap().iter().enumerate() {
+        assert_eq!(chart["labels"][i], topic["topic"]);
+        assert_eq!(f(&chart["datasets"][0]["data"][i]), f(&topic["touches"]));
+    }
+    browser.screenshot("account").await;
+    browser.enter("account", "id", &other).await;
+    let record = demo.api(&format!("/v1/accounts/{other}"), ADMIN);
+    assert_eq!(
+        browser
+            .js("return document.getElementById('account-name').textContent")
+            .await,
+        record["account"]["name"]
+    );
+    browser.assert_clean_console("account, another").await;
+}
+
+async fn data_driven(demo: &Demo, browser: &Browser) {
+    browser.open_page("data-driven").await;
+    browser.assert_clean_console("data-driven").await;
+    let check = |markov: Value, shapley: Value, rows: Vec<HashMap<String, String>>| {
+        for c in markov["channels"].as_array().unwrap() {
+            let row = row_by(&rows, "key", c["channel"].as_str().unwrap());
+            close_to(&row["markov"], f(&c["share"]) * 100.0, 1, "markov share");
+        }
+        for c in shapley["channels"].as_array().unwrap() {
+            let row = row_by(&rows, "key", c["channel"].as_str().unwrap());
+            close_to(&row["shapley"], f(&c["share"]) * 100.0, 1, "shapley share");
+        }
+    };
+    check(
+        demo.api("/v1/reports/data-driven?model=markov&by=channel", ADMIN),
+        demo.api("/v1/reports/data-driven?model=shapley&by=channel", ADMIN),
+        browser.rows("table-data-driven").await,
+    );
+    browser.screenshot("data-driven").await;
+    browser
+        .choose("data-driven", "conversion", "opportunity_created")
+        .await;
+    check(
+        demo.api(
+            "/v1/reports/data-driven?model=markov&by=channel&conversion=opportunity_created",
+            ADMIN,
+        ),
+        demo.api(
+            "/v1/reports/data-driven?model=shapley&by=channel&conversion=opportunity_created",
+            ADMIN,
+        ),
+        browser.rows("table-data-driven").await,
+    );
+    browser.assert_clean_console("data-driven, filtered").await;
+}
+
+/// Console entries a service-role page may have: the API's 403 on the
+/// reports it may not use, which the page shows as a notice.
+fn refusals_only(console: &[(String, String)]) -> bool {
+    console
+        .iter()
+        .filter(|(level, _)| level == "SEVERE" || level == "WARNING")
+        .all(|(_, m)| m.contains("status of 403"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_role_sees_no_amount_and_a_bad_token_is_refused() {
+    let demo = Demo::start();
+    let browser = Browser::open(&demo.addr).await;
+    // A token the API does not know brings the login back, saying so.
+    browser.sign_in("not-a-token").await;
+    browser
+        .wait("the refusal", "const e = document.getElementById('login-error'); return !e.hidden && e.textContent.includes('unknown token')")
+        .await;
+    browser.console().await; // the refused request's 401
+
+    browser.sign_in(SERVICE).await;
+    browser.settled("overview", 0).await;
+    for page in ["overview", "campaigns", "funnel", "pipeline", "data-driven"] {
+        browser.open_page(page).await;
+        let text = browser.main_text().await;
+        assert!(text.contains("role service may not use"), "{page}: {text}");
+        assert!(!text.contains('€'), "{page}: {text}");
+        assert!(refusals_only(&browser.console().await), "{page}");
+        browser.screenshot(&format!("service-{page}")).await;
+    }
+    let (id, _) = some_accounts(&demo);
+    // The API withholds the amounts; the page says so and shows none.
+    let record = demo.api(&format!("/v1/accounts/{id}"), SERVICE);
+    assert!(record["opportunities"][0]["amount"].is_null());
+    browser.open_page(&format!("account?id={id}")).await;
+    let text = browser.main_text().await;
+    assert!(!text.contains('€'), "{text}");
+    assert!(text.contains("withheld for your role"), "{text}");
+    assert_eq!(browser.kpi("kpi-revenue").await, "withheld");
+    let deals = browser.rows("table-deals").await;
+    assert!(
+        !deals.is_empty() && deals.iter().all(|d| d["amount"] == "withheld"),
+        "{deals:?}"
+    );
+    assert!(refusals_only(&browser.console().await), "account");
+    browser.screenshot("service-account").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_updates_while_the_engine_takes_events() {
+    let demo = Demo::start();
+    let browser = Browser::open(&demo.addr).await;
+    browser.sign_in(ADMIN).await;
+    browser.settled("overview", 0).await;
+    browser.open_page("funnel").await;
+    assert!(!browser.main_text().await.contains("rep-live-update"));
+    // Re-routing a lead is an event the demo's engine applies; the open page
+    // shows its new owner at the next poll, without a reload.
+    let lead = demo.api("/v1/leads?limit=1", ADMIN)[0]["person_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = demo.post(
+        &format!("/v1/leads/{lead}/route"),
+        ADMIN,
+        r#"{"owner_id":"rep-live-update","owner_kind":"internal","reason":"dashboard test"}"#,
+    );
+    assert_eq!(status, 202, "{body}");
+    browser
+        .wait(
+            "the new owner in speed to lead",
+            "return [...document.querySelectorAll('#table-speed tbody th')].some(c => c.textContent === 'rep-live-update')",
+        )
+        .await;
+    browser.assert_clean_console("funnel, live").await;
+    browser.close().await;
+}
