@@ -32,6 +32,9 @@ pub struct KafkaConfig {
     pub batch_max_messages: usize,
     /// ...or this long after its first message, whichever comes first.
     pub batch_max_wait_ms: u64,
+    /// Threads that decode a batch's messages together (the ingest thread is
+    /// one of them); `0`: one per core.
+    pub decode_threads: usize,
     /// Static group membership (`group.instance.id`): a restarted instance with
     /// the same id takes its partitions back at once instead of waiting out the
     /// session timeout. Unset: an id is generated once
@@ -90,6 +93,7 @@ impl Default for KafkaConfig {
             commands_topic: String::new(),
             batch_max_messages: 20_000,
             batch_max_wait_ms: 50,
+            decode_threads: 0,
             instance_id: None,
             session_timeout_ms: 45_000,
             max_message_bytes: 1 << 20,

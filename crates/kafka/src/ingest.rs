@@ -15,6 +15,8 @@ use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
 
 use crate::dead_letter::{DeadLetter, DeadLetters, Sent, Source};
+use crate::decode::{self, Received};
+use crate::repeated::Repeated;
 use crate::{KafkaConfig, KafkaError};
 
 /// Meta key of the dead letters sent truncated, a total since the store was
@@ -42,6 +44,8 @@ pub struct Ingest {
     engine: Engine,
     config: KafkaConfig,
     formats: HashMap<String, WireFormat>,
+    /// Threads decoding a batch together.
+    decode_threads: usize,
     shutdown: Arc<AtomicBool>,
     observer: Option<Observer>,
     /// Dead letters sent truncated, since the store was created.
@@ -149,46 +153,6 @@ fn undecodable(error: &ClientError) -> bool {
                 | RDKafkaErrorCode::UnsupportedCompressionType
         )
     )
-}
-
-/// A repeated error is logged once per interval with how often it occurred,
-/// not once per occurrence (a stalled partition errs every ~0.5 s).
-#[derive(Debug)]
-struct Repeated {
-    interval: Duration,
-    /// Per key: when it was last logged and how often it occurred since.
-    seen: HashMap<String, (Instant, u64)>,
-}
-
-impl Repeated {
-    fn new(interval: Duration) -> Self {
-        Repeated {
-            interval,
-            seen: HashMap::new(),
-        }
-    }
-
-    /// Counts one occurrence; `Some(n)` when it is to be logged now, `n`
-    /// being the occurrences since it was last logged, this one included.
-    fn occurred(&mut self, key: &str) -> Option<u64> {
-        let now = Instant::now();
-        match self.seen.get_mut(key) {
-            Some((last, count)) => {
-                *count += 1;
-                if now.duration_since(*last) < self.interval {
-                    return None;
-                }
-                let n = *count;
-                *last = now;
-                *count = 0;
-                Some(n)
-            }
-            None => {
-                self.seen.insert(key.to_owned(), (now, 0));
-                Some(1)
-            }
-        }
-    }
 }
 
 impl ConsumerContext for IngestContext {
@@ -327,10 +291,15 @@ impl Ingest {
             .iter()
             .map(|t| (t.name.clone(), t.format))
             .collect();
+        let decode_threads = match config.decode_threads {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            n => n,
+        };
         Ok(Ingest {
             engine,
             config,
             formats,
+            decode_threads,
             shutdown,
             observer: None,
             truncated_total,
@@ -401,6 +370,7 @@ impl Ingest {
             let stopping = self.shutdown.load(Ordering::Relaxed);
             let mut events = Vec::new();
             let mut dead = Vec::new();
+            let mut received: Vec<Received> = Vec::new();
             let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
             let mut timestamps = Vec::new();
             let mut messages = 0usize;
@@ -489,23 +459,39 @@ impl Ingest {
                     .copied()
                     .unwrap_or(WireFormat::Protobuf);
                 let payload = message.payload().unwrap_or_default();
-                let decoded = if payload.is_empty() {
-                    Err(("empty", "the message has no payload".to_owned()))
-                } else if payload.len() > self.config.max_message_bytes {
-                    // Checked before decoding: a decoder given 10 MB of JSON
-                    // spends the time and memory the limit is there to bound.
-                    Err((
-                        "too_large",
-                        format!(
-                            "the message is {} bytes, more than kafka.max_message_bytes ({})",
-                            payload.len(),
-                            self.config.max_message_bytes
-                        ),
-                    ))
-                } else {
-                    touchline_proto::decode_with(format, payload, self.config.json_unknown_fields)
-                        .map_err(|e| (e.code(), e.to_string()))
+                let source = Source {
+                    topic,
+                    partition,
+                    offset,
                 };
+                match decode::precheck(payload, self.config.max_message_bytes) {
+                    Ok(()) => received.push(Received {
+                        source,
+                        key: message.key().map(<[u8]>::to_vec),
+                        payload: payload.to_vec(),
+                        format,
+                    }),
+                    Err((code, reason)) => dead.push(DeadLetter::new(
+                        source,
+                        message.key(),
+                        payload,
+                        code,
+                        &reason,
+                        self.config.dead_letter_max_payload_bytes,
+                    )),
+                }
+            }
+            let decoded = decode::decode_all(
+                &received,
+                self.config.json_unknown_fields,
+                self.decode_threads,
+            );
+            for (message, decoded) in received.drain(..).zip(decoded) {
+                let Source {
+                    topic,
+                    partition,
+                    offset,
+                } = message.source;
                 match decoded {
                     Ok(envelope) => events.push((topic, partition, offset, envelope)),
                     Err((code, reason)) => dead.push(DeadLetter::new(
@@ -514,8 +500,8 @@ impl Ingest {
                             partition,
                             offset,
                         },
-                        message.key(),
-                        payload,
+                        message.key.as_deref(),
+                        &message.payload,
                         code,
                         &reason,
                         self.config.dead_letter_max_payload_bytes,

@@ -47,10 +47,12 @@ mod commands;
 mod config;
 mod connect;
 mod dead_letter;
+mod decode;
 mod ingest;
 mod membership;
 mod publish;
 mod refusal;
+mod repeated;
 
 pub use commands::CommandProducer;
 pub use config::{KafkaConfig, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, TopicSpec};

@@ -73,6 +73,9 @@ const CF_OUTBOX: &str = "outbox";
 const CF_PARKED: &str = "parked";
 
 const META_SCHEMA: &str = "schema_version";
+/// Set while a rebuild of the views runs (its pages are written without fsync):
+/// a store that still has it after a crash is refused until replayed again.
+const META_REBUILDING: &str = "rebuilding";
 
 /// The read-model tables, one column family each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -145,6 +148,10 @@ pub enum StoreError {
         found: u64,
         expected: u64,
     },
+    #[error(
+        "a rebuild of the views of the store at {path} was interrupted, so its views are partial; run `touchline replay` on it to rebuild them from its log"
+    )]
+    RebuildInterrupted { path: PathBuf },
 }
 
 fn rocks(operation: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
@@ -268,6 +275,19 @@ pub struct Store {
     secondary: Option<tempfile::TempDir>,
 }
 
+impl Drop for Store {
+    /// Writes the memtables out on a clean close, so that the next open
+    /// (a restart, a replay) does not replay the whole write-ahead log; after a
+    /// crash the log is replayed as always.
+    fn drop(&mut self) {
+        if !self.is_secondary()
+            && let Err(e) = self.db.flush()
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot flush the memtables on close; the next open replays the log");
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the store at `path`.
     pub fn open(path: &Path) -> Result<Self> {
@@ -315,6 +335,11 @@ impl Store {
                 let mut commit = store.commit();
                 commit.set_meta_u64(META_SCHEMA, SCHEMA_VERSION);
                 store.write(commit)?;
+            }
+            Some(SCHEMA_VERSION) if check_schema && store.meta_u64(META_REBUILDING)? == Some(1) => {
+                return Err(StoreError::RebuildInterrupted {
+                    path: path.to_owned(),
+                });
             }
             Some(SCHEMA_VERSION) => {}
             Some(_) if !check_schema => {}
@@ -385,6 +410,10 @@ impl Store {
 
     /// Writes a batch atomically and fsyncs the write-ahead log before returning.
     pub fn write(&self, commit: Commit) -> Result<()> {
+        self.write_with(commit, true)
+    }
+
+    fn write_with(&self, commit: Commit, sync: bool) -> Result<()> {
         let _gate = self.write_gate()?;
         let mut ops = commit.ops;
         ops.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -397,8 +426,24 @@ impl Store {
         }
         drop(ops);
         let mut options = WriteOptions::default();
-        options.set_sync(true);
+        options.set_sync(sync);
         self.db.write_opt(batch, &options).map_err(rocks("write"))
+    }
+
+    /// Writes a batch atomically without waiting for the disk: for the pages of
+    /// a rebuild, which marks the store (see [`Store::begin_rebuild`]) so that a
+    /// crash before its last, synced write is noticed.
+    pub fn write_unsynced(&self, commit: Commit) -> Result<()> {
+        self.write_with(commit, false)
+    }
+
+    /// Removes every view and marks the store as being rebuilt, durably: until
+    /// [`Commit::end_rebuild`] is written, opening the store is refused.
+    pub fn begin_rebuild(&self) -> Result<()> {
+        self.clear_views()?;
+        let mut commit = self.commit();
+        commit.set_meta_u64(META_REBUILDING, 1);
+        self.write(commit)
     }
 
     /// The log position of an event id, if it was appended.
@@ -868,6 +913,12 @@ impl Commit {
 
     pub fn set_meta_bytes(&mut self, key: &str, value: &[u8]) {
         self.put(CF_META, key.as_bytes(), value);
+    }
+
+    /// Ends a rebuild begun with [`Store::begin_rebuild`]; write it with
+    /// [`Store::write`], after every page.
+    pub fn end_rebuild(&mut self) {
+        self.set_meta_u64(META_REBUILDING, 0);
     }
 
     pub fn set_meta_u64(&mut self, key: &str, value: u64) {

@@ -254,3 +254,38 @@ fn a_store_made_before_the_parked_family_opens_and_gains_it() {
         .expect("parks");
     assert_eq!(store.parked(None, 1).expect("parked").len(), 1);
 }
+
+#[test]
+fn a_store_whose_rebuild_was_interrupted_is_refused_until_replayed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        let mut commit = store.commit();
+        commit.append(0, &touch("a", "p-1"));
+        store.write(commit).expect("write");
+        store.begin_rebuild().expect("begin");
+        // A page written without fsync, then the process dies.
+        let mut page = store.commit();
+        page.set_meta_u64("next_outbox_id", 1);
+        store.write_unsynced(page).expect("page");
+    }
+    let refused = Store::open(dir.path()).expect_err("an interrupted rebuild is refused");
+    assert!(
+        matches!(refused, StoreError::RebuildInterrupted { .. }),
+        "{refused}"
+    );
+    assert!(
+        refused.to_string().contains("touchline replay"),
+        "{refused}"
+    );
+    {
+        // `touchline replay` opens it, rebuilds and ends the rebuild.
+        let store = Store::open_for_replay(dir.path()).expect("replay opens it");
+        store.begin_rebuild().expect("begin");
+        let mut done = store.commit();
+        done.end_rebuild();
+        store.write(done).expect("end");
+    }
+    let store = Store::open(dir.path()).expect("a finished rebuild opens");
+    assert_eq!(store.events(0, 10).expect("events").len(), 1);
+}

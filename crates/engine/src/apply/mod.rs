@@ -167,6 +167,18 @@ pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
     a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
 }
 
+/// Events per page of a rebuild: large, since a page costs one write and
+/// one load of the views it reads, and nothing waits for it to be durable.
+const REBUILD_PAGE: usize = 50_000;
+
+/// Whether a commit outside the pipelined path waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Now,
+    /// Only in a rebuild, whose end is synced and whose start marks the store.
+    Later,
+}
+
 /// A batch made durable by the writer thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Durable {
@@ -400,15 +412,19 @@ impl Engine {
     /// folds every event again in log order, re-attributes, and queues every
     /// credit set for publishing with versions above all earlier ones. Calls
     /// `progress(done, total)` after each chunk.
+    ///
+    /// Pages are written without fsync and the store is marked as being
+    /// rebuilt until the last, synced write: a crash in between leaves a store
+    /// that refuses to open until it is replayed again.
     pub fn rebuild(&mut self, mut progress: impl FnMut(u64, u64)) -> Result<(), EngineError> {
         self.flush()?;
         self.overlay = Overlay::default();
-        self.store.clear_views()?;
+        self.store.begin_rebuild()?;
         let floor = self.versions;
         let total = self.next_seq;
         let mut from = 0u64;
         loop {
-            let page = self.store.events(from, 10_000)?;
+            let page = self.store.events(from, REBUILD_PAGE)?;
             let Some(last) = page.last() else { break };
             let last_seq = last.seq;
             from = last_seq + 1;
@@ -421,9 +437,12 @@ impl Engine {
                 }
                 state.reattribute_dirty(config, last_seq)
             })?;
-            self.commit_recomputed(&state, &attribution)?;
+            self.commit_recomputed(&state, &attribution, Durability::Later)?;
             progress(from.min(total), total);
         }
+        let mut done = self.store.commit();
+        done.end_rebuild();
+        self.store.write(done)?;
         Ok(())
     }
 
@@ -462,6 +481,7 @@ impl Engine {
         &mut self,
         state: &BatchState,
         attribution: &[OutboxRecord],
+        durability: Durability,
     ) -> Result<(), EngineError> {
         let mut commit = self.store.commit();
         for record in attribution {
@@ -473,7 +493,10 @@ impl Engine {
         self.versions += versions;
         commit.set_meta_u64(META_NEXT_OUTBOX, self.next_outbox_id);
         commit.set_meta_u64(META_VERSIONS, self.versions);
-        self.store.write(commit)?;
+        match durability {
+            Durability::Now => self.store.write(commit)?,
+            Durability::Later => self.store.write_unsynced(commit)?,
+        }
         Metrics::add(&self.metrics.attribution_versions, versions);
         self.metrics
             .outbox_next_id
@@ -531,7 +554,7 @@ impl Engine {
                     }
                     state.reattribute_dirty(config, as_of)
                 })?;
-                self.commit_recomputed(&state, &attribution)?;
+                self.commit_recomputed(&state, &attribution, Durability::Now)?;
             }
         }
         Ok(visited)

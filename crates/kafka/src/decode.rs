@@ -1,0 +1,129 @@
+//! Turning a batch's messages into events: the checks made before decoding
+//! (empty, too large), and decoding itself, on several threads at once.
+//!
+//! Decoding is pure and each message is independent, so a batch is split into
+//! contiguous chunks decoded in parallel and put back in order: the events and
+//! dead letters come out exactly as one thread would make them.
+
+use touchline_core::Envelope;
+use touchline_proto::{UnknownFields, WireFormat};
+
+use crate::dead_letter::Source;
+
+/// Below this many messages a batch is decoded on the ingest thread alone:
+/// starting threads would cost more than it saves.
+const PARALLEL_FROM: usize = 256;
+
+/// A message within bounds, copied out of the consumer's buffer to be decoded.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub(crate) source: Source,
+    pub(crate) key: Option<Vec<u8>>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) format: WireFormat,
+}
+
+/// Why a message is not an event: a stable code and the reason.
+pub(crate) type Refusal = (&'static str, String);
+
+/// Refuses a message that is empty or larger than `max_bytes` before it is
+/// decoded: a decoder given 10 MB of JSON spends the time and memory the limit
+/// is there to bound.
+pub(crate) fn precheck(payload: &[u8], max_bytes: usize) -> Result<(), Refusal> {
+    if payload.is_empty() {
+        return Err(("empty", "the message has no payload".to_owned()));
+    }
+    if payload.len() > max_bytes {
+        return Err((
+            "too_large",
+            format!(
+                "the message is {} bytes, more than kafka.max_message_bytes ({max_bytes})",
+                payload.len(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn decode_one(received: &Received, unknown: UnknownFields) -> Result<Envelope, Refusal> {
+    touchline_proto::decode_with(received.format, &received.payload, unknown)
+        .map_err(|e| (e.code(), e.to_string()))
+}
+
+/// Decodes every message, in order, on up to `threads` threads.
+pub(crate) fn decode_all(
+    received: &[Received],
+    unknown: UnknownFields,
+    threads: usize,
+) -> Vec<Result<Envelope, Refusal>> {
+    if threads < 2 || received.len() < PARALLEL_FROM {
+        return received.iter().map(|r| decode_one(r, unknown)).collect();
+    }
+    let chunk = received.len().div_ceil(threads);
+    let mut chunks = received.chunks(chunk);
+    let first = chunks.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks
+            .map(|c| {
+                scope.spawn(move || c.iter().map(|r| decode_one(r, unknown)).collect::<Vec<_>>())
+            })
+            .collect();
+        // The ingest thread decodes the first chunk itself.
+        let mut decoded: Vec<_> = first.iter().map(|r| decode_one(r, unknown)).collect();
+        for other in others {
+            match other.join() {
+                Ok(part) => decoded.extend(part),
+                // Decoding does not panic (fuzzed); if it ever did, the ingest
+                // thread fails as it would have decoding alone.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        decoded
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn received(i: usize) -> Received {
+        let payload = if i % 7 == 3 {
+            b"{not json".to_vec()
+        } else {
+            format!(
+                r#"{{"event_id":"e-{i}","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","payload":{{"type":"touch_recorded","person_id":"p-{i}","campaign_id":"c","touch_type":"email_click","status":"responded"}}}}"#
+            )
+            .into_bytes()
+        };
+        Received {
+            source: Source {
+                topic: "t".into(),
+                partition: 0,
+                offset: i as i64,
+            },
+            key: None,
+            payload,
+            format: WireFormat::Json,
+        }
+    }
+
+    #[test]
+    fn parallel_decoding_gives_what_one_thread_gives_in_the_same_order() {
+        let batch: Vec<Received> = (0..1_000).map(received).collect();
+        let alone = decode_all(&batch, UnknownFields::Refuse, 1);
+        assert_eq!(alone.iter().filter(|d| d.is_err()).count(), 143);
+        for threads in [2, 3, 8] {
+            assert_eq!(decode_all(&batch, UnknownFields::Refuse, threads), alone);
+        }
+    }
+
+    #[test]
+    fn empty_and_oversized_messages_are_refused_before_decoding() {
+        assert_eq!(precheck(b"", 10).unwrap_err().0, "empty");
+        let refusal = precheck(&[b'x'; 11], 10).unwrap_err();
+        assert_eq!(refusal.0, "too_large");
+        assert!(refusal.1.contains("11 bytes"), "{}", refusal.1);
+        assert!(precheck(b"x", 10).is_ok());
+    }
+}
