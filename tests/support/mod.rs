@@ -137,18 +137,15 @@ pub fn producer() -> FutureProducer {
         .set("bootstrap.servers", brokers())
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
+        // As touchline's own producers and the Java client partition.
+        .set("partitioner", "murmur2_random")
         .create()
         .expect("producer")
 }
 
-/// The partition key a real source would use: the person (or other subject).
+/// The partition key of the contract (what a real source uses).
 pub fn key_of(envelope: &Envelope) -> String {
-    envelope
-        .event
-        .streams()
-        .next()
-        .map(|s| s.id.to_owned())
-        .unwrap_or_else(|| envelope.event_id.clone())
+    envelope.partition_key().to_owned()
 }
 
 /// Produces every event: one in `json_every` as JSON to the JSON topic, the rest

@@ -469,6 +469,19 @@ pub struct StreamRef<'a> {
     pub id: &'a str,
 }
 
+impl Envelope {
+    /// The partition key of the contract: the event's subject, the first of
+    /// its streams (the person of a touch or lead event, the opportunity of an
+    /// opportunity event, the account of a transaction or account event, the
+    /// campaign of a campaign event, the survivor of a merge); the event id for
+    /// an event with none. Every producer of touchline's own keys by it, with
+    /// the Java client's partitioner, so a subject's events keep their order on
+    /// one partition whichever client wrote them.
+    pub fn partition_key(&self) -> &str {
+        self.event.streams().next().map_or(&self.event_id, |s| s.id)
+    }
+}
+
 impl Event {
     /// The snake_case name used in JSON, metrics and reports.
     pub fn type_name(&self) -> &'static str {

@@ -323,6 +323,30 @@ mod tests {
     }
 
     #[test]
+    fn the_partition_key_is_the_subject() {
+        let mut envelope = opportunity("EUR", 10);
+        assert_eq!(
+            envelope.partition_key(),
+            "o1",
+            "an opportunity event: the deal"
+        );
+        envelope.event = Event::PersonsMerged(PersonsMerged {
+            surviving_person_id: "p-keep".into(),
+            merged_person_id: "p-gone".into(),
+            reason: String::new(),
+        });
+        assert_eq!(envelope.partition_key(), "p-keep", "a merge: the survivor");
+        envelope.event = Event::TransactionRecorded(TransactionRecorded {
+            transaction_id: "t1".into(),
+            account_id: "a1".into(),
+            opportunity_id: "o1".into(),
+            amount: Money::new(1, "EUR"),
+            description: String::new(),
+        });
+        assert_eq!(envelope.partition_key(), "a1", "a transaction: the account");
+    }
+
+    #[test]
     fn reasons_name_the_field() {
         assert_eq!(opportunity("EUR", 10).validate(), Ok(()));
         assert_eq!(

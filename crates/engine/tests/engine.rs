@@ -1072,6 +1072,25 @@ fn replay_rebuilds_exactly_the_live_state_from_the_log_for_100k_events() {
     // from the log, not decide again.
     assert!(live.0.iter().any(|(_, p)| !p.routing.is_empty()));
     assert!(!alerts(engine.store()).is_empty());
+    // Each account keeps the alerts it published, the latest 50.
+    let mut published: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for alert in alerts(engine.store()) {
+        let alert: touchline_engine::ActivityAlert = serde_json::from_str(&alert).expect("alert");
+        published
+            .entry(alert.account_id.clone())
+            .or_default()
+            .push(alert.alert_id);
+    }
+    for (account_id, ids) in &published {
+        let account: touchline_projection::AccountView = engine
+            .store()
+            .get(Table::Accounts, account_id)
+            .expect("read")
+            .expect("the account");
+        let kept: Vec<&String> = account.recent_alerts.iter().map(|a| &a.alert_id).collect();
+        let latest: Vec<&String> = ids.iter().skip(ids.len().saturating_sub(50)).collect();
+        assert_eq!(kept, latest, "{account_id}");
+    }
     let versions_before: Vec<(String, u64)> = {
         let mut v = Vec::new();
         engine

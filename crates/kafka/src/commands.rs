@@ -64,6 +64,9 @@ impl CommandProducer {
             .client()
             .set("enable.idempotence", "true")
             .set("acks", "all")
+            // The Java client's partitioner: one key, one partition, whichever
+            // client (touchline, Kafka Streams, Connect) produced it.
+            .set("partitioner", "murmur2_random")
             .create_with_context(DeliveryCheck)?;
         Ok(CommandProducer { producer, topic })
     }
@@ -83,9 +86,9 @@ impl CommandProducer {
         let deliveries = Arc::new(Deliveries::default());
         for (i, envelope) in events.iter().enumerate() {
             let bytes = touchline_proto::encode(self.topic.format, envelope);
-            let key = subject_key(envelope);
+            let key = envelope.partition_key();
             let mut record = BaseRecord::with_opaque_to(&self.topic.name, deliveries.clone())
-                .key(&key)
+                .key(key)
                 .payload(&bytes);
             loop {
                 match self.producer.send(record) {
@@ -117,17 +120,6 @@ impl CommandProducer {
         progress(events.len());
         Ok(())
     }
-}
-
-/// Keyed by the subject (the event's first stream), so its events keep their
-/// order on one partition.
-fn subject_key(envelope: &Envelope) -> String {
-    envelope
-        .event
-        .streams()
-        .next()
-        .map_or(envelope.event_id.as_str(), |s| s.id)
-        .to_owned()
 }
 
 impl EventSink for CommandProducer {

@@ -57,6 +57,8 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
         config.attribution_topic.as_str(),
         config.alerts_topic.as_str(),
     ]);
+    let inputs: Vec<&str> = config.topics.iter().map(|t| t.name.as_str()).collect();
+    let mut input_partitions: Vec<(&str, usize)> = Vec::new();
     for topic in topics {
         loop {
             // Serves the error callback. Not Duration::ZERO: a poll then takes
@@ -69,6 +71,9 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
                 Ok(metadata) => {
                     if let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) {
                         match t.error().map(RDKafkaErrorCode::from) {
+                            None if inputs.contains(&topic) => {
+                                input_partitions.push((topic, t.partitions().len()));
+                            }
                             None => {}
                             Some(RDKafkaErrorCode::TopicAuthorizationFailed) => {
                                 return Err(KafkaError::Config(format!(
@@ -106,6 +111,15 @@ pub fn check_connection_within(config: &KafkaConfig, timeout: Duration) -> Resul
                 return Ok(());
             }
         }
+    }
+    if input_partitions
+        .windows(2)
+        .any(|pair| pair[0].1 != pair[1].1)
+    {
+        warn!(
+            ?input_partitions,
+            "the input topics have different partition counts: a subject's events on two topics land on different partitions, so they are not co-partitioned"
+        );
     }
     info!(brokers = %config.brokers, "{}: the brokers accepted the connection", who.describe());
     Ok(())

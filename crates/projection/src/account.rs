@@ -13,7 +13,34 @@ pub struct AccountView {
     pub opportunity_ids: Vec<String>,
     /// Transactions from accounting, in time order (R3).
     pub transactions: Vec<TransactionEntry>,
+    /// The rep alerts raised for this account (R18), oldest first: the latest
+    /// [`MAX_RECENT_ALERTS`]; every one also went to the alerts topic.
+    pub recent_alerts: Vec<AlertEntry>,
     pub last_seq: u64,
+}
+
+/// How many rep alerts an account keeps; older ones are dropped from the view
+/// (the alerts topic has them all).
+pub const MAX_RECENT_ALERTS: usize = 50;
+
+/// A rep alert (R18) as the account keeps it: a contact showed activity
+/// while the account had open pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertEntry {
+    /// `<touch event id>/<account id>`, the published alert's id.
+    pub alert_id: String,
+    pub person_id: String,
+    pub person_name: String,
+    pub campaign_id: String,
+    pub touch_type: touchline_core::TouchType,
+    pub topic: String,
+    pub occurred_at: touchline_core::Timestamp,
+    /// Who was told: the open deals' owners, else the account owner.
+    pub rep_ids: Vec<String>,
+    /// The deals that were open.
+    pub open_opportunity_ids: Vec<String>,
+    /// The log position of the touch.
+    pub seq: u64,
 }
 
 /// One accounting transaction on the account (R3).
@@ -44,6 +71,16 @@ impl AccountView {
     pub fn add_opportunity(&mut self, opportunity_id: &str) {
         if !opportunity_id.is_empty() && !self.opportunity_ids.iter().any(|o| o == opportunity_id) {
             self.opportunity_ids.push(opportunity_id.to_owned());
+        }
+    }
+
+    /// Keeps an alert raised for this account, dropping the oldest beyond
+    /// [`MAX_RECENT_ALERTS`].
+    pub fn record_alert(&mut self, alert: AlertEntry) {
+        self.recent_alerts.push(alert);
+        if self.recent_alerts.len() > MAX_RECENT_ALERTS {
+            let excess = self.recent_alerts.len() - MAX_RECENT_ALERTS;
+            self.recent_alerts.drain(..excess);
         }
     }
 

@@ -41,7 +41,7 @@ mod opportunity;
 mod person;
 mod routing;
 
-pub use account::{AccountView, TransactionEntry};
+pub use account::{AccountView, AlertEntry, MAX_RECENT_ALERTS, TransactionEntry};
 pub use campaign::{CampaignView, DatedCost};
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};

@@ -60,7 +60,7 @@ use touchline_core::{Envelope, StreamKind};
 pub use backup::{BACKUP_FORMAT, BackupManifest, MANIFEST_FILE, read_manifest, restore};
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";

@@ -128,6 +128,26 @@ impl BatchState {
                 open_opportunities: open,
                 seq,
             };
+            // The account keeps its recent alerts, for its record (and the
+            // dashboard); a rebuild records them again, without publishing.
+            if let Some(account) = self.accounts.get_existing_mut(&account_id) {
+                account.record_alert(touchline_projection::AlertEntry {
+                    alert_id: alert.alert_id.clone(),
+                    person_id: alert.person_id.clone(),
+                    person_name: alert.person_name.clone(),
+                    campaign_id: alert.campaign_id.clone(),
+                    touch_type: alert.touch_type,
+                    topic: alert.topic.clone(),
+                    occurred_at: alert.occurred_at,
+                    rep_ids: alert.rep_ids.clone(),
+                    open_opportunity_ids: alert
+                        .open_opportunities
+                        .iter()
+                        .map(|o| o.opportunity_id.clone())
+                        .collect(),
+                    seq,
+                });
+            }
             // Plain data with string keys: serializing cannot fail.
             let value = serde_json::to_vec(&alert).unwrap_or_default();
             alerts.push(OutboxRecord::alert(account_id, value));

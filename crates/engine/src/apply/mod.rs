@@ -434,6 +434,11 @@ impl Engine {
                 state.version_floor = floor;
                 for event in &page {
                     state.project(event.seq, &event.envelope);
+                    // Alerts were published when they were raised: a rebuild
+                    // only records them on their accounts again, as live did.
+                    if matches!(event.envelope.event, Event::TouchRecorded(_)) {
+                        state.activity_alerts(event.seq, &event.envelope);
+                    }
                 }
                 state.reattribute_dirty(config, last_seq)
             })?;
