@@ -38,7 +38,7 @@
 //! | `GET /v1/leads?owner=&limit=&offset=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
 //! | `GET /v1/scores?at=&owner=&limit=&offset=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
 //! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
-//! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest events |
+//! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest rep alerts, latest events |
 //! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
 //! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
 //! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
