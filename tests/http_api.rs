@@ -405,6 +405,22 @@ async fn data_driven_models_share_credit_by_channel() {
     let (status, body) = get(&app, "/v1/reports/data-driven?model=markov&order=4").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "parameter order: \"4\" is not 1, 2 or 3");
+    // The value rule is named in the answer, and can be ChannelAttribution's.
+    let (_, report) = get(&app, "/v1/reports/data-driven?model=markov").await;
+    assert_eq!(report["markov_value"], "journey_value");
+    let (status, report) = get(
+        &app,
+        "/v1/reports/data-driven?model=markov&markov_value=last_channel_mean",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["markov_value"], "last_channel_mean");
+    let (status, body) = get(&app, "/v1/reports/data-driven?markov_value=mean").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter markov_value: \"mean\" is not journey_value or last_channel_mean"
+    );
 }
 
 #[tokio::test]

@@ -149,6 +149,9 @@ pub struct AttributionConfig {
     pub params: ModelParams,
     /// `contact_roles`, or `account_contacts` to credit every contact of the account.
     pub opportunity_touches: OpportunityTouches,
+    /// How the Markov report shares value: `journey_value`, or
+    /// `last_channel_mean` as ChannelAttribution does.
+    pub markov_value: touchline_attribution::data_driven::MarkovValue,
 }
 
 impl AttributionConfig {
@@ -158,6 +161,7 @@ impl AttributionConfig {
             filter: self.filter,
             lookback_days: self.lookback_days,
             opportunity_touches: self.opportunity_touches,
+            markov_value: self.markov_value,
         }
     }
 }
@@ -191,6 +195,7 @@ impl Default for AttributionConfig {
             lookback_days: Lookback::default(),
             params: ModelParams::default(),
             opportunity_touches: OpportunityTouches::ContactRoles,
+            markov_value: Default::default(),
         }
     }
 }

@@ -732,6 +732,7 @@ async fn funnel(
 struct DataDrivenParams {
     model: Option<String>,
     order: Option<String>,
+    markov_value: Option<String>,
     conversion: Option<String>,
     by: Option<String>,
     from: Option<String>,
@@ -752,10 +753,19 @@ async fn data_driven_report(
         .map_err(ApiError::bad_request)?;
     let range =
         parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let mut settings = (*state.settings).clone();
+    if let Some(text) = params.markov_value.as_deref() {
+        settings.markov_value = touchline_attribution::data_driven::MarkovValue::parse(text)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "parameter markov_value: {text:?} is not journey_value or last_channel_mean"
+                ))
+            })?;
+    }
     blocking(move || {
         state
             .queries
-            .data_driven(model, kind, range, by, &state.settings)
+            .data_driven(model, kind, range, by, &settings)
             .map(Json)
             .map_err(|e| match e {
                 DataDrivenReportError::Engine(e) => ApiError::from(e),

@@ -144,6 +144,14 @@ pub struct AttributionSettings {
     pub lookback_days: Lookback,
     /// Whose touches an opportunity's conversions draw on.
     pub opportunity_touches: OpportunityTouches,
+    /// How the Markov model shares value (data-driven reports only; left out of
+    /// the stored configuration when default, since it changes no credit set).
+    #[serde(skip_serializing_if = "is_default")]
+    pub markov_value: data_driven::MarkovValue,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 impl AttributionSettings {

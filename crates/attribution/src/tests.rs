@@ -503,6 +503,7 @@ fn settings_strategy() -> impl Strategy<Value = AttributionSettings> {
                 TouchFilter::All
             },
             opportunity_touches: OpportunityTouches::ContactRoles,
+            markov_value: Default::default(),
             lookback_days: Lookback {
                 opportunity_created: lookback,
                 ..Lookback::default()

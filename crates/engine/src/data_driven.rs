@@ -5,7 +5,7 @@
 use hashbrown::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::data_driven::{
-    DataDrivenResult, Journey, ShapleyOptions, markov, shapley,
+    DataDrivenResult, Journey, ShapleyOptions, markov_with, shapley,
 };
 use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
@@ -40,6 +40,9 @@ pub struct DataDrivenReport {
     pub model: DataDrivenModel,
     pub conversion: ConversionKind,
     pub by: Granularity,
+    /// How value was shared (Markov only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub markov_value: Option<touchline_attribution::data_driven::MarkovValue>,
     pub converting_journeys: usize,
     pub non_converting_journeys: usize,
     #[serde(flatten)]
@@ -197,13 +200,17 @@ impl Queries {
             })?;
         let non_converting = journeys.len() - converting;
         let result = match model {
-            DataDrivenModel::Markov { order } => markov(&journeys, order)?,
+            DataDrivenModel::Markov { order } => {
+                markov_with(&journeys, order, settings.markov_value)?
+            }
             DataDrivenModel::Shapley => shapley(&journeys, &ShapleyOptions::default()),
         };
         Ok(DataDrivenReport {
             model,
             conversion: kind,
             by,
+            markov_value: matches!(model, DataDrivenModel::Markov { .. })
+                .then_some(settings.markov_value),
             converting_journeys: converting,
             non_converting_journeys: non_converting,
             result,

@@ -165,6 +165,7 @@ fn other_parameters_give_what_an_engine_configured_with_them_stores() {
             opportunity_won: Some(90),
         },
         opportunity_touches: OpportunityTouches::AccountContacts,
+        markov_value: Default::default(),
     };
     let (_b, reconfigured) = engine_with(&events, other.clone());
     for kind in ConversionKind::ALL {

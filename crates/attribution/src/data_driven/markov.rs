@@ -73,6 +73,21 @@ const START_KEY: StateKey = [0; MAX_MARKOV_ORDER];
 /// when every conversion has the same value the value chain equals the count
 /// chain and value shares equal conversion shares.
 ///
+/// **Value as ChannelAttribution gives it** ([`MarkovValue::LastChannelMean`]):
+/// the chain is the count chain, and each conversion is worth `m_k`, the mean
+/// value of the converted journeys whose last channel is `k` (what
+/// ChannelAttribution's `markov_model` gives each simulated conversion, here
+/// exactly instead of simulated). With `P_k` the probability of converting
+/// with `k` as the last channel, `V = Σ_k m_k · P_k`, and `V_without_c` the
+/// same with `c` removed; `RE_v(c) = 1 − V_without_c / V` and `value(c) =
+/// total_value × RE_v(c) / Σ_d RE_v(d)`. Worked example, order 1: journeys
+/// `A, B` converted (300), `A` converted (100), `B` not. `m_A = 100`,
+/// `m_B = 300`; `START → A` 2/3, `→ B` 1/3, `A → B` 1/2, `A → CONVERSION` 1/2,
+/// `B → CONVERSION` 1/2, `B → NULL` 1/2. `P_A = 2/3 · 1/2 = 1/3`, `P_B = 2/3 ·
+/// 1/2 · 1/2 + 1/3 · 1/2 = 1/3`, `V = 400/3`. Without `A`: `P_B = 1/6`, `V = 50`,
+/// `RE_v(A) = 5/8`; without `B`: `P_A = 1/3`, `V = 100/3`, `RE_v(B) = 3/4`. Of
+/// the 400: `A` 400 · (5/8)/(11/8) = 181.82, `B` 218.18 (tested).
+///
 /// `baseline` is `P` of the count chain; `exact` is `true`.
 ///
 /// # Errors
@@ -81,6 +96,15 @@ const START_KEY: StateKey = [0; MAX_MARKOV_ORDER];
 /// infinite or NaN; [`DataDrivenError::TooManyStates`] above
 /// [`MAX_MARKOV_STATES`] channel states.
 pub fn markov(journeys: &[Journey], order: usize) -> Result<DataDrivenResult, DataDrivenError> {
+    markov_with(journeys, order, MarkovValue::JourneyValue)
+}
+
+/// [`markov`], with the value shares computed as `value` says.
+pub fn markov_with(
+    journeys: &[Journey],
+    order: usize,
+    value: MarkovValue,
+) -> Result<DataDrivenResult, DataDrivenError> {
     if !(1..=MAX_MARKOV_ORDER).contains(&order) {
         return Err(DataDrivenError::OrderOutOfRange(order));
     }
@@ -155,6 +179,9 @@ pub fn markov(journeys: &[Journey], order: usize) -> Result<DataDrivenResult, Da
         }
     }
 
+    if value == MarkovValue::LastChannelMean {
+        scores[VALUE] = last_channel_value_scores(&chain, &paths, order, names.len());
+    }
     let [count_scores, value_scores] = scores;
     let shares = normalise(&count_scores);
     let value_shares = normalise(&value_scores);
@@ -258,7 +285,27 @@ impl Chain {
     /// `self.keys` (`START` first), which are the graph's state numbers. `None` if
     /// `START` cannot reach `CONVERSION`.
     fn active_graph(&self, layer: usize, removed: &[bool]) -> Option<(Elimination, Vec<usize>)> {
+        self.active_graph_into(layer, removed, |_| true)
+    }
+
+    /// [`Chain::active_graph`] where only the states `converts` admits lead
+    /// into `CONVERSION`; the others' conversions count as `NULL`, so every
+    /// state keeps its total weight and `P` becomes the probability of
+    /// converting from one of those states.
+    fn active_graph_into(
+        &self,
+        layer: usize,
+        removed: &[bool],
+        converts: impl Fn(usize) -> bool,
+    ) -> Option<(Elimination, Vec<usize>)> {
         let n = self.keys.len();
+        let conv_of = |s: usize| {
+            if converts(s) {
+                self.conv[s][layer]
+            } else {
+                0.0
+            }
+        };
         let live = |to: u32, w: [f64; 2]| w[layer] > 0.0 && !removed[to as usize];
 
         let mut reached = vec![false; n];
@@ -282,7 +329,7 @@ impl Chain {
         }
         let mut active = vec![false; n];
         stack.clear();
-        for s in (0..n).filter(|&s| reached[s] && self.conv[s][layer] > 0.0) {
+        for s in (0..n).filter(|&s| reached[s] && conv_of(s) > 0.0) {
             active[s] = true;
             stack.push(s);
         }
@@ -311,7 +358,7 @@ impl Chain {
         let mut null = Vec::with_capacity(count as usize);
         for s in (0..n).filter(|&s| active[s]) {
             let mut row = Vec::new();
-            let mut to_null = self.null[s][layer];
+            let mut to_null = self.null[s][layer] + (self.conv[s][layer] - conv_of(s));
             for &(to, w) in &self.out[s] {
                 if w[layer] > 0.0 {
                     if active[to as usize] {
@@ -322,7 +369,7 @@ impl Chain {
                 }
             }
             out.push(row);
-            conv.push(self.conv[s][layer]);
+            conv.push(conv_of(s));
             null.push(to_null);
         }
         let states = (0..n).filter(|&s| active[s]).collect();
@@ -477,6 +524,59 @@ impl Elimination {
             0.0
         }
     }
+}
+
+/// The value removal effects of [`MarkovValue::LastChannelMean`]: `1 −
+/// V_without_c / V` per channel, `V = Σ_k m_k · P_k` over the last channel `k`
+/// (see [`markov`]).
+fn last_channel_value_scores(
+    chain: &Chain,
+    paths: &[(Vec<u32>, bool, f64)],
+    order: usize,
+    channels: usize,
+) -> Vec<f64> {
+    // m_k: the mean value of the converted journeys whose last channel is k.
+    let mut sums = vec![(0.0f64, 0.0f64); channels + 1];
+    for (symbols, converted, value) in paths {
+        if let (true, Some(&last)) = (*converted, symbols.last()) {
+            sums[last as usize].0 += value;
+            sums[last as usize].1 += 1.0;
+        }
+    }
+    let keep_all = vec![false; chain.keys.len()];
+    let mut total = 0.0;
+    let mut without = vec![0.0; channels + 1];
+    for (last, &(sum, count)) in sums.iter().enumerate().skip(1) {
+        if count == 0.0 || sum == 0.0 {
+            continue;
+        }
+        let mean = sum / count;
+        let ends_in = |s: usize| chain.keys[s][order - 1] as usize == last;
+        let Some((graph, states)) = chain.active_graph_into(COUNT, &keep_all, ends_in) else {
+            continue;
+        };
+        let mut full = graph.clone();
+        full.eliminate_where(|_| true);
+        let p = full.start_probability();
+        total += mean * p;
+        let keys: Vec<StateKey> = states.iter().map(|&s| chain.keys[s]).collect();
+        let symbols: Vec<u32> = (1..=channels as u32)
+            .filter(|symbol| keys.iter().any(|key| key[..order].contains(symbol)))
+            .collect();
+        let mut p_without = vec![p; channels + 1];
+        if !symbols.is_empty() {
+            removal_probabilities(graph, &keys, order, &symbols, &mut p_without);
+        }
+        for (c, slot) in without.iter_mut().enumerate().skip(1) {
+            *slot += mean * p_without[c];
+        }
+    }
+    if total <= 0.0 {
+        return vec![0.0; channels];
+    }
+    (1..=channels)
+        .map(|c| (1.0 - without[c] / total).max(0.0))
+        .collect()
 }
 
 /// Sets `p_without[c]` to `P_without_c` for every channel symbol `c` in

@@ -194,10 +194,35 @@ mod markov;
 mod shapley;
 
 /// Weight layers: plain counts, and value weights.
+/// How the Markov model shares value among channels.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkovValue {
+    /// Removal effects on a chain whose transitions are weighted by the value
+    /// of the journeys taking them (non-converting ones by the mean value).
+    #[default]
+    JourneyValue,
+    /// As ChannelAttribution's `markov_model` does: every conversion is worth
+    /// the mean value of the conversions with the same last channel.
+    LastChannelMean,
+}
+
+impl MarkovValue {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "journey_value" => Some(MarkovValue::JourneyValue),
+            "last_channel_mean" => Some(MarkovValue::LastChannelMean),
+            _ => None,
+        }
+    }
+}
+
 const COUNT: usize = 0;
 const VALUE: usize = 1;
 
-pub use markov::markov;
+pub use markov::{markov, markov_with};
 pub use shapley::shapley;
 
 // ---------------------------------------------------------------------------

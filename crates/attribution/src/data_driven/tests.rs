@@ -750,3 +750,46 @@ proptest! {
         }
     }
 }
+
+/// The worked example of `markov`'s documentation: ChannelAttribution's value
+/// rule, each conversion worth the mean value of its last channel.
+#[test]
+fn markov_value_as_channel_attribution_gives_it() {
+    let journeys = [
+        journey(&["A", "B"], true, 300.0),
+        journey(&["A"], true, 100.0),
+        journey(&["B"], false, 0.0),
+    ];
+    let ca = markov_with(&journeys, 1, MarkovValue::LastChannelMean)
+        .expect("order 1 and 2 are supported");
+    let value = |r: &DataDrivenResult, c: &str| credit(r, c).value;
+    assert!(
+        (value(&ca, "A") - 400.0 * 5.0 / 11.0).abs() < 1e-9,
+        "{ca:?}"
+    );
+    assert!(
+        (value(&ca, "B") - 400.0 * 6.0 / 11.0).abs() < 1e-9,
+        "{ca:?}"
+    );
+    // Conversions are shared alike in both rules; value is not.
+    let by_journey = markov(&journeys, 1).expect("order 1 and 2 are supported");
+    for (a, b) in ca.channels.iter().zip(&by_journey.channels) {
+        assert_eq!(a.share, b.share);
+    }
+    assert!((value(&by_journey, "A") - value(&ca, "A")).abs() > 1.0);
+    // With one value for every conversion, the two rules agree.
+    let same: Vec<Journey> = journeys
+        .iter()
+        .map(|j| Journey {
+            value: if j.converted { 100.0 } else { 0.0 },
+            ..j.clone()
+        })
+        .collect();
+    let (a, b) = (
+        markov_with(&same, 2, MarkovValue::LastChannelMean).expect("order 1 and 2 are supported"),
+        markov(&same, 2).expect("order 1 and 2 are supported"),
+    );
+    for (x, y) in a.channels.iter().zip(&b.channels) {
+        assert!((x.value - y.value).abs() < 1e-9, "{a:?} {b:?}");
+    }
+}
