@@ -91,14 +91,7 @@ pub(crate) async fn conversion_history(
 ) -> ApiResult<ConversionHistory> {
     check_conversion_id(&id)?;
     blocking(move || {
-        let scratch = tempfile::Builder::new()
-            .prefix("touchline-history-")
-            .tempdir()
-            .map_err(|e| ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                message: format!("no scratch directory for the history: {e}"),
-            })?;
-        match touchline_engine::history::conversion_history(&state.queries, &id, scratch.path()) {
+        match touchline_engine::history::conversion_history(&state.queries, &id, &state.histories) {
             Ok(Some(history)) => Ok(Json(history)),
             Ok(None) => Err(ApiError::not_found(format!("no conversion {id:?}"))),
             Err(HistoryError::Engine(e)) => Err(ApiError::from(e)),

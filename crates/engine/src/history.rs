@@ -22,8 +22,9 @@
 //! refused ([`HistoryError::TooLarge`]) instead of replayed.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model, OpportunityTouches, Unattributed};
@@ -109,12 +110,12 @@ pub struct StepModel {
     pub unattributed: Option<Unattributed>,
 }
 
-/// Rebuilds the history of `conversion_id` in `scratch` (an empty directory).
+/// Rebuilds the history of `conversion_id` in a scratch engine from `pool`.
 /// `None` when the store has never had that conversion.
 pub fn conversion_history(
     queries: &Queries,
     conversion_id: &str,
-    scratch: &Path,
+    pool: &ScratchPool,
 ) -> Result<Option<ConversionHistory>, HistoryError> {
     let (kind, subject) = conversion_id
         .split_once(':')
@@ -135,7 +136,8 @@ pub fn conversion_history(
     let events = inputs(store, conversion_id, kind, subject, account_mode)?;
     let events_read = events.len();
 
-    let mut engine = Engine::open(Arc::new(Store::open(scratch)?), config)?;
+    let mut scratch = pool.take(config)?;
+    let engine = &mut scratch.engine;
     let mut before: Option<ConversionView> = None;
     let mut steps = Vec::new();
     for (seq, envelope) in events {
@@ -151,6 +153,7 @@ pub fn conversion_history(
         before = after;
     }
     let matches_stored = answers(before.as_ref()) == answers(Some(&stored));
+    pool.retire(scratch);
     Ok(Some(ConversionHistory {
         conversion_id: conversion_id.to_owned(),
         events_read,
@@ -166,6 +169,142 @@ pub fn conversion_history(
             .collect(),
         matches_stored,
     }))
+}
+
+/// Scratch engines opened before the requests that use them: creating a
+/// RocksDB store costs tens of milliseconds (hundreds where every file
+/// creation is fsynced to a disk), which would otherwise be most of a
+/// history's time. One engine is kept ready; a request takes it (or opens
+/// one when none is ready, or when the stored configuration changed), and a
+/// background thread removes the used one and opens the next. Clones share
+/// the pool.
+#[derive(Debug, Clone)]
+pub struct ScratchPool {
+    inner: Arc<PoolInner>,
+}
+
+#[derive(Debug)]
+struct PoolInner {
+    parent: PathBuf,
+    ready: Mutex<Option<Scratch>>,
+    refilling: AtomicBool,
+}
+
+/// An engine over an empty store in a directory of its own, removed on drop.
+#[derive(Debug)]
+pub struct Scratch {
+    // Dropped first: the engine closes its store before the directory goes.
+    engine: Engine,
+    config: EngineConfig,
+    _dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn open(parent: &Path, config: EngineConfig) -> Result<Self, HistoryError> {
+        let dir = tempfile::Builder::new()
+            .prefix("touchline-history-")
+            .tempdir_in(parent)
+            .map_err(|source| touchline_store::StoreError::Io {
+                operation: "create a scratch directory in",
+                path: parent.to_owned(),
+                source,
+            })?;
+        let engine = Engine::open(Arc::new(Store::open(dir.path())?), config.clone())?;
+        Ok(Scratch {
+            engine,
+            config,
+            _dir: dir,
+        })
+    }
+}
+
+impl ScratchPool {
+    /// Scratch stores under `parent`.
+    pub fn new(parent: impl Into<PathBuf>) -> Self {
+        ScratchPool {
+            inner: Arc::new(PoolInner {
+                parent: parent.into(),
+                ready: Mutex::new(None),
+                refilling: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Scratch stores in memory where the system has a RAM file system
+    /// (`/dev/shm`), else in the temporary directory. A scratch store is
+    /// thrown away after one request, so its fsyncs buy nothing; on a RAM
+    /// file system they cost nothing.
+    pub fn in_memory_or_temp() -> Self {
+        let shm = Path::new("/dev/shm");
+        let writable = shm.is_dir()
+            && tempfile::Builder::new()
+                .prefix("touchline-probe-")
+                .tempdir_in(shm)
+                .is_ok();
+        Self::new(if writable {
+            shm.to_owned()
+        } else {
+            std::env::temp_dir()
+        })
+    }
+
+    /// Where the scratch stores go.
+    pub fn parent(&self) -> &Path {
+        &self.inner.parent
+    }
+
+    fn take(&self, config: EngineConfig) -> Result<Scratch, HistoryError> {
+        let ready = self
+            .inner
+            .ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        match ready {
+            Some(scratch) if scratch.config == config => Ok(scratch),
+            stale => {
+                if let Some(stale) = stale {
+                    self.retire_later(stale, config.clone());
+                }
+                Scratch::open(&self.inner.parent, config)
+            }
+        }
+    }
+
+    /// Removes a used scratch engine and opens the next, off the caller's thread.
+    fn retire(&self, used: Scratch) {
+        let config = used.config.clone();
+        self.retire_later(used, config);
+    }
+
+    /// Drops `used` and opens the next scratch engine, under `config`.
+    fn retire_later(&self, used: Scratch, config: EngineConfig) {
+        if self.inner.refilling.swap(true, Ordering::AcqRel) {
+            // A refill is under way: only the removal is left to do.
+            let _ = std::thread::Builder::new()
+                .name("history-scratch".into())
+                .spawn(move || drop(used));
+            return;
+        }
+        let pool = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("history-scratch".into())
+            .spawn(move || {
+                drop(used);
+                match Scratch::open(&pool.inner.parent, config) {
+                    Ok(next) => {
+                        *pool.inner.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(next)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot open the next history scratch store")
+                    }
+                }
+                pool.inner.refilling.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            self.inner.refilling.store(false, Ordering::Release);
+        }
+    }
 }
 
 /// Every model's answer, in the view's order; none for a retracted conversion.

@@ -11,7 +11,9 @@ use touchline_attribution::{ConversionKind, Model, OpportunityTouches};
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::as_of::MoveReason;
-use touchline_engine::history::{HistoryError, MAX_HISTORY_EVENTS, conversion_history};
+use touchline_engine::history::{
+    HistoryError, MAX_HISTORY_EVENTS, ScratchPool, conversion_history,
+};
 use touchline_engine::{
     Batch, Engine, EngineConfig, InfluenceQuery, InfluenceSort, Queries, TimeRange,
 };
@@ -137,9 +139,10 @@ fn histories_end_in_the_stored_credits(config: EngineConfig) {
         })
         .expect("scan");
     assert!(ids.len() > 20, "{} conversions", ids.len());
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let pool = ScratchPool::new(scratch.path());
     for id in ids.iter().step_by(3) {
-        let scratch = tempfile::tempdir().expect("tempdir");
-        let history = conversion_history(&queries, id, scratch.path())
+        let history = conversion_history(&queries, id, &pool)
             .expect("history")
             .expect("known");
         assert!(history.matches_stored, "{id}: {history:#?}");
@@ -247,7 +250,8 @@ fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
         })
         .expect("apply");
     let scratch = tempfile::tempdir().expect("tempdir");
-    let history = conversion_history(&queries, "opportunity_created:opp", scratch.path())
+    let pool = ScratchPool::new(scratch.path());
+    let history = conversion_history(&queries, "opportunity_created:opp", &pool)
         .expect("history")
         .expect("known");
     assert!(history.matches_stored);
@@ -275,10 +279,10 @@ fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
     // Stored: one batch, one version each.
     assert!(history.stored.iter().all(|s| s.version == 1));
 
-    let unknown = conversion_history(&queries, "lead_created:nobody", scratch.path()).expect("ok");
+    let unknown = conversion_history(&queries, "lead_created:nobody", &pool).expect("ok");
     assert!(unknown.is_none());
     assert!(matches!(
-        conversion_history(&queries, "bogus", scratch.path()),
+        conversion_history(&queries, "bogus", &pool),
         Err(HistoryError::BadId(_))
     ));
 }
@@ -297,7 +301,11 @@ fn a_history_beyond_the_limit_is_refused_not_replayed() {
         })
         .expect("apply");
     let scratch = tempfile::tempdir().expect("tempdir");
-    let refused = conversion_history(&Queries::new(store), "lead_created:p", scratch.path());
+    let refused = conversion_history(
+        &Queries::new(store),
+        "lead_created:p",
+        &ScratchPool::new(scratch.path()),
+    );
     assert!(
         matches!(refused, Err(HistoryError::TooLarge { limit, .. }) if limit == MAX_HISTORY_EVENTS),
         "{refused:?}"
