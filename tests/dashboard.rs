@@ -422,10 +422,28 @@ async fn conversion(demo: &Demo, browser: &Browser) {
         .iter()
         .map(|r| r["model"].as_str().unwrap())
         .collect();
-    let history = demo.api(&format!("/v1/conversions/{id}/history"), ADMIN);
-    assert_eq!(history["matches_stored"], true, "{history}");
-    history_rows(&history, models[0], browser.rows("table-history").await);
     browser.screenshot("conversion").await;
+    // The history of a deal that moved after it was created, if one of the
+    // first open deals did.
+    let (id, history) = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(20)
+        .map(|s| {
+            let id = format!(
+                "opportunity_created:{}",
+                s["opportunity_id"].as_str().unwrap()
+            );
+            let history = demo.api(&format!("/v1/conversions/{id}/history"), ADMIN);
+            (id, history)
+        })
+        .max_by_key(|(_, h)| h["steps"].as_array().unwrap().len())
+        .unwrap();
+    assert_eq!(history["matches_stored"], true, "{history}");
+    browser.open_page(&format!("conversion?id={id}")).await;
+    history_rows(&history, models[0], browser.rows("table-history").await);
+    browser.screenshot("conversion-history").await;
     // Another model's history: its versions, not the first model's.
     let last = models[models.len() - 1];
     browser.choose("conversion", "model", last).await;

@@ -14,10 +14,13 @@ export async function load(params) {
   const q = { id: params.id || "", from: params.from, to: params.to, influence: params.influence, currency: params.currency, order: params.order };
   const campaigns = await getOrForbidden("/v1/campaigns", ALL);
   if (campaigns.forbidden || !q.id) return { q, campaigns };
-  const [comparisons, influence] = await Promise.all([
-    Promise.all(CONVERSIONS.map((conversion) => getOrForbidden("/v1/reports/compare", { conversion, campaign: q.id, from: q.from, to: q.to, ...ALL }))),
-    influenced(q),
-  ]);
+  const comparisons = await Promise.all(
+    CONVERSIONS.map((conversion) => getOrForbidden("/v1/reports/compare", { conversion, campaign: q.id, from: q.from, to: q.to, ...ALL })),
+  );
+  // After the comparisons, not beside them: four reports at once are as many
+  // as a two-core instance runs (`http.max_expensive_requests`); a fifth would
+  // be refused with 503.
+  const influence = await influenced(q);
   return { q, campaigns, comparisons, influence };
 }
 

@@ -60,7 +60,7 @@ export function historySection(history, model, names) {
     h(
       "p",
       { class: "hint", id: "history-summary" },
-      `${history.steps.length} moves rebuilt from ${f.whole(history.events_read).text} events. `,
+      `${f.whole(history.steps.length).text} ${history.steps.length === 1 ? "move" : "moves"} rebuilt from ${f.whole(history.events_read).text} events. `,
       stored ? `${f.modelName(model)} publishes version ${stored.version} now; the engine publishes the moves of one batch as one version. ` : "",
       history.matches_stored ? "The last move equals the stored credits." : "The rebuilt history does not end in the stored credits.",
     ),
