@@ -23,8 +23,8 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model, OpportunityTouches, Unattributed};
@@ -174,20 +174,31 @@ pub fn conversion_history(
 /// Scratch engines opened before the requests that use them: creating a
 /// RocksDB store costs tens of milliseconds (hundreds where every file
 /// creation is fsynced to a disk), which would otherwise be most of a
-/// history's time. One engine is kept ready; a request takes it (or opens
-/// one when none is ready, or when the stored configuration changed), and a
-/// background thread removes the used one and opens the next. Clones share
-/// the pool.
+/// history's time. One engine is kept ready; a request takes it, waits for
+/// the one being opened (at most [`REFILL_WAIT`]), or opens one itself (also
+/// when the stored configuration changed), and a background thread removes
+/// the used one and opens the next. Clones share the pool.
 #[derive(Debug, Clone)]
 pub struct ScratchPool {
     inner: Arc<PoolInner>,
 }
 
+/// How long a request waits for the scratch engine being opened before it
+/// opens its own.
+pub const REFILL_WAIT: Duration = Duration::from_millis(250);
+
 #[derive(Debug)]
 struct PoolInner {
     parent: PathBuf,
-    ready: Mutex<Option<Scratch>>,
-    refilling: AtomicBool,
+    slot: Mutex<Slot>,
+    refilled: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    ready: Option<Scratch>,
+    /// A background thread is opening the next one.
+    refilling: bool,
 }
 
 /// An engine over an empty store in a directory of its own, removed on drop.
@@ -224,8 +235,8 @@ impl ScratchPool {
         ScratchPool {
             inner: Arc::new(PoolInner {
                 parent: parent.into(),
-                ready: Mutex::new(None),
-                refilling: AtomicBool::new(false),
+                slot: Mutex::new(Slot::default()),
+                refilled: Condvar::new(),
             }),
         }
     }
@@ -253,13 +264,28 @@ impl ScratchPool {
         &self.inner.parent
     }
 
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        // A panic while holding it leaves at worst no ready engine.
+        self.inner.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn take(&self, config: EngineConfig) -> Result<Scratch, HistoryError> {
-        let ready = self
-            .inner
-            .ready
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let deadline = Instant::now() + REFILL_WAIT;
+        let mut slot = self.slot();
+        while slot.ready.is_none() && slot.refilling {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            slot = self
+                .inner
+                .refilled
+                .wait_timeout(slot, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let ready = slot.ready.take();
+        drop(slot);
         match ready {
             Some(scratch) if scratch.config == config => Ok(scratch),
             stale => {
@@ -277,32 +303,36 @@ impl ScratchPool {
         self.retire_later(used, config);
     }
 
-    /// Drops `used` and opens the next scratch engine, under `config`.
+    /// Drops `used` and, unless another thread is at it, opens the next
+    /// scratch engine under `config`.
     fn retire_later(&self, used: Scratch, config: EngineConfig) {
-        if self.inner.refilling.swap(true, Ordering::AcqRel) {
-            // A refill is under way: only the removal is left to do.
-            let _ = std::thread::Builder::new()
-                .name("history-scratch".into())
-                .spawn(move || drop(used));
-            return;
-        }
+        let refill = {
+            let mut slot = self.slot();
+            !std::mem::replace(&mut slot.refilling, true)
+        };
         let pool = self.clone();
         let spawned = std::thread::Builder::new()
             .name("history-scratch".into())
             .spawn(move || {
                 drop(used);
-                match Scratch::open(&pool.inner.parent, config) {
-                    Ok(next) => {
-                        *pool.inner.ready.lock().unwrap_or_else(|e| e.into_inner()) = Some(next)
-                    }
+                if !refill {
+                    return;
+                }
+                let next = Scratch::open(&pool.inner.parent, config);
+                let mut slot = pool.slot();
+                match next {
+                    Ok(next) => slot.ready = Some(next),
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot open the next history scratch store")
                     }
                 }
-                pool.inner.refilling.store(false, Ordering::Release);
+                slot.refilling = false;
+                drop(slot);
+                pool.inner.refilled.notify_all();
             });
-        if spawned.is_err() {
-            self.inner.refilling.store(false, Ordering::Release);
+        if spawned.is_err() && refill {
+            self.slot().refilling = false;
+            self.inner.refilled.notify_all();
         }
     }
 }
