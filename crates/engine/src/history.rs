@@ -213,7 +213,7 @@ pub struct Scratch {
 impl Scratch {
     fn open(parent: &Path, config: EngineConfig) -> Result<Self, HistoryError> {
         let dir = tempfile::Builder::new()
-            .prefix("touchline-history-")
+            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
             .tempdir_in(parent)
             .map_err(|source| touchline_store::StoreError::Io {
                 operation: "create a scratch directory in",
@@ -229,12 +229,43 @@ impl Scratch {
     }
 }
 
+/// A scratch directory's name: this prefix, the process id, a dash, a random tail.
+const SCRATCH_PREFIX: &str = "touchline-history-";
+
+/// Removes the scratch directories under `parent` that processes which are no
+/// longer running left behind (killed before they could remove them). Only
+/// where `/proc` says which processes run; elsewhere nothing is removed.
+fn sweep_orphans(parent: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SCRATCH_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl ScratchPool {
-    /// Scratch stores under `parent`.
+    /// Scratch stores under `parent`; removes what dead processes left there.
     pub fn new(parent: impl Into<PathBuf>) -> Self {
+        let parent = parent.into();
+        sweep_orphans(&parent);
         ScratchPool {
             inner: Arc::new(PoolInner {
-                parent: parent.into(),
+                parent,
                 slot: Mutex::new(Slot::default()),
                 refilled: Condvar::new(),
             }),

@@ -311,3 +311,25 @@ fn a_history_beyond_the_limit_is_refused_not_replayed() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_pool_removes_the_scratch_stores_of_dead_processes_only() {
+    let parent = tempfile::tempdir().expect("tempdir");
+    // No process has id u32::MAX - 1 (Linux caps ids far below it).
+    let orphan = parent
+        .path()
+        .join(format!("touchline-history-{}-abc", u32::MAX - 1));
+    let mine = parent
+        .path()
+        .join(format!("touchline-history-{}-abc", std::process::id()));
+    let other = parent.path().join("unrelated-1-abc");
+    for dir in [&orphan, &mine, &other] {
+        std::fs::create_dir(dir).expect("mkdir");
+    }
+    let _pool = ScratchPool::new(parent.path());
+    assert_eq!(
+        orphan.exists(),
+        !std::path::Path::new("/proc/self").exists()
+    );
+    assert!(mine.exists() && other.exists());
+}
