@@ -85,6 +85,7 @@ fn main() {
         format!("/v1/conversions/opportunity_created:{opportunity}"),
         format!("/v1/opportunities/{opportunity}"),
         format!("/v1/campaigns?{all}"),
+        format!("/v1/conversions/opportunity_created:{opportunity}/history"),
     ];
     conversion.extend(contacts.iter().map(|c| format!("/v1/persons/{c}?{all}")));
     let mut campaign = vec![format!("/v1/campaigns?{all}")];
@@ -96,6 +97,11 @@ fn main() {
             "opportunity_won",
         ]
         .map(|c| format!("/v1/reports/compare?conversion={c}&campaign=cmp-webinar-101&{all}")),
+    );
+    // The influenced deals, as the page asks for them first (100 rows by value).
+    campaign.push(
+        "/v1/campaigns/cmp-webinar-101/influence?conversion=opportunity_won&sort=value&limit=100"
+            .to_owned(),
     );
     let mut shell = vec!["/".to_owned()];
     shell.extend(
@@ -126,7 +132,20 @@ fn main() {
             ],
         ),
         ("campaign drill-down", campaign),
+        (
+            "campaign drill-down, people (lead_created)",
+            vec![
+                "/v1/campaigns/cmp-webinar-101/influence?conversion=lead_created&sort=value&limit=100"
+                    .to_owned(),
+            ],
+        ),
         ("conversion drill-down", conversion),
+        (
+            "conversion drill-down: its history alone",
+            vec![format!(
+                "/v1/conversions/opportunity_created:{opportunity}/history"
+            )],
+        ),
         (
             "funnel and speed",
             vec![

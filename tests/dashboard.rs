@@ -292,7 +292,89 @@ async fn campaign(demo: &Demo, browser: &Browser) {
         ADMIN,
     );
     check(api, browser.rows("table-campaign-models").await);
+    influence(
+        demo,
+        "from=2026-06-01",
+        browser.rows("table-influence").await,
+    );
     browser.assert_clean_console("campaign, filtered").await;
+    influence_filters(demo, browser).await;
+}
+
+/// The influence table shows the API's rows for the same query, in its
+/// order, with every model's credit per deal (amounts) or per lead (shares).
+fn influence(demo: &Demo, query: &str, rows: Vec<HashMap<String, String>>) {
+    let api = demo.api(
+        &format!("/v1/campaigns/cmp-webinar-101/influence?{query}&limit=100"),
+        ADMIN,
+    );
+    let api = api.as_array().unwrap();
+    assert_eq!(rows.len(), api.len(), "{query}");
+    for (row, expected) in rows.iter().zip(api) {
+        assert_eq!(
+            row["subject"],
+            expected["subject_id"].as_str().unwrap(),
+            "{query}"
+        );
+        for m in expected["models"].as_array().unwrap() {
+            let model = m["model"].as_str().unwrap();
+            match m["amount_minor"].as_f64() {
+                Some(amount) => money_close(&row[model], amount, model),
+                None => close_to(&row[model], f(&m["weight"]) * 100.0, 1, model),
+            }
+        }
+        if let Some(value) = expected["value_minor"].as_f64() {
+            money_close(&row["value"], value, "deal value");
+        }
+    }
+}
+
+async fn influence_filters(demo: &Demo, browser: &Browser) {
+    browser.open_page("campaign?id=cmp-webinar-101").await;
+    let deals = browser.rows("table-influence").await;
+    assert!(!deals.is_empty(), "the webinar influenced won deals");
+    influence(demo, "conversion=opportunity_won", deals.clone());
+    browser
+        .choose("campaign", "order", "credit:first_touch")
+        .await;
+    influence(
+        demo,
+        "conversion=opportunity_won&sort=credit&model=first_touch",
+        browser.rows("table-influence").await,
+    );
+    browser
+        .choose("campaign", "influence", "lead_created")
+        .await;
+    assert!(browser.hash().await.contains("influence=lead_created"));
+    let people = browser.rows("table-influence").await;
+    assert!(!people.is_empty() && people[0].contains_key("first_touch"));
+    assert!(!people[0].contains_key("value"), "a lead has no value");
+    influence(
+        demo,
+        "conversion=lead_created&sort=credit&model=first_touch",
+        people,
+    );
+    browser
+        .choose("campaign", "influence", "opportunity_created")
+        .await;
+    browser.choose("campaign", "order", "value").await;
+    influence(
+        demo,
+        "conversion=opportunity_created",
+        browser.rows("table-influence").await,
+    );
+    // The demo books in euros only: in dollars nothing is left.
+    browser.enter("campaign", "currency", "USD").await;
+    assert!(browser.rows("table-influence").await.is_empty());
+    influence(
+        demo,
+        "conversion=opportunity_created&currency=USD",
+        Vec::new(),
+    );
+    browser.screenshot("campaign-influence").await;
+    browser
+        .assert_clean_console("campaign, influence filters")
+        .await;
 }
 
 async fn conversion(demo: &Demo, browser: &Browser) {
@@ -334,13 +416,79 @@ async fn conversion(demo: &Demo, browser: &Browser) {
             .unwrap();
         assert!(!row["model"].is_empty());
     }
+    let models: Vec<&str> = api["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap())
+        .collect();
     browser.screenshot("conversion").await;
+    // The history of a deal that moved after it was created, if one of the
+    // first open deals did.
+    let (id, history) = signals
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(20)
+        .map(|s| {
+            let id = format!(
+                "opportunity_created:{}",
+                s["opportunity_id"].as_str().unwrap()
+            );
+            let history = demo.api(&format!("/v1/conversions/{id}/history"), ADMIN);
+            (id, history)
+        })
+        .max_by_key(|(_, h)| h["steps"].as_array().unwrap().len())
+        .unwrap();
+    assert_eq!(history["matches_stored"], true, "{history}");
+    browser.open_page(&format!("conversion?id={id}")).await;
+    history_rows(&history, models[0], browser.rows("table-history").await);
+    browser.screenshot("conversion-history").await;
+    // Another model's history: its versions, not the first model's.
+    let last = models[models.len() - 1];
+    browser.choose("conversion", "model", last).await;
+    assert!(browser.hash().await.contains(&format!("model={last}")));
+    history_rows(&history, last, browser.rows("table-history").await);
     let other = signals[1]["opportunity_id"].as_str().unwrap();
     browser
         .enter("conversion", "id", &format!("opportunity_created:{other}"))
         .await;
     assert_eq!(browser.kpi("kpi-subject").await, other);
     browser.assert_clean_console("conversion, another").await;
+}
+
+/// The history table shows every step the API gives, with `model`'s version
+/// where it moved.
+fn history_rows(history: &Value, model: &str, rows: Vec<HashMap<String, String>>) {
+    let steps = history["steps"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    assert_eq!(rows.len(), steps.len(), "{model}");
+    assert!(steps[0]["reasons"][0] == "new_conversion");
+    assert_eq!(rows[0]["reasons"], "new conversion");
+    for (row, step) in rows.iter().zip(steps) {
+        assert!(
+            row["event"].ends_with(step["event_id"].as_str().unwrap()),
+            "{row:?}"
+        );
+        close_to(
+            &row["models"],
+            step["models"].as_array().unwrap().len() as f64,
+            0,
+            "models moved",
+        );
+        if let Some(amount) = step["value"]["amount_minor"].as_f64() {
+            money_close(&row["value"], amount, "value");
+        }
+        match step["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["model"] == model)
+        {
+            Some(moved) => close_to(&row["version"], f(&moved["version"]), 0, model),
+            None => assert_eq!(row["version"], "unchanged"),
+        }
+    }
 }
 
 async fn funnel(demo: &Demo, browser: &Browser) {
@@ -546,13 +694,36 @@ async fn the_service_role_sees_no_amount_and_a_bad_token_is_refused() {
 
     browser.sign_in(SERVICE).await;
     browser.settled("overview", 0).await;
-    for page in ["overview", "campaigns", "funnel", "pipeline", "data-driven"] {
+    // The drill-downs' routes are attribution: refused to service, as on every
+    // attribution route, so no amount reaches the page.
+    let opportunity =
+        demo.api("/v1/reports/opportunity-signals?limit=1", ADMIN)[0]["opportunity_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let conversion = format!("conversion?id=opportunity_created:{opportunity}");
+    for path in [
+        "/v1/campaigns/cmp-webinar-101/influence".to_owned(),
+        format!("/v1/conversions/opportunity_created:{opportunity}/history"),
+    ] {
+        assert_eq!(demo.status(&path, SERVICE), 403, "{path}");
+    }
+    for page in [
+        "overview",
+        "campaigns",
+        "funnel",
+        "pipeline",
+        "data-driven",
+        "campaign?id=cmp-webinar-101",
+        conversion.as_str(),
+    ] {
         browser.open_page(page).await;
         let text = browser.main_text().await;
         assert!(text.contains("role service may not use"), "{page}: {text}");
         assert!(!text.contains('€'), "{page}: {text}");
         assert!(refusals_only(&browser.console().await), "{page}");
-        browser.screenshot(&format!("service-{page}")).await;
+        let name = page.split('?').next().unwrap();
+        browser.screenshot(&format!("service-{name}")).await;
     }
     let (id, _) = some_accounts(&demo);
     // The API withholds the amounts; the page says so and shows none.

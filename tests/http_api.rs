@@ -625,3 +625,128 @@ async fn what_if_answers_any_model_and_refuses_bad_parameters_with_400() {
         assert_eq!(body["error"], error, "{query}");
     }
 }
+
+#[tokio::test]
+async fn a_campaigns_influence_gives_every_models_credit_per_deal() {
+    let (app, _dir) = app();
+    let (status, rows) = get(
+        &app,
+        "/v1/campaigns/search/influence?conversion=opportunity_created",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["subject_id"], "opp-1");
+    assert_eq!(rows[0]["value_minor"], 50_000_00);
+    let models = rows[0]["models"].as_array().unwrap();
+    assert_eq!(models.len(), 10, "every configured model");
+    let model = |name: &str| models.iter().find(|m| m["model"] == name).unwrap();
+    // The search ad came first, the webinar last.
+    assert_eq!(model("first_touch")["amount_minor"], 50_000_00);
+    assert_eq!(model("last_touch")["weight"], 0.0);
+    assert_eq!(model("linear")["amount_minor"], 25_000_00);
+    let (status, people) = get(
+        &app,
+        "/v1/campaigns/search/influence?conversion=lead_created",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{people}");
+    assert_eq!(people[0]["subject_id"], "p-1");
+    assert!(people[0]["models"][0]["amount_minor"].is_null());
+    for (uri, expected) in [
+        (
+            "/v1/campaigns/search/influence?conversion=opportunity_created&currency=USD",
+            StatusCode::OK,
+        ),
+        (
+            "/v1/campaigns/search/influence?from=2030-01-01",
+            StatusCode::OK,
+        ),
+        (
+            "/v1/campaigns/search/influence?conversion=opportunity_created&sort=credit&model=first_touch&format=csv",
+            StatusCode::OK,
+        ),
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, expected, "{uri}: {body}");
+    }
+    for (uri, status, message) in [
+        (
+            "/v1/campaigns/nope/influence",
+            StatusCode::NOT_FOUND,
+            "no campaign with id \"nope\"",
+        ),
+        (
+            "/v1/campaigns/search/influence?conversion=sale",
+            StatusCode::BAD_REQUEST,
+            "parameter conversion: unknown conversion point \"sale\"; expected one of lead_created, lead_qualified, opportunity_created, opportunity_won",
+        ),
+        (
+            "/v1/campaigns/search/influence?sort=size",
+            StatusCode::BAD_REQUEST,
+            "parameter sort: \"size\" is not one of value, credit, recent",
+        ),
+        (
+            "/v1/campaigns/search/influence?model=linear",
+            StatusCode::BAD_REQUEST,
+            "parameter model: \"linear\" orders the rows only with sort=credit; every model's credit is in every row",
+        ),
+        (
+            "/v1/campaigns/search/influence?sort=credit&model=w",
+            StatusCode::BAD_REQUEST,
+            "parameter model: unknown model \"w\"; expected one of first_touch, last_touch, linear, u_shaped, j_shaped, inverse_j, w_shaped, full_path, time_decay, custom",
+        ),
+        (
+            "/v1/campaigns/search/influence?conversion=lead_created&currency=EUR",
+            StatusCode::BAD_REQUEST,
+            "parameter currency: lead_created conversions carry no value; currency is for opportunity_created and opportunity_won",
+        ),
+        (
+            "/v1/campaigns/search/influence?currency=eur",
+            StatusCode::BAD_REQUEST,
+            "parameter currency: \"eur\" is not an ISO 4217 code (three upper-case letters)",
+        ),
+        (
+            "/v1/campaigns/search/influence?limit=0",
+            StatusCode::BAD_REQUEST,
+            "parameter limit: 0 is below the minimum 1",
+        ),
+    ] {
+        let (got, body) = get(&app, uri).await;
+        assert_eq!(got, status, "{uri}: {body}");
+        assert_eq!(body["error"], message, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn a_conversions_history_lists_what_moved_it_and_why() {
+    let (app, _dir) = app();
+    let (status, history) = get(&app, "/v1/conversions/opportunity_created:opp-1/history").await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history["matches_stored"], true);
+    let steps = history["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{history}");
+    assert_eq!(steps[0]["event_id"], "o1");
+    assert_eq!(steps[0]["reasons"], serde_json::json!(["new_conversion"]));
+    assert_eq!(steps[0]["models"].as_array().unwrap().len(), 10);
+    let (status, csv) = get(
+        &app,
+        "/v1/conversions/lead_created:p-1/history?format=csv&table=steps",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    assert!(csv.as_str().unwrap().starts_with("seq,"), "{csv}");
+    for (uri, status) in [
+        ("/v1/conversions/sale:1/history", StatusCode::BAD_REQUEST),
+        ("/v1/conversions/opp-1/history", StatusCode::BAD_REQUEST),
+        (
+            "/v1/conversions/opportunity_won:opp-1/history",
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (got, body) = get(&app, uri).await;
+        assert_eq!(got, status, "{uri}: {body}");
+        assert!(body["error"].is_string(), "{uri}: {body}");
+    }
+}

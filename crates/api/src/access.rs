@@ -141,6 +141,8 @@ impl Area {
                 Area::Pipeline
             }
             "/v1/campaigns"
+            | "/v1/campaigns/{id}/influence"
+            | "/v1/conversions/{id}/history"
             | "/v1/leads/{id}/attribution"
             | "/v1/opportunities/{id}/attribution"
             | "/v1/conversions/{id}"

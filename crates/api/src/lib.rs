@@ -28,7 +28,9 @@
 //! | `GET /v1/opportunities/{id}` | the opportunity view |
 //! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
 //! | `GET /v1/campaigns?limit=&offset=` | every campaign with its counts |
+//! | `GET /v1/campaigns/{id}/influence?conversion=&from=&to=&currency=&sort=value\|credit\|recent&model=` | the conversions the campaign is credited in, with every model's weight and amount for it |
 //! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
+//! | `GET /v1/conversions/{id}/history` | the conversion's versions over time: what moved, when and why, rebuilt by the engine (at most 2,000 input events) |
 //! | `GET /v1/reports/attribution?model=&conversion=&from=&to=&by=campaign\|channel\|source` | credit per campaign, channel or source |
 //! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
 //! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
@@ -84,6 +86,7 @@ pub mod access;
 mod authorize;
 mod backup;
 mod csv_export;
+mod drilldown;
 mod error;
 pub mod limits;
 pub mod operations;
@@ -119,6 +122,8 @@ struct AppState {
     commands: Option<Arc<dyn touchline_engine::EventSink>>,
     max_body_bytes: usize,
     ready_max_lag: u64,
+    /// Scratch engines for conversion histories.
+    histories: touchline_engine::history::ScratchPool,
 }
 
 impl axum::extract::FromRef<AppState> for operations::Probe {
@@ -209,7 +214,15 @@ pub fn router_with_limits(
             get(opportunity_attribution),
         )
         .route("/v1/campaigns", get(campaigns))
+        .route(
+            "/v1/campaigns/{id}/influence",
+            get(drilldown::campaign_influence),
+        )
         .route("/v1/conversions/{id}", get(conversion))
+        .route(
+            "/v1/conversions/{id}/history",
+            get(drilldown::conversion_history),
+        )
         .route("/v1/reports/attribution", get(attribution_report))
         .route("/v1/reports/compare", get(compare_report))
         .route("/v1/reports/campaigns", get(campaign_report))
@@ -285,6 +298,7 @@ pub fn router_with_limits(
             commands,
             max_body_bytes: limits.max_body_bytes,
             ready_max_lag: ready_max_lag.unwrap_or(DEFAULT_READY_MAX_LAG),
+            histories: touchline_engine::history::ScratchPool::in_memory_or_temp(),
         })
 }
 
@@ -490,17 +504,7 @@ async fn conversion(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<touchline_projection::ConversionView> {
-    let Some((kind, _subject)) = id.split_once(':').filter(|(_, s)| !s.is_empty()) else {
-        return Err(ApiError::bad_request(format!(
-            "conversion id {id:?} must look like <conversion point>:<id>, e.g. opportunity_won:opp-7"
-        )));
-    };
-    parse_conversion(kind).map_err(|e| {
-        ApiError::bad_request(format!(
-            "conversion id {id:?} must look like <conversion point>:<id>; {}",
-            e.replace("parameter conversion: ", "")
-        ))
-    })?;
+    drilldown::check_conversion_id(&id)?;
     blocking(move || {
         state
             .queries

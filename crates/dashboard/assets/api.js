@@ -54,6 +54,14 @@ export async function get(path, params = {}) {
   return (await request(path, params)).json();
 }
 
+/** One page of a list answer: its rows and `X-Total-Count`, the rows in all pages. */
+export async function getPage(path, params = {}) {
+  const response = await request(path, params);
+  const total = Number(response.headers.get("X-Total-Count"));
+  const rows = await response.json();
+  return { rows, total: Number.isFinite(total) ? total : rows.length };
+}
+
 /** Like `get`, but a 403 answers `{ forbidden: message }` instead of throwing. */
 export async function getOrForbidden(path, params = {}) {
   try {

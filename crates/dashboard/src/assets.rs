@@ -50,6 +50,8 @@ pub static ASSETS: &[Asset] = &[
     asset!("pages/campaigns.js", "assets/pages/campaigns.js", JS),
     asset!("pages/campaign.js", "assets/pages/campaign.js", JS),
     asset!("pages/conversion.js", "assets/pages/conversion.js", JS),
+    asset!("pages/influence.js", "assets/pages/influence.js", JS),
+    asset!("pages/history.js", "assets/pages/history.js", JS),
     asset!("pages/funnel.js", "assets/pages/funnel.js", JS),
     asset!("pages/pipeline.js", "assets/pages/pipeline.js", JS),
     asset!("pages/account.js", "assets/pages/account.js", JS),

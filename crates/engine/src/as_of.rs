@@ -33,6 +33,14 @@ pub enum MoveReason {
     Retracted,
     /// Same inputs, different answer: the model configuration changed.
     ModelChange,
+    /// A person joined the deal (a contact role, a conversion to it), bringing
+    /// their touches ([`crate::history`]).
+    ContactAdded,
+    /// A milestone the position models key on moved (a lead created, the deal
+    /// created or won) without the conversion's own value or time moving.
+    MilestoneChanged,
+    /// Another input of the conversion changed; the step's event says which.
+    Recomputed,
 }
 
 /// One conversion whose credits under one model moved.

@@ -42,6 +42,7 @@
 mod apply;
 pub mod as_of;
 pub mod data_driven;
+pub mod history;
 mod journey;
 mod message;
 mod metrics;
@@ -71,9 +72,10 @@ pub use pipeline::{
 };
 pub use queries::{
     AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
-    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, LeadScore, LiteratureRow, MinorTotal,
-    ModelComparison, ModelCredit, MoneyTotal, PrioritisedLead, Queries, Ratio, RfmReport,
-    ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow, UpsellSignal,
+    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, InfluenceCredit, InfluenceQuery,
+    InfluenceSort, Influenced, LeadScore, LiteratureRow, MinorTotal, ModelComparison, ModelCredit,
+    MoneyTotal, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
+    TimeRange, UnattributedRow, UpsellSignal,
 };
 pub use sink::{EngineSink, EventSink};
 

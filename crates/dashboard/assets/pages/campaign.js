@@ -1,25 +1,41 @@
-// Campaign drill-down: one campaign's record, its costs, and the credit every
-// model gives it at each conversion point.
-import { getOrForbidden } from "../api.js";
+// Campaign drill-down: one campaign's record, its costs, the credit every
+// model gives it at each conversion point, and the deals and people it
+// influenced with every model's credit per deal.
+import { ApiError, getOrForbidden, getPage } from "../api.js";
 import * as f from "../format.js";
 import { PALETTE, chart, filters, forbidden, h, kpis, notice, section, table } from "../ui.js";
 import { ALL, CONVERSIONS, FROM, TO, modelsOf, valued } from "./common.js";
+import { influenceFilters, influenceParams, influenceSection } from "./influence.js";
 
 export const title = "Campaign";
 export const inMenu = false;
 
 export async function load(params) {
-  const q = { id: params.id || "", from: params.from, to: params.to };
+  const q = { id: params.id || "", from: params.from, to: params.to, influence: params.influence, currency: params.currency, order: params.order };
   const campaigns = await getOrForbidden("/v1/campaigns", ALL);
   if (campaigns.forbidden || !q.id) return { q, campaigns };
   const comparisons = await Promise.all(
     CONVERSIONS.map((conversion) => getOrForbidden("/v1/reports/compare", { conversion, campaign: q.id, from: q.from, to: q.to, ...ALL })),
   );
-  return { q, campaigns, comparisons };
+  // After the comparisons, not beside them: four reports at once are as many
+  // as a two-core instance runs (`http.max_expensive_requests`); a fifth would
+  // be refused with 503.
+  const influence = await influenced(q);
+  return { q, campaigns, comparisons, influence };
+}
+
+/** The influence rows of the filters, or the API's refusal (403, or 400 naming a filter). */
+async function influenced(q) {
+  try {
+    return await getPage(`/v1/campaigns/${encodeURIComponent(q.id)}/influence`, influenceParams(q));
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 403 || e.status === 400 || e.status === 404)) return { refused: e };
+    throw e;
+  }
 }
 
 export function view(data, params, { setParams }) {
-  const { q, campaigns, comparisons } = data;
+  const { q, campaigns, comparisons, influence } = data;
   if (campaigns.forbidden) return forbidden("Campaigns", campaigns.forbidden);
   const sorted = [...campaigns].sort((a, b) => a.name.localeCompare(b.name));
   const bar = filters(
@@ -118,6 +134,12 @@ export function view(data, params, { setParams }) {
     record,
     family,
     section("Credit per model", "campaign-models", credit),
+    section(
+      "Influenced deals and people",
+      "campaign-influence",
+      influenceFilters(q, modelsOf(comparisons.filter((c) => !c.forbidden).flat()), (name, value) => setParams({ [name]: value })),
+      influenceSection(campaign, q, influence),
+    ),
     section("Costs", "campaign-costs", costPart),
   );
 }

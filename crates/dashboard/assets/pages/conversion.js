@@ -1,10 +1,11 @@
 // Conversion drill-down: one conversion's touches in time order, across every
-// contact of a deal, each with the credit every model gives it, and the
-// version each model's credit set is at.
+// contact of a deal, each with the credit every model gives it, the version
+// each model's credit set is at, and its version history.
 import { ApiError, get, getOrForbidden } from "../api.js";
 import * as f from "../format.js";
 import { PALETTE, chart, filters, forbidden, h, kpis, notice, section, table } from "../ui.js";
 import { ALL } from "./common.js";
+import { historyFilters, historySection } from "./history.js";
 
 export const title = "Conversion";
 export const inMenu = false;
@@ -40,8 +41,18 @@ export async function load(params) {
     throw e;
   }
   if (conversion.forbidden) return { id, conversion };
-  const [touches, campaigns] = await Promise.all([touchesOf(conversion), get("/v1/campaigns", ALL)]);
-  return { id, conversion, touches, campaigns };
+  const [touches, campaigns, history] = await Promise.all([touchesOf(conversion), get("/v1/campaigns", ALL), historyOf(id)]);
+  return { id, conversion, touches, campaigns, history };
+}
+
+/** The version history, or the API's refusal (422 beyond its bound). */
+async function historyOf(id) {
+  try {
+    return await get(`/v1/conversions/${encodeURIComponent(id)}/history`);
+  } catch (e) {
+    if (e instanceof ApiError && [403, 404, 422].includes(e.status)) return { refused: e };
+    throw e;
+  }
 }
 
 export function view(data, params, { setParams }) {
@@ -54,7 +65,7 @@ export function view(data, params, { setParams }) {
   if (data.missing) return h("div", {}, bar, notice("error", data.missing));
   if (data.conversion.forbidden) return h("div", {}, bar, forbidden("Attribution", data.conversion.forbidden));
 
-  const { conversion: view, touches, campaigns } = data;
+  const { conversion: view, touches, campaigns, history } = data;
   const c = view.conversion;
   const names = new Map(campaigns.map((x) => [x.campaign_id, x.name || x.campaign_id]));
   const models = view.results.map((r) => r.model);
@@ -137,5 +148,11 @@ export function view(data, params, { setParams }) {
     head,
     section("Touch timeline", "timeline", timelineTable),
     h("div", { class: "grid" }, section("Credit per campaign and model", "conversion-chart", creditChart), section("Versions", "versions", versions, retired)),
+    section(
+      "Version history",
+      "history",
+      historyFilters(models, params, (name, value) => setParams({ [name]: value })),
+      historySection(history, models.includes(params.model) ? params.model : models[0], names),
+    ),
   );
 }
