@@ -618,6 +618,19 @@ async fn account(demo: &Demo, browser: &Browser) {
         browser.rows("table-contacts").await.len(),
         record["contacts"].as_array().unwrap().len()
     );
+    // The account's rep alerts, newest first.
+    let alerts = record["account"]["recent_alerts"].as_array().unwrap();
+    let shown = browser.rows("table-alerts").await;
+    assert_eq!(shown.len(), alerts.len());
+    if let (Some(row), Some(newest)) = (shown.first(), alerts.last()) {
+        let name = newest["person_name"].as_str().unwrap();
+        let expected = if name.is_empty() {
+            newest["person_id"].as_str().unwrap()
+        } else {
+            name
+        };
+        assert_eq!(row["person"], expected, "{row:?}");
+    }
     let interest = demo.api(&format!("/v1/accounts/{id}/interest"), ADMIN);
     let chart = browser.chart("chart-interest").await;
     for (i, topic) in interest.as_array().unwrap().iter().enumerate() {

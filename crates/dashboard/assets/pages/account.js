@@ -112,6 +112,25 @@ export function view(data, params, { setParams }) {
       }),
     ),
     section(
+      "Rep alerts",
+      "alerts",
+      table({
+        id: "table-alerts",
+        caption: "The latest alerts to the account's reps: a contact showed activity while deals were open (newest first)",
+        columns: [
+          { key: "at", label: "Activity", value: (a) => f.dateTime(a.occurred_at) },
+          { key: "person", label: "Person", value: (a) => f.text(a.person_name || a.person_id) },
+          { key: "campaign", label: "Campaign", value: (a) => f.text(a.campaign_id), link: (a) => `#/campaign?id=${encodeURIComponent(a.campaign_id)}` },
+          { key: "touch", label: "Touch", value: (a) => f.text(a.touch_type.replaceAll("_", " ")) },
+          { key: "topic", label: "Topic", value: (a) => f.text(a.topic || "—") },
+          { key: "reps", label: "Reps told", value: (a) => f.text(a.rep_ids.join(", ") || "—") },
+          { key: "deals", label: "Open deals", num: true, value: (a) => f.whole(a.open_opportunity_ids.length) },
+        ],
+        rows: [...(account.recent_alerts ?? [])].reverse(),
+        empty: "No alert raised for this account.",
+      }),
+    ),
+    section(
       "Transactions",
       "transactions",
       account.transactions === null
