@@ -90,8 +90,8 @@ pub(crate) async fn conversion_history(
     Path(id): Path<String>,
 ) -> ApiResult<ConversionHistory> {
     check_conversion_id(&id)?;
-    blocking(move || {
-        match touchline_engine::history::conversion_history(&state.queries, &id, &state.histories) {
+    blocking(
+        move || match touchline_engine::history::conversion_history(&state.queries, &id) {
             Ok(Some(history)) => Ok(Json(history)),
             Ok(None) => Err(ApiError::not_found(format!("no conversion {id:?}"))),
             Err(HistoryError::Engine(e)) => Err(ApiError::from(e)),
@@ -103,8 +103,8 @@ pub(crate) async fn conversion_history(
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: e.to_string(),
             }),
-        }
-    })
+        },
+    )
     .await
 }
 

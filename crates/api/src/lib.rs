@@ -122,8 +122,6 @@ struct AppState {
     commands: Option<Arc<dyn touchline_engine::EventSink>>,
     max_body_bytes: usize,
     ready_max_lag: u64,
-    /// Scratch engines for conversion histories.
-    histories: touchline_engine::history::ScratchPool,
 }
 
 impl axum::extract::FromRef<AppState> for operations::Probe {
@@ -298,7 +296,6 @@ pub fn router_with_limits(
             commands,
             max_body_bytes: limits.max_body_bytes,
             ready_max_lag: ready_max_lag.unwrap_or(DEFAULT_READY_MAX_LAG),
-            histories: touchline_engine::history::ScratchPool::in_memory_or_temp(),
         })
 }
 

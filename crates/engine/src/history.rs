@@ -7,12 +7,12 @@
 //! conversion draws on are found through the log's stream index (the subject's
 //! stream; an opportunity's contacts; in account mode its account and the
 //! account's contacts; and every person merged into one of those, however
-//! long the chain), and applied in log order, one event per batch, to a fresh
-//! engine with the stored configuration over a scratch store. After each event
-//! the scratch conversion is read; every event after which a model's version
-//! rose is a step. Because it is the same engine over the same events in the
-//! same order, the last step is the stored answer (checked on every call:
-//! [`ConversionHistory::matches_stored`]).
+//! long the chain), and applied in log order, one event per batch, to the
+//! engine's fold in memory ([`crate::InMemoryEngine`]) with the stored
+//! configuration. After each event the conversion is read; every event after
+//! which a model's version rose is a step. Because it is the same fold over
+//! the same events in the same order, the last step is the stored answer
+//! (checked on every call: [`ConversionHistory::matches_stored`]).
 //!
 //! The live engine folds a batch of events at once, so two steps recorded in
 //! one live batch were published as one version: a step's `version` is the
@@ -22,9 +22,6 @@
 //! refused ([`HistoryError::TooLarge`]) instead of replayed.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model, OpportunityTouches, Unattributed};
@@ -33,10 +30,10 @@ use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
 
 use crate::as_of::MoveReason;
-use crate::{Batch, Engine, EngineConfig, EngineError, Queries};
+use crate::{EngineConfig, EngineError, InMemoryEngine, Queries};
 
 /// The most events one history replays.
-pub const MAX_HISTORY_EVENTS: usize = 2_000;
+pub const MAX_HISTORY_EVENTS: usize = 10_000;
 
 /// Why a history cannot be given.
 #[derive(Debug, thiserror::Error)]
@@ -110,12 +107,11 @@ pub struct StepModel {
     pub unattributed: Option<Unattributed>,
 }
 
-/// Rebuilds the history of `conversion_id` in a scratch engine from `pool`.
-/// `None` when the store has never had that conversion.
+/// Rebuilds the history of `conversion_id` from the log, in memory. `None`
+/// when the store has never had that conversion.
 pub fn conversion_history(
     queries: &Queries,
     conversion_id: &str,
-    pool: &ScratchPool,
 ) -> Result<Option<ConversionHistory>, HistoryError> {
     let (kind, subject) = conversion_id
         .split_once(':')
@@ -136,24 +132,18 @@ pub fn conversion_history(
     let events = inputs(store, conversion_id, kind, subject, account_mode)?;
     let events_read = events.len();
 
-    let mut scratch = pool.take(config)?;
-    let engine = &mut scratch.engine;
+    let mut engine = InMemoryEngine::new(config);
     let mut before: Option<ConversionView> = None;
     let mut steps = Vec::new();
     for (seq, envelope) in events {
-        engine.apply(Batch {
-            events: vec![envelope.clone()],
-            ..Batch::default()
-        })?;
-        let after: Option<ConversionView> =
-            engine.store().get(Table::Conversions, conversion_id)?;
-        if let Some(step) = step(seq, &envelope, before.as_ref(), after.as_ref()) {
+        engine.apply(seq, &envelope);
+        let after = engine.conversion(conversion_id);
+        if let Some(step) = step(seq, &envelope, before.as_ref(), after) {
             steps.push(step);
         }
-        before = after;
+        before = after.cloned();
     }
     let matches_stored = answers(before.as_ref()) == answers(Some(&stored));
-    pool.retire(scratch);
     Ok(Some(ConversionHistory {
         conversion_id: conversion_id.to_owned(),
         events_read,
@@ -171,204 +161,6 @@ pub fn conversion_history(
     }))
 }
 
-/// Scratch engines opened before the requests that use them: creating a
-/// RocksDB store costs tens of milliseconds (hundreds where every file
-/// creation is fsynced to a disk), which would otherwise be most of a
-/// history's time. One engine is kept ready; a request takes it, waits for
-/// the one being opened (at most [`REFILL_WAIT`]), or opens one itself (also
-/// when the stored configuration changed), and a background thread removes
-/// the used one and opens the next. Clones share the pool.
-#[derive(Debug, Clone)]
-pub struct ScratchPool {
-    inner: Arc<PoolInner>,
-}
-
-/// How long a request waits for the scratch engine being opened before it
-/// opens its own.
-pub const REFILL_WAIT: Duration = Duration::from_millis(250);
-
-#[derive(Debug)]
-struct PoolInner {
-    parent: PathBuf,
-    slot: Mutex<Slot>,
-    refilled: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct Slot {
-    ready: Option<Scratch>,
-    /// A background thread is opening the next one.
-    refilling: bool,
-}
-
-/// An engine over an empty store in a directory of its own, removed on drop.
-#[derive(Debug)]
-pub struct Scratch {
-    // Dropped first: the engine closes its store before the directory goes.
-    engine: Engine,
-    config: EngineConfig,
-    _dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn open(parent: &Path, config: EngineConfig) -> Result<Self, HistoryError> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
-            .tempdir_in(parent)
-            .map_err(|source| touchline_store::StoreError::Io {
-                operation: "create a scratch directory in",
-                path: parent.to_owned(),
-                source,
-            })?;
-        let engine = Engine::open(Arc::new(Store::open(dir.path())?), config.clone())?;
-        Ok(Scratch {
-            engine,
-            config,
-            _dir: dir,
-        })
-    }
-}
-
-/// A scratch directory's name: this prefix, the process id, a dash, a random tail.
-const SCRATCH_PREFIX: &str = "touchline-history-";
-
-/// Removes the scratch directories under `parent` that processes which are no
-/// longer running left behind (killed before they could remove them). Only
-/// where `/proc` says which processes run; elsewhere nothing is removed.
-fn sweep_orphans(parent: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(SCRATCH_PREFIX))
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-impl ScratchPool {
-    /// Scratch stores under `parent`; removes what dead processes left there.
-    pub fn new(parent: impl Into<PathBuf>) -> Self {
-        let parent = parent.into();
-        sweep_orphans(&parent);
-        ScratchPool {
-            inner: Arc::new(PoolInner {
-                parent,
-                slot: Mutex::new(Slot::default()),
-                refilled: Condvar::new(),
-            }),
-        }
-    }
-
-    /// Scratch stores in memory where the system has a RAM file system
-    /// (`/dev/shm`), else in the temporary directory. A scratch store is
-    /// thrown away after one request, so its fsyncs buy nothing; on a RAM
-    /// file system they cost nothing.
-    pub fn in_memory_or_temp() -> Self {
-        let shm = Path::new("/dev/shm");
-        let writable = shm.is_dir()
-            && tempfile::Builder::new()
-                .prefix("touchline-probe-")
-                .tempdir_in(shm)
-                .is_ok();
-        Self::new(if writable {
-            shm.to_owned()
-        } else {
-            std::env::temp_dir()
-        })
-    }
-
-    /// Where the scratch stores go.
-    pub fn parent(&self) -> &Path {
-        &self.inner.parent
-    }
-
-    fn slot(&self) -> MutexGuard<'_, Slot> {
-        // A panic while holding it leaves at worst no ready engine.
-        self.inner.slot.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn take(&self, config: EngineConfig) -> Result<Scratch, HistoryError> {
-        let deadline = Instant::now() + REFILL_WAIT;
-        let mut slot = self.slot();
-        while slot.ready.is_none() && slot.refilling {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            slot = self
-                .inner
-                .refilled
-                .wait_timeout(slot, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        let ready = slot.ready.take();
-        drop(slot);
-        match ready {
-            Some(scratch) if scratch.config == config => Ok(scratch),
-            stale => {
-                if let Some(stale) = stale {
-                    self.retire_later(stale, config.clone());
-                }
-                Scratch::open(&self.inner.parent, config)
-            }
-        }
-    }
-
-    /// Removes a used scratch engine and opens the next, off the caller's thread.
-    fn retire(&self, used: Scratch) {
-        let config = used.config.clone();
-        self.retire_later(used, config);
-    }
-
-    /// Drops `used` and, unless another thread is at it, opens the next
-    /// scratch engine under `config`.
-    fn retire_later(&self, used: Scratch, config: EngineConfig) {
-        let refill = {
-            let mut slot = self.slot();
-            !std::mem::replace(&mut slot.refilling, true)
-        };
-        let pool = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("history-scratch".into())
-            .spawn(move || {
-                drop(used);
-                if !refill {
-                    return;
-                }
-                let next = Scratch::open(&pool.inner.parent, config);
-                let mut slot = pool.slot();
-                match next {
-                    Ok(next) => slot.ready = Some(next),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot open the next history scratch store")
-                    }
-                }
-                slot.refilling = false;
-                drop(slot);
-                pool.inner.refilled.notify_all();
-            });
-        if spawned.is_err() && refill {
-            self.slot().refilling = false;
-            self.inner.refilled.notify_all();
-        }
-    }
-}
-
-/// Every model's answer, in the view's order; none for a retracted conversion.
 fn answers(view: Option<&ConversionView>) -> Vec<(Model, &touchline_attribution::Attribution)> {
     view.map(|v| {
         v.results

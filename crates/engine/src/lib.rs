@@ -53,7 +53,8 @@ mod sink;
 pub mod what_if;
 
 pub use apply::{
-    Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, MessageSource,
+    Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, InMemoryEngine,
+    MessageSource,
 };
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,

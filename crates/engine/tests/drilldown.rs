@@ -11,9 +11,7 @@ use touchline_attribution::{ConversionKind, Model, OpportunityTouches};
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::as_of::MoveReason;
-use touchline_engine::history::{
-    HistoryError, MAX_HISTORY_EVENTS, ScratchPool, conversion_history,
-};
+use touchline_engine::history::{HistoryError, MAX_HISTORY_EVENTS, conversion_history};
 use touchline_engine::{
     Batch, Engine, EngineConfig, InfluenceQuery, InfluenceSort, Queries, TimeRange,
 };
@@ -139,10 +137,8 @@ fn histories_end_in_the_stored_credits(config: EngineConfig) {
         })
         .expect("scan");
     assert!(ids.len() > 20, "{} conversions", ids.len());
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let pool = ScratchPool::new(scratch.path());
     for id in ids.iter().step_by(3) {
-        let history = conversion_history(&queries, id, &pool)
+        let history = conversion_history(&queries, id)
             .expect("history")
             .expect("known");
         assert!(history.matches_stored, "{id}: {history:#?}");
@@ -249,9 +245,7 @@ fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
             ..Batch::default()
         })
         .expect("apply");
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let pool = ScratchPool::new(scratch.path());
-    let history = conversion_history(&queries, "opportunity_created:opp", &pool)
+    let history = conversion_history(&queries, "opportunity_created:opp")
         .expect("history")
         .expect("known");
     assert!(history.matches_stored);
@@ -279,10 +273,10 @@ fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
     // Stored: one batch, one version each.
     assert!(history.stored.iter().all(|s| s.version == 1));
 
-    let unknown = conversion_history(&queries, "lead_created:nobody", &pool).expect("ok");
+    let unknown = conversion_history(&queries, "lead_created:nobody").expect("ok");
     assert!(unknown.is_none());
     assert!(matches!(
-        conversion_history(&queries, "bogus", &pool),
+        conversion_history(&queries, "bogus"),
         Err(HistoryError::BadId(_))
     ));
 }
@@ -300,36 +294,9 @@ fn a_history_beyond_the_limit_is_refused_not_replayed() {
             ..Batch::default()
         })
         .expect("apply");
-    let scratch = tempfile::tempdir().expect("tempdir");
-    let refused = conversion_history(
-        &Queries::new(store),
-        "lead_created:p",
-        &ScratchPool::new(scratch.path()),
-    );
+    let refused = conversion_history(&Queries::new(store), "lead_created:p");
     assert!(
         matches!(refused, Err(HistoryError::TooLarge { limit, .. }) if limit == MAX_HISTORY_EVENTS),
         "{refused:?}"
     );
-}
-
-#[test]
-fn a_pool_removes_the_scratch_stores_of_dead_processes_only() {
-    let parent = tempfile::tempdir().expect("tempdir");
-    // No process has id u32::MAX - 1 (Linux caps ids far below it).
-    let orphan = parent
-        .path()
-        .join(format!("touchline-history-{}-abc", u32::MAX - 1));
-    let mine = parent
-        .path()
-        .join(format!("touchline-history-{}-abc", std::process::id()));
-    let other = parent.path().join("unrelated-1-abc");
-    for dir in [&orphan, &mine, &other] {
-        std::fs::create_dir(dir).expect("mkdir");
-    }
-    let _pool = ScratchPool::new(parent.path());
-    assert_eq!(
-        orphan.exists(),
-        !std::path::Path::new("/proc/self").exists()
-    );
-    assert!(mine.exists() && other.exists());
 }

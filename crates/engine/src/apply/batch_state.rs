@@ -129,9 +129,8 @@ impl BatchState {
         Self::with(snapshot, account_touches, false)
     }
 
-    /// A fold over a world that holds nothing but `snapshot` (a new store, or
+    /// A fold over a world that holds nothing but `snapshot` (in memory, or
     /// a test): a key not in it is absent, never missing.
-    #[cfg(test)]
     pub(super) fn complete(snapshot: Snapshot, account_touches: bool) -> Self {
         Self::with(snapshot, account_touches, true)
     }

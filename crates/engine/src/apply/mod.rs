@@ -22,11 +22,13 @@ mod fold;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod fold_tests;
+mod in_memory;
 mod load;
 mod reattribute;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;
+pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
 
 const META_NEXT_SEQ: &str = "next_seq";
