@@ -1,0 +1,57 @@
+//! The column families a store has, and the RocksDB options of each.
+
+use std::path::Path;
+
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, Options};
+
+use super::*;
+
+/// Every column family with its options; `cache_bytes` of block cache shared.
+pub(crate) fn families(path: &Path, cache_bytes: usize) -> Result<Vec<ColumnFamilyDescriptor>> {
+    let cache = Cache::new_lru_cache(cache_bytes).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let cf = |name: &str, point_lookups: bool| {
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
+        let mut options = Options::default();
+        if point_lookups {
+            // Dedupe and view lookups are mostly for keys that are new; bloom
+            // filters, on disk and in the memtable, answer "new" without a search.
+            table.set_bloom_filter(10.0, false);
+            options.set_memtable_whole_key_filtering(true);
+            options.set_memtable_prefix_bloom_ratio(0.05);
+        }
+        options.set_block_based_table_factory(&table);
+        options.set_compression_type(DBCompressionType::Lz4);
+        options.set_write_buffer_size(64 << 20);
+        ColumnFamilyDescriptor::new(name, options)
+    };
+    let mut families = vec![
+        cf(CF_EVENTS, false),
+        cf(CF_EVENT_IDS, true),
+        cf(CF_STREAMS, false),
+        cf(CF_OFFSETS, false),
+        cf(CF_META, false),
+        cf(CF_OUTBOX, false),
+        cf(CF_PARKED, false),
+    ];
+    families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
+    Ok(families)
+}
+
+/// The names of every column family a current store has.
+pub(crate) fn family_names() -> Vec<&'static str> {
+    let mut names = vec![
+        CF_EVENTS,
+        CF_EVENT_IDS,
+        CF_STREAMS,
+        CF_OFFSETS,
+        CF_META,
+        CF_OUTBOX,
+        CF_PARKED,
+    ];
+    names.extend(Table::ALL.map(Table::cf_name));
+    names
+}
