@@ -49,6 +49,7 @@ async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
     pipeline(&demo, &browser).await;
     account(&demo, &browser).await;
     data_driven(&demo, &browser).await;
+    what_if(&demo, &browser).await;
     browser.close().await;
 }
 
@@ -727,6 +728,7 @@ async fn the_service_role_sees_no_amount_and_a_bad_token_is_refused() {
         "funnel",
         "pipeline",
         "data-driven",
+        "what-if",
         "campaign?id=cmp-webinar-101",
         conversion.as_str(),
     ] {
@@ -785,4 +787,58 @@ async fn a_page_updates_while_the_engine_takes_events() {
         .await;
     browser.assert_clean_console("funnel, live").await;
     browser.close().await;
+}
+
+/// The what-if page: the model with the asked parameters beside the same model
+/// as configured, both as the API answers them.
+async fn what_if(demo: &Demo, browser: &Browser) {
+    let check = |asked: Value, configured: Value, rows: Vec<HashMap<String, String>>| {
+        for r in asked["rows"].as_array().unwrap() {
+            let row = row_by(&rows, "group", r["name"].as_str().unwrap());
+            close_to(
+                &row["what_if"],
+                f(&r["conversions"]),
+                1,
+                "what-if conversions",
+            );
+            money_close(&row["what_if_value"], f(&r["value_minor"]), "what-if value");
+        }
+        for r in configured["rows"].as_array().unwrap() {
+            let row = row_by(&rows, "group", r["name"].as_str().unwrap());
+            close_to(
+                &row["configured"],
+                f(&r["conversions"]),
+                1,
+                "configured conversions",
+            );
+        }
+    };
+    let base = "/v1/reports/what-if?model=linear&conversion=opportunity_won&by=channel";
+    browser.open_page("what-if?model=linear").await;
+    browser.assert_clean_console("what-if").await;
+    let asked = demo.api(&format!("{base}&moved=true"), ADMIN);
+    let configured = demo.api(base, ADMIN);
+    // Nothing asked: the what-if is the configured model.
+    assert_eq!(asked["rows"], configured["rows"]);
+    check(
+        asked,
+        configured.clone(),
+        browser.rows("table-what-if").await,
+    );
+    // A seven-day lookback moves credit; the page follows.
+    browser.enter("what-if", "lookback_days", "7").await;
+    assert!(browser.hash().await.contains("lookback_days=7"));
+    let asked = demo.api(&format!("{base}&lookback_days=7&moved=true"), ADMIN);
+    assert_ne!(asked["rows"], configured["rows"]);
+    let moved = asked["moved_totals"][0]["conversions_moved"]
+        .as_u64()
+        .unwrap();
+    assert!(moved > 0, "{asked}");
+    assert_eq!(
+        browser.kpi("kpi-moved").await.replace(',', ""),
+        moved.to_string()
+    );
+    check(asked, configured, browser.rows("table-what-if").await);
+    browser.screenshot("what-if").await;
+    browser.assert_clean_console("what-if, filtered").await;
 }

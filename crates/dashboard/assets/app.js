@@ -10,6 +10,7 @@ import * as funnel from "./pages/funnel.js";
 import * as pipeline from "./pages/pipeline.js";
 import * as account from "./pages/account.js";
 import * as dataDriven from "./pages/data_driven.js";
+import * as whatIf from "./pages/what_if.js";
 
 const PAGES = {
   overview,
@@ -20,6 +21,7 @@ const PAGES = {
   pipeline,
   account,
   "data-driven": dataDriven,
+  "what-if": whatIf,
 };
 /** Seconds between two polls of the open page while live updates are on. */
 const POLL_SECONDS = 10;

@@ -56,6 +56,7 @@ pub static ASSETS: &[Asset] = &[
     asset!("pages/pipeline.js", "assets/pages/pipeline.js", JS),
     asset!("pages/account.js", "assets/pages/account.js", JS),
     asset!("pages/data_driven.js", "assets/pages/data_driven.js", JS),
+    asset!("pages/what_if.js", "assets/pages/what_if.js", JS),
     asset!("chart.umd.min.js", "vendor/chart.js/chart.umd.min.js", JS),
     asset!(
         "chart.js-LICENSE.md",
