@@ -9,11 +9,15 @@ mod check;
 mod corpus;
 mod fields;
 mod generate;
+mod mutate_bytes;
+mod mutate_json;
 
 pub use check::*;
 pub use corpus::*;
 pub use fields::*;
 pub use generate::*;
+pub use mutate_bytes::*;
+pub use mutate_json::*;
 
 use proptest::prelude::ProptestConfig;
 
