@@ -11,7 +11,7 @@ mod support;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -70,69 +70,6 @@ fn succeeded(output: &Output, what: &str) -> String {
 
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// A `touchline run` child process with the tests' admin token.
-struct Running {
-    child: Child,
-    http: String,
-}
-
-impl Running {
-    fn start(store: &Path, env: Vec<(String, String)>) -> Running {
-        let http = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .arg("run")
-            .envs(env)
-            .env("TOUCHLINE_STORE_PATH", store)
-            .env("TOUCHLINE_HTTP_LISTEN", &http)
-            .env(
-                "TOUCHLINE_API_TOKENS",
-                format!("tests:admin:{TEST_TOKEN_SHA256}"),
-            )
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start touchline run");
-        let running = Running { child, http };
-        eventually("the API answers", || running.status().is_some());
-        running
-    }
-
-    fn status(&self) -> Option<Value> {
-        let (code, body) = http_get(&self.http, "/v1/status")?;
-        (code == 200)
-            .then(|| serde_json::from_str(&body).ok())
-            .flatten()
-    }
-
-    /// Input messages the log covers: the sum of its next offsets (the
-    /// test's topics start at offset 0).
-    fn consumed(&self) -> i64 {
-        self.status()
-            .and_then(|s| {
-                s["offsets"]
-                    .as_array()
-                    .map(|os| os.iter().filter_map(|o| o["next_offset"].as_i64()).sum())
-            })
-            .unwrap_or(0)
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().unwrap(); // SIGKILL on Unix
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "touchline run exited with {exit}");
-    }
 }
 
 /// Every conversion's credits per model (versions aside: they count changes,
@@ -200,7 +137,7 @@ async fn an_online_backup_restored_after_kill_9_resumes_with_nothing_lost_or_dup
         .into_iter()
         .filter(|(k, _)| k != "TOUCHLINE_KAFKA_INSTANCE_ID")
         .collect();
-    let engine = Running::start(&original, env.clone());
+    let engine = Touchline::start(&original, None, &env);
     produce(&producer, &topics, before, 0).await;
     eventually("the first half is in the log", || {
         engine.consumed() == before.len() as i64
@@ -269,7 +206,7 @@ async fn an_online_backup_restored_after_kill_9_resumes_with_nothing_lost_or_dup
         said.contains(&format!("{} events", manifest.next_seq)),
         "{said}"
     );
-    let engine = Running::start(&restored, env);
+    let engine = Touchline::start(&restored, None, &env);
     eventually("the restored engine caught up", || {
         engine.consumed() == events.len() as i64
     });

@@ -10,7 +10,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -365,62 +365,6 @@ async fn a_malformed_message_is_dead_lettered_and_the_engine_keeps_going() {
     assert_eq!(reopened.metrics().snapshot().dead_lettered, 2);
 }
 
-struct Child9 {
-    child: Child,
-    http: String,
-}
-
-impl Child9 {
-    fn start(dir: &std::path::Path, topics: &Topics) -> Child9 {
-        let http = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .arg("run")
-            .envs(topics.env())
-            .env("TOUCHLINE_STORE_PATH", dir)
-            .env("TOUCHLINE_HTTP_LISTEN", &http)
-            .env(
-                "TOUCHLINE_API_TOKENS",
-                format!("tests:admin:{TEST_TOKEN_SHA256}"),
-            )
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start touchline run");
-        let started = Child9 { child, http };
-        eventually("the API answers", || started.status().is_some());
-        started
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        let (code, body) = http_get(&self.http, "/v1/status")?;
-        (code == 200)
-            .then(|| serde_json::from_str(&body).ok())
-            .flatten()
-    }
-
-    fn appended(&self) -> u64 {
-        self.status()
-            .and_then(|s| s["metrics"]["events_appended"].as_u64())
-            .unwrap_or(0)
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().unwrap(); // SIGKILL on Unix
-        self.child.wait().unwrap();
-    }
-
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "touchline run exited with {exit}");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_engine_mid_stream_loses_and_duplicates_nothing() {
     let topics = Topics::unique("kill9");
@@ -433,7 +377,7 @@ async fn killing_the_engine_mid_stream_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
 
-    let engine = Child9::start(&store_path, &topics);
+    let engine = Touchline::start(&store_path, None, &topics.env());
     produce(&producer, &topics, thirds[0], 4).await;
     eventually("the engine is busy", || engine.appended() > 0);
     // Kill while the second third streams in: wherever the kill lands, the
@@ -447,11 +391,11 @@ async fn killing_the_engine_mid_stream_loses_and_duplicates_nothing() {
     engine.kill_9();
     streaming.await.unwrap();
 
-    let engine = Child9::start(&store_path, &topics);
+    let engine = Touchline::start(&store_path, None, &topics.env());
     produce(&producer, &topics, thirds[2], 4).await;
     let seen = engine.appended();
     engine.kill_9();
-    let engine = Child9::start(&store_path, &topics);
+    let engine = Touchline::start(&store_path, None, &topics.env());
     assert!(engine.appended() >= seen, "a restart never goes back");
     eventually("every event appended after two kill -9", || {
         engine.appended() >= distinct
@@ -485,7 +429,7 @@ async fn r20_a_lead_rerouted_through_the_api_reaches_the_log_through_kafka() {
     let topics = Topics::unique("reroute");
     topics.create().await;
     let dir = tempfile::tempdir().unwrap();
-    let engine = Child9::start(&dir.path().join("store"), &topics);
+    let engine = Touchline::start(&dir.path().join("store"), None, &topics.env());
     let lead = Envelope {
         event_id: "rr-lead-1".into(),
         occurred_at: Timestamp::from_millis(1_767_225_600_000),
@@ -504,7 +448,7 @@ async fn r20_a_lead_rerouted_through_the_api_reaches_the_log_through_kafka() {
         }),
     };
     produce(&producer(), &topics, &[lead], 0).await;
-    let person = |engine: &Child9| -> Option<serde_json::Value> {
+    let person = |engine: &Touchline| -> Option<serde_json::Value> {
         let (code, body) = http_get(&engine.http, "/v1/persons/rr-p1")?;
         (code == 200).then(|| serde_json::from_str(&body).unwrap())
     };
@@ -545,7 +489,7 @@ async fn r16_an_import_into_a_running_engine_goes_through_kafka_once() {
     let topics = Topics::unique("import");
     topics.create().await;
     let dir = tempfile::tempdir().unwrap();
-    let engine = Child9::start(&dir.path().join("store"), &topics);
+    let engine = Touchline::start(&dir.path().join("store"), None, &topics.env());
     let file = dir.path().join("legacy.csv");
     std::fs::write(
         &file,

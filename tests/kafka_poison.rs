@@ -13,15 +13,12 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use serde_json::Value;
 use support::*;
 use touchline_core::*;
 use touchline_engine::AttributionMessage;
@@ -156,96 +153,6 @@ fn invalid_event_of(size: usize) -> Vec<u8> {
     bytes
 }
 
-/// `touchline run` as a child process, its log in a file.
-struct Touchline {
-    child: Child,
-    http: String,
-    log: PathBuf,
-}
-
-impl Touchline {
-    fn start(store: &Path, env: &[(String, String)]) -> Touchline {
-        let http = format!("127.0.0.1:{}", free_port());
-        let log = store.with_extension(format!("{}.log", free_port()));
-        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .arg("run")
-            .envs(env.iter().cloned())
-            .env("TOUCHLINE_STORE_PATH", store)
-            .env("TOUCHLINE_HTTP_LISTEN", &http)
-            .env(
-                "TOUCHLINE_API_TOKENS",
-                format!("tests:admin:{TEST_TOKEN_SHA256}"),
-            )
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start touchline run");
-        let mut started = Touchline { child, http, log };
-        started.wait_for("the API answers", |t| t.status().is_some());
-        started
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until `condition` holds; fails at once, with the log, if the
-    /// process exited meanwhile.
-    fn wait_for(&mut self, what: &str, mut condition: impl FnMut(&Touchline) -> bool) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                panic!(
-                    "touchline run exited ({exit}) while waiting for: {what}\n{}",
-                    self.log()
-                );
-            }
-            if condition(self) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn get(&self, path: &str) -> Option<Value> {
-        let (code, body) = http_get(&self.http, path)?;
-        (code == 200)
-            .then(|| serde_json::from_str(&body).ok())
-            .flatten()
-    }
-
-    fn status(&self) -> Option<Value> {
-        self.get("/v1/status")
-    }
-
-    fn metric(&self, name: &str) -> u64 {
-        self.status()
-            .and_then(|s| s["metrics"][name].as_u64())
-            .unwrap_or(0)
-    }
-
-    /// SIGTERM; the process must exit 0.
-    fn terminate(mut self) -> String {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let log = self.log();
-        assert!(exit.success(), "touchline run exited with {exit}\n{log}");
-        log
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().unwrap(); // SIGKILL on Unix
-        self.child.wait().unwrap();
-    }
-}
-
 /// The environment of a `touchline run` on `topics`, without the instance id
 /// the shared helper sets (membership is under test here).
 fn env_without_instance_id(topics: &Topics) -> Vec<(String, String)> {
@@ -279,7 +186,7 @@ async fn one_and_ten_megabyte_invalid_messages_are_dead_lettered_cut_and_ingest_
 
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     engine.wait_for(
         "both dead letters counted and the later event appended",
         |t| t.metric("dead_lettered") == 2 && t.get("/v1/persons/after").is_some(),
@@ -341,7 +248,7 @@ async fn one_and_ten_megabyte_invalid_messages_are_dead_lettered_cut_and_ingest_
 
     // A restart neither exits nor dead-letters again; the counts persist and
     // new events flow.
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     assert_eq!(engine.metric("dead_lettered"), 2);
     assert_eq!(engine.metric("dead_letters_truncated"), 2);
     produce(&producer, &topics, &[lead("later", 2)], 0).await;
@@ -364,7 +271,7 @@ async fn a_dead_letter_the_topic_refuses_goes_as_a_reference() {
     produce(&producer, &topics, &[lead("after", 1)], 0).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Touchline::start(&dir.path().join("store"), &topics.env());
+    let mut engine = Touchline::start(&dir.path().join("store"), None, &topics.env());
     engine.wait_for(
         "the dead letter counted and the later event appended",
         |t| t.metric("dead_lettered") == 1 && t.get("/v1/persons/after").is_some(),
@@ -414,7 +321,7 @@ async fn an_unavailable_dead_letter_topic_holds_the_batch_back_and_loses_nothing
 
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     engine.wait_for("the batch held back", |t| {
         t.log().contains("dead-letter topic unavailable")
     });
@@ -435,7 +342,7 @@ async fn an_unavailable_dead_letter_topic_holds_the_batch_back_and_loses_nothing
         ],
     )
     .await;
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     engine.wait_for(
         "the dead letter sent and the event behind it appended",
         |t| t.metric("dead_lettered") == 1 && t.get("/v1/persons/after").is_some(),
@@ -483,7 +390,7 @@ async fn a_credit_set_too_large_for_the_topic_is_parked_and_everything_else_is_p
 
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
-    let mut engine = Touchline::start(&store_path, &topics.env());
+    let mut engine = Touchline::start(&store_path, None, &topics.env());
     engine.wait_for("every event appended", |t| {
         t.metric("events_appended") == events.len() as u64
     });
@@ -581,7 +488,7 @@ async fn published_and_batches_survive_a_restart() {
     let producer = producer();
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("store");
-    let mut engine = Touchline::start(&store_path, &topics.env());
+    let mut engine = Touchline::start(&store_path, None, &topics.env());
     let events = lead_with_touches("first", 3);
     produce(&producer, &topics, &events, 0).await;
     engine.wait_for("every event appended", |t| {
@@ -594,7 +501,7 @@ async fn published_and_batches_survive_a_restart() {
     let published = read_all(&topics.attribution).len() as u64;
     assert!(published >= 10 && batches > 0, "{published} {batches}");
 
-    let mut engine = Touchline::start(&store_path, &topics.env());
+    let mut engine = Touchline::start(&store_path, None, &topics.env());
     assert_eq!(engine.metric("published"), published);
     assert_eq!(engine.metric("batches"), batches);
     let prometheus = http_get(&engine.http, "/metrics").unwrap().1;
@@ -636,7 +543,7 @@ async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resum
         "the restart test needs a session longer than its patience"
     );
 
-    let mut engine = Touchline::start(&store_path, &env);
+    let mut engine = Touchline::start(&store_path, None, &env);
     produce(&producer, &topics, &[lead("one", 0)], 0).await;
     engine.wait_for("the first event appended", |t| {
         t.metric("events_appended") == 1
@@ -644,7 +551,7 @@ async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resum
     let first_log = engine.log();
     engine.kill_9();
 
-    let mut engine = Touchline::start(&store_path, &env);
+    let mut engine = Touchline::start(&store_path, None, &env);
     produce(&producer, &topics, &[lead("two", 1)], 0).await;
     engine.wait_for("an event after the kill -9 appended", |t| {
         t.metric("events_appended") == 2
@@ -670,7 +577,7 @@ async fn without_an_instance_id_one_is_generated_once_and_a_kill_9_restart_resum
         "TOUCHLINE_KAFKA_INSTANCE_ID".into(),
         format!("{}-explicit", topics.group),
     ));
-    let log = Touchline::start(&store_path, &configured).terminate();
+    let log = Touchline::start(&store_path, None, &configured).terminate();
     assert!(
         log.contains(&format!("instance_id={}-explicit", topics.group)),
         "{log}"
@@ -704,7 +611,7 @@ async fn a_conflicting_duplicate_is_dead_lettered_and_a_retry_is_not() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     engine.wait_for("the later event appended", |t| {
         t.get("/v1/persons/after").is_some()
     });
@@ -773,7 +680,7 @@ async fn a_json_field_the_contract_does_not_have_is_dead_lettered_by_name() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
-    let mut engine = Touchline::start(&store, &topics.env());
+    let mut engine = Touchline::start(&store, None, &topics.env());
     engine.wait_for("the dead letter and the later event", |t| {
         t.metric("dead_lettered") == 1 && t.get("/v1/persons/after").is_some()
     });
@@ -797,7 +704,7 @@ async fn a_json_field_the_contract_does_not_have_is_dead_lettered_by_name() {
         "ignore".into(),
     ));
     let store = dir.path().join("store-ignoring");
-    let mut engine = Touchline::start(&store, &env);
+    let mut engine = Touchline::start(&store, None, &env);
     engine.wait_for("the campaign appended", |t| {
         t.metric("events_appended") == 1
     });

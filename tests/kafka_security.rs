@@ -177,7 +177,11 @@ fn refused_at_startup(brokers: &str, props: &Props, expected: &str) -> String {
     let topics = Topics::unique("sec-refused");
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), props);
-    let engine = Touchline::spawn(dir.path(), &config, &env(&topics, brokers));
+    let engine = Touchline::spawn(
+        &dir.path().join("store"),
+        Some(&config),
+        &env(&topics, brokers),
+    );
     let (exit, log) = engine.exit_within(STARTUP_FAILURE);
     assert!(!exit.success(), "exited {exit}\n{log}");
     let last = log.lines().last().unwrap_or_default();

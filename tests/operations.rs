@@ -14,10 +14,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -206,97 +205,6 @@ async fn the_metrics_listener_serves_metrics_and_probes_without_a_token_and_noth
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-/// `touchline run` as a child process with a metrics listener, its log in a file.
-struct Touchline {
-    child: Child,
-    http: String,
-    metrics: String,
-    log: PathBuf,
-}
-
-impl Touchline {
-    fn start(store: &Path, env: &[(String, String)]) -> Touchline {
-        let http = format!("127.0.0.1:{}", free_port());
-        let metrics = format!("127.0.0.1:{}", free_port());
-        let log = store.with_extension(format!("{}.log", free_port()));
-        let child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .arg("run")
-            .envs(env.iter().cloned())
-            .env("TOUCHLINE_STORE_PATH", store)
-            .env("TOUCHLINE_HTTP_LISTEN", &http)
-            .env("TOUCHLINE_HTTP_METRICS_LISTEN", &metrics)
-            .env("TOUCHLINE_KAFKA_STATISTICS_INTERVAL_MS", "200")
-            .env("TOUCHLINE_LOG_FORMAT", "json")
-            .env(
-                "TOUCHLINE_API_TOKENS",
-                format!("tests:admin:{TEST_TOKEN_SHA256}"),
-            )
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start touchline run");
-        let mut started = Touchline {
-            child,
-            http,
-            metrics,
-            log,
-        };
-        started.wait_for("the API answers", |t| t.status().is_some());
-        started
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn wait_for(&mut self, what: &str, mut condition: impl FnMut(&Touchline) -> bool) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                panic!(
-                    "touchline run exited ({exit}) while waiting for: {what}\n{}",
-                    self.log()
-                );
-            }
-            if condition(self) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for: {what}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn status(&self) -> Option<Value> {
-        let (code, body) = http_get(&self.http, "/v1/status")?;
-        (code == 200)
-            .then(|| serde_json::from_str(&body).ok())
-            .flatten()
-    }
-
-    /// A request to the metrics listener, without a token.
-    fn scrape(&self, path: &str) -> (u16, String) {
-        http_request(&self.metrics, "GET", path, None, "").unwrap_or((0, String::new()))
-    }
-
-    fn terminate(mut self) -> String {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let log = self.log();
-        assert!(exit.success(), "touchline run exited with {exit}\n{log}");
-        log
-    }
-}
-
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(1_767_225_600_000 + ms)
 }
@@ -337,7 +245,8 @@ async fn run_exposes_lag_dead_letters_rebalances_batches_and_requests_and_logs_j
     produce_raw(&producer, &topics.json, "bad", b"{not json").await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Touchline::start(&dir.path().join("store"), &topics.env());
+    let mut engine =
+        Touchline::start_with_metrics(&dir.path().join("store"), &operations_env(&topics));
     engine.wait_for("every event appended and ready", |t| {
         t.status()
             .is_some_and(|s| s["metrics"]["events_appended"] == 6 && s["ready"] == true)
@@ -502,7 +411,8 @@ async fn a_zstd_batch_the_build_cannot_decode_stalls_its_partition_visibly_not_s
     produce(&producer, &topics, &[lead("after", 2)], 1).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Touchline::start(&dir.path().join("store"), &topics.env());
+    let mut engine =
+        Touchline::start_with_metrics(&dir.path().join("store"), &operations_env(&topics));
     if build_has_zstd() {
         // The codec is there: the batch decodes and nothing stalls. The
         // detection itself is proven by the in-process tests above and the
@@ -591,4 +501,16 @@ async fn a_zstd_batch_the_build_cannot_decode_stalls_its_partition_visibly_not_s
         error_lines.len()
     );
     assert_eq!(error_lines[0]["fields"]["count"], 1);
+}
+
+/// The environment of a `touchline run` whose lag and logs are under test:
+/// statistics every 200 ms, logs as JSON lines.
+fn operations_env(topics: &Topics) -> Vec<(String, String)> {
+    let mut env = topics.env();
+    env.push((
+        "TOUCHLINE_KAFKA_STATISTICS_INTERVAL_MS".into(),
+        "200".into(),
+    ));
+    env.push(("TOUCHLINE_LOG_FORMAT".into(), "json".into()));
+    env
 }

@@ -8,17 +8,16 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use serde_json::Value;
 use touchline_core::*;
 
-use crate::support::{PATIENCE, ReadMessage, TEST_TOKEN_SHA256, Topics, free_port, http_get};
+pub use crate::support::Touchline;
+use crate::support::{PATIENCE, ReadMessage, Topics, free_port};
 
 /// librdkafka properties, as `[kafka.client_properties]` holds them.
 pub type Props = Vec<(String, String)>;
@@ -160,13 +159,6 @@ pub fn lead(person: &str) -> Envelope {
     }
 }
 
-/// A `touchline run` child process with its log in a file.
-pub struct Touchline {
-    pub child: Child,
-    pub http: String,
-    pub log: PathBuf,
-}
-
 /// Writes a config file whose `[kafka.client_properties]` are `props`.
 pub fn config_file(dir: &Path, props: &Props) -> PathBuf {
     let mut text = String::from("[kafka.client_properties]\n");
@@ -191,132 +183,6 @@ pub fn env(topics: &Topics, brokers: &str) -> Vec<(String, String)> {
         .collect();
     env.push(("TOUCHLINE_KAFKA_BROKERS".into(), brokers.into()));
     env
-}
-
-/// The `touchline` binary: cargo's, or `TOUCHLINE_TEST_BIN` (a target
-/// directory shared by checkouts built with other features may swap cargo's
-/// under a running test).
-pub fn binary() -> PathBuf {
-    std::env::var_os("TOUCHLINE_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| env!("CARGO_BIN_EXE_touchline").into())
-}
-
-impl Touchline {
-    /// Starts `touchline run` without waiting for anything.
-    pub fn spawn(dir: &Path, config: &Path, env: &[(String, String)]) -> Touchline {
-        let http = format!("127.0.0.1:{}", free_port());
-        let log = dir.join(format!("touchline-{}.log", free_port()));
-        let child = Command::new(binary())
-            .arg("run")
-            .arg("--config")
-            .arg(config)
-            .envs(env.iter().cloned())
-            .env("TOUCHLINE_STORE_PATH", dir.join("store"))
-            .env("TOUCHLINE_HTTP_LISTEN", &http)
-            .env(
-                "TOUCHLINE_API_TOKENS",
-                format!("tests:admin:{TEST_TOKEN_SHA256}"),
-            )
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start touchline run");
-        Touchline { child, http, log }
-    }
-
-    /// Starts `touchline run` and waits until its API answers.
-    pub fn start(dir: &Path, config: &Path, env: &[(String, String)]) -> Touchline {
-        let mut started = Touchline::spawn(dir, config, env);
-        started.wait_for("the API answers", |t| t.status().is_some());
-        started
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until `condition` holds; fails at once, with the log, if the
-    /// process exited meanwhile.
-    pub fn wait_for(&mut self, what: &str, mut condition: impl FnMut(&Touchline) -> bool) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                panic!(
-                    "touchline run exited ({exit}) while waiting for: {what}\n{}",
-                    self.log()
-                );
-            }
-            if condition(self) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for: {what}\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits for the process to exit on its own, at most `patience`.
-    pub fn exit_within(mut self, patience: Duration) -> (ExitStatus, String) {
-        let deadline = Instant::now() + patience;
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                return (exit, self.log());
-            }
-            if Instant::now() >= deadline {
-                self.child.kill().unwrap();
-                self.child.wait().unwrap();
-                panic!(
-                    "touchline run still running after {patience:?}\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn get(&self, path: &str) -> Option<Value> {
-        let (code, body) = http_get(&self.http, path)?;
-        (code == 200)
-            .then(|| serde_json::from_str(&body).ok())
-            .flatten()
-    }
-
-    pub fn status(&self) -> Option<Value> {
-        self.get("/v1/status")
-    }
-
-    pub fn metric(&self, name: &str) -> u64 {
-        self.status()
-            .and_then(|s| s["metrics"][name].as_u64())
-            .unwrap_or(0)
-    }
-
-    /// SIGTERM; the process must exit 0. Returns its log.
-    pub fn terminate(mut self) -> String {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let log = self.log();
-        assert!(exit.success(), "touchline run exited with {exit}\n{log}");
-        log
-    }
-}
-
-impl Drop for Touchline {
-    fn drop(&mut self) {
-        // A failed assertion must not leave the child running.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Creates the test's topics through the plaintext listener; `input_configs`
@@ -401,7 +267,11 @@ pub async fn round_trip(
 
     let dir = tempfile::tempdir().unwrap();
     let config = config_file(dir.path(), touchline_props);
-    let mut engine = Touchline::start(dir.path(), &config, &env(topics, brokers));
+    let mut engine = Touchline::start(
+        &dir.path().join("store"),
+        Some(&config),
+        &env(topics, brokers),
+    );
     engine.wait_for("both events appended and the junk dead-lettered", |t| {
         t.metric("events_appended") >= 2 && t.metric("dead_lettered") == 1
     });

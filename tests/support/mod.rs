@@ -18,6 +18,11 @@ use touchline_core::Envelope;
 use touchline_kafka::{KafkaConfig, TopicSpec};
 use touchline_proto::WireFormat;
 
+mod touchline;
+// Not every test binary runs `touchline run` as a child.
+#[allow(unused_imports)]
+pub use touchline::{Touchline, binary};
+
 /// Generous upper bound for "eventually"; only hit when something is broken.
 pub const PATIENCE: Duration = Duration::from_secs(180);
 
