@@ -91,30 +91,6 @@ async fn send(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8])
         .expect("delivered");
 }
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_767_225_600_000 + ms)
-}
-
-fn lead(person: &str, ms: i64) -> Envelope {
-    Envelope {
-        event_id: format!("lead-{person}"),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
-        source_system: "crm".into(),
-        event: Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: "rep-1".into(),
-        }),
-    }
-}
-
 fn touch(person: &str, n: usize, ms: i64) -> Envelope {
     Envelope {
         event_id: format!("touch-{person}-{n}"),

@@ -205,30 +205,6 @@ async fn the_metrics_listener_serves_metrics_and_probes_without_a_token_and_noth
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_767_225_600_000 + ms)
-}
-
-fn lead(person: &str, ms: i64) -> Envelope {
-    Envelope {
-        event_id: format!("lead-{person}"),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
-        source_system: "crm".into(),
-        event: Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: "rep-1".into(),
-        }),
-    }
-}
-
 /// The line of `text` (Prometheus exposition) for this series, parsed.
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()

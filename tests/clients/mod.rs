@@ -6,18 +6,15 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use touchline_core::*;
 
 pub use crate::support::Touchline;
-use crate::support::{PATIENCE, ReadMessage, Topics, free_port};
+use crate::support::{ReadMessage, Topics, at, free_port};
 
 /// librdkafka properties, as `[kafka.client_properties]` holds them.
 pub type Props = Vec<(String, String)>;
@@ -59,66 +56,7 @@ pub async fn send(producer: &FutureProducer, topic: &str, key: &str, payload: &[
 
 /// Reads a topic from the beginning to its current end through `brokers`.
 pub fn read_all(brokers: &str, props: &Props, topic: &str) -> Vec<ReadMessage> {
-    let consumer: BaseConsumer = client(brokers, props)
-        .set("group.id", format!("reader-{topic}"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(30))
-        .expect("metadata");
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = HashMap::new();
-    for p in metadata.topics()[0].partitions() {
-        let (_, high) = consumer
-            .fetch_watermarks(topic, p.id(), Duration::from_secs(30))
-            .expect("watermarks");
-        if high > 0 {
-            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
-                .unwrap();
-            ends.insert(p.id(), high);
-        }
-    }
-    let mut out = Vec::new();
-    if ends.is_empty() {
-        return out;
-    }
-    consumer.assign(&tpl).expect("assign");
-    let deadline = Instant::now() + PATIENCE;
-    let mut done = HashMap::new();
-    while done.len() < ends.len() {
-        assert!(Instant::now() < deadline, "reading {topic} did not end");
-        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message.expect("message");
-        let mut headers = HashMap::new();
-        if let Some(h) = message.headers() {
-            for header in h.iter() {
-                headers.insert(
-                    header.key.to_owned(),
-                    String::from_utf8_lossy(header.value.unwrap_or_default()).into_owned(),
-                );
-            }
-        }
-        out.push(ReadMessage {
-            key: message
-                .key()
-                .map(|k| String::from_utf8_lossy(k).into_owned()),
-            payload: message.payload().map(<[u8]>::to_vec),
-            headers,
-            partition: message.partition(),
-            offset: message.offset(),
-        });
-        if message.offset() + 1 >= ends[&message.partition()] {
-            done.insert(message.partition(), true);
-        }
-    }
-    out
-}
-
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(1_767_225_600_000 + ms)
+    crate::support::read_all_with(client(brokers, props), topic)
 }
 
 pub fn touch(person: &str, campaign: &str) -> Envelope {
@@ -140,23 +78,7 @@ pub fn touch(person: &str, campaign: &str) -> Envelope {
 
 /// A lead after its touch: a conversion, so credit sets are published.
 pub fn lead(person: &str) -> Envelope {
-    Envelope {
-        event_id: format!("lead-{person}"),
-        occurred_at: at(1_000),
-        recorded_at: at(1_000),
-        source_system: "crm".into(),
-        event: Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: "rep-1".into(),
-        }),
-    }
+    crate::support::lead(person, 1_000)
 }
 
 /// Writes a config file whose `[kafka.client_properties]` are `props`.

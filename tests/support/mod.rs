@@ -205,20 +205,27 @@ pub struct ReadMessage {
 
 /// Reads a topic from the beginning up to its current end.
 pub fn read_all(topic: &str) -> Vec<ReadMessage> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+    let mut client = ClientConfig::new();
+    client.set("bootstrap.servers", brokers());
+    read_all_with(client, topic)
+}
+
+/// Reads a topic from the beginning up to its current end through `client`
+/// (its brokers and security settings).
+pub fn read_all_with(mut client: ClientConfig, topic: &str) -> Vec<ReadMessage> {
+    let consumer: BaseConsumer = client
         .set("group.id", format!("reader-{topic}"))
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
     let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .fetch_metadata(Some(topic), Duration::from_secs(30))
         .expect("metadata");
     let mut tpl = TopicPartitionList::new();
     let mut ends = HashMap::new();
     for p in metadata.topics()[0].partitions() {
         let (_, high) = consumer
-            .fetch_watermarks(topic, p.id(), Duration::from_secs(10))
+            .fetch_watermarks(topic, p.id(), Duration::from_secs(30))
             .expect("watermarks");
         if high > 0 {
             tpl.add_partition_offset(topic, p.id(), Offset::Beginning)
@@ -352,4 +359,30 @@ pub fn committed_total(topics: &Topics) -> i64 {
             _ => 0,
         })
         .sum()
+}
+
+/// 2026-01-01 plus `ms`: the instants of the Kafka tests' events.
+pub fn at(ms: i64) -> touchline_core::Timestamp {
+    touchline_core::Timestamp::from_millis(1_767_225_600_000 + ms)
+}
+
+/// A lead `person` (`<person>@example.com`, owned by `rep-1`) created at `at(ms)`.
+pub fn lead(person: &str, ms: i64) -> Envelope {
+    Envelope {
+        event_id: format!("lead-{person}"),
+        occurred_at: at(ms),
+        recorded_at: at(ms),
+        source_system: "crm".into(),
+        event: touchline_core::Event::LeadCreated(touchline_core::LeadCreated {
+            person_id: person.into(),
+            email: format!("{person}@example.com"),
+            phone: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            company: String::new(),
+            account_id: String::new(),
+            source: None,
+            owner_id: "rep-1".into(),
+        }),
+    }
 }
