@@ -14,6 +14,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/touchline/target}"
 
 started_kafka=""
 if [ -z "${TOUCHLINE_TEST_KAFKA_BROKERS:-}" ]; then
+  # Every test makes topics of its own; a broker that kept them across runs
+  # would load thousands of partitions at start. So a broker this script starts
+  # begins from empty storage (a running one is reused as it is).
+  bash deploy/kafka.sh status >/dev/null || bash deploy/kafka.sh reset
   bash deploy/kafka.sh start
   started_kafka=1
 fi
