@@ -280,10 +280,19 @@ impl Drop for Store {
     /// (a restart, a replay) does not replay the whole write-ahead log; after a
     /// crash the log is replayed as always.
     fn drop(&mut self) {
-        if !self.is_secondary()
-            && let Err(e) = self.db.flush()
-        {
-            tracing::warn!(path = %self.path.display(), error = %e, "cannot flush the memtables on close; the next open replays the log");
+        if self.is_secondary() {
+            return;
+        }
+        // `DB::flush` covers the default column family only, and every table
+        // lives in a family of its own.
+        for name in family_names() {
+            let Some(family) = self.db.cf_handle(name) else {
+                continue;
+            };
+            if let Err(e) = self.db.flush_cf(family) {
+                tracing::warn!(path = %self.path.display(), family = name, error = %e, "cannot flush the memtables on close; the next open replays the log");
+                return;
+            }
         }
     }
 }

@@ -289,3 +289,35 @@ fn a_store_whose_rebuild_was_interrupted_is_refused_until_replayed() {
     let store = Store::open(dir.path()).expect("a finished rebuild opens");
     assert_eq!(store.events(0, 10).expect("events").len(), 1);
 }
+
+#[test]
+fn a_clean_close_leaves_nothing_for_the_next_open_to_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        let mut commit = store.commit();
+        commit.append(0, &touch("a", "p-1"));
+        commit.set_offset("events", 0, 1);
+        commit
+            .put_view(Table::Persons, "p-1", &vec![1u32])
+            .expect("put");
+        store.write(commit).expect("write");
+    }
+    // A read-only open replays the write-ahead log into memtables and never
+    // flushes them: whatever a family holds there was not written out on close.
+    let names = family_names();
+    let db =
+        rocksdb::DB::open_cf_for_read_only(&rocksdb::Options::default(), dir.path(), &names, false)
+            .expect("open read-only");
+    for name in names {
+        let family = db.cf_handle(name).expect("family");
+        let in_memtable = db
+            .property_int_value_cf(family, "rocksdb.num-entries-active-mem-table")
+            .expect("property");
+        assert_eq!(
+            in_memtable,
+            Some(0),
+            "{name} was left in the write-ahead log"
+        );
+    }
+}
