@@ -57,6 +57,10 @@ enum Command {
         /// TOML config file; environment variables override it (see README).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Events folded in memory before the rest goes page by page over
+        /// views written out (faster, about 1 GB per million events).
+        #[arg(long, default_value_t = touchline_engine::REBUILD_IN_MEMORY_EVENTS)]
+        in_memory_events: usize,
     },
     /// Backfill leads from an old system's CSV export: one campaign per lead
     /// source, one touch per lead at its creation date (into a stopped engine's
@@ -176,7 +180,7 @@ fn init_logging(format: config::LogFormat) {
 /// is reported by the command itself, so here it only falls back to text.
 fn log_format(command: &Command) -> config::LogFormat {
     let path = match command {
-        Command::Run { config } | Command::Replay { config } => config.as_deref(),
+        Command::Run { config } | Command::Replay { config, .. } => config.as_deref(),
         _ => None,
     };
     let mut config = path
@@ -198,7 +202,10 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Run { config } => run::run(config.as_deref()),
-        Command::Replay { config } => run::replay(config.as_deref()),
+        Command::Replay {
+            config,
+            in_memory_events,
+        } => run::replay(config.as_deref(), in_memory_events),
         Command::Report { report } => report::run(report),
         Command::Attribution { command } => attribution::run_attribution(command),
         Command::Token { command } => token(command),

@@ -124,7 +124,7 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `touchline replay`: rebuilds the views from the log, with a progress bar.
-pub fn replay(config_path: Option<&Path>) -> anyhow::Result<()> {
+pub fn replay(config_path: Option<&Path>, in_memory_events: usize) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let path = &config.store.path;
     if !path.exists() {
@@ -145,7 +145,7 @@ pub fn replay(config_path: Option<&Path>) -> anyhow::Result<()> {
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let before = engine.metrics().snapshot().attribution_versions;
-    engine.rebuild(|done, total| {
+    engine.rebuild_folding_in_memory(in_memory_events, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;

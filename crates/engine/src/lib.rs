@@ -54,7 +54,7 @@ pub mod what_if;
 
 pub use apply::{
     Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, InMemoryEngine,
-    MessageSource,
+    MessageSource, REBUILD_IN_MEMORY_EVENTS,
 };
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,

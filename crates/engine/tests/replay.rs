@@ -9,6 +9,17 @@ use touchline_store::Table;
 
 #[test]
 fn replay_rebuilds_exactly_the_live_state_from_the_log_for_100k_events() {
+    // The whole log fits in memory: one world, each conversion attributed once.
+    replays_exactly(touchline_engine::REBUILD_IN_MEMORY_EVENTS);
+}
+
+#[test]
+fn a_replay_that_outgrows_memory_goes_on_page_by_page_to_the_same_state() {
+    // One page in memory, written out, and the rest over views loaded back.
+    replays_exactly(50_000);
+}
+
+fn replays_exactly(in_memory_events: usize) {
     let events = dataset(6_700);
     assert!(events.len() >= 100_000, "{} events", events.len());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -52,7 +63,7 @@ fn replay_rebuilds_exactly_the_live_state_from_the_log_for_100k_events() {
     };
     let mut calls = 0;
     engine
-        .rebuild(|done, total| {
+        .rebuild_folding_in_memory(in_memory_events, |done, total| {
             calls += 1;
             assert!(done <= total);
         })

@@ -894,6 +894,11 @@ impl Commit {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    /// How many puts and deletes the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
 }
 
 #[cfg(test)]

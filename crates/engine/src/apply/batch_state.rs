@@ -113,9 +113,31 @@ impl<T: Serialize> Views<T> {
 
     pub(super) fn write(&self, commit: &mut Commit) -> Result<(), EngineError> {
         for key in &self.changed {
-            match self.loaded.get(key).and_then(Option::as_ref) {
-                Some(view) => commit.put_view(self.table, key, view)?,
-                None => commit.delete(self.table, key),
+            self.write_one(key, commit)?;
+        }
+        Ok(())
+    }
+
+    fn write_one(&self, key: &str, commit: &mut Commit) -> Result<(), EngineError> {
+        match self.loaded.get(key).and_then(Option::as_ref) {
+            Some(view) => commit.put_view(self.table, key, view)?,
+            None => commit.delete(self.table, key),
+        }
+        Ok(())
+    }
+
+    /// Like [`Views::write`], handing `commit` to `full` whenever it holds
+    /// `page` operations.
+    fn write_paged(
+        &self,
+        commit: &mut Commit,
+        page: usize,
+        full: &mut impl FnMut(&mut Commit) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        for key in &self.changed {
+            self.write_one(key, commit)?;
+            if commit.len() >= page {
+                full(commit)?;
             }
         }
         Ok(())
@@ -445,6 +467,23 @@ impl BatchState {
         self.opportunities.write(commit)?;
         self.campaigns.write(commit)?;
         self.conversions.write(commit)?;
+        Ok(())
+    }
+
+    /// Like [`BatchState::write_views`] for a state too large for one batch (a
+    /// rebuild's world in memory): `full` is handed `commit` whenever it holds
+    /// `page` operations, and writes and empties it.
+    pub(super) fn write_views_paged(
+        &self,
+        commit: &mut Commit,
+        page: usize,
+        mut full: impl FnMut(&mut Commit) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        self.accounts.write_paged(commit, page, &mut full)?;
+        self.persons.write_paged(commit, page, &mut full)?;
+        self.opportunities.write_paged(commit, page, &mut full)?;
+        self.campaigns.write_paged(commit, page, &mut full)?;
+        self.conversions.write_paged(commit, page, &mut full)?;
         Ok(())
     }
 }
