@@ -523,3 +523,20 @@ async fn every_documented_parameter_is_read_by_its_route() {
     }
     assert!(checked > 40, "{checked} parameters checked");
 }
+
+#[test]
+fn the_readme_lists_every_route() {
+    let readme = include_str!("../README.md");
+    for route in ROUTES {
+        let needle = format!("`{} {}", route.method.name().to_uppercase(), route.path);
+        // Followed by its query, the end of the code span or more text, not
+        // by a longer path (`/v1/leads/{id}` is no mention of `/v1/leads`).
+        let listed = readme.match_indices(&needle).any(|(at, _)| {
+            matches!(
+                readme[at + needle.len()..].chars().next(),
+                Some('`' | '?' | ' ')
+            )
+        });
+        assert!(listed, "README.md does not list {needle}`");
+    }
+}

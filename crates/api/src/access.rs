@@ -1,5 +1,6 @@
 //! Who may call what (R6): API tokens carry a role, each route belongs to an
-//! area, and [`may`] is the one table that says which role reaches which area.
+//! area (its row of [`crate::routes::ROUTES`]), and [`may`] is the one table
+//! that says which role reaches which area.
 //!
 //! Tokens are configured by their SHA-256 digest, so a configuration file holds
 //! no secret. A request without a token, or with one that matches none, gets

@@ -4,7 +4,8 @@
 //! store. The one command, re-routing a lead, becomes a `lead_routed` event
 //! handed to an [`touchline_engine::EventSink`]. Every route but health and
 //! `/openapi.json` needs a token whose role may use it ([`access`]). Bad
-//! parameters get a 400 whose message names the parameter; unknown ids a 404.
+//! parameters get a 400 whose message names the parameter (parsers return a
+//! [`ParamError`]); unknown ids a 404.
 //! Every list answer is also CSV with `format=csv` (`table=` picks one list of
 //! an answer that holds several).
 //!

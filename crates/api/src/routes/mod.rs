@@ -1,10 +1,9 @@
-//! The route table: every route of the API is one row of [`ROUTES`] (in
-//! `table.rs`): method, path, operation id, tag, access area, cost, summary,
-//! parameters and handler.
-//! The router ([`router`]), the access areas ([`Area::of`]), the costs
-//! ([`Cost::of`]) and the paths of the OpenAPI document ([`crate::openapi`])
-//! are all read from it, so a route is added in one place and they cannot
-//! disagree.
+//! The route table: every route of the API is one row of [`ROUTES`] (the rows
+//! are in `table.rs`): method, path, operation id, tag, access area, cost,
+//! summary, parameters and handler. The router, the access areas
+//! ([`Area::of`]), the costs ([`Cost::of`]) and the paths of the OpenAPI
+//! document ([`crate::openapi_document`]) are all read from it, so a route is
+//! added in one place and they cannot disagree.
 
 use axum::Router;
 use axum::routing::{MethodFilter, MethodRouter};
@@ -106,7 +105,8 @@ pub struct Route {
     pub summary: &'static str,
     /// Its path parameters and the query parameters it reads.
     pub params: &'static [Param],
-    /// The handler, for the method: stated once, in `method`.
+    /// The handler, routed for the method it is given, so that the row states
+    /// its method once, in `method`.
     pub(crate) handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
