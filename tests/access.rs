@@ -10,7 +10,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use touchline_api::access::{Area, token_digest_hex};
+use touchline_api::access::{Area, may, token_digest_hex};
+use touchline_api::param_spec::{Location, ParamType};
+use touchline_api::routes::{Method, ROUTES};
 use touchline_api::{Access, ApiOptions, Role, TokenConfig};
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, EngineSink, EventSink, Queries};
@@ -29,9 +31,25 @@ fn envelope(id: &str, event: Event) -> Envelope {
     }
 }
 
-/// A lead at an account with a won deal and its payment.
+/// A campaign; a lead at an account with a won deal and its payment.
 fn events() -> Vec<Envelope> {
     vec![
+        envelope(
+            "campaign",
+            Event::CampaignUpserted(CampaignUpserted {
+                campaign_id: "cmp".into(),
+                name: "Webinar".into(),
+                channel: "events".into(),
+                medium: String::new(),
+                source: String::new(),
+                ad_code: String::new(),
+                campaign_type: CampaignType::Webinar,
+                parent_campaign_id: String::new(),
+                starts_at: Timestamp::from_millis(JAN),
+                ends_at: None,
+                planned_cost: None,
+            }),
+        ),
         envelope(
             "lead",
             Event::LeadCreated(LeadCreated {
@@ -268,7 +286,7 @@ async fn r6_only_sales_and_admin_may_reroute_a_lead() {
 #[tokio::test]
 async fn every_documented_route_exists_and_has_an_area() {
     let api = api();
-    let doc: Value = serde_json::from_str(touchline_api::OPENAPI_DOCUMENT).unwrap();
+    let doc: Value = serde_json::from_str(touchline_api::openapi_document().unwrap()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() > 30, "{} paths", paths.len());
     for (path, operations) in paths {
@@ -289,10 +307,11 @@ async fn every_documented_route_exists_and_has_an_area() {
                 .body(Body::from("{}"))
                 .unwrap();
             let (status, _, body) = api.send(request).await;
-            // A route that does not exist answers 404 with an empty body; a
-            // handler's 404 says what is missing.
+            // An unrouted path answers the fallback's 404 naming the route
+            // list; a handler's 404 says what is missing.
+            let error = body["error"].as_str().unwrap_or_default();
             assert!(
-                status != StatusCode::NOT_FOUND || body["error"].is_string(),
+                status != StatusCode::NOT_FOUND || !error.starts_with("no route"),
                 "{method} {path} is documented but not routed"
             );
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
@@ -300,24 +319,224 @@ async fn every_documented_route_exists_and_has_an_area() {
     }
 }
 
+/// A parameter object of the document, a `$ref` resolved.
+fn resolve<'a>(doc: &'a Value, param: &'a Value) -> &'a Value {
+    match param["$ref"].as_str() {
+        Some(reference) => doc.pointer(reference.strip_prefix('#').unwrap()).unwrap(),
+        None => param,
+    }
+}
+
 #[test]
-fn every_route_in_the_router_is_documented() {
-    let doc: Value = serde_json::from_str(touchline_api::OPENAPI_DOCUMENT).unwrap();
-    let paths = doc["paths"].as_object().unwrap();
-    let source = include_str!("../crates/api/src/lib.rs");
-    let mut routes = 0;
-    for piece in source.split(".route(").skip(1) {
-        let path = piece.trim_start().trim_start_matches('"');
-        let path = &path[..path.find('"').unwrap()];
-        routes += 1;
+fn every_route_in_the_router_is_documented_with_its_parameters_and_area() {
+    // The router is built from this table, so its rows are the routes.
+    let doc: Value = serde_json::from_str(touchline_api::openapi_document().unwrap()).unwrap();
+    let mut operations = 0;
+    for route in ROUTES {
+        let method = route.method.name();
+        let operation = &doc["paths"][route.path][method];
         assert!(
-            paths.contains_key(path),
-            "{path} is routed but not in openapi.json"
+            operation.is_object(),
+            "{method} {} is not documented",
+            route.path
         );
+        operations += 1;
+        assert_eq!(operation["operationId"], route.operation_id);
+        assert_eq!(operation["summary"], route.summary);
+        let documented: Vec<&Value> = operation["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().map(|p| resolve(&doc, p)).collect())
+            .unwrap_or_default();
+        let names: Vec<&str> = documented
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = route.params.iter().map(|p| p.name).collect();
+        assert_eq!(names, expected, "{method} {}", route.path);
+        for (param, documented) in route.params.iter().zip(documented) {
+            assert_eq!(documented["in"], param.location.name(), "{}", param.name);
+            assert_eq!(documented["required"], param.required, "{}", param.name);
+            assert_eq!(
+                documented["description"], param.description,
+                "{}",
+                param.name
+            );
+            if let ParamType::OneOf(choices) = param.kind {
+                assert_eq!(
+                    documented["schema"]["enum"],
+                    json!(choices.names()),
+                    "{method} {} {}",
+                    route.path,
+                    param.name
+                );
+            }
+        }
+        // The area: as an extension, in the security and in the answers.
+        assert_eq!(operation["x-touchline-area"], route.area.name());
+        assert_eq!(Area::of(route.path), Some(route.area), "{}", route.path);
+        let public = route.area == Area::Public;
+        assert_eq!(operation["security"] == json!([]), public, "{}", route.path);
+        for status in ["401", "403"] {
+            assert_eq!(
+                operation["responses"][status].is_object(),
+                !public,
+                "{method} {} {status}",
+                route.path
+            );
+        }
+        let roles: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|&role| may(role, route.area))
+            .map(Role::name)
+            .collect();
+        let description = operation["description"].as_str().unwrap();
         assert!(
-            Area::of(path).is_some(),
-            "{path} has no area in the permission table"
+            public || description.contains(&roles.join(", ")),
+            "{method} {}: {description}",
+            route.path
         );
     }
-    assert_eq!(routes, paths.len(), "as many routes as documented paths");
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|methods| methods.as_object().unwrap().len())
+        .sum();
+    assert_eq!(operations, documented, "as many operations as routes");
+}
+
+#[tokio::test]
+async fn every_route_answers_each_role_as_its_area_says() {
+    let api = api();
+    for route in ROUTES {
+        let uri = route.path.replace("{id}", "nobody");
+        for role in Role::ALL {
+            let request = Request::builder()
+                .method(route.method.http())
+                .uri(&uri)
+                .header(header::AUTHORIZATION, format!("Bearer {}", secret(role)))
+                .header(header::CONTENT_TYPE, "application/json")
+                // Refused by every command's checks: nothing is routed or written.
+                .body(Body::from("{}"))
+                .unwrap();
+            let (status, _, body) = api.send(request).await;
+            if may(role, route.area) {
+                assert_ne!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} {}: {body}",
+                    route.path
+                );
+                assert_ne!(status, StatusCode::UNAUTHORIZED, "{role} {}", route.path);
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {}", route.path);
+                let message = body["error"].as_str().unwrap();
+                assert_eq!(
+                    message,
+                    format!("role {role} may not use {} endpoints", route.area.name())
+                );
+            }
+        }
+        if route.area == Area::Public {
+            let (status, _) = api.get(&uri, None).await;
+            assert_ne!(status, StatusCode::UNAUTHORIZED, "{}", route.path);
+        }
+    }
+}
+
+/// An id of the fixture for each path pattern, so handlers get past the lookup.
+fn known_id(path: &str) -> String {
+    let id = if path.starts_with("/v1/persons/") || path.starts_with("/v1/leads/") {
+        "ann"
+    } else if path.starts_with("/v1/opportunities/") {
+        "opp"
+    } else if path.starts_with("/v1/accounts/") {
+        "acc"
+    } else if path.starts_with("/v1/conversions/") {
+        "opportunity_won:opp"
+    } else if path.starts_with("/v1/campaigns/") {
+        "cmp"
+    } else {
+        "nobody"
+    };
+    path.replace("{id}", id)
+}
+
+/// What a parameter needs beside it to be read at all.
+fn companion(path: &str, name: &str) -> &'static str {
+    match (path, name) {
+        (_, "table") => "&format=csv",
+        ("/v1/campaigns/{id}/influence", "model") => "&sort=credit",
+        ("/v1/reports/what-if", "baseline") => "&moved=true",
+        _ => "",
+    }
+}
+
+/// A value the parameter's documented type refuses, if the type says enough.
+fn refused_value(kind: &ParamType) -> Option<&'static str> {
+    match kind {
+        ParamType::OneOf(_) => Some("not-a-choice"),
+        ParamType::Integer { .. } | ParamType::Number { .. } => Some("-1.5x"),
+        ParamType::Boolean => Some("maybe"),
+        ParamType::Text { pattern: Some(_) } => Some("not-matching"),
+        ParamType::Text { pattern: None } => None,
+    }
+}
+
+#[tokio::test]
+async fn every_documented_parameter_is_read_by_its_route() {
+    // The table documents the parameters, the handlers parse them: each
+    // documented choice must be taken and a value of the wrong type refused
+    // naming the parameter, so the two cannot drift apart.
+    let api = api();
+    let mut checked = 0;
+    for route in ROUTES.iter().filter(|r| r.method == Method::Get) {
+        let uri = known_id(route.path);
+        for param in route
+            .params
+            .iter()
+            .filter(|p| p.location == Location::Query)
+        {
+            let prefix = format!("parameter {}:", param.name);
+            let extra = companion(route.path, param.name);
+            if let ParamType::OneOf(choices) = param.kind {
+                for choice in choices.names() {
+                    let request = format!("{uri}?{}={choice}{extra}", param.name);
+                    let (status, body) = api.get_as(Role::Admin, &request).await;
+                    let error = body["error"].as_str().unwrap_or_default();
+                    assert!(
+                        status != StatusCode::BAD_REQUEST || !error.starts_with(&prefix),
+                        "{request} is documented but refused: {error}"
+                    );
+                }
+            }
+            let Some(bad) = refused_value(&param.kind) else {
+                continue;
+            };
+            let request = format!("{uri}?{}={bad}{extra}", param.name);
+            let (status, body) = api.get_as(Role::Admin, &request).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{request}: {body}");
+            let error = body["error"].as_str().unwrap();
+            assert!(error.starts_with(&prefix), "{request}: {error}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} parameters checked");
+}
+
+#[test]
+fn the_readme_lists_every_route() {
+    let readme = include_str!("../README.md");
+    for route in ROUTES {
+        let needle = format!("`{} {}", route.method.name().to_uppercase(), route.path);
+        // Followed by its query, the end of the code span or more text, not
+        // by a longer path (`/v1/leads/{id}` is no mention of `/v1/leads`).
+        let listed = readme.match_indices(&needle).any(|(at, _)| {
+            matches!(
+                readme[at + needle.len()..].chars().next(),
+                Some('`' | '?' | ' ')
+            )
+        });
+        assert!(listed, "README.md does not list {needle}`");
+    }
 }

@@ -1,5 +1,6 @@
 //! Who may call what (R6): API tokens carry a role, each route belongs to an
-//! area, and [`may`] is the one table that says which role reaches which area.
+//! area (its row of [`crate::routes::ROUTES`]), and [`may`] is the one table
+//! that says which role reaches which area.
 //!
 //! Tokens are configured by their SHA-256 digest, so a configuration file holds
 //! no secret. A request without a token, or with one that matches none, gets
@@ -117,47 +118,11 @@ impl Area {
         }
     }
 
-    /// The area of a route, by its path pattern as the router spells it.
-    /// A route missing here is refused to everyone but admin (see [`may`]).
+    /// The area of a route by its path pattern, as the route table states it
+    /// ([`crate::routes::ROUTES`]). A path missing there is refused to everyone
+    /// but admin (see `authorize`).
     pub fn of(path: &str) -> Option<Area> {
-        let area = match path {
-            "/v1/health" | "/healthz" | "/readyz" | "/openapi.json" => Area::Public,
-            "/v1/status" | "/metrics" | "/v1/publishing/parked" => Area::Operations,
-            "/v1/persons/{id}"
-            | "/v1/persons/{id}/events"
-            | "/v1/leads/{id}"
-            | "/v1/people/duplicates" => Area::People,
-            "/v1/follow-ups/due"
-            | "/v1/follow-ups/overdue"
-            | "/v1/leads"
-            | "/v1/scores"
-            | "/v1/reports/speed-to-lead" => Area::FollowUp,
-            "/v1/leads/{id}/route" => Area::Routing,
-            "/v1/opportunities/{id}"
-            | "/v1/accounts/{id}"
-            | "/v1/accounts/{id}/interest"
-            | "/v1/reports/upsell" => Area::Accounts,
-            "/v1/reports/forecast" | "/v1/reports/opportunity-signals" | "/v1/reports/rfm" => {
-                Area::Pipeline
-            }
-            "/v1/campaigns"
-            | "/v1/campaigns/{id}/influence"
-            | "/v1/conversions/{id}/history"
-            | "/v1/leads/{id}/attribution"
-            | "/v1/opportunities/{id}/attribution"
-            | "/v1/conversions/{id}"
-            | "/v1/reports/attribution"
-            | "/v1/reports/compare"
-            | "/v1/reports/campaigns"
-            | "/v1/reports/unattributed"
-            | "/v1/reports/data-driven"
-            | "/v1/reports/what-if"
-            | "/v1/reports/funnel"
-            | "/v1/reports/literature" => Area::Marketing,
-            "/v1/admin/backup" => Area::Admin,
-            _ => return None,
-        };
-        Some(area)
+        crate::routes::area_of(path)
     }
 }
 

@@ -19,15 +19,24 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::ApiError;
+use crate::params::{ParamError, Problem};
+
 /// Answers are small enough to hold whole; this bounds a mistake.
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
-fn bad_request(message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        axum::Json(serde_json::json!({ "error": message })),
+fn bad_request(e: ParamError) -> Response {
+    ApiError::from(e).into_response()
+}
+
+/// A refusal whose reason is the export's own rule, not the value's form.
+fn refused(name: &str, reason: impl Into<String>) -> ParamError {
+    ParamError::new(
+        name,
+        Problem::Refused {
+            reason: reason.into(),
+        },
     )
-        .into_response()
 }
 
 pub async fn csv_export(request: Request, next: Next) -> Response {
@@ -42,7 +51,7 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
         None | Some("json") => return next.run(request).await,
         Some("csv") => {}
         Some(other) => {
-            return bad_request(format!("parameter format: {other:?} is not json or csv"));
+            return bad_request(ParamError::not_a("format", other, "json or csv"));
         }
     }
     let response = next.run(request).await;
@@ -68,11 +77,11 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
         }
     };
     let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
-        return bad_request("parameter format: csv is only for JSON answers".into());
+        return bad_request(refused("format", "csv is only for JSON answers"));
     };
     let rows = match pick_rows(value, params.get("table").map(String::as_str)) {
         Ok(rows) => rows,
-        Err(message) => return bad_request(message),
+        Err(e) => return bad_request(e),
     };
     match to_csv(&rows) {
         Ok(text) => {
@@ -93,7 +102,7 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
 }
 
 /// The list to export: the answer itself, or its `table` field.
-fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, String> {
+fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, ParamError> {
     match (value, table) {
         (Value::Array(rows), None) => Ok(rows),
         (Value::Object(mut fields), table) => {
@@ -105,28 +114,30 @@ fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, String> {
             match table {
                 Some(name) if lists.iter().any(|l| l == name) => match fields.remove(name) {
                     Some(Value::Array(rows)) => Ok(rows),
-                    _ => Err(format!("parameter table: {name:?} is not a list")),
+                    _ => Err(ParamError::not_a("table", name, "a list")),
                 },
-                _ if lists.is_empty() => Err(
-                    "parameter format: csv is for list answers; this one is a single record".into(),
-                ),
+                _ if lists.is_empty() => Err(refused(
+                    "format",
+                    "csv is for list answers; this one is a single record",
+                )),
                 // One list: it is the table, no need to name it.
                 None if lists.len() == 1 => match fields.remove(&lists[0]) {
                     Some(Value::Array(rows)) => Ok(rows),
-                    _ => Err(format!("parameter table: {:?} is not a list", lists[0])),
+                    _ => Err(ParamError::not_a("table", lists[0].as_str(), "a list")),
                 },
-                Some(name) => Err(format!(
-                    "parameter table: {name:?} is not one of {}",
-                    lists.join(", ")
+                Some(name) => Err(ParamError::not_a(
+                    "table",
+                    name,
+                    format!("one of {}", lists.join(", ")),
                 )),
-                None => Err(format!(
-                    "parameter table: required with format=csv here: one of {}",
-                    lists.join(", ")
+                None => Err(refused(
+                    "table",
+                    format!("required with format=csv here: one of {}", lists.join(", ")),
                 )),
             }
         }
-        (_, Some(_)) => Err("parameter table: this answer is a single list".into()),
-        (_, None) => Err("parameter format: csv is for list answers".into()),
+        (_, Some(_)) => Err(refused("table", "this answer is a single list")),
+        (_, None) => Err(refused("format", "csv is for list answers")),
     }
 }
 
@@ -312,7 +323,8 @@ mod tests {
     fn an_answer_with_several_lists_needs_a_table() {
         let value = serde_json::json!({"months": [{"m": 1}], "deals": []});
         let err = pick_rows(value.clone(), None).unwrap_err();
-        assert!(err.contains("table") && err.contains("months"), "{err}");
+        assert_eq!(err.name, "table");
+        assert!(err.to_string().contains("months"), "{err}");
         assert_eq!(pick_rows(value, Some("months")).unwrap().len(), 1);
     }
 

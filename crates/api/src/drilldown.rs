@@ -5,6 +5,7 @@
 //! module parses, checks and pages.
 
 use super::*;
+use crate::params::{ParamError, Problem, check_currency, parse_conversion, parse_range};
 use touchline_engine::history::{ConversionHistory, HistoryError};
 use touchline_engine::{InfluenceQuery, InfluenceSort, Influenced};
 
@@ -27,36 +28,30 @@ pub(crate) async fn campaign_influence(
     Query(params): Query<InfluenceParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<Influenced>, ApiError> {
-    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
-        .map_err(ApiError::bad_request)?;
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
+    let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
     if let Some(currency) = params.currency.as_deref() {
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ApiError::bad_request(format!(
-                "parameter currency: {currency:?} is not an ISO 4217 code (three upper-case letters)"
-            )));
-        }
+        check_currency(currency)?;
         if kind.is_person() {
-            return Err(ApiError::bad_request(format!(
-                "parameter currency: {} conversions carry no value; currency is for opportunity_created and opportunity_won",
+            let reason = format!(
+                "{} conversions carry no value; currency is for opportunity_created and opportunity_won",
                 kind.name()
-            )));
+            );
+            return Err(ParamError::new("currency", Problem::Refused { reason }).into());
         }
     }
     let sort = params.sort.clone().unwrap_or_else(|| "value".to_owned());
     if !InfluenceSort::NAMES.contains(&sort.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "parameter sort: {sort:?} is not one of {}",
-            InfluenceSort::NAMES.join(", ")
-        )));
+        let expected = format!("one of {}", InfluenceSort::NAMES.join(", "));
+        return Err(ParamError::not_a("sort", sort, expected).into());
     }
     if sort != "credit"
         && let Some(model) = params.model.as_deref()
     {
-        return Err(ApiError::bad_request(format!(
-            "parameter model: {model:?} orders the rows only with sort=credit; every model's credit is in every row"
-        )));
+        let reason = format!(
+            "{model:?} orders the rows only with sort=credit; every model's credit is in every row"
+        );
+        return Err(ParamError::new("model", Problem::Refused { reason }).into());
     }
     let page = page.page(DEFAULT_LIMIT)?;
     paged_from(page, move || {
@@ -119,7 +114,7 @@ pub(crate) fn check_conversion_id(id: &str) -> Result<(), ApiError> {
     parse_conversion(kind).map_err(|e| {
         ApiError::bad_request(format!(
             "conversion id {id:?} must look like <conversion point>:<id>; {}",
-            e.replace("parameter conversion: ", "")
+            e.problem
         ))
     })?;
     Ok(())

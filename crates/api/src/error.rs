@@ -25,6 +25,13 @@ impl ApiError {
     }
 }
 
+/// A bad parameter is the caller's 400, its message naming the parameter.
+impl From<ParamError> for ApiError {
+    fn from(e: ParamError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}
+
 impl From<touchline_engine::EngineError> for ApiError {
     fn from(e: touchline_engine::EngineError) -> Self {
         tracing::error!(error = %e, "query failed");

@@ -4,7 +4,8 @@
 //! store. The one command, re-routing a lead, becomes a `lead_routed` event
 //! handed to an [`touchline_engine::EventSink`]. Every route but health and
 //! `/openapi.json` needs a token whose role may use it ([`access`]). Bad
-//! parameters get a 400 whose message names the parameter; unknown ids a 404.
+//! parameters get a 400 whose message names the parameter (parsers return a
+//! [`ParamError`]); unknown ids a 404.
 //! Every list answer is also CSV with `format=csv` (`table=` picks one list of
 //! an answer that holds several).
 //!
@@ -14,46 +15,12 @@
 //! fixed number of permits and beyond it get 503 with `Retry-After`, and a
 //! request body has a size limit (413).
 //!
-//! | method and path | answer |
-//! |---|---|
-//! | `GET /v1/health`, `GET /healthz` | `{"status":"ok"}`: the process serves (no token) |
-//! | `GET /readyz` | 200 when ready, 503 with the reasons ([`operations`]; no token) |
-//! | `GET /v1/status` | counters, the Kafka offsets the log covers, lag per partition, caught up, stalled partitions |
-//! | `GET /metrics` | every metric in the OpenMetrics text format (also on `http.metrics_listen`, without a token) |
-//! | `GET /v1/publishing/parked?after=&limit=` | outbox records Kafka refused for good, set aside so the rest flows ([`parked`]) |
-//! | `GET /v1/persons/{id}?limit=&offset=` | the person view: identity, source, a page of touches, conversion |
-//! | `GET /v1/persons/{id}/events?from_seq=&limit=` | the person's events from the log |
-//! | `GET /v1/leads/{id}` | the lead summary: source at first contact, first and last touch, conversion state |
-//! | `GET /v1/leads/{id}/attribution` | every model's credits for the lead-created conversion |
-//! | `GET /v1/opportunities/{id}` | the opportunity view |
-//! | `GET /v1/opportunities/{id}/attribution` | every model's credits for the opportunity-created conversion |
-//! | `GET /v1/campaigns?limit=&offset=` | every campaign with its counts |
-//! | `GET /v1/campaigns/{id}/influence?conversion=&from=&to=&currency=&sort=value\|credit\|recent&model=` | the conversions the campaign is credited in, with every model's weight and amount for it |
-//! | `GET /v1/conversions/{id}` | one conversion (e.g. `opportunity_won:opp-7`) under every model |
-//! | `GET /v1/conversions/{id}/history` | the conversion's versions over time: what moved, when and why, rebuilt by the engine (at most 2,000 input events) |
-//! | `GET /v1/reports/attribution?model=&conversion=&from=&to=&by=campaign\|channel\|source` | credit per campaign, channel or source |
-//! | `GET /v1/reports/compare?conversion=&from=&to=&campaign=` | credit per campaign under every model, side by side |
-//! | `GET /v1/reports/campaigns?model=&currency=EUR&from=&to=` | cost, credited leads, sales, revenue, ROI, ROAS, cost per lead and sale |
-//! | `GET /v1/reports/unattributed?model=&conversion=&from=&to=` | conversions credited to `(no touch)`, by reason |
-//! | `GET /v1/follow-ups/due?at=&owner=` | leads whose next follow-up is due by `at` (default now), with the last contact's method and outcome |
-//! | `GET /v1/reports/speed-to-lead?from=&to=` | time from lead creation to first follow-up, overall and per owner |
-//! | `GET /v1/leads?owner=&limit=&offset=` | open leads in priority order: need, budget and authority confirmed, then status, touches, age |
-//! | `GET /v1/scores?at=&owner=&limit=&offset=` | leads by behavioural score at `at` (default now): decayed, weighted touches |
-//! | `GET /v1/reports/rfm?at=` | recency, frequency and monetary value per customer account and per source |
-//! | `GET /v1/accounts/{id}?history=50` | one record of the account: contacts, opportunities, transactions and revenue, latest rep alerts, latest events |
-//! | `GET /v1/reports/upsell` | customer accounts whose people opened support cases after buying |
-//! | `GET /v1/reports/literature` | per asset: sent to, responded, response rate, won deals and revenue it preceded |
-//! | `GET /v1/people/duplicates` | people who share a normalised e-mail or phone: candidates for a merge |
-//! | `GET /v1/reports/funnel?from=&to=` | new leads per month and source, converted, customers, conversion rate, mean days to convert |
-//! | `GET /v1/reports/data-driven?model=markov\|shapley&order=1&conversion=&by=channel\|campaign&from=&to=` | Markov removal effects or Shapley values per channel or campaign |
-//! | `GET /v1/reports/what-if?model=&conversion=&from=&to=&by=&lookback_days=&half_life_days=&weights=&filter=&touches=&moved=&baseline=&moved_limit=` | any model with any parameters, credit per campaign, channel or source, computed in memory; with `moved=true` the conversions that move against the stored credits |
-//! | `GET /v1/follow-ups/overdue?at=&owner=` | open leads whose first or next follow-up is overdue, with owner (internal or partner) and routing |
-//! | `POST /v1/leads/{id}/route` | re-route a lead: `{"owner_id", "owner_kind", "reason"}` → 202 with the event id |
-//! | `GET /v1/reports/forecast` | the weighted pipeline forecast by month of expected close, and every open deal |
-//! | `GET /v1/accounts/{id}/interest` | product or topic interest across the account's contacts |
-//! | `GET /v1/reports/opportunity-signals?at=&owner=` | red/yellow/green per tactic and offer on every open deal |
-//! | `POST /v1/admin/backup` | admin only: an online, consistent checkpoint of the store into `{"dir"}` on the engine's machine ([`backup`]) |
-//! | `GET /openapi.json` | the OpenAPI 3.1 description of all of this |
+//! Every route is one row of the route table, [`routes::ROUTES`]: its method,
+//! path, access area, cost, parameters, summary and handler. The router, the
+//! access check ([`access::Area::of`]), the limits ([`Cost::of`]) and the
+//! OpenAPI 3.1 document served at `/openapi.json` ([`openapi_document`]) are
+//! derived from it, so adding a route is adding a row (and the prose of its
+//! answers to `openapi_operations.json`, which a test asks for).
 //!
 //! ```no_run
 //! # async fn run(queries: touchline_engine::Queries, metrics: std::sync::Arc<touchline_engine::Metrics>) {
@@ -68,7 +35,6 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::{ConversionKind, Model};
@@ -89,25 +55,34 @@ mod csv_export;
 mod drilldown;
 mod error;
 pub mod limits;
+mod openapi;
 pub mod operations;
 mod paging;
-mod params;
+mod param_error;
+pub mod param_spec;
+pub mod params;
 mod parked;
 mod persons;
-mod route;
-mod what_if;
+mod reroute;
+pub mod routes;
+mod text_errors;
+pub mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
 use authorize::{authorize, for_role};
 pub use error::ApiError;
 pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};
+pub use openapi::{OpenApiError, openapi_document};
 pub use operations::{DEFAULT_READY_MAX_LAG, Probe, metrics_router};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
+pub use param_error::{ParamError, Problem};
 pub(crate) use params::{configured_model, parse_at, parse_param};
-pub use params::{parse_conversion, parse_data_driven, parse_model, parse_range};
-use persons::{EventBody, person, person_events};
-pub use route::{RouteAccepted, route_event_id};
-pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, parse_what_if, what_if_error};
+use persons::EventBody;
+pub use reroute::{RouteAccepted, route_event_id};
+pub use text_errors::{
+    parse_conversion, parse_data_driven, parse_model, parse_range, parse_what_if,
+};
+pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, what_if_error};
 
 use paging::{Page, PageParams, Paged};
 
@@ -192,69 +167,7 @@ pub fn router_with_limits(
         ready_max_lag,
     } = options;
     let observed = metrics.clone();
-    Router::new()
-        .route(
-            "/v1/health",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
-        .route("/healthz", get(operations::healthz))
-        .route("/readyz", get(operations::readyz))
-        .route("/v1/status", get(status))
-        .route("/metrics", get(operations::prometheus))
-        .route("/v1/publishing/parked", get(parked::parked))
-        .route("/v1/persons/{id}", get(person))
-        .route("/v1/persons/{id}/events", get(person_events))
-        .route("/v1/leads/{id}", get(lead))
-        .route("/v1/leads/{id}/attribution", get(lead_attribution))
-        .route("/v1/opportunities/{id}", get(opportunity))
-        .route(
-            "/v1/opportunities/{id}/attribution",
-            get(opportunity_attribution),
-        )
-        .route("/v1/campaigns", get(campaigns))
-        .route(
-            "/v1/campaigns/{id}/influence",
-            get(drilldown::campaign_influence),
-        )
-        .route("/v1/conversions/{id}", get(conversion))
-        .route(
-            "/v1/conversions/{id}/history",
-            get(drilldown::conversion_history),
-        )
-        .route("/v1/reports/attribution", get(attribution_report))
-        .route("/v1/reports/compare", get(compare_report))
-        .route("/v1/reports/campaigns", get(campaign_report))
-        .route("/v1/reports/unattributed", get(unattributed_report))
-        .route("/v1/reports/data-driven", get(data_driven_report))
-        .route("/v1/reports/what-if", get(what_if::what_if_report))
-        .route("/v1/follow-ups/due", get(follow_ups_due))
-        .route("/v1/reports/speed-to-lead", get(speed_to_lead))
-        .route("/v1/reports/funnel", get(funnel))
-        .route("/v1/people/duplicates", get(duplicates))
-        .route("/v1/leads", get(prioritised_leads))
-        .route("/v1/reports/literature", get(literature))
-        .route("/v1/scores", get(lead_scores))
-        .route("/v1/reports/rfm", get(rfm))
-        .route("/v1/reports/upsell", get(upsell))
-        .route("/v1/accounts/{id}", get(account))
-        .route("/v1/accounts/{id}/interest", get(account_interest))
-        .route("/v1/follow-ups/overdue", get(overdue_leads))
-        .route(
-            "/v1/leads/{id}/route",
-            axum::routing::post(route::route_lead),
-        )
-        .route("/v1/reports/forecast", get(forecast))
-        .route("/v1/reports/opportunity-signals", get(opportunity_signals))
-        .route("/v1/admin/backup", axum::routing::post(backup::backup))
-        .route(
-            "/openapi.json",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    OPENAPI_DOCUMENT,
-                )
-            }),
-        )
+    routes::router()
         // Checked after routing, so the permission and the cost are looked up
         // by route pattern. Outermost last: authorize, then the expensive-request
         // permit (held through the CSV conversion), then CSV, then paging links.
@@ -298,9 +211,6 @@ pub fn router_with_limits(
             ready_max_lag: ready_max_lag.unwrap_or(DEFAULT_READY_MAX_LAG),
         })
 }
-
-/// The OpenAPI 3.1 description of every route, served at `/openapi.json`.
-pub const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
@@ -518,16 +428,11 @@ async fn campaign_report(
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::CampaignPerformance>, ApiError> {
     if let Some(text) = params.model.as_deref() {
-        parse_model(text).map_err(ApiError::bad_request)?;
+        params::parse_model(text)?;
     }
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let currency = params.currency.unwrap_or_else(|| "EUR".to_owned());
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::bad_request(format!(
-            "parameter currency: {currency:?} is not an ISO 4217 code (three upper-case letters)"
-        )));
-    }
+    params::check_currency(&currency)?;
     paged(page, move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::Linear)?;
         Ok(state
@@ -543,12 +448,10 @@ async fn unattributed_report(
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::UnattributedRow>, ApiError> {
     if let Some(text) = params.model.as_deref() {
-        parse_model(text).map_err(ApiError::bad_request)?;
+        params::parse_model(text)?;
     }
-    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
-        .map_err(ApiError::bad_request)?;
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     paged(page, move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::LastTouch)?;
         Ok(state.queries.unattributed(model, kind, range)?)
@@ -580,8 +483,7 @@ async fn speed_to_lead(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::SpeedToLead>, ApiError> {
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     paged(page, move || Ok(state.queries.speed_to_lead(range)?)).await
 }
 
@@ -637,6 +539,9 @@ async fn rfm(
     blocking(move || Ok(Json(state.queries.rfm(at)?))).await
 }
 
+/// Events of the account's stream in its record when `history` is absent.
+const ACCOUNT_HISTORY: usize = 50;
+
 #[derive(Deserialize)]
 struct AccountParams {
     history: Option<String>,
@@ -661,17 +566,12 @@ async fn account(
     Path(id): Path<String>,
     Query(params): Query<AccountParams>,
 ) -> Result<Response, ApiError> {
-    let history = parse_param(
+    let history = params::parse_count(
         "history",
         params.history.as_deref(),
-        50usize,
-        "a non-negative integer",
+        ACCOUNT_HISTORY,
+        MAX_LIMIT,
     )?;
-    if history > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "parameter history: {history} is above the maximum {MAX_LIMIT}"
-        )));
-    }
     blocking(move || {
         let record = state
             .queries
@@ -724,8 +624,7 @@ async fn funnel(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::FunnelRow>, ApiError> {
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     paged(page, move || Ok(state.queries.funnel(range)?)).await
 }
 
@@ -744,24 +643,16 @@ async fn data_driven_report(
     State(state): State<AppState>,
     Query(params): Query<DataDrivenParams>,
 ) -> ApiResult<DataDrivenReport> {
-    let (model, by) = parse_data_driven(
+    let (model, by) = params::parse_data_driven(
         params.model.as_deref(),
         params.order.as_deref(),
         params.by.as_deref(),
-    )
-    .map_err(ApiError::bad_request)?;
-    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
-        .map_err(ApiError::bad_request)?;
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    )?;
+    let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let mut settings = (*state.settings).clone();
     if let Some(text) = params.markov_value.as_deref() {
-        settings.markov_value = touchline_attribution::data_driven::MarkovValue::parse(text)
-            .ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "parameter markov_value: {text:?} is not journey_value or last_channel_mean"
-                ))
-            })?;
+        settings.markov_value = params::parse_markov_value(text)?;
     }
     blocking(move || {
         state
@@ -784,10 +675,8 @@ async fn compare_report(
     Query(params): Query<ReportParams>,
     Query(page): Query<PageParams>,
 ) -> Result<Paged<touchline_engine::ModelComparison>, ApiError> {
-    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))
-        .map_err(ApiError::bad_request)?;
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
+    let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let campaign = params.campaign;
     paged(page, move || {
         if let Some(id) = campaign.as_deref()
@@ -808,20 +697,11 @@ async fn attribution_report(
     Query(page): Query<PageParams>,
 ) -> Result<Response, ApiError> {
     if let Some(text) = params.model.as_deref() {
-        parse_model(text).map_err(ApiError::bad_request)?;
+        params::parse_model(text)?;
     }
-    let kind = parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))
-        .map_err(ApiError::bad_request)?;
-    let range =
-        parse_range(params.from.as_deref(), params.to.as_deref()).map_err(ApiError::bad_request)?;
-    let by = match params.by.as_deref() {
-        None => GroupBy::Campaign,
-        Some(text) => GroupBy::parse(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter by: {text:?} is not campaign, channel or source"
-            ))
-        })?,
-    };
+    let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))?;
+    let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
+    let by = params::parse_group_by(params.by.as_deref())?;
     let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::FirstTouch)?;

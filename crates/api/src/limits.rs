@@ -105,26 +105,18 @@ pub enum Cost {
 }
 
 impl Cost {
-    /// The cost of a route by its path pattern. A route missing here is
-    /// expensive: a new list is more likely than a new single-key lookup, and
-    /// limiting a cheap route by mistake costs less than the reverse.
+    /// The cost of a route by its path pattern, as the route table states it
+    /// ([`crate::routes::ROUTES`]). A path missing there is expensive: limiting
+    /// a cheap route by mistake costs less than the reverse.
     pub fn of(path: &str) -> Cost {
-        match path {
-            "/v1/health" | "/healthz" | "/readyz" | "/openapi.json" => Cost::Free,
-            "/v1/status"
-            | "/metrics"
-            | "/v1/publishing/parked"
-            | "/v1/persons/{id}"
-            | "/v1/persons/{id}/events"
-            | "/v1/leads/{id}"
-            | "/v1/leads/{id}/attribution"
-            | "/v1/leads/{id}/route"
-            | "/v1/opportunities/{id}"
-            | "/v1/opportunities/{id}/attribution"
-            | "/v1/conversions/{id}"
-            | "/v1/accounts/{id}"
-            | "/v1/accounts/{id}/interest" => Cost::Cheap,
-            _ => Cost::Expensive,
+        crate::routes::cost_of(path).unwrap_or(Cost::Expensive)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cost::Free => "free",
+            Cost::Cheap => "cheap",
+            Cost::Expensive => "expensive",
         }
     }
 }

@@ -14,7 +14,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, parse_param};
+use crate::params::{ParamError, Problem};
+use crate::parse_param;
 
 /// Rows per page when `limit` is absent.
 pub const DEFAULT_LIMIT: usize = 1000;
@@ -40,7 +41,7 @@ pub(crate) struct Page {
 }
 
 impl PageParams {
-    pub fn page(&self, default_limit: usize) -> Result<Page, ApiError> {
+    pub fn page(&self, default_limit: usize) -> Result<Page, ParamError> {
         Ok(Page {
             limit: parse_limit(self.limit.as_deref(), default_limit)?,
             offset: parse_param(
@@ -54,19 +55,22 @@ impl PageParams {
 }
 
 /// `limit`: 1 to [`MAX_LIMIT`], `default` when absent.
-pub(crate) fn parse_limit(text: Option<&str>, default: usize) -> Result<usize, ApiError> {
+pub(crate) fn parse_limit(text: Option<&str>, default: usize) -> Result<usize, ParamError> {
     let limit = parse_param("limit", text, default, "a non-negative integer")?;
-    if limit == 0 {
-        return Err(ApiError::bad_request(
-            "parameter limit: 0 is below the minimum 1",
-        ));
-    }
-    if limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "parameter limit: {limit} is above the maximum {MAX_LIMIT}"
-        )));
-    }
-    Ok(limit)
+    let problem = if limit == 0 {
+        Problem::BelowMinimum {
+            value: 0,
+            minimum: 1,
+        }
+    } else if limit > MAX_LIMIT {
+        Problem::AboveMaximum {
+            value: limit as u64,
+            maximum: MAX_LIMIT as u64,
+        }
+    } else {
+        return Ok(limit);
+    };
+    Err(ParamError::new("limit", problem))
 }
 
 impl Page {
@@ -222,7 +226,8 @@ mod tests {
             ),
         ] {
             let e = parse_limit(Some(text), 100).unwrap_err();
-            assert_eq!(e.message, message);
+            assert_eq!(e.name, "limit");
+            assert_eq!(e.to_string(), message);
         }
     }
 }

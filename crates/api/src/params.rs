@@ -1,52 +1,80 @@
 //! Query parameters: parsed once, the same way for every route, and refused
-//! with a 400 that names the parameter and what it accepts.
+//! with a [`ParamError`] that names the parameter and what it accepts (a 400
+//! through [`ApiError`]). The CLI parses its flags with the same functions.
+
+use std::borrow::Cow;
+
+use touchline_attribution::data_driven::MarkovValue;
 
 use super::*;
+pub use crate::param_error::{ParamError, Problem};
+
+/// What `at`, `from` and `to` accept.
+const DATE_OR_TIME: &str = "a date (2026-03-01) or RFC 3339 time";
 
 pub(crate) fn parse_param<T: std::str::FromStr>(
     name: &str,
     value: Option<&str>,
     default: T,
-    expected: &str,
-) -> Result<T, ApiError> {
+    expected: &'static str,
+) -> Result<T, ParamError> {
     match value {
         None => Ok(default),
-        Some(text) => text.parse().map_err(|_| {
-            ApiError::bad_request(format!("parameter {name}: {text:?} is not {expected}"))
-        }),
+        Some(text) => text
+            .parse()
+            .map_err(|_| ParamError::not_a(name, text, expected)),
     }
+}
+
+/// A count `0..=maximum`, `default` when absent.
+pub(crate) fn parse_count(
+    name: &str,
+    value: Option<&str>,
+    default: usize,
+    maximum: usize,
+) -> Result<usize, ParamError> {
+    let count = parse_param(name, value, default, "a non-negative integer")?;
+    if count > maximum {
+        return Err(ParamError::new(
+            name,
+            Problem::AboveMaximum {
+                value: count as u64,
+                maximum: maximum as u64,
+            },
+        ));
+    }
+    Ok(count)
 }
 
 /// Parses the `at` parameter (RFC 3339 or a date); absent means now.
-pub(crate) fn parse_at(text: Option<&str>) -> Result<Timestamp, ApiError> {
+pub(crate) fn parse_at(text: Option<&str>) -> Result<Timestamp, ParamError> {
     match text {
         None => Ok(Timestamp::now()),
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "parameter at: {text:?} is not a date (2026-03-01) or RFC 3339 time"
-            ))
-        }),
+        Some(text) => parse_time("at", text),
     }
 }
 
+fn parse_time(name: &str, text: &str) -> Result<Timestamp, ParamError> {
+    Timestamp::parse_lenient(text).ok_or_else(|| ParamError::not_a(name, text, DATE_OR_TIME))
+}
+
 /// Parses `from`/`to`: RFC 3339 or a date (`2026-03-01`, midnight UTC).
-pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, String> {
-    let parse = |name: &str, text: Option<&str>| {
-        text.map(|t| {
-            Timestamp::parse_lenient(t).ok_or_else(|| {
-                format!("parameter {name}: {t:?} is not a date (2026-03-01) or RFC 3339 time")
-            })
-        })
-        .transpose()
-    };
+pub fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<TimeRange, ParamError> {
     let range = TimeRange {
-        from: parse("from", from)?,
-        to: parse("to", to)?,
+        from: from.map(|t| parse_time("from", t)).transpose()?,
+        to: to.map(|t| parse_time("to", t)).transpose()?,
     };
     if let (Some(f), Some(t)) = (range.from, range.to)
         && t <= f
     {
-        return Err(format!("parameter to: {t} is not after from ({f})"));
+        return Err(ParamError::new(
+            "to",
+            Problem::NotAfter {
+                value: t,
+                start: "from",
+                start_value: f,
+            },
+        ));
     }
     Ok(range)
 }
@@ -56,42 +84,52 @@ pub fn parse_data_driven(
     model: Option<&str>,
     order: Option<&str>,
     by: Option<&str>,
-) -> Result<(DataDrivenModel, Granularity), String> {
+) -> Result<(DataDrivenModel, Granularity), ParamError> {
     let order = match order {
         None => 1,
         Some(text) => match text.parse::<usize>() {
             Ok(n @ 1..=3) => n,
-            _ => return Err(format!("parameter order: {text:?} is not 1, 2 or 3")),
+            _ => return Err(ParamError::not_a("order", text, "1, 2 or 3")),
         },
     };
     let model = match model.unwrap_or("markov") {
         "markov" => DataDrivenModel::Markov { order },
         "shapley" => DataDrivenModel::Shapley,
         other => {
-            return Err(format!(
-                "parameter model: unknown data-driven model {other:?}; expected markov or shapley"
+            return Err(ParamError::new(
+                "model",
+                Problem::Unknown {
+                    kind: "data-driven model",
+                    value: other.to_owned(),
+                    expected: "markov or shapley".into(),
+                },
             ));
         }
     };
     let by = match by.unwrap_or("channel") {
         "channel" => Granularity::Channel,
         "campaign" => Granularity::Campaign,
-        other => {
-            return Err(format!(
-                "parameter by: {other:?} is not channel or campaign"
-            ));
-        }
+        other => return Err(ParamError::not_a("by", other, "channel or campaign")),
     };
     Ok((model, by))
 }
 
+/// The names a choice parameter accepts, as messages list them.
+fn one_of(names: impl IntoIterator<Item = &'static str>) -> Cow<'static, str> {
+    let names: Vec<&str> = names.into_iter().collect();
+    format!("one of {}", names.join(", ")).into()
+}
+
 /// Parses the `model` parameter, naming the choices when it is wrong.
-pub fn parse_model(text: &str) -> Result<Model, String> {
+pub fn parse_model(text: &str) -> Result<Model, ParamError> {
     Model::parse(text).ok_or_else(|| {
-        let names: Vec<_> = Model::ALL.iter().map(|m| m.name()).collect();
-        format!(
-            "parameter model: unknown model {text:?}; expected one of {}",
-            names.join(", ")
+        ParamError::new(
+            "model",
+            Problem::Unknown {
+                kind: "model",
+                value: text.to_owned(),
+                expected: one_of(Model::ALL.iter().map(|m| m.name())),
+            },
         )
     })
 }
@@ -108,7 +146,7 @@ pub(crate) fn configured_model(
 ) -> Result<Model, ApiError> {
     let configured = queries.configured_models()?;
     let model = match text {
-        Some(text) => parse_model(text).map_err(ApiError::bad_request)?,
+        Some(text) => parse_model(text)?,
         None => match &configured {
             Some(models) if !models.contains(&default) => {
                 models.first().copied().unwrap_or(default)
@@ -120,22 +158,57 @@ pub(crate) fn configured_model(
         && !models.contains(&model)
     {
         let names: Vec<&str> = models.iter().map(|m| m.name()).collect();
-        return Err(ApiError::bad_request(format!(
-            "parameter model: {:?} is not computed by this engine; the configured models are {}",
-            model.name(),
-            names.join(", ")
-        )));
+        return Err(ParamError::new(
+            "model",
+            Problem::NotComputed {
+                model: model.name().to_owned(),
+                configured: names.join(", "),
+            },
+        )
+        .into());
     }
     Ok(model)
 }
 
 /// Parses the `conversion` parameter, naming the choices when it is wrong.
-pub fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
+pub fn parse_conversion(text: &str) -> Result<ConversionKind, ParamError> {
     ConversionKind::parse(text).ok_or_else(|| {
-        let names: Vec<_> = ConversionKind::ALL.iter().map(|k| k.name()).collect();
-        format!(
-            "parameter conversion: unknown conversion point {text:?}; expected one of {}",
-            names.join(", ")
+        ParamError::new(
+            "conversion",
+            Problem::Unknown {
+                kind: "conversion point",
+                value: text.to_owned(),
+                expected: one_of(ConversionKind::ALL.iter().map(|k| k.name())),
+            },
         )
+    })
+}
+
+/// Parses `by` of the credit reports: campaign (the default), channel or source.
+pub fn parse_group_by(text: Option<&str>) -> Result<GroupBy, ParamError> {
+    match text {
+        None => Ok(GroupBy::Campaign),
+        Some(text) => GroupBy::parse(text)
+            .ok_or_else(|| ParamError::not_a("by", text, "campaign, channel or source")),
+    }
+}
+
+/// Checks `currency`: an ISO 4217 code, three upper-case letters.
+pub(crate) fn check_currency(currency: &str) -> Result<(), ParamError> {
+    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(ParamError::not_a(
+            "currency",
+            currency,
+            "an ISO 4217 code (three upper-case letters)",
+        ))
+    }
+}
+
+/// Parses `markov_value` of the data-driven report.
+pub(crate) fn parse_markov_value(text: &str) -> Result<MarkovValue, ParamError> {
+    MarkovValue::parse(text).ok_or_else(|| {
+        ParamError::not_a("markov_value", text, "journey_value or last_channel_mean")
     })
 }

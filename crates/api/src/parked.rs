@@ -10,9 +10,12 @@ use touchline_core::Timestamp;
 use axum::response::IntoResponse;
 
 use crate::paging::{NextPage, with_paging};
+use crate::params::parse_count;
 use crate::{ApiError, AppState, blocking, parse_param};
 
-const MAX_LIMIT: usize = 1_000;
+/// Records per page when `limit` is absent, and the most a page may hold.
+pub(crate) const DEFAULT_LIMIT: usize = 100;
+pub(crate) const MAX_LIMIT: usize = 1_000;
 
 #[derive(Deserialize)]
 pub(crate) struct ParkedParams {
@@ -51,17 +54,7 @@ pub(crate) async fn parked(
         .as_deref()
         .map(|a| parse_param("after", Some(a), 0u64, "an id from next_after"))
         .transpose()?;
-    let limit = parse_param(
-        "limit",
-        params.limit.as_deref(),
-        100usize,
-        "a non-negative integer",
-    )?;
-    if limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "parameter limit: {limit} is above the maximum {MAX_LIMIT}"
-        )));
-    }
+    let limit = parse_count("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
     let store = state.queries.store().clone();
     let records = blocking(move || {
         store

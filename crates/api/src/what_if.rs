@@ -2,19 +2,20 @@
 //! history ([`touchline_engine::what_if`]), changing nothing.
 //!
 //! Every parameter is parsed here, for the API and the CLI alike
-//! ([`parse_what_if`]); an unknown, repeated or malformed one is a 400 naming
-//! it and what it accepts.
+//! ([`parse_what_if`]); an unknown, repeated or malformed one is a
+//! [`ParamError`] naming it and what it accepts.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use touchline_attribution::{Model, OpportunityTouches, PositionWeights, TouchFilter};
-use touchline_engine::GroupBy;
 use touchline_engine::what_if::{
     MAX_HALF_LIFE_DAYS, MAX_LOOKBACK_DAYS, MAX_MODELS, MAX_MOVED_LIMIT, MovedRequest,
     SettingsChange, WhatIfAnswer, WhatIfError, WhatIfRequest,
 };
 
-use crate::{ApiError, ApiResult, AppState, blocking, parse_conversion, parse_model, parse_range};
+use crate::params::{
+    ParamError, Problem, parse_conversion, parse_group_by, parse_model, parse_range,
+};
+use crate::{ApiError, ApiResult, AppState, blocking};
 
 /// The parameters a what-if takes (`format` and `table` belong to the CSV
 /// export).
@@ -40,20 +41,23 @@ pub const DEFAULT_MOVED_LIMIT: usize = 20;
 
 /// Parses a what-if's query parameters, in the order given. Errors name the
 /// parameter: `parameter half_life_days: "0" is not ...`.
-pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String> {
+pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, ParamError> {
     let mut seen: Vec<&str> = Vec::new();
     for (name, _) in pairs {
         if name == "table" {
             continue;
         }
         if !WHAT_IF_PARAMETERS.contains(&name.as_str()) {
-            return Err(format!(
-                "parameter {name}: unknown; a what-if takes {}",
-                WHAT_IF_PARAMETERS.join(", ")
+            return Err(ParamError::new(
+                name.as_str(),
+                Problem::NotTaken {
+                    taker: "a what-if",
+                    accepted: &WHAT_IF_PARAMETERS,
+                },
             ));
         }
         if seen.contains(&name.as_str()) {
-            return Err(format!("parameter {name}: given more than once"));
+            return Err(ParamError::new(name.as_str(), Problem::Repeated));
         }
         seen.push(name);
     }
@@ -69,11 +73,7 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String
     };
     let kind = parse_conversion(get("conversion").unwrap_or("opportunity_won"))?;
     let range = parse_range(get("from"), get("to"))?;
-    let by = match get("by") {
-        None => GroupBy::Campaign,
-        Some(text) => GroupBy::parse(text)
-            .ok_or_else(|| format!("parameter by: {text:?} is not campaign, channel or source"))?,
-    };
+    let by = parse_group_by(get("by"))?;
     let change = SettingsChange {
         lookback_days: get("lookback_days").map(parse_lookback).transpose()?,
         half_life_days: get("half_life_days").map(parse_half_life).transpose()?,
@@ -82,19 +82,17 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String
             None => None,
             Some("all") => Some(TouchFilter::All),
             Some("responded") => Some(TouchFilter::Responded),
-            Some(other) => {
-                return Err(format!(
-                    "parameter filter: {other:?} is not all or responded"
-                ));
-            }
+            Some(other) => return Err(ParamError::not_a("filter", other, "all or responded")),
         },
         opportunity_touches: match get("touches") {
             None => None,
             Some("contact_roles") => Some(OpportunityTouches::ContactRoles),
             Some("account_contacts") => Some(OpportunityTouches::AccountContacts),
             Some(other) => {
-                return Err(format!(
-                    "parameter touches: {other:?} is not contact_roles or account_contacts"
+                return Err(ParamError::not_a(
+                    "touches",
+                    other,
+                    "contact_roles or account_contacts",
                 ));
             }
         },
@@ -102,20 +100,20 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String
     let wants_moved = match get("moved") {
         None | Some("false") => false,
         Some("true") => true,
-        Some(other) => return Err(format!("parameter moved: {other:?} is not true or false")),
+        Some(other) => return Err(ParamError::not_a("moved", other, "true or false")),
     };
     let baseline = get("baseline")
-        .map(|text| {
-            parse_model(text).map_err(|e| e.replacen("parameter model", "parameter baseline", 1))
-        })
+        .map(|text| parse_model(text).map_err(|e| e.renamed("baseline")))
         .transpose()?;
     let limit = match get("moved_limit") {
         None => DEFAULT_MOVED_LIMIT,
         Some(text) => match text.parse::<usize>() {
             Ok(n @ 1..=MAX_MOVED_LIMIT) => n,
             _ => {
-                return Err(format!(
-                    "parameter moved_limit: {text:?} is not a whole number from 1 to {MAX_MOVED_LIMIT}"
+                return Err(ParamError::not_a(
+                    "moved_limit",
+                    text,
+                    format!("a whole number from 1 to {MAX_MOVED_LIMIT}"),
                 ));
             }
         },
@@ -126,7 +124,12 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String
         } else {
             "moved_limit"
         };
-        return Err(format!("parameter {name}: only with moved=true"));
+        return Err(ParamError::new(
+            name,
+            Problem::OnlyWith {
+                condition: "moved=true",
+            },
+        ));
     }
     Ok(WhatIfRequest {
         models,
@@ -139,14 +142,16 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, String
 }
 
 /// `linear` or `first_touch,last_touch,...`: each model once, at most all ten.
-fn parse_models(text: &str) -> Result<Vec<Model>, String> {
+fn parse_models(text: &str) -> Result<Vec<Model>, ParamError> {
     let mut models = Vec::new();
     for name in text.split(',') {
         let model = parse_model(name.trim())?;
         if models.contains(&model) {
-            return Err(format!(
-                "parameter model: {:?} is listed more than once",
-                model.name()
+            return Err(ParamError::new(
+                "model",
+                Problem::ListedTwice {
+                    value: model.name().to_owned(),
+                },
             ));
         }
         models.push(model);
@@ -156,34 +161,40 @@ fn parse_models(text: &str) -> Result<Vec<Model>, String> {
 }
 
 /// Days `0..=36500`, or `none` for no window.
-fn parse_lookback(text: &str) -> Result<Option<u32>, String> {
+fn parse_lookback(text: &str) -> Result<Option<u32>, ParamError> {
     if text == "none" {
         return Ok(None);
     }
     match text.parse::<u32>() {
         Ok(days) if days <= MAX_LOOKBACK_DAYS => Ok(Some(days)),
-        _ => Err(format!(
-            "parameter lookback_days: {text:?} is not a whole number of days from 0 to {MAX_LOOKBACK_DAYS}, or none"
+        _ => Err(ParamError::not_a(
+            "lookback_days",
+            text,
+            format!("a whole number of days from 0 to {MAX_LOOKBACK_DAYS}, or none"),
         )),
     }
 }
 
-fn parse_half_life(text: &str) -> Result<f64, String> {
+fn parse_half_life(text: &str) -> Result<f64, ParamError> {
     match text.parse::<f64>() {
         Ok(h) if h.is_finite() && h > 0.0 && h <= MAX_HALF_LIFE_DAYS => Ok(h),
-        _ => Err(format!(
-            "parameter half_life_days: {text:?} is not a number of days above 0 and at most {MAX_HALF_LIFE_DAYS}"
+        _ => Err(ParamError::not_a(
+            "half_life_days",
+            text,
+            format!("a number of days above 0 and at most {MAX_HALF_LIFE_DAYS}"),
         )),
     }
 }
 
 /// `first,last,rest`: three non-negative numbers, first + last above 0.
-fn parse_weights(text: &str) -> Result<PositionWeights, String> {
+fn parse_weights(text: &str) -> Result<PositionWeights, ParamError> {
     let parts: Vec<&str> = text.split(',').map(str::trim).collect();
     let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse::<f64>().ok()).collect();
     let (Some(numbers), 3) = (numbers, parts.len()) else {
-        return Err(format!(
-            "parameter weights: {text:?} is not three numbers first,last,rest (e.g. 30,30,40)"
+        return Err(ParamError::not_a(
+            "weights",
+            text,
+            "three numbers first,last,rest (e.g. 30,30,40)",
         ));
     };
     let weights = PositionWeights {
@@ -193,7 +204,7 @@ fn parse_weights(text: &str) -> Result<PositionWeights, String> {
     };
     weights
         .validate()
-        .map_err(|e| format!("parameter weights: {e}"))?;
+        .map_err(|reason| ParamError::new("weights", Problem::Refused { reason }))?;
     Ok(weights)
 }
 
@@ -202,10 +213,11 @@ fn parse_weights(text: &str) -> Result<PositionWeights, String> {
 pub fn what_if_error(e: WhatIfError) -> ApiError {
     match e {
         WhatIfError::Engine(e) => ApiError::from(e),
-        WhatIfError::NotComputed { .. } | WhatIfError::Invalid(_) => ApiError {
-            status: StatusCode::BAD_REQUEST,
-            message: format!("parameter {e}"),
-        },
+        WhatIfError::NotComputed { model, configured } => {
+            ParamError::new("baseline", Problem::NotComputed { model, configured }).into()
+        }
+        // The engine names the parameter in its text (`weights: ...`).
+        e @ WhatIfError::Invalid(_) => ApiError::bad_request(format!("parameter {e}")),
     }
 }
 
@@ -213,7 +225,7 @@ pub(crate) async fn what_if_report(
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult<WhatIfAnswer> {
-    let request = parse_what_if(&pairs).map_err(ApiError::bad_request)?;
+    let request = parse_what_if(&pairs)?;
     blocking(move || {
         state
             .queries
@@ -228,7 +240,9 @@ pub(crate) async fn what_if_report(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
     use touchline_attribution::ConversionKind;
+    use touchline_engine::GroupBy;
 
     fn pairs(query: &str) -> Vec<(String, String)> {
         query
@@ -350,6 +364,13 @@ mod tests {
         ];
         for (query, expected) in cases {
             let error = parse_what_if(&pairs(query)).expect_err(query);
+            // The name is data: the CLI turns it into its flag.
+            assert!(
+                expected.starts_with(&format!("parameter {}: ", error.name)),
+                "{query}: named {:?}",
+                error.name
+            );
+            let error = error.to_string();
             assert!(
                 error.starts_with(expected),
                 "{query}: {error:?} does not start with {expected:?}"
