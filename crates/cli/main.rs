@@ -6,19 +6,25 @@
 //!   serve the API.
 //! - `touchline replay`: rebuild every view from the log.
 //! - `touchline import`: backfill legacy leads from a CSV.
-//! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
+//! - `touchline report <name>`, `touchline attribution ...`: reports from a store,
+//!   as a table, CSV, JSON or a Parquet file; `touchline report credits`: every
+//!   stored credit set.
 //! - `touchline token`: make API tokens.
 
 mod args;
 mod attribution;
 mod backup;
 mod config;
+mod credits;
 mod demo;
 mod import;
 mod ingest;
 mod ingest_csv;
 mod output;
+mod parquet;
 mod report;
+mod report_rows;
+mod rows;
 mod run;
 mod serve;
 mod what_if;
