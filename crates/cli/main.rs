@@ -78,8 +78,9 @@ enum Command {
     },
     /// Compare attribution models.
     Attribution {
+        // Boxed: its many flags would make every command as large.
         #[command(subcommand)]
-        command: attribution::AttributionCommand,
+        command: Box<attribution::AttributionCommand>,
     },
     /// Take an online, consistent backup of a running engine's store (through
     /// its API), or of a stopped engine's (--db).
@@ -206,7 +207,7 @@ fn main() -> std::process::ExitCode {
         Command::Run { config } => run::run(config.as_deref()),
         Command::Replay { config } => run::replay(config.as_deref()),
         Command::Report { report } => report::run(report),
-        Command::Attribution { command } => attribution::run_attribution(command),
+        Command::Attribution { command } => attribution::run_attribution(*command),
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
         Command::Ingest(args) => ingest::run(args),

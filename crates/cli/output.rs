@@ -77,9 +77,9 @@ impl Out {
                 println!("{}", Rows::csv_header(columns));
                 Ok(RowSink::Csv(columns))
             }
-            (Format::Parquet, Some(target)) => Ok(RowSink::Parquet(crate::parquet::Writer::new(
-                target, columns,
-            )?)),
+            (Format::Parquet, Some(target)) => Ok(RowSink::Parquet(Box::new(
+                crate::parquet::Writer::new(target, columns)?,
+            ))),
             (format, _) => anyhow::bail!("--format {format} is not written as rows"),
         }
     }
@@ -96,7 +96,7 @@ impl Out {
 #[derive(Debug)]
 pub(crate) enum RowSink {
     Csv(&'static [Column]),
-    Parquet(crate::parquet::Writer),
+    Parquet(Box<crate::parquet::Writer>),
 }
 
 impl RowSink {
