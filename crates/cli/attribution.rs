@@ -8,7 +8,8 @@ use clap::Subcommand;
 use touchline_attribution::{ConversionKind, Model};
 
 use crate::args::{open_queries, parse_cli_range, parse_conversion, parse_model};
-use crate::output::{Format, TextTable, csv_field, money};
+use crate::output::{Format, Out, OutputArgs, TextTable, money};
+use crate::rows::{Cell, Column, Rows};
 
 #[derive(Debug, Subcommand)]
 pub enum AttributionCommand {
@@ -40,8 +41,8 @@ pub enum AttributionCommand {
         /// TOML config whose [attribution] section (lookback, filter) to use.
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// What we would have said at a past instant (from the events recorded by
     /// then, with today's configuration), and which conversions moved since, and why.
@@ -59,8 +60,8 @@ pub enum AttributionCommand {
         /// TOML config whose [attribution] section to use (default: the built-in one).
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Every model side by side: for one conversion (--conversion-id), or per
     /// campaign for a conversion point over a period.
@@ -83,10 +84,52 @@ pub enum AttributionCommand {
         /// Conversions before this date.
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
 }
+
+/// `data-driven`'s rows: `value` is credited value in fractional minor units
+/// (a data-driven model splits value continuously).
+const DATA_DRIVEN: &[Column] = &[
+    Column::text("channel"),
+    Column::float("score"),
+    Column::float("share"),
+    Column::float("conversions"),
+    Column::float("value"),
+];
+
+/// `as-of`'s rows: the credits then and now as `campaign weight%` lists,
+/// missing (`-` in CSV) where the conversion did not stand.
+const AS_OF: &[Column] = &[
+    Column::text("conversion_id"),
+    Column::text("model"),
+    Column::text("then").nullable(),
+    Column::text("now").nullable(),
+    Column::text("reasons"),
+];
+
+/// `compare --conversion-id`'s rows: one conversion's credit lines per model.
+const CONVERSION: &[Column] = &[
+    Column::text("model"),
+    Column::uint("version"),
+    Column::text("campaign_id"),
+    Column::text("touch_event_id").nullable(),
+    Column::float("weight"),
+    Column::int("amount_minor").nullable(),
+    Column::text("currency").nullable(),
+];
+
+/// `compare`'s rows: per campaign and model.
+const COMPARE: &[Column] = &[
+    Column::text("campaign_id"),
+    Column::text("campaign_name"),
+    Column::text("channel"),
+    Column::text("model"),
+    Column::float("conversions"),
+    Column::int("value_minor"),
+    Column::text("currency").nullable(),
+];
 
 pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
     match command {
@@ -100,8 +143,9 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             from,
             to,
             config,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let (model, by) =
                 touchline_api::parse_data_driven(Some(&model), Some(&order), Some(&by))
                     .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
@@ -115,20 +159,20 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
                 by,
                 &config.attribution.settings(),
             )?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Csv => {
-                    println!("channel,score,share,conversions,value");
+                Format::Csv | Format::Parquet => {
+                    let mut rows = Rows::new(DATA_DRIVEN);
                     for c in &report.result.channels {
-                        println!(
-                            "{},{},{},{},{}",
-                            csv_field(&c.channel),
-                            c.score,
-                            c.share,
-                            c.conversions,
-                            c.value
-                        );
+                        rows.push(vec![
+                            (&c.channel).into(),
+                            c.score.into(),
+                            c.share.into(),
+                            c.conversions.into(),
+                            c.value.into(),
+                        ]);
                     }
+                    out.rows(rows)?;
                 }
                 Format::Table => {
                     println!(
@@ -165,8 +209,8 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             model,
             conversion,
             config,
-            format,
-        } => as_of(&db, &at, model, conversion, config.as_deref(), format),
+            out,
+        } => as_of(&db, &at, model, conversion, config.as_deref(), out.open()?),
         AttributionCommand::Compare {
             db,
             conversion_id,
@@ -174,8 +218,16 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             campaign,
             from,
             to,
-            format,
-        } => compare(&db, conversion_id, conversion, campaign, from, to, format),
+            out,
+        } => compare(
+            &db,
+            conversion_id,
+            conversion,
+            campaign,
+            from,
+            to,
+            out.open()?,
+        ),
     }
 }
 
@@ -185,7 +237,7 @@ fn as_of(
     model: Model,
     kind: ConversionKind,
     config: Option<&std::path::Path>,
-    format: Format,
+    out: Out,
 ) -> anyhow::Result<()> {
     let at = touchline_core::Timestamp::parse_lenient(at)
         .with_context(|| format!("--at: {at:?} is not a date (2026-03-01) or RFC 3339 time"))?;
@@ -219,20 +271,20 @@ fn as_of(
             })
             .collect::<Vec<_>>()
     };
-    match format {
+    match out.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&moved)?),
-        Format::Csv => {
-            println!("conversion_id,model,then,now,reasons");
+        Format::Csv | Format::Parquet => {
+            let mut rows = Rows::new(AS_OF);
             for m in &moved {
-                println!(
-                    "{},{},{},{},{}",
-                    csv_field(&m.conversion_id),
-                    m.model.name(),
-                    csv_field(&summary(&m.then)),
-                    csv_field(&summary(&m.now)),
-                    reason_names(m).join(" ")
-                );
+                rows.push(vec![
+                    (&m.conversion_id).into(),
+                    m.model.name().into(),
+                    Cell::or(m.then.as_ref().map(|_| summary(&m.then)), "-"),
+                    Cell::or(m.now.as_ref().map(|_| summary(&m.now)), "-"),
+                    reason_names(m).join(" ").into(),
+                ]);
             }
+            out.rows(rows)?;
         }
         Format::Table => {
             println!(
@@ -263,7 +315,7 @@ fn compare(
     campaign: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    format: Format,
+    out: Out,
 ) -> anyhow::Result<()> {
     let range = parse_cli_range(from.as_deref(), to.as_deref())?;
     let queries = open_queries(db)?;
@@ -274,23 +326,25 @@ fn compare(
                 db.display()
             )
         })?;
-        match format {
+        match out.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
-            Format::Csv => {
-                println!("model,version,campaign_id,touch_event_id,weight,amount_minor");
+            Format::Csv | Format::Parquet => {
+                let currency = view.conversion.value.as_ref().map(|m| m.currency.as_str());
+                let mut rows = Rows::new(CONVERSION);
                 for r in &view.results {
                     for c in &r.attribution.credits {
-                        println!(
-                            "{},{},{},{},{},{}",
-                            r.model.name(),
-                            r.version,
-                            csv_field(&c.campaign_id),
-                            c.touch_event_id.as_deref().unwrap_or(""),
-                            c.weight,
-                            c.amount_minor.map_or(String::new(), |a| a.to_string())
-                        );
+                        rows.push(vec![
+                            r.model.name().into(),
+                            r.version.into(),
+                            (&c.campaign_id).into(),
+                            Cell::opt(c.touch_event_id.as_deref()),
+                            c.weight.into(),
+                            Cell::opt(c.amount_minor),
+                            Cell::opt(currency),
+                        ]);
                     }
                 }
+                out.rows(rows)?;
             }
             Format::Table => {
                 let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
@@ -324,24 +378,24 @@ fn compare(
         conversion,
         ConversionKind::OpportunityCreated | ConversionKind::OpportunityWon
     );
-    match format {
+    match out.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Format::Csv => {
-            println!("campaign_id,campaign_name,channel,model,conversions,value_minor,currency");
+        Format::Csv | Format::Parquet => {
+            let mut out_rows = Rows::new(COMPARE);
             for row in &rows {
                 for m in &row.models {
-                    println!(
-                        "{},{},{},{},{},{},{}",
-                        csv_field(&row.campaign_id),
-                        csv_field(&row.campaign_name),
-                        csv_field(&row.channel),
-                        m.model.name(),
-                        m.conversions,
-                        m.value_minor,
-                        row.currency.as_deref().unwrap_or("")
-                    );
+                    out_rows.push(vec![
+                        (&row.campaign_id).into(),
+                        (&row.campaign_name).into(),
+                        (&row.channel).into(),
+                        m.model.name().into(),
+                        m.conversions.into(),
+                        m.value_minor.into(),
+                        Cell::opt(row.currency.as_deref()),
+                    ]);
                 }
             }
+            out.rows(out_rows)?;
         }
         Format::Table => {
             let models: Vec<Model> = rows

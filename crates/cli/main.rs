@@ -6,19 +6,25 @@
 //!   serve the API.
 //! - `touchline replay`: rebuild every view from the log.
 //! - `touchline import`: backfill legacy leads from a CSV.
-//! - `touchline report <name>`, `touchline attribution ...`: reports from a store.
+//! - `touchline report <name>`, `touchline attribution ...`: reports from a store,
+//!   as a table, CSV, JSON or a Parquet file; `touchline report credits`: every
+//!   stored credit set.
 //! - `touchline token`: make API tokens.
 
 mod args;
 mod attribution;
 mod backup;
 mod config;
+mod credits;
 mod demo;
 mod import;
 mod ingest;
 mod ingest_csv;
 mod output;
+mod parquet;
 mod report;
+mod report_rows;
+mod rows;
 mod run;
 mod serve;
 mod what_if;
@@ -76,8 +82,9 @@ enum Command {
     },
     /// Compare attribution models.
     Attribution {
+        // Boxed: its many flags would make every command as large.
         #[command(subcommand)]
-        command: attribution::AttributionCommand,
+        command: Box<attribution::AttributionCommand>,
     },
     /// Take an online, consistent backup of a running engine's store (through
     /// its API), or of a stopped engine's (--db).
@@ -207,7 +214,7 @@ fn main() -> std::process::ExitCode {
             in_memory_events,
         } => run::replay(config.as_deref(), in_memory_events),
         Command::Report { report } => report::run(report),
-        Command::Attribution { command } => attribution::run_attribution(command),
+        Command::Attribution { command } => attribution::run_attribution(*command),
         Command::Token { command } => token(command),
         Command::Import(args) => import::run(args),
         Command::Ingest(args) => ingest::run(args),

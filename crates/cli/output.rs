@@ -1,37 +1,156 @@
-//! How reports print: a text table, CSV or JSON.
+//! How reports print: a text table, CSV or JSON on standard output, or a
+//! Parquet file (`--output`). CSV and Parquet are written from the same typed
+//! rows ([`crate::rows`]); the table and JSON from the report's own types.
 
-use clap::ValueEnum;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
 use touchline_attribution::ConversionKind;
 use touchline_engine::CampaignCredit;
+
+use crate::rows::{Cell, Column, Rows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
     Csv,
     Json,
+    Parquet,
 }
 
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.to_possible_value().map(|v| v.get_name().to_owned());
+        f.write_str(name.as_deref().unwrap_or("?"))
+    }
+}
+
+/// `--format` and `--output`, which every list report takes.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OutputArgs {
+    /// table, csv or json on standard output; parquet writes a typed file
+    /// (columns as the CSV's) and needs --output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The file --format parquet writes; it appears only once complete,
+    /// replacing any file of that name. `-` writes to standard output, which
+    /// must then not be a terminal.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// Checks the pair and opens a Parquet destination before the report
+    /// runs, so a bad or unwritable `--output` fails before any work.
+    pub fn open(self) -> anyhow::Result<Out> {
+        let parquet = match (self.format, self.output) {
+            (Format::Parquet, Some(path)) => Some(crate::parquet::Target::open(&path)?),
+            (Format::Parquet, None) => anyhow::bail!(
+                "--format parquet writes a file: name it with --output FILE \
+                 (or --output - for a pipe); Parquet is binary, so it is never printed"
+            ),
+            (format, Some(_)) => anyhow::bail!(
+                "--output is for --format parquet; --format {format} prints to standard output \
+                 (redirect it to a file with >)"
+            ),
+            (_, None) => None,
+        };
+        Ok(Out {
+            format: self.format,
+            parquet,
+        })
+    }
+}
+
+/// Where a report goes: its format, and for Parquet the opened file.
+#[derive(Debug)]
+pub(crate) struct Out {
+    pub format: Format,
+    parquet: Option<crate::parquet::Target>,
+}
+
+impl Out {
+    /// Starts writing rows of `columns` as CSV (the header now) or Parquet.
+    pub fn sink(self, columns: &'static [Column]) -> anyhow::Result<RowSink> {
+        match (self.format, self.parquet) {
+            (Format::Csv, _) => {
+                println!("{}", Rows::csv_header(columns));
+                Ok(RowSink::Csv(columns))
+            }
+            (Format::Parquet, Some(target)) => Ok(RowSink::Parquet(Box::new(
+                crate::parquet::Writer::new(target, columns)?,
+            ))),
+            (format, _) => anyhow::bail!("--format {format} is not written as rows"),
+        }
+    }
+
+    /// Writes a whole report's rows as CSV or Parquet.
+    pub fn rows(self, rows: Rows) -> anyhow::Result<()> {
+        let mut sink = self.sink(rows.columns)?;
+        sink.write(&rows.rows)?;
+        sink.finish()
+    }
+}
+
+/// Rows on their way out, a batch at a time (the credit sets can be many).
+#[derive(Debug)]
+pub(crate) enum RowSink {
+    Csv(&'static [Column]),
+    Parquet(Box<crate::parquet::Writer>),
+}
+
+impl RowSink {
+    pub fn write(&mut self, rows: &[Vec<Cell>]) -> anyhow::Result<()> {
+        match self {
+            RowSink::Csv(columns) => {
+                for row in rows {
+                    println!("{}", Rows::csv_line(columns, row));
+                }
+                Ok(())
+            }
+            RowSink::Parquet(writer) => writer.write(rows),
+        }
+    }
+
+    pub fn finish(self) -> anyhow::Result<()> {
+        match self {
+            RowSink::Csv(_) => Ok(()),
+            RowSink::Parquet(writer) => writer.finish(),
+        }
+    }
+}
+
+/// `report attribution`'s rows by campaign.
+pub(crate) const CREDIT_COLUMNS: &[Column] = &[
+    Column::text("campaign_id"),
+    Column::text("campaign_name"),
+    Column::text("channel"),
+    Column::float("conversions"),
+    Column::int("value_minor"),
+    Column::text("currency").nullable(),
+];
+
+pub(crate) fn credit_rows(rows: &[CampaignCredit]) -> Rows {
+    let mut out = Rows::new(CREDIT_COLUMNS);
+    for r in rows {
+        out.push(vec![
+            (&r.campaign_id).into(),
+            (&r.campaign_name).into(),
+            (&r.channel).into(),
+            r.conversions.into(),
+            r.value_minor.into(),
+            Cell::opt(r.currency.as_deref()),
+        ]);
+    }
+    out
+}
+
+/// `report attribution` by campaign as a table or JSON.
 pub fn render_credits(rows: &[CampaignCredit], format: Format, kind: ConversionKind) -> String {
     let valued = !kind.is_person();
     match format {
         Format::Json => serde_json::to_string_pretty(rows).unwrap_or_default() + "\n",
-        Format::Csv => {
-            let mut out = String::from(
-                "campaign_id,campaign_name,channel,conversions,value_minor,currency\n",
-            );
-            for r in rows {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{}\n",
-                    csv_field(&r.campaign_id),
-                    csv_field(&r.campaign_name),
-                    csv_field(&r.channel),
-                    r.conversions,
-                    r.value_minor,
-                    r.currency.as_deref().unwrap_or("")
-                ));
-            }
-            out
-        }
+        Format::Csv | Format::Parquet => credit_rows(rows).csv_lines(),
         Format::Table => {
             let mut table = TextTable::new(if valued {
                 vec!["campaign", "channel", "conversions", "value"]
@@ -158,16 +277,24 @@ impl TextTable {
     }
 }
 
-/// Prints rows as a table or CSV of the named columns (a dotted name reaches
-/// into a nested object), or as JSON with every field.
+/// Prints rows as a table of the named columns (a dotted name reaches into a
+/// nested object) or as JSON with every field; CSV and Parquet read the same
+/// columns as the types they are declared with.
 pub(crate) fn emit<T: serde::Serialize>(
     rows: &[T],
-    columns: &[&str],
-    format: Format,
+    columns: &'static [Column],
+    out: Out,
 ) -> anyhow::Result<()> {
-    if format == Format::Json {
+    if out.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(rows)?);
         return Ok(());
+    }
+    let values: Vec<serde_json::Value> = rows
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
+    if matches!(out.format, Format::Csv | Format::Parquet) {
+        return out.rows(Rows::from_json(columns, &values)?);
     }
     let cell = |row: &serde_json::Value, column: &str| -> String {
         let value = column
@@ -177,10 +304,7 @@ pub(crate) fn emit<T: serde::Serialize>(
         match value {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
-            // A machine format keeps full precision; a table is for people.
-            serde_json::Value::Number(n) if format == Format::Csv && n.is_f64() => n
-                .as_f64()
-                .map_or_else(|| n.to_string(), |f| (f + 0.0).to_string()),
+            // A table is for people: four decimals at most.
             serde_json::Value::Number(n) => match n.as_f64() {
                 Some(f) if n.is_f64() => {
                     let text = format!("{f:.4}");
@@ -196,26 +320,12 @@ pub(crate) fn emit<T: serde::Serialize>(
             other => other.to_string(),
         }
     };
-    let values: Vec<serde_json::Value> = rows
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()?;
-    match format {
-        Format::Csv => {
-            println!("{}", columns.join(","));
-            for row in &values {
-                let cells: Vec<String> = columns.iter().map(|c| csv_field(&cell(row, c))).collect();
-                println!("{}", cells.join(","));
-            }
-        }
-        _ => {
-            let mut table = TextTable::new(columns.to_vec());
-            for row in &values {
-                table.row(columns.iter().map(|c| cell(row, c)).collect());
-            }
-            print!("{}", table.render());
-        }
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let mut table = TextTable::new(names.clone());
+    for row in &values {
+        table.row(names.iter().map(|c| cell(row, c)).collect());
     }
+    print!("{}", table.render());
     Ok(())
 }
 
@@ -247,6 +357,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
+        assert_eq!(
+            render_credits(&[], Format::Csv, ConversionKind::OpportunityCreated),
+            "campaign_id,campaign_name,channel,conversions,value_minor,currency\n"
+        );
         let rows = vec![CampaignCredit {
             campaign_id: "c1".into(),
             campaign_name: "Webinar: \"Deep\", part 2".into(),
@@ -256,7 +370,7 @@ mod tests {
             currency: Some("EUR".into()),
         }];
         assert_eq!(
-            render_credits(&rows, Format::Csv, ConversionKind::OpportunityCreated),
+            credit_rows(&rows).csv_lines(),
             "campaign_id,campaign_name,channel,conversions,value_minor,currency\nc1,\"Webinar: \"\"Deep\"\", part 2\",webinar,1.5,250,EUR\n"
         );
     }

@@ -1,4 +1,5 @@
-//! Reports as tables, CSV or JSON.
+//! Reports as tables, CSV, JSON or Parquet (the rows CSV and Parquet write
+//! are in `report_rows`).
 
 use std::path::PathBuf;
 
@@ -9,7 +10,8 @@ use touchline_attribution::{ConversionKind, Model};
 use crate::args::{
     computed, open_queries, parse_at, parse_cli_range, parse_conversion, parse_model,
 };
-use crate::output::{Format, TextTable, csv_field, emit, money, render_credits};
+use crate::output::{Format, OutputArgs, TextTable, emit, money, render_credits};
+use crate::report_rows;
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -23,8 +25,8 @@ pub enum ReportCommand {
         /// Only this owner's leads.
         #[arg(long)]
         owner: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Open leads in priority order (R23): need, budget and authority first.
     Leads {
@@ -34,8 +36,8 @@ pub enum ReportCommand {
         owner: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Leads by behavioural score (R19): weighted touches, decayed by age.
     Scores {
@@ -51,8 +53,8 @@ pub enum ReportCommand {
         /// TOML config whose [scoring] section to use (default: the built-in weights).
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Recency, frequency and monetary value per customer and per source (R4).
     Rfm {
@@ -61,8 +63,8 @@ pub enum ReportCommand {
         /// As of this instant (default: now).
         #[arg(long)]
         at: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// One record of an account (R9): contacts, opportunities, transactions, history.
     Account {
@@ -88,8 +90,8 @@ pub enum ReportCommand {
         at: Option<String>,
         #[arg(long)]
         owner: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// The weighted pipeline forecast by month of expected close (R5).
     Forecast {
@@ -101,8 +103,8 @@ pub enum ReportCommand {
         /// `months` (default) or every open `deals`.
         #[arg(long, default_value = "months")]
         by: String,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Product or topic interest across every contact of an account (R18).
     Interest {
@@ -111,8 +113,8 @@ pub enum ReportCommand {
         /// The account id.
         #[arg(long)]
         account: String,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Red/yellow/green per tactic and offer on every open opportunity (R18).
     Signals {
@@ -123,8 +125,8 @@ pub enum ReportCommand {
         at: Option<String>,
         #[arg(long)]
         owner: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Campaigns: members, responses, leads sourced, cost, credited leads and
     /// sales, revenue, ROI, cost per lead and per sale (R3, R15).
@@ -136,29 +138,29 @@ pub enum ReportCommand {
         model: String,
         #[arg(long, default_value = "EUR")]
         currency: String,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Upsell signals (R17): customers whose people opened support cases after buying.
     Upsell {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Literature fulfilment (R8): per asset, sent, responded, and wins it preceded.
     Literature {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// People who share a normalised e-mail or phone: candidates for a merge (R10).
     Duplicates {
         #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
         db: PathBuf,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// New leads per month and source, conversion to customers and time to convert (R13).
     Funnel {
@@ -168,8 +170,8 @@ pub enum ReportCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
     /// Time from lead creation to the first follow-up (R21), overall and per owner.
     SpeedToLead {
@@ -179,9 +181,14 @@ pub enum ReportCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
+    /// Every stored credit set: one row per credit line of each current
+    /// conversion under each model (conversion, model, version, campaign,
+    /// channel, weight, amount in minor units, currency), as published to
+    /// the attribution topic; `--format parquet` for BI tools and DuckDB.
+    Credits(crate::credits::CreditsArgs),
     /// Credit per campaign for one model and conversion point.
     Attribution {
         /// The store directory.
@@ -197,44 +204,21 @@ pub enum ReportCommand {
         /// Group by campaign, channel or source.
         #[arg(long, default_value = "campaign")]
         by: String,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: OutputArgs,
     },
 }
 
 pub fn run(command: ReportCommand) -> anyhow::Result<()> {
     match command {
-        ReportCommand::FollowUps {
-            db,
-            at,
-            owner,
-            format,
-        } => {
+        ReportCommand::Credits(args) => crate::credits::run(args),
+        ReportCommand::FollowUps { db, at, owner, out } => {
+            let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.follow_ups_due(at, owner.as_deref())?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv => {
-                    println!(
-                        "person_id,name,company,owner_id,due_at,overdue_hours,follow_ups,last_method,last_outcome"
-                    );
-                    for r in &rows {
-                        println!(
-                            "{},{},{},{},{},{:.1},{},{},{}",
-                            csv_field(&r.person_id),
-                            csv_field(&r.name),
-                            csv_field(&r.company),
-                            csv_field(&r.owner_id),
-                            r.due_at,
-                            r.overdue_ms as f64 / 3_600_000.0,
-                            r.follow_ups,
-                            r.last_method
-                                .map(|m| format!("{m:?}").to_lowercase())
-                                .unwrap_or_default(),
-                            csv_field(r.last_outcome.as_deref().unwrap_or(""))
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::follow_ups(&rows))?,
                 Format::Table => {
                     println!("{} follow-ups due by {at}:", rows.len());
                     let mut table = TextTable::new(vec![
@@ -270,8 +254,9 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             db,
             owner,
             limit,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let leads = open_queries(&db)?.prioritised_leads(owner.as_deref(), limit)?;
             let yes_no = |a: Option<bool>| match a {
                 Some(true) => "yes",
@@ -282,28 +267,9 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 s.map(|s| format!("{s:?}").to_lowercase())
                     .unwrap_or_default()
             };
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&leads)?),
-                Format::Csv => {
-                    println!(
-                        "person_id,name,company,owner_id,status,need,budget,authority,score,touches"
-                    );
-                    for l in &leads {
-                        println!(
-                            "{},{},{},{},{},{},{},{},{},{}",
-                            csv_field(&l.person_id),
-                            csv_field(&l.name),
-                            csv_field(&l.company),
-                            csv_field(&l.owner_id),
-                            status(l.status),
-                            yes_no(l.qualification.need),
-                            yes_no(l.qualification.budget),
-                            yes_no(l.qualification.authority),
-                            l.qualification_score,
-                            l.touches
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::leads(&leads))?,
                 Format::Table => {
                     let mut table = TextTable::new(vec![
                         "lead",
@@ -338,27 +304,16 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             owner,
             limit,
             config,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let config = crate::config::Config::load(config.as_deref())?;
             let scores =
                 open_queries(&db)?.lead_scores(&config.scoring, at, owner.as_deref(), limit)?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
-                Format::Csv => {
-                    println!("person_id,owner_id,score,touches,last_touch_at");
-                    for s in &scores {
-                        let last = s.last_touch_at.map(|t| t.to_string()).unwrap_or_default();
-                        println!(
-                            "{},{},{:.2},{},{last}",
-                            csv_field(&s.person_id),
-                            csv_field(&s.owner_id),
-                            s.score,
-                            s.touches
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::scores(&scores))?,
                 Format::Table => {
                     let mut table =
                         TextTable::new(vec!["lead", "owner", "score", "touches", "last touch"]);
@@ -376,25 +331,13 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReportCommand::Rfm { db, at, format } => {
+        ReportCommand::Rfm { db, at, out } => {
+            let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let report = open_queries(&db)?.rfm(at)?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Csv => {
-                    println!("account_id,name,source,recency_days,frequency,monetary_minor");
-                    for c in &report.customers {
-                        println!(
-                            "{},{},{},{:.1},{},{}",
-                            csv_field(&c.account_id),
-                            csv_field(&c.name),
-                            csv_field(&c.source),
-                            c.recency_days,
-                            c.frequency,
-                            c.monetary_minor
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::rfm(&report))?,
                 Format::Table => {
                     println!("RFM per source as of {at}:");
                     let mut table = TextTable::new(vec![
@@ -486,85 +429,38 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             config,
             at,
             owner,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let rules = crate::config::Config::load(config.as_deref())?.routing;
             let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.overdue_leads(at, &rules, owner.as_deref())?;
-            emit(
-                &rows,
-                &[
-                    "person_id",
-                    "name",
-                    "owner_id",
-                    "owner_kind",
-                    "reason",
-                    "due_at",
-                    "overdue_ms",
-                    "follow_ups",
-                    "last_outcome",
-                    "times_routed",
-                ],
-                format,
-            )
+            emit(&rows, report_rows::OVERDUE, out)
         }
         ReportCommand::Forecast {
             db,
             config,
             by,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let pipeline = crate::config::Config::load(config.as_deref())?.pipeline;
             let forecast = open_queries(&db)?.forecast(&pipeline)?;
             match by.as_str() {
-                "months" => emit(
-                    &forecast.months,
-                    &[
-                        "month",
-                        "currency",
-                        "opportunities",
-                        "pipeline_minor",
-                        "weighted_minor",
-                    ],
-                    format,
-                ),
-                "deals" => emit(
-                    &forecast.deals,
-                    &[
-                        "opportunity_id",
-                        "name",
-                        "stage",
-                        "probability_pct",
-                        "expected_close_at",
-                        "amount.amount_minor",
-                        "amount.currency",
-                        "weighted_minor",
-                    ],
-                    format,
-                ),
+                "months" => emit(&forecast.months, report_rows::FORECAST_MONTHS, out),
+                "deals" => emit(&forecast.deals, report_rows::FORECAST_DEALS, out),
                 other => anyhow::bail!("--by: {other:?} is not months or deals"),
             }
         }
-        ReportCommand::Interest {
-            db,
-            account,
-            format,
-        } => {
+        ReportCommand::Interest { db, account, out } => {
+            let out = out.open()?;
             let rows = open_queries(&db)?
                 .account_interest(&account)?
                 .with_context(|| format!("--account: no account with id {account:?}"))?;
-            emit(
-                &rows,
-                &["topic", "touches", "responses", "people", "last_at"],
-                format,
-            )
+            emit(&rows, report_rows::INTEREST, out)
         }
-        ReportCommand::Signals {
-            db,
-            at,
-            owner,
-            format,
-        } => {
+        ReportCommand::Signals { db, at, owner, out } => {
+            let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let mut rows = Vec::new();
             for deal in open_queries(&db)?.opportunity_signals(at)? {
@@ -579,29 +475,15 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                     rows.push(row);
                 }
             }
-            emit(
-                &rows,
-                &[
-                    "opportunity_id",
-                    "opportunity",
-                    "owner_id",
-                    "kind",
-                    "name",
-                    "colour",
-                    "touches",
-                    "responses",
-                    "last_touch_at",
-                    "last_response_at",
-                ],
-                format,
-            )
+            emit(&rows, report_rows::SIGNALS, out)
         }
         ReportCommand::Campaigns {
             db,
             model,
             currency,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let model =
                 touchline_api::parse_model(&model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
             let queries = open_queries(&db)?;
@@ -611,44 +493,14 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 touchline_engine::TimeRange::default(),
                 &currency,
             )?;
-            emit(
-                &rows,
-                &[
-                    "campaign_id",
-                    "campaign_name",
-                    "members",
-                    "responders",
-                    "response_rate",
-                    "leads_sourced",
-                    "cost_minor",
-                    "leads",
-                    "sales",
-                    "revenue_minor",
-                    "booked_minor",
-                    "roi",
-                    "cost_per_lead_minor",
-                    "cost_per_sale_minor",
-                ],
-                format,
-            )
+            emit(&rows, report_rows::CAMPAIGNS, out)
         }
-        ReportCommand::Upsell { db, format } => {
+        ReportCommand::Upsell { db, out } => {
+            let out = out.open()?;
             let signals = open_queries(&db)?.upsell_signals()?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&signals)?),
-                Format::Csv => {
-                    println!("account_id,name,customer_since,support_cases,last_case_at");
-                    for s in &signals {
-                        println!(
-                            "{},{},{},{},{}",
-                            csv_field(&s.account_id),
-                            csv_field(&s.name),
-                            s.customer_since,
-                            s.support_cases,
-                            s.last_case_at
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::upsell(&signals))?,
                 Format::Table => {
                     let mut table = TextTable::new(vec![
                         "account",
@@ -669,26 +521,12 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReportCommand::Literature { db, format } => {
+        ReportCommand::Literature { db, out } => {
+            let out = out.open()?;
             let rows = open_queries(&db)?.literature()?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv => {
-                    println!(
-                        "asset,sent_to,responded,response_rate,preceded_wins,preceded_revenue_minor"
-                    );
-                    for r in &rows {
-                        println!(
-                            "{},{},{},{},{},{}",
-                            csv_field(&r.asset),
-                            r.sent_to,
-                            r.responded,
-                            r.response_rate,
-                            r.preceded_wins,
-                            r.preceded_revenue_minor
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::literature(&rows))?,
                 Format::Table => {
                     let mut table = TextTable::new(vec![
                         "asset",
@@ -713,21 +551,12 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReportCommand::Duplicates { db, format } => {
+        ReportCommand::Duplicates { db, out } => {
+            let out = out.open()?;
             let groups = open_queries(&db)?.duplicate_candidates()?;
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
-                Format::Csv => {
-                    println!("rule,key,person_ids");
-                    for g in &groups {
-                        println!(
-                            "{},{},{}",
-                            g.rule,
-                            csv_field(&g.key),
-                            csv_field(&g.person_ids.join(" "))
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::duplicates(&groups))?,
                 Format::Table => {
                     println!("{} groups of likely duplicates:", groups.len());
                     let mut table = TextTable::new(vec!["rule", "shared value", "people"]);
@@ -743,35 +572,14 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReportCommand::Funnel {
-            db,
-            from,
-            to,
-            format,
-        } => {
+        ReportCommand::Funnel { db, from, to, out } => {
+            let out = out.open()?;
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let rows = open_queries(&db)?.funnel(range)?;
             let days = |d: Option<f64>| d.map_or("-".to_owned(), |d| format!("{d:.1}"));
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv => {
-                    println!(
-                        "month,source,new_leads,converted_to_contact,contact_rate,became_customers,customer_rate,mean_days_to_first_win"
-                    );
-                    for r in &rows {
-                        println!(
-                            "{},{},{},{},{},{},{},{}",
-                            r.month,
-                            csv_field(&r.source),
-                            r.new_leads,
-                            r.converted_to_contact,
-                            r.contact_rate,
-                            r.became_customers,
-                            r.customer_rate,
-                            days(r.mean_days_to_first_win)
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::funnel(&rows))?,
                 Format::Table => {
                     let mut table = TextTable::new(vec![
                         "month",
@@ -798,30 +606,14 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        ReportCommand::SpeedToLead {
-            db,
-            from,
-            to,
-            format,
-        } => {
+        ReportCommand::SpeedToLead { db, from, to, out } => {
+            let out = out.open()?;
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let rows = open_queries(&db)?.speed_to_lead(range)?;
             let fmt = |m: Option<f64>| m.map_or("-".to_owned(), |m| format!("{m:.0}"));
-            match format {
+            match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv => {
-                    println!("group,leads,followed_up,median_minutes,mean_minutes");
-                    for r in &rows {
-                        println!(
-                            "{},{},{},{},{}",
-                            csv_field(&r.group),
-                            r.leads,
-                            r.followed_up,
-                            fmt(r.median_minutes),
-                            fmt(r.mean_minutes)
-                        );
-                    }
-                }
+                Format::Csv | Format::Parquet => out.rows(report_rows::speed_to_lead(&rows))?,
                 Format::Table => {
                     let mut table = TextTable::new(vec![
                         "owner",
@@ -849,28 +641,19 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             model,
             conversion,
             by,
-            format,
+            out,
         } => {
+            let out = out.open()?;
             let by = touchline_engine::GroupBy::parse(&by)
                 .with_context(|| format!("--by: {by:?} is not campaign, channel or source"))?;
             if by != touchline_engine::GroupBy::Campaign {
                 let queries = open_queries(&db)?;
                 computed(&queries, model)?;
                 let rows = queries.credits_by(model, conversion, Default::default(), by)?;
-                match format {
+                match out.format {
                     Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                    Format::Csv => {
-                        println!("group,campaigns,conversions,value_minor,currency");
-                        for r in &rows {
-                            println!(
-                                "{},{},{},{},{}",
-                                csv_field(&r.group),
-                                r.campaigns,
-                                r.conversions,
-                                r.value_minor,
-                                r.currency.as_deref().unwrap_or("")
-                            );
-                        }
+                    Format::Csv | Format::Parquet => {
+                        out.rows(report_rows::credits_by_group(&rows))?
                     }
                     Format::Table => {
                         let mut table =
@@ -891,7 +674,10 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let queries = open_queries(&db)?;
             computed(&queries, model)?;
             let rows = queries.campaign_credits(model, conversion)?;
-            print!("{}", render_credits(&rows, format, conversion));
+            match out.format {
+                Format::Csv | Format::Parquet => out.rows(crate::output::credit_rows(&rows))?,
+                format => print!("{}", render_credits(&rows, format, conversion)),
+            }
             Ok(())
         }
     }

@@ -11,7 +11,8 @@ use clap::Args;
 use touchline_engine::what_if::WhatIfAnswer;
 
 use crate::args::open_queries;
-use crate::output::{Format, TextTable, csv_field, money};
+use crate::output::{Format, OutputArgs, TextTable, money};
+use crate::rows::{Cell, Column, Rows};
 
 #[derive(Debug, Args)]
 pub struct WhatIfArgs {
@@ -57,8 +58,37 @@ pub struct WhatIfArgs {
     /// With --moved: how many moved conversions to list (1 to 10000).
     #[arg(long)]
     moved_limit: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// The rows CSV and Parquet write: one per model and group.
+const ROWS: &[Column] = &[
+    Column::text("model"),
+    Column::text("group"),
+    Column::text("name"),
+    Column::text("channel"),
+    Column::uint("campaigns"),
+    Column::float("conversions"),
+    Column::int("value_minor"),
+    Column::text("currency").nullable(),
+];
+
+fn rows(answer: &WhatIfAnswer) -> Rows {
+    let mut rows = Rows::new(ROWS);
+    for r in &answer.rows {
+        rows.push(vec![
+            r.model.name().into(),
+            (&r.group).into(),
+            (&r.name).into(),
+            (&r.channel).into(),
+            r.campaigns.into(),
+            r.conversions.into(),
+            r.value_minor.into(),
+            Cell::opt(r.currency.as_deref()),
+        ]);
+    }
+    rows
 }
 
 /// `parameter half_life_days: ...` as the flag: `--half-life-days: ...`.
@@ -73,6 +103,7 @@ fn as_flag(message: &str) -> String {
 }
 
 pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
+    let out = args.out.clone().open()?;
     let mut pairs: Vec<(String, String)> = Vec::new();
     let flags = [
         ("model", &args.model),
@@ -102,33 +133,20 @@ pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
         touchline_engine::what_if::WhatIfError::Engine(e) => anyhow::Error::from(e),
         other => anyhow::anyhow!(as_flag(&format!("parameter {other}"))),
     })?;
-    print!("{}", render(&answer, args.format)?);
-    Ok(())
+    match out.format {
+        Format::Csv | Format::Parquet => out.rows(rows(&answer)),
+        format => {
+            print!("{}", render(&answer, format)?);
+            Ok(())
+        }
+    }
 }
 
 fn render(answer: &WhatIfAnswer, format: Format) -> anyhow::Result<String> {
     let valued = !answer.conversion.is_person();
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(answer)? + "\n",
-        Format::Csv => {
-            let mut out = String::from(
-                "model,group,name,channel,campaigns,conversions,value_minor,currency\n",
-            );
-            for r in &answer.rows {
-                out.push_str(&format!(
-                    "{},{},{},{},{},{},{},{}\n",
-                    r.model.name(),
-                    csv_field(&r.group),
-                    csv_field(&r.name),
-                    csv_field(&r.channel),
-                    r.campaigns,
-                    r.conversions,
-                    r.value_minor,
-                    r.currency.as_deref().unwrap_or("")
-                ));
-            }
-            out
-        }
+        Format::Csv | Format::Parquet => rows(answer).csv_lines(),
         Format::Table => {
             let mut out = format!(
                 "what-if on {}: {} conversions, {} eligible touches, as of log position {}\n",
