@@ -10,11 +10,17 @@ use touchline_engine::Queries;
 use touchline_store::Store;
 
 pub(crate) fn parse_model(text: &str) -> Result<Model, String> {
-    touchline_api::parse_model(text).map_err(|e| e.replace("parameter model: ", ""))
+    touchline_api::params::parse_model(text).map_err(|e| e.problem.to_string())
 }
 
 pub(crate) fn parse_conversion(text: &str) -> Result<ConversionKind, String> {
-    touchline_api::parse_conversion(text).map_err(|e| e.replace("parameter conversion: ", ""))
+    touchline_api::params::parse_conversion(text).map_err(|e| e.problem.to_string())
+}
+
+/// A parameter the API's rules refused, named as the CLI spells it:
+/// `half_life_days` is `--half-life-days`.
+pub(crate) fn flag_error(e: touchline_api::ParamError) -> anyhow::Error {
+    anyhow::anyhow!("--{}: {}", e.name.replace('_', "-"), e.problem)
 }
 
 /// Parses `--from`/`--to` with the API's rules, naming the flag on error.
@@ -22,7 +28,7 @@ pub(crate) fn parse_cli_range(
     from: Option<&str>,
     to: Option<&str>,
 ) -> anyhow::Result<touchline_engine::TimeRange> {
-    touchline_api::parse_range(from, to).map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))
+    touchline_api::params::parse_range(from, to).map_err(flag_error)
 }
 
 /// Parses `--at` (RFC 3339 or a date); absent means now.

@@ -147,8 +147,8 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
         } => {
             let out = out.open()?;
             let (model, by) =
-                touchline_api::parse_data_driven(Some(&model), Some(&order), Some(&by))
-                    .map_err(|e| anyhow::anyhow!(e.replace("parameter ", "--")))?;
+                touchline_api::params::parse_data_driven(Some(&model), Some(&order), Some(&by))
+                    .map_err(crate::args::flag_error)?;
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let config = crate::config::Config::load(config.as_deref())?;
             let queries = open_queries(&db)?;

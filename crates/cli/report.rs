@@ -485,7 +485,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
         } => {
             let out = out.open()?;
             let model =
-                touchline_api::parse_model(&model).map_err(|e| anyhow::anyhow!("--model: {e}"))?;
+                touchline_api::params::parse_model(&model).map_err(crate::args::flag_error)?;
             let queries = open_queries(&db)?;
             computed(&queries, model)?;
             let rows = queries.campaign_performance(

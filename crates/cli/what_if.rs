@@ -2,13 +2,13 @@
 //! stored history, computed in memory; the store is only read.
 //!
 //! The flags are the API's parameters (`--half-life-days` is
-//! `half_life_days`), parsed by the API's own [`touchline_api::parse_what_if`],
+//! `half_life_days`), parsed by the API's own [`touchline_api::what_if::parse_what_if`],
 //! so the two refuse the same things with the same words.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use touchline_engine::what_if::WhatIfAnswer;
+use touchline_engine::what_if::{WhatIfAnswer, WhatIfError};
 
 use crate::args::open_queries;
 use crate::output::{Format, OutputArgs, TextTable, money};
@@ -91,17 +91,6 @@ fn rows(answer: &WhatIfAnswer) -> Rows {
     rows
 }
 
-/// `parameter half_life_days: ...` as the flag: `--half-life-days: ...`.
-fn as_flag(message: &str) -> String {
-    for name in touchline_api::WHAT_IF_PARAMETERS {
-        let parameter = format!("parameter {name}");
-        if let Some(rest) = message.strip_prefix(&parameter) {
-            return format!("--{}{rest}", name.replace('_', "-"));
-        }
-    }
-    message.to_owned()
-}
-
 pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
     let out = args.out.clone().open()?;
     let mut pairs: Vec<(String, String)> = Vec::new();
@@ -127,11 +116,16 @@ pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
     if args.moved {
         pairs.push(("moved".into(), "true".into()));
     }
-    let request = touchline_api::parse_what_if(&pairs).map_err(|e| anyhow::anyhow!(as_flag(&e)))?;
+    let request = touchline_api::what_if::parse_what_if(&pairs).map_err(crate::args::flag_error)?;
     let queries = open_queries(&args.db)?;
     let answer = queries.what_if(&request).map_err(|e| match e {
-        touchline_engine::what_if::WhatIfError::Engine(e) => anyhow::Error::from(e),
-        other => anyhow::anyhow!(as_flag(&format!("parameter {other}"))),
+        WhatIfError::Engine(e) => anyhow::Error::from(e),
+        WhatIfError::Invalid { parameter, problem } => {
+            anyhow::anyhow!("--{}: {problem}", parameter.replace('_', "-"))
+        }
+        WhatIfError::NotComputed { model, configured } => anyhow::anyhow!(
+            "--baseline: {model:?} is not computed by this engine; the configured models are {configured}"
+        ),
     })?;
     match out.format {
         Format::Csv | Format::Parquet => out.rows(rows(&answer)),

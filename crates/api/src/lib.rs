@@ -65,7 +65,6 @@ mod parked;
 mod persons;
 mod reroute;
 pub mod routes;
-mod text_errors;
 pub mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
@@ -79,9 +78,6 @@ pub use param_error::{ParamError, Problem};
 pub(crate) use params::{configured_model, parse_at, parse_param};
 use persons::EventBody;
 pub use reroute::{RouteAccepted, route_event_id};
-pub use text_errors::{
-    parse_conversion, parse_data_driven, parse_model, parse_range, parse_what_if,
-};
 pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, what_if_error};
 
 use paging::{Page, PageParams, Paged};

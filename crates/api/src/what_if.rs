@@ -217,7 +217,7 @@ pub fn what_if_error(e: WhatIfError) -> ApiError {
             ParamError::new("baseline", Problem::NotComputed { model, configured }).into()
         }
         // The engine names the parameter in its text (`weights: ...`).
-        e @ WhatIfError::Invalid(_) => ApiError::bad_request(format!("parameter {e}")),
+        e @ WhatIfError::Invalid { .. } => ApiError::bad_request(format!("parameter {e}")),
     }
 }
 

@@ -262,8 +262,8 @@ impl Generator {
             );
             // Partner-sourced leads and every fourth web lead arrive without an
             // owner: routing rules assign them.
-            let unassigned =
-                person_n % 4 == 0 || source.as_ref().is_some_and(|s| s.medium == "partner");
+            let unassigned = person_n.is_multiple_of(4)
+                || source.as_ref().is_some_and(|s| s.medium == "partner");
             let lead = Event::LeadCreated(LeadCreated {
                 person_id: person.clone(),
                 email: email.clone(),

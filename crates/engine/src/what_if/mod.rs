@@ -199,9 +199,13 @@ pub enum WhatIfError {
         "baseline: {model:?} is not computed by this engine; the configured models are {configured}"
     )]
     NotComputed { model: String, configured: String },
-    /// Parameters the models refuse (checked again here for library callers).
-    #[error("{0}")]
-    Invalid(String),
+    /// A parameter the models refuse (checked again here for library
+    /// callers), named as the API spells it.
+    #[error("{parameter}: {problem}")]
+    Invalid {
+        parameter: &'static str,
+        problem: String,
+    },
 }
 
 impl From<touchline_store::StoreError> for WhatIfError {
@@ -241,22 +245,24 @@ impl Queries {
         if let Some(Some(days)) = request.change.lookback_days
             && days > MAX_LOOKBACK_DAYS
         {
-            return Err(WhatIfError::Invalid(format!(
-                "lookback_days: {days} is more than {MAX_LOOKBACK_DAYS} days"
-            )));
+            return Err(WhatIfError::Invalid {
+                parameter: "lookback_days",
+                problem: format!("{days} is more than {MAX_LOOKBACK_DAYS} days"),
+            });
         }
         if let Some(limit) = request.moved.map(|m| m.limit)
             && !(1..=MAX_MOVED_LIMIT).contains(&limit)
         {
-            return Err(WhatIfError::Invalid(format!(
-                "moved_limit: {limit} is not 1 to {MAX_MOVED_LIMIT}"
-            )));
+            return Err(WhatIfError::Invalid {
+                parameter: "moved_limit",
+                problem: format!("{limit} is not 1 to {MAX_MOVED_LIMIT}"),
+            });
         }
         if request.models.len() > MAX_MODELS {
-            return Err(WhatIfError::Invalid(format!(
-                "model: {} models, at most {MAX_MODELS}",
-                request.models.len()
-            )));
+            return Err(WhatIfError::Invalid {
+                parameter: "model",
+                problem: format!("{} models, at most {MAX_MODELS}", request.models.len()),
+            });
         }
         let settings = request.change.apply(&stored, request.kind);
         check_settings(&settings)?;
@@ -494,12 +500,18 @@ fn check_settings(settings: &AttributionSettings) -> Result<(), WhatIfError> {
         .params
         .custom
         .validate()
-        .map_err(|e| WhatIfError::Invalid(format!("weights: {e}")))?;
+        .map_err(|e| WhatIfError::Invalid {
+            parameter: "weights",
+            problem: e.to_string(),
+        })?;
     let h = settings.params.time_decay_half_life_days;
     if !(h.is_finite() && h > 0.0 && h <= MAX_HALF_LIFE_DAYS) {
-        return Err(WhatIfError::Invalid(format!(
-            "half_life_days: {h} is not a number of days above 0 and at most {MAX_HALF_LIFE_DAYS}"
-        )));
+        return Err(WhatIfError::Invalid {
+            parameter: "half_life_days",
+            problem: format!(
+                "{h} is not a number of days above 0 and at most {MAX_HALF_LIFE_DAYS}"
+            ),
+        });
     }
     Ok(())
 }
