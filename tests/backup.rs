@@ -24,7 +24,7 @@ use touchline_api::{Access, ApiOptions, Role, TokenConfig};
 use touchline_attribution::Credit;
 use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Queries};
+use touchline_engine::{Batch, Engine, EngineConfig, PublishedAttribution, Queries};
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
 use tower::ServiceExt;
@@ -102,8 +102,19 @@ fn last_per_key(topic: &str) -> BTreeMap<String, Vec<Credit>> {
                 state.remove(&key);
             }
             Some(bytes) => {
-                let value: AttributionMessage = serde_json::from_slice(&bytes).unwrap();
-                state.insert(key, value.credits);
+                let value: PublishedAttribution = serde_json::from_slice(&bytes).unwrap();
+                let credits = value
+                    .credits
+                    .into_iter()
+                    .map(|c| Credit {
+                        campaign_id: c.campaign_id.into_owned(),
+                        touch_event_id: c.touch_event_id.map(|id| id.into_owned()),
+                        touch_occurred_at: c.touch_occurred_at,
+                        weight: c.weight,
+                        amount_minor: c.amount_minor,
+                    })
+                    .collect();
+                state.insert(key, credits);
             }
         }
     }

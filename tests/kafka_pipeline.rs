@@ -18,7 +18,9 @@ use support::*;
 use touchline_attribution::Model;
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{ActivityAlert, AttributionMessage, Engine, EngineConfig, Metrics, Queries};
+use touchline_engine::{
+    ActivityAlert, AttributionMessage, Engine, EngineConfig, Metrics, PublishedAttribution, Queries,
+};
 use touchline_kafka::{Ingest, Publisher};
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
@@ -89,8 +91,8 @@ impl InProcess {
 
 /// What a consumer of the compacted attribution topic ends up with: the highest
 /// version per key, tombstones removing keys.
-fn rebuild_from_topic(topic: &str) -> HashMap<String, AttributionMessage> {
-    let mut state: HashMap<String, AttributionMessage> = HashMap::new();
+fn rebuild_from_topic(topic: &str) -> HashMap<String, PublishedAttribution> {
+    let mut state: HashMap<String, PublishedAttribution> = HashMap::new();
     for message in read_all(topic) {
         let key = message.key.expect("attribution messages are keyed");
         match message.payload {
@@ -98,7 +100,7 @@ fn rebuild_from_topic(topic: &str) -> HashMap<String, AttributionMessage> {
                 state.remove(&key);
             }
             Some(bytes) => {
-                let value: AttributionMessage =
+                let value: PublishedAttribution =
                     serde_json::from_slice(&bytes).expect("JSON attribution message");
                 assert_eq!(
                     key,
@@ -128,9 +130,10 @@ fn assert_topic_matches_store(topic: &str, store: &Store) {
                 let message = published
                     .get(&key)
                     .unwrap_or_else(|| panic!("{key} was never published"));
+                let stored = AttributionMessage::of(&view, result.model).expect("a result");
                 assert_eq!(message.version, result.version, "{key}");
-                assert_eq!(message.credits, result.attribution.credits, "{key}");
-                assert_eq!(message.conversion, view.conversion, "{key}");
+                assert_eq!(message.credits, stored.credits, "{key}");
+                assert_eq!(message.conversion, stored.conversion, "{key}");
             }
         })
         .unwrap();

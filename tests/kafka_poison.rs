@@ -21,7 +21,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::*;
 use touchline_core::*;
-use touchline_engine::AttributionMessage;
+use touchline_engine::PublishedAttribution;
 use touchline_projection::ConversionView;
 use touchline_proto::WireFormat;
 use touchline_store::{Store, Table};
@@ -340,7 +340,7 @@ fn current_versions(topic: &str) -> HashMap<String, u64> {
                 state.remove(&key);
             }
             Some(bytes) => {
-                let value: AttributionMessage = serde_json::from_slice(&bytes).unwrap();
+                let value: PublishedAttribution = serde_json::from_slice(&bytes).unwrap();
                 let version = state.entry(key).or_insert(value.version);
                 *version = (*version).max(value.version);
             }

@@ -161,10 +161,10 @@ fn for_each_page(
 
 /// A published value with its topic key, as `--format json` lists them.
 #[derive(Serialize)]
-struct Published {
+struct Published<'v> {
     key: String,
     #[serde(flatten)]
-    message: AttributionMessage,
+    message: AttributionMessage<'v>,
 }
 
 pub fn run(args: CreditsArgs) -> anyhow::Result<()> {
@@ -201,19 +201,16 @@ pub fn run(args: CreditsArgs) -> anyhow::Result<()> {
             for_each_page(&queries, args.conversion, range, |views| {
                 for view in views {
                     for result in results(view) {
+                        // The value exactly as the publisher renders it.
+                        let Some(message) = AttributionMessage::of(view, result.model) else {
+                            continue;
+                        };
                         published.push(Published {
                             key: touchline_engine::attribution_key(
                                 result.model,
                                 &view.conversion.id,
                             ),
-                            message: AttributionMessage {
-                                model: result.model,
-                                conversion: view.conversion.clone(),
-                                version: result.version,
-                                as_of_seq: result.as_of_seq,
-                                credits: result.attribution.credits,
-                                unattributed: result.attribution.unattributed,
-                            },
+                            message: message.into_owned(),
                         });
                     }
                 }

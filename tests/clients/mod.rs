@@ -240,12 +240,12 @@ pub async fn round_trip(
     // be credited to "(no touch)" first and to the touch in a later version:
     // what a consumer of the compacted topic holds, the newest version of
     // each key, credits the touch.
-    let mut newest: std::collections::BTreeMap<String, touchline_engine::AttributionMessage> =
+    let mut newest: std::collections::BTreeMap<String, touchline_engine::PublishedAttribution> =
         std::collections::BTreeMap::new();
     for message in &credit_sets {
         let key = message.key.as_deref().unwrap();
         assert!(key.ends_with(&format!("/lead_created:{person}")), "{key}");
-        let value: touchline_engine::AttributionMessage =
+        let value: touchline_engine::PublishedAttribution =
             serde_json::from_slice(message.payload.as_deref().unwrap()).unwrap();
         if newest.get(key).is_none_or(|v| v.version < value.version) {
             newest.insert(key.to_owned(), value);

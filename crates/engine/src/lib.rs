@@ -57,8 +57,8 @@ pub use apply::{
     MessageSource, REBUILD_IN_MEMORY_EVENTS,
 };
 pub use message::{
-    ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, attribution_key,
-    render_attribution,
+    ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, PublishedAttribution,
+    PublishedConversion, PublishedCredit, PublishedMilestones, attribution_key, render_attribution,
 };
 pub use metrics::{
     BatchTimings, CodeLabels, Metrics, MetricsSnapshot, OPENMETRICS_CONTENT_TYPE, ReasonLabels,

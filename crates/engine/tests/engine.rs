@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
 use touchline_core::*;
-use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Queries};
+use touchline_engine::{Batch, Engine, EngineConfig, PublishedAttribution, Queries};
 use touchline_projection::ConversionView;
 use touchline_store::{PartitionOffset, Store, Table};
 
@@ -81,7 +81,7 @@ fn count_retries(events: &[Envelope]) -> u64 {
     events.iter().filter(|e| !seen.insert(&e.event_id)).count() as u64
 }
 
-fn outbox_messages(store: &Store) -> Vec<(String, Option<AttributionMessage>)> {
+fn outbox_messages(store: &Store) -> Vec<(String, Option<PublishedAttribution>)> {
     store
         .outbox(10_000)
         .expect("outbox")
