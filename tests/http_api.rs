@@ -138,6 +138,37 @@ async fn the_lead_shows_its_source_first_and_last_touch() {
 }
 
 #[tokio::test]
+async fn a_person_has_exactly_the_fields_its_schema_documents() {
+    let (app, _dir) = app();
+    let (status, person) = get(&app, "/v1/persons/p-1").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: serde_json::Value =
+        serde_json::from_str(touchline_api::openapi_document().unwrap()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let mut documented: Vec<&str> = schemas["PersonView"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .chain(
+            schemas["PersonPage"]["allOf"][1]["properties"]
+                .as_object()
+                .unwrap()
+                .keys(),
+        )
+        .map(String::as_str)
+        .collect();
+    documented.sort_unstable();
+    let mut given: Vec<&str> = person
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    given.sort_unstable();
+    assert_eq!(given, documented);
+}
+
+#[tokio::test]
 async fn the_person_holds_the_touch_history_in_order() {
     let (app, _dir) = app();
     let (status, person) = get(&app, "/v1/persons/p-1").await;

@@ -2,16 +2,84 @@
 //! and the person's stream from the log.
 
 use super::*;
+use touchline_core::OwnerKind;
+use touchline_projection::{FollowUpEntry, RoutingEntry};
 
-/// The person view with one page of its touches; its other fields as stored.
+/// `GET /v1/persons/{id}`: a lead or contact with one page of its touches.
+/// A boundary type: these fields are the API's contract (the OpenAPI `Person`
+/// schema) whatever the stored view holds besides.
 #[derive(Serialize)]
-pub(crate) struct PersonBody {
-    #[serde(flatten)]
-    view: PersonView,
+pub(crate) struct Person<'v> {
+    person_id: &'v str,
+    kind: PersonKind,
+    email: &'v str,
+    phone: &'v str,
+    first_name: &'v str,
+    last_name: &'v str,
+    company: &'v str,
+    account_id: &'v str,
+    owner_id: &'v str,
+    owner_kind: OwnerKind,
+    routing: &'v [RoutingEntry],
+    lead_created_at: Option<Timestamp>,
+    source: Option<&'v LeadSource>,
+    status: Option<LeadStatus>,
+    qualified_at: Option<Timestamp>,
+    qualification: &'v Qualification,
+    /// This page of the touches.
+    touches: &'v [TouchEntry],
     /// Touches in all pages.
     touch_count: usize,
     /// The `offset` of the next page of touches, while touches remain.
     touches_next_offset: Option<usize>,
+    /// Touches beyond the per-person limit, counted but not kept.
+    touches_set_aside: u64,
+    converted: Option<&'v ConversionInfo>,
+    follow_ups: &'v [FollowUpEntry],
+    opportunity_ids: &'v [String],
+    accounts: &'v [String],
+    merged_into: Option<&'v str>,
+    merged_from: &'v [String],
+    last_seq: u64,
+}
+
+impl<'v> Person<'v> {
+    fn of(
+        view: &'v PersonView,
+        touches: &'v [TouchEntry],
+        touch_count: usize,
+        next: Option<usize>,
+    ) -> Self {
+        Person {
+            person_id: &view.person_id,
+            kind: view.kind,
+            email: &view.email,
+            phone: &view.phone,
+            first_name: &view.first_name,
+            last_name: &view.last_name,
+            company: &view.company,
+            account_id: &view.account_id,
+            owner_id: &view.owner_id,
+            owner_kind: view.owner_kind,
+            routing: &view.routing,
+            lead_created_at: view.lead_created_at,
+            source: view.source.as_ref(),
+            status: view.status,
+            qualified_at: view.qualified_at,
+            qualification: &view.qualification,
+            touches,
+            touch_count,
+            touches_next_offset: next,
+            touches_set_aside: view.touches_set_aside,
+            converted: view.converted.as_ref(),
+            follow_ups: &view.follow_ups,
+            opportunity_ids: &view.opportunity_ids,
+            accounts: &view.accounts,
+            merged_into: view.merged_into.as_deref(),
+            merged_from: &view.merged_from,
+            last_seq: view.last_seq,
+        }
+    }
 }
 
 pub(crate) async fn person(
@@ -26,12 +94,7 @@ pub(crate) async fn person(
             .person(&id)?
             .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
         let (touches, total, next) = page.take(std::mem::take(&mut view.touches));
-        view.touches = touches;
-        let body = PersonBody {
-            view,
-            touch_count: total,
-            touches_next_offset: next,
-        };
+        let body = Person::of(&view, &touches, total, next);
         Ok(paging::with_paging(
             Json(body).into_response(),
             Some(total),
