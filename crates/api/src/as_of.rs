@@ -118,9 +118,8 @@ pub fn parse_as_of(pairs: &[(String, String)]) -> Result<AsOfParams, ParamError>
                 },
             ));
         }
-        Some(text) => Timestamp::parse_lenient(text).ok_or_else(|| {
-            ParamError::not_a("at", text, "a date (2026-03-01) or RFC 3339 time")
-        })?,
+        Some(text) => Timestamp::parse_lenient(text)
+            .ok_or_else(|| ParamError::not_a("at", text, "a date (2026-03-01) or RFC 3339 time"))?,
     };
     Ok(AsOfParams {
         at,
@@ -213,15 +212,33 @@ mod tests {
     fn bad_parameters_are_refused_naming_the_parameter() {
         let cases = [
             ("", "parameter at: required; e.g. at=2026-03-01"),
-            ("at=soon", "parameter at: \"soon\" is not a date (2026-03-01)"),
-            ("at=2026-01-01&at=2026-02-01", "parameter at: given more than once"),
-            ("at=2026-01-01&since=3", "parameter since: unknown; an as-of takes at, model"),
+            (
+                "at=soon",
+                "parameter at: \"soon\" is not a date (2026-03-01)",
+            ),
+            (
+                "at=2026-01-01&at=2026-02-01",
+                "parameter at: given more than once",
+            ),
+            (
+                "at=2026-01-01&since=3",
+                "parameter since: unknown; an as-of takes at, model",
+            ),
             ("model=markov", "parameter model: unknown model \"markov\""),
-            ("conversion=won", "parameter conversion: unknown conversion point"),
-            ("by=region", "parameter by: \"region\" is not campaign, channel or source"),
+            (
+                "conversion=won",
+                "parameter conversion: unknown conversion point",
+            ),
+            (
+                "by=region",
+                "parameter by: \"region\" is not campaign, channel or source",
+            ),
             ("from=2026-03-01&to=2026-02-01", "parameter to: "),
             ("moved=yes", "parameter moved: \"yes\" is not true or false"),
-            ("moved_limit=5&at=2026-01-01", "parameter moved_limit: only with moved=true"),
+            (
+                "moved_limit=5&at=2026-01-01",
+                "parameter moved_limit: only with moved=true",
+            ),
             (
                 "moved=true&moved_limit=0",
                 "parameter moved_limit: \"0\" is not a whole number from 1 to 10000",
@@ -292,7 +309,9 @@ mod tests {
         let error = answer(&queries, &params, 1, scratch.path()).unwrap_err();
         assert_eq!(error.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
-            error.message.starts_with("more than 1 events were recorded by "),
+            error
+                .message
+                .starts_with("more than 1 events were recorded by "),
             "{}",
             error.message
         );
