@@ -117,18 +117,20 @@ pub fn rebuild_as_of(
     Ok(Queries::new(store))
 }
 
-/// [`rebuild_as_of`], refused with [`AsOfError::TooLarge`] when more than
-/// `max_events` events were recorded by `at`. A log no longer than the
-/// bound is replayed at once; a longer one is counted first (a read, no
-/// fold), so a refusal costs a read of the log, never a replay.
+/// [`rebuild_as_of`] from the events before log position `until` (the
+/// source's `next_seq` when the caller began), refused with
+/// [`AsOfError::TooLarge`] when more than `max_events` of them were recorded
+/// by `at`. A log no longer than the bound is replayed at once; a longer one
+/// is counted first (a read, no fold), so a refusal costs a read of the log,
+/// never a replay.
 pub fn rebuild_as_of_bounded(
     source: &Store,
     at: Timestamp,
+    until: u64,
     config: EngineConfig,
     scratch: &Path,
     max_events: usize,
 ) -> Result<(Queries, Replayed), AsOfError> {
-    let until = source.next_seq()?;
     if until > max_events as u64 && recorded_by(source, at, until, max_events)? > max_events {
         return Err(AsOfError::TooLarge {
             at,

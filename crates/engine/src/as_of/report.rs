@@ -44,9 +44,9 @@ pub struct AsOfReport {
     pub by: GroupBy,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    /// One past the last log position the past was rebuilt from. The live
-    /// side is the views as read just before: an event ingested in between
-    /// is in neither side unless recorded by `at`.
+    /// One past the last log position the past was rebuilt from: the log's
+    /// end when the request began. The live side is the views as read just
+    /// after, so an event ingested meanwhile counts as since `at`.
     pub as_of_seq: u64,
     /// The events recorded by `at`, replayed.
     pub events_replayed: usize,
@@ -105,11 +105,13 @@ impl Queries {
             settings: self.configured_settings()?.unwrap_or_default(),
             routing: Default::default(),
         };
-        // The live side first, right after the log position the rebuild
-        // reads up to, so both sides see nearly the same log.
+        // The log position first, then the live side: events ingested in
+        // between are in the live views only, so a race with ingest can only
+        // show a move as newer than the instant, never undo one.
+        let until = self.store().next_seq()?;
         let now = sides(self, request)?;
         let (then_queries, replayed) =
-            rebuild_as_of_bounded(self.store(), request.at, config, scratch, max_events)?;
+            rebuild_as_of_bounded(self.store(), request.at, until, config, scratch, max_events)?;
         let then = sides(&then_queries, request)?;
 
         let explain = Sides {
