@@ -465,6 +465,11 @@ fn known_id(path: &str) -> String {
 /// What a parameter needs beside it to be read at all.
 fn companion(path: &str, name: &str) -> &'static str {
     match (path, name) {
+        // The as-of cannot answer without its instant.
+        ("/v1/reports/as-of", "at") => "",
+        ("/v1/reports/as-of", "table") => "&format=csv&at=2026-02-01",
+        ("/v1/reports/as-of", "moved_limit") => "&moved=true&at=2026-02-01",
+        ("/v1/reports/as-of", _) => "&at=2026-02-01",
         (_, "table") => "&format=csv",
         ("/v1/campaigns/{id}/influence", "model") => "&sort=credit",
         ("/v1/reports/what-if", "baseline") => "&moved=true",

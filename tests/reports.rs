@@ -15,6 +15,11 @@ use touchline_engine::{Batch, Engine, EngineConfig, Queries};
 use touchline_store::Store;
 use tower::ServiceExt;
 
+// The as-of report, in a file of its own (a crate root finds modules beside
+// itself, so the path is spelled out).
+#[path = "reports/as_of.rs"]
+mod as_of;
+
 const DAY: i64 = 86_400_000;
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
 const FEB: i64 = JAN + 31 * DAY;

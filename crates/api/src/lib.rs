@@ -49,6 +49,7 @@ use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
 pub mod access;
+pub mod as_of;
 mod authorize;
 mod backup;
 mod csv_export;
@@ -68,6 +69,7 @@ pub mod routes;
 pub mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
+pub use as_of::{AS_OF_PARAMETERS, as_of_error, parse_as_of};
 use authorize::{authorize, for_role};
 pub use error::ApiError;
 pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};

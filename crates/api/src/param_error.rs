@@ -92,6 +92,9 @@ pub enum Problem {
         taker: &'static str,
         accepted: &'static [&'static str],
     },
+    /// A parameter the route cannot answer without.
+    #[error("required; e.g. {example}")]
+    Missing { example: &'static str },
     /// Meaningful only together with another parameter's value.
     #[error("only with {condition}")]
     OnlyWith { condition: &'static str },

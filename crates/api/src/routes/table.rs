@@ -37,6 +37,19 @@ const REPORT_MODEL: Param = Param::query(
 )
 .one_of_code(model_names);
 
+/// `at` of the as-of report: required, the instant the past is rebuilt at.
+const AS_OF_AT: Param = Param {
+    required: true,
+    ..Param::query(
+        "at",
+        "Required: the past instant; the events recorded at or before it are replayed. RFC 3339 \
+         time (`2026-03-01T09:30:00Z`) or a plain date (`2026-03-01`, midnight UTC); one in the \
+         future is now (nothing moved). Absent or not a time is a 400 naming `at`.",
+    )
+    .pattern("^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+    .examples(&["2026-03-01"])
+};
+
 /// `conversion` of the reports; each has its own default.
 const CONVERSION: Param =
     Param::query("conversion", "The conversion point.").one_of_code(conversion_names);
@@ -541,6 +554,46 @@ pub static ROUTES: &[Route] = &[
             table(&["rows", "moved_totals", "moved"]),
         ],
         handler: |method| on(method, what_if::what_if_report),
+    },
+    Route {
+        method: Method::Get,
+        path: "/v1/reports/as-of",
+        operation_id: "getAsOfReport",
+        tag: Tag::Reports,
+        area: Area::Marketing,
+        cost: Cost::Expensive,
+        summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
+        params: &[
+            AS_OF_AT,
+            Param::query(
+                "model",
+                "The attribution model; one the engine does not compute is a 400 naming the \
+                 configured ones.",
+            )
+            .one_of_code(model_names)
+            .default(DefaultValue::Text("first_touch")),
+            CONVERSION.default(DefaultValue::Text("lead_created")),
+            FROM,
+            TO,
+            Param::query("by", "How rows are grouped.")
+                .one_of(&["campaign", "channel", "source"])
+                .default(DefaultValue::Text("campaign")),
+            Param::query(
+                "moved",
+                "Also list the conversions that moved most since `at`, with why.",
+            )
+            .boolean()
+            .default(DefaultValue::Boolean(false)),
+            Param::query(
+                "moved_limit",
+                "With `moved=true`: how many moved conversions to list, largest first.",
+            )
+            .integer(1, Some(MAX_MOVED_LIMIT as i64))
+            .default(DefaultValue::Integer(DEFAULT_MOVED_LIMIT as i64)),
+            FORMAT,
+            table(&["rows", "totals", "moved"]),
+        ],
+        handler: |method| on(method, as_of::as_of_report),
     },
     Route {
         method: Method::Get,
