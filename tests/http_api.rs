@@ -781,3 +781,98 @@ async fn a_conversions_history_lists_what_moved_it_and_why() {
         assert!(body["error"].is_string(), "{uri}: {body}");
     }
 }
+
+/// The schema a `$ref` names, or the schema itself.
+fn resolve<'d>(doc: &'d Value, schema: &'d Value) -> &'d Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            resolve(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// Every property a schema documents (through `allOf`), and those it requires.
+fn documented(doc: &Value, schema: &Value) -> (Vec<String>, Vec<String>) {
+    let schema = resolve(doc, schema);
+    let (mut properties, mut required) = (Vec::new(), Vec::new());
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let (p, r) = documented(doc, part);
+        properties.extend(p);
+        required.extend(r);
+    }
+    if let Some(own) = schema["properties"].as_object() {
+        properties.extend(own.keys().cloned());
+    }
+    if let Some(own) = schema["required"].as_array() {
+        required.extend(own.iter().map(|r| r.as_str().unwrap().to_owned()));
+    }
+    (properties, required)
+}
+
+#[tokio::test]
+async fn every_json_answer_has_exactly_the_fields_its_schema_documents() {
+    // A generated world, so that every list has rows to look at.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    let events: Vec<Envelope> =
+        touchline_datagen::Generator::new(touchline_datagen::DatasetConfig {
+            accounts: 150,
+            ..Default::default()
+        })
+        .collect();
+    for chunk in events.chunks(5_000) {
+        engine
+            .apply(Batch {
+                events: chunk.to_vec(),
+                ..Batch::default()
+            })
+            .unwrap();
+    }
+    let app = touchline_api::router(Queries::new(store), engine.metrics().clone());
+    let doc: Value = serde_json::from_str(touchline_api::openapi_document().unwrap()).unwrap();
+    let mut checked = Vec::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        let Some(get_op) = operations.get("get") else {
+            continue;
+        };
+        let needs_input = path.contains('{')
+            || get_op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["required"] == true);
+        let schema = &get_op["responses"]["200"]["content"]["application/json"]["schema"];
+        if needs_input || schema.is_null() || path == "/openapi.json" {
+            continue;
+        }
+        let (status, body) = get(&app, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let schema = resolve(&doc, schema);
+        let (item_schema, item) = match body.as_array() {
+            Some(rows) if schema["items"].is_object() => (&schema["items"], rows.first()),
+            Some(_) => continue, // one of several documented shapes
+            None => (schema, Some(&body)),
+        };
+        let Some(item) = item.and_then(Value::as_object) else {
+            continue;
+        };
+        let (properties, required) = documented(&doc, item_schema);
+        for field in item.keys() {
+            assert!(
+                properties.contains(field),
+                "{path}: `{field}` is not documented"
+            );
+        }
+        for field in &required {
+            assert!(
+                item.contains_key(field),
+                "{path}: required `{field}` is missing"
+            );
+        }
+        checked.push(path.clone());
+    }
+    assert!(checked.len() >= 15, "only {checked:?} had rows to check");
+}
