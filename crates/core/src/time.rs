@@ -27,9 +27,11 @@ impl Timestamp {
 
     /// Parses RFC 3339, e.g. `2026-03-01T09:30:00Z`.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
-        DateTime::parse_from_rfc3339(text)
-            .ok()
-            .map(|t| Timestamp(t.timestamp_millis()))
+        canonical_utc(text.as_bytes()).map(Timestamp).or_else(|| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| Timestamp(t.timestamp_millis()))
+        })
     }
 
     /// Parses RFC 3339 or a plain date (`2026-03-01`, read as midnight UTC).
@@ -117,26 +119,105 @@ impl Serialize for Timestamp {
     }
 }
 
+/// The milliseconds of `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.fffZ`,
+/// the form touchline writes and most sources send, read without a general
+/// parser (chrono's took 5% of ingest). Anything else, a leap second
+/// included, is `None` and goes to the general parser.
+fn canonical_utc(text: &[u8]) -> Option<i64> {
+    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+        let mut value = 0i64;
+        for &b in text.get(range)? {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + i64::from(b - b'0');
+        }
+        Some(value)
+    };
+    let millis = match text.len() {
+        20 => 0,
+        24 if text[19] == b'.' => digits(20..23)?,
+        _ => return None,
+    };
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if *text.last()? != b'Z' || separators.iter().any(|&(i, c)| text[i] != c) {
+        return None;
+    }
+    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > month_days[(month - 1) as usize]
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm), proleptic Gregorian.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1_000 + millis)
+}
+
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         if deserializer.is_human_readable() {
-            #[derive(Deserialize)]
-            #[serde(untagged)]
-            enum Repr {
-                Millis(i64),
-                Text(String),
-            }
-            match Repr::deserialize(deserializer)? {
-                Repr::Millis(ms) => Ok(Timestamp(ms)),
-                Repr::Text(text) => Timestamp::parse_lenient(&text).ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        "invalid timestamp {text:?}: expected RFC 3339 (2026-03-01T09:30:00Z) or epoch milliseconds"
-                    ))
-                }),
-            }
+            deserializer.deserialize_any(TimestampVisitor)
         } else {
             i64::deserialize(deserializer).map(Timestamp)
         }
+    }
+}
+
+/// RFC 3339 text or integer milliseconds, read in place (an untagged enum
+/// would buffer every value first).
+struct TimestampVisitor;
+
+impl serde::de::Visitor<'_> for TimestampVisitor {
+    type Value = Timestamp;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RFC 3339 (2026-03-01T09:30:00Z) or epoch milliseconds")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<Timestamp, E> {
+        Ok(Timestamp(millis))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Timestamp, E> {
+        i64::try_from(millis).map(Timestamp).map_err(|_| {
+            E::custom(format!(
+                "invalid timestamp {millis}: beyond epoch milliseconds"
+            ))
+        })
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Timestamp, E> {
+        Timestamp::parse_lenient(text).ok_or_else(|| {
+            E::custom(format!(
+                "invalid timestamp {text:?}: expected RFC 3339 (2026-03-01T09:30:00Z) or epoch milliseconds"
+            ))
+        })
     }
 }
 
@@ -172,6 +253,65 @@ mod tests {
             assert_eq!(back, Timestamp::from_millis(millis).clamped(), "{text}");
         }
         assert_eq!(Timestamp::from_millis(i64::MAX).year_month(), "9999-12");
+    }
+
+    #[test]
+    fn the_canonical_form_reads_as_the_general_parser_reads_it() {
+        let general = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.timestamp_millis())
+        };
+        // Every day of four years (a leap year and a century among them) at
+        // a few times, with and without milliseconds.
+        for start in [
+            0i64,
+            946_684_800_000,
+            4_102_444_800_000,
+            Timestamp::MAX.0 + 1 - 1_461 * 86_400_000,
+        ] {
+            for day in 0..1_461 {
+                for ms_of_day in [0, 1, 59_999, 45_296_789, 86_399_999] {
+                    let millis = start + day * 86_400_000 + ms_of_day;
+                    let text = Timestamp(millis).to_string();
+                    assert_eq!(canonical_utc(text.as_bytes()), Some(millis), "{text}");
+                    let seconds = format!("{}Z", &text[..19]);
+                    assert_eq!(
+                        canonical_utc(seconds.as_bytes()),
+                        general(&seconds),
+                        "{seconds}"
+                    );
+                }
+            }
+        }
+        // Not canonical: left to the general parser, which still reads what
+        // RFC 3339 allows.
+        for text in [
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T24:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-01-01t00:00:00Z",
+            "2026-01-01T00:00:00+01:00",
+            "2026-01-01T00:00:00.5Z",
+            "2026-01-01T00:00:00.123456Z",
+            "2026-01-01 00:00:00Z",
+            "+026-01-01T00:00:00Z",
+            "2026-01-01T00:00:0xZ",
+        ] {
+            assert_eq!(canonical_utc(text.as_bytes()), None, "{text}");
+            assert_eq!(
+                Timestamp::parse_rfc3339(text).map(Timestamp::as_millis),
+                general(text),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn millis_beyond_i64_are_refused() {
+        let err = serde_json::from_str::<Timestamp>("9223372036854775808").expect_err("too big");
+        assert!(err.to_string().contains("epoch milliseconds"), "{err}");
     }
 
     #[test]
