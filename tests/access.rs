@@ -16,87 +16,57 @@ use touchline_api::routes::{Method, ROUTES};
 use touchline_api::{Access, ApiOptions, Role, TokenConfig};
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, EngineSink, EventSink, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
-
-fn envelope(id: &str, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(JAN),
-        recorded_at: Timestamp::from_millis(JAN),
-        source_system: "crm".into(),
-        event,
-    }
-}
 
 /// A campaign; a lead at an account with a won deal and its payment.
 fn events() -> Vec<Envelope> {
     vec![
         envelope(
             "campaign",
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: "cmp".into(),
+            JAN,
+            CampaignUpserted {
                 name: "Webinar".into(),
                 channel: "events".into(),
-                medium: String::new(),
-                source: String::new(),
-                ad_code: String::new(),
                 campaign_type: CampaignType::Webinar,
-                parent_campaign_id: String::new(),
-                starts_at: Timestamp::from_millis(JAN),
-                ends_at: None,
-                planned_cost: None,
-            }),
+                ..campaign("cmp", JAN)
+            },
         ),
         envelope(
             "lead",
-            Event::LeadCreated(LeadCreated {
-                person_id: "ann".into(),
-                email: "ann@example.com".into(),
-                phone: String::new(),
+            JAN,
+            LeadCreated {
                 first_name: "Ann".into(),
-                last_name: String::new(),
                 company: "Example".into(),
-                account_id: "acc".into(),
-                source: None,
-                owner_id: "rep-kim".into(),
-            }),
+                ..lead("ann")
+                    .with_email("ann@example.com")
+                    .at_account("acc")
+                    .owned_by("rep-kim")
+            },
         ),
         envelope(
             "opp",
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: "opp".into(),
-                account_id: "acc".into(),
+            JAN,
+            OpportunityCreated {
                 name: "Big deal".into(),
                 stage: "proposal".into(),
-                amount: Money::new(90_000_00, "EUR"),
                 probability_pct: 60,
-                expected_close_at: None,
-                primary_contact_id: "ann".into(),
                 owner_id: "rep-kim".into(),
-                partner_id: String::new(),
-            }),
+                ..opportunity("opp", "acc", 90_000_00).with_contact("ann")
+            },
         ),
-        envelope(
-            "won",
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: "opp".into(),
-                won: true,
-                amount: Money::new(90_000_00, "EUR"),
-                partner_id: String::new(),
-            }),
-        ),
+        envelope("won", JAN, won("opp", 90_000_00)),
         envelope(
             "paid",
-            Event::TransactionRecorded(TransactionRecorded {
-                transaction_id: "inv-1".into(),
-                account_id: "acc".into(),
+            JAN,
+            TransactionRecorded {
                 opportunity_id: "opp".into(),
-                amount: Money::new(90_000_00, "EUR"),
                 description: "invoice".into(),
-            }),
+                ..transaction("inv-1", "acc", 90_000_00)
+            },
         ),
     ]
 }

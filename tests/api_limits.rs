@@ -15,71 +15,25 @@ use serde_json::{Value, json};
 use touchline_api::{ApiLimits, ApiOptions, ExpensiveGate};
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, EngineSink, EventSink, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
 
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "test".into(),
-        event,
-    }
-}
-
-fn lead(id: &str, person: &str) -> Envelope {
+/// Direct mail campaign `id` (event `c-<id>`) named `name`, planned at
+/// 100.00 EUR: the names are what the CSV tests feed in.
+fn mail_campaign(id: &str, name: &str) -> Envelope {
     envelope(
-        id,
+        format!("c-{id}"),
         JAN,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: String::new(),
-            phone: String::new(),
-            first_name: "Ada".into(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: "acc".into(),
-            source: None,
-            owner_id: "rep-1".into(),
-        }),
-    )
-}
-
-fn touch(n: usize, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        &format!("t-{person}-{n}"),
-        JAN + 1_000 + n as i64,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::EmailOpen,
-            status: TouchStatus::Responded,
-            asset: format!("asset-{n}"),
-            topic: String::new(),
-        }),
-    )
-}
-
-fn campaign(id: &str, name: &str) -> Envelope {
-    envelope(
-        &format!("c-{id}"),
-        JAN,
-        Event::CampaignUpserted(CampaignUpserted {
-            campaign_id: id.into(),
+        CampaignUpserted {
             name: name.into(),
             channel: "email".into(),
-            medium: String::new(),
-            source: String::new(),
-            ad_code: String::new(),
             campaign_type: CampaignType::DirectMail,
-            parent_campaign_id: String::new(),
-            starts_at: Timestamp::from_millis(JAN),
-            ends_at: None,
-            planned_cost: Some(Money::new(10_000, "EUR")),
-        }),
+            planned_cost: Some(eur(10_000)),
+            ..campaign(id, JAN)
+        },
     )
 }
 
@@ -116,26 +70,45 @@ fn api() -> Api {
     let store = Arc::new(Store::open(dir.path()).unwrap());
     let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
     let mut events = vec![
-        campaign("formula", "=cmd|' /C calc'!A0"),
-        campaign("plus", "+1"),
-        campaign("at", "@x"),
-        campaign("minus", "-x"),
-        lead("lead-many", "many"),
-        lead("lead-long", &long_id()),
+        mail_campaign("formula", "=cmd|' /C calc'!A0"),
+        mail_campaign("plus", "+1"),
+        mail_campaign("at", "@x"),
+        mail_campaign("minus", "-x"),
+        envelope(
+            "lead-many",
+            JAN,
+            LeadCreated {
+                first_name: "Ada".into(),
+                ..lead("many").at_account("acc").owned_by("rep-1")
+            },
+        ),
+        envelope(
+            "lead-long",
+            JAN,
+            LeadCreated {
+                first_name: "Ada".into(),
+                ..lead(long_id()).at_account("acc").owned_by("rep-1")
+            },
+        ),
         // A refund: the account's revenue is negative, a number in CSV.
         envelope(
             "refund",
             JAN,
-            Event::TransactionRecorded(TransactionRecorded {
-                transaction_id: "cn-1".into(),
-                account_id: "acc".into(),
-                opportunity_id: String::new(),
-                amount: Money::new(-12_50, "EUR"),
+            TransactionRecorded {
                 description: "=HYPERLINK(\"http://evil\")".into(),
-            }),
+                ..transaction("cn-1", "acc", -12_50)
+            },
         ),
     ];
-    events.extend((0..MANY).map(|n| touch(n, "many", "formula")));
+    events.extend((0..MANY).map(|n| {
+        envelope(
+            format!("t-many-{n}"),
+            JAN + 1_000 + n as i64,
+            touch("many", "formula")
+                .of_type(TouchType::EmailOpen)
+                .with_asset(format!("asset-{n}")),
+        )
+    }));
     for batch in events.chunks(500) {
         engine
             .apply(Batch {

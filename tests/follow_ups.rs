@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
@@ -19,52 +20,20 @@ const MINUTE: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "crm".into(),
-        event,
-    }
-}
-
-fn lead(id: &str, ms: i64, person: &str, owner: &str) -> Envelope {
+/// `person`'s lead (`<person>@example.com`, `<person> Tester` at Acme),
+/// owned by `owner`.
+fn tester_lead(id: &str, ms: i64, person: &str, owner: &str) -> Envelope {
     envelope(
         id,
         ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
+        LeadCreated {
             first_name: person.into(),
             last_name: "Tester".into(),
             company: "Acme".into(),
-            account_id: String::new(),
-            source: None,
-            owner_id: owner.into(),
-        }),
-    )
-}
-
-fn follow_up(
-    id: &str,
-    ms: i64,
-    person: &str,
-    method: ContactMethod,
-    outcome: &str,
-    next_due: Option<i64>,
-) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::FollowUpLogged(FollowUpLogged {
-            person_id: person.into(),
-            method,
-            outcome: outcome.into(),
-            next_due_at: next_due.map(Timestamp::from_millis),
-            owner_id: "rep-1".into(),
-        }),
+            ..lead(person)
+                .with_email(format!("{person}@example.com"))
+                .owned_by(owner)
+        },
     )
 }
 
@@ -76,32 +45,38 @@ fn store_with_follow_ups() -> (tempfile::TempDir, Arc<Store>) {
     let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
     let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
     let events = vec![
-        lead("l-ada", T0, "ada", "rep-1"),
-        lead("l-bob", T0, "bob", "rep-2"),
-        lead("l-cy", T0 + DAY, "cy", "rep-1"),
-        follow_up(
+        tester_lead("l-ada", T0, "ada", "rep-1"),
+        tester_lead("l-bob", T0, "bob", "rep-2"),
+        tester_lead("l-cy", T0 + DAY, "cy", "rep-1"),
+        envelope(
             "f1",
             T0 + 30 * MINUTE,
-            "ada",
-            ContactMethod::Call,
-            "interested, wants a demo",
-            Some(T0 + 3 * DAY),
+            FollowUpLogged {
+                outcome: "interested, wants a demo".into(),
+                next_due_at: Some(at(T0 + 3 * DAY)),
+                owner_id: "rep-1".into(),
+                ..follow_up("ada", ContactMethod::Call)
+            },
         ),
-        follow_up(
+        envelope(
             "f2",
             T0 + 180 * MINUTE,
-            "bob",
-            ContactMethod::Email,
-            "sent pricing",
-            Some(T0 + 2 * DAY),
+            FollowUpLogged {
+                outcome: "sent pricing".into(),
+                next_due_at: Some(at(T0 + 2 * DAY)),
+                owner_id: "rep-1".into(),
+                ..follow_up("bob", ContactMethod::Email)
+            },
         ),
-        follow_up(
+        envelope(
             "f3",
             T0 + 2 * DAY,
-            "bob",
-            ContactMethod::Letter,
-            "mailed the case study kit",
-            Some(T0 + 10 * DAY),
+            FollowUpLogged {
+                outcome: "mailed the case study kit".into(),
+                next_due_at: Some(at(T0 + 10 * DAY)),
+                owner_id: "rep-1".into(),
+                ..follow_up("bob", ContactMethod::Letter)
+            },
         ),
     ];
     engine
@@ -254,16 +229,15 @@ fn qualify(
     envelope(
         id,
         T0 + 2 * DAY,
-        Event::LeadUpdated(LeadUpdated {
-            person_id: person.into(),
-            owner_id: None,
+        LeadUpdated {
             status: Some(status),
             qualification: Some(Qualification {
                 need: Some(need),
                 budget: Some(budget),
                 authority: Some(authority),
             }),
-        }),
+            ..lead_updated(person)
+        },
     )
 }
 
@@ -308,21 +282,6 @@ async fn r23_need_budget_and_authority_put_leads_in_priority_order() {
     );
 }
 
-fn touch(id: &str, ms: i64, person: &str, touch_type: TouchType) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: "cmp".into(),
-            touch_type,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    )
-}
-
 #[tokio::test]
 async fn r19_behavioural_scores_weigh_touches_by_type_and_decay_with_age() {
     let (_dir, store) = store_with_follow_ups();
@@ -331,12 +290,28 @@ async fn r19_behavioural_scores_weigh_touches_by_type_and_decay_with_age() {
         .apply(Batch {
             events: vec![
                 // Ada attended a webinar 30 days before the instant: 15 points, halved.
-                touch("t-ada", T0, "ada", TouchType::WebinarAttended),
+                envelope(
+                    "t-ada",
+                    T0,
+                    touch("ada", "cmp").of_type(TouchType::WebinarAttended),
+                ),
                 // Bob had a meeting on the day: 25 points, and an e-mail open (1).
-                touch("t-bob-1", T0 + 30 * DAY, "bob", TouchType::Meeting),
-                touch("t-bob-2", T0 + 30 * DAY, "bob", TouchType::EmailOpen),
+                envelope(
+                    "t-bob-1",
+                    T0 + 30 * DAY,
+                    touch("bob", "cmp").of_type(TouchType::Meeting),
+                ),
+                envelope(
+                    "t-bob-2",
+                    T0 + 30 * DAY,
+                    touch("bob", "cmp").of_type(TouchType::EmailOpen),
+                ),
                 // Cy's touch comes after the instant: it does not count yet.
-                touch("t-cy", T0 + 40 * DAY, "cy", TouchType::Meeting),
+                envelope(
+                    "t-cy",
+                    T0 + 40 * DAY,
+                    touch("cy", "cmp").of_type(TouchType::Meeting),
+                ),
             ],
             ..Batch::default()
         })

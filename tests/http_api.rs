@@ -10,33 +10,9 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
-
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "test".into(),
-        event,
-    }
-}
-
-fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::AdClick,
-            status: TouchStatus::Responded,
-            asset: "/pricing".into(),
-            topic: String::new(),
-        }),
-    )
-}
 
 /// A store with one lead (two touches, a source), one opportunity and a campaign.
 fn app() -> (axum::Router, tempfile::TempDir) {
@@ -47,57 +23,57 @@ fn app() -> (axum::Router, tempfile::TempDir) {
         envelope(
             "c1",
             1,
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: "search".into(),
+            CampaignUpserted {
                 name: "Google Ads".into(),
                 channel: "paid_search".into(),
                 medium: "cpc".into(),
                 source: "google".into(),
                 ad_code: "GA-1".into(),
                 campaign_type: CampaignType::Advertisement,
-                parent_campaign_id: String::new(),
-                starts_at: Timestamp::from_millis(1),
-                ends_at: None,
-                planned_cost: Some(Money::new(100_000, "EUR")),
-            }),
+                planned_cost: Some(eur(100_000)),
+                ..campaign("search", 1)
+            },
         ),
-        touch("t1", 1_000, "p-1", "search"),
-        touch("t2", 2_000, "p-1", "webinar"),
+        envelope(
+            "t1",
+            1_000,
+            touch("p-1", "search")
+                .of_type(TouchType::AdClick)
+                .with_asset("/pricing"),
+        ),
+        envelope(
+            "t2",
+            2_000,
+            touch("p-1", "webinar")
+                .of_type(TouchType::AdClick)
+                .with_asset("/pricing"),
+        ),
         envelope(
             "l1",
             3_000,
-            Event::LeadCreated(LeadCreated {
-                person_id: "p-1".into(),
-                email: "ada@example.com".into(),
-                phone: String::new(),
+            LeadCreated {
                 first_name: "Ada".into(),
                 last_name: "Lovelace".into(),
                 company: "Analytical".into(),
-                account_id: String::new(),
-                source: Some(LeadSource {
-                    campaign_id: "search".into(),
-                    ad_code: "GA-1".into(),
-                    medium: "cpc".into(),
-                    source: "google".into(),
-                }),
-                owner_id: "rep-1".into(),
-            }),
+                ..lead("p-1")
+                    .with_email("ada@example.com")
+                    .with_source(LeadSource {
+                        campaign_id: "search".into(),
+                        ad_code: "GA-1".into(),
+                        medium: "cpc".into(),
+                        source: "google".into(),
+                    })
+                    .owned_by("rep-1")
+            },
         ),
         envelope(
             "o1",
             4_000,
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: "opp-1".into(),
-                account_id: "acc-1".into(),
+            OpportunityCreated {
                 name: "Analytical engine".into(),
-                stage: "qualification".into(),
-                amount: Money::new(50_000_00, "EUR"),
-                probability_pct: 20,
-                expected_close_at: None,
-                primary_contact_id: "p-1".into(),
                 owner_id: "rep-1".into(),
-                partner_id: String::new(),
-            }),
+                ..opportunity("opp-1", "acc-1", 50_000_00).with_contact("p-1")
+            },
         ),
     ];
     engine
@@ -571,7 +547,13 @@ async fn a_model_the_engine_does_not_compute_is_the_callers_error() {
     let mut engine = Engine::open(store.clone(), config).unwrap();
     engine
         .apply(Batch {
-            events: vec![touch("t1", 1_000, "p-1", "search")],
+            events: vec![envelope(
+                "t1",
+                1_000,
+                touch("p-1", "search")
+                    .of_type(TouchType::AdClick)
+                    .with_asset("/pricing"),
+            )],
             ..Batch::default()
         })
         .unwrap();

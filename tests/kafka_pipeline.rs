@@ -21,6 +21,7 @@ use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::{
     ActivityAlert, AttributionMessage, Engine, EngineConfig, Metrics, PublishedAttribution, Queries,
 };
+use touchline_fixtures::{LeadFixture, envelope};
 use touchline_kafka::{Ingest, Publisher};
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
@@ -434,21 +435,14 @@ async fn r20_a_lead_rerouted_through_the_api_reaches_the_log_through_kafka() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Touchline::start(&dir.path().join("store"), None, &topics.env());
     let lead = Envelope {
-        event_id: "rr-lead-1".into(),
-        occurred_at: Timestamp::from_millis(1_767_225_600_000),
-        recorded_at: Timestamp::from_millis(1_767_225_600_000),
         source_system: "crm".into(),
-        event: Event::LeadCreated(LeadCreated {
-            person_id: "rr-p1".into(),
-            email: "rr@example.com".into(),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: "partner-acme".into(),
-        }),
+        ..envelope(
+            "rr-lead-1",
+            1_767_225_600_000,
+            touchline_fixtures::lead("rr-p1")
+                .with_email("rr@example.com")
+                .owned_by("partner-acme"),
+        )
     };
     produce(&producer(), &topics, &[lead], 0).await;
     let person = |engine: &Touchline| -> Option<serde_json::Value> {

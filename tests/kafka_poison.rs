@@ -22,6 +22,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use support::*;
 use touchline_core::*;
 use touchline_engine::PublishedAttribution;
+use touchline_fixtures::TouchFixture;
 use touchline_projection::ConversionView;
 use touchline_proto::WireFormat;
 use touchline_store::{Store, Table};
@@ -91,20 +92,17 @@ async fn send(producer: &FutureProducer, topic: &str, key: &str, payload: &[u8])
         .expect("delivered");
 }
 
+/// `person`'s `n`th web visit (`touch-<person>-<n>`, campaign
+/// `campaign-<n>`) at `at(ms)`, from the web site.
 fn touch(person: &str, n: usize, ms: i64) -> Envelope {
     Envelope {
-        event_id: format!("touch-{person}-{n}"),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
         source_system: "web".into(),
-        event: Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: format!("campaign-{n:05}"),
-            touch_type: TouchType::WebVisit,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
+        ..touchline_fixtures::envelope(
+            format!("touch-{person}-{n}"),
+            at(ms).as_millis(),
+            touchline_fixtures::touch(person, format!("campaign-{n:05}"))
+                .of_type(TouchType::WebVisit),
+        )
     }
 }
 

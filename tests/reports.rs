@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
@@ -24,36 +25,13 @@ const DAY: i64 = 86_400_000;
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
 const FEB: i64 = JAN + 31 * DAY;
 
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(ms),
-        recorded_at: Timestamp::from_millis(ms),
-        source_system: "crm".into(),
-        event,
-    }
-}
-
-fn lead(person: &str, ms: i64, source: &str) -> Envelope {
+/// `person`'s lead (`lead-<person>`) from `source`, through campaign
+/// `cmp-<source>`.
+fn lead_from(person: &str, ms: i64, source: &str) -> Envelope {
     envelope(
-        &format!("lead-{person}"),
+        format!("lead-{person}"),
         ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: String::new(),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: Some(LeadSource {
-                campaign_id: format!("cmp-{source}"),
-                ad_code: String::new(),
-                medium: String::new(),
-                source: source.into(),
-            }),
-            owner_id: String::new(),
-        }),
+        lead(person).with_source(lead_source(format!("cmp-{source}"), source)),
     )
 }
 
@@ -61,41 +39,30 @@ fn lead(person: &str, ms: i64, source: &str) -> Envelope {
 /// through `partner` if not empty.
 fn won_deal(person: &str, at: i64, days: i64, partner: &str) -> Vec<Envelope> {
     let opp = format!("opp-{person}");
+    let account = format!("acc-{person}");
     vec![
         envelope(
-            &format!("conv-{person}"),
+            format!("conv-{person}"),
             at,
-            Event::LeadConverted(LeadConverted {
-                person_id: person.into(),
-                account_id: format!("acc-{person}"),
+            LeadConverted {
                 opportunity_id: opp.clone(),
-            }),
+                ..converted(person, &account)
+            },
         ),
         envelope(
-            &format!("opp-{person}"),
+            format!("opp-{person}"),
             at,
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: opp.clone(),
-                account_id: format!("acc-{person}"),
-                name: String::new(),
-                stage: "qualification".into(),
-                amount: Money::new(1_000_00, "EUR"),
-                probability_pct: 20,
-                expected_close_at: None,
-                primary_contact_id: person.into(),
-                owner_id: String::new(),
-                partner_id: partner.into(),
-            }),
+            opportunity(&opp, &account, 1_000_00)
+                .with_contact(person)
+                .with_partner(partner),
         ),
         envelope(
-            &format!("won-{person}"),
+            format!("won-{person}"),
             at + days * DAY,
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: opp,
-                won: true,
-                amount: Money::new(1_000_00, "EUR"),
+            OpportunityClosed {
                 partner_id: partner.into(),
-            }),
+                ..won(opp, 1_000_00)
+            },
         ),
     ]
 }
@@ -108,12 +75,12 @@ fn store() -> (tempfile::TempDir, Arc<Store>) {
     let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
     let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
     let mut events = vec![
-        lead("a", JAN, "google"),
-        lead("b", JAN + DAY, "google"),
-        lead("c", JAN + 2 * DAY, "google"),
-        lead("d", JAN + 3 * DAY, "google"),
-        lead("r", JAN + 4 * DAY, "referral"),
-        lead("f", FEB, "google"),
+        lead_from("a", JAN, "google"),
+        lead_from("b", JAN + DAY, "google"),
+        lead_from("c", JAN + 2 * DAY, "google"),
+        lead_from("d", JAN + 3 * DAY, "google"),
+        lead_from("r", JAN + 4 * DAY, "referral"),
+        lead_from("f", FEB, "google"),
     ];
     events.extend(won_deal("a", JAN + 5 * DAY, 5, ""));
     events.extend(won_deal("b", JAN + 11 * DAY, 20, "partner-acme"));
@@ -233,19 +200,12 @@ fn r13_the_cli_prints_the_funnel() {
 
 fn person_lead(person: &str, email: &str, phone: &str) -> Envelope {
     envelope(
-        &format!("lead-{person}"),
+        format!("lead-{person}"),
         JAN,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: email.into(),
+        LeadCreated {
             phone: phone.into(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: String::new(),
-        }),
+            ..lead(person).with_email(email)
+        },
     )
 }
 
@@ -284,11 +244,10 @@ async fn r10_contacts_are_normalised_duplicates_detected_and_merges_kept_in_the_
         envelope(
             id,
             JAN + DAY,
-            Event::PersonsMerged(PersonsMerged {
-                surviving_person_id: "web-17".into(),
-                merged_person_id: merged.into(),
+            PersonsMerged {
                 reason: "duplicate detection".into(),
-            }),
+                ..touchline_fixtures::merge("web-17", merged)
+            },
         )
     };
     engine
@@ -314,22 +273,21 @@ async fn r10_contacts_are_normalised_duplicates_detected_and_merges_kept_in_the_
     assert_eq!(types, ["lead_created", "persons_merged"]);
 }
 
+/// A touch of campaign `cmp-literature` about `asset`: sent if it is the
+/// literature going out, else responded to.
 fn literature(id: &str, ms: i64, person: &str, touch_type: TouchType, asset: &str) -> Envelope {
+    let status = if touch_type == TouchType::LiteratureSent {
+        TouchStatus::Sent
+    } else {
+        TouchStatus::Responded
+    };
     envelope(
         id,
         ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: "cmp-literature".into(),
-            touch_type,
-            status: if touch_type == TouchType::LiteratureSent {
-                TouchStatus::Sent
-            } else {
-                TouchStatus::Responded
-            },
-            asset: asset.into(),
-            topic: String::new(),
-        }),
+        touch(person, "cmp-literature")
+            .of_type(touch_type)
+            .with_status(status)
+            .with_asset(asset),
     )
 }
 
@@ -480,13 +438,11 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
         envelope(
             id,
             ms,
-            Event::TransactionRecorded(TransactionRecorded {
-                transaction_id: id.into(),
-                account_id: "acc-a".into(),
+            TransactionRecorded {
                 opportunity_id: "opp-a".into(),
-                amount: Money::new(amount, "EUR"),
                 description: "invoice".into(),
-            }),
+                ..touchline_fixtures::transaction(id, "acc-a", amount)
+            },
         )
     };
     engine
@@ -500,17 +456,7 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
                 envelope(
                     "lead-a2",
                     FEB,
-                    Event::LeadCreated(LeadCreated {
-                        person_id: "a2".into(),
-                        email: "a2@example.com".into(),
-                        phone: String::new(),
-                        first_name: String::new(),
-                        last_name: String::new(),
-                        company: String::new(),
-                        account_id: "acc-a".into(),
-                        source: None,
-                        owner_id: String::new(),
-                    }),
+                    lead("a2").with_email("a2@example.com").at_account("acc-a"),
                 ),
             ],
             ..Batch::default()
@@ -574,27 +520,20 @@ async fn r3_accounting_transactions_attach_to_the_deal_and_book_cash_to_the_camp
         envelope(
             id,
             ms,
-            Event::TouchRecorded(TouchRecorded {
-                person_id: "a".into(),
-                campaign_id: campaign.into(),
-                touch_type: TouchType::WebinarAttended,
-                status: TouchStatus::Responded,
-                asset: String::new(),
-                topic: String::new(),
-            }),
+            touchline_fixtures::touch("a", campaign).of_type(TouchType::WebinarAttended),
         )
     };
     let transaction = |id: &str, ms: i64, opportunity: &str, amount: Money| {
         envelope(
             id,
             ms,
-            Event::TransactionRecorded(TransactionRecorded {
+            TransactionRecorded {
                 transaction_id: id.into(),
                 account_id: "acc-a".into(),
                 opportunity_id: opportunity.into(),
                 amount,
                 description: "invoice".into(),
-            }),
+            },
         )
     };
     engine
@@ -661,33 +600,6 @@ async fn r3_accounting_transactions_attach_to_the_deal_and_book_cash_to_the_camp
     assert_eq!(webinar["booked_minor"], 1_000_01);
 }
 
-fn google_touch(person: &str, ms: i64) -> Envelope {
-    envelope(
-        &format!("touch-{person}"),
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: "cmp-google".into(),
-            touch_type: TouchType::AdClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    )
-}
-
-fn google_cost(id: &str, ms: i64, amount_minor: i64) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::CampaignCostRecorded(CampaignCostRecorded {
-            campaign_id: "cmp-google".into(),
-            cost: Money::new(amount_minor, "EUR"),
-            description: String::new(),
-        }),
-    )
-}
-
 #[tokio::test]
 async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
     let dir = tempfile::tempdir().unwrap();
@@ -699,43 +611,40 @@ async fn a_period_is_the_same_period_for_cost_revenue_and_leads() {
         envelope(
             "cmp",
             JAN,
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: "cmp-google".into(),
+            CampaignUpserted {
                 name: "Google Ads".into(),
                 channel: "paid_search".into(),
                 medium: "cpc".into(),
                 source: "google".into(),
-                ad_code: String::new(),
                 campaign_type: CampaignType::Advertisement,
-                parent_campaign_id: String::new(),
-                starts_at: Timestamp::from_millis(JAN),
-                ends_at: None,
-                planned_cost: Some(Money::new(5_000_00, "EUR")),
-            }),
+                planned_cost: Some(eur(5_000_00)),
+                ..campaign("cmp-google", JAN)
+            },
         ),
         envelope(
             "cmp-idle",
             JAN,
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: "cmp-idle".into(),
+            CampaignUpserted {
                 name: "Idle".into(),
                 channel: "display".into(),
-                medium: String::new(),
-                source: String::new(),
-                ad_code: String::new(),
                 campaign_type: CampaignType::Advertisement,
-                parent_campaign_id: String::new(),
-                starts_at: Timestamp::from_millis(JAN),
-                ends_at: None,
-                planned_cost: None,
-            }),
+                ..campaign("cmp-idle", JAN)
+            },
         ),
-        google_cost("cost-jan", JAN + DAY, 300_00),
-        google_cost("cost-feb", FEB + DAY, 700_00),
-        google_touch("a", JAN + 2 * DAY),
-        lead("a", JAN + 2 * DAY + 1, "google"),
-        google_touch("f", FEB + 2 * DAY),
-        lead("f", FEB + 2 * DAY + 1, "google"),
+        envelope("cost-jan", JAN + DAY, cost("cmp-google", 300_00)),
+        envelope("cost-feb", FEB + DAY, cost("cmp-google", 700_00)),
+        envelope(
+            "touch-a",
+            JAN + 2 * DAY,
+            touch("a", "cmp-google").of_type(TouchType::AdClick),
+        ),
+        lead_from("a", JAN + 2 * DAY + 1, "google"),
+        envelope(
+            "touch-f",
+            FEB + 2 * DAY,
+            touch("f", "cmp-google").of_type(TouchType::AdClick),
+        ),
+        lead_from("f", FEB + 2 * DAY + 1, "google"),
     ];
     events.extend(won_deal("a", JAN + 3 * DAY, 5, ""));
     events.extend(won_deal("f", FEB + 3 * DAY, 5, ""));

@@ -13,6 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use touchline_core::*;
 use touchline_engine::{ActivityAlert, Batch, Engine, EngineConfig, EngineSink, Queries};
+use touchline_fixtures::*;
 use touchline_projection::{RoutingRule, RoutingRules};
 use touchline_store::Store;
 use tower::ServiceExt;
@@ -21,76 +22,21 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
 
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(ms)
-}
-
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
-        source_system: "crm".into(),
-        event,
-    }
-}
-
-fn lead(person: &str, ms: i64, source: &str, owner: &str, account: &str) -> Envelope {
+/// `person`'s lead (`lead-<person>`, `<person>@example.com`, first name in
+/// capitals) from `source` through campaign `cmp-<source>`, with `owner` and
+/// `account` (empty: none).
+fn lead_from(person: &str, ms: i64, source: &str, owner: &str, account: &str) -> Envelope {
     envelope(
-        &format!("lead-{person}"),
+        format!("lead-{person}"),
         ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
+        LeadCreated {
             first_name: person.to_uppercase(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: account.into(),
-            source: Some(LeadSource {
-                campaign_id: format!("cmp-{source}"),
-                ad_code: String::new(),
-                medium: String::new(),
-                source: source.into(),
-            }),
-            owner_id: owner.into(),
-        }),
-    )
-}
-
-fn follow_up(id: &str, ms: i64, person: &str, outcome: &str, next_due: Option<i64>) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::FollowUpLogged(FollowUpLogged {
-            person_id: person.into(),
-            method: ContactMethod::Call,
-            outcome: outcome.into(),
-            next_due_at: next_due.map(at),
-            owner_id: "rep-x".into(),
-        }),
-    )
-}
-
-fn touch(
-    id: &str,
-    ms: i64,
-    person: &str,
-    campaign: &str,
-    status: TouchStatus,
-    topic: &str,
-) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::WebinarAttended,
-            status,
-            asset: String::new(),
-            topic: topic.into(),
-        }),
+            ..lead(person)
+                .with_email(format!("{person}@example.com"))
+                .with_source(lead_source(format!("cmp-{source}"), source))
+                .owned_by(owner)
+                .at_account(account)
+        },
     )
 }
 
@@ -191,22 +137,25 @@ async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged
         ..EngineConfig::default()
     });
     h.apply(vec![
-        lead("pat", JAN, "partner-portal", "", ""),
-        lead("ian", JAN + HOUR, "google", "", ""),
+        lead_from("pat", JAN, "partner-portal", "", ""),
+        lead_from("ian", JAN + HOUR, "google", "", ""),
         // Arrives with an owner: no rule applies.
-        lead("own", JAN + 2 * HOUR, "google", "rep-kim", ""),
+        lead_from("own", JAN + 2 * HOUR, "google", "rep-kim", ""),
         // Followed up in time, next call due in a week.
-        lead("fin", JAN + 3 * HOUR, "google", "", ""),
-        follow_up(
+        lead_from("fin", JAN + 3 * HOUR, "google", "", ""),
+        envelope(
             "fu-fin",
             JAN + 4 * HOUR,
-            "fin",
-            "left a voicemail",
-            Some(JAN + 7 * DAY),
+            FollowUpLogged {
+                outcome: "left a voicemail".into(),
+                next_due_at: Some(at(JAN + 7 * DAY)),
+                owner_id: "rep-x".into(),
+                ..follow_up("fin", ContactMethod::Call)
+            },
         ),
     ]);
     // The same creation sent again routes nothing twice.
-    h.apply(vec![lead("pat", JAN, "partner-portal", "", "")]);
+    h.apply(vec![lead_from("pat", JAN, "partner-portal", "", "")]);
 
     let pat = h.get("/v1/persons/pat").await;
     assert_eq!(pat["owner_id"], "acme-resellers");
@@ -370,49 +319,21 @@ async fn r20_leads_are_routed_to_internal_or_partner_owners_overdue_ones_flagged
     assert_eq!(queries.person("pat").unwrap().unwrap().owner_id, "rep-kim");
 }
 
-fn opportunity(id: &str, ms: i64, stage: &str, amount: i64, close_month_day: i64) -> Envelope {
+/// Deal `id` (event `create-<id>`, named `<ID>`) of account `acc-1`, ann its
+/// contact and rep-kim its owner, created in `stage` at 5% to close at
+/// `close_at`.
+fn deal(id: &str, ms: i64, stage: &str, amount: i64, close_at: i64) -> Envelope {
     envelope(
-        &format!("create-{id}"),
+        format!("create-{id}"),
         ms,
-        Event::OpportunityCreated(OpportunityCreated {
-            opportunity_id: id.into(),
-            account_id: "acc-1".into(),
+        OpportunityCreated {
             name: id.to_uppercase(),
             stage: stage.into(),
-            amount: Money::new(amount, "EUR"),
             probability_pct: 5,
-            expected_close_at: Some(at(close_month_day)),
-            primary_contact_id: "ann".into(),
+            expected_close_at: Some(at(close_at)),
             owner_id: "rep-kim".into(),
-            partner_id: String::new(),
-        }),
-    )
-}
-
-fn stage(id: &str, event: &str, ms: i64, stage: &str) -> Envelope {
-    envelope(
-        event,
-        ms,
-        Event::OpportunityUpdated(OpportunityUpdated {
-            opportunity_id: id.into(),
-            stage: Some(stage.into()),
-            amount: None,
-            probability_pct: None,
-            expected_close_at: None,
-        }),
-    )
-}
-
-fn close(id: &str, event: &str, ms: i64, won: bool, amount: i64) -> Envelope {
-    envelope(
-        event,
-        ms,
-        Event::OpportunityClosed(OpportunityClosed {
-            opportunity_id: id.into(),
-            won,
-            amount: Money::new(amount, "EUR"),
-            partner_id: String::new(),
-        }),
+            ..opportunity(id, "acc-1", amount).with_contact("ann")
+        },
     )
 }
 
@@ -424,20 +345,20 @@ async fn r5_the_weighted_forecast_by_month_follows_the_current_stage_through_ski
     let april = JAN + 100 * DAY; // 2026-04-11
     h.apply(vec![
         // Skips from prospecting straight to negotiation (80%).
-        opportunity("skip", JAN, "prospecting", 100_000_00, march),
-        stage("skip", "skip-1", JAN + DAY, "negotiation"),
+        deal("skip", JAN, "prospecting", 100_000_00, march),
+        envelope("skip-1", JAN + DAY, stage("skip", "negotiation")),
         // Goes back from proposal (60%) to discovery (30%).
-        opportunity("back", JAN, "proposal", 50_000_00, march),
-        stage("back", "back-1", JAN + 2 * DAY, "discovery"),
+        deal("back", JAN, "proposal", 50_000_00, march),
+        envelope("back-1", JAN + 2 * DAY, stage("back", "discovery")),
         // Won, then reopened in negotiation: it is pipeline again.
-        opportunity("reopen", JAN, "proposal", 20_000_00, april),
-        close("reopen", "reopen-won", JAN + 3 * DAY, true, 20_000_00),
-        stage("reopen", "reopen-1", JAN + 4 * DAY, "negotiation"),
+        deal("reopen", JAN, "proposal", 20_000_00, april),
+        envelope("reopen-won", JAN + 3 * DAY, won("reopen", 20_000_00)),
+        envelope("reopen-1", JAN + 4 * DAY, stage("reopen", "negotiation")),
         // Lost: out of the forecast.
-        opportunity("lost", JAN, "proposal", 70_000_00, april),
-        close("lost", "lost-1", JAN + 5 * DAY, false, 0),
+        deal("lost", JAN, "proposal", 70_000_00, april),
+        envelope("lost-1", JAN + 5 * DAY, lost("lost", 0)),
         // A stage outside the defined pipeline keeps its own probability (5%).
-        opportunity("odd", JAN, "legal review", 10_000_00, april),
+        deal("odd", JAN, "legal review", 10_000_00, april),
     ]);
 
     let skip = h.get("/v1/opportunities/skip").await;
@@ -491,11 +412,10 @@ async fn r5_the_weighted_forecast_by_month_follows_the_current_stage_through_ski
     );
 
     // Going back again moves the forecast with it.
-    h.apply(vec![stage(
-        "skip",
+    h.apply(vec![envelope(
         "skip-2",
         JAN + 6 * DAY,
-        "qualification",
+        stage("skip", "qualification"),
     )]);
     let forecast = h.get("/v1/reports/forecast").await;
     assert_eq!(forecast["months"][0]["weighted_minor"], 35_000_00);
@@ -506,39 +426,29 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
     let h = Harness::new(EngineConfig::default());
     let campaign = |id: &str, ty: CampaignType| {
         envelope(
-            &format!("upsert-{id}"),
+            format!("upsert-{id}"),
             JAN,
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: id.into(),
-                name: id.into(),
-                channel: String::new(),
-                medium: String::new(),
-                source: String::new(),
-                ad_code: String::new(),
+            CampaignUpserted {
                 campaign_type: ty,
-                parent_campaign_id: String::new(),
-                starts_at: at(JAN),
-                ends_at: None,
-                planned_cost: None,
-            }),
+                ..touchline_fixtures::campaign(id, JAN)
+            },
         )
     };
     h.apply(vec![
         campaign("cmp-webinar", CampaignType::Webinar),
         campaign("cmp-mail", CampaignType::Email),
         campaign("cmp-show", CampaignType::TradeShow),
-        lead("ann", JAN, "google", "rep-kim", "acc-1"),
-        lead("bob", JAN, "google", "rep-kim", "acc-1"),
+        lead_from("ann", JAN, "google", "rep-kim", "acc-1"),
+        lead_from("bob", JAN, "google", "rep-kim", "acc-1"),
         // Before any deal: no alert.
-        touch(
+        envelope(
             "t-early",
             JAN + DAY,
-            "ann",
-            "cmp-show",
-            TouchStatus::Responded,
-            "security",
+            touch("ann", "cmp-show")
+                .of_type(TouchType::WebinarAttended)
+                .with_topic("security"),
         ),
-        opportunity("deal", JAN + 2 * DAY, "proposal", 10_000_00, JAN + 60 * DAY),
+        deal("deal", JAN + 2 * DAY, "proposal", 10_000_00, JAN + 60 * DAY),
     ]);
     assert!(
         h.store
@@ -550,41 +460,39 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
 
     let day = |n: i64| JAN + n * DAY;
     h.apply(vec![
-        touch(
+        envelope(
             "t-1",
             day(40),
-            "ann",
-            "cmp-webinar",
-            TouchStatus::Responded,
-            "analytics",
+            touch("ann", "cmp-webinar")
+                .of_type(TouchType::WebinarAttended)
+                .with_topic("analytics"),
         ),
-        touch(
+        envelope(
             "t-2",
             day(70),
-            "bob",
-            "cmp-webinar",
-            TouchStatus::Responded,
-            "analytics",
+            touch("bob", "cmp-webinar")
+                .of_type(TouchType::WebinarAttended)
+                .with_topic("analytics"),
         ),
-        touch(
+        envelope(
             "t-3",
             day(75),
-            "bob",
-            "cmp-mail",
-            TouchStatus::Sent,
-            "security",
+            touch("bob", "cmp-mail")
+                .of_type(TouchType::WebinarAttended)
+                .with_status(TouchStatus::Sent)
+                .with_topic("security"),
         ),
     ]);
     // Recorded two months after it happened: history, not news.
-    let mut late = touch(
+    let late = envelope(
         "t-late",
         day(10),
-        "bob",
-        "cmp-mail",
-        TouchStatus::Sent,
-        "analytics",
-    );
-    late.recorded_at = at(day(72));
+        touch("bob", "cmp-mail")
+            .of_type(TouchType::WebinarAttended)
+            .with_status(TouchStatus::Sent)
+            .with_topic("analytics"),
+    )
+    .recorded_at_ms(day(72));
     h.apply(vec![late]);
 
     let interest = h.get("/v1/accounts/acc-1/interest").await;
@@ -665,14 +573,13 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
 
     // Once the deal is closed, activity raises no alert.
     h.apply(vec![
-        close("deal", "deal-won", day(81), true, 10_000_00),
-        touch(
+        envelope("deal-won", day(81), won("deal", 10_000_00)),
+        envelope(
             "t-after",
             day(82),
-            "ann",
-            "cmp-mail",
-            TouchStatus::Responded,
-            "analytics",
+            touch("ann", "cmp-mail")
+                .of_type(TouchType::WebinarAttended)
+                .with_topic("analytics"),
         ),
     ]);
     let after = h
@@ -687,32 +594,22 @@ async fn r18_account_interest_deal_indicators_and_rep_alerts_follow_the_events()
 
 #[tokio::test]
 async fn opportunity_contact_roles_hold_whatever_the_arrival_order_and_follow_merges() {
-    let role = |id: &str, person: &str, role: &str| {
-        envelope(
-            id,
-            JAN,
-            Event::OpportunityContactRoleAdded(OpportunityContactRoleAdded {
-                opportunity_id: "deal".into(),
-                person_id: person.into(),
-                role: role.into(),
-            }),
-        )
-    };
+    let role =
+        |id: &str, person: &str, role: &str| envelope(id, JAN, contact_role("deal", person, role));
     let events = [
         // Roles arrive before the deal itself.
         role("r-bob", "bob", "decision maker"),
         role("r-ann", "ann", "champion"),
-        opportunity("deal", JAN + HOUR, "proposal", 10_000_00, JAN + 30 * DAY),
+        deal("deal", JAN + HOUR, "proposal", 10_000_00, JAN + 30 * DAY),
         role("r-cy", "cy", "influencer"),
         // cy is a duplicate of bob.
         envelope(
             "merge",
             JAN + 2 * HOUR,
-            Event::PersonsMerged(PersonsMerged {
-                surviving_person_id: "bob".into(),
-                merged_person_id: "cy".into(),
+            PersonsMerged {
                 reason: "same e-mail".into(),
-            }),
+                ..merge("bob", "cy")
+            },
         ),
     ];
     let roles = |view: &Value| -> Vec<(String, String)> {
@@ -753,37 +650,28 @@ async fn r20_rules_see_the_source_of_touch_sourced_leads_and_backfilled_history_
     let portal = envelope(
         "upsert-portal",
         JAN,
-        Event::CampaignUpserted(CampaignUpserted {
-            campaign_id: "cmp-portal".into(),
+        CampaignUpserted {
             name: "Partner portal".into(),
             channel: "partner".into(),
             medium: "referral".into(),
             source: "partner-portal".into(),
-            ad_code: String::new(),
             campaign_type: CampaignType::Partner,
-            parent_campaign_id: String::new(),
-            starts_at: at(JAN),
-            ends_at: None,
-            planned_cost: None,
-        }),
+            ..campaign("cmp-portal", JAN)
+        },
     );
     // A lead with no source of its own, first seen through the partner portal.
-    let mut unsourced = lead("tia", JAN + HOUR, "x", "", "");
+    let mut unsourced = lead_from("tia", JAN + HOUR, "x", "", "");
     if let Event::LeadCreated(l) = &mut unsourced.event {
         l.source = None;
     }
     // A lead from 2019, recorded today by a backfill.
-    let mut history = lead("old", JAN - 300 * DAY, "google", "", "");
-    history.recorded_at = at(JAN);
+    let history = lead_from("old", JAN - 300 * DAY, "google", "", "").recorded_at_ms(JAN);
     h.apply(vec![
         portal,
-        touch(
+        envelope(
             "t-tia",
             JAN,
-            "tia",
-            "cmp-portal",
-            TouchStatus::Responded,
-            "",
+            touch("tia", "cmp-portal").of_type(TouchType::WebinarAttended),
         ),
         unsourced,
         history,

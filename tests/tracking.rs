@@ -12,6 +12,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use touchline_core::*;
 use touchline_engine::{Batch, BatchOutcome, Engine, EngineConfig, Queries};
+use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
@@ -19,140 +20,29 @@ const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 const JAN: i64 = 1_767_225_600_000; // 2026-01-01
 
-fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-    recorded_later(id, ms, ms, event)
-}
-
-/// An event the source system recorded at `recorded_ms`, after it happened.
-fn recorded_later(id: &str, occurred_ms: i64, recorded_ms: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(occurred_ms),
-        recorded_at: Timestamp::from_millis(recorded_ms),
-        source_system: "crm".into(),
-        event,
-    }
-}
-
-fn touched(
-    person: &str,
-    campaign: &str,
-    touch_type: TouchType,
-    status: TouchStatus,
-    asset: &str,
-) -> Event {
-    Event::TouchRecorded(TouchRecorded {
-        person_id: person.into(),
-        campaign_id: campaign.into(),
-        touch_type,
-        status,
-        asset: asset.into(),
-        topic: String::new(),
-    })
-}
-
-/// A touch the person responded to.
-fn touch(id: &str, ms: i64, person: &str, campaign: &str, touch_type: TouchType) -> Envelope {
-    envelope(
-        id,
-        ms,
-        touched(person, campaign, touch_type, TouchStatus::Responded, ""),
-    )
-}
-
-fn source(campaign: &str, ad_code: &str, medium: &str, source: &str) -> LeadSource {
-    LeadSource {
-        campaign_id: campaign.into(),
-        ad_code: ad_code.into(),
-        medium: medium.into(),
-        source: source.into(),
-    }
-}
-
-fn lead(person: &str, ms: i64, source: Option<LeadSource>) -> Envelope {
-    envelope(
-        &format!("lead-{person}"),
-        ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: String::new(),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source,
-            owner_id: String::new(),
-        }),
-    )
-}
-
 /// Converts `person` to opportunity `opp`, created at `created` and won at `won`.
 fn won_deal(person: &str, opp: &str, created: i64, won: i64, amount_minor: i64) -> Vec<Envelope> {
+    let account = format!("acc-{person}");
     vec![
         envelope(
-            &format!("conv-{opp}"),
+            format!("conv-{opp}"),
             created,
-            Event::LeadConverted(LeadConverted {
-                person_id: person.into(),
-                account_id: format!("acc-{person}"),
+            LeadConverted {
                 opportunity_id: opp.into(),
-            }),
+                ..converted(person, &account)
+            },
         ),
         envelope(
-            &format!("open-{opp}"),
+            format!("open-{opp}"),
             created,
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: opp.into(),
-                account_id: format!("acc-{person}"),
-                name: String::new(),
-                stage: "qualification".into(),
-                amount: Money::new(amount_minor, "EUR"),
-                probability_pct: 20,
-                expected_close_at: None,
-                primary_contact_id: person.into(),
-                owner_id: String::new(),
-                partner_id: String::new(),
-            }),
+            opportunity(opp, &account, amount_minor).with_contact(person),
         ),
         envelope(
-            &format!("won-{opp}"),
+            format!("won-{opp}"),
             won,
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: opp.into(),
-                won: true,
-                amount: Money::new(amount_minor, "EUR"),
-                partner_id: String::new(),
-            }),
+            touchline_fixtures::won(opp, amount_minor),
         ),
     ]
-}
-
-fn campaign(
-    id: &str,
-    name: &str,
-    channel: &str,
-    campaign_type: CampaignType,
-    ends_at: Option<i64>,
-    planned_cost_minor: Option<i64>,
-) -> Envelope {
-    envelope(
-        &format!("campaign-{id}"),
-        JAN,
-        Event::CampaignUpserted(CampaignUpserted {
-            campaign_id: id.into(),
-            name: name.into(),
-            channel: channel.into(),
-            medium: String::new(),
-            source: String::new(),
-            ad_code: String::new(),
-            campaign_type,
-            parent_campaign_id: String::new(),
-            starts_at: Timestamp::from_millis(JAN),
-            ends_at: ends_at.map(Timestamp::from_millis),
-            planned_cost: planned_cost_minor.map(|m| Money::new(m, "EUR")),
-        }),
-    )
 }
 
 /// A store in a temporary directory, the engine writing to it, and the API
@@ -239,27 +129,28 @@ fn credits<'a>(conversion: &'a Value, model: &str) -> &'a Vec<Value> {
 async fn r1_the_source_at_first_contact_is_recorded_with_campaign_ad_code_medium_and_source() {
     let mut h = Harness::new();
     h.apply(vec![
-        lead(
-            "p-ad",
+        envelope(
+            "lead-p-ad",
             JAN + 9 * HOUR,
-            Some(source("cmp-google-q1", "GA-2026-17", "cpc", "google")),
+            lead("p-ad").with_source(LeadSource {
+                campaign_id: "cmp-google-q1".into(),
+                ad_code: "GA-2026-17".into(),
+                medium: "cpc".into(),
+                source: "google".into(),
+            }),
         ),
         // p-web's touches arrive out of order: the later one first.
-        touch(
+        envelope(
             "p-web-webinar",
             JAN + 10 * DAY,
-            "p-web",
-            "cmp-webinar",
-            TouchType::WebinarAttended,
+            touch("p-web", "cmp-webinar").of_type(TouchType::WebinarAttended),
         ),
-        touch(
+        envelope(
             "p-web-expo",
             JAN + 2 * DAY,
-            "p-web",
-            "cmp-expo",
-            TouchType::Event,
+            touch("p-web", "cmp-expo").of_type(TouchType::Event),
         ),
-        lead("p-web", JAN + 12 * DAY, None),
+        envelope("lead-p-web", JAN + 12 * DAY, lead("p-web")),
     ]);
     let ad_source = json!({
         "campaign_id": "cmp-google-q1",
@@ -283,19 +174,15 @@ async fn r1_the_source_at_first_contact_is_recorded_with_campaign_ad_code_medium
 
     // Later touches of another campaign change neither lead's source.
     h.apply(vec![
-        touch(
+        envelope(
             "p-ad-retargeting",
             JAN + 20 * DAY,
-            "p-ad",
-            "cmp-retargeting",
-            TouchType::AdClick,
+            touch("p-ad", "cmp-retargeting").of_type(TouchType::AdClick),
         ),
-        touch(
+        envelope(
             "p-web-retargeting",
             JAN + 20 * DAY,
-            "p-web",
-            "cmp-retargeting",
-            TouchType::AdClick,
+            touch("p-web", "cmp-retargeting").of_type(TouchType::AdClick),
         ),
     ]);
     let ad = h.ok("/v1/leads/p-ad").await;
@@ -319,59 +206,38 @@ async fn r2_every_interaction_is_its_own_touch_record_with_type_status_and_both_
     let newsletter_sent = envelope(
         "r2-newsletter-sent",
         JAN + 9 * HOUR,
-        touched(
-            "p-r2",
-            "cmp-newsletter",
-            TouchType::EmailSent,
-            TouchStatus::Sent,
-            "january-issue",
-        ),
+        touch("p-r2", "cmp-newsletter")
+            .of_type(TouchType::EmailSent)
+            .with_status(TouchStatus::Sent)
+            .with_asset("january-issue"),
     );
     let newsletter_click = envelope(
         "r2-newsletter-click",
         JAN + 14 * HOUR,
-        touched(
-            "p-r2",
-            "cmp-newsletter",
-            TouchType::EmailClick,
-            TouchStatus::Responded,
-            "january-issue",
-        ),
+        touch("p-r2", "cmp-newsletter")
+            .of_type(TouchType::EmailClick)
+            .with_asset("january-issue"),
     );
     // Badge scans from the show are uploaded two days after it.
-    let expo_visit = recorded_later(
+    let expo_visit = envelope(
         "r2-expo-visit",
         JAN + 3 * DAY + 10 * HOUR,
-        JAN + 5 * DAY + 8 * HOUR,
-        touched(
-            "p-r2",
-            "cmp-expo",
-            TouchType::Event,
-            TouchStatus::Responded,
-            "booth-12",
-        ),
-    );
+        touch("p-r2", "cmp-expo")
+            .of_type(TouchType::Event)
+            .with_asset("booth-12"),
+    )
+    .recorded_at_ms(JAN + 5 * DAY + 8 * HOUR);
     let webinar_invite = envelope(
         "r2-webinar-invite",
         JAN + 6 * DAY + 8 * HOUR,
-        touched(
-            "p-r2",
-            "cmp-webinar",
-            TouchType::EmailSent,
-            TouchStatus::Sent,
-            "",
-        ),
+        touch("p-r2", "cmp-webinar")
+            .of_type(TouchType::EmailSent)
+            .with_status(TouchStatus::Sent),
     );
     let webinar_attended = envelope(
         "r2-webinar-attended",
         JAN + 7 * DAY + 16 * HOUR,
-        touched(
-            "p-r2",
-            "cmp-webinar",
-            TouchType::WebinarAttended,
-            TouchStatus::Responded,
-            "",
-        ),
+        touch("p-r2", "cmp-webinar").of_type(TouchType::WebinarAttended),
     );
     let outcome = h.apply(vec![
         expo_visit.clone(),
@@ -379,12 +245,10 @@ async fn r2_every_interaction_is_its_own_touch_record_with_type_status_and_both_
         newsletter_sent,
         webinar_invite,
         newsletter_click,
-        touch(
+        envelope(
             "r2-other",
             JAN + 7 * DAY,
-            "p-other",
-            "cmp-webinar",
-            TouchType::WebinarAttended,
+            touch("p-other", "cmp-webinar").of_type(TouchType::WebinarAttended),
         ),
     ]);
     assert_eq!(outcome.appended, 6);
@@ -496,9 +360,11 @@ fn r7_touch(i: usize) -> Envelope {
         ROTATION[i % ROTATION.len()]
     };
     envelope(
-        &format!("r7-touch-{i:03}"),
+        format!("r7-touch-{i:03}"),
         JAN + i as i64 * 2 * DAY,
-        touched("p-r7", campaign, touch_type, status, ""),
+        touch("p-r7", campaign)
+            .of_type(touch_type)
+            .with_status(status),
     )
 }
 
@@ -507,16 +373,14 @@ async fn r7_one_history_holds_hundreds_of_touches_including_unqualified_leads_wh
     let mut h = Harness::new();
     h.apply(vec![
         r7_touch(0),
-        lead("p-r7", JAN + DAY, None),
+        envelope("lead-p-r7", JAN + DAY, lead("p-r7")),
         envelope(
             "r7-unqualified",
             JAN + 5 * DAY,
-            Event::LeadUpdated(LeadUpdated {
-                person_id: "p-r7".into(),
-                owner_id: None,
+            LeadUpdated {
                 status: Some(LeadStatus::Unqualified),
-                qualification: None,
-            }),
+                ..lead_updated("p-r7")
+            },
         ),
     ]);
     // The rest over five batches, each newest first, so that every batch lands
@@ -608,65 +472,78 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
  {
     let mut h = Harness::new();
     let mut events = vec![
-        campaign(
-            "cmp-referral",
-            "Customer referral",
-            "referral",
-            CampaignType::Referral,
-            None,
-            None,
+        envelope(
+            "campaign-cmp-referral",
+            JAN,
+            CampaignUpserted {
+                name: "Customer referral".into(),
+                channel: "referral".into(),
+                campaign_type: CampaignType::Referral,
+                ..campaign("cmp-referral", JAN)
+            },
         ),
-        campaign(
-            "cmp-inbound-call",
-            "Inbound phone call",
-            "phone",
-            CampaignType::InboundCall,
-            None,
-            None,
+        envelope(
+            "campaign-cmp-inbound-call",
+            JAN,
+            CampaignUpserted {
+                name: "Inbound phone call".into(),
+                channel: "phone".into(),
+                campaign_type: CampaignType::InboundCall,
+                ..campaign("cmp-inbound-call", JAN)
+            },
         ),
-        campaign(
-            "cmp-paid",
-            "LinkedIn Ads Q1",
-            "paid_social",
-            CampaignType::Advertisement,
-            Some(JAN + 90 * DAY),
-            Some(500_00),
+        envelope(
+            "campaign-cmp-paid",
+            JAN,
+            CampaignUpserted {
+                name: "LinkedIn Ads Q1".into(),
+                channel: "paid_social".into(),
+                campaign_type: CampaignType::Advertisement,
+                ends_at: Some(at(JAN + 90 * DAY)),
+                planned_cost: Some(eur(500_00)),
+                ..campaign("cmp-paid", JAN)
+            },
         ),
-        touch(
+        envelope(
             "ref-touch",
             JAN + 2 * DAY,
-            "p-ref",
-            "cmp-referral",
-            TouchType::Referral,
+            touch("p-ref", "cmp-referral").of_type(TouchType::Referral),
         ),
-        lead(
-            "p-ref",
+        envelope(
+            "lead-p-ref",
             JAN + 2 * DAY + HOUR,
-            Some(source("cmp-referral", "", "word_of_mouth", "customer")),
+            lead("p-ref").with_source(LeadSource {
+                medium: "word_of_mouth".into(),
+                ..lead_source("cmp-referral", "customer")
+            }),
         ),
-        touch(
+        envelope(
             "call-touch",
             JAN + 3 * DAY,
-            "p-call",
-            "cmp-inbound-call",
-            TouchType::Call,
+            touch("p-call", "cmp-inbound-call").of_type(TouchType::Call),
         ),
-        lead(
-            "p-call",
+        envelope(
+            "lead-p-call",
             JAN + 3 * DAY + HOUR,
-            Some(source("cmp-inbound-call", "", "phone", "inbound")),
+            lead("p-call").with_source(LeadSource {
+                medium: "phone".into(),
+                ..lead_source("cmp-inbound-call", "inbound")
+            }),
         ),
-        touch(
+        envelope(
             "paid-touch",
             JAN + 4 * DAY,
-            "p-paid",
-            "cmp-paid",
-            TouchType::AdClick,
+            touch("p-paid", "cmp-paid").of_type(TouchType::AdClick),
         ),
-        lead(
-            "p-paid",
+        envelope(
+            "lead-p-paid",
             JAN + 4 * DAY + HOUR,
-            Some(source("cmp-paid", "LI-7", "paid_social", "linkedin")),
+            lead("p-paid").with_source(LeadSource {
+                campaign_id: "cmp-paid".into(),
+                ad_code: "LI-7".into(),
+                medium: "paid_social".into(),
+                source: "linkedin".into(),
+            }),
         ),
     ];
     events.extend(won_deal(
@@ -760,26 +637,16 @@ async fn campaign_members_and_responders_count_people_once_even_after_a_merge() 
         envelope(
             id,
             ms,
-            touched(
-                person,
-                "cmp-mail",
-                TouchType::EmailSent,
-                TouchStatus::Sent,
-                "",
-            ),
+            touch(person, "cmp-mail")
+                .of_type(TouchType::EmailSent)
+                .with_status(TouchStatus::Sent),
         )
     };
     let clicked = |id: &str, ms: i64, person: &str| {
         envelope(
             id,
             ms,
-            touched(
-                person,
-                "cmp-mail",
-                TouchType::EmailClick,
-                TouchStatus::Responded,
-                "",
-            ),
+            touch(person, "cmp-mail").of_type(TouchType::EmailClick),
         )
     };
     h.apply(vec![
@@ -799,11 +666,10 @@ async fn campaign_members_and_responders_count_people_once_even_after_a_merge() 
     h.apply(vec![envelope(
         "merge",
         JAN + 2 * DAY,
-        Event::PersonsMerged(PersonsMerged {
-            surviving_person_id: "ann".into(),
-            merged_person_id: "ann-dup".into(),
+        PersonsMerged {
             reason: "same e-mail".into(),
-        }),
+            ..merge("ann", "ann-dup")
+        },
     )]);
     let after = mail(&h.ok("/v1/campaigns").await);
     assert_eq!(
@@ -823,14 +689,16 @@ async fn campaign_members_and_responders_count_people_once_even_after_a_merge() 
 async fn leads_sourced_counts_each_lead_once_at_its_earliest_source_whatever_the_order() {
     // The CRM created the lead in 2026 from a webinar; a backfill later says it
     // first came in 2019 through a referral. The earliest creation is the source.
-    let mut crm = lead("ann", JAN, Some(source("cmp-webinar", "", "", "")));
-    crm.event_id = "crm-lead-ann".into();
-    let mut legacy = lead(
-        "ann",
-        JAN - 900 * DAY,
-        Some(source("cmp-referral", "", "", "")),
+    let crm = envelope(
+        "crm-lead-ann",
+        JAN,
+        lead("ann").with_source(lead_source("cmp-webinar", "")),
     );
-    legacy.event_id = "legacy-lead-ann".into();
+    let legacy = envelope(
+        "legacy-lead-ann",
+        JAN - 900 * DAY,
+        lead("ann").with_source(lead_source("cmp-referral", "")),
+    );
     let sourced = |campaigns: &Value, id: &str| -> u64 {
         campaigns
             .as_array()
@@ -853,17 +721,24 @@ async fn leads_sourced_counts_each_lead_once_at_its_earliest_source_whatever_the
     // (earliest) source.
     let mut h = Harness::new();
     h.apply(vec![
-        lead("bo", JAN, Some(source("cmp-webinar", "", "", ""))),
-        lead("bo-dup", JAN - DAY, Some(source("cmp-ads", "", "", ""))),
+        envelope(
+            "lead-bo",
+            JAN,
+            lead("bo").with_source(lead_source("cmp-webinar", "")),
+        ),
+        envelope(
+            "lead-bo-dup",
+            JAN - DAY,
+            lead("bo-dup").with_source(lead_source("cmp-ads", "")),
+        ),
     ]);
     h.apply(vec![envelope(
         "merge-bo",
         JAN + DAY,
-        Event::PersonsMerged(PersonsMerged {
-            surviving_person_id: "bo".into(),
-            merged_person_id: "bo-dup".into(),
+        PersonsMerged {
             reason: "same phone".into(),
-        }),
+            ..merge("bo", "bo-dup")
+        },
     )]);
     let campaigns = h.ok("/v1/campaigns").await;
     assert_eq!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use touchline_core::*;
+use touchline_fixtures::TouchFixture;
 
 pub use crate::support::Touchline;
 use crate::support::{ReadMessage, Topics, at, free_port};
@@ -59,20 +60,16 @@ pub fn read_all(brokers: &str, props: &Props, topic: &str) -> Vec<ReadMessage> {
     crate::support::read_all_with(client(brokers, props), topic)
 }
 
+/// A web visit by `person` in `campaign` (`touch-<person>`) at `at(0)`, from
+/// the web site.
 pub fn touch(person: &str, campaign: &str) -> Envelope {
     Envelope {
-        event_id: format!("touch-{person}"),
-        occurred_at: at(0),
-        recorded_at: at(0),
         source_system: "web".into(),
-        event: Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::WebVisit,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
+        ..touchline_fixtures::envelope(
+            format!("touch-{person}"),
+            at(0).as_millis(),
+            touchline_fixtures::touch(person, campaign).of_type(TouchType::WebVisit),
+        )
     }
 }
 

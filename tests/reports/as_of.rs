@@ -24,7 +24,7 @@ fn recorded(mut envelope: Envelope, ms: i64) -> Envelope {
 
 fn campaign(id: &str, channel: &str) -> Envelope {
     envelope(
-        &format!("campaign-{id}"),
+        format!("campaign-{id}"),
         JAN,
         Event::CampaignUpserted(CampaignUpserted {
             campaign_id: id.into(),
@@ -59,7 +59,7 @@ fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
 
 fn lead(person: &str, ms: i64) -> Envelope {
     envelope(
-        &format!("lead-{person}"),
+        format!("lead-{person}"),
         ms,
         Event::LeadCreated(LeadCreated {
             person_id: person.into(),

@@ -366,23 +366,19 @@ pub fn at(ms: i64) -> touchline_core::Timestamp {
     touchline_core::Timestamp::from_millis(1_767_225_600_000 + ms)
 }
 
-/// A lead `person` (`<person>@example.com`, owned by `rep-1`) created at `at(ms)`.
+/// A lead `person` (`lead-<person>`, `<person>@example.com`, owned by
+/// `rep-1`) created at `at(ms)`, from the CRM. The Kafka tests' clock and
+/// source system, over the fixtures' lead.
 pub fn lead(person: &str, ms: i64) -> Envelope {
+    use touchline_fixtures::LeadFixture;
     Envelope {
-        event_id: format!("lead-{person}"),
-        occurred_at: at(ms),
-        recorded_at: at(ms),
         source_system: "crm".into(),
-        event: touchline_core::Event::LeadCreated(touchline_core::LeadCreated {
-            person_id: person.into(),
-            email: format!("{person}@example.com"),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: "rep-1".into(),
-        }),
+        ..touchline_fixtures::envelope(
+            format!("lead-{person}"),
+            at(ms).as_millis(),
+            touchline_fixtures::lead(person)
+                .with_email(format!("{person}@example.com"))
+                .owned_by("rep-1"),
+        )
     }
 }

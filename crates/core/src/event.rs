@@ -1,5 +1,19 @@
 //! The event vocabulary. It mirrors `proto/touchline/v1/events.proto` one to one;
 //! the JSON form of an event is the serde form of these types.
+//!
+//! Most payloads derive `Default` (empty ids and text, `None`, zero amounts) so
+//! that code building events, the test fixtures above all, can name only the
+//! fields it means (`LeadCreated { person_id, ..Default::default() }`). It is
+//! not a decoding fallback: `#[serde(default)]` stays on single optional
+//! fields, never on a type, so JSON missing a required field is still refused
+//! (`touchline-proto`'s `required_fields` test). Enums get a default only where
+//! one variant is neutral: [`CampaignType::Other`] (claims nothing about the
+//! campaign) and [`OwnerKind::Internal`]. [`TouchRecorded`] and
+//! [`FollowUpLogged`] have none, because no touch type or status and no
+//! contact method is neutral. [`Money`]'s default, zero in no currency, only
+//! lets the payloads holding an amount derive theirs; validation refuses it.
+//! (These notes are here and in plain comments, not on the types: the JSON
+//! Schema is made from the types' doc comments.)
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +32,13 @@ pub struct Envelope {
 }
 
 /// An amount in minor units (cents) of an ISO 4217 currency.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+// `Default` (zero in no currency, which validation refuses) exists so that the
+// payloads holding an amount can derive `Default`; it is never a value an
+// event may carry. A plain comment, not a doc comment: the JSON Schema is made
+// from the doc comments, and this is none of a producer's business.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Money {
     pub amount_minor: i64,
     pub currency: String,
@@ -79,7 +99,12 @@ pub enum Event {
     LeadRouted(LeadRouted),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+// `Other` is the default (see the module's doc): the one type that claims
+// nothing about the campaign. Decoding never falls back to it: the field is
+// required on the wire.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignType {
     Email,
@@ -93,10 +118,11 @@ pub enum CampaignType {
     Referral,
     InboundCall,
     Support,
+    #[default]
     Other,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignUpserted {
     pub campaign_id: String,
     pub name: String,
@@ -120,7 +146,7 @@ pub struct CampaignUpserted {
     pub planned_cost: Option<Money>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignCostRecorded {
     pub campaign_id: String,
     pub cost: Money,
@@ -140,7 +166,7 @@ pub struct LeadSource {
     pub source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadCreated {
     pub person_id: String,
     #[serde(default)]
@@ -185,7 +211,7 @@ pub struct Qualification {
 }
 
 /// Only the fields that are `Some` change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadUpdated {
     pub person_id: String,
     #[serde(default)]
@@ -196,7 +222,7 @@ pub struct LeadUpdated {
     pub qualification: Option<Qualification>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadConverted {
     pub person_id: String,
     pub account_id: String,
@@ -213,6 +239,7 @@ pub enum ContactMethod {
     Letter,
 }
 
+// No `Default`: no contact method is neutral, so none is assumed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FollowUpLogged {
     pub person_id: String,
@@ -286,6 +313,8 @@ pub enum TouchStatus {
 
 /// A campaign member: a person taking part in a campaign, at the envelope's
 /// `occurred_at` (the date of participation).
+// No `Default`: no touch type or status is neutral (each one changes which
+// reports and models count the touch), so none is assumed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TouchRecorded {
     pub person_id: String,
@@ -299,7 +328,7 @@ pub struct TouchRecorded {
     pub topic: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityCreated {
     pub opportunity_id: String,
     pub account_id: String,
@@ -320,7 +349,7 @@ pub struct OpportunityCreated {
 }
 
 /// Only the fields that are `Some` change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityUpdated {
     pub opportunity_id: String,
     #[serde(default)]
@@ -333,7 +362,7 @@ pub struct OpportunityUpdated {
     pub expected_close_at: Option<Timestamp>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityContactRoleAdded {
     pub opportunity_id: String,
     pub person_id: String,
@@ -341,7 +370,7 @@ pub struct OpportunityContactRoleAdded {
     pub role: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpportunityClosed {
     pub opportunity_id: String,
     pub won: bool,
@@ -350,7 +379,7 @@ pub struct OpportunityClosed {
     pub partner_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AccountUpserted {
     pub account_id: String,
     pub name: String,
@@ -362,7 +391,7 @@ pub struct AccountUpserted {
     pub parent_account_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TransactionRecorded {
     pub transaction_id: String,
     pub account_id: String,
@@ -386,7 +415,7 @@ pub enum OwnerKind {
 
 /// A lead given to an owner: by a routing rule when it arrived without one, or
 /// re-routed by hand (e.g. because its follow-up is overdue) (R20).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LeadRouted {
     pub person_id: String,
     pub owner_id: String,
@@ -399,7 +428,7 @@ pub struct LeadRouted {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PersonsMerged {
     pub surviving_person_id: String,
     pub merged_person_id: String,

@@ -6,24 +6,25 @@ mod common;
 use std::sync::Arc;
 
 use common::state::*;
-use common::{envelope, lead, opportunity, touch};
 use touchline_attribution::Model;
-use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, Queries};
+use touchline_fixtures::{
+    LeadFixture, OpportunityFixture, envelope, lead, opportunity, stage, touch, won,
+};
 use touchline_store::Store;
 
 #[test]
 fn b2b_opportunities_can_draw_on_every_contact_of_the_account() {
     let events = || {
-        let mut lead_in_account = lead("l-carol", 50, "carol");
-        if let Event::LeadCreated(l) = &mut lead_in_account.event {
-            l.account_id = "acc".into();
-        }
         vec![
-            touch("c1", 10, "carol", "events"), // carol works at the account but has no role
-            lead_in_account,
-            touch("a1", 100, "alice", "search"),
-            opportunity("o", 300, "opp", "alice", 100_00),
+            envelope("c1", 10, touch("carol", "events")), // carol works at the account but has no role
+            envelope("l-carol", 50, lead("carol").at_account("acc")),
+            envelope("a1", 100, touch("alice", "search")),
+            envelope(
+                "o",
+                300,
+                opportunity("opp", "acc", 100_00).with_contact("alice"),
+            ),
         ]
     };
     let first_touch = |config: EngineConfig| {
@@ -121,10 +122,18 @@ fn account_wide_attribution_follows_a_touch_that_arrives_in_a_later_batch() {
         ..EngineConfig::default()
     };
     let events = [
-        opportunity("o1", 100, "opp-1", "carol", 100_00), // carol joins the account here
-        opportunity("o2", 300, "opp-2", "alice", 100_00),
-        touch("a1", 200, "alice", "search"),
-        touch("c1", 150, "carol", "events"), // recorded last, happened first
+        envelope(
+            "o1",
+            100,
+            opportunity("opp-1", "acc", 100_00).with_contact("carol"),
+        ), // carol joins the account here
+        envelope(
+            "o2",
+            300,
+            opportunity("opp-2", "acc", 100_00).with_contact("alice"),
+        ),
+        envelope("a1", 200, touch("alice", "search")),
+        envelope("c1", 150, touch("carol", "events")), // recorded last, happened first
     ];
     let first_touch_of_opp2 = |cut: usize| {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -161,29 +170,10 @@ fn a_stage_change_from_before_the_close_that_arrives_late_does_not_reopen_the_de
     engine
         .apply(Batch {
             events: vec![
-                touch("t", 100, "p", "search"),
-                opportunity("o", 200, "opp", "p", 10_00),
-                envelope(
-                    "won",
-                    400,
-                    Event::OpportunityClosed(OpportunityClosed {
-                        opportunity_id: "opp".into(),
-                        won: true,
-                        amount: Money::new(10_00, "EUR"),
-                        partner_id: String::new(),
-                    }),
-                ),
-                envelope(
-                    "late-stage",
-                    300,
-                    Event::OpportunityUpdated(OpportunityUpdated {
-                        opportunity_id: "opp".into(),
-                        stage: Some("proposal".into()),
-                        amount: None,
-                        probability_pct: None,
-                        expected_close_at: None,
-                    }),
-                ),
+                envelope("t", 100, touch("p", "search")),
+                envelope("o", 200, opportunity("opp", "acc", 10_00).with_contact("p")),
+                envelope("won", 400, won("opp", 10_00)),
+                envelope("late-stage", 300, stage("opp", "proposal")),
             ],
             ..Batch::default()
         })

@@ -7,107 +7,52 @@ use proptest::prelude::*;
 use touchline_attribution::Model;
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig};
+use touchline_fixtures::*;
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
 
 const DAY: i64 = 86_400_000;
 const T0: i64 = 1_767_225_600_000;
 
-fn envelope(id: &str, day: i64, event: Event) -> Envelope {
-    Envelope {
-        event_id: id.into(),
-        occurred_at: Timestamp::from_millis(T0 + day * DAY),
-        recorded_at: Timestamp::from_millis(T0 + day * DAY),
-        source_system: "test".into(),
-        event,
-    }
-}
-
-fn touch(id: &str, day: i64, person: &str, campaign: &str) -> Envelope {
-    envelope(
-        id,
-        day,
-        Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: campaign.into(),
-            touch_type: TouchType::EmailClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    )
+/// The instant `n` days after T0.
+fn day(n: i64) -> i64 {
+    T0 + n * DAY
 }
 
 /// A lead's life: touches, creation, qualification, a deal with a second
 /// contact, the win.
 fn history() -> Vec<Envelope> {
     vec![
-        touch("t1", 1, "ann", "search"),
-        touch("t2", 3, "ann", "webinar"),
-        touch("t3", 5, "ann", "email"),
-        envelope(
-            "lead",
-            6,
-            Event::LeadCreated(LeadCreated {
-                person_id: "ann".into(),
-                email: String::new(),
-                phone: String::new(),
-                first_name: String::new(),
-                last_name: String::new(),
-                company: String::new(),
-                account_id: String::new(),
-                source: None,
-                owner_id: "rep".into(),
-            }),
-        ),
-        touch("t4", 8, "ann", "email"),
+        envelope("t1", day(1), touch("ann", "search")),
+        envelope("t2", day(3), touch("ann", "webinar")),
+        envelope("t3", day(5), touch("ann", "email")),
+        envelope("lead", day(6), lead("ann").owned_by("rep")),
+        envelope("t4", day(8), touch("ann", "email")),
         envelope(
             "qualified",
-            9,
-            Event::LeadUpdated(LeadUpdated {
-                person_id: "ann".into(),
-                owner_id: None,
+            day(9),
+            LeadUpdated {
                 status: Some(LeadStatus::Qualified),
-                qualification: None,
-            }),
+                ..lead_updated("ann")
+            },
         ),
-        touch("t5", 10, "bob", "tradeshow"),
+        envelope("t5", day(10), touch("bob", "tradeshow")),
         envelope(
             "opp",
-            12,
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: "opp".into(),
-                account_id: "acc".into(),
-                name: String::new(),
+            day(12),
+            OpportunityCreated {
                 stage: "proposal".into(),
-                amount: Money::new(10_000_00, "EUR"),
                 probability_pct: 60,
-                expected_close_at: None,
-                primary_contact_id: "ann".into(),
-                owner_id: String::new(),
-                partner_id: String::new(),
-            }),
+                ..opportunity("opp", "acc", 10_000_00).with_contact("ann")
+            },
         ),
         envelope(
             "role",
-            13,
-            Event::OpportunityContactRoleAdded(OpportunityContactRoleAdded {
-                opportunity_id: "opp".into(),
-                person_id: "bob".into(),
-                role: "economic_buyer".into(),
-            }),
+            day(13),
+            contact_role("opp", "bob", "economic_buyer"),
         ),
-        touch("t6", 14, "bob", "email"),
-        envelope(
-            "won",
-            20,
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: "opp".into(),
-                won: true,
-                amount: Money::new(9_000_00, "EUR"),
-                partner_id: String::new(),
-            }),
-        ),
+        envelope("t6", day(14), touch("bob", "email")),
+        envelope("won", day(20), won("opp", 9_000_00)),
     ]
 }
 

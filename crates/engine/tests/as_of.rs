@@ -1,16 +1,13 @@
 //! The as-of report over a live store: credit then and now per group, why it
 //! moved, and the bound on what one answer replays.
 
-mod common;
-
-use common::{at, envelope, lead, opportunity, touch};
-
 use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model};
 use touchline_core::*;
 use touchline_engine::as_of::{AsOfError, AsOfReport, AsOfRequest, MoveReason, ReasonCounts};
 use touchline_engine::{Batch, Engine, EngineConfig, GroupBy, Queries, TimeRange};
+use touchline_fixtures::{OpportunityFixture, at, envelope, lead, opportunity, touch};
 use touchline_store::Store;
 
 fn won(id: &str, ms: i64, opp: &str, amount: i64) -> Envelope {
@@ -37,10 +34,14 @@ fn engine(dir: &std::path::Path) -> (Engine, Queries) {
     };
     let mut engine = Engine::open(store.clone(), config).expect("open engine");
     let events = vec![
-        touch("t1", 100, "pia", "ads"),
-        touch("t2", 120, "quinn", "fair"),
-        lead("l1", 150, "pia"),
-        opportunity("o", 200, "o", "pia", 1_000_00),
+        envelope("t1", 100, touch("pia", "ads")),
+        envelope("t2", 120, touch("quinn", "fair")),
+        envelope("l1", 150, lead("pia")),
+        envelope(
+            "o",
+            200,
+            opportunity("o", "acc", 1_000_00).with_contact("pia"),
+        ),
         won("w", 300, "o", 1_000_00),
         envelope(
             "role",
@@ -51,7 +52,11 @@ fn engine(dir: &std::path::Path) -> (Engine, Queries) {
                 role: "champion".into(),
             }),
         ),
-        opportunity("o2", 700, "o2", "pia", 300_00),
+        envelope(
+            "o2",
+            700,
+            opportunity("o2", "acc", 300_00).with_contact("pia"),
+        ),
         won("w2", 800, "o2", 300_00),
     ];
     engine

@@ -2,11 +2,8 @@
 //! and a conversion's history ends in its stored credits and names why it
 //! moved.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{envelope, touch};
 use touchline_attribution::{ConversionKind, Model, OpportunityTouches};
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
@@ -14,6 +11,9 @@ use touchline_engine::as_of::MoveReason;
 use touchline_engine::history::{HistoryError, MAX_HISTORY_EVENTS, conversion_history};
 use touchline_engine::{
     Batch, Engine, EngineConfig, InfluenceQuery, InfluenceSort, Queries, TimeRange,
+};
+use touchline_fixtures::{
+    EnvelopeFixture, OpportunityFixture, envelope, eur, lead, merge, opportunity, touch,
 };
 use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
@@ -164,24 +164,6 @@ fn every_history_ends_in_the_stored_credits_in_account_mode() {
     histories_end_in_the_stored_credits(config);
 }
 
-fn lead(id: &str, ms: i64, person: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: String::new(),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: String::new(),
-            source: None,
-            owner_id: String::new(),
-        }),
-    )
-}
-
 #[test]
 fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -192,52 +174,37 @@ fn a_history_names_the_late_touch_the_merge_and_the_value_change() {
     };
     let mut engine = Engine::open(store.clone(), config).expect("open engine");
     let queries = Queries::new(store);
-    let mut late = touch("t-late", 100, "p", "tradeshow");
-    late.recorded_at = Timestamp::from_millis(5_000);
+    let late = envelope("t-late", 100, touch("p", "tradeshow")).recorded_at_ms(5_000);
     let deal = envelope(
         "o",
         400,
-        Event::OpportunityCreated(OpportunityCreated {
-            opportunity_id: "opp".into(),
-            account_id: "acc".into(),
-            name: String::new(),
-            stage: "qualification".into(),
-            amount: Money::new(10_000, "EUR"),
-            probability_pct: 20,
-            expected_close_at: None,
-            primary_contact_id: "p".into(),
-            owner_id: String::new(),
-            partner_id: String::new(),
-        }),
+        opportunity("opp", "acc", 10_000).with_contact("p"),
     );
     let bigger = envelope(
         "o-up",
         6_000,
-        Event::OpportunityUpdated(OpportunityUpdated {
+        OpportunityUpdated {
             opportunity_id: "opp".into(),
-            stage: None,
-            amount: Some(Money::new(25_000, "EUR")),
-            probability_pct: None,
-            expected_close_at: None,
-        }),
+            amount: Some(eur(25_000)),
+            ..Default::default()
+        },
     );
     let merge = envelope(
         "m",
         7_000,
-        Event::PersonsMerged(PersonsMerged {
-            surviving_person_id: "p".into(),
-            merged_person_id: "d".into(),
+        PersonsMerged {
             reason: "same e-mail".into(),
-        }),
+            ..merge("p", "d")
+        },
     );
     // One live batch: the engine publishes it as one version per model.
     engine
         .apply(Batch {
             events: vec![
-                touch("t-web", 200, "p", "webinar"),
-                lead("l", 300, "p"),
+                envelope("t-web", 200, touch("p", "webinar")),
+                envelope("l", 300, lead("p")),
                 deal,
-                touch("t-dup", 50, "d", "ads"),
+                envelope("t-dup", 50, touch("d", "ads")),
                 late,
                 bigger,
                 merge,
@@ -286,8 +253,9 @@ fn a_history_beyond_the_limit_is_refused_not_replayed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Arc::new(Store::open(dir.path()).expect("open store"));
     let mut engine = Engine::open(store.clone(), EngineConfig::default()).expect("open engine");
-    let mut events = vec![lead("l", 10, "p")];
-    events.extend((0..=MAX_HISTORY_EVENTS).map(|i| touch(&format!("t-{i}"), 1, "p", "web")));
+    let mut events = vec![envelope("l", 10, lead("p"))];
+    events
+        .extend((0..=MAX_HISTORY_EVENTS).map(|i| envelope(format!("t-{i}"), 1, touch("p", "web"))));
     engine
         .apply(Batch {
             events,

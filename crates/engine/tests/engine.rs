@@ -4,13 +4,13 @@
 mod common;
 
 use common::state::*;
-use common::{at, envelope, lead, opportunity, touch};
 
 use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, PublishedAttribution, Queries};
+use touchline_fixtures::*;
 use touchline_projection::ConversionView;
 use touchline_store::{PartitionOffset, Store, Table};
 
@@ -105,8 +105,8 @@ fn a_late_touch_publishes_a_new_version_of_first_touch_only() {
     };
     engine
         .apply(batch(vec![
-            touch("t2", 200, "p", "webinar"),
-            lead("l", 300, "p"),
+            envelope("t2", 200, touch("p", "webinar")),
+            envelope("l", 300, lead("p")),
         ]))
         .expect("apply");
     engine
@@ -115,7 +115,7 @@ fn a_late_touch_publishes_a_new_version_of_first_touch_only() {
         .expect("trim");
     // Recorded now, happened before everything else.
     engine
-        .apply(batch(vec![touch("t1", 100, "p", "tradeshow")]))
+        .apply(batch(vec![envelope("t1", 100, touch("p", "tradeshow"))]))
         .expect("apply");
     let published = outbox_messages(engine.store());
     assert_eq!(published.len(), 1, "{published:?}");
@@ -138,19 +138,15 @@ fn opportunity_pipeline_is_credited_from_every_contact_in_exact_cents() {
     engine
         .apply(Batch {
             events: vec![
-                touch("a1", 100, "alice", "search"),
-                touch("b1", 50, "bob", "tradeshow"),
-                touch("a2", 400, "alice", "webinar"),
-                opportunity("o", 300, "opp", "alice", 12_345_67),
+                envelope("a1", 100, touch("alice", "search")),
+                envelope("b1", 50, touch("bob", "tradeshow")),
+                envelope("a2", 400, touch("alice", "webinar")),
                 envelope(
-                    "role",
-                    310,
-                    Event::OpportunityContactRoleAdded(OpportunityContactRoleAdded {
-                        opportunity_id: "opp".into(),
-                        person_id: "bob".into(),
-                        role: "decision maker".into(),
-                    }),
+                    "o",
+                    300,
+                    opportunity("opp", "acc", 12_345_67).with_contact("alice"),
                 ),
+                envelope("role", 310, contact_role("opp", "bob", "decision maker")),
             ],
             ..Batch::default()
         })
@@ -188,7 +184,7 @@ fn a_conversion_without_touches_is_credited_to_no_touch() {
     let (mut engine, queries) = open(dir.path());
     engine
         .apply(Batch {
-            events: vec![lead("l", 300, "p")],
+            events: vec![envelope("l", 300, lead("p"))],
             ..Batch::default()
         })
         .expect("apply");
@@ -226,10 +222,10 @@ fn a_merge_moves_history_to_the_survivor_and_retracts_the_duplicate_lead() {
     engine
         .apply(Batch {
             events: vec![
-                touch("t1", 100, "dup", "tradeshow"),
-                lead("l-dup", 150, "dup"),
-                touch("t2", 200, "main", "webinar"),
-                lead("l-main", 250, "main"),
+                envelope("t1", 100, touch("dup", "tradeshow")),
+                envelope("l-dup", 150, lead("dup")),
+                envelope("t2", 200, touch("main", "webinar")),
+                envelope("l-main", 250, lead("main")),
             ],
             ..Batch::default()
         })
@@ -244,14 +240,13 @@ fn a_merge_moves_history_to_the_survivor_and_retracts_the_duplicate_lead() {
                 envelope(
                     "m",
                     300,
-                    Event::PersonsMerged(PersonsMerged {
-                        surviving_person_id: "main".into(),
-                        merged_person_id: "dup".into(),
+                    PersonsMerged {
                         reason: "same e-mail".into(),
-                    }),
+                        ..merge("main", "dup")
+                    },
                 ),
                 // Later events naming the merged id land on the survivor.
-                touch("t3", 50, "dup", "referral"),
+                envelope("t3", 50, touch("dup", "referral")),
             ],
             ..Batch::default()
         })
@@ -318,7 +313,7 @@ fn offsets_commit_with_the_batch_and_dead_letters_are_counted() {
         let (mut engine, _) = open(dir.path());
         engine
             .apply(Batch {
-                events: vec![touch("t1", 100, "p", "c")],
+                events: vec![envelope("t1", 100, touch("p", "c"))],
                 offsets: vec![PartitionOffset {
                     topic: "in".into(),
                     partition: 2,
@@ -375,13 +370,19 @@ fn an_event_repeated_while_its_batch_is_in_flight_is_a_duplicate() {
     let (mut engine, queries) = open(dir.path());
     let (first, _) = engine
         .submit(Batch {
-            events: vec![touch("a", 1, "p", "c"), touch("b", 2, "p", "c")],
+            events: vec![
+                envelope("a", 1, touch("p", "c")),
+                envelope("b", 2, touch("p", "c")),
+            ],
             ..Batch::default()
         })
         .expect("submit");
     let (second, durable) = engine
         .submit(Batch {
-            events: vec![touch("b", 2, "p", "c"), touch("c", 3, "p", "c")],
+            events: vec![
+                envelope("b", 2, touch("p", "c")),
+                envelope("c", 3, touch("p", "c")),
+            ],
             ..Batch::default()
         })
         .expect("submit");
@@ -406,19 +407,6 @@ fn an_event_repeated_while_its_batch_is_in_flight_is_a_duplicate() {
     assert_eq!(engine.metrics().snapshot().events_appended, 3);
 }
 
-fn status(id: &str, ms: i64, person: &str, status: LeadStatus) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::LeadUpdated(LeadUpdated {
-            person_id: person.into(),
-            owner_id: None,
-            status: Some(status),
-            qualification: None,
-        }),
-    )
-}
-
 #[test]
 fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracted() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -429,22 +417,24 @@ fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracte
     };
     engine
         .apply(batch(vec![
-            touch("t1", 100, "p", "search"),
-            lead("l", 150, "p"),
-            touch("t2", 200, "p", "webinar"),
-            status("q", 250, "p", LeadStatus::Qualified),
-            opportunity("o", 300, "opp", "p", 10_000_00),
-            touch("t3", 350, "p", "demo"),
+            envelope("t1", 100, touch("p", "search")),
+            envelope("l", 150, lead("p")),
+            envelope("t2", 200, touch("p", "webinar")),
             envelope(
-                "won",
-                400,
-                Event::OpportunityClosed(OpportunityClosed {
-                    opportunity_id: "opp".into(),
-                    won: true,
-                    amount: Money::new(12_500_00, "EUR"),
-                    partner_id: String::new(),
-                }),
+                "q",
+                250,
+                LeadUpdated {
+                    status: Some(LeadStatus::Qualified),
+                    ..lead_updated("p")
+                },
             ),
+            envelope(
+                "o",
+                300,
+                opportunity("opp", "acc", 10_000_00).with_contact("p"),
+            ),
+            envelope("t3", 350, touch("p", "demo")),
+            envelope("won", 400, won("opp", 12_500_00)),
         ]))
         .expect("apply");
     let qualified = queries
@@ -493,13 +483,10 @@ fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracte
         .apply(batch(vec![envelope(
             "reopen",
             500,
-            Event::OpportunityUpdated(OpportunityUpdated {
-                opportunity_id: "opp".into(),
-                stage: Some("negotiation".into()),
-                amount: None,
+            OpportunityUpdated {
                 probability_pct: Some(60),
-                expected_close_at: None,
-            }),
+                ..stage("opp", "negotiation")
+            },
         )]))
         .expect("apply");
     assert!(
@@ -526,12 +513,7 @@ fn qualified_leads_and_won_deals_are_conversions_and_a_reopened_deal_is_retracte
         .apply(batch(vec![envelope(
             "won-again",
             600,
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: "opp".into(),
-                won: true,
-                amount: Money::new(13_000_00, "EUR"),
-                partner_id: String::new(),
-            }),
+            touchline_fixtures::won("opp", 13_000_00),
         )]))
         .expect("apply");
     let won = queries
@@ -548,7 +530,10 @@ fn dropping_a_model_from_the_config_retracts_its_credit_sets() {
         let (mut engine, _) = open(dir.path());
         engine
             .apply(Batch {
-                events: vec![touch("t1", 100, "p", "search"), lead("l", 150, "p")],
+                events: vec![
+                    envelope("t1", 100, touch("p", "search")),
+                    envelope("l", 150, lead("p")),
+                ],
                 ..Batch::default()
             })
             .expect("apply");
@@ -638,15 +623,14 @@ fn as_of_rebuilds_the_past_and_names_what_moved_since() {
     use touchline_engine::as_of::{MoveReason, moved_since, rebuild_as_of};
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut engine, now) = open_first_last(dir.path());
-    let mut late = touch("t1", 100, "p", "tradeshow");
-    late.recorded_at = at(1_000); // scanned at the booth, typed in later
-    let mut later_lead = lead("l2", 2_000, "q");
-    later_lead.recorded_at = at(2_000);
+    // Scanned at the booth, typed in later.
+    let late = envelope("t1", 100, touch("p", "tradeshow")).recorded_at_ms(1_000);
+    let later_lead = envelope("l2", 2_000, lead("q")).recorded_at_ms(2_000);
     engine
         .apply(Batch {
             events: vec![
-                touch("t2", 200, "p", "webinar"),
-                lead("l", 300, "p"),
+                envelope("t2", 200, touch("p", "webinar")),
+                envelope("l", 300, lead("p")),
                 late,
                 later_lead,
             ],

@@ -1,35 +1,14 @@
 //! The touches behind a conversion are one rule: the data-driven models see
 //! the same people as the per-conversion models, in account mode too.
 
-mod common;
-
-use common::{envelope, touch};
-
 use std::sync::Arc;
 
 use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
 use touchline_core::*;
 use touchline_engine::data_driven::{DataDrivenModel, Granularity};
 use touchline_engine::{Batch, Engine, EngineConfig, Queries, TimeRange};
+use touchline_fixtures::*;
 use touchline_store::Store;
-
-fn lead(person: &str, ms: i64) -> Envelope {
-    envelope(
-        &format!("lead-{person}"),
-        ms,
-        Event::LeadCreated(LeadCreated {
-            person_id: person.into(),
-            email: String::new(),
-            phone: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
-            company: String::new(),
-            account_id: "acc".into(),
-            source: None,
-            owner_id: String::new(),
-        }),
-    )
-}
 
 #[test]
 fn data_driven_journeys_draw_on_every_account_contact_in_account_mode() {
@@ -48,37 +27,21 @@ fn data_driven_journeys_draw_on_every_account_contact_in_account_mode() {
     // Alice is the deal's contact; Bob only works at the same account. Carol
     // never converts.
     let events = vec![
-        lead("alice", 10),
-        lead("bob", 11),
-        touch("t-alice", 100, "alice", "webinar"),
-        touch("t-bob", 90, "bob", "search"),
-        touch("t-carol", 120, "carol", "search"),
+        envelope("lead-alice", 10, lead("alice").at_account("acc")),
+        envelope("lead-bob", 11, lead("bob").at_account("acc")),
+        envelope("t-alice", 100, touch("alice", "webinar")),
+        envelope("t-bob", 90, touch("bob", "search")),
+        envelope("t-carol", 120, touch("carol", "search")),
         envelope(
             "opp-created",
             200,
-            Event::OpportunityCreated(OpportunityCreated {
-                opportunity_id: "opp".into(),
-                account_id: "acc".into(),
-                name: String::new(),
+            OpportunityCreated {
                 stage: "proposal".into(),
-                amount: Money::new(1_000_00, "EUR"),
                 probability_pct: 60,
-                expected_close_at: None,
-                primary_contact_id: "alice".into(),
-                owner_id: String::new(),
-                partner_id: String::new(),
-            }),
+                ..opportunity("opp", "acc", 1_000_00).with_contact("alice")
+            },
         ),
-        envelope(
-            "opp-won",
-            300,
-            Event::OpportunityClosed(OpportunityClosed {
-                opportunity_id: "opp".into(),
-                won: true,
-                amount: Money::new(1_000_00, "EUR"),
-                partner_id: String::new(),
-            }),
-        ),
+        envelope("opp-won", 300, won("opp", 1_000_00)),
     ];
     engine
         .apply(Batch {
@@ -135,23 +98,17 @@ fn a_period_cuts_data_driven_journeys_at_its_boundary() {
         ..EngineConfig::default()
     };
     let mut engine = Engine::open(store.clone(), config).expect("open engine");
-    let lead_at = |person: &str, ms: i64| {
-        let mut e = lead(person, ms);
-        if let Event::LeadCreated(l) = &mut e.event {
-            l.account_id.clear();
-        }
-        e
-    };
+    let lead_at = |person: &str, ms: i64| envelope(format!("lead-{person}"), ms, lead(person));
     let events = vec![
-        touch("alice-email", AUG_1 + 24 * DAY, "alice", "email"),
+        envelope("alice-email", AUG_1 + 24 * DAY, touch("alice", "email")),
         lead_at("alice", SEP_1 + 4 * DAY),
-        touch("bob-search", SEP_1 + 9 * DAY, "bob", "search"),
-        touch("bob-email", OCT_1, "bob", "email"),
+        envelope("bob-search", SEP_1 + 9 * DAY, touch("bob", "search")),
+        envelope("bob-email", OCT_1, touch("bob", "email")),
         lead_at("bob", OCT_1 + 2 * DAY),
-        touch("carol-webinar", AUG_1, "carol", "webinar"),
+        envelope("carol-webinar", AUG_1, touch("carol", "webinar")),
         lead_at("carol", AUG_1 + 9 * DAY),
-        touch("carol-email", SEP_1 + 14 * DAY, "carol", "email"),
-        touch("dave-search", SEP_1 + 19 * DAY, "dave", "search"),
+        envelope("carol-email", SEP_1 + 14 * DAY, touch("carol", "email")),
+        envelope("dave-search", SEP_1 + 19 * DAY, touch("dave", "search")),
     ];
     engine
         .apply(Batch {

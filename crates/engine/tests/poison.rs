@@ -1,15 +1,14 @@
 //! Single inputs that must neither stop the engine nor corrupt a number
 //! (issue 8): long merge chains, conflicting duplicates, totals beyond `i64`.
 
-mod common;
-
-use common::{envelope, touch};
-
 use std::sync::Arc;
 
 use touchline_attribution::{ConversionKind, Model};
 use touchline_core::*;
 use touchline_engine::{Batch, Engine, EngineConfig, PipelineConfig, Queries};
+use touchline_fixtures::{
+    EnvelopeFixture, OpportunityFixture, at, envelope, merge, opportunity, touch,
+};
 use touchline_store::Store;
 
 fn open(dir: &std::path::Path) -> (Engine, Queries) {
@@ -20,37 +19,6 @@ fn open(dir: &std::path::Path) -> (Engine, Queries) {
     };
     let engine = Engine::open(store.clone(), config).expect("open engine");
     (engine, Queries::new(store))
-}
-
-fn merge(id: &str, ms: i64, surviving: &str, merged: &str) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::PersonsMerged(PersonsMerged {
-            surviving_person_id: surviving.into(),
-            merged_person_id: merged.into(),
-            reason: String::new(),
-        }),
-    )
-}
-
-fn opportunity(id: &str, ms: i64, opp: &str, contact: &str, amount_minor: i64) -> Envelope {
-    envelope(
-        id,
-        ms,
-        Event::OpportunityCreated(OpportunityCreated {
-            opportunity_id: opp.into(),
-            account_id: "acc".into(),
-            name: String::new(),
-            stage: "negotiation".into(),
-            amount: Money::new(amount_minor, "EUR"),
-            probability_pct: 100,
-            expected_close_at: Some(Timestamp::from_millis(1_000)),
-            primary_contact_id: contact.into(),
-            owner_id: String::new(),
-            partner_id: String::new(),
-        }),
-    )
 }
 
 fn apply(engine: &mut Engine, events: Vec<Envelope>) -> touchline_engine::BatchOutcome {
@@ -68,20 +36,22 @@ fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
     let (mut engine, queries) = open(dir.path());
     // p0 into p1, p1 into p2, ... p39 into p40: each merge names the previous
     // survivor, so the chain is 40 hops long from p0.
-    let mut events = vec![touch("t-first", 10, "p0", "webinar")];
+    let mut events = vec![envelope("t-first", 10, touch("p0", "webinar"))];
     for i in 0..40 {
-        events.push(merge(
-            &format!("m{i}"),
+        events.push(envelope(
+            format!("m{i}"),
             100 + i,
-            &format!("p{}", i + 1),
-            &format!("p{i}"),
+            merge(format!("p{}", i + 1), format!("p{i}")),
         ));
     }
     // One batch per event: nothing is resolved in memory along the way.
     for event in events {
         apply(&mut engine, vec![event]);
     }
-    apply(&mut engine, vec![touch("t-late", 500, "p0", "tradeshow")]);
+    apply(
+        &mut engine,
+        vec![envelope("t-late", 500, touch("p0", "tradeshow"))],
+    );
     let survivor = queries.person("p40").expect("query").expect("exists");
     let campaigns: Vec<&str> = survivor
         .touches
@@ -115,18 +85,17 @@ fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
 fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut engine, queries) = open(dir.path());
-    let original = touch("e1", 100, "p1", "webinar");
+    let original = envelope("e1", 100, touch("p1", "webinar"));
     assert_eq!(apply(&mut engine, vec![original.clone()]).appended, 1);
 
     // A producer retry, and a re-sent copy recorded later: the same event.
-    let mut recorded_later = original.clone();
-    recorded_later.recorded_at = Timestamp::from_millis(9_000);
+    let recorded_later = original.clone().recorded_at_ms(9_000);
     let retries = apply(&mut engine, vec![original.clone(), recorded_later]);
     assert_eq!((retries.appended, retries.duplicates), (0, 2));
     assert!(retries.conflicting.is_empty());
 
     // The same id with other content: skipped, reported with the logged copy.
-    let other = touch("e1", 100, "p1", "tradeshow");
+    let other = envelope("e1", 100, touch("p1", "tradeshow"));
     let outcome = apply(&mut engine, vec![other.clone()]);
     assert_eq!((outcome.appended, outcome.duplicates), (0, 0));
     assert_eq!(outcome.conflicting.len(), 1);
@@ -137,8 +106,8 @@ fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
     let twins = apply(
         &mut engine,
         vec![
-            touch("e2", 200, "p1", "search"),
-            touch("e2", 200, "p1", "ads"),
+            envelope("e2", 200, touch("p1", "search")),
+            envelope("e2", 200, touch("p1", "ads")),
         ],
     );
     assert_eq!((twins.appended, twins.conflicting.len()), (1, 1));
@@ -184,7 +153,7 @@ fn a_conflict_with_the_batch_in_flight_is_found_too() {
     // `submit` leaves the first batch in flight while the second is prepared.
     let (_, previous) = engine
         .submit(Batch {
-            events: vec![touch("e1", 100, "p1", "webinar")],
+            events: vec![envelope("e1", 100, touch("p1", "webinar"))],
             ..Batch::default()
         })
         .expect("submit");
@@ -192,8 +161,8 @@ fn a_conflict_with_the_batch_in_flight_is_found_too() {
     let (outcome, previous) = engine
         .submit(Batch {
             events: vec![
-                touch("e1", 100, "p1", "tradeshow"),
-                touch("e1", 100, "p1", "webinar"),
+                envelope("e1", 100, touch("p1", "tradeshow")),
+                envelope("e1", 100, touch("p1", "webinar")),
             ],
             ..Batch::default()
         })
@@ -213,14 +182,17 @@ fn totals_beyond_i64_do_not_wrap() {
     // 10,000 open deals at the largest accepted amount: 10^19 minor units in
     // all, above i64::MAX (about 9.22 × 10^18).
     let deals = 10_000i64;
-    let mut events = vec![touch("t", 1, "p", "webinar")];
+    let mut events = vec![envelope("t", 1, touch("p", "webinar"))];
     for i in 0..deals {
-        events.push(opportunity(
-            &format!("o{i}"),
+        events.push(envelope(
+            format!("o{i}"),
             10 + i,
-            &format!("opp{i}"),
-            "p",
-            MAX_AMOUNT_MINOR,
+            OpportunityCreated {
+                stage: "negotiation".into(),
+                probability_pct: 100,
+                expected_close_at: Some(at(1_000)),
+                ..opportunity(format!("opp{i}"), "acc", MAX_AMOUNT_MINOR).with_contact("p")
+            },
         ));
     }
     for chunk in events.chunks(2_500) {
@@ -272,7 +244,7 @@ fn a_person_past_the_history_limit_keeps_the_earliest_and_latest_touches() {
             } else {
                 "ads"
             };
-            touch(&format!("t{i}"), 1_000 + i as i64, "bot", campaign)
+            envelope(format!("t{i}"), 1_000 + i as i64, touch("bot", campaign))
         })
         .collect();
     for chunk in events.chunks(2_000) {
@@ -298,7 +270,10 @@ fn a_person_past_the_history_limit_keeps_the_earliest_and_latest_touches() {
         .expect("exists");
     assert_eq!((set_aside.touches, set_aside.members), (extra as u64, 1));
     // A touch earlier than every kept one becomes the first touch.
-    apply(&mut engine, vec![touch("t-early", 1, "bot", "referral")]);
+    apply(
+        &mut engine,
+        vec![envelope("t-early", 1, touch("bot", "referral"))],
+    );
     let bot = queries.person("bot").expect("query").expect("exists");
     assert_eq!(
         bot.touches.first().map(|t| t.event_id.as_str()),

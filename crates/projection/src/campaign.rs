@@ -185,7 +185,7 @@ impl CampaignView {
 
 #[cfg(test)]
 mod tests {
-    use touchline_core::{CampaignCostRecorded, CampaignUpserted};
+    use touchline_core::CampaignUpserted;
 
     use super::*;
 
@@ -193,50 +193,26 @@ mod tests {
     /// 2026-03-01T00:00:00Z.
     const MARCH: i64 = 1_772_323_200_000;
 
-    fn at(ms: i64) -> Timestamp {
-        Timestamp::from_millis(ms)
-    }
+    use touchline_fixtures::{at, envelope, eur};
 
-    fn envelope(id: &str, ms: i64, event: Event) -> Envelope {
-        Envelope {
-            event_id: id.into(),
-            occurred_at: at(ms),
-            recorded_at: at(ms),
-            source_system: "test".into(),
-            event,
-        }
-    }
-
+    /// The spring webinar from March on, ending and planned as given.
     fn upserted(ends_at: Option<i64>, planned: Option<i64>) -> Envelope {
         envelope(
             "c",
             MARCH,
-            Event::CampaignUpserted(CampaignUpserted {
-                campaign_id: "cmp".into(),
+            CampaignUpserted {
                 name: "Spring webinar".into(),
                 channel: "webinar".into(),
-                medium: String::new(),
-                source: String::new(),
-                ad_code: String::new(),
                 campaign_type: CampaignType::Webinar,
-                parent_campaign_id: String::new(),
-                starts_at: at(MARCH),
                 ends_at: ends_at.map(at),
-                planned_cost: planned.map(|p| Money::new(p, "EUR")),
-            }),
+                planned_cost: planned.map(eur),
+                ..touchline_fixtures::campaign("cmp", MARCH)
+            },
         )
     }
 
     fn cost(id: &str, ms: i64, amount: i64) -> Envelope {
-        envelope(
-            id,
-            ms,
-            Event::CampaignCostRecorded(CampaignCostRecorded {
-                campaign_id: "cmp".into(),
-                cost: Money::new(amount, "EUR"),
-                description: String::new(),
-            }),
-        )
+        envelope(id, ms, touchline_fixtures::cost("cmp", amount))
     }
 
     fn view(events: &[Envelope]) -> CampaignView {

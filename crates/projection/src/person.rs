@@ -539,41 +539,38 @@ fn fill(field: &mut String, value: &str) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use touchline_core::{LeadRouted, LeadUpdated};
+    use touchline_fixtures::{at, envelope, lead_updated};
 
     use super::*;
 
-    fn at(ms: i64) -> Timestamp {
-        Timestamp::from_millis(ms)
-    }
-
+    /// p re-routed by hand through the API to partner `owner`.
     fn routed(id: &str, ms: i64, owner: &str) -> Envelope {
         Envelope {
-            event_id: id.into(),
-            occurred_at: at(ms),
-            recorded_at: at(ms),
             source_system: "touchline.api".into(),
-            event: Event::LeadRouted(LeadRouted {
-                person_id: "p".into(),
-                owner_id: owner.into(),
-                owner_kind: OwnerKind::Partner,
-                rule: String::new(),
-                reason: "by hand".into(),
-            }),
+            ..envelope(
+                id,
+                ms,
+                LeadRouted {
+                    owner_kind: OwnerKind::Partner,
+                    reason: "by hand".into(),
+                    ..touchline_fixtures::routed("p", owner)
+                },
+            )
         }
     }
 
+    /// p given to `owner` in the CRM.
     fn updated(id: &str, ms: i64, owner: &str) -> Envelope {
         Envelope {
-            event_id: id.into(),
-            occurred_at: at(ms),
-            recorded_at: at(ms),
             source_system: "crm".into(),
-            event: Event::LeadUpdated(LeadUpdated {
-                person_id: "p".into(),
-                owner_id: Some(owner.into()),
-                status: None,
-                qualification: None,
-            }),
+            ..envelope(
+                id,
+                ms,
+                LeadUpdated {
+                    owner_id: Some(owner.into()),
+                    ..lead_updated("p")
+                },
+            )
         }
     }
 

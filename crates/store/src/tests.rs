@@ -1,24 +1,11 @@
-use touchline_core::{
-    Envelope, Event, StreamKind, Timestamp, TouchRecorded, TouchStatus, TouchType,
-};
+use touchline_core::{Envelope, StreamKind};
+use touchline_fixtures::{self as fixtures, EnvelopeFixture};
 
 use super::*;
 
+/// A touch by `person` in campaign `c` at 1 s, recorded at 2 s.
 fn touch(event_id: &str, person: &str) -> Envelope {
-    Envelope {
-        event_id: event_id.into(),
-        occurred_at: Timestamp::from_millis(1_000),
-        recorded_at: Timestamp::from_millis(2_000),
-        source_system: "test".into(),
-        event: Event::TouchRecorded(TouchRecorded {
-            person_id: person.into(),
-            campaign_id: "c".into(),
-            touch_type: TouchType::EmailClick,
-            status: TouchStatus::Responded,
-            asset: String::new(),
-            topic: String::new(),
-        }),
-    }
+    fixtures::envelope(event_id, 1_000, fixtures::touch(person, "c")).recorded_at_ms(2_000)
 }
 
 #[test]
