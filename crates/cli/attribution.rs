@@ -1,5 +1,6 @@
-//! `touchline attribution ...`: data-driven models, every model side by side,
-//! and the credits as of a past instant.
+//! `touchline attribution ...`: data-driven models, every model side by side;
+//! the credits as of a past instant are [`crate::as_of`], what-if
+//! [`crate::what_if`].
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use touchline_attribution::{ConversionKind, Model};
 
-use crate::args::{open_queries, parse_cli_range, parse_conversion, parse_model};
+use crate::args::{open_queries, parse_cli_range, parse_conversion};
 use crate::output::{Format, Out, OutputArgs, TextTable, money};
 use crate::rows::{Cell, Column, Rows};
 
@@ -45,24 +46,10 @@ pub enum AttributionCommand {
         out: OutputArgs,
     },
     /// What we would have said at a past instant (from the events recorded by
-    /// then, with today's configuration), and which conversions moved since, and why.
-    AsOf {
-        /// The store directory (read-only; the engine may be running on it).
-        #[arg(long, default_value = "data/touchline", env = "TOUCHLINE_STORE_PATH")]
-        db: PathBuf,
-        /// The past instant: 2026-03-01 or RFC 3339.
-        #[arg(long)]
-        at: String,
-        #[arg(long, default_value = "first_touch", value_parser = parse_model)]
-        model: Model,
-        #[arg(long, default_value = "lead_created", value_parser = parse_conversion)]
-        conversion: ConversionKind,
-        /// TOML config whose [attribution] section to use (default: the built-in one).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[command(flatten)]
-        out: OutputArgs,
-    },
+    /// then): with --by, the credit then, now and the difference per
+    /// campaign, channel or source, as `GET /v1/reports/as-of`; without, the
+    /// conversions that moved since, and why.
+    AsOf(crate::as_of::AsOfArgs),
     /// Every model side by side: for one conversion (--conversion-id), or per
     /// campaign for a conversion point over a period.
     Compare {
@@ -97,16 +84,6 @@ const DATA_DRIVEN: &[Column] = &[
     Column::float("share"),
     Column::float("conversions"),
     Column::float("value"),
-];
-
-/// `as-of`'s rows: the credits then and now as `campaign weight%` lists,
-/// missing (`-` in CSV) where the conversion did not stand.
-const AS_OF: &[Column] = &[
-    Column::text("conversion_id"),
-    Column::text("model"),
-    Column::text("then").nullable(),
-    Column::text("now").nullable(),
-    Column::text("reasons"),
 ];
 
 /// `compare --conversion-id`'s rows: one conversion's credit lines per model.
@@ -203,14 +180,7 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AttributionCommand::AsOf {
-            db,
-            at,
-            model,
-            conversion,
-            config,
-            out,
-        } => as_of(&db, &at, model, conversion, config.as_deref(), out.open()?),
+        AttributionCommand::AsOf(args) => crate::as_of::run(args),
         AttributionCommand::Compare {
             db,
             conversion_id,
@@ -229,83 +199,6 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             out.open()?,
         ),
     }
-}
-
-fn as_of(
-    db: &std::path::Path,
-    at: &str,
-    model: Model,
-    kind: ConversionKind,
-    config: Option<&std::path::Path>,
-    out: Out,
-) -> anyhow::Result<()> {
-    let at = touchline_core::Timestamp::parse_lenient(at)
-        .with_context(|| format!("--at: {at:?} is not a date (2026-03-01) or RFC 3339 time"))?;
-    let config = crate::config::Config::load(config)?;
-    let now = open_queries(db)?;
-    let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
-    let engine_config = touchline_engine::EngineConfig {
-        models: config.attribution.models.clone(),
-        settings: config.attribution.settings(),
-        routing: Default::default(),
-    };
-    let then =
-        touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;
-    let moved = touchline_engine::as_of::moved_since(&then, &now, model, kind, at)?;
-    let summary = |credits: &Option<Vec<touchline_attribution::Credit>>| match credits {
-        None => "-".to_owned(),
-        Some(credits) => credits
-            .iter()
-            .map(|c| format!("{} {:.0}%", c.campaign_id, c.weight * 100.0))
-            .collect::<Vec<_>>()
-            .join(", "),
-    };
-    let reason_names = |m: &touchline_engine::as_of::Moved| {
-        m.reasons
-            .iter()
-            .map(|r| {
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-    };
-    match out.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&moved)?),
-        Format::Csv | Format::Parquet => {
-            let mut rows = Rows::new(AS_OF);
-            for m in &moved {
-                rows.push(vec![
-                    (&m.conversion_id).into(),
-                    m.model.name().into(),
-                    Cell::or(m.then.as_ref().map(|_| summary(&m.then)), "-"),
-                    Cell::or(m.now.as_ref().map(|_| summary(&m.now)), "-"),
-                    reason_names(m).join(" ").into(),
-                ]);
-            }
-            out.rows(rows)?;
-        }
-        Format::Table => {
-            println!(
-                "{} {} conversions moved since {at} under {}:",
-                moved.len(),
-                kind.name(),
-                model.name()
-            );
-            let mut table = TextTable::new(vec!["conversion", "then", "now", "why"]);
-            for m in &moved {
-                table.row(vec![
-                    m.conversion_id.clone(),
-                    summary(&m.then),
-                    summary(&m.now),
-                    reason_names(m).join(", "),
-                ]);
-            }
-            print!("{}", table.render());
-        }
-    }
-    Ok(())
 }
 
 fn compare(

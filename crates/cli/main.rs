@@ -12,6 +12,7 @@
 //! - `touchline token`: make API tokens.
 
 mod args;
+mod as_of;
 mod attribution;
 mod backup;
 mod config;

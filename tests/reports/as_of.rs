@@ -1,5 +1,7 @@
 //! `GET /v1/reports/as-of` against a store whose engine keeps running: what
-//! we said at an instant, what we say now, and why it moved, per campaign.
+//! we said at an instant, what we say now, and why it moved, per campaign;
+//! and `touchline attribution as-of --by`, which answers the same from the
+//! command line.
 
 use std::sync::Arc;
 
@@ -15,7 +17,7 @@ use touchline_projection::{
 use touchline_store::{Store, Table};
 use tower::ServiceExt;
 
-use super::{DAY, JAN, envelope};
+use super::{DAY, JAN, envelope, won_deal};
 
 fn recorded(mut envelope: Envelope, ms: i64) -> Envelope {
     envelope.recorded_at = Timestamp::from_millis(ms);
@@ -363,4 +365,269 @@ async fn what_changed_since_an_instant_per_campaign_and_why_with_the_engine_runn
     assert_eq!(after["conversions_now"], 4);
     assert_eq!(after["rows"][0]["group"], "fair");
     assert_eq!(after["rows"][0]["delta"]["conversions"], 2.0);
+}
+
+/// `touchline attribution as-of` on `db`, its scratch in `tmp`.
+fn cli(db: &std::path::Path, tmp: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_touchline"))
+        .args(["attribution", "as-of", "--db", db.to_str().unwrap()])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("TMPDIR", tmp)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The table's line for a group: its cells split on runs of spaces (the
+/// money cells hold one space, `1,000.00 EUR`, the columns at least two).
+fn table_line(table: &str, group: &str) -> Vec<String> {
+    table
+        .lines()
+        .find(|l| l.starts_with(&format!("{group} ")))
+        .unwrap_or_else(|| panic!("no line for {group}: {table}"))
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cli_answers_as_the_api_does_and_names_a_bad_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store");
+    let store = Arc::new(Store::open(&db).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    // Pia's deal, won before the instant: credited to the webinar then, to
+    // the fair (her late touch) now.
+    let mut events = history();
+    events.extend(won_deal("pia", JAN + 5 * DAY, 1, ""));
+    engine
+        .apply(Batch {
+            events,
+            ..Batch::default()
+        })
+        .unwrap();
+    let app = touchline_api::router(Queries::new(store.clone()), engine.metrics().clone());
+    let questions = [
+        "at=2026-01-11&by=campaign&moved=true&moved_limit=2",
+        "at=2026-01-11&by=channel&model=linear&conversion=opportunity_won&moved=true",
+        "at=2026-01-11&by=source&from=2026-01-03&to=2026-02-01",
+    ];
+    let mut answers = Vec::new();
+    for query in questions {
+        let (status, answer) = get_json(&app, &format!("/v1/reports/as-of?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {answer}");
+        answers.push(answer);
+    }
+    let (_, api_csv) = get(
+        &app,
+        "/v1/reports/as-of?at=2026-01-11&conversion=opportunity_won&format=csv&table=rows",
+    )
+    .await;
+    // The CLI reads the store as any reader does, once the engine is gone.
+    drop(app);
+    drop(engine);
+    drop(store);
+    let tmp = tempfile::tempdir().unwrap();
+
+    // The same question as flags: the same answer.
+    for (query, answer) in questions.iter().zip(&answers) {
+        let mut args = vec!["--format", "json"];
+        for pair in query.split('&') {
+            match pair.split_once('=').unwrap() {
+                ("moved", "true") => args.push("--moved"),
+                ("at", v) => args.extend(["--at", v]),
+                ("by", v) => args.extend(["--by", v]),
+                ("model", v) => args.extend(["--model", v]),
+                ("conversion", v) => args.extend(["--conversion", v]),
+                ("from", v) => args.extend(["--from", v]),
+                ("to", v) => args.extend(["--to", v]),
+                ("moved_limit", v) => args.extend(["--moved-limit", v]),
+                other => panic!("{other:?}"),
+            }
+        }
+        let output = cli(&db, tmp.path(), &args);
+        assert!(output.status.success(), "{query}: {}", text(&output.stderr));
+        let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(&json, answer, "{query}");
+    }
+    assert_eq!(answers[0]["moved"].as_array().unwrap().len(), 2);
+    assert_eq!(answers[1]["rows"][0]["delta"]["value_minor"], 0);
+
+    // A table for people: the fair's lead came since, by the late touch.
+    let output = cli(&db, tmp.path(), &["--at", "2026-01-11", "--by", "campaign"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    assert!(
+        table.starts_with(
+            "lead_created by campaign under first_touch, as of 2026-01-11T00:00:00.000Z and now\n\
+             then: 11 events replayed (log positions before 15); 2 conversions then, 3 now, \
+             3 moved\n"
+        ),
+        "{table}"
+    );
+    assert_eq!(
+        table_line(&table, "fair"),
+        [
+            "fair",
+            "The fair",
+            "0.00",
+            "1.00",
+            "1.00",
+            "1",
+            "late_touch 1"
+        ],
+        "{table}"
+    );
+    assert_eq!(
+        table_line(&table, "(total)"),
+        [
+            "(total)",
+            "2.00",
+            "3.00",
+            "1.00",
+            "3",
+            "new_conversion 1, late_touch 1, merge 1"
+        ],
+        "{table}"
+    );
+    // Valued: the deal's 1,000.00 EUR moved from the webinar to the fair.
+    let output = cli(
+        &db,
+        tmp.path(),
+        &[
+            "--at",
+            "2026-01-11",
+            "--by",
+            "campaign",
+            "--conversion",
+            "opportunity_won",
+            "--moved",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let table = text(&output.stdout);
+    assert_eq!(
+        table_line(&table, "fair"),
+        [
+            "fair",
+            "The fair",
+            "0.00",
+            "1.00",
+            "1.00",
+            "0.00 EUR",
+            "1,000.00 EUR",
+            "1,000.00 EUR",
+            "1",
+            "late_touch 1"
+        ],
+        "{table}"
+    );
+    assert_eq!(table_line(&table, "webinar")[7], "-1,000.00 EUR", "{table}");
+    assert!(
+        table.contains(
+            "opportunity_won:opp-pia  1,000.00 EUR  webinar 100%  fair 100%  late_touch\n"
+        ),
+        "{table}"
+    );
+
+    // CSV: the API's `table=rows` columns, money in minor units.
+    let output = cli(
+        &db,
+        tmp.path(),
+        &[
+            "--at",
+            "2026-01-11",
+            "--by",
+            "campaign",
+            "--conversion",
+            "opportunity_won",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let csv = text(&output.stdout);
+    assert_eq!(csv.lines().next(), api_csv.lines().next(), "{csv}");
+    assert_eq!(csv.lines().count(), api_csv.lines().count(), "{csv}");
+    assert!(
+        csv.contains("\nfair,The fair,events,EUR,0,0,1,100000,1,100000,1,0,1,0,"),
+        "{csv}"
+    );
+
+    // Every scratch store went with its answer.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // A bad flag: exit 1, named as the CLI spells it, in the API's words.
+    for (args, message) in [
+        (
+            &["--at", "soon", "--by", "campaign"][..],
+            "error: --at: \"soon\" is not a date (2026-03-01) or RFC 3339 time",
+        ),
+        (
+            &[
+                "--at",
+                "2026-01-11",
+                "--by",
+                "campaign",
+                "--moved",
+                "--moved-limit",
+                "0",
+            ],
+            "error: --moved-limit: \"0\" is not a whole number from 1 to 10000",
+        ),
+        (
+            &[
+                "--at",
+                "2026-01-11",
+                "--by",
+                "campaign",
+                "--moved-limit",
+                "3",
+            ],
+            "error: --moved-limit: only with moved=true",
+        ),
+        (
+            &["--at", "2026-01-11", "--by", "region"],
+            "error: --by: \"region\" is not campaign, channel or source",
+        ),
+        (
+            &[
+                "--at",
+                "2026-01-11",
+                "--by",
+                "campaign",
+                "--model",
+                "markov",
+            ],
+            "error: --model: unknown model \"markov\"",
+        ),
+        (
+            &["--at", "2026-01-11", "--moved"],
+            "error: --moved: only with --by",
+        ),
+        (
+            &[
+                "--at",
+                "2026-01-11",
+                "--by",
+                "campaign",
+                "--config",
+                "x.toml",
+            ],
+            "error: --config: only without --by",
+        ),
+    ] {
+        let output = cli(&db, tmp.path(), args);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }

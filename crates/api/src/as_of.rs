@@ -14,7 +14,7 @@ use touchline_engine::as_of::{AsOfError, AsOfReport, AsOfRequest, MAX_AS_OF_EVEN
 use touchline_engine::what_if::MAX_MOVED_LIMIT;
 
 use crate::params::{
-    ParamError, Problem, parse_conversion, parse_group_by, parse_model, parse_range,
+    ParamError, Problem, choose_model, parse_conversion, parse_group_by, parse_model, parse_range,
 };
 use crate::{ApiError, ApiResult, AppState, DEFAULT_MOVED_LIMIT, blocking};
 
@@ -131,6 +131,26 @@ pub fn parse_as_of(pairs: &[(String, String)]) -> Result<AsOfParams, ParamError>
     })
 }
 
+/// The engine's question for parsed parameters, the model chosen among the
+/// store's `configured` models (`None`: every model) as every report
+/// chooses it: first touch when absent and computed, else the first
+/// configured; one not computed is refused naming the configured ones. The
+/// API and `touchline attribution as-of --by` both ask through it, so they
+/// ask the same question.
+pub fn as_of_request(
+    params: &AsOfParams,
+    configured: Option<&[Model]>,
+) -> Result<AsOfRequest, ParamError> {
+    Ok(AsOfRequest {
+        at: params.at,
+        model: choose_model(configured, params.model, Model::FirstTouch)?,
+        kind: params.kind,
+        by: params.by,
+        range: params.range,
+        moved_limit: params.moved_limit,
+    })
+}
+
 /// The engine's refusal as the caller's 422 (the bound), or a store failure.
 pub fn as_of_error(e: AsOfError) -> ApiError {
     match e {
@@ -162,7 +182,7 @@ fn answer(
     max_events: usize,
     scratch: &std::path::Path,
 ) -> Result<AsOfReport, ApiError> {
-    let model = configured_model(queries, params.model.map(Model::name), Model::FirstTouch)?;
+    let request = as_of_request(params, queries.configured_models()?.as_deref())?;
     let scratch = tempfile::Builder::new()
         .prefix("touchline-as-of-")
         .tempdir_in(scratch)
@@ -170,14 +190,6 @@ fn answer(
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("cannot create a scratch directory for the past: {e}"),
         })?;
-    let request = AsOfRequest {
-        at: params.at,
-        model,
-        kind: params.kind,
-        by: params.by,
-        range: params.range,
-        moved_limit: params.moved_limit,
-    };
     // The scratch store is closed (the rebuilt queries dropped) before the
     // directory goes.
     let report = queries

@@ -69,7 +69,7 @@ pub mod routes;
 pub mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
-pub use as_of::{AS_OF_PARAMETERS, as_of_error, parse_as_of};
+pub use as_of::{AS_OF_PARAMETERS, as_of_error, as_of_request, parse_as_of};
 use authorize::{authorize, for_role};
 pub use error::ApiError;
 pub use limits::{ApiLimits, Cost, ExpensiveGate, ExpensivePermit};

@@ -144,15 +144,28 @@ pub(crate) fn configured_model(
     text: Option<&str>,
     default: Model,
 ) -> Result<Model, ApiError> {
-    let configured = queries.configured_models()?;
-    let model = match text {
-        Some(text) => parse_model(text)?,
-        None => match &configured {
-            Some(models) if !models.contains(&default) => {
-                models.first().copied().unwrap_or(default)
-            }
-            _ => default,
-        },
+    let model = text.map(parse_model).transpose()?;
+    Ok(choose_model(
+        queries.configured_models()?.as_deref(),
+        model,
+        default,
+    )?)
+}
+
+/// [`configured_model`] without the store, for a caller that read the
+/// configured models itself (`None`: a store that computes every model), as
+/// the CLI does: the same choice, refused with the same words.
+pub fn choose_model(
+    configured: Option<&[Model]>,
+    model: Option<Model>,
+    default: Model,
+) -> Result<Model, ParamError> {
+    let model = match (model, configured) {
+        (Some(model), _) => model,
+        (None, Some(models)) if !models.contains(&default) => {
+            models.first().copied().unwrap_or(default)
+        }
+        (None, _) => default,
     };
     if let Some(models) = configured
         && !models.contains(&model)
@@ -164,8 +177,7 @@ pub(crate) fn configured_model(
                 model: model.name().to_owned(),
                 configured: names.join(", "),
             },
-        )
-        .into());
+        ));
     }
     Ok(model)
 }
