@@ -237,6 +237,11 @@ async fn run_exposes_lag_dead_letters_rebalances_batches_and_requests_and_logs_j
         4,
         "{status}"
     );
+    assert_eq!(
+        status["coverage"],
+        serde_json::json!({"input_partitions": 4, "assigned_partitions": 4, "complete": true}),
+        "{status}"
+    );
     let (code, body) = engine.scrape("/readyz");
     assert_eq!(code, 200, "{body}");
     assert_eq!(engine.scrape("/healthz").0, 200);
@@ -489,4 +494,42 @@ fn operations_env(topics: &Topics) -> Vec<(String, String)> {
     ));
     env.push(("TOUCHLINE_LOG_FORMAT".into(), "json".into()));
     env
+}
+
+/// Two instances in one group split the input partitions and do not share
+/// state yet, so each says that its answers cover only its partitions; once
+/// the other leaves, the one left covers every partition again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_holds_some_of_the_partitions_says_its_answers_are_partial() {
+    let topics = Topics::unique("ops-coverage");
+    topics.create().await;
+    let events: Vec<Envelope> = (0..8).map(|i| lead(&format!("p{i}"), i)).collect();
+    produce(&producer(), &topics, &events, 3).await;
+    let coverage = |t: &Touchline| t.status().map(|s| s["coverage"].clone());
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Touchline::start(&dir.path().join("a"), None, &operations_env(&topics));
+    first.wait_for("every partition is the first instance's", |t| {
+        coverage(t).is_some_and(|c| c["complete"] == true && c["assigned_partitions"] == 4)
+    });
+    let mut env = operations_env(&topics);
+    env.retain(|(name, _)| name != "TOUCHLINE_KAFKA_INSTANCE_ID");
+    env.push((
+        "TOUCHLINE_KAFKA_INSTANCE_ID".into(),
+        format!("{}-second", topics.group),
+    ));
+    let mut second = Touchline::start(&dir.path().join("b"), None, &env);
+    second.wait_for("the second instance holds some partitions", |t| {
+        coverage(t).is_some_and(|c| c["complete"] == false && c["assigned_partitions"] != 0)
+    });
+    first.wait_for("the first instance holds the others", |t| {
+        coverage(t).is_some_and(|c| c["complete"] == false && c["input_partitions"] == 4)
+    });
+    let logs = second.terminate();
+    assert!(
+        logs.contains("consumes only some of the input partitions"),
+        "the instance warned: {logs}"
+    );
+    first.wait_for("every partition is the first instance's again", |t| {
+        coverage(t).is_some_and(|c| c["complete"] == true && c["assigned_partitions"] == 4)
+    });
 }

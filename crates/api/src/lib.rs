@@ -252,12 +252,16 @@ struct StatusBody {
     /// The assigned partitions with their lag (none in the demo).
     partitions: Vec<PartitionStatus>,
     stalled_partitions: Vec<StalledPartition>,
+    /// How much of the input this instance consumes: with several instances
+    /// in one group, its answers cover the events of its partitions only.
+    coverage: touchline_engine::Coverage,
 }
 
 async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
     let metrics = state.metrics.snapshot();
     let consumer = state.metrics.partitions().status();
     let readiness = state.metrics.partitions().readiness(state.ready_max_lag);
+    let coverage = state.metrics.partitions().coverage();
     let ready_max_lag = state.ready_max_lag;
     let offsets = blocking(move || Ok(state.queries.offsets()?)).await?;
     Ok(Json(StatusBody {
@@ -269,6 +273,7 @@ async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
         ready_max_lag,
         partitions: consumer.partitions,
         stalled_partitions: consumer.stalled,
+        coverage,
     }))
 }
 

@@ -64,7 +64,7 @@ pub use metrics::{
     BatchTimings, CodeLabels, Metrics, MetricsSnapshot, OPENMETRICS_CONTENT_TYPE, ReasonLabels,
 };
 pub use partitions::{
-    ConsumerStatus, PartitionStatistics, PartitionStatus, Partitions, Readiness, Stall,
+    ConsumerStatus, Coverage, PartitionStatistics, PartitionStatus, Partitions, Readiness, Stall,
     StalledPartition,
 };
 pub use pipeline::{

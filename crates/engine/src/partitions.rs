@@ -58,6 +58,9 @@ struct PartitionsInner {
     /// A Kafka consumer feeds this engine (false in the demo).
     attached: bool,
     partitions: BTreeMap<(String, i32), PartitionState>,
+    /// Every partition of the input topics, assigned here or not, as the
+    /// client's last statistics listed them.
+    input: std::collections::BTreeSet<(String, i32)>,
     /// Undecodable-batch errors since the last statistics, and the last text.
     undecodable_pending: u64,
     last_undecodable: String,
@@ -110,6 +113,21 @@ pub struct ConsumerStatus {
     pub lag_total: Option<u64>,
     pub partitions: Vec<PartitionStatus>,
     pub stalled: Vec<StalledPartition>,
+}
+
+/// How much of the input this instance consumes. Several instances in one
+/// group split the partitions, and state is not shared between them yet, so
+/// an instance that holds some of them answers for those events only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Partitions of the input topics; `null` until the client's statistics
+    /// listed them, and without a consumer (the demo).
+    pub input_partitions: Option<usize>,
+    /// Of those, the ones assigned to this instance.
+    pub assigned_partitions: usize,
+    /// Every input partition is this instance's, so its reports cover every
+    /// event; `null` while not known.
+    pub complete: Option<bool>,
 }
 
 /// Whether the instance is ready, and if not, why.
@@ -208,6 +226,12 @@ impl Partitions {
         for row in rows {
             stats.insert((row.topic.as_str(), row.partition), row);
         }
+        if !rows.is_empty() {
+            inner.input = rows
+                .iter()
+                .map(|r| (r.topic.clone(), r.partition))
+                .collect();
+        }
         for ((topic, partition), state) in inner.partitions.iter_mut() {
             let Some(row) = stats.get(&(topic.as_str(), *partition)) else {
                 continue;
@@ -280,6 +304,37 @@ impl Partitions {
             },
             partitions,
             stalled,
+        }
+    }
+
+    /// How much of the input this instance consumes (see [`Coverage`]).
+    pub fn coverage(&self) -> Coverage {
+        let inner = self.lock();
+        let assigned = inner.partitions.values().filter(|s| s.assigned).count();
+        if !inner.attached {
+            return Coverage {
+                input_partitions: None,
+                assigned_partitions: assigned,
+                complete: Some(true),
+            };
+        }
+        if inner.input.is_empty() {
+            return Coverage {
+                input_partitions: None,
+                assigned_partitions: assigned,
+                complete: None,
+            };
+        }
+        let complete = inner.input.iter().all(|key| {
+            inner
+                .partitions
+                .get(key)
+                .is_some_and(|state| state.assigned)
+        });
+        Coverage {
+            input_partitions: Some(inner.input.len()),
+            assigned_partitions: assigned,
+            complete: Some(complete),
         }
     }
 
@@ -461,6 +516,27 @@ mod tests {
         // A message of the partition ends the stall.
         assert!(p.consumed("t", 0).is_some());
         assert!(p.status().stalled.is_empty());
+    }
+
+    #[test]
+    fn an_instance_that_holds_some_of_the_input_partitions_says_so() {
+        let p = Partitions::default();
+        assert_eq!(p.coverage().complete, Some(true), "no consumer: the demo");
+        p.attach();
+        p.assigned(&[("t".into(), 0, None), ("t".into(), 1, None)]);
+        assert_eq!(p.coverage().complete, None, "the input is not known yet");
+        p.statistics(&[row(0, 5, 0), row(1, 5, 0), row(2, 5, 0), row(3, 5, 0)]);
+        let expected = Coverage {
+            input_partitions: Some(4),
+            assigned_partitions: 2,
+            complete: Some(false),
+        };
+        assert_eq!(p.coverage(), expected);
+        // The other instance left: every partition is this one's.
+        p.assigned(&[("t".into(), 2, None), ("t".into(), 3, None)]);
+        assert_eq!(p.coverage().complete, Some(true));
+        p.revoked(&[("t".into(), 3)]);
+        assert_eq!(p.coverage().complete, Some(false));
     }
 
     #[test]

@@ -95,7 +95,17 @@ impl ClientContext for IngestContext {
     /// for stall detection.
     fn stats(&self, statistics: Statistics) {
         let rows = statistics_rows(&statistics, &self.topics);
-        for stalled in self.metrics.partitions().statistics(&rows) {
+        let before = self.metrics.partitions().coverage();
+        let stalled_now = self.metrics.partitions().statistics(&rows);
+        let coverage = self.metrics.partitions().coverage();
+        if coverage != before && coverage.complete == Some(false) {
+            warn!(
+                assigned = coverage.assigned_partitions,
+                input = coverage.input_partitions,
+                "this instance consumes only some of the input partitions (another instance of the group holds the rest): its reports and lookups cover the events of its partitions only, since instances do not share state yet (README, Scaling out; GET /v1/status, coverage)"
+            );
+        }
+        for stalled in stalled_now {
             error!(
                 topic = %stalled.topic, partition = stalled.partition,
                 offset = stalled.stall.offset, error = %stalled.stall.error,
