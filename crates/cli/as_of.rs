@@ -422,30 +422,18 @@ fn listing(
 mod tests {
     use std::sync::Arc;
 
-    use touchline_core::{Envelope, Event, LeadCreated, Timestamp};
+    use touchline_core::{Envelope, Timestamp};
     use touchline_engine::{Batch, Engine, EngineConfig, GroupBy, Queries, TimeRange};
     use touchline_store::Store;
 
     use super::*;
 
     fn lead(person: &str, ms: i64) -> Envelope {
-        Envelope {
-            event_id: format!("lead-{person}"),
-            occurred_at: Timestamp::from_millis(ms),
-            recorded_at: Timestamp::from_millis(ms),
-            source_system: "test".into(),
-            event: Event::LeadCreated(LeadCreated {
-                person_id: person.into(),
-                email: String::new(),
-                phone: String::new(),
-                first_name: String::new(),
-                last_name: String::new(),
-                company: String::new(),
-                account_id: String::new(),
-                source: None,
-                owner_id: String::new(),
-            }),
-        }
+        touchline_fixtures::envelope(
+            format!("lead-{person}"),
+            ms,
+            touchline_fixtures::lead(person),
+        )
     }
 
     /// Beyond the bound the engine's own message, naming it, is the error;

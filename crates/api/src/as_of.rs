@@ -54,31 +54,8 @@ pub struct AsOfParams {
 /// an error names the first wrong parameter a caller wrote, not the one
 /// missing. Errors name the parameter: `parameter at: "soon" is not ...`.
 pub fn parse_as_of(pairs: &[(String, String)]) -> Result<AsOfParams, ParamError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, _) in pairs {
-        if name == "table" {
-            continue;
-        }
-        if !AS_OF_PARAMETERS.contains(&name.as_str()) {
-            return Err(ParamError::new(
-                name.as_str(),
-                Problem::NotTaken {
-                    taker: "an as-of",
-                    accepted: &AS_OF_PARAMETERS,
-                },
-            ));
-        }
-        if seen.contains(&name.as_str()) {
-            return Err(ParamError::new(name.as_str(), Problem::Repeated));
-        }
-        seen.push(name);
-    }
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let query = crate::params::QueryPairs::checked(pairs, "an as-of", &AS_OF_PARAMETERS)?;
+    let get = |name: &str| query.get(name);
     let model = get("model").map(parse_model).transpose()?;
     let kind = parse_conversion(get("conversion").unwrap_or("lead_created"))?;
     let range = parse_range(get("from"), get("to"))?;
@@ -205,7 +182,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use touchline_core::{Envelope, Event, LeadCreated};
     use touchline_engine::{Batch, Engine, EngineConfig};
     use touchline_store::Store;
 
@@ -292,22 +268,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
         let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
-        let lead = |person: &str, ms: i64| Envelope {
-            event_id: format!("lead-{person}"),
-            occurred_at: Timestamp::from_millis(ms),
-            recorded_at: Timestamp::from_millis(ms),
-            source_system: "test".into(),
-            event: Event::LeadCreated(LeadCreated {
-                person_id: person.into(),
-                email: String::new(),
-                phone: String::new(),
-                first_name: String::new(),
-                last_name: String::new(),
-                company: String::new(),
-                account_id: String::new(),
-                source: None,
-                owner_id: String::new(),
-            }),
+        let lead = |person: &str, ms: i64| {
+            touchline_fixtures::envelope(
+                format!("lead-{person}"),
+                ms,
+                touchline_fixtures::lead(person),
+            )
         };
         engine
             .apply(Batch {

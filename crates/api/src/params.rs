@@ -224,3 +224,45 @@ pub(crate) fn parse_markov_value(text: &str) -> Result<MarkovValue, ParamError> 
         ParamError::not_a("markov_value", text, "journey_value or last_channel_mean")
     })
 }
+
+/// A query's `(name, value)` pairs checked against what one route takes: no
+/// parameter it does not take, none twice (`table`, the CSV table's name, is
+/// every route's). What-if and as-of read theirs through it.
+pub(crate) struct QueryPairs<'p> {
+    pairs: &'p [(String, String)],
+}
+
+impl<'p> QueryPairs<'p> {
+    /// `taker` names the route in the error ("a what-if").
+    pub(crate) fn checked(
+        pairs: &'p [(String, String)],
+        taker: &'static str,
+        accepted: &'static [&'static str],
+    ) -> Result<Self, ParamError> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in pairs {
+            if name == "table" {
+                continue;
+            }
+            if !accepted.contains(&name.as_str()) {
+                return Err(ParamError::new(
+                    name.as_str(),
+                    Problem::NotTaken { taker, accepted },
+                ));
+            }
+            if seen.contains(&name.as_str()) {
+                return Err(ParamError::new(name.as_str(), Problem::Repeated));
+            }
+            seen.push(name);
+        }
+        Ok(QueryPairs { pairs })
+    }
+
+    /// The value of `name`, if given.
+    pub(crate) fn get(&self, name: &str) -> Option<&'p str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}

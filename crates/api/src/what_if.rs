@@ -42,31 +42,8 @@ pub const DEFAULT_MOVED_LIMIT: usize = 20;
 /// Parses a what-if's query parameters, in the order given. Errors name the
 /// parameter: `parameter half_life_days: "0" is not ...`.
 pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, ParamError> {
-    let mut seen: Vec<&str> = Vec::new();
-    for (name, _) in pairs {
-        if name == "table" {
-            continue;
-        }
-        if !WHAT_IF_PARAMETERS.contains(&name.as_str()) {
-            return Err(ParamError::new(
-                name.as_str(),
-                Problem::NotTaken {
-                    taker: "a what-if",
-                    accepted: &WHAT_IF_PARAMETERS,
-                },
-            ));
-        }
-        if seen.contains(&name.as_str()) {
-            return Err(ParamError::new(name.as_str(), Problem::Repeated));
-        }
-        seen.push(name);
-    }
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let query = crate::params::QueryPairs::checked(pairs, "a what-if", &WHAT_IF_PARAMETERS)?;
+    let get = |name: &str| query.get(name);
     let models = match get("model") {
         None => Vec::new(),
         Some(text) => parse_models(text)?,
