@@ -858,3 +858,47 @@ async fn every_json_answer_has_exactly_the_fields_its_schema_documents() {
     }
     assert!(checked.len() >= 15, "only {checked:?} had rows to check");
 }
+
+#[tokio::test]
+async fn a_conversion_names_the_models_it_no_longer_computes() {
+    use touchline_attribution::Model;
+    use touchline_fixtures::{OpportunityFixture, envelope, opportunity, touch};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
+    engine
+        .apply(Batch {
+            events: vec![
+                envelope("t", 1_000, touch("p", "search")),
+                envelope(
+                    "o",
+                    2_000,
+                    opportunity("opp", "acc", 10_000).with_contact("p"),
+                ),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    drop(engine);
+    // The configuration drops every model but first touch: the others retire.
+    let fewer = EngineConfig {
+        models: vec![Model::FirstTouch],
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(store.clone(), fewer).unwrap();
+    let app = touchline_api::router(Queries::new(store), engine.metrics().clone());
+    let (status, body) = get(&app, "/v1/conversions/opportunity_created:opp").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["results"].as_array().unwrap().len(), 1, "{body}");
+    let credit = &body["results"][0]["attribution"]["credits"][0];
+    assert_eq!(credit["campaign_id"], "search", "{body}");
+    assert_eq!(body["conversion"]["value"]["amount_minor"], 10_000);
+    let retired = body["retired"].as_array().unwrap();
+    assert_eq!(retired.len(), Model::ALL.len() - 1, "{body}");
+    assert!(
+        retired
+            .iter()
+            .any(|r| r["model"] == "last_touch" && r["version"].is_u64()),
+        "{body}"
+    );
+}

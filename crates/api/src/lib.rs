@@ -52,6 +52,7 @@ pub mod access;
 pub mod as_of;
 mod authorize;
 mod backup;
+mod conversions;
 mod csv_export;
 mod drilldown;
 mod error;
@@ -343,14 +344,14 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
 async fn lead_attribution(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<touchline_projection::ConversionView> {
+) -> Result<Response, ApiError> {
     blocking(move || {
         let (view, _) = resolve_person(&state.queries, &id)?;
         let conversion_id = ConversionKind::LeadCreated.conversion_id(&view.person_id);
         state
             .queries
             .conversion(&conversion_id)?
-            .map(Json)
+            .map(|view| conversions::respond(&view))
             .ok_or_else(|| {
                 ApiError::not_found(format!("no lead-created conversion for person {id:?}"))
             })
@@ -376,13 +377,13 @@ async fn opportunity(
 async fn opportunity_attribution(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<touchline_projection::ConversionView> {
+) -> Result<Response, ApiError> {
     blocking(move || {
         let conversion_id = ConversionKind::OpportunityCreated.conversion_id(&id);
         state
             .queries
             .conversion(&conversion_id)?
-            .map(Json)
+            .map(|view| conversions::respond(&view))
             .ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no opportunity-created conversion for opportunity {id:?}"
@@ -413,13 +414,13 @@ struct ReportParams {
 async fn conversion(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<touchline_projection::ConversionView> {
+) -> Result<Response, ApiError> {
     drilldown::check_conversion_id(&id)?;
     blocking(move || {
         state
             .queries
             .conversion(&id)?
-            .map(Json)
+            .map(|view| conversions::respond(&view))
             .ok_or_else(|| ApiError::not_found(format!("no conversion {id:?}")))
     })
     .await
