@@ -25,11 +25,13 @@ mod fold_tests;
 mod in_memory;
 mod load;
 mod reattribute;
+mod rebuild;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;
 pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
+pub use rebuild::REBUILD_IN_MEMORY_EVENTS;
 
 const META_NEXT_SEQ: &str = "next_seq";
 const META_NEXT_OUTBOX: &str = "next_outbox_id";
@@ -167,26 +169,6 @@ impl Eq for ConflictingDuplicate {}
 /// again, later.
 pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
     a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
-}
-
-/// Events per page of a rebuild: large, since a page costs one write and
-/// one load of the views it reads, and nothing waits for it to be durable.
-const REBUILD_PAGE: usize = 50_000;
-
-/// Events a rebuild folds in memory before it writes them out and goes on
-/// page by page. A million takes about 1 GB; more saves little (measured on
-/// 2.3M events: 8.7 s with a million, 9.7 s and 2.6 GB with all of them, 9.3 s
-/// page by page), since every page's loads hit views written moments before.
-pub const REBUILD_IN_MEMORY_EVENTS: usize = 1_000_000;
-
-/// Folds a logged event again in a rebuild. Alerts were published when they
-/// were raised: a rebuild only records them on their accounts again, as live
-/// did; a routing decision is in the log as an event of its own.
-fn fold_again(state: &mut BatchState, seq: u64, envelope: &Envelope) {
-    state.project(seq, envelope);
-    if matches!(envelope.event, Event::TouchRecorded(_)) {
-        state.activity_alerts(seq, envelope);
-    }
 }
 
 /// Whether a commit outside the pipelined path waits for the disk.
@@ -423,103 +405,6 @@ impl Engine {
         let mut commit = self.store.commit();
         commit.set_meta_bytes(META_CONFIG, &fingerprint);
         self.store.write(commit)?;
-        Ok(())
-    }
-
-    /// Rebuilds every view from the log (`touchline replay`): clears the views,
-    /// folds every event again in log order, re-attributes, and queues every
-    /// credit set for publishing with versions above all earlier ones. Calls
-    /// `progress(done, total)` after each page of events.
-    ///
-    /// The log's first [`REBUILD_IN_MEMORY_EVENTS`] are folded in memory over
-    /// a world that starts empty (the views were cleared, so nothing needs
-    /// loading), each conversion is attributed once at the end, and the world
-    /// is written in pages. Any further events are folded page by page over
-    /// views loaded from the store.
-    ///
-    /// Pages are written without fsync and the store is marked as being
-    /// rebuilt until the last, synced write: a crash in between leaves a store
-    /// that refuses to open until it is replayed again.
-    pub fn rebuild(&mut self, progress: impl FnMut(u64, u64)) -> Result<(), EngineError> {
-        self.rebuild_folding_in_memory(REBUILD_IN_MEMORY_EVENTS, progress)
-    }
-
-    /// [`Engine::rebuild`], folding the first `in_memory_events` (rounded up
-    /// to a page) in memory.
-    pub fn rebuild_folding_in_memory(
-        &mut self,
-        in_memory_events: usize,
-        mut progress: impl FnMut(u64, u64),
-    ) -> Result<(), EngineError> {
-        self.flush()?;
-        self.overlay = Overlay::default();
-        self.store.begin_rebuild()?;
-        let floor = self.versions;
-        let total = self.next_seq;
-        let mut from = 0u64;
-
-        let mut world = BatchState::complete(Snapshot::default(), self.account_touches());
-        world.version_floor = floor;
-        let mut in_memory = 0usize;
-        while in_memory < in_memory_events {
-            let page = self.store.events(from, REBUILD_PAGE)?;
-            let Some(last) = page.last() else { break };
-            from = last.seq + 1;
-            in_memory += page.len();
-            for event in &page {
-                fold_again(&mut world, event.seq, &event.envelope);
-            }
-            progress(from.min(total), total);
-        }
-        if in_memory > 0 {
-            let attribution = world.reattribute_dirty(&self.config, from - 1);
-            self.commit_rebuilt_world(&world, &attribution)?;
-        }
-        drop(world);
-
-        loop {
-            let page = self.store.events(from, REBUILD_PAGE)?;
-            let Some(last) = page.last() else { break };
-            let last_seq = last.seq;
-            from = last_seq + 1;
-            let wants = Wants::of_events(page.iter().map(|e| &e.envelope));
-            let config = &self.config;
-            let (state, attribution) = self.fold_durable(wants, |state| {
-                state.version_floor = floor;
-                for event in &page {
-                    fold_again(state, event.seq, &event.envelope);
-                }
-                state.reattribute_dirty(config, last_seq)
-            })?;
-            self.commit_recomputed(&state, &attribution, Durability::Later)?;
-            progress(from.min(total), total);
-        }
-        let mut done = self.store.commit();
-        done.end_rebuild();
-        self.store.write(done)?;
-        Ok(())
-    }
-
-    /// Writes a rebuilt world too large for one batch: its credit sets and
-    /// views in unsynced pages (a rebuild is atomic through its marker, not
-    /// through one batch).
-    fn commit_rebuilt_world(
-        &mut self,
-        world: &BatchState,
-        attribution: &[OutboxRecord],
-    ) -> Result<(), EngineError> {
-        for records in attribution.chunks(REBUILD_PAGE) {
-            let mut commit = self.store.commit();
-            self.queue_recomputed(&mut commit, records)?;
-            self.store.write_unsynced(commit)?;
-        }
-        let store = &self.store;
-        let mut commit = store.commit();
-        world.write_views_paged(&mut commit, REBUILD_PAGE, |full| {
-            store.write_unsynced(std::mem::replace(full, store.commit()))?;
-            Ok(())
-        })?;
-        store.write_unsynced(commit)?;
         Ok(())
     }
 
