@@ -93,6 +93,19 @@ pub struct BadRecord {
 
 /// Reads a file's records, handing each decoded event, or the reason it is
 /// bad, to `sink`. Stops only on an I/O error or a truncated protobuf file.
+/// Records read per round of parallel decoding.
+const DECODE_CHUNK: usize = 8_192;
+
+/// A record read from a file, before decoding: where it is, and its bytes or
+/// why it is refused without decoding.
+struct Raw {
+    position: String,
+    format: WireFormat,
+    bytes: Result<Vec<u8>, String>,
+}
+
+/// Reads the records of one file and hands each to `sink`, in file order,
+/// decoded (on every core, a chunk at a time) or refused with its position.
 pub fn read_records(
     reader: impl Read,
     format: FileFormat,
@@ -100,41 +113,63 @@ pub fn read_records(
     unknown: touchline_proto::UnknownFields,
     mut sink: impl FnMut(Result<Envelope, BadRecord>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
-    let mut buffer = Vec::new();
-    let decode = |format: WireFormat, bytes: &[u8], position: String| {
-        if bytes.len() > max_record_bytes {
-            return Err(BadRecord {
-                position,
-                reason: format!(
-                    "too_large: {} bytes; the limit is kafka.max_message_bytes = {max_record_bytes}",
-                    bytes.len()
-                ),
-            });
-        }
-        touchline_proto::decode_with(format, bytes, unknown).map_err(|e| BadRecord {
-            position,
-            reason: format!("{}: {e}", e.code()),
-        })
+    if format == FileFormat::Csv {
+        let reader = BufReader::with_capacity(1 << 16, reader);
+        crate::ingest_csv::read(reader, None, sink)?;
+        return Ok(());
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let too_large = |length: usize| {
+        format!(
+            "too_large: {length} bytes; the limit is kafka.max_message_bytes = {max_record_bytes}"
+        )
     };
-    match format {
-        FileFormat::Csv => {
-            crate::ingest_csv::read(reader, None, sink)?;
-            Ok(())
+    let mut chunk: Vec<Raw> = Vec::with_capacity(DECODE_CHUNK);
+    let mut flush = |chunk: &mut Vec<Raw>| -> anyhow::Result<()> {
+        let decoded = touchline_proto::decode_all(chunk, unknown, threads, |raw| {
+            (raw.format, raw.bytes.as_deref().unwrap_or_default())
+        });
+        for (raw, decoded) in chunk.drain(..).zip(decoded) {
+            let record = match raw.bytes {
+                Err(reason) => Err(reason),
+                Ok(_) => decoded.map_err(|e| format!("{}: {e}", e.code())),
+            };
+            sink(record.map_err(|reason| BadRecord {
+                position: raw.position,
+                reason,
+            }))?;
         }
+        Ok(())
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    match format {
+        FileFormat::Csv => unreachable!("handled above"),
         FileFormat::Jsonl | FileFormat::Auto => {
             let mut line = 0u64;
+            let mut buffer = Vec::new();
             loop {
                 buffer.clear();
                 if reader.read_until(b'\n', &mut buffer)? == 0 {
-                    return Ok(());
+                    break;
                 }
                 line += 1;
                 let record = buffer.trim_ascii();
                 if record.is_empty() {
                     continue;
                 }
-                sink(decode(WireFormat::Json, record, format!("line {line}")))?;
+                let bytes = if record.len() > max_record_bytes {
+                    Err(too_large(record.len()))
+                } else {
+                    Ok(record.to_vec())
+                };
+                chunk.push(Raw {
+                    position: format!("line {line}"),
+                    format: WireFormat::Json,
+                    bytes,
+                });
+                if chunk.len() == DECODE_CHUNK {
+                    flush(&mut chunk)?;
+                }
             }
         }
         FileFormat::Protobuf => {
@@ -143,8 +178,8 @@ pub fn read_records(
                 record += 1;
                 let position = format!("record {record} (byte {offset})");
                 let length = usize::try_from(length).unwrap_or(usize::MAX);
-                if length > max_record_bytes {
-                    // Skip it without holding it in memory.
+                let bytes = if length > max_record_bytes {
+                    // Skipped unread: an oversized record never sits in memory.
                     let skipped = std::io::copy(
                         &mut (&mut reader).take(length as u64),
                         &mut std::io::sink(),
@@ -153,28 +188,29 @@ pub fn read_records(
                         skipped == length as u64,
                         "{position}: the file ends inside the record"
                     );
-                    sink(Err(BadRecord {
-                        position,
-                        reason: format!(
-                            "too_large: {length} bytes; the limit is kafka.max_message_bytes = {max_record_bytes}"
-                        ),
-                    }))?;
+                    Err(too_large(length))
                 } else {
-                    buffer.resize(length, 0);
+                    let mut bytes = vec![0; length];
                     reader
-                        .read_exact(&mut buffer)
+                        .read_exact(&mut bytes)
                         .with_context(|| format!("{position}: the file ends inside the record"))?;
-                    sink(decode(WireFormat::Protobuf, &buffer, position))?;
+                    Ok(bytes)
+                };
+                chunk.push(Raw {
+                    position,
+                    format: WireFormat::Protobuf,
+                    bytes,
+                });
+                if chunk.len() == DECODE_CHUNK {
+                    flush(&mut chunk)?;
                 }
                 offset += prefix as u64 + length as u64;
             }
-            Ok(())
         }
     }
+    flush(&mut chunk)
 }
 
-/// A protobuf varint (a record's length) and how many bytes it took; `None`
-/// at a clean end of the file.
 fn read_varint(reader: &mut impl BufRead) -> anyhow::Result<Option<(u64, usize)>> {
     let mut value = 0u64;
     for i in 0..10 {

@@ -1,18 +1,12 @@
 //! Turning a batch's messages into events: the checks made before decoding
-//! (empty, too large), and decoding itself, on several threads at once.
-//!
-//! Decoding is pure and each message is independent, so a batch is split into
-//! contiguous chunks decoded in parallel and put back in order: the events and
-//! dead letters come out exactly as one thread would make them.
+//! (empty, too large), and decoding itself, on several threads at once
+//! ([`touchline_proto::decode_all`]): the events and dead letters come out
+//! exactly as one thread would make them.
 
 use touchline_core::Envelope;
 use touchline_proto::{UnknownFields, WireFormat};
 
 use crate::dead_letter::Source;
-
-/// Below this many messages a batch is decoded on the ingest thread alone:
-/// starting threads would cost more than it saves.
-const PARALLEL_FROM: usize = 256;
 
 /// A message within bounds, copied out of the consumer's buffer to be decoded.
 #[derive(Debug)]
@@ -45,41 +39,16 @@ pub(crate) fn precheck(payload: &[u8], max_bytes: usize) -> Result<(), Refusal> 
     Ok(())
 }
 
-fn decode_one(received: &Received, unknown: UnknownFields) -> Result<Envelope, Refusal> {
-    touchline_proto::decode_with(received.format, &received.payload, unknown)
-        .map_err(|e| (e.code(), e.to_string()))
-}
-
 /// Decodes every message, in order, on up to `threads` threads.
 pub(crate) fn decode_all(
     received: &[Received],
     unknown: UnknownFields,
     threads: usize,
 ) -> Vec<Result<Envelope, Refusal>> {
-    if threads < 2 || received.len() < PARALLEL_FROM {
-        return received.iter().map(|r| decode_one(r, unknown)).collect();
-    }
-    let chunk = received.len().div_ceil(threads);
-    let mut chunks = received.chunks(chunk);
-    let first = chunks.next().unwrap_or_default();
-    std::thread::scope(|scope| {
-        let others: Vec<_> = chunks
-            .map(|c| {
-                scope.spawn(move || c.iter().map(|r| decode_one(r, unknown)).collect::<Vec<_>>())
-            })
-            .collect();
-        // The ingest thread decodes the first chunk itself.
-        let mut decoded: Vec<_> = first.iter().map(|r| decode_one(r, unknown)).collect();
-        for other in others {
-            match other.join() {
-                Ok(part) => decoded.extend(part),
-                // Decoding does not panic (fuzzed); if it ever did, the ingest
-                // thread fails as it would have decoding alone.
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        decoded
-    })
+    touchline_proto::decode_all(received, unknown, threads, |r| (r.format, &r.payload))
+        .into_iter()
+        .map(|decoded| decoded.map_err(|e| (e.code(), e.to_string())))
+        .collect()
 }
 
 #[cfg(test)]

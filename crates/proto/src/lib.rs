@@ -16,8 +16,10 @@
 //! ```
 
 mod convert;
+mod parallel;
 mod unknown_fields;
 
+pub use parallel::decode_all;
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, InvalidEvent};
