@@ -47,3 +47,41 @@ pub fn decode_all<T: Sync>(
         decoded
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_threads_decode_what_one_thread_decodes_in_the_same_order() {
+        let records: Vec<Vec<u8>> = (0..1_000)
+            .map(|i| {
+                if i % 7 == 3 {
+                    b"{not json".to_vec()
+                } else {
+                    format!(
+                        r#"{{"event_id":"e-{i}","occurred_at":"2026-01-01T00:00:00Z","recorded_at":"2026-01-01T00:00:00Z","payload":{{"type":"touch_recorded","person_id":"p-{i}","campaign_id":"c","touch_type":"email_click","status":"responded"}}}}"#
+                    )
+                    .into_bytes()
+                }
+            })
+            .collect();
+        let decode = |threads| -> Vec<Result<Envelope, String>> {
+            decode_all(&records, UnknownFields::Refuse, threads, |r| {
+                (WireFormat::Json, r.as_slice())
+            })
+            .into_iter()
+            .map(|d| d.map_err(|e| e.to_string()))
+            .collect()
+        };
+        let alone = decode(1);
+        assert_eq!(alone.iter().filter(|d| d.is_err()).count(), 143);
+        assert_eq!(
+            alone[11].as_ref().map(|e| e.event_id.as_str()).ok(),
+            Some("e-11")
+        );
+        for threads in [2, 3, 8] {
+            assert_eq!(decode(threads), alone, "{threads} threads");
+        }
+    }
+}
