@@ -266,3 +266,17 @@ impl<'p> QueryPairs<'p> {
             .map(|(_, v)| v.as_str())
     }
 }
+
+/// A query string as the `(name, value)` pairs a handler receives (tests:
+/// no percent-decoding).
+#[cfg(test)]
+pub(crate) fn test_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}

@@ -221,16 +221,7 @@ mod tests {
     use touchline_attribution::ConversionKind;
     use touchline_engine::GroupBy;
 
-    fn pairs(query: &str) -> Vec<(String, String)> {
-        query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_owned(), v.to_owned())
-            })
-            .collect()
-    }
+    use crate::params::test_pairs as pairs;
 
     #[test]
     fn bad_parameters_are_refused_naming_the_parameter() {

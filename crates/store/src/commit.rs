@@ -1,0 +1,116 @@
+//! [`Commit`]: the one atomic batch every durable change goes through.
+
+use super::*;
+
+/// One atomic batch: events, view changes, offsets, outbox records.
+///
+/// Operations are buffered and handed to RocksDB sorted by column family and
+/// key (stably, so a later operation on the same key still wins). Sorted input
+/// lets each memtable's skiplist reuse its insertion point from one key to the
+/// next, which makes a large batch much cheaper to apply.
+pub struct Commit {
+    pub(crate) ops: Vec<Op>,
+}
+
+pub(crate) enum Op {
+    Put {
+        cf: &'static str,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        cf: &'static str,
+        key: Vec<u8>,
+    },
+}
+
+impl Op {
+    pub(crate) fn sort_key(&self) -> (&'static str, &[u8]) {
+        match self {
+            Op::Put { cf, key, .. } | Op::Delete { cf, key } => (cf, key),
+        }
+    }
+}
+
+impl std::fmt::Debug for Commit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Commit")
+            .field("operations", &self.ops.len())
+            .finish()
+    }
+}
+
+impl Commit {
+    fn put(&mut self, cf: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(Op::Put {
+            cf,
+            key: key.into(),
+            value: value.into(),
+        });
+    }
+
+    /// Appends an event at `seq`, indexes its id and every stream it belongs to.
+    pub fn append(&mut self, seq: u64, envelope: &Envelope) {
+        let key = keys::u64_key(seq);
+        self.put(CF_EVENTS, key, touchline_proto::encode_protobuf(envelope));
+        self.put(CF_EVENT_IDS, envelope.event_id.as_bytes(), key);
+        for stream in envelope.event.streams() {
+            let mut stream_key = keys::stream_prefix(stream.kind, stream.id);
+            stream_key.extend_from_slice(&key);
+            self.put(CF_STREAMS, stream_key, Vec::new());
+        }
+    }
+
+    pub fn put_view<T: Serialize>(&mut self, table: Table, key: &str, value: &T) -> Result<()> {
+        let bytes = postcard::to_stdvec(value)
+            .map_err(|e| corrupt("view to write", key, &e.to_string()))?;
+        self.put(table.cf_name(), key.as_bytes(), bytes);
+        Ok(())
+    }
+
+    pub fn delete(&mut self, table: Table, key: &str) {
+        self.ops.push(Op::Delete {
+            cf: table.cf_name(),
+            key: key.as_bytes().to_vec(),
+        });
+    }
+
+    /// Records that the log covers `topic`/`partition` up to `next_offset` (exclusive).
+    pub fn set_offset(&mut self, topic: &str, partition: i32, next_offset: i64) {
+        self.put(
+            CF_OFFSETS,
+            keys::offset_key(topic, partition),
+            keys::u64_key(next_offset as u64),
+        );
+    }
+
+    pub fn set_meta_bytes(&mut self, key: &str, value: &[u8]) {
+        self.put(CF_META, key.as_bytes(), value);
+    }
+
+    /// Ends a rebuild begun with [`Store::begin_rebuild`]; write it with
+    /// [`Store::write`], after every page.
+    pub fn end_rebuild(&mut self) {
+        self.set_meta_u64(META_REBUILDING, 0);
+    }
+
+    pub fn set_meta_u64(&mut self, key: &str, value: u64) {
+        self.put(CF_META, key.as_bytes(), keys::u64_key(value));
+    }
+
+    pub fn outbox(&mut self, id: u64, record: &OutboxRecord) -> Result<()> {
+        let bytes = postcard::to_stdvec(record)
+            .map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
+        self.put(CF_OUTBOX, keys::u64_key(id), bytes);
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// How many puts and deletes the batch holds.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
