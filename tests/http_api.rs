@@ -14,11 +14,10 @@ use touchline_fixtures::*;
 use touchline_store::Store;
 use tower::ServiceExt;
 
-/// A store with one lead (two touches, a source), one opportunity and a campaign.
-
 #[path = "http_api/schema.rs"]
 mod schema;
 
+/// A store with one lead (two touches, a source), one opportunity and a campaign.
 fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
