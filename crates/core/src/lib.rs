@@ -25,6 +25,7 @@
 //! assert_eq!(streams.len(), 2); // the person and the campaign
 //! ```
 
+pub mod colocation;
 mod event;
 pub mod normalize;
 mod time;

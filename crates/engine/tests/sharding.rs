@@ -1,0 +1,380 @@
+//! The partitioning contract (`touchline_core::colocation`) is enough for
+//! attribution: with each group's events on its shard's own engine, and every
+//! campaign's on every shard, each conversion gets the credits one engine over
+//! everything gives. That holds for any number of shards, any arrival order and
+//! any batching, and for groups that join mid-stream: a joined group's history
+//! is sent again to its new shard, where it arrives late and out of order.
+//!
+//! The shards here are engines in one process and the moves are copies; this
+//! checks the contract and the fold, not the Kafka transport.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
+use touchline_core::StreamKind;
+use touchline_core::colocation::{Directory, Entity, kafka_partition, shard_of};
+use touchline_core::*;
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{Batch, Engine, EngineConfig};
+use touchline_fixtures::*;
+use touchline_projection::ConversionView;
+use touchline_store::{Store, Table};
+
+const DAY: i64 = 86_400_000;
+const T0: i64 = 1_767_225_600_000;
+
+fn day(n: i64) -> i64 {
+    T0 + n * DAY
+}
+
+/// Every link the contract must carry across shards: an anonymous visitor who
+/// later becomes a contact of an account, a contact role on another account's
+/// deal, a merge of two people of different accounts, and deals whose people
+/// are spread over several accounts.
+fn world() -> Vec<Envelope> {
+    let mut events = vec![
+        envelope("c1", day(0), campaign("search", day(0))),
+        envelope("c2", day(0), campaign("webinar", day(0))),
+        envelope("c3", day(0), campaign("email", day(0))),
+        envelope("c4", day(0), campaign("fair", day(0))),
+        envelope("k1", day(1), cost("search", 500_00)),
+    ];
+    let touches = [
+        ("vis", "search", 1),
+        ("vis", "webinar", 3),
+        ("ann", "email", 2),
+        ("ann", "fair", 6),
+        ("bob", "webinar", 4),
+        ("bob", "email", 9),
+        ("carl", "fair", 5),
+        ("carl-dup", "search", 7),
+        ("dora", "email", 8),
+        ("dora", "search", 12),
+    ];
+    for (i, (person, channel, at)) in touches.into_iter().enumerate() {
+        events.push(envelope(format!("t{i}"), day(at), touch(person, channel)));
+    }
+    events.extend([
+        envelope("a1", day(1), account("acme", "Acme")),
+        envelope("a2", day(1), account("initech", "Initech")),
+        envelope("a3", day(1), account("globex", "Globex")),
+        envelope(
+            "l-ann",
+            day(2),
+            LeadCreated {
+                account_id: "acme".into(),
+                ..lead("ann")
+            },
+        ),
+        envelope(
+            "l-bob",
+            day(4),
+            LeadCreated {
+                account_id: "initech".into(),
+                ..lead("bob")
+            },
+        ),
+        envelope("l-vis", day(5), lead("vis")),
+        envelope("l-carl", day(5), lead("carl")),
+        envelope(
+            "l-carl-dup",
+            day(7),
+            LeadCreated {
+                account_id: "globex".into(),
+                ..lead("carl-dup")
+            },
+        ),
+        envelope("l-dora", day(8), lead("dora")),
+        // The visitor becomes a contact of Globex, long after their touches.
+        envelope("conv-vis", day(10), converted("vis", "globex")),
+        envelope("conv-carl", day(11), converted("carl", "acme")),
+        // Carl's duplicate, on Globex, is merged into Carl, on Acme.
+        envelope("merge", day(13), merge("carl", "carl-dup")),
+        envelope(
+            "o-acme",
+            day(14),
+            opportunity("deal-acme", "acme", 20_000_00).with_contact("ann"),
+        ),
+        // Bob of Initech sits on Acme's deal.
+        envelope(
+            "role-bob",
+            day(15),
+            contact_role("deal-acme", "bob", "economic_buyer"),
+        ),
+        envelope(
+            "o-globex",
+            day(15),
+            opportunity("deal-globex", "globex", 8_000_00).with_contact("vis"),
+        ),
+        envelope(
+            "role-dora",
+            day(16),
+            contact_role("deal-globex", "dora", "technical"),
+        ),
+        envelope("x1", day(17), transaction("tx-1", "initech", 1_200_00)),
+        envelope("w-acme", day(20), won("deal-acme", 18_000_00)),
+        envelope("w-globex", day(21), won("deal-globex", 8_000_00)),
+    ]);
+    events
+}
+
+/// An engine of its own, and every event it was sent.
+struct Shard {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    engine: Engine,
+    received: Vec<Envelope>,
+    pending: Vec<Envelope>,
+}
+
+impl Shard {
+    fn open(config: &EngineConfig) -> Shard {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path()).expect("open store"));
+        let engine = Engine::open(store.clone(), config.clone()).expect("open engine");
+        Shard {
+            _dir: dir,
+            store,
+            engine,
+            received: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, envelope: Envelope, batch: usize) {
+        self.received.push(envelope.clone());
+        self.pending.push(envelope);
+        if self.pending.len() >= batch {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.pending);
+        self.engine
+            .apply(Batch {
+                events,
+                ..Batch::default()
+            })
+            .expect("apply");
+    }
+}
+
+/// Each live conversion's credits under every model, versions aside, from
+/// the stores given, keeping only the conversions `keep` accepts.
+fn credits(
+    stores: &[(usize, &Store)],
+    keep: impl Fn(usize, &str) -> bool,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for &(shard, store) in stores {
+        store
+            .for_each(Table::Conversions, |key, view: ConversionView| {
+                if !view.is_live() || !keep(shard, key) {
+                    return;
+                }
+                let results: Vec<_> = view
+                    .results
+                    .iter()
+                    .map(|r| (r.model, r.attribution.clone()))
+                    .collect();
+                let previous =
+                    out.insert(key.to_owned(), format!("{:?} {results:?}", view.conversion));
+                assert!(previous.is_none(), "{key} is live on two shards");
+            })
+            .expect("conversions");
+    }
+    out
+}
+
+/// The entity a conversion is about: its person or its opportunity.
+fn subject(conversion_id: &str) -> Entity {
+    let (kind, subject) = conversion_id.split_once(':').expect("kind:subject");
+    let kind = ConversionKind::parse(kind).expect("a conversion kind");
+    let stream = if kind.is_person() {
+        StreamKind::Person
+    } else {
+        StreamKind::Opportunity
+    };
+    Entity::new(stream, subject)
+}
+
+fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String> {
+    let mut shard = Shard::open(config);
+    for envelope in events {
+        shard.send(envelope.clone(), 1_000);
+    }
+    shard.flush();
+    credits(&[(0, &shard.store)], |_, _| true)
+}
+
+/// `events` in arrival order over `count` shards, as the contract routes them.
+fn sharded(
+    events: &[Envelope],
+    count: u32,
+    batch: usize,
+    config: &EngineConfig,
+) -> BTreeMap<String, String> {
+    let mut shards: Vec<Shard> = (0..count).map(|_| Shard::open(config)).collect();
+    let mut directory = Directory::default();
+    for envelope in events {
+        let route = directory.route(&envelope.event, count);
+        let Some((to, key)) = route.shard.zip(route.key) else {
+            for shard in &mut shards {
+                shard.send(envelope.clone(), batch);
+            }
+            continue;
+        };
+        // Every group this event joined moves, history and all, to the shard
+        // of the group they make.
+        let members: HashSet<Entity> = directory.members(&key).into_iter().collect();
+        for from in route.moves_from {
+            let moved: Vec<Envelope> = shards[from as usize]
+                .received
+                .iter()
+                .filter(|e| {
+                    e.event
+                        .colocated()
+                        .any(|s| members.contains(&Entity::new(s.kind, s.id)))
+                })
+                .cloned()
+                .collect();
+            for e in moved {
+                shards[to as usize].send(e, batch);
+            }
+        }
+        shards[to as usize].send(envelope.clone(), batch);
+    }
+    for shard in &mut shards {
+        shard.flush();
+    }
+    let stores: Vec<(usize, &Store)> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.store.as_ref()))
+        .collect();
+    // A group that moved left a stale copy behind; its conversions count on
+    // the shard their group lives on now.
+    credits(&stores, |shard, key| {
+        shard_of(&directory.key(&subject(key)), count) as usize == shard
+    })
+}
+
+fn config(touches: OpportunityTouches) -> EngineConfig {
+    EngineConfig {
+        models: Model::ALL.to_vec(),
+        settings: AttributionSettings {
+            opportunity_touches: touches,
+            ..AttributionSettings::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
+/// The first difference between two runs' credits, named.
+fn difference(want: &BTreeMap<String, String>, got: &BTreeMap<String, String>) -> Option<String> {
+    let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    if keys(got) != keys(want) {
+        return Some(format!(
+            "the conversions differ: want {:?}, got {:?}",
+            keys(want),
+            keys(got)
+        ));
+    }
+    want.iter()
+        .find(|(key, credits)| got[*key] != **credits)
+        .map(|(key, credits)| format!("{key}: want {credits}\n got {}", got[key]))
+}
+
+fn assert_same(want: &BTreeMap<String, String>, got: &BTreeMap<String, String>, what: &str) {
+    if let Some(difference) = difference(want, got) {
+        panic!("{what}: {difference}");
+    }
+}
+
+#[test]
+fn the_worlds_cross_shard_links_meet_on_every_shard_count() {
+    for touches in [
+        OpportunityTouches::ContactRoles,
+        OpportunityTouches::AccountContacts,
+    ] {
+        let config = config(touches);
+        let want = single(&world(), &config);
+        assert!(want.len() >= 9, "the world converts: {:?}", want.keys());
+        for count in 1..=4 {
+            let got = sharded(&world(), count, 3, &config);
+            assert_same(&want, &got, &format!("{touches:?}, {count} shards"));
+        }
+    }
+}
+
+/// The harness can tell: keyed by each event's subject alone, as Kafka
+/// input often is, the shards' credits are not one engine's.
+#[test]
+fn keying_by_subject_alone_gives_other_credits() {
+    let config = config(OpportunityTouches::ContactRoles);
+    let want = single(&world(), &config);
+    let mut shards: Vec<Shard> = (0..2).map(|_| Shard::open(&config)).collect();
+    for envelope in world() {
+        let shard = kafka_partition(envelope.partition_key().as_bytes(), 2);
+        shards[shard as usize].send(envelope, 1_000);
+    }
+    for shard in &mut shards {
+        shard.flush();
+    }
+    let stores: Vec<(usize, &Store)> = shards
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.store.as_ref()))
+        .collect();
+    let mut got = BTreeMap::new();
+    for (shard, store) in stores {
+        got.extend(credits(&[(shard, store)], |_, _| true));
+    }
+    assert!(difference(&want, &got).is_some());
+}
+
+#[test]
+fn a_generated_history_splits_over_shards_with_the_same_credits() {
+    let events: Vec<Envelope> = Generator::new(DatasetConfig {
+        accounts: 120,
+        seed: 11,
+        ..DatasetConfig::default()
+    })
+    .collect();
+    let config = config(OpportunityTouches::AccountContacts);
+    let want = single(&events, &config);
+    for count in [2, 3] {
+        let got = sharded(&events, count, 200, &config);
+        assert_same(&want, &got, &format!("{count} shards"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn any_arrival_order_and_shard_count_gives_the_same_credits(
+        order in Just((0..world().len()).collect::<Vec<usize>>()).prop_shuffle(),
+        count in 1u32..5,
+        batch in 1usize..6,
+        account_mode in any::<bool>(),
+    ) {
+        let config = config(if account_mode {
+            OpportunityTouches::AccountContacts
+        } else {
+            OpportunityTouches::ContactRoles
+        });
+        let want = single(&world(), &config);
+        let events = world();
+        let shuffled: Vec<Envelope> = order.iter().map(|&i| events[i].clone()).collect();
+        let got = sharded(&shuffled, count, batch, &config);
+        let difference = difference(&want, &got);
+        prop_assert!(difference.is_none(), "{}", difference.unwrap_or_default());
+    }
+}
