@@ -61,6 +61,28 @@ impl Commit {
         }
     }
 
+    /// Takes an event out of the log: the undoing of [`Commit::append`], for a
+    /// group of streams handed over to another shard.
+    pub fn remove(&mut self, seq: u64, envelope: &Envelope) {
+        let key = keys::u64_key(seq);
+        self.ops.push(Op::Delete {
+            cf: CF_EVENTS,
+            key: key.to_vec(),
+        });
+        self.ops.push(Op::Delete {
+            cf: CF_EVENT_IDS,
+            key: envelope.event_id.as_bytes().to_vec(),
+        });
+        for stream in envelope.event.streams() {
+            let mut stream_key = keys::stream_prefix(stream.kind, stream.id);
+            stream_key.extend_from_slice(&key);
+            self.ops.push(Op::Delete {
+                cf: CF_STREAMS,
+                key: stream_key,
+            });
+        }
+    }
+
     pub fn put_view<T: Serialize>(&mut self, table: Table, key: &str, value: &T) -> Result<()> {
         let bytes = postcard::to_stdvec(value)
             .map_err(|e| corrupt("view to write", key, &e.to_string()))?;
@@ -103,6 +125,14 @@ impl Commit {
             .map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
         self.put(CF_OUTBOX, keys::u64_key(id), bytes);
         Ok(())
+    }
+
+    /// Drops one outbox record before it is published.
+    pub fn remove_outbox(&mut self, id: u64) {
+        self.ops.push(Op::Delete {
+            cf: CF_OUTBOX,
+            key: keys::u64_key(id).to_vec(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {

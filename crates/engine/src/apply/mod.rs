@@ -22,6 +22,7 @@ mod fold;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod fold_tests;
+mod handover;
 mod in_memory;
 mod load;
 mod reattribute;

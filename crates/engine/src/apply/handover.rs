@@ -1,0 +1,198 @@
+//! Handing a group over to another shard (`touchline_core::colocation`): its
+//! events leave this shard's log with everything folded from them, in one
+//! commit, and go to the shard the group now lives on.
+
+use std::collections::BTreeMap;
+
+use touchline_attribution::ConversionKind;
+use touchline_core::StreamKind;
+use touchline_core::colocation::Entity;
+use touchline_projection::{CampaignView, PersonView};
+
+use super::batch_state::sourced_by;
+use super::*;
+
+/// What a group leaves behind in one campaign's counters on the shard it
+/// leaves: the shard it joins counts the same again when its events arrive.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct CampaignShare {
+    touches: u64,
+    responses: u64,
+    members: u64,
+    responders: u64,
+    leads_sourced: u64,
+}
+
+/// Each campaign's share of a group: its touch events, and the memberships
+/// and sourced leads of its people that were not merged into another.
+fn campaign_shares<'a>(
+    people: impl IntoIterator<Item = &'a PersonView>,
+    events: &[Envelope],
+) -> BTreeMap<String, CampaignShare> {
+    let mut shares: BTreeMap<String, CampaignShare> = BTreeMap::new();
+    for envelope in events {
+        if let Event::TouchRecorded(touch) = &envelope.event {
+            let share = shares.entry(touch.campaign_id.clone()).or_default();
+            share.touches += 1;
+            share.responses += u64::from(touch.status == TouchStatus::Responded);
+        }
+    }
+    for person in people {
+        if person.merged_into.is_some() {
+            continue;
+        }
+        for (campaign, responded) in &person.campaigns {
+            let share = shares.entry(campaign.clone()).or_default();
+            share.members += 1;
+            share.responders += u64::from(*responded);
+        }
+        if let Some(campaign) = sourced_by(person) {
+            shares.entry(campaign).or_default().leads_sourced += 1;
+        }
+    }
+    shares
+}
+
+fn subtract(view: &mut CampaignView, share: &CampaignShare) {
+    view.touches = view.touches.saturating_sub(share.touches);
+    view.responses = view.responses.saturating_sub(share.responses);
+    view.members = view.members.saturating_sub(share.members);
+    view.responders = view.responders.saturating_sub(share.responders);
+    view.leads_sourced = view.leads_sourced.saturating_sub(share.leads_sourced);
+}
+
+/// The conversions a group member can be the subject of.
+fn conversion_ids(member: &Entity) -> Vec<String> {
+    let person = member.kind == StreamKind::Person;
+    if !person && member.kind != StreamKind::Opportunity {
+        return Vec::new();
+    }
+    ConversionKind::ALL
+        .into_iter()
+        .filter(|kind| kind.is_person() == person)
+        .map(|kind| kind.conversion_id(&member.id))
+        .collect()
+}
+
+impl Engine {
+    /// Removes the group made of `members` from this shard and returns its
+    /// events, in log order, for the shard it moves to: the events leave the
+    /// log, their ids and stream indexes; the group's people, accounts,
+    /// opportunities and conversions leave the views, along with credit sets
+    /// not yet published; every campaign's counters give back the group's
+    /// share. All of it is one commit. Nothing is published: the shard the
+    /// group joins attributes its conversions and publishes them.
+    ///
+    /// Campaign metadata stays (every shard has every campaign's), and so do
+    /// the engine's cumulative counters.
+    pub fn hand_over(&mut self, members: &[Entity]) -> Result<Vec<Envelope>, EngineError> {
+        self.flush()?;
+        self.writer.check()?;
+        // The overlay may hold views this removes.
+        self.overlay = Overlay::default();
+
+        let mut events: BTreeMap<u64, Envelope> = BTreeMap::new();
+        for member in members {
+            for stored in self.store.stream(member.kind, &member.id, 0, usize::MAX)? {
+                events.entry(stored.seq).or_insert(stored.envelope);
+            }
+        }
+        let mut people = Vec::new();
+        for member in members.iter().filter(|m| m.kind == StreamKind::Person) {
+            if let Some(person) = self.store.get::<PersonView>(Table::Persons, &member.id)? {
+                people.push(person);
+            }
+        }
+        let logged: Vec<Envelope> = events.values().cloned().collect();
+        let shares = campaign_shares(&people, &logged);
+
+        let mut commit = self.store.commit();
+        for (seq, envelope) in &events {
+            commit.remove(*seq, envelope);
+        }
+        let mut conversions = HashSet::new();
+        for member in members {
+            let table = match member.kind {
+                StreamKind::Person => Table::Persons,
+                StreamKind::Account => Table::Accounts,
+                StreamKind::Opportunity => Table::Opportunities,
+                StreamKind::Campaign => continue,
+            };
+            commit.delete(table, &member.id);
+            for conversion in conversion_ids(member) {
+                commit.delete(Table::Conversions, &conversion);
+                conversions.insert(conversion);
+            }
+        }
+        for (id, record) in self.store.outbox(usize::MAX)? {
+            let moved = record.is_attribution()
+                && record
+                    .key
+                    .split_once('/')
+                    .is_some_and(|(_, conversion)| conversions.contains(conversion));
+            if moved {
+                commit.remove_outbox(id);
+            }
+        }
+        for (campaign, share) in &shares {
+            if let Some(mut view) = self.store.get::<CampaignView>(Table::Campaigns, campaign)? {
+                subtract(&mut view, share);
+                commit.put_view(Table::Campaigns, campaign, &view)?;
+            }
+        }
+        self.store.write(commit)?;
+        Ok(logged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, campaigns: &[(&str, bool)]) -> PersonView {
+        let mut view = PersonView::new(id);
+        view.campaigns = campaigns
+            .iter()
+            .map(|(c, r)| ((*c).to_owned(), *r))
+            .collect();
+        view
+    }
+
+    #[test]
+    fn a_groups_share_counts_its_touches_and_its_surviving_members() {
+        let touch = |id: &str, campaign: &str, status| Envelope {
+            event_id: id.into(),
+            occurred_at: touchline_core::Timestamp::from_millis(0),
+            recorded_at: touchline_core::Timestamp::from_millis(0),
+            source_system: "test".into(),
+            event: Event::TouchRecorded(touchline_core::TouchRecorded {
+                person_id: "ann".into(),
+                campaign_id: campaign.into(),
+                touch_type: touchline_core::TouchType::EmailClick,
+                status,
+                asset: String::new(),
+                topic: String::new(),
+            }),
+        };
+        let ann = person("ann", &[("web", true), ("mail", false)]);
+        let mut dup = person("ann-dup", &[("web", true)]);
+        dup.merged_into = Some("ann".into());
+        let events = [
+            touch("t1", "web", TouchStatus::Responded),
+            touch("t2", "web", TouchStatus::Sent),
+            touch("t3", "mail", TouchStatus::Sent),
+        ];
+        let shares = campaign_shares([&ann, &dup], &events);
+        assert_eq!(
+            shares["web"],
+            CampaignShare {
+                touches: 2,
+                responses: 1,
+                members: 1,
+                responders: 1,
+                leads_sourced: 0
+            }
+        );
+        assert_eq!((shares["mail"].members, shares["mail"].responders), (1, 0));
+    }
+}
