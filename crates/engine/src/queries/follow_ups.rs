@@ -207,8 +207,11 @@ mod tests {
 
     #[test]
     fn an_owner_who_followed_up_nobody_has_no_median() {
-        check("rep-a -", expect![[r#"
+        check(
+            "rep-a -",
+            expect![[r#"
             (all) leads=1 followed_up=0 median=None mean=None
-            rep-a leads=1 followed_up=0 median=None mean=None"#]]);
+            rep-a leads=1 followed_up=0 median=None mean=None"#]],
+        );
     }
 }
