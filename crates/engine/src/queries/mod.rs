@@ -47,7 +47,7 @@ pub use upsell::UpsellSignal;
 
 pub use touchline_core::{MinorTotal, MoneyTotal};
 
-use credits::{CampaignLabels, CreditTotals, credit_rows};
+use credits::{CampaignLabels, CreditRow, CreditTotals, credit_rows};
 
 /// A sum of credit weights (fractional conversions) as reports give it:
 /// rounded to 9 decimals, which is far finer than any share means and drops
