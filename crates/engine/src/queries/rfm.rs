@@ -217,6 +217,7 @@ mod tests {
             acc-b B google recency=10 frequency=1 monetary=500
             acc-c C (unknown) recency=0 frequency=1 monetary=50
             (unknown) customers=1 recency=0 frequency=1 monetary=50
-            google customers=2 recency=15 frequency=1.5 monetary=3500"#]].assert_eq(&text.join("\n"));
+            google customers=2 recency=15 frequency=1.5 monetary=3500"#]]
+        .assert_eq(&text.join("\n"));
     }
 }
