@@ -243,6 +243,7 @@ pub(crate) fn book(bookings: impl IntoIterator<Item = Booking>) -> BTreeMap<Stri
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use expect_test::{Expect, expect};
 

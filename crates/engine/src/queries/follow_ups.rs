@@ -152,6 +152,7 @@ impl SpeedsByOwner {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use expect_test::{Expect, expect};
 

@@ -121,6 +121,7 @@ pub(crate) fn forecast(deals: Vec<OpenDeal>, pipeline: &PipelineConfig) -> Forec
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use expect_test::{Expect, expect};
 

@@ -96,12 +96,14 @@ impl Queries {
     }
 }
 
+/// New leads, converted, customers, and days to the first win of each customer.
+type FunnelCounts = (usize, usize, usize, Vec<f64>);
+
 /// Leads counted per month of creation and source; the aggregation of
 /// [`Queries::funnel`], fed one lead at a time.
 #[derive(Debug, Default)]
 pub(crate) struct Funnel {
-    /// (month, source) → (new leads, converted, customers, days to first win each)
-    rows: BTreeMap<(String, String), (usize, usize, usize, Vec<f64>)>,
+    rows: BTreeMap<(String, String), FunnelCounts>,
 }
 
 impl Extend<FunnelLead> for Funnel {
@@ -148,6 +150,7 @@ impl Funnel {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use expect_test::{Expect, expect};
 

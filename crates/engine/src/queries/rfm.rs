@@ -162,6 +162,7 @@ pub(crate) fn rfm(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use expect_test::expect;
 
