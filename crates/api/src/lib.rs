@@ -65,6 +65,7 @@ pub mod param_spec;
 pub mod params;
 mod parked;
 mod persons;
+mod records;
 mod reroute;
 pub mod routes;
 pub mod what_if;
@@ -79,7 +80,6 @@ pub use operations::{DEFAULT_READY_MAX_LAG, Probe, metrics_router};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
 pub use param_error::{ParamError, Problem};
 pub(crate) use params::{configured_model, parse_at, parse_param};
-use persons::EventBody;
 pub use reroute::{RouteAccepted, route_event_id};
 pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, what_if_error};
 
@@ -371,7 +371,7 @@ async fn opportunity(
             .ok_or_else(|| ApiError::not_found(format!("no opportunity with id {id:?}")))
     })
     .await?;
-    Ok(for_role(role, view))
+    Ok(for_role(role, records::Opportunity::of(&view)))
 }
 
 async fn opportunity_attribution(
@@ -396,8 +396,11 @@ async fn opportunity_attribution(
 async fn campaigns(
     State(state): State<AppState>,
     Query(page): Query<PageParams>,
-) -> Result<Paged<touchline_projection::CampaignView>, ApiError> {
-    paged(page, move || Ok(state.queries.campaigns()?)).await
+) -> Result<Response, ApiError> {
+    let page = paged(page, move || Ok(state.queries.campaigns()?)).await?;
+    Ok(page.render(|rows| {
+        Json(rows.iter().map(records::Campaign::of).collect::<Vec<_>>()).into_response()
+    }))
 }
 
 #[derive(Deserialize)]
@@ -551,19 +554,6 @@ struct AccountParams {
     history: Option<String>,
 }
 
-#[derive(Serialize)]
-struct AccountBody {
-    account: touchline_projection::AccountView,
-    contacts: Vec<touchline_engine::ContactSummary>,
-    opportunities: Vec<touchline_projection::OpportunityView>,
-    revenue: Vec<touchline_engine::MoneyTotal>,
-    /// When the account first won a deal.
-    customer_since: Option<Timestamp>,
-    /// Contacts whose lead came after that: a customer back for another product.
-    returning_leads: Vec<String>,
-    history: Vec<EventBody>,
-}
-
 async fn account(
     State(state): State<AppState>,
     axum::Extension(role): axum::Extension<Role>,
@@ -576,30 +566,14 @@ async fn account(
         ACCOUNT_HISTORY,
         MAX_LIMIT,
     )?;
-    blocking(move || {
-        let record = state
+    let record = blocking(move || {
+        state
             .queries
             .account_record(&id, history)?
-            .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))?;
-        Ok(AccountBody {
-            account: record.account,
-            contacts: record.contacts,
-            opportunities: record.opportunities,
-            revenue: record.revenue,
-            customer_since: record.customer_since,
-            returning_leads: record.returning_leads,
-            history: record
-                .history
-                .into_iter()
-                .map(|e| EventBody {
-                    seq: e.seq,
-                    envelope: e.envelope,
-                })
-                .collect(),
-        })
+            .ok_or_else(|| ApiError::not_found(format!("no account with id {id:?}")))
     })
-    .await
-    .map(|body| for_role(role, body))
+    .await?;
+    Ok(for_role(role, records::AccountBody::of(&record)))
 }
 
 async fn upsell(

@@ -110,11 +110,22 @@ pub(crate) struct EventsParams {
     limit: Option<String>,
 }
 
+/// An event of a stream as the API answers it: its log position and the
+/// envelope's fields beside it.
 #[derive(Serialize)]
-pub(crate) struct EventBody {
-    pub(crate) seq: u64,
+pub(crate) struct EventBody<'v> {
+    seq: u64,
     #[serde(flatten)]
-    pub(crate) envelope: touchline_core::Envelope,
+    envelope: &'v touchline_core::Envelope,
+}
+
+impl<'v> EventBody<'v> {
+    pub(crate) fn of(event: &'v touchline_store::StoredEvent) -> Self {
+        EventBody {
+            seq: event.seq,
+            envelope: &event.envelope,
+        }
+    }
 }
 
 pub(crate) async fn person_events(
@@ -141,19 +152,14 @@ pub(crate) async fn person_events(
             events.truncate(limit);
             paging::NextPage(vec![("from_seq", next.to_string())])
         });
-        let rows = events
-            .into_iter()
-            .map(|e| EventBody {
-                seq: e.seq,
-                envelope: e.envelope,
-            })
-            .collect::<Vec<_>>();
         Ok(Paged {
-            rows,
+            rows: events,
             total: None,
             next,
         })
     })
     .await
-    .map(|page| page.render(|rows| for_role(role, rows)))
+    .map(|page| {
+        page.render(|rows| for_role(role, rows.iter().map(EventBody::of).collect::<Vec<_>>()))
+    })
 }

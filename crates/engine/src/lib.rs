@@ -68,15 +68,15 @@ pub use partitions::{
     StalledPartition,
 };
 pub use pipeline::{
-    Forecast, ForecastDeal, ForecastRow, Indicator, InterestRow, OpportunitySignals, OverdueLead,
-    PipelineConfig, StageProbability, indicator_colour,
+    Indicator, InterestRow, OpportunitySignals, OverdueLead, PipelineConfig, StageProbability,
+    indicator_colour,
 };
 pub use queries::{
     AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
-    DuplicateGroup, FunnelRow, GroupBy, GroupCredit, InfluenceCredit, InfluenceQuery,
-    InfluenceSort, Influenced, LeadScore, LiteratureRow, MinorTotal, ModelComparison, ModelCredit,
-    MoneyTotal, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
-    TimeRange, UnattributedRow, UpsellSignal,
+    DuplicateGroup, Forecast, ForecastDeal, ForecastRow, FunnelRow, GroupBy, GroupCredit,
+    InfluenceCredit, InfluenceQuery, InfluenceSort, Influenced, LeadScore, LiteratureRow,
+    MinorTotal, ModelComparison, ModelCredit, MoneyTotal, PrioritisedLead, Queries, Ratio,
+    RfmReport, ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow, UpsellSignal,
 };
 pub use sink::{EngineSink, EventSink};
 

@@ -1,6 +1,8 @@
-//! Reports over accounts, open deals and the follow-up process that need
-//! more than one view: the weighted pipeline forecast (R5), account interest
-//! and red/yellow/green indicators on open deals (R18), and overdue leads (R20).
+//! The defined pipeline (R5) the forecast weights open deals by
+//! ([`crate::queries`] has the forecast), and reports over accounts, open
+//! deals and the follow-up process that need more than one view: account
+//! interest and red/yellow/green indicators on open deals (R18), and overdue
+//! leads (R20).
 //!
 //! Each is a pure function of the views it reads, computed at query time, so it
 //! follows every event as soon as its batch is committed.
@@ -66,45 +68,15 @@ impl PipelineConfig {
         Ok(())
     }
 
-    /// The probability an open deal is weighted by: its stage's, else its own.
-    pub fn probability_pct(&self, opportunity: &OpportunityView) -> u32 {
+    /// The probability an open deal in `stage` whose own is `own_pct` is
+    /// weighted by: the stage's (any case), else its own, at most 100.
+    pub fn stage_probability_pct(&self, stage: &str, own_pct: u32) -> u32 {
         self.stages
             .iter()
-            .find(|s| s.stage.eq_ignore_ascii_case(&opportunity.stage))
-            .map_or(opportunity.probability_pct, |s| s.probability_pct)
+            .find(|s| s.stage.eq_ignore_ascii_case(stage))
+            .map_or(own_pct, |s| s.probability_pct)
             .min(100)
     }
-}
-
-/// Expected cash per month of expected close (R5), per currency.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ForecastRow {
-    /// `YYYY-MM` of the expected close, or `(no date)`.
-    pub month: String,
-    pub currency: String,
-    pub opportunities: usize,
-    /// Sum of open amounts.
-    pub pipeline_minor: crate::MinorTotal,
-    /// Sum of amount × probability, rounded to the minor unit per deal.
-    pub weighted_minor: crate::MinorTotal,
-}
-
-/// One open deal as the forecast counts it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ForecastDeal {
-    pub opportunity_id: String,
-    pub name: String,
-    pub stage: String,
-    pub probability_pct: u32,
-    pub expected_close_at: Option<Timestamp>,
-    pub amount: touchline_core::Money,
-    pub weighted_minor: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Forecast {
-    pub months: Vec<ForecastRow>,
-    pub deals: Vec<ForecastDeal>,
 }
 
 /// Product or topic interest across an account's contacts (R18).
@@ -184,57 +156,6 @@ pub fn indicator_colour(
 }
 
 impl Queries {
-    /// The weighted forecast of open deals by month of expected close (R5).
-    pub fn forecast(&self, pipeline: &PipelineConfig) -> Result<Forecast, EngineError> {
-        let mut deals = Vec::new();
-        self.store()
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                let (Some(amount), None, Some(_)) = (o.amount.clone(), &o.closed, o.created_at)
-                else {
-                    return;
-                };
-                let probability_pct = pipeline.probability_pct(&o);
-                // |amount| ≤ 10^15 and probability ≤ 100: the product fits in i64.
-                let weighted_minor = (amount.amount_minor * i64::from(probability_pct) + 50) / 100;
-                deals.push(ForecastDeal {
-                    probability_pct,
-                    expected_close_at: o.expected_close_at,
-                    weighted_minor,
-                    amount,
-                    stage: o.stage,
-                    name: o.name,
-                    opportunity_id: o.opportunity_id,
-                });
-            })?;
-        let mut months: BTreeMap<(String, String), ForecastRow> = BTreeMap::new();
-        for d in &deals {
-            let month = d
-                .expected_close_at
-                .map_or_else(|| "(no date)".to_owned(), Timestamp::year_month);
-            let row = months
-                .entry((month.clone(), d.amount.currency.clone()))
-                .or_insert_with(|| ForecastRow {
-                    month,
-                    currency: d.amount.currency.clone(),
-                    opportunities: 0,
-                    pipeline_minor: 0,
-                    weighted_minor: 0,
-                });
-            row.opportunities += 1;
-            row.pipeline_minor += crate::MinorTotal::from(d.amount.amount_minor);
-            row.weighted_minor += crate::MinorTotal::from(d.weighted_minor);
-        }
-        deals.sort_by(|a, b| {
-            a.expected_close_at
-                .cmp(&b.expected_close_at)
-                .then(a.opportunity_id.cmp(&b.opportunity_id))
-        });
-        Ok(Forecast {
-            months: months.into_values().collect(),
-            deals,
-        })
-    }
-
     fn account_people(&self, account: &AccountView) -> Result<Vec<PersonView>, EngineError> {
         let mut people = Vec::new();
         for id in &account.contact_ids {

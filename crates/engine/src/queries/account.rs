@@ -57,10 +57,6 @@ impl Queries {
         for id in &account.opportunity_ids {
             opportunities.extend(self.opportunity(id)?);
         }
-        let mut revenue: Vec<MoneyTotal> = Vec::new();
-        for t in &account.transactions {
-            MoneyTotal::add_to(&mut revenue, &t.amount);
-        }
         // The newest `history` events: the stream is in log order, so read it all
         // and keep the tail (an account's stream is short next to the log).
         let mut events = self
@@ -68,25 +64,45 @@ impl Queries {
             .stream(StreamKind::Account, account_id, 0, usize::MAX)?;
         let skip = events.len().saturating_sub(history);
         let history = events.split_off(skip);
-        let customer_since = opportunities
-            .iter()
-            .filter_map(|o| o.closed.as_ref().filter(|c| c.won).map(|c| c.closed_at))
-            .min();
-        let returning_leads = contacts
-            .iter()
-            .filter(|c| {
-                customer_since.is_some_and(|since| c.lead_created_at.is_some_and(|at| at > since))
-            })
-            .map(|c| c.person_id.clone())
-            .collect();
-        Ok(Some(AccountRecord {
+        Ok(Some(account_record(
             account,
             contacts,
             opportunities,
-            revenue,
             history,
-            customer_since,
-            returning_leads,
-        }))
+        )))
+    }
+}
+
+/// The record of `account`: its revenue per currency, when it first won a
+/// deal, and the contacts whose lead came after that.
+pub(crate) fn account_record(
+    account: touchline_projection::AccountView,
+    contacts: Vec<ContactSummary>,
+    opportunities: Vec<OpportunityView>,
+    history: Vec<touchline_store::StoredEvent>,
+) -> AccountRecord {
+    let mut revenue: Vec<MoneyTotal> = Vec::new();
+    for t in &account.transactions {
+        MoneyTotal::add_to(&mut revenue, &t.amount);
+    }
+    let customer_since = opportunities
+        .iter()
+        .filter_map(|o| o.closed.as_ref().filter(|c| c.won).map(|c| c.closed_at))
+        .min();
+    let returning_leads = contacts
+        .iter()
+        .filter(|c| {
+            customer_since.is_some_and(|since| c.lead_created_at.is_some_and(|at| at > since))
+        })
+        .map(|c| c.person_id.clone())
+        .collect();
+    AccountRecord {
+        account,
+        contacts,
+        opportunities,
+        revenue,
+        history,
+        customer_since,
+        returning_leads,
     }
 }

@@ -27,49 +27,65 @@ impl Queries {
         range: TimeRange,
         campaign: Option<&str>,
     ) -> Result<Vec<ModelComparison>, EngineError> {
-        let mut totals: BTreeMap<CampaignCurrency, BTreeMap<Model, (f64, MinorTotal)>> =
-            BTreeMap::new();
+        let mut totals = ModelTotals::default();
         self.for_each_conversion(kind, range, |view| {
-            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
-            for result in &view.results {
-                for credit in &result.attribution.credits {
-                    if campaign.is_some_and(|c| c != credit.campaign_id) {
-                        continue;
-                    }
-                    let entry = totals
-                        .entry((credit.campaign_id.clone(), currency.clone()))
-                        .or_default()
-                        .entry(result.model)
-                        .or_default();
-                    entry.0 += credit.weight;
-                    entry.1 += MinorTotal::from(credit.amount_minor.unwrap_or(0));
-                }
-            }
+            totals.extend(
+                credit_rows(view).filter(|c| campaign.is_none_or(|id| id == c.campaign_id)),
+            );
         })?;
-        let mut rows = Vec::with_capacity(totals.len());
-        for ((campaign_id, currency), per_model) in totals {
-            let view = if campaign_id == NO_TOUCH {
-                None
-            } else {
-                self.campaign(&campaign_id)?
-            };
-            rows.push(ModelComparison {
-                campaign_name: view
-                    .as_ref()
-                    .map_or(campaign_id.clone(), |c| c.display_name().to_owned()),
-                channel: view.map(|c| c.channel).unwrap_or_default(),
-                campaign_id,
-                currency,
-                models: per_model
-                    .into_iter()
-                    .map(|(model, (conversions, value_minor))| ModelCredit {
-                        model,
-                        conversions: credit_total(conversions),
-                        value_minor,
-                    })
-                    .collect(),
-            });
+        let labels = self.campaign_labels(totals.campaign_ids())?;
+        Ok(totals.into_rows(&labels))
+    }
+}
+
+/// Credit summed per campaign, currency and model: the aggregation of
+/// [`Queries::compare_models`], fed one conversion's credits at a time.
+#[derive(Debug, Default)]
+pub(crate) struct ModelTotals {
+    totals: BTreeMap<CampaignCurrency, BTreeMap<Model, (f64, MinorTotal)>>,
+}
+
+impl<'v> Extend<CreditRow<'v>> for ModelTotals {
+    fn extend<I: IntoIterator<Item = CreditRow<'v>>>(&mut self, rows: I) {
+        for row in rows {
+            let entry = self
+                .totals
+                .entry((row.campaign_id.to_owned(), row.currency.map(str::to_owned)))
+                .or_default()
+                .entry(row.model)
+                .or_default();
+            entry.0 += row.weight;
+            entry.1 += MinorTotal::from(row.amount_minor.unwrap_or(0));
         }
-        Ok(rows)
+    }
+}
+
+impl ModelTotals {
+    pub fn campaign_ids(&self) -> impl Iterator<Item = &str> {
+        self.totals.keys().map(|(id, _)| id.as_str())
+    }
+
+    /// One row per campaign and currency in that order, its models in model order.
+    pub fn into_rows(self, labels: &CampaignLabels) -> Vec<ModelComparison> {
+        self.totals
+            .into_iter()
+            .map(|((campaign_id, currency), per_model)| {
+                let label = labels.get(&campaign_id);
+                ModelComparison {
+                    campaign_name: label.map_or_else(|| campaign_id.clone(), |l| l.name.clone()),
+                    channel: label.map(|l| l.channel.clone()).unwrap_or_default(),
+                    campaign_id,
+                    currency,
+                    models: per_model
+                        .into_iter()
+                        .map(|(model, (conversions, value_minor))| ModelCredit {
+                            model,
+                            conversions: credit_total(conversions),
+                            value_minor,
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
     }
 }

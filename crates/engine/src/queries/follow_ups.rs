@@ -56,13 +56,12 @@ impl Queries {
                 person_id: p.person_id,
             });
         })?;
-        due.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.person_id.cmp(&b.person_id)));
-        Ok(due)
+        Ok(most_overdue_first(due))
     }
 
     /// Speed to lead for leads created in `range`: overall, then per owner.
     pub fn speed_to_lead(&self, range: TimeRange) -> Result<Vec<SpeedToLead>, EngineError> {
-        let mut groups: BTreeMap<String, (usize, Vec<i64>)> = BTreeMap::new();
+        let mut speeds = SpeedsByOwner::default();
         self.store.for_each(Table::Persons, |_, p: PersonView| {
             let Some(created) = p.lead_created_at else {
                 return;
@@ -70,14 +69,55 @@ impl Queries {
             if p.merged_into.is_some() || !range.contains(created) {
                 return;
             }
-            let speed = p.speed_to_lead_ms();
-            for group in ["(all)".to_owned(), p.owner_id.clone()] {
-                let entry = groups.entry(group).or_default();
-                entry.0 += 1;
-                entry.1.extend(speed);
-            }
+            let speed_ms = p.speed_to_lead_ms();
+            speeds.extend([LeadSpeed {
+                owner_id: p.owner_id,
+                speed_ms,
+            }]);
         })?;
-        let mut rows: Vec<SpeedToLead> = groups
+        Ok(speeds.into_rows())
+    }
+}
+
+/// Due follow-ups by due time, then person id: the most overdue first.
+pub(crate) fn most_overdue_first(mut due: Vec<DueFollowUp>) -> Vec<DueFollowUp> {
+    due.sort_by(|a, b| a.due_at.cmp(&b.due_at).then(a.person_id.cmp(&b.person_id)));
+    due
+}
+
+/// A lead as speed to lead counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeadSpeed {
+    pub owner_id: String,
+    /// Lead creation to the first follow-up at or after it; `None` without one.
+    pub speed_ms: Option<i64>,
+}
+
+/// Speeds per owner and over all leads (`(all)`): the aggregation of
+/// [`Queries::speed_to_lead`], fed one lead at a time.
+#[derive(Debug, Default)]
+pub(crate) struct SpeedsByOwner {
+    /// group → (leads, speeds of those followed up)
+    groups: BTreeMap<String, (usize, Vec<i64>)>,
+}
+
+impl Extend<LeadSpeed> for SpeedsByOwner {
+    fn extend<I: IntoIterator<Item = LeadSpeed>>(&mut self, leads: I) {
+        for lead in leads {
+            for group in ["(all)".to_owned(), lead.owner_id] {
+                let entry = self.groups.entry(group).or_default();
+                entry.0 += 1;
+                entry.1.extend(lead.speed_ms);
+            }
+        }
+    }
+}
+
+impl SpeedsByOwner {
+    /// `(all)` first, then owners by name; median and mean in minutes.
+    pub fn into_rows(self) -> Vec<SpeedToLead> {
+        let mut rows: Vec<SpeedToLead> = self
+            .groups
             .into_iter()
             .map(|(group, (leads, mut speeds))| {
                 speeds.sort_unstable();
@@ -102,12 +142,77 @@ impl Queries {
                 }
             })
             .collect();
-        // "(all)" first, then owners by name.
         rows.sort_by(|a, b| {
             (a.group != "(all)")
                 .cmp(&(b.group != "(all)"))
                 .then(a.group.cmp(&b.group))
         });
-        Ok(rows)
+        rows
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// `input`: one lead a line, `<owner> <minutes to first follow-up | ->`;
+    /// the rows, one a line.
+    fn check(input: &str, expect: Expect) {
+        let mut speeds = SpeedsByOwner::default();
+        speeds.extend(
+            input
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|line| {
+                    let (owner, minutes) = line.split_once(' ').unwrap();
+                    LeadSpeed {
+                        owner_id: owner.into(),
+                        speed_ms: minutes.parse::<i64>().ok().map(|m| m * 60_000),
+                    }
+                }),
+        );
+        let text: Vec<String> = speeds
+            .into_rows()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} leads={} followed_up={} median={:?} mean={:?}",
+                    r.group, r.leads, r.followed_up, r.median_minutes, r.mean_minutes
+                )
+            })
+            .collect();
+        expect.assert_eq(&text.join("\n"));
+    }
+
+    #[test]
+    fn median_and_mean_per_owner_and_over_all() {
+        check(
+            "
+            rep-b 30
+            rep-a 10
+            rep-a 5
+            rep-a -
+            rep-b 90
+            rep-a 60
+            ",
+            expect![[r#"
+                (all) leads=6 followed_up=5 median=Some(30.0) mean=Some(39.0)
+                rep-a leads=4 followed_up=3 median=Some(10.0) mean=Some(25.0)
+                rep-b leads=2 followed_up=2 median=Some(60.0) mean=Some(60.0)"#]],
+        );
+    }
+
+    #[test]
+    fn an_owner_who_followed_up_nobody_has_no_median() {
+        check(
+            "rep-a -",
+            expect![[r#"
+            (all) leads=1 followed_up=0 median=None mean=None
+            rep-a leads=1 followed_up=0 median=None mean=None"#]],
+        );
     }
 }

@@ -27,6 +27,18 @@ pub struct FunnelRow {
     pub mean_days_to_first_win: Option<f64>,
 }
 
+/// A lead as the funnel counts it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FunnelLead {
+    pub created_at: Timestamp,
+    /// As [`FunnelRow::source`] names it.
+    pub source: String,
+    /// Whether a `lead_converted` made it a contact.
+    pub converted: bool,
+    /// The close of the first won deal it is a contact of.
+    pub first_win: Option<Timestamp>,
+}
+
 impl Queries {
     /// New leads per month and source, conversion to customers, and time to convert.
     pub fn funnel(&self, range: TimeRange) -> Result<Vec<FunnelRow>, EngineError> {
@@ -46,14 +58,12 @@ impl Queries {
                     won_at.insert(id.to_owned(), closed.closed_at);
                 }
             })?;
-        // (month, source) → (new leads, converted, customers, days to convert each)
-        type Counts = (usize, usize, usize, Vec<f64>);
-        let mut rows: BTreeMap<(String, String), Counts> = BTreeMap::new();
+        let mut funnel = Funnel::default();
         self.store.for_each(Table::Persons, |_, p: PersonView| {
-            let Some(created) = p.lead_created_at else {
+            let Some(created_at) = p.lead_created_at else {
                 return;
             };
-            if p.merged_into.is_some() || !range.contains(created) {
+            if p.merged_into.is_some() || !range.contains(created_at) {
                 return;
             }
             let source = p
@@ -70,25 +80,57 @@ impl Queries {
                 })
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| "(unknown)".to_owned());
-            let first_win = p
-                .opportunity_ids
-                .iter()
-                .filter_map(|o| won_at.get(o))
-                .min()
-                .copied();
-            let entry = rows.entry((created.year_month(), source)).or_default();
+            funnel.extend([FunnelLead {
+                created_at,
+                source,
+                converted: p.converted.is_some(),
+                first_win: p
+                    .opportunity_ids
+                    .iter()
+                    .filter_map(|o| won_at.get(o))
+                    .min()
+                    .copied(),
+            }]);
+        })?;
+        Ok(funnel.into_rows())
+    }
+}
+
+/// New leads, converted, customers, and days to the first win of each customer.
+type FunnelCounts = (usize, usize, usize, Vec<f64>);
+
+/// Leads counted per month of creation and source; the aggregation of
+/// [`Queries::funnel`], fed one lead at a time.
+#[derive(Debug, Default)]
+pub(crate) struct Funnel {
+    rows: BTreeMap<(String, String), FunnelCounts>,
+}
+
+impl Extend<FunnelLead> for Funnel {
+    fn extend<I: IntoIterator<Item = FunnelLead>>(&mut self, leads: I) {
+        for lead in leads {
+            let entry = self
+                .rows
+                .entry((lead.created_at.year_month(), lead.source))
+                .or_default();
             entry.0 += 1;
-            if p.converted.is_some() {
+            if lead.converted {
                 entry.1 += 1;
             }
-            if let Some(won) = first_win {
+            if let Some(won) = lead.first_win {
                 entry.2 += 1;
                 entry
                     .3
-                    .push((won.as_millis() - created.as_millis()) as f64 / 86_400_000.0);
+                    .push((won.as_millis() - lead.created_at.as_millis()) as f64 / 86_400_000.0);
             }
-        })?;
-        Ok(rows
+        }
+    }
+}
+
+impl Funnel {
+    /// One row per month and source, in that order.
+    pub fn into_rows(self) -> Vec<FunnelRow> {
+        self.rows
             .into_iter()
             .map(
                 |((month, source), (new_leads, converted, customers, days))| FunnelRow {
@@ -103,6 +145,72 @@ impl Queries {
                         .then(|| days.iter().sum::<f64>() / days.len() as f64),
                 },
             )
-            .collect())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// `input`: one lead a line, `<created YYYY-MM-DD> <source> [converted]
+    /// [won=<YYYY-MM-DD>]`; the funnel's rows, one a line.
+    fn check(input: &str, expect: Expect) {
+        let day = |text: &str| Timestamp::parse_lenient(text).unwrap();
+        let mut funnel = Funnel::default();
+        funnel.extend(
+            input
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|line| {
+                    let words: Vec<&str> = line.split_whitespace().collect();
+                    FunnelLead {
+                        created_at: day(words[0]),
+                        source: words[1].into(),
+                        converted: words.contains(&"converted"),
+                        first_win: words.iter().find_map(|w| w.strip_prefix("won=")).map(day),
+                    }
+                }),
+        );
+        let text: Vec<String> = funnel
+            .into_rows()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} new={} contacts={} contact_rate={} customers={} customer_rate={} \
+                     days_to_first_win={:?}",
+                    r.month,
+                    r.source,
+                    r.new_leads,
+                    r.converted_to_contact,
+                    serde_json::to_string(&r.contact_rate).unwrap(),
+                    r.became_customers,
+                    serde_json::to_string(&r.customer_rate).unwrap(),
+                    r.mean_days_to_first_win,
+                )
+            })
+            .collect();
+        expect.assert_eq(&text.join("\n"));
+    }
+
+    #[test]
+    fn counts_rates_and_days_per_month_and_source() {
+        check(
+            "
+            2026-03-02 google converted won=2026-03-12
+            2026-03-20 google converted
+            2026-03-31 google won=2026-04-30
+            2026-03-05 linkedin
+            2026-04-01 google
+            ",
+            expect![[r#"
+                2026-03 google new=3 contacts=2 contact_rate=0.6666666666666666 customers=2 customer_rate=0.6666666666666666 days_to_first_win=Some(20.0)
+                2026-03 linkedin new=1 contacts=0 contact_rate=0.0 customers=0 customer_rate=0.0 days_to_first_win=None
+                2026-04 google new=1 contacts=0 contact_rate=0.0 customers=0 customer_rate=0.0 days_to_first_win=None"#]],
+        );
     }
 }

@@ -74,53 +74,61 @@ impl Queries {
         &self,
         query: &InfluenceQuery,
     ) -> Result<Vec<Influenced>, EngineError> {
-        let campaign = query.campaign_id.as_str();
         let mut rows = Vec::new();
         self.for_each_conversion(query.kind, query.range, |view| {
-            let value = view.conversion.value.as_ref();
-            if query
-                .currency
-                .as_deref()
-                .is_some_and(|c| value.is_none_or(|v| v.currency != c))
-            {
-                return;
-            }
-            let mut credited = false;
-            let models = view
-                .results
-                .iter()
-                .map(|result| {
-                    let mut weight = 0.0;
-                    let mut amount: MinorTotal = 0;
-                    for credit in &result.attribution.credits {
-                        if credit.campaign_id == campaign {
-                            credited = true;
-                            weight += credit.weight;
-                            amount += MinorTotal::from(credit.amount_minor.unwrap_or(0));
-                        }
-                    }
-                    InfluenceCredit {
-                        model: result.model,
-                        weight: credit_total(weight),
-                        amount_minor: value.map(|_| amount),
-                    }
-                })
-                .collect();
-            if credited {
-                rows.push(Influenced {
-                    conversion_id: view.conversion.id.clone(),
-                    conversion: view.conversion.kind,
-                    subject_id: view.conversion.subject_id.clone(),
-                    occurred_at: view.conversion.occurred_at,
-                    value_minor: value.map(|v| v.amount_minor),
-                    currency: value.map(|v| v.currency.clone()),
-                    models,
-                });
-            }
+            rows.extend(influenced(
+                view,
+                &query.campaign_id,
+                query.currency.as_deref(),
+            ));
         })?;
         sort_influence(&mut rows, query.sort);
         Ok(rows)
     }
+}
+
+/// The conversion as the campaign's influence lists it, with every model's
+/// credit to the campaign; `None` when no model credits the campaign there or
+/// its value is not in `currency`.
+pub(crate) fn influenced(
+    view: &ConversionView,
+    campaign: &str,
+    currency: Option<&str>,
+) -> Option<Influenced> {
+    let value = view.conversion.value.as_ref();
+    if currency.is_some_and(|c| value.is_none_or(|v| v.currency != c)) {
+        return None;
+    }
+    let mut credited = false;
+    let models = view
+        .results
+        .iter()
+        .map(|result| {
+            let mut weight = 0.0;
+            let mut amount: MinorTotal = 0;
+            for credit in &result.attribution.credits {
+                if credit.campaign_id == campaign {
+                    credited = true;
+                    weight += credit.weight;
+                    amount += MinorTotal::from(credit.amount_minor.unwrap_or(0));
+                }
+            }
+            InfluenceCredit {
+                model: result.model,
+                weight: credit_total(weight),
+                amount_minor: value.map(|_| amount),
+            }
+        })
+        .collect();
+    credited.then(|| Influenced {
+        conversion_id: view.conversion.id.clone(),
+        conversion: view.conversion.kind,
+        subject_id: view.conversion.subject_id.clone(),
+        occurred_at: view.conversion.occurred_at,
+        value_minor: value.map(|v| v.amount_minor),
+        currency: value.map(|v| v.currency.clone()),
+        models,
+    })
 }
 
 fn sort_influence(rows: &mut [Influenced], sort: InfluenceSort) {

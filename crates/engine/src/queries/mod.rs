@@ -15,9 +15,11 @@ use crate::EngineError;
 mod account;
 mod campaigns;
 mod compare;
+mod credits;
 mod credits_by;
 mod duplicates;
 mod follow_ups;
+mod forecast;
 mod funnel;
 mod influence;
 mod literature;
@@ -33,6 +35,7 @@ pub use compare::{ModelComparison, ModelCredit};
 pub use credits_by::{GroupBy, GroupCredit};
 pub use duplicates::DuplicateGroup;
 pub use follow_ups::{DueFollowUp, SpeedToLead};
+pub use forecast::{Forecast, ForecastDeal, ForecastRow};
 pub use funnel::FunnelRow;
 pub use influence::{InfluenceCredit, InfluenceQuery, InfluenceSort, Influenced};
 pub use literature::LiteratureRow;
@@ -43,6 +46,8 @@ pub use scores::{LeadScore, ScoringConfig};
 pub use upsell::UpsellSignal;
 
 pub use touchline_core::{MinorTotal, MoneyTotal};
+
+use credits::{CampaignLabels, CreditRow, CreditTotals, credit_rows};
 
 /// A sum of credit weights (fractional conversions) as reports give it:
 /// rounded to 9 decimals, which is far finer than any share means and drops
@@ -215,7 +220,7 @@ impl Queries {
                 }));
             },
         )?;
-        let mut booked: BTreeMap<String, MinorTotal> = BTreeMap::new();
+        let mut bookings = Vec::with_capacity(transactions.len());
         for t in transactions {
             let mut credits = None;
             for kind in [
@@ -229,19 +234,16 @@ impl Queries {
                     break;
                 }
             }
-            let credits = credits.unwrap_or_default();
-            if credits.is_empty() {
-                *booked.entry(NO_TOUCH.to_owned()).or_default() +=
-                    MinorTotal::from(t.amount.amount_minor);
-                continue;
-            }
-            let weights: Vec<f64> = credits.iter().map(|c| c.weight).collect();
-            let parts = touchline_attribution::apportion(t.amount.amount_minor, &weights);
-            for (credit, part) in credits.iter().zip(parts) {
-                *booked.entry(credit.campaign_id.clone()).or_default() += MinorTotal::from(part);
-            }
+            bookings.push(campaigns::Booking {
+                amount_minor: t.amount.amount_minor,
+                credits: credits
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| (c.campaign_id, c.weight))
+                    .collect(),
+            });
         }
-        Ok(booked)
+        Ok(campaigns::book(bookings))
     }
 
     pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
@@ -312,46 +314,22 @@ impl Queries {
         kind: ConversionKind,
         range: TimeRange,
     ) -> Result<Vec<CampaignCredit>, EngineError> {
-        let mut totals: BTreeMap<(String, Option<String>), (f64, MinorTotal)> = BTreeMap::new();
+        Ok(self.campaign_credits_labelled(model, kind, range)?.0)
+    }
+
+    /// [`Queries::campaign_credits_in`] with the labels of the credited campaigns.
+    fn campaign_credits_labelled(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+        range: TimeRange,
+    ) -> Result<(Vec<CampaignCredit>, CampaignLabels), EngineError> {
+        let mut totals = CreditTotals::default();
         self.for_each_conversion(kind, range, |view| {
-            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
-            let Some(result) = view.result(model) else {
-                return;
-            };
-            for credit in &result.attribution.credits {
-                let entry = totals
-                    .entry((credit.campaign_id.clone(), currency.clone()))
-                    .or_default();
-                entry.0 += credit.weight;
-                entry.1 += MinorTotal::from(credit.amount_minor.unwrap_or(0));
-            }
+            totals.extend(credit_rows(view).filter(|c| c.model == model));
         })?;
-        let mut rows = Vec::with_capacity(totals.len());
-        for ((campaign_id, currency), (conversions, value_minor)) in totals {
-            let campaign = if campaign_id == NO_TOUCH {
-                None
-            } else {
-                self.campaign(&campaign_id)?
-            };
-            let conversions = credit_total(conversions);
-            rows.push(CampaignCredit {
-                campaign_name: campaign
-                    .as_ref()
-                    .map_or(campaign_id.clone(), |c| c.display_name().to_owned()),
-                channel: campaign.map(|c| c.channel).unwrap_or_default(),
-                campaign_id,
-                conversions,
-                value_minor,
-                currency,
-            });
-        }
-        rows.sort_by(|a, b| {
-            b.value_minor
-                .cmp(&a.value_minor)
-                .then(b.conversions.total_cmp(&a.conversions))
-                .then(a.campaign_id.cmp(&b.campaign_id))
-        });
-        Ok(rows)
+        let labels = self.campaign_labels(totals.campaign_ids())?;
+        Ok((totals.into_rows(&labels), labels))
     }
 }
 

@@ -24,14 +24,6 @@ impl Queries {
         owner: Option<&str>,
         limit: usize,
     ) -> Result<Vec<PrioritisedLead>, EngineError> {
-        use touchline_core::LeadStatus;
-        let status_rank = |s: Option<LeadStatus>| match s {
-            Some(LeadStatus::Qualified) => 0,
-            Some(LeadStatus::Working) => 1,
-            Some(LeadStatus::New) | None => 2,
-            Some(LeadStatus::Nurturing) => 3,
-            Some(LeadStatus::Unqualified) => 4,
-        };
         let mut leads = Vec::new();
         self.store.for_each(Table::Persons, |_, p: PersonView| {
             if p.lead_created_at.is_none()
@@ -58,15 +50,33 @@ impl Queries {
                 person_id: p.person_id,
             });
         })?;
-        leads.sort_by(|a, b| {
-            b.qualification_score
-                .cmp(&a.qualification_score)
-                .then(status_rank(a.status).cmp(&status_rank(b.status)))
-                .then(b.touches.cmp(&a.touches))
-                .then(a.lead_created_at.cmp(&b.lead_created_at))
-                .then(a.person_id.cmp(&b.person_id))
-        });
-        leads.truncate(limit);
-        Ok(leads)
+        Ok(in_priority_order(leads, limit))
     }
+}
+
+/// The first `limit` leads in priority order: more of need, budget and
+/// authority confirmed first; then status (qualified, working, new,
+/// nurturing, unqualified); then more touches; then older leads; then id.
+pub(crate) fn in_priority_order(
+    mut leads: Vec<PrioritisedLead>,
+    limit: usize,
+) -> Vec<PrioritisedLead> {
+    use touchline_core::LeadStatus;
+    let status_rank = |s: Option<LeadStatus>| match s {
+        Some(LeadStatus::Qualified) => 0,
+        Some(LeadStatus::Working) => 1,
+        Some(LeadStatus::New) | None => 2,
+        Some(LeadStatus::Nurturing) => 3,
+        Some(LeadStatus::Unqualified) => 4,
+    };
+    leads.sort_by(|a, b| {
+        b.qualification_score
+            .cmp(&a.qualification_score)
+            .then(status_rank(a.status).cmp(&status_rank(b.status)))
+            .then(b.touches.cmp(&a.touches))
+            .then(a.lead_created_at.cmp(&b.lead_created_at))
+            .then(a.person_id.cmp(&b.person_id))
+    });
+    leads.truncate(limit);
+    leads
 }

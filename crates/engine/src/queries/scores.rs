@@ -100,12 +100,17 @@ impl Queries {
                 touches,
             });
         })?;
-        scores.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then(a.person_id.cmp(&b.person_id))
-        });
-        scores.truncate(limit);
-        Ok(scores)
+        Ok(highest_first(scores, limit))
     }
+}
+
+/// The first `limit` scores, highest first, then by person id.
+pub(crate) fn highest_first(mut scores: Vec<LeadScore>, limit: usize) -> Vec<LeadScore> {
+    scores.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.person_id.cmp(&b.person_id))
+    });
+    scores.truncate(limit);
+    scores
 }

@@ -26,7 +26,7 @@ impl Queries {
                     *entry = (*entry).min(closed.closed_at);
                 }
             })?;
-        let mut signals = Vec::new();
+        let mut customers = Vec::new();
         for (account_id, since) in first_win {
             let Some(account) = self
                 .store
@@ -41,29 +41,54 @@ impl Queries {
                         person
                             .touches
                             .iter()
-                            .filter(|t| {
-                                t.touch_type == touchline_core::TouchType::SupportCase
-                                    && t.occurred_at > since
-                            })
+                            .filter(|t| t.touch_type == touchline_core::TouchType::SupportCase)
                             .map(|t| t.occurred_at),
                     );
                 }
             }
-            if let Some(last) = cases.iter().max().copied() {
-                signals.push(UpsellSignal {
-                    name: account.name.clone(),
-                    customer_since: since,
-                    support_cases: cases.len(),
-                    last_case_at: last,
-                    account_id,
-                });
-            }
+            customers.push(SupportedCustomer {
+                account_id,
+                name: account.name,
+                since,
+                cases,
+            });
         }
-        signals.sort_by(|a, b| {
-            b.support_cases
-                .cmp(&a.support_cases)
-                .then(a.account_id.cmp(&b.account_id))
-        });
-        Ok(signals)
+        Ok(upsell_signals(customers))
     }
+}
+
+/// A customer account as the upsell signal reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SupportedCustomer {
+    pub account_id: String,
+    pub name: String,
+    /// The first won deal's close.
+    pub since: Timestamp,
+    /// When its contacts' support cases were opened, at any time.
+    pub cases: Vec<Timestamp>,
+}
+
+/// The customers with support cases after they bought, most cases first,
+/// then by account id.
+pub(crate) fn upsell_signals(customers: Vec<SupportedCustomer>) -> Vec<UpsellSignal> {
+    let mut signals: Vec<UpsellSignal> = customers
+        .into_iter()
+        .filter_map(|c| {
+            let after: Vec<Timestamp> = c.cases.into_iter().filter(|t| *t > c.since).collect();
+            let last = after.iter().max().copied()?;
+            Some(UpsellSignal {
+                name: c.name,
+                customer_since: c.since,
+                support_cases: after.len(),
+                last_case_at: last,
+                account_id: c.account_id,
+            })
+        })
+        .collect();
+    signals.sort_by(|a, b| {
+        b.support_cases
+            .cmp(&a.support_cases)
+            .then(a.account_id.cmp(&b.account_id))
+    });
+    signals
 }

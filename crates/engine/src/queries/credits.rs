@@ -1,0 +1,130 @@
+//! The rows the credit reports read out of stored conversions, and their pure
+//! aggregation into credit per campaign ([`campaign_credits`]): the scan
+//! ([`Queries::campaign_credits_in`]) feeds [`CreditTotals`] one conversion at
+//! a time, so no report holds more than its totals.
+
+use super::*;
+
+/// One credit of a stored conversion under one model: what the credit
+/// reports sum, borrowed from the view.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct CreditRow<'v> {
+    pub campaign_id: &'v str,
+    /// The currency of the conversion's value; `None` for conversions without one.
+    pub currency: Option<&'v str>,
+    pub model: Model,
+    pub weight: f64,
+    pub amount_minor: Option<i64>,
+}
+
+/// Every credit of `view` under every model it is attributed under.
+pub(crate) fn credit_rows(view: &ConversionView) -> impl Iterator<Item = CreditRow<'_>> {
+    let currency = view.conversion.value.as_ref().map(|m| m.currency.as_str());
+    view.results.iter().flat_map(move |result| {
+        result
+            .attribution
+            .credits
+            .iter()
+            .map(move |credit| CreditRow {
+                campaign_id: &credit.campaign_id,
+                currency,
+                model: result.model,
+                weight: credit.weight,
+                amount_minor: credit.amount_minor,
+            })
+    })
+}
+
+/// What credit rows are labelled and grouped with: a campaign's name, channel
+/// and source.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CampaignLabel {
+    /// The campaign's name, else its id.
+    pub name: String,
+    pub channel: String,
+    pub source: String,
+}
+
+/// Labels by campaign id; a campaign without a view (and `(no touch)`) has
+/// none, and shows as its id with no channel or source.
+pub(crate) type CampaignLabels = BTreeMap<String, CampaignLabel>;
+
+impl Queries {
+    /// The labels of the campaigns `ids`, read one by one (a report credits
+    /// few campaigns next to its conversions).
+    pub(crate) fn campaign_labels<'i>(
+        &self,
+        ids: impl IntoIterator<Item = &'i str>,
+    ) -> Result<CampaignLabels, EngineError> {
+        let mut labels = CampaignLabels::new();
+        for id in ids {
+            if id == NO_TOUCH || labels.contains_key(id) {
+                continue;
+            }
+            if let Some(view) = self.campaign(id)? {
+                labels.insert(
+                    id.to_owned(),
+                    CampaignLabel {
+                        name: view.display_name().to_owned(),
+                        channel: view.channel,
+                        source: view.source,
+                    },
+                );
+            }
+        }
+        Ok(labels)
+    }
+}
+
+/// Credit summed per campaign and currency: fractional conversions and value.
+#[derive(Debug, Default)]
+pub(crate) struct CreditTotals {
+    totals: BTreeMap<CampaignCurrency, (f64, MinorTotal)>,
+}
+
+impl<'v> Extend<CreditRow<'v>> for CreditTotals {
+    fn extend<I: IntoIterator<Item = CreditRow<'v>>>(&mut self, rows: I) {
+        for row in rows {
+            let entry = self
+                .totals
+                .entry((row.campaign_id.to_owned(), row.currency.map(str::to_owned)))
+                .or_default();
+            entry.0 += row.weight;
+            entry.1 += MinorTotal::from(row.amount_minor.unwrap_or(0));
+        }
+    }
+}
+
+impl CreditTotals {
+    /// The campaigns credited so far.
+    pub fn campaign_ids(&self) -> impl Iterator<Item = &str> {
+        self.totals.keys().map(|(id, _)| id.as_str())
+    }
+
+    /// One row per campaign and currency, by value, then conversions,
+    /// descending, then campaign id.
+    pub fn into_rows(self, labels: &CampaignLabels) -> Vec<CampaignCredit> {
+        let mut rows: Vec<CampaignCredit> = self
+            .totals
+            .into_iter()
+            .map(|((campaign_id, currency), (conversions, value_minor))| {
+                let label = labels.get(&campaign_id);
+                CampaignCredit {
+                    campaign_name: label.map_or_else(|| campaign_id.clone(), |l| l.name.clone()),
+                    channel: label.map(|l| l.channel.clone()).unwrap_or_default(),
+                    campaign_id,
+                    conversions: credit_total(conversions),
+                    value_minor,
+                    currency,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.value_minor
+                .cmp(&a.value_minor)
+                .then(b.conversions.total_cmp(&a.conversions))
+                .then(a.campaign_id.cmp(&b.campaign_id))
+        });
+        rows
+    }
+}
