@@ -41,6 +41,7 @@ async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
     browser.settled("overview", 0).await;
     browser.assert_clean_console("login").await;
 
+    keyboard(&browser).await;
     overview(&demo, &browser).await;
     campaigns(&demo, &browser).await;
     campaign(&demo, &browser).await;
@@ -53,32 +54,199 @@ async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
     browser.close().await;
 }
 
-async fn overview(demo: &Demo, browser: &Browser) {
+/// The overview's credit table joins three attribution reports: leads,
+/// deals created (pipeline) and deals won (revenue), per campaign or channel.
+fn overview_credit(
+    demo: &Demo,
+    rows: &[HashMap<String, String>],
+    model: &str,
+    by: &str,
+    period: &str,
+) {
+    let key = if by == "campaign" {
+        "campaign_name"
+    } else {
+        "group"
+    };
+    for (conversion, count, value) in [
+        ("lead_created", "leads", None),
+        ("opportunity_created", "created", Some("pipeline")),
+        ("opportunity_won", "won", Some("revenue")),
+    ] {
+        let api = demo.api(
+            &format!(
+                "/v1/reports/attribution?model={model}&conversion={conversion}&by={by}{period}&limit=10000"
+            ),
+            ADMIN,
+        );
+        for credit in api.as_array().unwrap() {
+            let name = credit[key].as_str().unwrap();
+            let row = row_by(rows, "name", name);
+            close_to(&row[count], f(&credit["conversions"]), 1, name);
+            if let Some(value) = value {
+                money_close(&row[value], f(&credit["value_minor"]), name);
+            }
+        }
+    }
+}
+
+/// Everything is reachable from the keyboard: the skip link moves the focus
+/// to the page (and stays on it), a menu link opens its page and focuses its
+/// title, a column header sorts, a filter changes the view.
+async fn keyboard(browser: &Browser) {
+    use fantoccini::key::Key;
+    // A page opened puts the focus on its title; the skip link is before.
+    browser.open_page("overview").await;
+    assert_eq!(browser.focused().await.0, "H1#page-title");
     browser
-        .open_page("overview?model=linear&conversion=opportunity_created")
+        .tab_to("the skip link", "e.classList.contains('skip')", 20, true)
         .await;
+    let hash = browser.hash().await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait(
+            "the focus on the page",
+            "return document.activeElement.id === 'main'",
+        )
+        .await;
+    assert_eq!(browser.hash().await, hash, "the skip link keeps the page");
+    assert_eq!(
+        browser
+            .js("return document.getElementById('main').dataset.page")
+            .await,
+        "overview"
+    );
+
+    // From the page back up into the menu.
+    browser
+        .tab_to(
+            "the menu's Campaigns",
+            "e.dataset.page === 'campaigns'",
+            20,
+            true,
+        )
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Enter).await;
+    browser.settled("campaigns", before).await;
+    assert_eq!(browser.focused().await.0, "H1#page-title");
+
+    // A column header is a button: Enter sorts by it.
+    browser
+        .tab_to(
+            "the Members header",
+            "e.closest('th')?.dataset.key === 'members'",
+            40,
+            false,
+        )
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Enter).await;
+    browser.settled("campaigns", before).await;
+    assert!(
+        browser.hash().await.contains("sort=members"),
+        "{}",
+        browser.hash().await
+    );
+    // A filter: the arrow key picks the next model, the page follows.
+    browser
+        .js("document.getElementById('filter-model').focus(); return true")
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Down).await;
+    browser.settled("campaigns", before).await;
+    assert!(
+        browser.hash().await.contains("model="),
+        "{}",
+        browser.hash().await
+    );
+}
+
+async fn overview(demo: &Demo, browser: &Browser) {
+    browser.open_page("overview?model=linear").await;
     browser.assert_clean_console("overview").await;
-    let api = demo.api(
-        "/v1/reports/attribution?model=linear&conversion=opportunity_created&limit=10000",
+    let rows = browser.rows("table-credit").await;
+    let campaigns = demo.api("/v1/campaigns?limit=10000", ADMIN);
+    // Every campaign that has credit, and the unattributed leads' "(no touch)".
+    assert!(rows.len() >= 15, "{rows:?}");
+    assert!(rows.len() <= campaigns.as_array().unwrap().len() + 1);
+    overview_credit(demo, &rows, "linear", "campaign", "");
+    let leads = demo.api(
+        "/v1/reports/attribution?model=linear&conversion=lead_created&limit=10000",
         ADMIN,
     );
-    let rows = browser.rows("table-credit").await;
-    assert_eq!(rows.len(), api.as_array().unwrap().len());
-    let mut total_value = 0.0;
-    for credit in api.as_array().unwrap() {
-        let name = credit["campaign_name"].as_str().unwrap();
-        let row = row_by(&rows, "name", name);
-        close_to(&row["conversions"], f(&credit["conversions"]), 1, name);
-        money_close(&row["value"], f(&credit["value_minor"]), name);
-        total_value += f(&credit["value_minor"]);
-    }
+    let won = demo.api(
+        "/v1/reports/attribution?model=linear&conversion=opportunity_won&limit=10000",
+        ADMIN,
+    );
+    let sum = |v: &Value, field: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| f(&r[field]))
+            .sum::<f64>()
+    };
+    close_to(
+        &browser.kpi("kpi-leads").await,
+        sum(&leads, "conversions"),
+        1,
+        "leads credited",
+    );
     money_close(
-        &browser.kpi("kpi-value").await,
-        total_value,
-        "pipeline credited",
+        &browser.kpi("kpi-revenue").await,
+        sum(&won, "value_minor"),
+        "revenue credited",
     );
     assert_eq!(browser.kpi("kpi-period").await, "all time");
-    // The comparison chart draws every configured model's value per campaign.
+    // The two leads without a touch, with their reason.
+    let unattributed = demo.api(
+        "/v1/reports/unattributed?model=linear&conversion=lead_created",
+        ADMIN,
+    );
+    let shown = browser.rows("table-unattributed").await;
+    assert_eq!(shown.len(), unattributed.as_array().unwrap().len());
+    for reason in unattributed.as_array().unwrap() {
+        let row = row_by(
+            &shown,
+            "reason",
+            &reason["reason"].as_str().unwrap().replace('_', " "),
+        );
+        close_to(
+            &row["conversions"],
+            f(&reason["conversions"]),
+            0,
+            "unattributed",
+        );
+        for example in reason["examples"].as_array().unwrap() {
+            assert!(
+                row["examples"].contains(example.as_str().unwrap()),
+                "{row:?}"
+            );
+        }
+    }
+    let walk_ins: f64 = unattributed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| f(&r["conversions"]))
+        .sum();
+    assert!(
+        walk_ins >= browser::UNTOUCHED_LEADS.len() as f64,
+        "{unattributed}"
+    );
+    close_to(
+        &browser.kpi("kpi-unattributed").await,
+        walk_ins,
+        0,
+        "unattributed",
+    );
+    browser.check_exports(demo, "overview").await;
+    browser.assert_accessible("overview").await;
+
+    // The comparison draws every configured model's value per campaign.
+    browser
+        .choose("overview", "conversion", "opportunity_created")
+        .await;
     let compare = demo.api(
         "/v1/reports/compare?conversion=opportunity_created&limit=10000",
         ADMIN,
@@ -94,6 +262,10 @@ async fn overview(demo: &Demo, browser: &Browser) {
     models.dedup();
     let datasets = chart["datasets"].as_array().unwrap();
     assert_eq!(datasets.len(), models.len());
+    assert!(
+        models.len() >= 3,
+        "first touch, last touch and more: {models:?}"
+    );
     for row in compare.as_array().unwrap() {
         let at = chart["labels"]
             .as_array()
@@ -107,40 +279,37 @@ async fn overview(demo: &Demo, browser: &Browser) {
             assert!((drawn - f(&m["value_minor"]) / 100.0).abs() < 1e-6, "{row}");
         }
     }
+    let table = browser.rows("table-compare").await;
+    for row in compare.as_array().unwrap() {
+        let shown = row_by(&table, "name", row["campaign_name"].as_str().unwrap());
+        for m in row["models"].as_array().unwrap() {
+            money_close(
+                &shown[m["model"].as_str().unwrap()],
+                f(&m["value_minor"]),
+                "compare",
+            );
+        }
+    }
     browser.screenshot("overview").await;
+    browser.check_exports(demo, "overview, deals created").await;
 
     // A filter changes the answer and stays in the URL.
     browser.choose("overview", "model", "first_touch").await;
     assert!(browser.hash().await.contains("model=first_touch"));
-    let api = demo.api(
-        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&limit=10000",
-        ADMIN,
-    );
-    let rows = browser.rows("table-credit").await;
-    for credit in api.as_array().unwrap() {
-        let name = credit["campaign_name"].as_str().unwrap();
-        close_to(
-            &row_by(&rows, "name", name)["conversions"],
-            f(&credit["conversions"]),
-            1,
-            name,
-        );
-    }
+    let first_touch = browser.rows("table-credit").await;
+    assert_ne!(first_touch, rows, "another model, other credit");
+    overview_credit(demo, &first_touch, "first_touch", "campaign", "");
     browser.choose("overview", "by", "channel").await;
-    let api = demo.api(
-        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&by=channel",
-        ADMIN,
-    );
-    let rows = browser.rows("table-credit").await;
-    assert_eq!(rows.len(), api.as_array().unwrap().len());
-    for group in api.as_array().unwrap() {
-        let name = group["group"].as_str().unwrap();
-        money_close(
-            &row_by(&rows, "name", name)["value"],
-            f(&group["value_minor"]),
-            name,
-        );
-    }
+    let channels = browser.rows("table-credit").await;
+    assert!(channels.len() < first_touch.len(), "{channels:?}");
+    overview_credit(demo, &channels, "first_touch", "channel", "");
+    browser.check_exports(demo, "overview, per channel").await;
+    browser.enter("overview", "from", "2026-07-01").await;
+    assert!(browser.hash().await.contains("from=2026-07-01"));
+    assert_eq!(browser.kpi("kpi-period").await, "from 2026-07-01");
+    let later = browser.rows("table-credit").await;
+    assert_ne!(later, channels, "a shorter period, less credit");
+    overview_credit(demo, &later, "first_touch", "channel", "&from=2026-07-01");
     browser.assert_clean_console("overview, filtered").await;
 }
 
@@ -187,6 +356,8 @@ async fn campaigns(demo: &Demo, browser: &Browser) {
         }
     }
     browser.screenshot("campaigns").await;
+    browser.check_exports(demo, "campaigns").await;
+    browser.assert_accessible("campaigns").await;
 
     // Sorting by a column, with the keyboard-reachable header button.
     let before = browser.loads().await;
@@ -231,11 +402,15 @@ async fn campaigns(demo: &Demo, browser: &Browser) {
             channel,
         );
     }
-    // Another model, other credited leads.
-    browser.choose("campaigns", "group", "none").await;
+    browser.check_exports(demo, "campaigns per channel").await;
+    campaign_groups(demo, browser, &api).await;
+
+    // Another model, other credited leads (campaign_groups left the view ungrouped).
+    let linear = browser.rows("table-campaigns").await;
     browser.choose("campaigns", "model", "last_touch").await;
     let api = demo.api("/v1/reports/campaigns?model=last_touch&currency=EUR", ADMIN);
     let rows = browser.rows("table-campaigns").await;
+    assert_ne!(rows, linear, "last touch credits otherwise than linear");
     for c in api.as_array().unwrap() {
         let name = c["campaign_name"].as_str().unwrap();
         close_to(
@@ -246,6 +421,136 @@ async fn campaigns(demo: &Demo, browser: &Browser) {
         );
     }
     browser.assert_clean_console("campaigns, filtered").await;
+}
+
+/// Campaign types and the parent roll-up add up their campaigns' figures;
+/// the channel and type filters keep only their campaigns.
+async fn campaign_groups(demo: &Demo, browser: &Browser, api: &Value) {
+    let records = demo.api("/v1/campaigns?limit=10000", ADMIN);
+    let record = |id: &str| {
+        records
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["campaign_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let leads_of = |keep: &dyn Fn(&Value) -> bool| {
+        api.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| (f(&c["leads"]), f(&c["revenue_minor"]), f(&c["members"])))
+            .fold((0.0, 0.0, 0.0), |s, x| (s.0 + x.0, s.1 + x.1, s.2 + x.2))
+    };
+    browser.choose("campaigns", "group", "type").await;
+    let rows = browser.rows("table-campaigns").await;
+    let mut types: Vec<String> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            record(c["campaign_id"].as_str().unwrap())["campaign_type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    types.sort();
+    types.dedup();
+    assert_eq!(rows.len(), types.len(), "{rows:?}");
+    for t in &types {
+        let (leads, revenue, members) = leads_of(&|c| {
+            record(c["campaign_id"].as_str().unwrap())["campaign_type"] == t.as_str()
+        });
+        let row = row_by(&rows, "campaign", t);
+        close_to(&row["leads"], leads, 1, t);
+        money_close(&row["revenue"], revenue, t);
+        close_to(&row["members"], members, 0, t);
+    }
+    browser.check_exports(demo, "campaigns per type").await;
+
+    // The parent rolls up itself and its two children; the rest stand alone.
+    browser.choose("campaigns", "group", "parent").await;
+    let rows = browser.rows("table-campaigns").await;
+    for child in browser::CHILD_CAMPAIGNS {
+        assert_eq!(
+            record(child)["parent_campaign_id"],
+            browser::PARENT_CAMPAIGN
+        );
+    }
+    let family = |c: &Value| {
+        let id = c["campaign_id"].as_str().unwrap();
+        id == browser::PARENT_CAMPAIGN || browser::CHILD_CAMPAIGNS.contains(&id)
+    };
+    assert_eq!(rows.len(), api.as_array().unwrap().len() - 2, "{rows:?}");
+    let parent = row_by(&rows, "campaign", browser::PARENT_NAME);
+    assert_eq!(parent["campaigns"], "3");
+    let (leads, revenue, members) = leads_of(&family);
+    assert!(leads > 0.0 && revenue > 0.0);
+    close_to(&parent["leads"], leads, 1, "roll-up leads");
+    money_close(&parent["revenue"], revenue, "roll-up revenue");
+    close_to(&parent["members"], members, 0, "roll-up members");
+    let cost: f64 = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| family(c))
+        .map(|c| f(&c["cost_minor"]))
+        .sum();
+    money_close(&parent["cost"], cost, "roll-up cost");
+    // ROI from the sums, as the engine defines it per campaign.
+    close_to(
+        &parent["roi"],
+        (revenue - cost) / cost * 100.0,
+        1,
+        "roll-up ROI",
+    );
+    assert!(browser.main_text().await.contains(browser::PARENT_NAME));
+    browser.screenshot("campaigns-roll-up").await;
+    browser.check_exports(demo, "campaigns rolled up").await;
+
+    // Filters: one channel, then one type within it.
+    browser.choose("campaigns", "group", "none").await;
+    browser.choose("campaigns", "channel", "webinar").await;
+    assert!(browser.hash().await.contains("channel=webinar"));
+    let rows = browser.rows("table-campaigns").await;
+    let webinars: Vec<&Value> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["channel"] == "webinar")
+        .collect();
+    assert!(!webinars.is_empty());
+    assert_eq!(rows.len(), webinars.len());
+    for c in webinars {
+        let name = c["campaign_name"].as_str().unwrap();
+        close_to(
+            &row_by(&rows, "campaign", name)["leads"],
+            f(&c["leads"]),
+            1,
+            name,
+        );
+    }
+    browser.choose("campaigns", "channel", "").await;
+    browser.choose("campaigns", "type", "advertisement").await;
+    let rows = browser.rows("table-campaigns").await;
+    assert!(
+        !rows.is_empty() && rows.iter().all(|r| r["type"] == "advertisement"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        rows.len(),
+        records
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["campaign_type"] == "advertisement")
+            .count()
+    );
+    browser.check_exports(demo, "campaigns of a type").await;
+    browser.choose("campaigns", "type", "").await;
 }
 
 async fn campaign(demo: &Demo, browser: &Browser) {
@@ -285,6 +590,8 @@ async fn campaign(demo: &Demo, browser: &Browser) {
         "members",
     );
     browser.screenshot("campaign").await;
+    browser.check_exports(demo, "campaign").await;
+    browser.assert_accessible("campaign").await;
 
     browser.enter("campaign", "from", "2026-06-01").await;
     assert!(browser.hash().await.contains("from=2026-06-01"));
@@ -373,6 +680,8 @@ async fn influence_filters(demo: &Demo, browser: &Browser) {
         Vec::new(),
     );
     browser.screenshot("campaign-influence").await;
+    browser.check_exports(demo, "campaign-influence").await;
+    browser.assert_accessible("campaign-influence").await;
     browser
         .assert_clean_console("campaign, influence filters")
         .await;
@@ -424,6 +733,8 @@ async fn conversion(demo: &Demo, browser: &Browser) {
         .map(|r| r["model"].as_str().unwrap())
         .collect();
     browser.screenshot("conversion").await;
+    browser.check_exports(demo, "conversion").await;
+    browser.assert_accessible("conversion").await;
     // The history of a deal that moved after it was created, if one of the
     // first open deals did.
     let (id, history) = signals
@@ -445,6 +756,8 @@ async fn conversion(demo: &Demo, browser: &Browser) {
     browser.open_page(&format!("conversion?id={id}")).await;
     history_rows(&history, models[0], browser.rows("table-history").await);
     browser.screenshot("conversion-history").await;
+    browser.check_exports(demo, "conversion-history").await;
+    browser.assert_accessible("conversion-history").await;
     // Another model's history: its versions, not the first model's.
     let last = models[models.len() - 1];
     browser.choose("conversion", "model", last).await;
@@ -522,16 +835,22 @@ async fn funnel(demo: &Demo, browser: &Browser) {
     }
     let speed = demo.api("/v1/reports/speed-to-lead?limit=10000", ADMIN);
     let rows = browser.rows("table-speed").await;
+    assert_eq!(rows.len(), speed.as_array().unwrap().len());
     for s in speed.as_array().unwrap() {
-        let row = row_by(&rows, "group", s["group"].as_str().unwrap());
-        close_to(
-            &row["median"],
-            f(&s["median_minutes"]) / 60.0,
-            1,
-            "median hours",
-        );
+        let owner = match s["group"].as_str().unwrap() {
+            "" => "(no owner)",
+            owner => owner,
+        };
+        let row = row_by(&rows, "group", owner);
+        close_to(&row["leads"], f(&s["leads"]), 0, "leads");
+        match s["median_minutes"].as_f64() {
+            Some(minutes) => close_to(&row["median"], minutes / 60.0, 1, "median hours"),
+            None => assert_eq!(row["median"], "—", "{owner}: nobody followed up"),
+        }
     }
     browser.screenshot("funnel").await;
+    browser.check_exports(demo, "funnel").await;
+    browser.assert_accessible("funnel").await;
     let source = api[0]["source"].as_str().unwrap().to_owned();
     browser.choose("funnel", "source", &source).await;
     let rows = browser.rows("table-funnel").await;
@@ -543,6 +862,7 @@ async fn funnel(demo: &Demo, browser: &Browser) {
         .count();
     assert_eq!(rows.len(), expected);
     assert!(rows.iter().all(|r| r["source"] == source));
+    browser.check_exports(demo, "funnel, one source").await;
     browser.assert_clean_console("funnel, filtered").await;
 }
 
@@ -568,6 +888,8 @@ async fn pipeline(demo: &Demo, browser: &Browser) {
         signals.as_array().unwrap().len()
     );
     browser.screenshot("pipeline").await;
+    browser.check_exports(demo, "pipeline").await;
+    browser.assert_accessible("pipeline").await;
     let owner = signals[0]["owner_id"].as_str().unwrap().to_owned();
     browser.choose("pipeline", "owner", &owner).await;
     let theirs = demo.api(
@@ -578,6 +900,27 @@ async fn pipeline(demo: &Demo, browser: &Browser) {
     assert_eq!(rows.len(), theirs.as_array().unwrap().len());
     assert!(rows.len() < signals.as_array().unwrap().len());
     assert!(rows.iter().all(|r| r["owner"] == owner));
+    browser.check_exports(demo, "pipeline, one owner").await;
+    // Only the deals with a red signal, as the API colours them.
+    browser.choose("pipeline", "colour", "red").await;
+    let red = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["colour"] == "red")
+        })
+        .count();
+    let rows = browser.rows("table-signals").await;
+    assert_eq!(rows.len(), red);
+    assert!(
+        rows.iter().all(|r| browser::number(&r["red"]) > 0.0),
+        "{rows:?}"
+    );
     browser.assert_clean_console("pipeline, filtered").await;
 }
 
@@ -639,6 +982,8 @@ async fn account(demo: &Demo, browser: &Browser) {
         assert_eq!(f(&chart["datasets"][0]["data"][i]), f(&topic["touches"]));
     }
     browser.screenshot("account").await;
+    browser.check_exports(demo, "account").await;
+    browser.assert_accessible("account").await;
     browser.enter("account", "id", &other).await;
     let record = demo.api(&format!("/v1/accounts/{other}"), ADMIN);
     assert_eq!(
@@ -669,6 +1014,8 @@ async fn data_driven(demo: &Demo, browser: &Browser) {
         browser.rows("table-data-driven").await,
     );
     browser.screenshot("data-driven").await;
+    browser.check_exports(demo, "data-driven").await;
+    browser.assert_accessible("data-driven").await;
     browser
         .choose("data-driven", "conversion", "opportunity_created")
         .await;
@@ -840,5 +1187,7 @@ async fn what_if(demo: &Demo, browser: &Browser) {
     );
     check(asked, configured, browser.rows("table-what-if").await);
     browser.screenshot("what-if").await;
+    browser.check_exports(demo, "what-if").await;
+    browser.assert_accessible("what-if").await;
     browser.assert_clean_console("what-if, filtered").await;
 }
