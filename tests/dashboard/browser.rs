@@ -484,8 +484,15 @@ impl Browser {
             .as_u64()
             .unwrap()
             .clamp(600, 6000) as u32;
+        // Wide enough for the widest table to show every column.
+        let overflow = self
+            .js("return Math.max(0, ...[...document.querySelectorAll('.table-wrap')].map(w => w.scrollWidth - w.clientWidth))")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            .min(1200) as u32;
         self.client
-            .set_window_size(1440, height + 120)
+            .set_window_size(1440 + overflow, height + 120)
             .await
             .unwrap();
         // The charts redraw at the new size before the picture.
