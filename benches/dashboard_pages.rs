@@ -113,13 +113,19 @@ fn main() {
         ("page files (/, scripts, Chart.js)", shell),
         (
             "overview",
-            vec![
-                format!(
-                    "/v1/reports/attribution?model=linear&conversion=lead_created&by=campaign&{all}"
-                ),
+            // Leads, pipeline and revenue, then the comparison and the unattributed.
+            [
+                "lead_created",
+                "opportunity_created",
+                "opportunity_won",
+            ]
+            .map(|c| format!("/v1/reports/attribution?model=linear&conversion={c}&by=campaign&{all}"))
+            .into_iter()
+            .chain([
                 format!("/v1/reports/compare?conversion=lead_created&{all}"),
                 format!("/v1/reports/unattributed?model=linear&conversion=lead_created&{all}"),
-            ],
+            ])
+            .collect(),
         ),
         (
             "campaigns",
@@ -165,6 +171,14 @@ fn main() {
             vec![
                 format!("/v1/accounts/{account}?history=50"),
                 format!("/v1/accounts/{account}/interest?{all}"),
+            ],
+        ),
+        (
+            "what-if",
+            vec![
+                "/v1/reports/what-if?model=linear&conversion=opportunity_won&by=channel&moved=true"
+                    .to_owned(),
+                "/v1/reports/what-if?model=linear&conversion=opportunity_won&by=channel".to_owned(),
             ],
         ),
         (

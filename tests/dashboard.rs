@@ -1,8 +1,9 @@
 //! The dashboard in a real headless browser (Debian's chromium through
 //! chromedriver, WebDriver) against a seeded `touchline demo`: every page
 //! loads without console errors, shows the numbers the API gives for the
-//! same query, changes when a filter changes, and shows no amount to the
-//! service role. Screenshots of every page land in
+//! same query, changes when a filter changes, exports every table as CSV in
+//! one click, has labels, contrast and keyboard navigation, and shows no
+//! amount to the service role. Screenshots of every page land in
 //! `target/dashboard-screenshots/` (or `$TOUCHLINE_DASHBOARD_SCREENSHOTS`).
 //!
 //! Needs no Kafka. Fails, naming the package, when chromium or chromedriver
@@ -12,6 +13,8 @@
 
 #[path = "dashboard/browser.rs"]
 mod browser;
+#[path = "dashboard/campaign_pages.rs"]
+mod campaign_pages;
 mod support;
 
 use std::collections::HashMap;
@@ -41,9 +44,10 @@ async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
     browser.settled("overview", 0).await;
     browser.assert_clean_console("login").await;
 
+    keyboard(&browser).await;
     overview(&demo, &browser).await;
-    campaigns(&demo, &browser).await;
-    campaign(&demo, &browser).await;
+    campaign_pages::campaigns(&demo, &browser).await;
+    campaign_pages::campaign(&demo, &browser).await;
     conversion(&demo, &browser).await;
     funnel(&demo, &browser).await;
     pipeline(&demo, &browser).await;
@@ -53,32 +57,199 @@ async fn every_page_shows_the_apis_numbers_and_follows_its_filters() {
     browser.close().await;
 }
 
-async fn overview(demo: &Demo, browser: &Browser) {
+/// The overview's credit table joins three attribution reports: leads,
+/// deals created (pipeline) and deals won (revenue), per campaign or channel.
+fn overview_credit(
+    demo: &Demo,
+    rows: &[HashMap<String, String>],
+    model: &str,
+    by: &str,
+    period: &str,
+) {
+    let key = if by == "campaign" {
+        "campaign_name"
+    } else {
+        "group"
+    };
+    for (conversion, count, value) in [
+        ("lead_created", "leads", None),
+        ("opportunity_created", "created", Some("pipeline")),
+        ("opportunity_won", "won", Some("revenue")),
+    ] {
+        let api = demo.api(
+            &format!(
+                "/v1/reports/attribution?model={model}&conversion={conversion}&by={by}{period}&limit=10000"
+            ),
+            ADMIN,
+        );
+        for credit in api.as_array().unwrap() {
+            let name = credit[key].as_str().unwrap();
+            let row = row_by(rows, "name", name);
+            close_to(&row[count], f(&credit["conversions"]), 1, name);
+            if let Some(value) = value {
+                money_close(&row[value], f(&credit["value_minor"]), name);
+            }
+        }
+    }
+}
+
+/// Everything is reachable from the keyboard: the skip link moves the focus
+/// to the page (and stays on it), a menu link opens its page and focuses its
+/// title, a column header sorts, a filter changes the view.
+async fn keyboard(browser: &Browser) {
+    use fantoccini::key::Key;
+    // A page opened puts the focus on its title; the skip link is before.
+    browser.open_page("overview").await;
+    assert_eq!(browser.focused().await.0, "H1#page-title");
     browser
-        .open_page("overview?model=linear&conversion=opportunity_created")
+        .tab_to("the skip link", "e.classList.contains('skip')", 20, true)
         .await;
+    let hash = browser.hash().await;
+    browser.press(Key::Enter).await;
+    browser
+        .wait(
+            "the focus on the page",
+            "return document.activeElement.id === 'main'",
+        )
+        .await;
+    assert_eq!(browser.hash().await, hash, "the skip link keeps the page");
+    assert_eq!(
+        browser
+            .js("return document.getElementById('main').dataset.page")
+            .await,
+        "overview"
+    );
+
+    // From the page back up into the menu.
+    browser
+        .tab_to(
+            "the menu's Campaigns",
+            "e.dataset.page === 'campaigns'",
+            20,
+            true,
+        )
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Enter).await;
+    browser.settled("campaigns", before).await;
+    assert_eq!(browser.focused().await.0, "H1#page-title");
+
+    // A column header is a button: Enter sorts by it.
+    browser
+        .tab_to(
+            "the Members header",
+            "e.closest('th')?.dataset.key === 'members'",
+            40,
+            false,
+        )
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Enter).await;
+    browser.settled("campaigns", before).await;
+    assert!(
+        browser.hash().await.contains("sort=members"),
+        "{}",
+        browser.hash().await
+    );
+    // A filter: the arrow key picks the next model, the page follows.
+    browser
+        .js("document.getElementById('filter-model').focus(); return true")
+        .await;
+    let before = browser.loads().await;
+    browser.press(Key::Down).await;
+    browser.settled("campaigns", before).await;
+    assert!(
+        browser.hash().await.contains("model="),
+        "{}",
+        browser.hash().await
+    );
+}
+
+async fn overview(demo: &Demo, browser: &Browser) {
+    browser.open_page("overview?model=linear").await;
     browser.assert_clean_console("overview").await;
-    let api = demo.api(
-        "/v1/reports/attribution?model=linear&conversion=opportunity_created&limit=10000",
+    let rows = browser.rows("table-credit").await;
+    let campaigns = demo.api("/v1/campaigns?limit=10000", ADMIN);
+    // Every campaign that has credit, and the unattributed leads' "(no touch)".
+    assert!(rows.len() >= 15, "{rows:?}");
+    assert!(rows.len() <= campaigns.as_array().unwrap().len() + 1);
+    overview_credit(demo, &rows, "linear", "campaign", "");
+    let leads = demo.api(
+        "/v1/reports/attribution?model=linear&conversion=lead_created&limit=10000",
         ADMIN,
     );
-    let rows = browser.rows("table-credit").await;
-    assert_eq!(rows.len(), api.as_array().unwrap().len());
-    let mut total_value = 0.0;
-    for credit in api.as_array().unwrap() {
-        let name = credit["campaign_name"].as_str().unwrap();
-        let row = row_by(&rows, "name", name);
-        close_to(&row["conversions"], f(&credit["conversions"]), 1, name);
-        money_close(&row["value"], f(&credit["value_minor"]), name);
-        total_value += f(&credit["value_minor"]);
-    }
+    let won = demo.api(
+        "/v1/reports/attribution?model=linear&conversion=opportunity_won&limit=10000",
+        ADMIN,
+    );
+    let sum = |v: &Value, field: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| f(&r[field]))
+            .sum::<f64>()
+    };
+    close_to(
+        &browser.kpi("kpi-leads").await,
+        sum(&leads, "conversions"),
+        1,
+        "leads credited",
+    );
     money_close(
-        &browser.kpi("kpi-value").await,
-        total_value,
-        "pipeline credited",
+        &browser.kpi("kpi-revenue").await,
+        sum(&won, "value_minor"),
+        "revenue credited",
     );
     assert_eq!(browser.kpi("kpi-period").await, "all time");
-    // The comparison chart draws every configured model's value per campaign.
+    // The two leads without a touch, with their reason.
+    let unattributed = demo.api(
+        "/v1/reports/unattributed?model=linear&conversion=lead_created",
+        ADMIN,
+    );
+    let shown = browser.rows("table-unattributed").await;
+    assert_eq!(shown.len(), unattributed.as_array().unwrap().len());
+    for reason in unattributed.as_array().unwrap() {
+        let row = row_by(
+            &shown,
+            "reason",
+            &reason["reason"].as_str().unwrap().replace('_', " "),
+        );
+        close_to(
+            &row["conversions"],
+            f(&reason["conversions"]),
+            0,
+            "unattributed",
+        );
+        for example in reason["examples"].as_array().unwrap() {
+            assert!(
+                row["examples"].contains(example.as_str().unwrap()),
+                "{row:?}"
+            );
+        }
+    }
+    let walk_ins: f64 = unattributed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| f(&r["conversions"]))
+        .sum();
+    assert!(
+        walk_ins >= browser::UNTOUCHED_LEADS.len() as f64,
+        "{unattributed}"
+    );
+    close_to(
+        &browser.kpi("kpi-unattributed").await,
+        walk_ins,
+        0,
+        "unattributed",
+    );
+    browser.check_exports(demo, "overview").await;
+    browser.assert_accessible("overview").await;
+
+    // The comparison draws every configured model's value per campaign.
+    browser
+        .choose("overview", "conversion", "opportunity_created")
+        .await;
     let compare = demo.api(
         "/v1/reports/compare?conversion=opportunity_created&limit=10000",
         ADMIN,
@@ -94,6 +265,10 @@ async fn overview(demo: &Demo, browser: &Browser) {
     models.dedup();
     let datasets = chart["datasets"].as_array().unwrap();
     assert_eq!(datasets.len(), models.len());
+    assert!(
+        models.len() >= 3,
+        "first touch, last touch and more: {models:?}"
+    );
     for row in compare.as_array().unwrap() {
         let at = chart["labels"]
             .as_array()
@@ -107,275 +282,38 @@ async fn overview(demo: &Demo, browser: &Browser) {
             assert!((drawn - f(&m["value_minor"]) / 100.0).abs() < 1e-6, "{row}");
         }
     }
+    let table = browser.rows("table-compare").await;
+    for row in compare.as_array().unwrap() {
+        let shown = row_by(&table, "name", row["campaign_name"].as_str().unwrap());
+        for m in row["models"].as_array().unwrap() {
+            money_close(
+                &shown[m["model"].as_str().unwrap()],
+                f(&m["value_minor"]),
+                "compare",
+            );
+        }
+    }
     browser.screenshot("overview").await;
+    browser.check_exports(demo, "overview, deals created").await;
 
     // A filter changes the answer and stays in the URL.
     browser.choose("overview", "model", "first_touch").await;
     assert!(browser.hash().await.contains("model=first_touch"));
-    let api = demo.api(
-        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&limit=10000",
-        ADMIN,
-    );
-    let rows = browser.rows("table-credit").await;
-    for credit in api.as_array().unwrap() {
-        let name = credit["campaign_name"].as_str().unwrap();
-        close_to(
-            &row_by(&rows, "name", name)["conversions"],
-            f(&credit["conversions"]),
-            1,
-            name,
-        );
-    }
+    let first_touch = browser.rows("table-credit").await;
+    assert_ne!(first_touch, rows, "another model, other credit");
+    overview_credit(demo, &first_touch, "first_touch", "campaign", "");
     browser.choose("overview", "by", "channel").await;
-    let api = demo.api(
-        "/v1/reports/attribution?model=first_touch&conversion=opportunity_created&by=channel",
-        ADMIN,
-    );
-    let rows = browser.rows("table-credit").await;
-    assert_eq!(rows.len(), api.as_array().unwrap().len());
-    for group in api.as_array().unwrap() {
-        let name = group["group"].as_str().unwrap();
-        money_close(
-            &row_by(&rows, "name", name)["value"],
-            f(&group["value_minor"]),
-            name,
-        );
-    }
+    let channels = browser.rows("table-credit").await;
+    assert!(channels.len() < first_touch.len(), "{channels:?}");
+    overview_credit(demo, &channels, "first_touch", "channel", "");
+    browser.check_exports(demo, "overview, per channel").await;
+    browser.enter("overview", "from", "2026-07-01").await;
+    assert!(browser.hash().await.contains("from=2026-07-01"));
+    assert_eq!(browser.kpi("kpi-period").await, "from 2026-07-01");
+    let later = browser.rows("table-credit").await;
+    assert_ne!(later, channels, "a shorter period, less credit");
+    overview_credit(demo, &later, "first_touch", "channel", "&from=2026-07-01");
     browser.assert_clean_console("overview, filtered").await;
-}
-
-async fn campaigns(demo: &Demo, browser: &Browser) {
-    browser.open_page("campaigns?model=linear").await;
-    browser.assert_clean_console("campaigns").await;
-    let api = demo.api(
-        "/v1/reports/campaigns?model=linear&currency=EUR&limit=10000",
-        ADMIN,
-    );
-    let rows = browser.rows("table-campaigns").await;
-    assert_eq!(rows.len(), api.as_array().unwrap().len());
-    for c in api.as_array().unwrap() {
-        let name = c["campaign_name"].as_str().unwrap();
-        let row = row_by(&rows, "campaign", name);
-        match &c["cost_minor"] {
-            Value::Null => assert_eq!(row["cost"], "unknown", "{name}"),
-            cost => money_close(&row["cost"], f(cost), name),
-        }
-        close_to(&row["members"], f(&c["members"]), 0, name);
-        close_to(&row["responders"], f(&c["responders"]), 0, name);
-        close_to(&row["leads_sourced"], f(&c["leads_sourced"]), 0, name);
-        close_to(&row["leads"], f(&c["leads"]), 1, name);
-        close_to(&row["sales"], f(&c["sales"]), 1, name);
-        money_close(&row["revenue"], f(&c["revenue_minor"]), name);
-        ratio_close(&row["roi"], &c["roi"], true, name);
-        ratio_close(&row["roas"], &c["roas"], false, name);
-        for (key, field) in [
-            ("cpl", "cost_per_lead_minor"),
-            ("cps", "cost_per_sale_minor"),
-        ] {
-            match &c[field] {
-                Value::String(word) => assert_eq!(&row[key], word, "{name} {key}"),
-                v => money_close(&row[key], f(v), name),
-            }
-        }
-        for text in row.values() {
-            assert!(
-                !["∞", "NaN", "Infinity"]
-                    .iter()
-                    .any(|bad| text.contains(bad)),
-                "{row:?}"
-            );
-        }
-    }
-    browser.screenshot("campaigns").await;
-
-    // Sorting by a column, with the keyboard-reachable header button.
-    let before = browser.loads().await;
-    browser
-        .client
-        .find(fantoccini::Locator::Css(
-            "#table-campaigns th[data-key=members] button",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser.settled("campaigns", before).await;
-    assert!(
-        browser.hash().await.contains("sort=members%3Adesc")
-            || browser.hash().await.contains("sort=members:desc")
-    );
-    let members: Vec<f64> = browser
-        .rows("table-campaigns")
-        .await
-        .iter()
-        .map(|r| browser::number(&r["members"]))
-        .collect();
-    assert!(members.windows(2).all(|w| w[0] >= w[1]), "{members:?}");
-
-    // Grouping by channel: one row per channel, its leads the campaigns' sum.
-    browser.choose("campaigns", "group", "channel").await;
-    let rows = browser.rows("table-campaigns").await;
-    let mut by_channel: HashMap<&str, f64> = HashMap::new();
-    for c in api.as_array().unwrap() {
-        *by_channel
-            .entry(c["channel"].as_str().unwrap())
-            .or_default() += f(&c["leads"]);
-    }
-    assert_eq!(rows.len(), by_channel.len());
-    for (channel, leads) in by_channel {
-        close_to(
-            &row_by(&rows, "campaign", channel)["leads"],
-            leads,
-            1,
-            channel,
-        );
-    }
-    // Another model, other credited leads.
-    browser.choose("campaigns", "group", "none").await;
-    browser.choose("campaigns", "model", "last_touch").await;
-    let api = demo.api("/v1/reports/campaigns?model=last_touch&currency=EUR", ADMIN);
-    let rows = browser.rows("table-campaigns").await;
-    for c in api.as_array().unwrap() {
-        let name = c["campaign_name"].as_str().unwrap();
-        close_to(
-            &row_by(&rows, "campaign", name)["leads"],
-            f(&c["leads"]),
-            1,
-            name,
-        );
-    }
-    browser.assert_clean_console("campaigns, filtered").await;
-}
-
-async fn campaign(demo: &Demo, browser: &Browser) {
-    browser.open_page("campaign?id=cmp-webinar-101").await;
-    browser.assert_clean_console("campaign").await;
-    let check = |api: Value, rows: Vec<HashMap<String, String>>| {
-        for row in api.as_array().unwrap() {
-            for m in row["models"].as_array().unwrap() {
-                let model = m["model"].as_str().unwrap();
-                // "U-shaped" is u_shaped, "Time decay" time_decay.
-                let row = rows
-                    .iter()
-                    .find(|r| r["model"].to_lowercase().replace(['-', ' '], "_") == model)
-                    .unwrap_or_else(|| panic!("no row for {model} in {rows:?}"));
-                money_close(&row["opportunity_won-value"], f(&m["value_minor"]), model);
-            }
-        }
-    };
-    let api = demo.api(
-        "/v1/reports/compare?conversion=opportunity_won&campaign=cmp-webinar-101",
-        ADMIN,
-    );
-    let rows = browser.rows("table-campaign-models").await;
-    assert_eq!(rows.len(), api[0]["models"].as_array().unwrap().len());
-    check(api, rows);
-    let record = demo.api("/v1/campaigns?limit=10000", ADMIN);
-    let webinar = record
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["campaign_id"] == "cmp-webinar-101")
-        .unwrap();
-    close_to(
-        &browser.kpi("kpi-members").await,
-        f(&webinar["members"]),
-        0,
-        "members",
-    );
-    browser.screenshot("campaign").await;
-
-    browser.enter("campaign", "from", "2026-06-01").await;
-    assert!(browser.hash().await.contains("from=2026-06-01"));
-    let api = demo.api(
-        "/v1/reports/compare?conversion=opportunity_won&campaign=cmp-webinar-101&from=2026-06-01",
-        ADMIN,
-    );
-    check(api, browser.rows("table-campaign-models").await);
-    influence(
-        demo,
-        "from=2026-06-01",
-        browser.rows("table-influence").await,
-    );
-    browser.assert_clean_console("campaign, filtered").await;
-    influence_filters(demo, browser).await;
-}
-
-/// The influence table shows the API's rows for the same query, in its
-/// order, with every model's credit per deal (amounts) or per lead (shares).
-fn influence(demo: &Demo, query: &str, rows: Vec<HashMap<String, String>>) {
-    let api = demo.api(
-        &format!("/v1/campaigns/cmp-webinar-101/influence?{query}&limit=100"),
-        ADMIN,
-    );
-    let api = api.as_array().unwrap();
-    assert_eq!(rows.len(), api.len(), "{query}");
-    for (row, expected) in rows.iter().zip(api) {
-        assert_eq!(
-            row["subject"],
-            expected["subject_id"].as_str().unwrap(),
-            "{query}"
-        );
-        for m in expected["models"].as_array().unwrap() {
-            let model = m["model"].as_str().unwrap();
-            match m["amount_minor"].as_f64() {
-                Some(amount) => money_close(&row[model], amount, model),
-                None => close_to(&row[model], f(&m["weight"]) * 100.0, 1, model),
-            }
-        }
-        if let Some(value) = expected["value_minor"].as_f64() {
-            money_close(&row["value"], value, "deal value");
-        }
-    }
-}
-
-async fn influence_filters(demo: &Demo, browser: &Browser) {
-    browser.open_page("campaign?id=cmp-webinar-101").await;
-    let deals = browser.rows("table-influence").await;
-    assert!(!deals.is_empty(), "the webinar influenced won deals");
-    influence(demo, "conversion=opportunity_won", deals.clone());
-    browser
-        .choose("campaign", "order", "credit:first_touch")
-        .await;
-    influence(
-        demo,
-        "conversion=opportunity_won&sort=credit&model=first_touch",
-        browser.rows("table-influence").await,
-    );
-    browser
-        .choose("campaign", "influence", "lead_created")
-        .await;
-    assert!(browser.hash().await.contains("influence=lead_created"));
-    let people = browser.rows("table-influence").await;
-    assert!(!people.is_empty() && people[0].contains_key("first_touch"));
-    assert!(!people[0].contains_key("value"), "a lead has no value");
-    influence(
-        demo,
-        "conversion=lead_created&sort=credit&model=first_touch",
-        people,
-    );
-    browser
-        .choose("campaign", "influence", "opportunity_created")
-        .await;
-    browser.choose("campaign", "order", "value").await;
-    influence(
-        demo,
-        "conversion=opportunity_created",
-        browser.rows("table-influence").await,
-    );
-    // The demo books in euros only: in dollars nothing is left.
-    browser.enter("campaign", "currency", "USD").await;
-    assert!(browser.rows("table-influence").await.is_empty());
-    influence(
-        demo,
-        "conversion=opportunity_created&currency=USD",
-        Vec::new(),
-    );
-    browser.screenshot("campaign-influence").await;
-    browser
-        .assert_clean_console("campaign, influence filters")
-        .await;
 }
 
 async fn conversion(demo: &Demo, browser: &Browser) {
@@ -424,6 +362,8 @@ async fn conversion(demo: &Demo, browser: &Browser) {
         .map(|r| r["model"].as_str().unwrap())
         .collect();
     browser.screenshot("conversion").await;
+    browser.check_exports(demo, "conversion").await;
+    browser.assert_accessible("conversion").await;
     // The history of a deal that moved after it was created, if one of the
     // first open deals did.
     let (id, history) = signals
@@ -445,6 +385,8 @@ async fn conversion(demo: &Demo, browser: &Browser) {
     browser.open_page(&format!("conversion?id={id}")).await;
     history_rows(&history, models[0], browser.rows("table-history").await);
     browser.screenshot("conversion-history").await;
+    browser.check_exports(demo, "conversion-history").await;
+    browser.assert_accessible("conversion-history").await;
     // Another model's history: its versions, not the first model's.
     let last = models[models.len() - 1];
     browser.choose("conversion", "model", last).await;
@@ -522,16 +464,22 @@ async fn funnel(demo: &Demo, browser: &Browser) {
     }
     let speed = demo.api("/v1/reports/speed-to-lead?limit=10000", ADMIN);
     let rows = browser.rows("table-speed").await;
+    assert_eq!(rows.len(), speed.as_array().unwrap().len());
     for s in speed.as_array().unwrap() {
-        let row = row_by(&rows, "group", s["group"].as_str().unwrap());
-        close_to(
-            &row["median"],
-            f(&s["median_minutes"]) / 60.0,
-            1,
-            "median hours",
-        );
+        let owner = match s["group"].as_str().unwrap() {
+            "" => "(no owner)",
+            owner => owner,
+        };
+        let row = row_by(&rows, "group", owner);
+        close_to(&row["leads"], f(&s["leads"]), 0, "leads");
+        match s["median_minutes"].as_f64() {
+            Some(minutes) => close_to(&row["median"], minutes / 60.0, 1, "median hours"),
+            None => assert_eq!(row["median"], "—", "{owner}: nobody followed up"),
+        }
     }
     browser.screenshot("funnel").await;
+    browser.check_exports(demo, "funnel").await;
+    browser.assert_accessible("funnel").await;
     let source = api[0]["source"].as_str().unwrap().to_owned();
     browser.choose("funnel", "source", &source).await;
     let rows = browser.rows("table-funnel").await;
@@ -543,6 +491,7 @@ async fn funnel(demo: &Demo, browser: &Browser) {
         .count();
     assert_eq!(rows.len(), expected);
     assert!(rows.iter().all(|r| r["source"] == source));
+    browser.check_exports(demo, "funnel, one source").await;
     browser.assert_clean_console("funnel, filtered").await;
 }
 
@@ -568,6 +517,8 @@ async fn pipeline(demo: &Demo, browser: &Browser) {
         signals.as_array().unwrap().len()
     );
     browser.screenshot("pipeline").await;
+    browser.check_exports(demo, "pipeline").await;
+    browser.assert_accessible("pipeline").await;
     let owner = signals[0]["owner_id"].as_str().unwrap().to_owned();
     browser.choose("pipeline", "owner", &owner).await;
     let theirs = demo.api(
@@ -578,6 +529,27 @@ async fn pipeline(demo: &Demo, browser: &Browser) {
     assert_eq!(rows.len(), theirs.as_array().unwrap().len());
     assert!(rows.len() < signals.as_array().unwrap().len());
     assert!(rows.iter().all(|r| r["owner"] == owner));
+    browser.check_exports(demo, "pipeline, one owner").await;
+    // Only the deals with a red signal, as the API colours them.
+    browser.choose("pipeline", "colour", "red").await;
+    let red = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["indicators"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["colour"] == "red")
+        })
+        .count();
+    let rows = browser.rows("table-signals").await;
+    assert_eq!(rows.len(), red);
+    assert!(
+        rows.iter().all(|r| browser::number(&r["red"]) > 0.0),
+        "{rows:?}"
+    );
     browser.assert_clean_console("pipeline, filtered").await;
 }
 
@@ -639,6 +611,8 @@ async fn account(demo: &Demo, browser: &Browser) {
         assert_eq!(f(&chart["datasets"][0]["data"][i]), f(&topic["touches"]));
     }
     browser.screenshot("account").await;
+    browser.check_exports(demo, "account").await;
+    browser.assert_accessible("account").await;
     browser.enter("account", "id", &other).await;
     let record = demo.api(&format!("/v1/accounts/{other}"), ADMIN);
     assert_eq!(
@@ -669,6 +643,8 @@ async fn data_driven(demo: &Demo, browser: &Browser) {
         browser.rows("table-data-driven").await,
     );
     browser.screenshot("data-driven").await;
+    browser.check_exports(demo, "data-driven").await;
+    browser.assert_accessible("data-driven").await;
     browser
         .choose("data-driven", "conversion", "opportunity_created")
         .await;
@@ -840,5 +816,7 @@ async fn what_if(demo: &Demo, browser: &Browser) {
     );
     check(asked, configured, browser.rows("table-what-if").await);
     browser.screenshot("what-if").await;
+    browser.check_exports(demo, "what-if").await;
+    browser.assert_accessible("what-if").await;
     browser.assert_clean_console("what-if, filtered").await;
 }

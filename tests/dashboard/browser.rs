@@ -35,28 +35,123 @@ impl Drop for Demo {
     }
 }
 
+/// The parent campaign [`EXTRA_EVENTS`] adds, and the demo's campaigns it
+/// makes its children.
+pub const PARENT_CAMPAIGN: &str = "cmp-test-paid-search";
+pub const PARENT_NAME: &str = "Paid search programme";
+pub const CHILD_CAMPAIGNS: [&str; 2] = ["cmp-google-brand", "cmp-google-generic"];
+/// Leads [`EXTRA_EVENTS`] creates without any touch: unattributed.
+pub const UNTOUCHED_LEADS: [&str; 2] = ["per-test-walk-in-1", "per-test-walk-in-2"];
+
+/// What the generated demo lacks and the pages must show: a parent campaign
+/// with two children (the campaigns page rolls them up) and two leads with no
+/// touch (the overview lists them as unattributed, with the reason).
+fn extra_events() -> String {
+    let envelope = |id: &str, at: &str, source: &str, payload: Value| {
+        json!({ "event_id": id, "occurred_at": at, "recorded_at": "2026-11-30T00:00:00.000Z",
+                "source_system": source, "payload": payload })
+    };
+    let campaign = |id: &str, name: &str, ad_code: &str, parent: &str, cost: Value| {
+        json!({ "type": "campaign_upserted", "campaign_id": id, "name": name,
+                "channel": "paid_search", "medium": "cpc", "source": "google", "ad_code": ad_code,
+                "campaign_type": "advertisement", "parent_campaign_id": parent,
+                "starts_at": "2025-12-02T00:00:00.000Z", "ends_at": "2027-10-28T00:00:00.000Z",
+                "planned_cost": cost })
+    };
+    let mut events = vec![envelope(
+        "evt-test-parent",
+        "2025-12-02T00:00:00.000Z",
+        "marketing-automation",
+        campaign(PARENT_CAMPAIGN, PARENT_NAME, "", "", Value::Null),
+    )];
+    // The demo's own upserts of its two Google campaigns, now with a parent
+    // (the generator's names, ad codes and planned costs).
+    for (i, (id, name, ad_code, planned)) in [
+        (
+            CHILD_CAMPAIGNS[0],
+            "Google Ads – Brand",
+            "GA-BR-01",
+            1_800_000,
+        ),
+        (
+            CHILD_CAMPAIGNS[1],
+            "Google Ads – Attribution keywords",
+            "GA-GN-07",
+            4_500_000,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        events.push(envelope(
+            &format!("evt-test-child-{i}"),
+            "2025-12-02T00:00:00.000Z",
+            "marketing-automation",
+            campaign(
+                id,
+                name,
+                ad_code,
+                PARENT_CAMPAIGN,
+                json!({ "amount_minor": planned, "currency": "EUR" }),
+            ),
+        ));
+    }
+    for (i, person) in UNTOUCHED_LEADS.into_iter().enumerate() {
+        events.push(envelope(
+            &format!("evt-test-untouched-{i}"),
+            &format!("2026-0{}-15T09:00:00.000Z", 6 + i),
+            "crm",
+            json!({ "type": "lead_created", "person_id": person,
+                    "email": format!("{person}@example.test"), "phone": "", "first_name": "Walk",
+                    "last_name": "In", "company": "", "account_id": "", "source": null,
+                    "owner_id": "" }),
+        ));
+    }
+    events.iter().map(|e| format!("{e}\n")).collect()
+}
+
 impl Demo {
+    /// Builds the seeded store (`touchline demo --no-serve`), adds
+    /// [`extra_events`] with `touchline ingest`, then serves it with `touchline
+    /// demo` on the same store, which resumes after what it already applied.
     pub fn start() -> Demo {
         let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
         let addr = format!("127.0.0.1:{}", free_port());
         let tokens = format!(
             "admin:admin:{},service:service:{}",
             touchline_api::access::token_digest_hex(ADMIN),
             touchline_api::access::token_digest_hex(SERVICE)
         );
+        let demo = |serve: bool| {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_touchline"));
+            command
+                .args(["demo", "--accounts", "400", "--seed", "7", "--db"])
+                .arg(&store);
+            if serve {
+                command.args(["--listen", &addr]);
+            } else {
+                command.arg("--no-serve");
+            }
+            command
+        };
+        let run = |mut command: Command, what: &str| {
+            let out = command.env("RUST_LOG", "warn").output().unwrap();
+            assert!(
+                out.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(demo(false), "touchline demo --no-serve");
+        let extra = dir.path().join("extra.jsonl");
+        std::fs::write(&extra, extra_events()).unwrap();
+        let mut ingest = Command::new(env!("CARGO_BIN_EXE_touchline"));
+        ingest.args(["ingest", "--db"]).arg(&store).arg(&extra);
+        run(ingest, "touchline ingest");
+
         let log = std::fs::File::create(dir.path().join("demo.log")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_touchline"))
-            .args([
-                "demo",
-                "--accounts",
-                "400",
-                "--seed",
-                "7",
-                "--listen",
-                &addr,
-                "--db",
-            ])
-            .arg(dir.path().join("store"))
+        let mut child = demo(true)
             .env("TOUCHLINE_API_TOKENS", tokens)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -80,6 +175,13 @@ impl Demo {
             addr,
             _dir: dir,
         }
+    }
+
+    /// GET `path` as CSV text, as the API answers it to `token`.
+    pub fn api_text(&self, path: &str, token: &str) -> String {
+        let (status, body) = http_request(&self.addr, "GET", path, Some(token), "").unwrap();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
     }
 
     /// GET `path` as the API answers it to `token`.
@@ -382,8 +484,15 @@ impl Browser {
             .as_u64()
             .unwrap()
             .clamp(600, 6000) as u32;
+        // Wide enough for the widest table to show every column.
+        let overflow = self
+            .js("return Math.max(0, ...[...document.querySelectorAll('.table-wrap')].map(w => w.scrollWidth - w.clientWidth))")
+            .await
+            .as_u64()
+            .unwrap_or(0)
+            .min(1200) as u32;
         self.client
-            .set_window_size(1440, height + 120)
+            .set_window_size(1440 + overflow, height + 120)
             .await
             .unwrap();
         // The charts redraw at the new size before the picture.
@@ -476,4 +585,242 @@ pub fn ratio_close(shown: &str, api: &Value, percent: bool, what: &str) {
         }
         other => panic!("{what}: unexpected {other}"),
     }
+}
+
+/// Keeps what the page hands the browser to download (`a[download]` clicks):
+/// the file's name and text, in `window.__downloads`.
+const CAPTURE_DOWNLOADS: &str = "if (!window.__downloads) { \
+     window.__downloads = []; \
+     const blobs = new Map(); \
+     const create = URL.createObjectURL; \
+     URL.createObjectURL = (blob) => { const url = create(blob); blobs.set(url, blob); return url; }; \
+     const click = HTMLAnchorElement.prototype.click; \
+     HTMLAnchorElement.prototype.click = function () { \
+       if (!this.download) return click.call(this); \
+       const name = this.download; \
+       blobs.get(this.href).text().then(text => window.__downloads.push({ name, text })); \
+     }; \
+   } return true";
+
+/// Text contrast (WCAG 2: 4.5:1, 3:1 for large text) of every visible text
+/// against the first opaque background behind it; the failures.
+const CONTRAST: &str = r##"
+const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null;
+  const p = m[1].split(",").map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+const lum = ({ r, g, b }) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+const behind = (el) => { for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
+  if (c && c.a > 0) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+const failures = []; const seen = new Set();
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const text = walker.currentNode.textContent.trim(); const el = walker.currentNode.parentElement;
+  if (!text || seen.has(el) || !el.checkVisibility()) continue; seen.add(el);
+  const style = getComputedStyle(el); const a = lum(parse(style.color)); const b = lum(behind(el));
+  const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const size = parseFloat(style.fontSize); const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+  if (ratio < (large ? 3 : 4.5)) failures.push(`${el.tagName} ${JSON.stringify(text.slice(0, 40))}: ${ratio.toFixed(2)}`);
+}
+return failures;"##;
+
+/// Form controls, buttons and charts without a name a screen reader can say,
+/// and tables without a caption.
+const UNLABELLED: &str = r##"
+const name = (el) => (el.labels && el.labels.length) || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby")
+  || (el.tagName === "BUTTON" && el.textContent.trim());
+const missing = [...document.querySelectorAll("input, select, textarea, button, canvas")]
+  .filter((el) => el.checkVisibility() && !name(el)).map((el) => `${el.tagName}#${el.id}`);
+for (const t of document.querySelectorAll("#main table")) if (!t.querySelector("caption")?.textContent.trim()) missing.push(`table#${t.id}`);
+return missing;"##;
+
+impl Browser {
+    /// The open page's accessibility basics: every control, button and chart
+    /// has a name, every table a caption, every text enough contrast.
+    pub async fn assert_accessible(&self, page: &str) {
+        let unlabelled = self.js(UNLABELLED).await;
+        assert_eq!(unlabelled, json!([]), "{page}: without a label");
+        let contrast = self.js(CONTRAST).await;
+        assert_eq!(contrast, json!([]), "{page}: text below WCAG AA contrast");
+    }
+
+    /// Presses `key` on the keyboard, wherever the focus is.
+    pub async fn press(&self, key: fantoccini::key::Key) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let value = char::from(key);
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value })
+            .then(KeyAction::Up { value });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// Presses Shift+Tab: the focus moves back.
+    pub async fn shift_tab(&self) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        use fantoccini::key::Key;
+        let (shift, tab) = (char::from(Key::Shift), char::from(Key::Tab));
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: shift })
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab })
+            .then(KeyAction::Up { value: shift });
+        self.client.perform_actions(keys).await.unwrap();
+    }
+
+    /// Presses Tab (Shift+Tab if `back`) until `script` (about
+    /// `document.activeElement`, as `e`) holds; at most `most` times.
+    pub async fn tab_to(&self, what: &str, script: &str, most: usize, back: bool) {
+        for _ in 0..most {
+            if back {
+                self.shift_tab().await;
+            } else {
+                self.press(fantoccini::key::Key::Tab).await;
+            }
+            let check = format!("const e = document.activeElement; return Boolean({script})");
+            if self.js(&check).await == Value::Bool(true) {
+                return;
+            }
+        }
+        panic!(
+            "{most} presses of Tab never reached {what}; at {:?}",
+            self.focused().await
+        );
+    }
+
+    /// The focused element: `tag#id` and its text.
+    pub async fn focused(&self) -> (String, String) {
+        let v = self
+            .js("const e = document.activeElement; return [`${e.tagName}#${e.id}`, e.textContent.trim()]")
+            .await;
+        (
+            v[0].as_str().unwrap().to_owned(),
+            v[1].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Every table on the open page has an export button; a click on each
+    /// downloads a CSV: from the API, the API's own answer at the button's
+    /// address, with at least a row per table row; of the table as shown, its
+    /// columns and, cell by cell, the figures it shows. The tables checked.
+    pub async fn check_exports(&self, demo: &Demo, page: &str) -> usize {
+        self.js(CAPTURE_DOWNLOADS).await;
+        let tables = self
+            .js("return [...document.querySelectorAll('#main table')].map(t => { \
+                   const b = t.closest('.table-wrap')?.querySelector(':scope > .tools button.csv'); \
+                   return { id: t.id, rows: Number(t.dataset.rows), button: b?.id ?? null, \
+                            source: b?.dataset.source ?? null, url: b?.dataset.url ?? null }; })")
+            .await;
+        let tables = tables.as_array().unwrap();
+        assert!(!tables.is_empty(), "{page}: no table");
+        for table in tables {
+            let id = table["id"].as_str().unwrap();
+            let button = table["button"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{page}: table {id} has no export"));
+            let before = self.js("return window.__downloads.length").await;
+            self.client
+                .find(Locator::Id(button))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            self.wait(
+                &format!("the export of {id}"),
+                &format!("return window.__downloads.length > {before}"),
+            )
+            .await;
+            let file = self
+                .js("return window.__downloads[window.__downloads.length - 1]")
+                .await;
+            let text = file["text"].as_str().unwrap();
+            let name = file["name"].as_str().unwrap();
+            assert!(name.ends_with(".csv"), "{page} {id}: {name}");
+            let records = csv_records(text);
+            let rows = table["rows"].as_u64().unwrap() as usize;
+            if table["source"] == "api" {
+                let url = table["url"].as_str().unwrap();
+                assert_eq!(text, demo.api_text(url, ADMIN), "{page} {id}: {url}");
+                // The API writes a row per element of a nested list (a
+                // model's credit, a step's models): at least the table's rows.
+                let in_file = records.len().saturating_sub(1);
+                assert!(in_file >= rows, "{page} {id}: {in_file} rows for {rows}");
+            } else {
+                assert_eq!(table["source"], "table", "{page} {id}");
+                self.table_matches_csv(page, id, &records).await;
+            }
+        }
+        tables.len()
+    }
+
+    /// The CSV of a table as shown: its header the column labels, its rows
+    /// the table's, each figure the one shown.
+    async fn table_matches_csv(&self, page: &str, id: &str, records: &[Vec<String>]) {
+        let labels = self
+            .js(&format!(
+                "return [...document.querySelectorAll('#{id} thead th')].map(th => \
+                   (th.querySelector('button')?.firstChild ?? th).textContent.trim())"
+            ))
+            .await;
+        let labels: Vec<String> = serde_json::from_value(labels).unwrap();
+        let cells = self
+            .js(&format!(
+                "return [...document.querySelectorAll('#{id} tbody tr')]\
+                   .filter(tr => !tr.querySelector('td.empty'))\
+                   .map(tr => [...tr.children].map(c => c.textContent))"
+            ))
+            .await;
+        let cells: Vec<Vec<String>> = serde_json::from_value(cells).unwrap();
+        let (header, body) = records.split_first().unwrap();
+        assert_eq!(header.len(), labels.len(), "{page} {id}: {header:?}");
+        for (name, label) in header.iter().zip(&labels) {
+            assert!(
+                name.starts_with(label.as_str()),
+                "{page} {id}: {name:?} for {label:?}"
+            );
+        }
+        assert_eq!(body.len(), cells.len(), "{page} {id}");
+        for (record, row) in body.iter().zip(&cells) {
+            for ((value, shown), label) in record.iter().zip(row).zip(&labels) {
+                let what = format!("{page} {id} {label}");
+                same_figure(value, shown, &what);
+            }
+        }
+    }
+}
+
+/// A CSV's records, header first.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// A cell of a table's CSV holds what the cell shows: the number without its
+/// formatting (a percentage as a fraction), to the shown precision, or the
+/// same text (an empty field for "—", the full time for a shown date).
+fn same_figure(value: &str, shown: &str, what: &str) {
+    if let Ok(number) = value.parse::<f64>()
+        && shown.chars().any(|c| c.is_ascii_digit())
+    {
+        let expected = if shown.ends_with('%') {
+            number * 100.0
+        } else {
+            number
+        };
+        let decimals = shown.rsplit_once('.').map_or(0, |(_, d)| {
+            d.chars().take_while(char::is_ascii_digit).count()
+        });
+        close_to(shown, expected, decimals as i32, what);
+        return;
+    }
+    assert!(
+        value == shown
+            || (shown == "—" && value.is_empty())
+            || value.replace('T', " ").starts_with(shown),
+        "{what}: the file has {value:?}, the table shows {shown:?}"
+    );
 }

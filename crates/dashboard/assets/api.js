@@ -75,7 +75,11 @@ export async function getOrForbidden(path, params = {}) {
 /** Downloads GET `path` as CSV (`format=csv`), with the token, as `filename`. */
 export async function downloadCsv(path, params, filename) {
   const response = await request(path, { ...params, format: "csv" });
-  const blob = await response.blob();
+  saveFile(await response.blob(), filename);
+}
+
+/** Hands `blob` to the browser as a download named `filename`. */
+export function saveFile(blob, filename) {
   const link = document.createElement("a");
   link.href = URL.createObjectURL(blob);
   link.download = filename;

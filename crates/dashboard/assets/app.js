@@ -138,8 +138,18 @@ async function signIn(event) {
   refresh(true);
 }
 
+/**
+ * The skip link moves the focus to the page without touching the hash, which
+ * names the page (a plain `#main` would be read as a page and open the overview).
+ */
+function skipToContent(event) {
+  event.preventDefault();
+  main.focus();
+}
+
 function start() {
   navigation();
+  document.querySelector(".skip").addEventListener("click", skipToContent);
   document.getElementById("login-form").addEventListener("submit", signIn);
   document.getElementById("sign-out").addEventListener("click", () => {
     token.clear();

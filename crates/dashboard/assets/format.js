@@ -11,12 +11,19 @@ const currencies = new Map();
 // infinity, NaN or 0.
 export const NOT_A_NUMBER = new Set(["undefined", "unknown"]);
 
-/** What a cell shows and how it sorts. */
+/**
+ * What a cell shows, how it sorts and what a CSV export of the table writes
+ * (`plain`: the number without formatting, the ISO date, the word).
+ */
 export class Shown {
-  constructor(text, sort, kind = "value") {
+  constructor(text, sort, kind = "value", plain = undefined) {
     this.text = text;
     this.sort = sort;
     this.kind = kind; // value | undefined | unknown | withheld | none
+    if (plain !== undefined) this.plain = plain;
+    else if (kind === "none") this.plain = "";
+    else if (kind === "value" && typeof sort === "number") this.plain = String(sort);
+    else this.plain = String(text);
   }
 }
 
@@ -41,8 +48,11 @@ export function amount(minor, currency) {
   if (minor === null || minor === undefined) return withheld();
   if (!currency) return new Shown("—", null, "none");
   const units = Number(minor) / 100;
-  const fraction = Math.abs(units) >= 100 ? 0 : 2;
-  return new Shown(money(currency, fraction).format(units), units);
+  // Whole units from 100 up, cents below; zero is just zero.
+  const fraction = units === 0 || Math.abs(units) >= 100 ? 0 : 2;
+  const shown = new Shown(money(currency, fraction).format(units), units, "value", units.toFixed(2));
+  shown.currency = currency;
+  return shown;
 }
 
 /** An amount per unit (cost per lead): a number of minor units or the API's word. */
@@ -92,13 +102,13 @@ export function days(value) {
 
 export function date(text) {
   if (!text) return new Shown("—", null, "none");
-  return new Shown(String(text).slice(0, 10), String(text));
+  return new Shown(String(text).slice(0, 10), String(text), "value", String(text));
 }
 
 export function dateTime(text) {
   if (!text) return new Shown("—", null, "none");
   const t = String(text);
-  return new Shown(`${t.slice(0, 10)} ${t.slice(11, 16)}`, t);
+  return new Shown(`${t.slice(0, 10)} ${t.slice(11, 16)}`, t, "value", t);
 }
 
 export function text(value) {

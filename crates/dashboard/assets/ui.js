@@ -1,6 +1,6 @@
 // Building blocks of every page: elements, sortable tables with a CSV
 // export, labelled filters, charts and notices.
-import { downloadCsv } from "./api.js";
+import { downloadCsv, saveFile, url } from "./api.js";
 import { Shown, compact } from "./format.js";
 
 /** An element: h("td", { class: "num" }, "12"). */
@@ -55,9 +55,12 @@ function cellValue(column, row) {
 }
 
 /**
- * A sortable table. `columns`: [{ key, label, num, value(row) → Shown, link(row) → href }].
+ * A sortable table with its CSV export. `columns`: [{ key, label, num, value(row) → Shown, link(row) → href }].
  * `sort`: "key:asc|desc" kept by the caller (in the URL); `onSort(next)`.
- * `csv`: { path, params, table, filename } downloads the same rows from the API.
+ * `csv`: { path, params, table, filename } when the rows are exactly one API
+ * list: the button downloads that list from the API (`format=csv`). Without
+ * `path` (rows the page grouped, joined or filtered), it writes the table as
+ * shown, in its order, with plain numbers ([`tableCsv`]).
  */
 export function table({ id, caption, columns, rows, sort, onSort, csv, empty }) {
   const [sortKey, sortDir] = (sort || "").split(":");
@@ -113,22 +116,7 @@ export function table({ id, caption, columns, rows, sort, onSort, csv, empty }) 
       }),
     ),
   );
-  const tools = csv
-    ? h(
-        "div",
-        { class: "tools" },
-        h(
-          "button",
-          {
-            type: "button",
-            class: "csv",
-            id: `${id}-csv`,
-            onclick: () => downloadCsv(csv.path, { ...csv.params, table: csv.table }, csv.filename),
-          },
-          "Export CSV",
-        ),
-      )
-    : null;
+  const tools = exportTools(id, columns, sorted, csv);
   return h(
     "div",
     { class: "table-wrap" },
@@ -136,7 +124,7 @@ export function table({ id, caption, columns, rows, sort, onSort, csv, empty }) 
     h(
       "table",
       { id, dataset: { rows: String(rows.length) } },
-      h("caption", {}, caption),
+      h("caption", { id: `${id}-caption` }, caption),
       h("thead", {}, head),
       h("tbody", {}, body.length ? body : h("tr", {}, h("td", { colspan: columns.length, class: "empty" }, empty || "No rows."))),
     ),
@@ -204,4 +192,67 @@ export function chart(id, describe, config) {
 
 export function link(href, text) {
   return h("a", { href }, text);
+}
+
+/** One CSV field (RFC 4180); text that a spreadsheet would run as a formula is quoted as text. */
+function csvField(value, numeric) {
+  let text = String(value ?? "");
+  if (!numeric && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * The table as shown, as CSV: the column labels, then each row's cells as
+ * plain values (amounts in units of their currency, which the header names
+ * when the column has one; ratios as fractions; the API's words as words).
+ */
+export function tableCsv(columns, rows) {
+  const cells = rows.map((row) => columns.map((c) => cellValue(c, row)));
+  const currencies = columns.map((_, i) => new Set(cells.map((r) => r[i].currency).filter(Boolean)));
+  const header = columns.map((c, i) => (currencies[i].size === 1 ? `${c.label} (${[...currencies[i]][0]})` : c.label));
+  const lines = [header.map((label) => csvField(label, false)).join(",")];
+  for (const row of cells) {
+    const fields = row.map((shown, i) => {
+      // A column in several currencies names each amount's.
+      if (shown.currency && currencies[i].size > 1) return csvField(`${shown.plain} ${shown.currency}`, false);
+      return csvField(shown.plain, shown.kind === "value" && typeof shown.sort === "number");
+    });
+    lines.push(fields.join(","));
+  }
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** The export button above a table, and where a failed download is said. */
+function exportTools(id, columns, rows, csv) {
+  const problem = h("p", { class: "notice error", role: "alert", hidden: true });
+  const fromApi = Boolean(csv?.path);
+  const filename = csv?.filename || `${id.replace(/^table-/, "")}.csv`;
+  const download = async () => {
+    problem.hidden = true;
+    try {
+      if (fromApi) await downloadCsv(csv.path, { ...csv.params, table: csv.table }, filename);
+      else saveFile(new Blob([tableCsv(columns, rows)], { type: "text/csv;charset=utf-8" }), filename);
+    } catch (e) {
+      problem.textContent = `The export failed: ${e.message}`;
+      problem.hidden = false;
+    }
+  };
+  return h(
+    "div",
+    { class: "tools" },
+    problem,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "csv",
+        id: `${id}-csv`,
+        "aria-describedby": `${id}-caption`,
+        // Where the file comes from: the API's list (and its address) or the table.
+        dataset: fromApi ? { source: "api", url: url(csv.path, { ...csv.params, table: csv.table, format: "csv" }) } : { source: "table" },
+        onclick: download,
+      },
+      "Export CSV",
+    ),
+  );
 }

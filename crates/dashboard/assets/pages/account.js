@@ -127,6 +127,7 @@ export function view(data, params, { setParams }) {
           { key: "deals", label: "Open deals", num: true, value: (a) => f.whole(a.open_opportunity_ids.length) },
         ],
         rows: [...(account.recent_alerts ?? [])].reverse(),
+        csv: { filename: `${account.account_id}-alerts.csv` },
         empty: "No alert raised for this account.",
       }),
     ),

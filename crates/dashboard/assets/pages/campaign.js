@@ -95,7 +95,7 @@ export function view(data, params, { setParams }) {
         caption: `What each model credits ${campaign.name} with, ${f.period(q.from, q.to)}`,
         columns,
         rows: models,
-        csv: { path: "/v1/reports/compare", params: { conversion: "opportunity_won", campaign: q.id, from: q.from, to: q.to }, filename: `compare-${q.id}.csv` },
+        csv: { filename: `models-${q.id}.csv` },
       }),
       chart("chart-campaign-models", `Credited conversions of ${campaign.name} per model and conversion point`, {
         type: "bar",

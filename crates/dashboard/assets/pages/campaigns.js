@@ -19,7 +19,7 @@ export async function load(params) {
     getOrForbidden("/v1/reports/attribution", { model: q.model, conversion: "opportunity_created", from: q.from, to: q.to, ...ALL }),
     getOrForbidden("/v1/campaigns", ALL),
   ]);
-  return { q, group: params.group || "none", performance, pipeline, campaigns };
+  return { q, group: params.group || "none", channel: params.channel || "", type: params.type || "", performance, pipeline, campaigns };
 }
 
 /** A ratio from summed parts, as the engine defines it: undefined on a zero denominator. */
@@ -72,13 +72,17 @@ function root(id, byId) {
 }
 
 export function view(data, params, { setParams }) {
-  const { q, group, performance, pipeline, campaigns } = data;
+  const { q, group, channel, type, performance, pipeline, campaigns } = data;
   const change = (name, value) => setParams({ [name]: value });
   const currencies = new Set(["EUR", q.currency]);
   if (Array.isArray(campaigns)) for (const c of campaigns) for (const cost of c.actual_cost) currencies.add(cost.currency);
+  const known = Array.isArray(campaigns) ? campaigns : [];
+  const choices = (values, picked) => [...new Set([...values.filter(Boolean), picked].filter(Boolean))].sort().map((v) => [v, v]);
   const bar = filters(
     [
       modelField(),
+      { name: "channel", label: "Channel", type: "select", default: "", options: [["", "Every channel"], ...choices(known.map((c) => c.channel), channel)] },
+      { name: "type", label: "Campaign type", type: "select", default: "", options: [["", "Every type"], ...choices(known.map((c) => c.campaign_type), type)] },
       { name: "currency", label: "Currency", type: "select", default: "EUR", options: [...currencies].sort().map((c) => [c, c]) },
       {
         name: "group",
@@ -90,7 +94,7 @@ export function view(data, params, { setParams }) {
       FROM,
       TO,
     ],
-    { ...q, group },
+    { ...q, group, channel, type },
     change,
   );
   if (performance.forbidden) return h("div", {}, bar, forbidden("Campaign performance", performance.forbidden));
@@ -98,11 +102,13 @@ export function view(data, params, { setParams }) {
   const byId = new Map((Array.isArray(campaigns) ? campaigns : []).map((c) => [c.campaign_id, c]));
   const pipelineOf = new Map();
   if (Array.isArray(pipeline)) for (const p of pipeline) if (p.currency === q.currency) pipelineOf.set(p.campaign_id, (pipelineOf.get(p.campaign_id) || 0) + p.value_minor);
-  const rows = performance.map((r) => ({
-    ...r,
-    type: byId.get(r.campaign_id)?.campaign_type || "",
-    pipeline_minor: pipelineOf.get(r.campaign_id) || 0,
-  }));
+  const rows = performance
+    .map((r) => ({
+      ...r,
+      type: byId.get(r.campaign_id)?.campaign_type || "",
+      pipeline_minor: pipelineOf.get(r.campaign_id) || 0,
+    }))
+    .filter((r) => (!channel || r.channel === channel) && (!type || r.type === type));
   let shown = rows;
   let note = null;
   if (group === "channel") shown = grouped(rows, (r) => r.channel, (r) => r.channel || "(none)");
@@ -160,12 +166,12 @@ export function view(data, params, { setParams }) {
       "performance",
       table({
         id: "table-campaigns",
-        caption: `Campaigns in ${q.currency}: cost of the period, credited conversions and revenue`,
+        caption: `Campaigns${channel ? ` in channel ${channel}` : ""}${type ? ` of type ${type}` : ""}, amounts in ${q.currency}: cost of the period, credited conversions and revenue`,
         columns,
         rows: shown,
         sort: params.sort || "revenue:desc",
         onSort: (sort) => setParams({ sort }),
-        csv: { path: "/v1/reports/campaigns", params: { ...q, ...ALL }, filename: `campaigns-${q.model}-${q.currency}.csv` },
+        csv: { filename: `campaigns-${q.model}-${q.currency}${group === "none" ? "" : `-by-${group}`}.csv` },
       }),
       note,
       h("p", { class: "hint" }, "ROI and ROAS are undefined for a campaign that cost nothing, and unknown for one whose cost nobody recorded. Pipeline is the opportunity-created value credited under the same model."),

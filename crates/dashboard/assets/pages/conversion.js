@@ -108,7 +108,7 @@ export function view(data, params, { setParams }) {
     caption: `Each touch's share of ${c.id} under every model${currency ? ` (amounts in ${currency} in the chart)` : ""}`,
     columns,
     rows,
-    csv: { path: `/v1/conversions/${encodeURIComponent(c.id)}`, params: {}, table: "results", filename: `${c.id.replace(":", "-")}-credits.csv` },
+    csv: { filename: `${c.id.replace(":", "-")}-touches.csv` },
   });
   const byCampaign = new Map();
   for (const r of rows) {
@@ -138,7 +138,7 @@ export function view(data, params, { setParams }) {
       { key: "unattributed", label: "Unattributed", value: (r) => f.text(r.attribution.unattributed ? String(r.attribution.unattributed).replaceAll("_", " ") : "") },
     ],
     rows: view.results,
-    csv: { path: `/v1/conversions/${encodeURIComponent(c.id)}`, params: {}, table: "results", filename: `${c.id.replace(":", "-")}-versions.csv` },
+    csv: { filename: `${c.id.replace(":", "-")}-versions.csv` },
   });
   const retired = view.retired?.length ? notice("info", `Retired: ${view.retired.map((r) => `${f.modelName(r.model)} at version ${r.version}`).join(", ")}.`) : null;
   return h(

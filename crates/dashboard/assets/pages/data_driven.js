@@ -106,7 +106,7 @@ export function view(data, params, { setParams }) {
         rows,
         sort: params.sort,
         onSort: (sort) => setParams({ sort }),
-        csv: { path: "/v1/reports/data-driven", params: { conversion: q.conversion, by: q.by, model: "markov", order: q.order, from: q.from, to: q.to }, filename: "markov.csv" },
+        csv: { filename: `data-driven-${q.conversion}-by-${q.by}.csv` },
       }),
     ),
   );

@@ -110,7 +110,8 @@ export function view(data, params, { setParams }) {
           rows,
           sort: params.sort,
           onSort: (sort) => setParams({ sort }),
-          csv: { path: "/v1/reports/funnel", params: { from: q.from, to: q.to, ...ALL }, filename: "funnel.csv" },
+          // One source is the API's rows filtered here: the table as shown.
+          csv: q.source ? { filename: `funnel-${q.source}.csv` } : { path: "/v1/reports/funnel", params: { from: q.from, to: q.to, ...ALL }, filename: "funnel.csv" },
         }),
       ),
     );
@@ -125,7 +126,7 @@ export function view(data, params, { setParams }) {
           id: "table-speed",
           caption: "Time from a lead's creation to its first follow-up, overall and per owner",
           columns: [
-            { key: "group", label: "Owner", value: (r) => f.text(r.group) },
+            { key: "group", label: "Owner", value: (r) => f.text(r.group || "(no owner)") },
             { key: "leads", label: "Leads", num: true, value: (r) => f.whole(r.leads) },
             { key: "followed_up", label: "Followed up", num: true, value: (r) => f.whole(r.followed_up) },
             { key: "median", label: "Median", num: true, value: (r) => f.hours(r.median_minutes) },

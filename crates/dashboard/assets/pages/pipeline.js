@@ -92,7 +92,7 @@ export function view(data, params, { setParams }) {
           rows: counted,
           sort: params.sort || "red:desc",
           onSort: (sort) => setParams({ sort }),
-          csv: { path: "/v1/reports/opportunity-signals", params: { owner: q.owner, ...ALL }, filename: "opportunity-signals.csv" },
+          csv: { filename: `opportunity-signals${q.owner ? `-${q.owner}` : ""}${q.colour ? `-${q.colour}` : ""}.csv` },
         }),
         withheld ? h("p", { class: "hint" }, "Amounts are withheld for your role.") : null,
       ),

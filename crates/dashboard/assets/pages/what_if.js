@@ -109,7 +109,7 @@ export function view(data, params, { setParams }) {
         rows,
         sort: params.sort,
         onSort: (sort) => setParams({ sort }),
-        csv: { path: "/v1/reports/what-if", params: { model: q.model, conversion: q.conversion, by: q.by, from: q.from, to: q.to, ...Object.fromEntries(CHANGES.map((n) => [n, q[n]])) }, table: "rows", filename: "what-if.csv" },
+        csv: { filename: `what-if-${q.model}-${q.conversion}-by-${q.by}.csv` },
       }),
     ),
   );
