@@ -3,6 +3,8 @@
 //! request can ask for the other view, which equals what an engine configured
 //! that way stores. The numbers are worked out by hand below.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use touchline_attribution::{
