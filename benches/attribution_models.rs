@@ -68,6 +68,7 @@ fn main() {
                 } else {
                     TouchStatus::Responded
                 },
+                origin: touchline_core::TouchOrigin::Recorded,
             });
         }
         // Arrival order is not attribution order.

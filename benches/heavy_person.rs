@@ -112,6 +112,7 @@ fn main() {
                             status: TouchStatus::Sent,
                             asset: String::new(),
                             topic: String::new(),
+                            provenance: None,
                         }),
                     )
                 })

@@ -5,6 +5,9 @@
 
 use std::process::{Command, Output};
 
+#[path = "cli/synthesized.rs"]
+mod synthesized;
+
 fn touchline(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_touchline"))
         .args(args)

@@ -16,6 +16,8 @@ use tower::ServiceExt;
 
 #[path = "http_api/schema.rs"]
 mod schema;
+#[path = "http_api/synthesized.rs"]
+mod synthesized;
 
 /// A store with one lead (two touches, a source), one opportunity and a campaign.
 fn app() -> (axum::Router, tempfile::TempDir) {
@@ -598,7 +600,7 @@ async fn what_if_answers_any_model_and_refuses_bad_parameters_with_400() {
         ),
         (
             "lookbak_days=3",
-            "parameter lookbak_days: unknown; a what-if takes model, conversion, from, to, by, lookback_days, half_life_days, weights, filter, touches, moved, baseline, moved_limit, format",
+            "parameter lookbak_days: unknown; a what-if takes model, conversion, from, to, by, lookback_days, half_life_days, weights, filter, touches, synthesized, moved, baseline, moved_limit, format",
         ),
         (
             "filter=all&filter=responded",

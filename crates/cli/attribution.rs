@@ -39,9 +39,12 @@ pub enum AttributionCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        /// TOML config whose [attribution] section (lookback, filter) to use.
+        /// TOML config whose [attribution] section (lookback, filter,
+        /// synthesized_touches) to use.
         #[arg(long)]
         config: Option<PathBuf>,
+        #[command(flatten)]
+        synthesized: crate::synthesized::SynthesizedArg,
         #[command(flatten)]
         out: OutputArgs,
     },
@@ -120,6 +123,7 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             from,
             to,
             config,
+            synthesized,
             out,
         } => {
             let out = out.open()?;
@@ -129,13 +133,11 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let config = crate::config::Config::load(config.as_deref())?;
             let queries = open_queries(&db)?;
-            let report = queries.data_driven(
-                model,
-                conversion,
-                range,
-                by,
-                &config.attribution.settings(),
-            )?;
+            let mut settings = config.attribution.settings();
+            if let Some(choice) = synthesized.synthesized {
+                settings.synthesized_touches = choice;
+            }
+            let report = queries.data_driven(model, conversion, range, by, &settings)?;
             match out.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 Format::Csv | Format::Parquet => {

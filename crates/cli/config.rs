@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::{
-    AttributionSettings, Lookback, Model, ModelParams, OpportunityTouches, TouchFilter,
+    AttributionSettings, Lookback, Model, ModelParams, OpportunityTouches, SynthesizedTouches,
+    TouchFilter,
 };
 use touchline_kafka::{KafkaConfig, TopicSpec};
 
@@ -152,6 +153,10 @@ pub struct AttributionConfig {
     /// How the Markov report shares value: `journey_value`, or
     /// `last_channel_mean` as ChannelAttribution does.
     pub markov_value: touchline_attribution::data_driven::MarkovValue,
+    /// `include` (the default) or `exclude` touches synthesized from other
+    /// data (`touchline import`'s backfill): what the stored and published
+    /// credits count.
+    pub synthesized_touches: SynthesizedTouches,
 }
 
 impl AttributionConfig {
@@ -161,6 +166,7 @@ impl AttributionConfig {
             filter: self.filter,
             lookback_days: self.lookback_days,
             opportunity_touches: self.opportunity_touches,
+            synthesized_touches: self.synthesized_touches,
             markov_value: self.markov_value,
         }
     }
@@ -196,6 +202,7 @@ impl Default for AttributionConfig {
             params: ModelParams::default(),
             opportunity_touches: OpportunityTouches::ContactRoles,
             markov_value: Default::default(),
+            synthesized_touches: SynthesizedTouches::Include,
         }
     }
 }

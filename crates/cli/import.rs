@@ -4,6 +4,8 @@
 //! distinct source into a campaign (referral and inbound call too, at zero cost
 //! and without an end), and every lead into a `lead_created` event and one touch
 //! of its source's campaign, both dated at the lead's creation, not today.
+//! That touch is synthesized, not recorded, and says so in its provenance
+//! ([`PROVENANCE_SOURCE`]), so reports can leave it out.
 //! Event ids derive from the lead id and the source, so running the import
 //! again appends nothing. A bad row is reported with its line number and the
 //! reason; the good rows go in.
@@ -15,7 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use touchline_core::{
     CampaignType, CampaignUpserted, Envelope, Event, LeadCreated, LeadSource, Timestamp,
-    TouchRecorded, TouchStatus, TouchType,
+    TouchProvenance, TouchRecorded, TouchStatus, TouchType,
 };
 use touchline_engine::{Batch, Engine};
 use touchline_store::Store;
@@ -54,6 +56,9 @@ pub struct Plan {
 }
 
 const REQUIRED: [&str; 3] = ["lead_id", "created_at", "lead_source"];
+
+/// What every touch the import makes says it was synthesized from.
+pub const PROVENANCE_SOURCE: &str = "legacy lead_source field (touchline import)";
 
 /// The campaign id of a legacy source: `legacy-` and the source in lower-case
 /// letters and digits joined by dashes (`Inbound Call` → `legacy-inbound-call`).
@@ -289,6 +294,7 @@ pub fn plan(reader: impl std::io::Read, recorded_at: Timestamp) -> anyhow::Resul
                     status: TouchStatus::Responded,
                     asset: String::new(),
                     topic: String::new(),
+                    provenance: Some(TouchProvenance::synthesized(PROVENANCE_SOURCE)),
                 }),
             ),
         ];
@@ -444,6 +450,29 @@ L3,2019-04-01T10:00:00Z,customer referral,bob@example.com
         assert_eq!(c.campaign_type, CampaignType::InboundCall);
         assert_eq!((c.planned_cost.clone(), c.ends_at), (None, None));
         assert!(plan.events.iter().all(|e| e.recorded_at == now()));
+    }
+
+    #[test]
+    fn every_touch_the_import_makes_is_marked_synthesized_from_the_legacy_field() {
+        let csv = "lead_id,created_at,lead_source\nL1,2019-03-01,Web\nL2,2019-03-02,Trade Show\n";
+        let plan = plan(csv.as_bytes(), now()).unwrap();
+        let touches: Vec<&TouchRecorded> = plan
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::TouchRecorded(t) => Some(t),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(touches.len(), 2);
+        for touch in touches {
+            assert_eq!(
+                touch.provenance,
+                Some(TouchProvenance::synthesized(
+                    "legacy lead_source field (touchline import)"
+                ))
+            );
+        }
     }
 
     #[test]

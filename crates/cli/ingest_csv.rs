@@ -171,6 +171,7 @@ fn member(row: &Row<'_>) -> Result<Vec<Envelope>, String> {
             status,
             asset: row.get("asset").to_owned(),
             topic: row.get("topic").to_owned(),
+            provenance: None,
         }),
     )])
 }

@@ -28,6 +28,7 @@ mod report_rows;
 mod rows;
 mod run;
 mod serve;
+mod synthesized;
 mod what_if;
 
 use std::path::PathBuf;

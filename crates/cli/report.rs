@@ -205,6 +205,8 @@ pub enum ReportCommand {
         #[arg(long, default_value = "campaign")]
         by: String,
         #[command(flatten)]
+        synthesized: crate::synthesized::SynthesizedArg,
+        #[command(flatten)]
         out: OutputArgs,
     },
 }
@@ -641,15 +643,23 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             model,
             conversion,
             by,
+            synthesized,
             out,
         } => {
             let out = out.open()?;
+            let synthesized = synthesized.synthesized;
             let by = touchline_engine::GroupBy::parse(&by)
                 .with_context(|| format!("--by: {by:?} is not campaign, channel or source"))?;
             if by != touchline_engine::GroupBy::Campaign {
                 let queries = open_queries(&db)?;
                 computed(&queries, model)?;
-                let rows = queries.credits_by(model, conversion, Default::default(), by)?;
+                let rows = queries.credits_by_counting(
+                    model,
+                    conversion,
+                    Default::default(),
+                    by,
+                    synthesized,
+                )?;
                 match out.format {
                     Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
                     Format::Csv | Format::Parquet => {
@@ -673,7 +683,12 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             }
             let queries = open_queries(&db)?;
             computed(&queries, model)?;
-            let rows = queries.campaign_credits(model, conversion)?;
+            let rows = queries.campaign_credits_counting(
+                model,
+                conversion,
+                Default::default(),
+                synthesized,
+            )?;
             match out.format {
                 Format::Csv | Format::Parquet => out.rows(crate::output::credit_rows(&rows))?,
                 format => print!("{}", render_credits(&rows, format, conversion)),

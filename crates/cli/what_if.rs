@@ -49,6 +49,10 @@ pub struct WhatIfArgs {
     /// contact_roles or account_contacts.
     #[arg(long)]
     touches: Option<String>,
+    /// include or exclude touches synthesized from other data (default: as
+    /// configured).
+    #[arg(long)]
+    synthesized: Option<String>,
     /// Also list the conversions that move against the stored credits.
     #[arg(long)]
     moved: bool,
@@ -105,6 +109,7 @@ pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
         ("weights", &args.weights),
         ("filter", &args.filter),
         ("touches", &args.touches),
+        ("synthesized", &args.synthesized),
         ("baseline", &args.baseline),
         ("moved_limit", &args.moved_limit),
     ];

@@ -55,6 +55,7 @@ fn touch(id: &str, ms: i64, person: &str, campaign: &str) -> Envelope {
             status: TouchStatus::Responded,
             asset: String::new(),
             topic: String::new(),
+            provenance: None,
         }),
     )
 }

@@ -412,6 +412,7 @@ struct ReportParams {
     from: Option<String>,
     to: Option<String>,
     campaign: Option<String>,
+    synthesized: Option<String>,
 }
 
 async fn conversion(
@@ -615,6 +616,7 @@ struct DataDrivenParams {
     by: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    synthesized: Option<String>,
 }
 
 async fn data_driven_report(
@@ -631,6 +633,9 @@ async fn data_driven_report(
     let mut settings = (*state.settings).clone();
     if let Some(text) = params.markov_value.as_deref() {
         settings.markov_value = params::parse_markov_value(text)?;
+    }
+    if let Some(choice) = params::parse_synthesized(params.synthesized.as_deref())? {
+        settings.synthesized_touches = choice;
     }
     blocking(move || {
         state
@@ -680,15 +685,21 @@ async fn attribution_report(
     let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))?;
     let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let by = params::parse_group_by(params.by.as_deref())?;
+    let synthesized = params::parse_synthesized(params.synthesized.as_deref())?;
     let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::FirstTouch)?;
+        let queries = &state.queries;
         Ok(match by {
             GroupBy::Campaign => page
-                .of(state.queries.campaign_credits_in(model, kind, range)?)
+                .of(queries
+                    .campaign_credits_counting(model, kind, range, synthesized)
+                    .map_err(what_if_error)?)
                 .into_response(),
             _ => page
-                .of(state.queries.credits_by(model, kind, range, by)?)
+                .of(queries
+                    .credits_by_counting(model, kind, range, by, synthesized)
+                    .map_err(what_if_error)?)
                 .into_response(),
         })
     })

@@ -297,7 +297,16 @@ mod tests {
         assert_eq!(doc["openapi"], "3.1.0");
         let paths: std::collections::HashSet<&str> = ROUTES.iter().map(|r| r.path).collect();
         assert_eq!(doc["paths"].as_object().unwrap().len(), paths.len());
-        for component in ["From", "To", "At", "Owner", "Format", "Limit", "Offset"] {
+        for component in [
+            "From",
+            "To",
+            "At",
+            "Owner",
+            "Format",
+            "Limit",
+            "Offset",
+            "Synthesized",
+        ] {
             assert!(
                 doc["components"]["parameters"][component].is_object(),
                 "{component}"

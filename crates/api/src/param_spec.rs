@@ -217,6 +217,17 @@ pub const AT: Param = Param::query(
 .examples(&["2026-03-01"])
 .shared("At");
 
+pub const SYNTHESIZED: Param = Param::query(
+    "synthesized",
+    "Whether touches synthesized from other data (`touchline import`'s backfill from a legacy \
+     lead-source field; a touch's `provenance.origin`) may be credited: `include` or `exclude`. \
+     Default: the configured `attribution.synthesized_touches`, which the stored and published \
+     credits follow; the other choice is computed on request, as a what-if, and changes nothing. \
+     Any other value is a 400 naming `synthesized`.",
+)
+.one_of(&["include", "exclude"])
+.shared("Synthesized");
+
 pub const OWNER: Param =
     Param::query("owner", "Only leads whose owner_id is exactly this.").shared("Owner");
 

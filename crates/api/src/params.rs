@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use touchline_attribution::SynthesizedTouches;
 use touchline_attribution::data_driven::MarkovValue;
 
 use super::*;
@@ -223,6 +224,16 @@ pub(crate) fn parse_markov_value(text: &str) -> Result<MarkovValue, ParamError> 
     MarkovValue::parse(text).ok_or_else(|| {
         ParamError::not_a("markov_value", text, "journey_value or last_channel_mean")
     })
+}
+
+/// `synthesized`: whether touches synthesized from other data count;
+/// `None` when absent (the configured `attribution.synthesized_touches`).
+pub fn parse_synthesized(text: Option<&str>) -> Result<Option<SynthesizedTouches>, ParamError> {
+    text.map(|text| {
+        SynthesizedTouches::parse(text)
+            .ok_or_else(|| ParamError::not_a("synthesized", text, "include or exclude"))
+    })
+    .transpose()
 }
 
 /// A query's `(name, value)` pairs checked against what one route takes: no

@@ -19,7 +19,7 @@ use crate::{ApiError, ApiResult, AppState, blocking};
 
 /// The parameters a what-if takes (`format` and `table` belong to the CSV
 /// export).
-pub const WHAT_IF_PARAMETERS: [&str; 14] = [
+pub const WHAT_IF_PARAMETERS: [&str; 15] = [
     "model",
     "conversion",
     "from",
@@ -30,6 +30,7 @@ pub const WHAT_IF_PARAMETERS: [&str; 14] = [
     "weights",
     "filter",
     "touches",
+    "synthesized",
     "moved",
     "baseline",
     "moved_limit",
@@ -73,6 +74,7 @@ pub fn parse_what_if(pairs: &[(String, String)]) -> Result<WhatIfRequest, ParamE
                 ));
             }
         },
+        synthesized_touches: crate::params::parse_synthesized(get("synthesized"))?,
     };
     let wants_moved = match get("moved") {
         None | Some("false") => false,

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use touchline_attribution::{attribute, AttributionSettings, Conversion, ConversionKind, Model, TouchPoint};
-//! use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
+//! use touchline_core::{Money, Timestamp, TouchOrigin, TouchStatus, TouchType};
 //!
 //! let touch = |id: &str, at: i64, campaign: &str| TouchPoint {
 //!     event_id: id.into(),
@@ -15,6 +15,7 @@
 //!     campaign_id: campaign.into(),
 //!     touch_type: TouchType::AdClick,
 //!     status: TouchStatus::Responded,
+//!     origin: TouchOrigin::Recorded,
 //! };
 //! let touches = [touch("t2", 20, "webinar"), touch("t1", 10, "search-ads"), touch("t3", 99, "late")];
 //! let conversion = Conversion {
@@ -45,8 +46,9 @@
 //! - **Eligibility.** A touch counts when `occurred_at <= conversion.occurred_at`: a
 //!   form fill that creates a lead in the same instant is that lead's touch. Touches
 //!   after the conversion are excluded, so are touches before the lookback window
-//!   (`conversion − lookback_days`, inclusive) and, with the `responded` filter,
-//!   touches that were only sent.
+//!   (`conversion − lookback_days`, inclusive), with the `responded` filter
+//!   touches that were only sent, and with `synthesized_touches = "exclude"`
+//!   touches synthesized from other data ([`SynthesizedTouches`]).
 //! - **No eligible touch.** The whole value goes to the [`NO_TOUCH`] bucket with an
 //!   [`Unattributed`] reason; a conversion is never dropped.
 //! - **Repeated campaigns.** Credits are per touch; a campaign touched twice gets
@@ -60,7 +62,7 @@ pub use apportion::{Apportioner, apportion};
 pub use models::{Model, ModelParams, PositionWeights, Timed};
 
 use serde::{Deserialize, Serialize};
-use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
+use touchline_core::{Money, Timestamp, TouchOrigin, TouchStatus, TouchType};
 
 /// The campaign id credited when a conversion has no eligible touch.
 pub const NO_TOUCH: &str = "(no touch)";
@@ -134,6 +136,39 @@ impl TouchFilter {
     }
 }
 
+/// Whether touches synthesized from other data (a backfill from a legacy
+/// lead-source field, R16) may be credited. Recorded touches always may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SynthesizedTouches {
+    /// Synthesized touches count like recorded ones.
+    #[default]
+    Include,
+    /// Only recorded touches count.
+    Exclude,
+}
+
+impl SynthesizedTouches {
+    pub const ALL: [SynthesizedTouches; 2] =
+        [SynthesizedTouches::Include, SynthesizedTouches::Exclude];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SynthesizedTouches::Include => "include",
+            SynthesizedTouches::Exclude => "exclude",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == text)
+    }
+
+    /// Whether a touch of `origin` may be credited under this choice.
+    pub fn admits(self, origin: TouchOrigin) -> bool {
+        self == SynthesizedTouches::Include || origin == TouchOrigin::Recorded
+    }
+}
+
 /// Everything configurable about attribution.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -144,6 +179,8 @@ pub struct AttributionSettings {
     pub lookback_days: Lookback,
     /// Whose touches an opportunity's conversions draw on.
     pub opportunity_touches: OpportunityTouches,
+    /// Whether synthesized touches may be credited.
+    pub synthesized_touches: SynthesizedTouches,
     /// How the Markov model shares value (data-driven reports only; left out of
     /// the stored configuration when default, since it changes no credit set).
     #[serde(skip_serializing_if = "is_default")]
@@ -204,6 +241,8 @@ pub struct TouchPoint {
     pub campaign_id: String,
     pub touch_type: TouchType,
     pub status: TouchStatus,
+    /// Recorded, or synthesized from other data.
+    pub origin: TouchOrigin,
 }
 
 impl TouchPoint {
@@ -244,7 +283,8 @@ pub enum Unattributed {
     AllAfterConversion,
     /// Every touch before the conversion is older than the lookback window.
     AllOutsideWindow,
-    /// Touches exist in the window, but none passes the touch filter (e.g. none responded).
+    /// Touches exist in the window, but none passes the touch filter (e.g. none
+    /// responded, or all were synthesized and synthesized touches are excluded).
     NoneMatchFilter,
 }
 
@@ -295,6 +335,7 @@ pub fn eligible_touches<'t>(
     let mut eligible: Vec<&TouchPoint> = in_window
         .into_iter()
         .filter(|t| settings.filter.admits(t.status))
+        .filter(|t| settings.synthesized_touches.admits(t.origin))
         .collect();
     if eligible.is_empty() {
         return Err(Unattributed::NoneMatchFilter);

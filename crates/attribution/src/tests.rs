@@ -1,6 +1,6 @@
 use expect_test::{Expect, expect};
 use proptest::prelude::*;
-use touchline_core::{Money, Timestamp, TouchStatus, TouchType};
+use touchline_core::{Money, Timestamp, TouchOrigin, TouchStatus, TouchType};
 
 use super::*;
 
@@ -24,6 +24,7 @@ fn parse(spec: &str, unit: i64) -> Vec<TouchPoint> {
                 campaign_id: campaign.into(),
                 touch_type: TouchType::EmailClick,
                 status,
+                origin: TouchOrigin::Recorded,
             }
         })
         .collect()
@@ -450,6 +451,53 @@ fn lookback_window_and_responded_filter() {
 }
 
 #[test]
+fn excluded_synthesized_touches_are_not_credited() {
+    // `legacy` was synthesized from a lead-source field; `mail` and `demo`
+    // were recorded.
+    let mut touches = parse("legacy@1:fair mail@8:mail demo@9:demo", DAY);
+    touches[0].origin = TouchOrigin::Synthesized;
+    let c = conversion(
+        ConversionKind::OpportunityCreated,
+        10 * DAY,
+        Some(90),
+        Milestones::default(),
+    );
+    let include = AttributionSettings::default();
+    let exclude = AttributionSettings {
+        synthesized_touches: SynthesizedTouches::Exclude,
+        ..AttributionSettings::default()
+    };
+    let first = |s: &AttributionSettings| attribute(Model::FirstTouch, &c, &touches, s);
+    assert_eq!(first(&include).credits[0].campaign_id, "fair");
+    assert_eq!(first(&exclude).credits[0].campaign_id, "mail");
+    let linear = |s: &AttributionSettings| -> Vec<(String, Option<i64>)> {
+        attribute(Model::Linear, &c, &touches, s)
+            .credits
+            .into_iter()
+            .map(|c| (c.campaign_id, c.amount_minor))
+            .collect()
+    };
+    assert_eq!(
+        linear(&include),
+        [
+            ("fair".to_owned(), Some(30)),
+            ("mail".to_owned(), Some(30)),
+            ("demo".to_owned(), Some(30))
+        ]
+    );
+    assert_eq!(
+        linear(&exclude),
+        [("mail".to_owned(), Some(45)), ("demo".to_owned(), Some(45))]
+    );
+    // Only synthesized touches, excluded: none passes the filter.
+    let only = &touches[..1];
+    assert_eq!(
+        attribute(Model::Linear, &c, only, &exclude).unattributed,
+        Some(Unattributed::NoneMatchFilter)
+    );
+}
+
+#[test]
 fn apportion_breaks_equal_remainders_towards_earlier_parts() {
     assert_eq!(apportion(2, &[0.25; 4]), vec![1, 1, 0, 0]);
     assert_eq!(apportion(10, &[0.7, 0.2, 0.1]), vec![7, 2, 1]);
@@ -461,20 +509,31 @@ fn apportion_breaks_equal_remainders_towards_earlier_parts() {
 }
 
 fn touches_strategy() -> impl Strategy<Value = Vec<TouchPoint>> {
-    prop::collection::vec((0i64..50, 0u8..5, 0u32..1000, any::<bool>()), 0..20).prop_map(|raw| {
+    prop::collection::vec(
+        (0i64..50, 0u8..5, 0u32..1000, any::<bool>(), any::<bool>()),
+        0..20,
+    )
+    .prop_map(|raw| {
         raw.into_iter()
             .enumerate()
-            .map(|(i, (at, campaign, salt, responded))| TouchPoint {
-                event_id: format!("e{salt:04}-{i}"),
-                occurred_at: Timestamp::from_millis(at * DAY / 4),
-                campaign_id: format!("c{campaign}"),
-                touch_type: TouchType::WebVisit,
-                status: if responded {
-                    TouchStatus::Responded
-                } else {
-                    TouchStatus::Sent
+            .map(
+                |(i, (at, campaign, salt, responded, synthesized))| TouchPoint {
+                    event_id: format!("e{salt:04}-{i}"),
+                    occurred_at: Timestamp::from_millis(at * DAY / 4),
+                    campaign_id: format!("c{campaign}"),
+                    touch_type: TouchType::WebVisit,
+                    status: if responded {
+                        TouchStatus::Responded
+                    } else {
+                        TouchStatus::Sent
+                    },
+                    origin: if synthesized {
+                        TouchOrigin::Synthesized
+                    } else {
+                        TouchOrigin::Recorded
+                    },
                 },
-            })
+            )
             .collect()
     })
 }
@@ -491,25 +550,36 @@ fn milestones_strategy() -> impl Strategy<Value = Milestones> {
 }
 
 fn settings_strategy() -> impl Strategy<Value = AttributionSettings> {
-    (prop::option::of(0u32..15), any::<bool>(), 0.5f64..30.0).prop_map(
-        |(lookback, responded, half_life)| AttributionSettings {
-            params: ModelParams {
-                time_decay_half_life_days: half_life,
-                ..ModelParams::default()
-            },
-            filter: if responded {
-                TouchFilter::Responded
-            } else {
-                TouchFilter::All
-            },
-            opportunity_touches: OpportunityTouches::ContactRoles,
-            markov_value: Default::default(),
-            lookback_days: Lookback {
-                opportunity_created: lookback,
-                ..Lookback::default()
-            },
-        },
+    (
+        prop::option::of(0u32..15),
+        any::<bool>(),
+        0.5f64..30.0,
+        any::<bool>(),
     )
+        .prop_map(
+            |(lookback, responded, half_life, exclude)| AttributionSettings {
+                params: ModelParams {
+                    time_decay_half_life_days: half_life,
+                    ..ModelParams::default()
+                },
+                filter: if responded {
+                    TouchFilter::Responded
+                } else {
+                    TouchFilter::All
+                },
+                opportunity_touches: OpportunityTouches::ContactRoles,
+                synthesized_touches: if exclude {
+                    SynthesizedTouches::Exclude
+                } else {
+                    SynthesizedTouches::Include
+                },
+                markov_value: Default::default(),
+                lookback_days: Lookback {
+                    opportunity_created: lookback,
+                    ..Lookback::default()
+                },
+            },
+        )
 }
 
 proptest! {

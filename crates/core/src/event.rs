@@ -326,6 +326,59 @@ pub struct TouchRecorded {
     /// The product or topic the touch was about (account interest, R18).
     #[serde(default)]
     pub topic: String,
+    /// Where the touch comes from. Absent: a recorded touch, as every touch
+    /// was before provenance existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<TouchProvenance>,
+}
+
+impl TouchRecorded {
+    /// The touch's provenance, absent meaning recorded.
+    pub fn provenance(&self) -> TouchProvenance {
+        self.provenance.clone().unwrap_or_default()
+    }
+}
+
+/// Where a touch comes from: recorded as it happened, or synthesized afterwards
+/// from other data (a backfill from a legacy lead-source field, R16).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct TouchProvenance {
+    pub origin: TouchOrigin,
+    /// What a synthesized touch was made from, e.g. `legacy lead_source field`;
+    /// required for a synthesized touch, at most 1,024 bytes of one line. A
+    /// recorded touch may name its source system's record too.
+    #[serde(default)]
+    pub source: String,
+}
+
+impl TouchProvenance {
+    /// A touch made from other data: `source` says what from.
+    pub fn synthesized(source: impl Into<String>) -> Self {
+        TouchProvenance {
+            origin: TouchOrigin::Synthesized,
+            source: source.into(),
+        }
+    }
+
+    pub fn is_synthesized(&self) -> bool {
+        self.origin == TouchOrigin::Synthesized
+    }
+}
+
+// `Recorded` is the default: a touch that says nothing of its provenance is
+// what every producer sent before provenance existed.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TouchOrigin {
+    /// Recorded by a source system when it happened.
+    #[default]
+    Recorded,
+    /// Made afterwards from other data, such as a legacy per-lead source field.
+    Synthesized,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]

@@ -17,7 +17,7 @@
 //!         campaign_id: "webinar-q3".into(),
 //!         touch_type: TouchType::WebinarAttended,
 //!         status: TouchStatus::Responded,
-//!         asset: String::new(), topic: String::new(),
+//!         asset: String::new(), topic: String::new(), provenance: None,
 //!     }),
 //! };
 //! assert!(envelope.validate().is_ok());

@@ -229,6 +229,15 @@ impl Envelope {
                 id("payload.campaign_id", &e.campaign_id)?;
                 text("payload.asset", &e.asset)?;
                 text("payload.topic", &e.topic)?;
+                if let Some(provenance) = &e.provenance {
+                    text("payload.provenance.source", &provenance.source)?;
+                    if provenance.is_synthesized() && provenance.source.is_empty() {
+                        return Err(InvalidEvent::new(
+                            "payload.provenance.source",
+                            "is required for a synthesized touch (say what it was made from)",
+                        ));
+                    }
+                }
             }
             Event::OpportunityCreated(e) => {
                 id("payload.opportunity_id", &e.opportunity_id)?;
@@ -384,8 +393,40 @@ mod tests {
                 status: TouchStatus::Responded,
                 asset: asset.into(),
                 topic: String::new(),
+                provenance: None,
             }),
         }
+    }
+
+    #[test]
+    fn a_synthesized_touch_names_its_source_within_the_text_bound() {
+        let with = |provenance: TouchProvenance| {
+            let mut e = touch("");
+            if let Event::TouchRecorded(t) = &mut e.event {
+                t.provenance = Some(provenance);
+            }
+            e
+        };
+        assert_eq!(
+            with(TouchProvenance::synthesized("legacy lead_source field")).validate(),
+            Ok(())
+        );
+        assert_eq!(
+            refusal(&with(TouchProvenance::synthesized(""))),
+            "payload.provenance.source: is required for a synthesized touch (say what it was made from)"
+        );
+        assert_eq!(
+            refusal(&with(TouchProvenance::synthesized(
+                "x".repeat(MAX_TEXT_LEN + 1)
+            ))),
+            "payload.provenance.source: is 1025 bytes long; the limit is 1024"
+        );
+        assert_eq!(
+            refusal(&with(TouchProvenance::synthesized("a\nb"))),
+            "payload.provenance.source: contains control characters"
+        );
+        // A recorded touch may leave its source empty.
+        assert_eq!(with(TouchProvenance::default()).validate(), Ok(()));
     }
 
     fn refusal(envelope: &Envelope) -> String {

@@ -184,6 +184,7 @@ impl Generator {
             status,
             asset,
             topic: topic.to_owned(),
+            provenance: None,
         });
         let envelope = self.envelope(at, spec.system, event);
         journey.push(envelope);

@@ -24,7 +24,7 @@
 //! let events = vec![
 //!     Envelope { event_id: "t1".into(), occurred_at: at(10), recorded_at: at(10), source_system: "web".into(),
 //!         event: Event::TouchRecorded(TouchRecorded { person_id: "p".into(), campaign_id: "ads".into(),
-//!             touch_type: TouchType::AdClick, status: TouchStatus::Responded, asset: String::new(), topic: String::new() }) },
+//!             touch_type: TouchType::AdClick, status: TouchStatus::Responded, asset: String::new(), topic: String::new(), provenance: None }) },
 //!     Envelope { event_id: "l1".into(), occurred_at: at(20), recorded_at: at(20), source_system: "crm".into(),
 //!         event: Event::LeadCreated(LeadCreated { person_id: "p".into(), email: String::new(), phone: String::new(),
 //!             first_name: String::new(), last_name: String::new(), company: String::new(),
@@ -50,6 +50,7 @@ mod partitions;
 mod pipeline;
 mod queries;
 mod sink;
+mod synthesized;
 pub mod what_if;
 
 pub use apply::{

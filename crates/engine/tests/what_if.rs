@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use touchline_attribution::{
     AttributionSettings, ConversionKind, Lookback, Model, ModelParams, OpportunityTouches,
-    PositionWeights, TouchFilter,
+    PositionWeights, SynthesizedTouches, TouchFilter,
 };
 use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
@@ -144,9 +144,25 @@ fn the_configured_parameters_give_the_stored_credits_to_the_minor_unit() {
     assert_eq!(queries.store().next_seq().expect("seq"), before);
 }
 
+/// `events` with every third touch marked synthesized from a legacy field.
+fn with_synthesized(mut events: Vec<Envelope>) -> Vec<Envelope> {
+    let mut n = 0;
+    for envelope in &mut events {
+        if let touchline_core::Event::TouchRecorded(touch) = &mut envelope.event {
+            n += 1;
+            if n % 3 == 0 {
+                touch.provenance = Some(touchline_core::TouchProvenance::synthesized(
+                    "legacy lead_source field",
+                ));
+            }
+        }
+    }
+    events
+}
+
 #[test]
 fn other_parameters_give_what_an_engine_configured_with_them_stores() {
-    let events = dataset();
+    let events = with_synthesized(dataset());
     let (_a, configured) = engine_with(&events, AttributionSettings::default());
     let other = AttributionSettings {
         params: ModelParams {
@@ -165,6 +181,7 @@ fn other_parameters_give_what_an_engine_configured_with_them_stores() {
             opportunity_won: Some(90),
         },
         opportunity_touches: OpportunityTouches::AccountContacts,
+        synthesized_touches: SynthesizedTouches::Exclude,
         markov_value: Default::default(),
     };
     let (_b, reconfigured) = engine_with(&events, other.clone());
@@ -175,6 +192,7 @@ fn other_parameters_give_what_an_engine_configured_with_them_stores() {
             custom: Some(other.params.custom),
             filter: Some(TouchFilter::Responded),
             opportunity_touches: Some(OpportunityTouches::AccountContacts),
+            synthesized_touches: Some(SynthesizedTouches::Exclude),
         };
         assert_eq!(
             change
@@ -210,6 +228,7 @@ fn other_parameters_give_what_an_engine_configured_with_them_stores() {
         custom: Some(ModelParams::default().custom),
         filter: Some(TouchFilter::All),
         opportunity_touches: Some(OpportunityTouches::ContactRoles),
+        synthesized_touches: Some(SynthesizedTouches::Include),
     };
     for kind in ConversionKind::ALL {
         let change = SettingsChange {

@@ -144,6 +144,7 @@ mod tests {
             campaign_id: id.into(),
             touch_type: TouchType::FormFill,
             status: TouchStatus::Responded,
+            origin: touchline_core::TouchOrigin::Recorded,
         };
         let compute = |touches: &[TouchPoint]| {
             [Model::FirstTouch, Model::LastTouch]

@@ -26,6 +26,7 @@
 //!         status: TouchStatus::Responded,
 //!         asset: String::new(),
 //!         topic: String::new(),
+//!         provenance: None,
 //!     }),
 //! };
 //! person.apply(2, &touch("late", 200));

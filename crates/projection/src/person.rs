@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 use touchline_attribution::TouchPoint;
 use touchline_core::{
     ContactMethod, Envelope, Event, LeadSource, LeadStatus, OwnerKind, Qualification, Timestamp,
-    TouchStatus, TouchType,
+    TouchProvenance, TouchStatus, TouchType,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,8 @@ pub struct TouchEntry {
     pub occurred_at: Timestamp,
     /// When the source system recorded it.
     pub recorded_at: Timestamp,
+    /// Recorded as it happened, or synthesized from other data (and from what).
+    pub provenance: TouchProvenance,
 }
 
 impl TouchEntry {
@@ -40,6 +42,7 @@ impl TouchEntry {
             campaign_id: self.campaign_id.clone(),
             touch_type: self.touch_type,
             status: self.status,
+            origin: self.provenance.origin,
         }
     }
 }
@@ -387,6 +390,7 @@ impl PersonView {
                     topic: e.topic.clone(),
                     occurred_at: envelope.occurred_at,
                     recorded_at: envelope.recorded_at,
+                    provenance: e.provenance(),
                 });
             }
             Event::FollowUpLogged(e) => {
@@ -598,6 +602,7 @@ mod tests {
             topic: String::new(),
             occurred_at: at(ms),
             recorded_at: at(ms),
+            provenance: TouchProvenance::default(),
         }
     }
 

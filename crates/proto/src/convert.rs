@@ -82,6 +82,24 @@ enum_map!(touch_status_in, touch_status_out, v1::TouchStatus, core::TouchStatus,
     Sent => Sent, Responded => Responded,
 });
 
+enum_map!(touch_origin_in, touch_origin_out, v1::TouchOrigin, core::TouchOrigin, "payload.provenance.origin", {
+    Recorded => Recorded, Synthesized => Synthesized,
+});
+
+fn provenance_in(p: v1::TouchProvenance) -> Result<core::TouchProvenance, DecodeError> {
+    Ok(core::TouchProvenance {
+        origin: touch_origin_in(p.origin)?,
+        source: p.source,
+    })
+}
+
+fn provenance_out(p: &core::TouchProvenance) -> v1::TouchProvenance {
+    v1::TouchProvenance {
+        origin: touch_origin_out(p.origin),
+        source: p.source.clone(),
+    }
+}
+
 /// Reads a JSON event as its protobuf form would be read, where the two could
 /// differ, so that both decoders give the same event and the log (protobuf) gives
 /// back what was accepted. `OpportunityCreated.expected_close_at_ms` is not
@@ -166,6 +184,7 @@ pub(crate) fn envelope_from_proto(p: v1::Envelope) -> Result<core::Envelope, Dec
             status: touch_status_in(e.status)?,
             asset: e.asset,
             topic: e.topic,
+            provenance: e.provenance.map(provenance_in).transpose()?,
         }),
         Payload::LeadRouted(e) => E::LeadRouted(core::LeadRouted {
             person_id: e.person_id,
@@ -304,6 +323,7 @@ pub(crate) fn envelope_to_proto(e: &core::Envelope) -> v1::Envelope {
             status: touch_status_out(e.status),
             asset: e.asset.clone(),
             topic: e.topic.clone(),
+            provenance: e.provenance.as_ref().map(provenance_out),
         }),
         E::LeadRouted(e) => Payload::LeadRouted(v1::LeadRouted {
             person_id: e.person_id.clone(),

@@ -90,6 +90,10 @@ fn the_schema_refuses_what_has_the_wrong_shape() {
     )
     .unwrap();
     assert!(validator.is_valid(&base));
+    let mut synthesized = base.clone();
+    synthesized["payload"]["provenance"] =
+        serde_json::json!({"origin": "synthesized", "source": "legacy lead_source field"});
+    assert!(validator.is_valid(&synthesized));
     let with = |pointer: &str, value: Option<Value>| {
         let mut v = base.clone();
         let (parent, key) = pointer.rsplit_once('/').unwrap();
@@ -114,6 +118,20 @@ fn the_schema_refuses_what_has_the_wrong_shape() {
         (
             "a time as a list",
             with("/occurred_at", Some(Value::Array(vec![]))),
+        ),
+        (
+            "a provenance of no origin",
+            with(
+                "/payload/provenance",
+                Some(serde_json::json!({"source": "crm"})),
+            ),
+        ),
+        (
+            "a provenance of an unknown origin",
+            with(
+                "/payload/provenance",
+                Some(serde_json::json!({"origin": "imported", "source": "crm"})),
+            ),
         ),
     ] {
         assert!(!validator.is_valid(&value), "{what} passed");

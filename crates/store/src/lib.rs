@@ -29,7 +29,7 @@
 //!         campaign_id: "c-1".into(),
 //!         touch_type: TouchType::WebVisit,
 //!         status: TouchStatus::Sent,
-//!         asset: String::new(), topic: String::new(),
+//!         asset: String::new(), topic: String::new(), provenance: None,
 //!     }),
 //! };
 //! let mut commit = store.commit();
@@ -63,7 +63,7 @@ pub use commit::Commit;
 use commit::Op;
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 8;
+pub const SCHEMA_VERSION: u64 = 9;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";

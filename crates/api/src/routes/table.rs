@@ -9,8 +9,8 @@ use super::{Method, Route, Tag};
 use crate::access::Area;
 use crate::limits::Cost;
 use crate::param_spec::{
-    AT, DefaultValue, FORMAT, FROM, LIMIT, OFFSET, OWNER, Param, TO, conversion_names, model_names,
-    table,
+    AT, DefaultValue, FORMAT, FROM, LIMIT, OFFSET, OWNER, Param, SYNTHESIZED, TO, conversion_names,
+    model_names, table,
 };
 use crate::*;
 
@@ -381,6 +381,7 @@ pub static ROUTES: &[Route] = &[
             Param::query("by", "How credit rows are grouped.")
                 .one_of(&["campaign", "channel", "source"])
                 .default(DefaultValue::Text("campaign")),
+            SYNTHESIZED,
             LIMIT,
             OFFSET,
             FORMAT,
@@ -487,6 +488,7 @@ pub static ROUTES: &[Route] = &[
             .default(DefaultValue::Text("channel")),
             FROM,
             TO,
+            SYNTHESIZED,
             FORMAT,
             table(&["channels"]),
         ],
@@ -533,6 +535,7 @@ pub static ROUTES: &[Route] = &[
             Param::query("filter", "Which touches may be credited.").one_of(&["all", "responded"]),
             Param::query("touches", "Whose touches an opportunity draws on.")
                 .one_of(&["contact_roles", "account_contacts"]),
+            SYNTHESIZED,
             Param::query(
                 "moved",
                 "Also list the conversions that move against the stored credits.",

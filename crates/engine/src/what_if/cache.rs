@@ -12,14 +12,15 @@
 //! its time, value, currency (interned), milestones and a slice of the touch
 //! columns. A conversion's touches are those at or before it (no parameter
 //! can make a later touch count), in attribution order, each as its time, its
-//! campaign (interned to a `u32`, 0 is [`NO_TOUCH`]) and its status (sent
-//! or responded). About 13 bytes a touch.
+//! campaign (interned to a `u32`, 0 is [`NO_TOUCH`]), its status (sent
+//! or responded) and its origin (recorded or synthesized). About 14 bytes a
+//! touch.
 
 use hashbrown::HashMap;
 use touchline_attribution::{
     Conversion, ConversionKind, Milestones, NO_TOUCH, OpportunityTouches, TouchPoint,
 };
-use touchline_core::{Timestamp, TouchStatus};
+use touchline_core::{Timestamp, TouchOrigin, TouchStatus};
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
 };
@@ -74,6 +75,8 @@ pub(crate) struct Journeys {
     pub touch_at: Vec<Timestamp>,
     pub touch_campaign: Vec<u32>,
     pub touch_status: Vec<TouchStatus>,
+    /// Recorded or synthesized, for `synthesized_touches`.
+    pub touch_origin: Vec<TouchOrigin>,
 }
 
 impl Journeys {
@@ -90,6 +93,7 @@ impl Journeys {
         self.touch_at.capacity() * 8
             + self.touch_campaign.capacity() * 4
             + self.touch_status.capacity()
+            + self.touch_origin.capacity()
             + self.start.capacity() * 8
             + self.at.capacity() * 8
             + self.value.capacity() * 16
@@ -245,6 +249,7 @@ pub(crate) fn build(
                     .touch_campaign
                     .push(interner.campaign(&touch.campaign_id));
                 journeys.touch_status.push(touch.status);
+                journeys.touch_origin.push(touch.origin);
             }
             journeys.start.push(journeys.touch_at.len());
         }

@@ -5,14 +5,15 @@
 //! `attribute_all` does): the touches at or before the conversion are the
 //! cached slice, the lookback window is a binary search on their times
 //! ([`AttributionSettings::window_start`]), the touch filter
-//! ([`touchline_attribution::TouchFilter::admits`]) a gather into a reused
-//! buffer. Each model's weights come from [`Model::weights_into`] and its
+//! ([`touchline_attribution::TouchFilter::admits`]) and the synthesized-touch
+//! choice ([`touchline_attribution::SynthesizedTouches::admits`]) a gather
+//! into a reused buffer. Each model's weights come from [`Model::weights_into`] and its
 //! amounts from [`Apportioner::split`]: the functions `attribute_all` calls,
 //! on borrowed columns with buffers reused from one conversion to the next.
 //! So a credit here equals the stored one to the minor unit.
 
 use touchline_attribution::{Apportioner, AttributionSettings, Model};
-use touchline_core::{MinorTotal, Timestamp, TouchStatus};
+use touchline_core::{MinorTotal, Timestamp, TouchOrigin, TouchStatus};
 
 use super::cache::Journeys;
 use crate::TimeRange;
@@ -98,12 +99,15 @@ struct Work {
     per_campaign: PerCampaign,
 }
 
-/// Whether `settings`' filter admits every touch (then the window stays a
+/// Whether `settings`' filters admit every touch (then the window stays a
 /// borrowed slice of the columns).
 fn admits_all(settings: &AttributionSettings) -> bool {
     [TouchStatus::Sent, TouchStatus::Responded]
         .into_iter()
         .all(|s| settings.filter.admits(s))
+        && [TouchOrigin::Recorded, TouchOrigin::Synthesized]
+            .into_iter()
+            .all(|o| settings.synthesized_touches.admits(o))
 }
 
 /// The eligible touches of conversion `i` (times and campaigns), in
@@ -132,7 +136,12 @@ fn eligible<'a>(
     gather.times.clear();
     gather.campaigns.clear();
     for k in window {
-        if ask.settings.filter.admits(journeys.touch_status[k]) {
+        if ask.settings.filter.admits(journeys.touch_status[k])
+            && ask
+                .settings
+                .synthesized_touches
+                .admits(journeys.touch_origin[k])
+        {
             gather.times.push(journeys.touch_at[k]);
             gather.campaigns.push(journeys.touch_campaign[k]);
         }

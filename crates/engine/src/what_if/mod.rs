@@ -5,7 +5,8 @@
 //! happened in it, [`TimeRange::contains`], as in every report), a grouping and
 //! the settings to change against the configured ones: the lookback of the
 //! conversion point, the time-decay half-life, the custom position weights,
-//! the touch filter, and whose touches an opportunity draws on. It answers the
+//! the touch filter, whether synthesized touches count, and whose touches an
+//! opportunity draws on. It answers the
 //! credit per campaign, channel or source under each model and, when asked,
 //! which conversions move against the stored (configured) credits.
 //!
@@ -21,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use touchline_attribution::{
     AttributionSettings, ConversionKind, Model, NO_TOUCH, OpportunityTouches, PositionWeights,
-    TouchFilter,
+    SynthesizedTouches, TouchFilter,
 };
 use touchline_core::{MinorTotal, Timestamp};
 use touchline_projection::ConversionView;
@@ -54,6 +55,8 @@ pub struct SettingsChange {
     pub custom: Option<PositionWeights>,
     pub filter: Option<TouchFilter>,
     pub opportunity_touches: Option<OpportunityTouches>,
+    /// Whether touches synthesized from other data may be credited.
+    pub synthesized_touches: Option<SynthesizedTouches>,
 }
 
 impl SettingsChange {
@@ -80,6 +83,9 @@ impl SettingsChange {
         }
         if let Some(t) = self.opportunity_touches {
             settings.opportunity_touches = t;
+        }
+        if let Some(s) = self.synthesized_touches {
+            settings.synthesized_touches = s;
         }
         settings
     }

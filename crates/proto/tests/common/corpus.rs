@@ -313,6 +313,7 @@ pub fn generated_corpus() -> BTreeMap<String, Vec<u8>> {
         status: v1::TouchStatus::Responded as i32,
         asset: String::new(),
         topic: String::new(),
+        provenance: None,
     };
     use v1::envelope::Payload as P;
     out.insert(
@@ -359,6 +360,16 @@ pub fn generated_corpus() -> BTreeMap<String, Vec<u8>> {
         "bad/touch_type_unspecified.pb".into(),
         with_payload(P::TouchRecorded(v1::TouchRecorded {
             touch_type: 0,
+            ..touch.clone()
+        })),
+    );
+    out.insert(
+        "bad/touch_provenance_origin_unspecified.pb".into(),
+        with_payload(P::TouchRecorded(v1::TouchRecorded {
+            provenance: Some(v1::TouchProvenance {
+                origin: v1::TouchOrigin::Unspecified as i32,
+                source: "crm".into(),
+            }),
             ..touch.clone()
         })),
     );

@@ -219,11 +219,15 @@ pub fn visit(envelope: &mut Envelope, f: &mut dyn FnMut(Field<'_>)) {
             status: _,
             asset,
             topic,
+            provenance,
         }) => {
             s!("payload.person_id", Id, person_id);
             s!("payload.campaign_id", Id, campaign_id);
             s!("payload.asset", Short, asset);
             s!("payload.topic", Short, topic);
+            if let Some(touchline_core::TouchProvenance { origin: _, source }) = provenance {
+                s!("payload.provenance.source", Short, source);
+            }
         }
         Event::OpportunityCreated(touchline_core::OpportunityCreated {
             opportunity_id,

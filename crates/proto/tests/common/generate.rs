@@ -258,18 +258,24 @@ pub fn arb_proto_envelope() -> impl Strategy<Value = v1::Envelope> {
                 })
             }
         ),
-        (s(), s(), arb_enum(15), arb_enum(2), s(), s()).prop_map(
-            |(person_id, campaign_id, touch_type, status, asset, topic)| {
-                P::TouchRecorded(v1::TouchRecorded {
-                    person_id,
-                    campaign_id,
-                    touch_type,
-                    status,
-                    asset,
-                    topic,
-                })
-            }
-        ),
+        (
+            (s(), s(), arb_enum(15), arb_enum(2), s(), s()),
+            prop::option::of((arb_enum(2), s())),
+        )
+            .prop_map(
+                |((person_id, campaign_id, touch_type, status, asset, topic), provenance)| {
+                    P::TouchRecorded(v1::TouchRecorded {
+                        person_id,
+                        campaign_id,
+                        touch_type,
+                        status,
+                        asset,
+                        topic,
+                        provenance: provenance
+                            .map(|(origin, source)| v1::TouchProvenance { origin, source }),
+                    })
+                }
+            ),
         (
             (s(), s(), s(), s(), prop::option::of(arb_money())),
             (

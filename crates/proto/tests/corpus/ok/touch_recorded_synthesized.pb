@@ -1,0 +1,4 @@
+
+import/touch/L-1/legacy-webÄ‡≥¥ì-®ÛÓ≈ 3"touchline.importÇ3
+L-1
+legacy-web :legacy lead_source field
