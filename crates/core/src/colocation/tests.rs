@@ -60,6 +60,7 @@ fn an_events_people_accounts_and_deals_meet_and_its_campaign_does_not() {
         status: crate::TouchStatus::Responded,
         asset: String::new(),
         topic: String::new(),
+        provenance: None,
     });
     assert_eq!(names(&touch), ["person:ann"]);
 

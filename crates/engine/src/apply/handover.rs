@@ -172,6 +172,7 @@ mod tests {
                 status,
                 asset: String::new(),
                 topic: String::new(),
+                provenance: None,
             }),
         };
         let ann = person("ann", &[("web", true), ("mail", false)]);
