@@ -10,16 +10,23 @@ use touchline_store::Table;
 #[test]
 fn replay_rebuilds_exactly_the_live_state_from_the_log_for_100k_events() {
     // The whole log fits in memory: one world, each conversion attributed once.
-    replays_exactly(touchline_engine::REBUILD_IN_MEMORY_EVENTS);
+    replays_exactly(touchline_engine::REBUILD_IN_MEMORY_EVENTS, 1);
+}
+
+#[test]
+fn a_replay_folded_on_three_threads_by_group_rebuilds_the_same_state() {
+    // Three worlds, each folding its own co-location groups, joined.
+    replays_exactly(touchline_engine::REBUILD_IN_MEMORY_EVENTS, 3);
 }
 
 #[test]
 fn a_replay_that_outgrows_memory_goes_on_page_by_page_to_the_same_state() {
-    // One page in memory, written out, and the rest over views loaded back.
-    replays_exactly(50_000);
+    // One page in memory on two threads, written out, and the rest over views
+    // loaded back.
+    replays_exactly(50_000, 2);
 }
 
-fn replays_exactly(in_memory_events: usize) {
+fn replays_exactly(in_memory_events: usize, folds: usize) {
     let events = dataset(6_700);
     assert!(events.len() >= 100_000, "{} events", events.len());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -63,7 +70,7 @@ fn replays_exactly(in_memory_events: usize) {
     };
     let mut calls = 0;
     engine
-        .rebuild_folding_in_memory(in_memory_events, |done, total| {
+        .rebuild_in_groups(in_memory_events, folds, |done, total| {
             calls += 1;
             assert!(done <= total);
         })

@@ -142,6 +142,20 @@ impl CampaignView {
         }
     }
 
+    /// Adds the counters another shard folded for the same campaign. A
+    /// campaign's metadata and costs come from its own events, which every
+    /// shard folds, so they are already the same on both and stay as they are;
+    /// its touches, members, responders and sourced leads come from the
+    /// groups each shard holds, and add up.
+    pub fn add_counters(&mut self, other: &CampaignView) {
+        self.touches += other.touches;
+        self.responses += other.responses;
+        self.members += other.members;
+        self.responders += other.responders;
+        self.leads_sourced += other.leads_sourced;
+        self.last_seq = self.last_seq.max(other.last_seq);
+    }
+
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         match &envelope.event {
             Event::CampaignUpserted(e) if e.campaign_id == self.campaign_id => {

@@ -1,7 +1,11 @@
 //! `touchline replay`: every view rebuilt from the log. The log's pages are
 //! read and decoded on a thread of their own while the page before is folded
 //! (reading was a fifth of a replay's time); the first pages fold in memory
-//! over an empty world, the rest over views loaded back.
+//! over an empty world, split by co-location group over every core, the rest
+//! over views loaded back.
+
+use touchline_core::colocation::{Directory, shard_of};
+use touchline_store::StoredEvent;
 
 use super::*;
 
@@ -81,10 +85,25 @@ impl Engine {
     }
 
     /// [`Engine::rebuild`], folding the first `in_memory_events` (rounded up
-    /// to a page) in memory.
+    /// to a page) in memory, on every core.
     pub fn rebuild_folding_in_memory(
         &mut self,
         in_memory_events: usize,
+        progress: impl FnMut(u64, u64),
+    ) -> Result<(), EngineError> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        self.rebuild_in_groups(in_memory_events, cores, progress)
+    }
+
+    /// [`Engine::rebuild_folding_in_memory`] with the events folded in memory
+    /// split over `folds` threads by co-location group
+    /// (`touchline_core::colocation`): each thread folds and attributes the
+    /// groups of its own, over a world of its own, and the worlds are then
+    /// joined. The result does not depend on `folds`.
+    pub fn rebuild_in_groups(
+        &mut self,
+        in_memory_events: usize,
+        folds: usize,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<(), EngineError> {
         self.flush()?;
@@ -92,29 +111,20 @@ impl Engine {
         self.store.begin_rebuild()?;
         let floor = self.versions;
         let total = self.next_seq;
-        let mut world = Some(BatchState::complete(
-            Snapshot::default(),
-            self.account_touches(),
-        ));
-        if let Some(world) = &mut world {
-            world.version_floor = floor;
-        }
-        let mut in_memory = 0usize;
+        // The events to fold in memory, until there are enough of them.
+        let mut prefix: Option<Vec<StoredEvent>> = Some(Vec::new());
         let store = self.store.clone();
         read_ahead(&store, |pages| {
             for page in pages {
                 let page = page?;
                 let Some(last) = page.last() else { break };
                 let last_seq = last.seq;
-                if let Some(state) = &mut world {
-                    for event in &page {
-                        fold_again(state, event.seq, &event.envelope);
-                    }
-                    in_memory += page.len();
-                    if in_memory >= in_memory_events
-                        && let Some(full) = world.take()
+                if let Some(events) = &mut prefix {
+                    events.extend(page);
+                    if events.len() >= in_memory_events
+                        && let Some(events) = prefix.take()
                     {
-                        self.commit_rebuilt_world(full, last_seq)?;
+                        self.commit_folded_in_groups(&events, folds, floor, last_seq)?;
                     }
                 } else {
                     let wants = Wants::of_events(page.iter().map(|e| &e.envelope));
@@ -132,10 +142,10 @@ impl Engine {
             }
             Ok::<(), EngineError>(())
         })?;
-        if let Some(state) = world
-            && in_memory > 0
+        if let Some(events) = prefix
+            && !events.is_empty()
         {
-            self.commit_rebuilt_world(state, self.next_seq.saturating_sub(1))?;
+            self.commit_folded_in_groups(&events, folds, floor, self.next_seq.saturating_sub(1))?;
         }
         let mut done = self.store.commit();
         done.end_rebuild();
@@ -143,15 +153,59 @@ impl Engine {
         Ok(())
     }
 
-    /// Attributes every conversion of a world rebuilt in memory, once, as of
-    /// `last_seq`, and writes its credit sets and views in unsynced pages (a
-    /// rebuild is atomic through its marker, not through one batch).
-    fn commit_rebuilt_world(
+    /// Folds `events` over an empty world on `folds` threads, each the
+    /// co-location groups `shard_of` gives it (and every campaign's own
+    /// events), attributes each world's conversions once as of `last_seq`, and
+    /// writes the joined world.
+    fn commit_folded_in_groups(
         &mut self,
-        mut world: BatchState,
+        events: &[StoredEvent],
+        folds: usize,
+        floor: u64,
         last_seq: u64,
     ) -> Result<(), EngineError> {
-        let attribution = world.reattribute_dirty(&self.config, last_seq);
+        let parts = split_by_group(events, folds);
+        let account_touches = self.account_touches();
+        let config = &self.config;
+        let mut worlds: Vec<(BatchState, Vec<OutboxRecord>)> = std::thread::scope(|scope| {
+            let folding: Vec<_> = parts
+                .iter()
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut world = BatchState::complete(Snapshot::default(), account_touches);
+                        world.version_floor = floor;
+                        for event in part {
+                            fold_again(&mut world, event.seq, &event.envelope);
+                        }
+                        let attribution = world.reattribute_dirty(config, last_seq);
+                        (world, attribution)
+                    })
+                })
+                .collect();
+            folding
+                .into_iter()
+                .map(|fold| fold.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let (mut world, mut attribution) = worlds.remove(0);
+        for (other, records) in worlds {
+            let shared = world.absorb_world(other);
+            debug_assert_eq!(shared, 0, "co-location groups are disjoint");
+            attribution.extend(records);
+        }
+        // In conversion order, as one world's attribution is.
+        attribution.sort_by(|a, b| conversion_of(&a.key).cmp(conversion_of(&b.key)));
+        world.dirty_conversions.clear();
+        self.write_rebuilt_world(world, &attribution)
+    }
+
+    /// Writes a world rebuilt in memory and its credit sets in unsynced pages
+    /// (a rebuild is atomic through its marker, not through one batch).
+    fn write_rebuilt_world(
+        &mut self,
+        world: BatchState,
+        attribution: &[OutboxRecord],
+    ) -> Result<(), EngineError> {
         for records in attribution.chunks(REBUILD_PAGE) {
             let mut commit = self.store.commit();
             self.queue_recomputed(&mut commit, records)?;
@@ -166,4 +220,31 @@ impl Engine {
         store.write_unsynced(commit)?;
         Ok(())
     }
+}
+
+/// The conversion an attribution key (`model/conversion`) is about.
+fn conversion_of(key: &str) -> &str {
+    key.split_once('/')
+        .map_or(key, |(_, conversion)| conversion)
+}
+
+/// `events` split over `folds` parts by co-location group, in log order in
+/// each part; every campaign's own events are in every part.
+fn split_by_group(events: &[StoredEvent], folds: usize) -> Vec<Vec<&StoredEvent>> {
+    let folds = folds.clamp(1, 64);
+    if folds == 1 {
+        return vec![events.iter().collect()];
+    }
+    let mut directory = Directory::default();
+    for event in events {
+        directory.link_event(&event.envelope.event);
+    }
+    let mut parts: Vec<Vec<&StoredEvent>> = vec![Vec::new(); folds];
+    for event in events {
+        match directory.key_of_event(&event.envelope.event) {
+            Some(key) => parts[shard_of(&key, folds as u32) as usize].push(event),
+            None => parts.iter_mut().for_each(|part| part.push(event)),
+        }
+    }
+    parts
 }
