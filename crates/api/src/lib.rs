@@ -45,7 +45,7 @@ use touchline_engine::data_driven::{
 use touchline_engine::{
     GroupBy, Metrics, MetricsSnapshot, PartitionStatus, Queries, StalledPartition, TimeRange,
 };
-use touchline_projection::{ConversionInfo, PersonKind, PersonView, TouchEntry};
+use touchline_projection::{PersonKind, PersonView, TouchEntry};
 use touchline_store::PartitionOffset;
 
 pub mod access;
@@ -55,6 +55,7 @@ mod backup;
 mod conversions;
 mod csv_export;
 mod drilldown;
+mod entries;
 mod error;
 pub mod limits;
 mod openapi;
@@ -278,28 +279,55 @@ async fn status(State(state): State<AppState>) -> ApiResult<StatusBody> {
     }))
 }
 
-/// The lead as a marketer asks about it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct LeadSummary {
-    pub person_id: String,
+/// The lead as a marketer asks about it (the OpenAPI `LeadSummary`).
+#[derive(Serialize)]
+pub(crate) struct LeadSummary<'v> {
+    person_id: &'v str,
     /// Set when the id asked for was merged into `person_id`.
-    pub merged_from: Option<String>,
-    pub kind: PersonKind,
-    pub email: String,
-    pub company: String,
-    pub owner_id: String,
+    merged_from: Option<String>,
+    kind: PersonKind,
+    email: &'v str,
+    company: &'v str,
+    owner_id: &'v str,
     /// Internal rep or external partner (R20).
-    pub owner_kind: touchline_core::OwnerKind,
-    pub status: Option<LeadStatus>,
-    pub qualification: Qualification,
-    pub lead_created_at: Option<Timestamp>,
+    owner_kind: touchline_core::OwnerKind,
+    status: Option<LeadStatus>,
+    qualification: &'v Qualification,
+    lead_created_at: Option<Timestamp>,
     /// R1: campaign, ad code, medium and source at first contact.
-    pub source_at_first_contact: Option<LeadSource>,
-    pub first_touch: Option<TouchEntry>,
-    pub last_touch: Option<TouchEntry>,
-    pub touch_count: usize,
-    pub converted: Option<ConversionInfo>,
-    pub opportunity_ids: Vec<String>,
+    source_at_first_contact: Option<LeadSource>,
+    first_touch: Option<entries::TouchEntry<'v>>,
+    last_touch: Option<entries::TouchEntry<'v>>,
+    touch_count: usize,
+    converted: Option<entries::ConversionInfo<'v>>,
+    opportunity_ids: &'v [String],
+}
+
+impl<'v> LeadSummary<'v> {
+    fn of(
+        view: &'v PersonView,
+        merged_from: Option<String>,
+        source_at_first_contact: Option<LeadSource>,
+    ) -> Self {
+        LeadSummary {
+            source_at_first_contact,
+            first_touch: view.first_touch().map(entries::TouchEntry::of),
+            last_touch: view.last_touch().map(entries::TouchEntry::of),
+            touch_count: view.touch_count() as usize,
+            person_id: &view.person_id,
+            merged_from,
+            kind: view.kind,
+            email: &view.email,
+            company: &view.company,
+            owner_id: &view.owner_id,
+            owner_kind: view.owner_kind,
+            status: view.status,
+            qualification: &view.qualification,
+            lead_created_at: view.lead_created_at,
+            converted: view.converted.as_ref().map(entries::ConversionInfo::of),
+            opportunity_ids: &view.opportunity_ids,
+        }
+    }
 }
 
 /// Follows merges to the surviving record.
@@ -311,7 +339,7 @@ fn resolve_person(queries: &Queries, id: &str) -> Result<(PersonView, Option<Str
     Ok((view, merged_from))
 }
 
-async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<LeadSummary> {
+async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     blocking(move || {
         let (view, merged_from) = resolve_person(&state.queries, &id)?;
         if view.lead_created_at.is_none() {
@@ -319,24 +347,9 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> ApiResul
                 "person {id:?} is known from touches but no lead was created for it"
             )));
         }
-        Ok(Json(LeadSummary {
-            source_at_first_contact: state.queries.source_at_first_contact(&view)?,
-            first_touch: view.first_touch().cloned(),
-            last_touch: view.last_touch().cloned(),
-            touch_count: view.touch_count() as usize,
-            person_id: view.person_id,
-            merged_from,
-            kind: view.kind,
-            email: view.email,
-            company: view.company,
-            owner_id: view.owner_id,
-            owner_kind: view.owner_kind,
-            status: view.status,
-            qualification: view.qualification,
-            lead_created_at: view.lead_created_at,
-            converted: view.converted,
-            opportunity_ids: view.opportunity_ids,
-        }))
+        let source = state.queries.source_at_first_contact(&view)?;
+        let summary = LeadSummary::of(&view, merged_from, source);
+        Ok(Json(summary).into_response())
     })
     .await
 }

@@ -2,12 +2,12 @@
 //! and the person's stream from the log.
 
 use super::*;
+use crate::entries::{self, ConversionInfo, FollowUpEntry, RoutingEntry, all};
 use touchline_core::OwnerKind;
-use touchline_projection::{FollowUpEntry, RoutingEntry};
 
 /// `GET /v1/persons/{id}`: a lead or contact with one page of its touches.
-/// A boundary type: these fields are the API's contract (the OpenAPI `Person`
-/// schema) whatever the stored view holds besides.
+/// A boundary type: these fields are the API's contract (the OpenAPI `PersonView`
+/// and `PersonPage` schemas) whatever the stored view holds besides.
 #[derive(Serialize)]
 pub(crate) struct Person<'v> {
     person_id: &'v str,
@@ -20,22 +20,22 @@ pub(crate) struct Person<'v> {
     account_id: &'v str,
     owner_id: &'v str,
     owner_kind: OwnerKind,
-    routing: &'v [RoutingEntry],
+    routing: Vec<RoutingEntry<'v>>,
     lead_created_at: Option<Timestamp>,
     source: Option<&'v LeadSource>,
     status: Option<LeadStatus>,
     qualified_at: Option<Timestamp>,
     qualification: &'v Qualification,
     /// This page of the touches.
-    touches: &'v [TouchEntry],
+    touches: Vec<entries::TouchEntry<'v>>,
     /// Touches in all pages.
     touch_count: usize,
     /// The `offset` of the next page of touches, while touches remain.
     touches_next_offset: Option<usize>,
     /// Touches beyond the per-person limit, counted but not kept.
     touches_set_aside: u64,
-    converted: Option<&'v ConversionInfo>,
-    follow_ups: &'v [FollowUpEntry],
+    converted: Option<ConversionInfo<'v>>,
+    follow_ups: Vec<FollowUpEntry<'v>>,
     opportunity_ids: &'v [String],
     accounts: &'v [String],
     merged_into: Option<&'v str>,
@@ -44,7 +44,7 @@ pub(crate) struct Person<'v> {
 }
 
 impl<'v> Person<'v> {
-    fn of(
+    pub(crate) fn of(
         view: &'v PersonView,
         touches: &'v [TouchEntry],
         touch_count: usize,
@@ -61,18 +61,18 @@ impl<'v> Person<'v> {
             account_id: &view.account_id,
             owner_id: &view.owner_id,
             owner_kind: view.owner_kind,
-            routing: &view.routing,
+            routing: all(&view.routing, RoutingEntry::of),
             lead_created_at: view.lead_created_at,
             source: view.source.as_ref(),
             status: view.status,
             qualified_at: view.qualified_at,
             qualification: &view.qualification,
-            touches,
+            touches: all(touches, entries::TouchEntry::of),
             touch_count,
             touches_next_offset: next,
             touches_set_aside: view.touches_set_aside,
-            converted: view.converted.as_ref(),
-            follow_ups: &view.follow_ups,
+            converted: view.converted.as_ref().map(ConversionInfo::of),
+            follow_ups: all(&view.follow_ups, FollowUpEntry::of),
             opportunity_ids: &view.opportunity_ids,
             accounts: &view.accounts,
             merged_into: view.merged_into.as_deref(),

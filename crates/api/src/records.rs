@@ -1,17 +1,18 @@
 //! What `GET /v1/opportunities/{id}`, `GET /v1/campaigns` and
 //! `GET /v1/accounts/{id}` answer: boundary types of the API's own, with
 //! exactly the fields of the OpenAPI `OpportunityView`, `CampaignView`,
-//! `AccountView` and `AccountBody` schemas, borrowed from the stored views. A field the engine adds to a view
-//! for its own use stays out of the answer until it is documented here.
+//! `AccountView` and `AccountBody` schemas, borrowed from the stored views,
+//! their nested entries too ([`crate::entries`]). A field the engine adds to
+//! a view for its own use stays out of the answer until it is documented here.
 
 use serde::Serialize;
 use touchline_core::{CampaignType, Money, MoneyTotal, Timestamp};
 use touchline_engine::{AccountRecord, ContactSummary};
-use touchline_projection::{
-    AccountView, AlertEntry, CampaignView, ClosedInfo, ContactRole, DatedCost, OpportunityView,
-    StageChange, TransactionEntry,
-};
+use touchline_projection::{AccountView, CampaignView, OpportunityView};
 
+use crate::entries::{
+    AlertEntry, ClosedInfo, ContactRole, DatedCost, StageChange, TransactionEntry, all,
+};
 use crate::persons::EventBody;
 
 /// An opportunity: its amount, stage history and the people behind it.
@@ -22,17 +23,17 @@ pub(crate) struct Opportunity<'v> {
     name: &'v str,
     created_at: Option<Timestamp>,
     stage: &'v str,
-    stage_history: &'v [StageChange],
+    stage_history: Vec<StageChange<'v>>,
     amount: Option<&'v Money>,
     probability_pct: u32,
     expected_close_at: Option<Timestamp>,
     primary_contact_id: &'v str,
     contact_ids: &'v [String],
-    contact_roles: &'v [ContactRole],
+    contact_roles: Vec<ContactRole<'v>>,
     owner_id: &'v str,
     partner_id: &'v str,
-    closed: Option<&'v ClosedInfo>,
-    transactions: &'v [TransactionEntry],
+    closed: Option<ClosedInfo<'v>>,
+    transactions: Vec<TransactionEntry<'v>>,
     last_seq: u64,
 }
 
@@ -44,17 +45,17 @@ impl<'v> Opportunity<'v> {
             name: &view.name,
             created_at: view.created_at,
             stage: &view.stage,
-            stage_history: &view.stage_history,
+            stage_history: all(&view.stage_history, StageChange::of),
             amount: view.amount.as_ref(),
             probability_pct: view.probability_pct,
             expected_close_at: view.expected_close_at,
             primary_contact_id: &view.primary_contact_id,
             contact_ids: &view.contact_ids,
-            contact_roles: &view.contact_roles,
+            contact_roles: all(&view.contact_roles, ContactRole::of),
             owner_id: &view.owner_id,
             partner_id: &view.partner_id,
-            closed: view.closed.as_ref(),
-            transactions: &view.transactions,
+            closed: view.closed.as_ref().map(ClosedInfo::of),
+            transactions: all(&view.transactions, TransactionEntry::of),
             last_seq: view.last_seq,
         }
     }
@@ -75,7 +76,7 @@ pub(crate) struct Campaign<'v> {
     ends_at: Option<Timestamp>,
     planned_cost: Option<&'v Money>,
     actual_cost: &'v [MoneyTotal],
-    costs: &'v [DatedCost],
+    costs: Vec<DatedCost<'v>>,
     touches: u64,
     responses: u64,
     members: u64,
@@ -99,7 +100,7 @@ impl<'v> Campaign<'v> {
             ends_at: view.ends_at,
             planned_cost: view.planned_cost.as_ref(),
             actual_cost: &view.actual_cost,
-            costs: &view.costs,
+            costs: all(&view.costs, DatedCost::of),
             touches: view.touches,
             responses: view.responses,
             members: view.members,
@@ -119,8 +120,8 @@ pub(crate) struct Account<'v> {
     owner_id: &'v str,
     contact_ids: &'v [String],
     opportunity_ids: &'v [String],
-    transactions: &'v [TransactionEntry],
-    recent_alerts: &'v [AlertEntry],
+    transactions: Vec<TransactionEntry<'v>>,
+    recent_alerts: Vec<AlertEntry<'v>>,
     last_seq: u64,
 }
 
@@ -133,8 +134,8 @@ impl<'v> Account<'v> {
             owner_id: &view.owner_id,
             contact_ids: &view.contact_ids,
             opportunity_ids: &view.opportunity_ids,
-            transactions: &view.transactions,
-            recent_alerts: &view.recent_alerts,
+            transactions: all(&view.transactions, TransactionEntry::of),
+            recent_alerts: all(&view.recent_alerts, AlertEntry::of),
             last_seq: view.last_seq,
         }
     }

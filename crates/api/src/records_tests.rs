@@ -1,14 +1,19 @@
-//! The answers' JSON pinned for fixtures folded through the projections: a
-//! field added to a stored view changes none of them until it is added to
-//! the boundary type (and to the OpenAPI schema beside it).
+//! The answers' JSON (opportunity, campaign, account, person, lead) pinned
+//! for fixtures folded through the projections: a field added to a stored
+//! view or to an entry nested in one changes none of them until it is added
+//! to the boundary type (and to the OpenAPI schema beside it).
 
 use expect_test::{Expect, expect};
 use touchline_core::{
-    AccountUpserted, CampaignType, CampaignUpserted, Envelope, OpportunityCreated, TouchRecorded,
-    TouchStatus, TouchType, TransactionRecorded,
+    AccountUpserted, CampaignType, CampaignUpserted, ContactMethod, Envelope, FollowUpLogged,
+    LeadCreated, LeadRouted, OpportunityCreated, TouchRecorded, TouchStatus, TouchType,
+    TransactionRecorded,
 };
 use touchline_fixtures::*;
-use touchline_projection::PersonKind;
+use touchline_projection::{AlertEntry, PersonKind, PersonView};
+
+use crate::LeadSummary;
+use crate::persons::Person;
 use touchline_store::StoredEvent;
 
 use super::*;
@@ -386,5 +391,197 @@ fn an_account_record_answers_the_documented_fields_only() {
             }
           ]
         }"#]],
+    );
+}
+
+/// A lead that touched a campaign, was routed by a rule, followed up and
+/// converted.
+fn followed_up_lead() -> PersonView {
+    let mut view = PersonView::new("p-1");
+    let events = logged(vec![
+        envelope(
+            "l1",
+            1_000,
+            LeadCreated {
+                email: "Ada@Example.com".into(),
+                company: "Analytical".into(),
+                ..lead("p-1")
+                    .owned_by("rep-1")
+                    .with_source(lead_source("search", "google"))
+            },
+        ),
+        envelope(
+            "t1",
+            2_000,
+            TouchRecorded {
+                topic: "pricing".into(),
+                ..touch("p-1", "search")
+            },
+        ),
+        envelope(
+            "r1",
+            3_000,
+            LeadRouted {
+                rule: "by-region".into(),
+                reason: "region eu".into(),
+                ..routed("p-1", "rep-2")
+            },
+        ),
+        envelope(
+            "f1",
+            4_000,
+            FollowUpLogged {
+                outcome: "interested".into(),
+                next_due_at: Some(at(9_000)),
+                owner_id: "rep-2".into(),
+                ..follow_up("p-1", ContactMethod::Call)
+            },
+        ),
+        envelope("c1", 5_000, converted("p-1", "acc-1")),
+    ]);
+    for event in &events {
+        view.apply(event.seq, &event.envelope);
+    }
+    view
+}
+
+#[test]
+fn a_person_answers_the_documented_fields_only() {
+    let view = followed_up_lead();
+    pinned(
+        Person::of(&view, &view.touches, view.touches.len(), None),
+        expect![[r#"
+            {
+              "person_id": "p-1",
+              "kind": "contact",
+              "email": "ada@example.com",
+              "phone": "",
+              "first_name": "",
+              "last_name": "",
+              "company": "Analytical",
+              "account_id": "acc-1",
+              "owner_id": "rep-2",
+              "owner_kind": "internal",
+              "routing": [
+                {
+                  "event_id": "r1",
+                  "at": "1970-01-01T00:00:03.000Z",
+                  "owner_id": "rep-2",
+                  "owner_kind": "internal",
+                  "rule": "by-region",
+                  "reason": "region eu"
+                }
+              ],
+              "lead_created_at": "1970-01-01T00:00:01.000Z",
+              "source": {
+                "campaign_id": "search",
+                "ad_code": "",
+                "medium": "",
+                "source": "google"
+              },
+              "status": "new",
+              "qualified_at": null,
+              "qualification": {
+                "need": null,
+                "budget": null,
+                "authority": null
+              },
+              "touches": [
+                {
+                  "seq": 2,
+                  "event_id": "t1",
+                  "campaign_id": "search",
+                  "touch_type": "email_click",
+                  "status": "responded",
+                  "asset": "",
+                  "topic": "pricing",
+                  "occurred_at": "1970-01-01T00:00:02.000Z",
+                  "recorded_at": "1970-01-01T00:00:02.000Z"
+                }
+              ],
+              "touch_count": 1,
+              "touches_next_offset": null,
+              "touches_set_aside": 0,
+              "converted": {
+                "converted_at": "1970-01-01T00:00:05.000Z",
+                "account_id": "acc-1",
+                "opportunity_id": ""
+              },
+              "follow_ups": [
+                {
+                  "event_id": "f1",
+                  "at": "1970-01-01T00:00:04.000Z",
+                  "method": "call",
+                  "outcome": "interested",
+                  "next_due_at": "1970-01-01T00:00:09.000Z",
+                  "owner_id": "rep-2"
+                }
+              ],
+              "opportunity_ids": [],
+              "accounts": [],
+              "merged_into": null,
+              "merged_from": [],
+              "last_seq": 5
+            }"#]],
+    );
+}
+
+#[test]
+fn a_lead_summary_answers_the_documented_fields_only() {
+    let view = followed_up_lead();
+    pinned(
+        LeadSummary::of(&view, Some("p-0".into()), view.source.clone()),
+        expect![[r#"
+            {
+              "person_id": "p-1",
+              "merged_from": "p-0",
+              "kind": "contact",
+              "email": "ada@example.com",
+              "company": "Analytical",
+              "owner_id": "rep-2",
+              "owner_kind": "internal",
+              "status": "new",
+              "qualification": {
+                "need": null,
+                "budget": null,
+                "authority": null
+              },
+              "lead_created_at": "1970-01-01T00:00:01.000Z",
+              "source_at_first_contact": {
+                "campaign_id": "search",
+                "ad_code": "",
+                "medium": "",
+                "source": "google"
+              },
+              "first_touch": {
+                "seq": 2,
+                "event_id": "t1",
+                "campaign_id": "search",
+                "touch_type": "email_click",
+                "status": "responded",
+                "asset": "",
+                "topic": "pricing",
+                "occurred_at": "1970-01-01T00:00:02.000Z",
+                "recorded_at": "1970-01-01T00:00:02.000Z"
+              },
+              "last_touch": {
+                "seq": 2,
+                "event_id": "t1",
+                "campaign_id": "search",
+                "touch_type": "email_click",
+                "status": "responded",
+                "asset": "",
+                "topic": "pricing",
+                "occurred_at": "1970-01-01T00:00:02.000Z",
+                "recorded_at": "1970-01-01T00:00:02.000Z"
+              },
+              "touch_count": 1,
+              "converted": {
+                "converted_at": "1970-01-01T00:00:05.000Z",
+                "account_id": "acc-1",
+                "opportunity_id": ""
+              },
+              "opportunity_ids": []
+            }"#]],
     );
 }

@@ -68,16 +68,14 @@ pub use partitions::{
     ConsumerStatus, Coverage, PartitionStatistics, PartitionStatus, Partitions, Readiness, Stall,
     StalledPartition,
 };
-pub use pipeline::{
-    Indicator, InterestRow, OpportunitySignals, OverdueLead, PipelineConfig, StageProbability,
-    indicator_colour,
-};
+pub use pipeline::{PipelineConfig, StageProbability};
 pub use queries::{
     AccountRecord, CampaignCredit, CampaignPerformance, ContactSummary, CustomerRfm, DueFollowUp,
     DuplicateGroup, Forecast, ForecastDeal, ForecastRow, FunnelRow, GroupBy, GroupCredit,
-    InfluenceCredit, InfluenceQuery, InfluenceSort, Influenced, LeadScore, LiteratureRow,
-    MinorTotal, ModelComparison, ModelCredit, MoneyTotal, PrioritisedLead, Queries, Ratio,
-    RfmReport, ScoringConfig, SourceRfm, SpeedToLead, TimeRange, UnattributedRow, UpsellSignal,
+    Indicator, InfluenceCredit, InfluenceQuery, InfluenceSort, Influenced, InterestRow, LeadScore,
+    LiteratureRow, MinorTotal, ModelComparison, ModelCredit, MoneyTotal, OpportunitySignals,
+    OverdueLead, PrioritisedLead, Queries, Ratio, RfmReport, ScoringConfig, SourceRfm, SpeedToLead,
+    TimeRange, UnattributedRow, UpsellSignal, indicator_colour,
 };
 pub use sink::{EngineSink, EventSink};
 

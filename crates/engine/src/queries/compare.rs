@@ -89,3 +89,59 @@ impl ModelTotals {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+    use crate::queries::credits::tests::{Credit, read};
+
+    /// Every credit of `input` (as [`read`] reads it) summed per campaign,
+    /// currency and model; the campaigns, one a line, their models beside.
+    fn check(input: &str, expect: Expect) {
+        let (credits, labels) = read(input);
+        let mut totals = ModelTotals::default();
+        totals.extend(credits.iter().map(Credit::row));
+        let text: Vec<String> = totals
+            .into_rows(&labels)
+            .iter()
+            .map(|r| {
+                let models: Vec<String> = r
+                    .models
+                    .iter()
+                    .map(|m| format!("{}={}/{}", m.model.name(), m.conversions, m.value_minor))
+                    .collect();
+                format!(
+                    "{} {:?} {} {}",
+                    r.campaign_id,
+                    r.campaign_name,
+                    r.currency.as_deref().unwrap_or("-"),
+                    models.join(" ")
+                )
+            })
+            .collect();
+        expect.assert_eq(&text.join("\n"));
+    }
+
+    #[test]
+    fn each_campaign_and_currency_gets_its_credit_under_every_model_in_model_order() {
+        check(
+            "
+            label search Google-Ads paid_search google
+            search time_decay 0.7 7000 EUR
+            search first_touch 1 10000 EUR
+            search linear 0.5 5000 EUR
+            search linear 0.5 300 USD
+            search linear 0.1 1000 EUR
+            mail last_touch 1 -
+            mail linear 0.3 -
+            mail linear 0.6 -
+            ",
+            expect![[r#"
+                mail "mail" - last_touch=1/0 linear=0.9/0
+                search "Google-Ads" EUR first_touch=1/10000 linear=0.6/6000 time_decay=0.7/7000
+                search "Google-Ads" USD linear=0.5/300"#]],
+        );
+    }
+}

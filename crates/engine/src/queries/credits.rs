@@ -128,3 +128,124 @@ impl CreditTotals {
         rows
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+
+    /// Owned [`CreditRow`] fields, which test inputs borrow rows from.
+    pub(crate) struct Credit {
+        campaign_id: String,
+        currency: Option<String>,
+        model: Model,
+        weight: f64,
+        amount_minor: Option<i64>,
+    }
+
+    impl Credit {
+        pub(crate) fn row(&self) -> CreditRow<'_> {
+            CreditRow {
+                campaign_id: &self.campaign_id,
+                currency: self.currency.as_deref(),
+                model: self.model,
+                weight: self.weight,
+                amount_minor: self.amount_minor,
+            }
+        }
+    }
+
+    /// Reads `input`: one line a credit, `<campaign> <model> <weight>
+    /// <amount minor> <currency>` (`-` for a conversion without a value), or a
+    /// campaign's label, `label <campaign> <name> <channel|-> <source|->`;
+    /// `no-touch` is the campaign of unattributed conversions.
+    pub(crate) fn read(input: &str) -> (Vec<Credit>, CampaignLabels) {
+        let (mut credits, mut labels) = (Vec::new(), CampaignLabels::new());
+        for line in input.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if w[0] == "label" {
+                let text = |t: &str| {
+                    if t == "-" {
+                        String::new()
+                    } else {
+                        t.to_owned()
+                    }
+                };
+                labels.insert(
+                    w[1].into(),
+                    CampaignLabel {
+                        name: w[2].into(),
+                        channel: text(w[3]),
+                        source: text(w[4]),
+                    },
+                );
+                continue;
+            }
+            credits.push(Credit {
+                campaign_id: if w[0] == "no-touch" { NO_TOUCH } else { w[0] }.into(),
+                model: Model::parse(w[1]).unwrap(),
+                weight: w[2].parse().unwrap(),
+                amount_minor: w[3].parse().ok(),
+                currency: w.get(4).map(|c| (*c).to_owned()),
+            });
+        }
+        (credits, labels)
+    }
+
+    /// The `linear` credits of `input` (as [`read`] reads it) summed per
+    /// campaign; the rows, one a line.
+    fn check(input: &str, expect: Expect) {
+        let (credits, labels) = read(input);
+        let mut totals = CreditTotals::default();
+        totals.extend(
+            credits
+                .iter()
+                .map(Credit::row)
+                .filter(|c| c.model == Model::Linear),
+        );
+        let text: Vec<String> = totals
+            .into_rows(&labels)
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:?} channel={:?} conversions={} value={} {}",
+                    r.campaign_id,
+                    r.campaign_name,
+                    r.channel,
+                    r.conversions,
+                    r.value_minor,
+                    r.currency.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        expect.assert_eq(&text.join("\n"));
+    }
+
+    #[test]
+    fn credits_summed_per_campaign_and_currency_by_value_then_conversions() {
+        check(
+            "
+            label search Google-Ads paid_search google
+            label mail Newsletter email -
+            search linear 0.1 1000 EUR
+            search linear 0.2 2000 EUR
+            search linear 0.7 700 USD
+            search first_touch 1 10000 EUR
+            mail linear 0.1 5000 EUR
+            mail linear 0.2 -
+            gone linear 0.5 -
+            gone linear 0.25 -
+            no-touch linear 1 -
+            ",
+            expect![[r#"
+                mail "Newsletter" channel="email" conversions=0.1 value=5000 EUR
+                search "Google-Ads" channel="paid_search" conversions=0.3 value=3000 EUR
+                search "Google-Ads" channel="paid_search" conversions=0.7 value=700 USD
+                (no touch) "(no touch)" channel="" conversions=1 value=0 -
+                gone "gone" channel="" conversions=0.75 value=0 -
+                mail "Newsletter" channel="email" conversions=0.2 value=0 -"#]],
+        );
+    }
+}

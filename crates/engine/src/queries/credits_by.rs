@@ -101,3 +101,98 @@ pub(crate) fn group_credits(
     });
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{Expect, expect};
+
+    use super::*;
+    use crate::queries::credits::tests::{Credit, read};
+
+    /// The `linear` credits of `input` (as [`read`] reads it) per campaign,
+    /// then grouped by `by`; the groups, one a line.
+    fn check(input: &str, by: GroupBy, expect: Expect) {
+        let (credits, labels) = read(input);
+        let mut totals = CreditTotals::default();
+        totals.extend(
+            credits
+                .iter()
+                .map(Credit::row)
+                .filter(|c| c.model == Model::Linear),
+        );
+        let text: Vec<String> = group_credits(totals.into_rows(&labels), &labels, by)
+            .iter()
+            .map(|g| {
+                format!(
+                    "{} campaigns={} conversions={} value={} {}",
+                    g.group,
+                    g.campaigns,
+                    g.conversions,
+                    g.value_minor,
+                    g.currency.as_deref().unwrap_or("-")
+                )
+            })
+            .collect();
+        expect.assert_eq(&text.join("\n"));
+    }
+
+    const CREDITS: &str = "
+        label search Google-Ads paid_search google
+        label display Google-Display paid_search google
+        label social LinkedIn paid_social linkedin
+        label mail Newsletter email -
+        search linear 0.5 5000 EUR
+        display linear 0.25 2500 EUR
+        display linear 0.5 300 USD
+        social linear 0.1 100 EUR
+        social linear 0.2 200 EUR
+        mail linear 1 -
+        unlabelled linear 0.5 -
+        no-touch linear 2 -
+    ";
+
+    #[test]
+    fn credits_by_channel_sum_the_campaigns_of_a_channel_per_currency() {
+        check(
+            CREDITS,
+            GroupBy::Channel,
+            expect![[r#"
+            paid_search campaigns=2 conversions=0.75 value=7500 EUR
+            paid_search campaigns=1 conversions=0.5 value=300 USD
+            paid_social campaigns=1 conversions=0.3 value=300 EUR
+            (no touch) campaigns=1 conversions=2 value=0 -
+            email campaigns=1 conversions=1 value=0 -
+            (none) campaigns=1 conversions=0.5 value=0 -"#]],
+        );
+    }
+
+    #[test]
+    fn credits_by_source_put_campaigns_without_one_under_none() {
+        check(
+            CREDITS,
+            GroupBy::Source,
+            expect![[r#"
+            google campaigns=2 conversions=0.75 value=7500 EUR
+            google campaigns=1 conversions=0.5 value=300 USD
+            linkedin campaigns=1 conversions=0.3 value=300 EUR
+            (no touch) campaigns=1 conversions=2 value=0 -
+            (none) campaigns=2 conversions=1.5 value=0 -"#]],
+        );
+    }
+
+    #[test]
+    fn credits_by_campaign_are_the_campaign_rows() {
+        check(
+            CREDITS,
+            GroupBy::Campaign,
+            expect![[r#"
+            search campaigns=1 conversions=0.5 value=5000 EUR
+            display campaigns=1 conversions=0.25 value=2500 EUR
+            display campaigns=1 conversions=0.5 value=300 USD
+            social campaigns=1 conversions=0.3 value=300 EUR
+            (no touch) campaigns=1 conversions=2 value=0 -
+            mail campaigns=1 conversions=1 value=0 -
+            unlabelled campaigns=1 conversions=0.5 value=0 -"#]],
+        );
+    }
+}
