@@ -24,8 +24,6 @@ mod ingest_csv;
 mod output;
 mod parquet;
 mod report;
-mod report_rows;
-mod rows;
 mod run;
 mod serve;
 mod what_if;

@@ -1,5 +1,5 @@
-//! Reports as tables, CSV, JSON or Parquet (the rows CSV and Parquet write
-//! are in `report_rows`).
+//! Reports as tables, CSV, JSON or Parquet, each written by the columns the
+//! API declares for the same report ([`touchline_api::report_columns`]).
 
 use std::path::PathBuf;
 
@@ -10,8 +10,9 @@ use touchline_attribution::{ConversionKind, Model};
 use crate::args::{
     computed, open_queries, parse_at, parse_cli_range, parse_conversion, parse_model,
 };
-use crate::output::{Format, OutputArgs, TextTable, emit, money, render_credits};
-use crate::report_rows;
+use touchline_api::report_columns as columns;
+
+use crate::output::{Format, OutputArgs, TextTable, emit, money};
 
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -216,39 +217,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.follow_ups_due(at, owner.as_deref())?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::follow_ups(&rows))?,
-                Format::Table => {
-                    println!("{} follow-ups due by {at}:", rows.len());
-                    let mut table = TextTable::new(vec![
-                        "lead",
-                        "company",
-                        "owner",
-                        "due",
-                        "overdue (days)",
-                        "last contact",
-                    ]);
-                    for r in &rows {
-                        let last = match (&r.last_method, &r.last_outcome) {
-                            (Some(m), Some(o)) => {
-                                format!("{}: {o}", format!("{m:?}").to_lowercase())
-                            }
-                            _ => String::new(),
-                        };
-                        table.row(vec![
-                            format!("{} ({})", r.name, r.person_id),
-                            r.company.clone(),
-                            r.owner_id.clone(),
-                            r.due_at.to_string(),
-                            format!("{:.1}", r.overdue_ms as f64 / 86_400_000.0),
-                            last,
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&rows, columns::FOLLOW_UPS, out)
         }
         ReportCommand::Leads {
             db,
@@ -258,45 +227,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
         } => {
             let out = out.open()?;
             let leads = open_queries(&db)?.prioritised_leads(owner.as_deref(), limit)?;
-            let yes_no = |a: Option<bool>| match a {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "?",
-            };
-            let status = |s: Option<touchline_core::LeadStatus>| {
-                s.map(|s| format!("{s:?}").to_lowercase())
-                    .unwrap_or_default()
-            };
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&leads)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::leads(&leads))?,
-                Format::Table => {
-                    let mut table = TextTable::new(vec![
-                        "lead",
-                        "company",
-                        "owner",
-                        "status",
-                        "need",
-                        "budget",
-                        "authority",
-                        "touches",
-                    ]);
-                    for l in &leads {
-                        table.row(vec![
-                            format!("{} ({})", l.name, l.person_id),
-                            l.company.clone(),
-                            l.owner_id.clone(),
-                            status(l.status),
-                            yes_no(l.qualification.need).to_owned(),
-                            yes_no(l.qualification.budget).to_owned(),
-                            yes_no(l.qualification.authority).to_owned(),
-                            l.touches.to_string(),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&leads, columns::LEADS, out)
         }
         ReportCommand::Scores {
             db,
@@ -311,119 +242,19 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let config = crate::config::Config::load(config.as_deref())?;
             let scores =
                 open_queries(&db)?.lead_scores(&config.scoring, at, owner.as_deref(), limit)?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&scores)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::scores(&scores))?,
-                Format::Table => {
-                    let mut table =
-                        TextTable::new(vec!["lead", "owner", "score", "touches", "last touch"]);
-                    for s in &scores {
-                        table.row(vec![
-                            s.person_id.clone(),
-                            s.owner_id.clone(),
-                            format!("{:.1}", s.score),
-                            s.touches.to_string(),
-                            s.last_touch_at.map(|t| t.to_string()).unwrap_or_default(),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&scores, columns::SCORES, out)
         }
         ReportCommand::Rfm { db, at, out } => {
             let out = out.open()?;
             let at = parse_at(at.as_deref())?;
             let report = open_queries(&db)?.rfm(at)?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::rfm(&report))?,
-                Format::Table => {
-                    println!("RFM per source as of {at}:");
-                    let mut table = TextTable::new(vec![
-                        "source",
-                        "customers",
-                        "recency (days)",
-                        "frequency",
-                        "monetary",
-                    ]);
-                    for s in &report.by_source {
-                        table.row(vec![
-                            s.source.clone(),
-                            s.customers.to_string(),
-                            format!("{:.1}", s.mean_recency_days),
-                            format!("{:.2}", s.mean_frequency),
-                            money(s.monetary_minor, None),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
+            if out.format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
             }
-            Ok(())
+            emit(&report.customers, columns::RFM_CUSTOMERS, out)
         }
-        ReportCommand::Account { db, id, history } => {
-            let record = open_queries(&db)?
-                .account_record(&id, history)?
-                .with_context(|| format!("--id {id}: no such account in {}", db.display()))?;
-            let a = &record.account;
-            println!(
-                "{} ({}) {} owner {}",
-                a.name, a.account_id, a.industry, a.owner_id
-            );
-            if let Some(since) = record.customer_since {
-                println!("customer since {since}");
-            }
-            if !record.returning_leads.is_empty() {
-                println!(
-                    "back as leads since then (another product?): {}",
-                    record.returning_leads.join(", ")
-                );
-            }
-            println!();
-            let mut contacts = TextTable::new(vec!["contact", "kind", "e-mail", "touches"]);
-            for c in &record.contacts {
-                contacts.row(vec![
-                    format!("{} ({})", c.name, c.person_id),
-                    format!("{:?}", c.kind).to_lowercase(),
-                    c.email.clone(),
-                    c.touches.to_string(),
-                ]);
-            }
-            print!("{}", contacts.render());
-            println!();
-            let mut deals = TextTable::new(vec!["opportunity", "stage", "amount"]);
-            for o in &record.opportunities {
-                deals.row(vec![
-                    o.opportunity_id.clone(),
-                    o.stage.clone(),
-                    o.amount
-                        .as_ref()
-                        .map_or(String::new(), |m| money(m.amount_minor, Some(&m.currency))),
-                ]);
-            }
-            print!("{}", deals.render());
-            println!();
-            let revenue: Vec<String> = record
-                .revenue
-                .iter()
-                .map(|m| money(m.amount_minor, Some(&m.currency)))
-                .collect();
-            println!(
-                "{} transactions, revenue {}",
-                a.transactions.len(),
-                revenue.join(", ")
-            );
-            println!();
-            for e in &record.history {
-                println!(
-                    "{:>8}  {}  {}",
-                    e.seq,
-                    e.envelope.occurred_at,
-                    e.envelope.event.type_name()
-                );
-            }
-            Ok(())
-        }
+        ReportCommand::Account { db, id, history } => account(&db, &id, history),
         ReportCommand::Overdue {
             db,
             config,
@@ -435,7 +266,7 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let rules = crate::config::Config::load(config.as_deref())?.routing;
             let at = parse_at(at.as_deref())?;
             let rows = open_queries(&db)?.overdue_leads(at, &rules, owner.as_deref())?;
-            emit(&rows, report_rows::OVERDUE, out)
+            emit(&rows, columns::OVERDUE, out)
         }
         ReportCommand::Forecast {
             db,
@@ -447,8 +278,8 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let pipeline = crate::config::Config::load(config.as_deref())?.pipeline;
             let forecast = open_queries(&db)?.forecast(&pipeline)?;
             match by.as_str() {
-                "months" => emit(&forecast.months, report_rows::FORECAST_MONTHS, out),
-                "deals" => emit(&forecast.deals, report_rows::FORECAST_DEALS, out),
+                "months" => emit(&forecast.months, columns::FORECAST_MONTHS, out),
+                "deals" => emit(&forecast.deals, columns::FORECAST_DEALS, out),
                 other => anyhow::bail!("--by: {other:?} is not months or deals"),
             }
         }
@@ -457,25 +288,16 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let rows = open_queries(&db)?
                 .account_interest(&account)?
                 .with_context(|| format!("--account: no account with id {account:?}"))?;
-            emit(&rows, report_rows::INTEREST, out)
+            emit(&rows, columns::INTEREST, out)
         }
         ReportCommand::Signals { db, at, owner, out } => {
             let out = out.open()?;
             let at = parse_at(at.as_deref())?;
-            let mut rows = Vec::new();
-            for deal in open_queries(&db)?.opportunity_signals(at)? {
-                if owner.as_ref().is_some_and(|o| o != &deal.owner_id) {
-                    continue;
-                }
-                for indicator in &deal.indicators {
-                    let mut row = serde_json::to_value(indicator)?;
-                    row["opportunity_id"] = deal.opportunity_id.clone().into();
-                    row["opportunity"] = deal.name.clone().into();
-                    row["owner_id"] = deal.owner_id.clone().into();
-                    rows.push(row);
-                }
+            let mut deals = open_queries(&db)?.opportunity_signals(at)?;
+            if let Some(owner) = &owner {
+                deals.retain(|d| &d.owner_id == owner);
             }
-            emit(&rows, report_rows::SIGNALS, out)
+            emit(&deals, columns::SIGNALS, out)
         }
         ReportCommand::Campaigns {
             db,
@@ -493,148 +315,31 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
                 touchline_engine::TimeRange::default(),
                 &currency,
             )?;
-            emit(&rows, report_rows::CAMPAIGNS, out)
+            emit(&rows, columns::CAMPAIGNS, out)
         }
         ReportCommand::Upsell { db, out } => {
             let out = out.open()?;
-            let signals = open_queries(&db)?.upsell_signals()?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&signals)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::upsell(&signals))?,
-                Format::Table => {
-                    let mut table = TextTable::new(vec![
-                        "account",
-                        "customer since",
-                        "support cases",
-                        "last case",
-                    ]);
-                    for s in &signals {
-                        table.row(vec![
-                            format!("{} ({})", s.name, s.account_id),
-                            s.customer_since.to_string(),
-                            s.support_cases.to_string(),
-                            s.last_case_at.to_string(),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&open_queries(&db)?.upsell_signals()?, columns::UPSELL, out)
         }
         ReportCommand::Literature { db, out } => {
             let out = out.open()?;
-            let rows = open_queries(&db)?.literature()?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::literature(&rows))?,
-                Format::Table => {
-                    let mut table = TextTable::new(vec![
-                        "asset",
-                        "sent to",
-                        "responded",
-                        "rate",
-                        "wins after",
-                        "revenue after",
-                    ]);
-                    for r in &rows {
-                        table.row(vec![
-                            r.asset.clone(),
-                            r.sent_to.to_string(),
-                            r.responded.to_string(),
-                            r.response_rate.to_string(),
-                            r.preceded_wins.to_string(),
-                            money(r.preceded_revenue_minor, None),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&open_queries(&db)?.literature()?, columns::LITERATURE, out)
         }
         ReportCommand::Duplicates { db, out } => {
             let out = out.open()?;
             let groups = open_queries(&db)?.duplicate_candidates()?;
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&groups)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::duplicates(&groups))?,
-                Format::Table => {
-                    println!("{} groups of likely duplicates:", groups.len());
-                    let mut table = TextTable::new(vec!["rule", "shared value", "people"]);
-                    for g in &groups {
-                        table.row(vec![
-                            g.rule.to_owned(),
-                            g.key.clone(),
-                            g.person_ids.join(", "),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&groups, columns::DUPLICATES, out)
         }
         ReportCommand::Funnel { db, from, to, out } => {
             let out = out.open()?;
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
-            let rows = open_queries(&db)?.funnel(range)?;
-            let days = |d: Option<f64>| d.map_or("-".to_owned(), |d| format!("{d:.1}"));
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::funnel(&rows))?,
-                Format::Table => {
-                    let mut table = TextTable::new(vec![
-                        "month",
-                        "source",
-                        "new leads",
-                        "to contact",
-                        "customers",
-                        "customer rate",
-                        "days to first win",
-                    ]);
-                    for r in &rows {
-                        table.row(vec![
-                            r.month.clone(),
-                            r.source.clone(),
-                            r.new_leads.to_string(),
-                            r.converted_to_contact.to_string(),
-                            r.became_customers.to_string(),
-                            r.customer_rate.to_string(),
-                            days(r.mean_days_to_first_win),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&open_queries(&db)?.funnel(range)?, columns::FUNNEL, out)
         }
         ReportCommand::SpeedToLead { db, from, to, out } => {
             let out = out.open()?;
             let range = parse_cli_range(from.as_deref(), to.as_deref())?;
             let rows = open_queries(&db)?.speed_to_lead(range)?;
-            let fmt = |m: Option<f64>| m.map_or("-".to_owned(), |m| format!("{m:.0}"));
-            match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                Format::Csv | Format::Parquet => out.rows(report_rows::speed_to_lead(&rows))?,
-                Format::Table => {
-                    let mut table = TextTable::new(vec![
-                        "owner",
-                        "leads",
-                        "followed up",
-                        "median (min)",
-                        "mean (min)",
-                    ]);
-                    for r in &rows {
-                        table.row(vec![
-                            r.group.clone(),
-                            r.leads.to_string(),
-                            r.followed_up.to_string(),
-                            fmt(r.median_minutes),
-                            fmt(r.mean_minutes),
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
-            }
-            Ok(())
+            emit(&rows, columns::SPEED_TO_LEAD, out)
         }
         ReportCommand::Attribution {
             db,
@@ -646,39 +351,80 @@ pub fn run(command: ReportCommand) -> anyhow::Result<()> {
             let out = out.open()?;
             let by = touchline_engine::GroupBy::parse(&by)
                 .with_context(|| format!("--by: {by:?} is not campaign, channel or source"))?;
-            if by != touchline_engine::GroupBy::Campaign {
-                let queries = open_queries(&db)?;
-                computed(&queries, model)?;
-                let rows = queries.credits_by(model, conversion, Default::default(), by)?;
-                match out.format {
-                    Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-                    Format::Csv | Format::Parquet => {
-                        out.rows(report_rows::credits_by_group(&rows))?
-                    }
-                    Format::Table => {
-                        let mut table =
-                            TextTable::new(vec!["group", "campaigns", "conversions", "value"]);
-                        for r in &rows {
-                            table.row(vec![
-                                r.group.clone(),
-                                r.campaigns.to_string(),
-                                format!("{:.2}", r.conversions),
-                                money(r.value_minor, r.currency.as_deref()),
-                            ]);
-                        }
-                        print!("{}", table.render());
-                    }
-                }
-                return Ok(());
-            }
             let queries = open_queries(&db)?;
             computed(&queries, model)?;
-            let rows = queries.campaign_credits(model, conversion)?;
-            match out.format {
-                Format::Csv | Format::Parquet => out.rows(crate::output::credit_rows(&rows))?,
-                format => print!("{}", render_credits(&rows, format, conversion)),
+            if by == touchline_engine::GroupBy::Campaign {
+                let rows = queries.campaign_credits(model, conversion)?;
+                emit(&rows, columns::CREDITS_BY_CAMPAIGN, out)
+            } else {
+                let rows = queries.credits_by(model, conversion, Default::default(), by)?;
+                emit(&rows, columns::CREDITS_BY_GROUP, out)
             }
-            Ok(())
         }
     }
+}
+
+/// `report account`: one record, as text.
+fn account(db: &std::path::Path, id: &str, history: usize) -> anyhow::Result<()> {
+    let record = open_queries(db)?
+        .account_record(id, history)?
+        .with_context(|| format!("--id {id}: no such account in {}", db.display()))?;
+    let a = &record.account;
+    println!(
+        "{} ({}) {} owner {}",
+        a.name, a.account_id, a.industry, a.owner_id
+    );
+    if let Some(since) = record.customer_since {
+        println!("customer since {since}");
+    }
+    if !record.returning_leads.is_empty() {
+        println!(
+            "back as leads since then (another product?): {}",
+            record.returning_leads.join(", ")
+        );
+    }
+    println!();
+    let mut contacts = TextTable::new(vec!["contact", "kind", "e-mail", "touches"]);
+    for c in &record.contacts {
+        contacts.row(vec![
+            format!("{} ({})", c.name, c.person_id),
+            format!("{:?}", c.kind).to_lowercase(),
+            c.email.clone(),
+            c.touches.to_string(),
+        ]);
+    }
+    print!("{}", contacts.render());
+    println!();
+    let mut deals = TextTable::new(vec!["opportunity", "stage", "amount"]);
+    for o in &record.opportunities {
+        deals.row(vec![
+            o.opportunity_id.clone(),
+            o.stage.clone(),
+            o.amount
+                .as_ref()
+                .map_or(String::new(), |m| money(m.amount_minor, Some(&m.currency))),
+        ]);
+    }
+    print!("{}", deals.render());
+    println!();
+    let revenue: Vec<String> = record
+        .revenue
+        .iter()
+        .map(|m| money(m.amount_minor, Some(&m.currency)))
+        .collect();
+    println!(
+        "{} transactions, revenue {}",
+        a.transactions.len(),
+        revenue.join(", ")
+    );
+    println!();
+    for e in &record.history {
+        println!(
+            "{:>8}  {}  {}",
+            e.seq,
+            e.envelope.occurred_at,
+            e.envelope.event.type_name()
+        );
+    }
+    Ok(())
 }

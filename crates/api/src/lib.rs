@@ -65,6 +65,7 @@ pub mod param_spec;
 pub mod params;
 mod parked;
 mod persons;
+pub mod report_columns;
 mod reroute;
 pub mod routes;
 pub mod what_if;

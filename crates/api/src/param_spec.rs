@@ -223,13 +223,18 @@ pub const OWNER: Param =
 pub const FORMAT: Param = Param::query(
     "format",
     "`csv` answers the list as CSV (`text/csv; charset=utf-8`): one header row, one row per \
-     item; nested objects become dotted columns (`amount.amount_minor`), arrays their JSON text, \
-     null an empty cell; the columns are every key seen, in first-seen order. Any other value is \
-     a 400 before the handler runs. Errors stay JSON. Text never becomes a formula: a cell from \
-     a JSON string, and a column name, that starts with `=`, `+`, `-`, `@`, a tab or a carriage \
-     return is written with a single quote `'` in front (OWASP, CSV injection), e.g. \
-     `'=SUM(A1)`, `'+1`, `'-x`; JSON numbers are written as they are, so `-12.5` stays a number. \
-     `X-Total-Count` and `Link` of a paged answer hold for the CSV rows too. An export is an \
+     item in long format: nested objects become dotted columns (`amount.amount_minor`), a row's \
+     first list one row per element with the other fields repeated (an empty list one row with \
+     its fields empty), any further list one cell joined by `;`; null is an empty cell. The \
+     columns are the answer's fields in its order (a report's are declared, so even an empty \
+     answer has its header; elsewhere every key seen, in first-seen order). Numbers are written \
+     as JSON writes them, at full precision; `true`/`false` as in JSON. Any other value is a \
+     400 before the handler runs. Errors stay JSON. Text never becomes a formula: a text cell, \
+     and a column name, that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is \
+     written with a single quote `'` in front (OWASP, CSV injection), e.g. `'=SUM(A1)`, `'+1`, \
+     `'-x`; numbers are not text, so `-12.5` stays a number. `X-Total-Count` and `Link` of a \
+     paged answer hold for the CSV rows too (they count items, before the long format). The \
+     CLI's `--format csv` of the same report and query is the same bytes. An export is an \
      expensive request (503 with `Retry-After` beyond the limit).",
 )
 .one_of(&["json", "csv"])

@@ -5,13 +5,14 @@
 use axum::routing::on;
 use touchline_engine::what_if::{MAX_HALF_LIFE_DAYS, MAX_MOVED_LIMIT};
 
-use super::{Method, Route, Tag};
+use super::{Method, Output, Route, Tag};
 use crate::access::Area;
 use crate::limits::Cost;
 use crate::param_spec::{
     AT, DefaultValue, FORMAT, FROM, LIMIT, OFFSET, OWNER, Param, TO, conversion_names, model_names,
     table,
 };
+use crate::report_columns;
 use crate::*;
 
 /// The id of a lead: a person, followed through merges.
@@ -72,6 +73,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
         summary: "This document",
         params: &[],
         handler: |method| on(method, openapi::serve),
@@ -83,6 +85,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
         summary: "Liveness",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -94,6 +97,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
         summary: "Liveness (for orchestrators)",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -105,6 +109,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
         summary: "Readiness",
         params: &[],
         handler: |method| on(method, operations::readyz),
@@ -116,6 +121,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Counters, covered Kafka offsets, lag, readiness, stalled partitions",
         params: &[
             FORMAT,
@@ -130,6 +136,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Every metric in the OpenMetrics text format",
         params: &[],
         handler: |method| on(method, operations::prometheus),
@@ -141,6 +148,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Outbox records Kafka refused for good",
         params: &[
             Param::query(
@@ -163,6 +171,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "A person",
         params: &[
             Param::path("id", "The person id."),
@@ -198,6 +207,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "A person's events from the log",
         params: &[
             Param::path(
@@ -225,6 +235,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "A lead summary",
         params: &[LEAD_ID, FORMAT, table(&["opportunity_ids"])],
         handler: |method| on(method, lead),
@@ -236,6 +247,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Every model's credits for the lead-created conversion",
         params: &[LEAD_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, lead_attribution),
@@ -247,6 +259,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Opportunities,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "An opportunity",
         params: &[
             OPPORTUNITY_ID,
@@ -265,6 +278,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Opportunities,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Every model's credits for the opportunity-created conversion",
         params: &[OPPORTUNITY_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, opportunity_attribution),
@@ -276,6 +290,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Campaigns,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Every campaign with its counts",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, campaigns),
@@ -287,6 +302,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Campaigns,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "The deals and people a campaign influenced, with every model's credit",
         params: &[
             Param::path("id", "The campaign id."),
@@ -332,6 +348,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Conversions,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "One conversion under every model",
         params: &[
             Param::path(
@@ -353,6 +370,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Conversions,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "One conversion's versions over time: what moved, when and why",
         params: &[
             Param::path(
@@ -372,6 +390,14 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::By {
+            param: "by",
+            choices: &[
+                ("campaign", report_columns::CREDITS_BY_CAMPAIGN),
+                ("channel", report_columns::CREDITS_BY_GROUP),
+                ("source", report_columns::CREDITS_BY_GROUP),
+            ],
+        },
         summary: "Credit per campaign, channel or source",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("first_touch")),
@@ -394,6 +420,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Credit per campaign under every model, side by side",
         params: &[
             CONVERSION.default(DefaultValue::Text("opportunity_won")),
@@ -417,6 +444,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::CAMPAIGNS),
         summary: "Campaign cost, credit, ROI and ROAS",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("linear")),
@@ -442,6 +470,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Conversions credited to (no touch), by reason",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("last_touch")),
@@ -461,6 +490,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Markov removal effects or Shapley values",
         params: &[
             Param::query("model", "The data-driven model.")
@@ -499,6 +529,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "What-if attribution: any model with any parameters",
         params: &[
             Param::query(
@@ -562,6 +593,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
         params: &[
             AS_OF_AT,
@@ -602,6 +634,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::FOLLOW_UPS),
         summary: "Leads whose next follow-up is due",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, follow_ups_due),
@@ -613,6 +646,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SPEED_TO_LEAD),
         summary: "Time from lead creation to first follow-up",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, speed_to_lead),
@@ -624,6 +658,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::FUNNEL),
         summary: "New leads per month and source, and conversion",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, funnel),
@@ -635,6 +670,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::DUPLICATES),
         summary: "People who share a normalised e-mail or phone",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, duplicates),
@@ -646,6 +682,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::LEADS),
         summary: "Open leads in priority order",
         params: &[OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, prioritised_leads),
@@ -657,6 +694,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SCORES),
         summary: "Leads by behavioural score",
         params: &[AT, OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, lead_scores),
@@ -668,6 +706,10 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: Output::Tables(&[
+            ("customers", report_columns::RFM_CUSTOMERS),
+            ("by_source", report_columns::RFM_SOURCES),
+        ]),
         summary: "Recency, frequency and monetary value",
         params: &[AT, FORMAT, table(&["customers", "by_source"])],
         handler: |method| on(method, rfm),
@@ -679,6 +721,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Accounts,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "One record of an account",
         params: &[
             ACCOUNT_ID,
@@ -704,6 +747,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Accounts,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::UPSELL),
         summary: "Customers with post-sale support cases",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, upsell),
@@ -715,6 +759,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::LITERATURE),
         summary: "Literature fulfilment per asset",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, literature),
@@ -726,6 +771,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Accounts,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Rows(report_columns::INTEREST),
         summary: "Product and topic interest across an account's contacts",
         params: &[ACCOUNT_ID, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, account_interest),
@@ -737,6 +783,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::OVERDUE),
         summary: "Leads whose follow-up is overdue",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, overdue_leads),
@@ -748,6 +795,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::Routing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
         summary: "Re-route a lead to a new owner",
         params: &[LEAD_ID],
         handler: |method| on(method, reroute::route_lead),
@@ -759,6 +807,10 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: Output::Tables(&[
+            ("months", report_columns::FORECAST_MONTHS),
+            ("deals", report_columns::FORECAST_DEALS),
+        ]),
         summary: "Weighted pipeline forecast",
         params: &[FORMAT, table(&["months", "deals"])],
         handler: |method| on(method, forecast),
@@ -770,6 +822,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Admin,
         cost: Cost::Expensive,
+        output: Output::Inferred,
         summary: "Take an online, consistent backup of the store",
         params: &[],
         handler: |method| on(method, backup::backup),
@@ -781,6 +834,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SIGNALS),
         summary: "Red/yellow/green indicators on open deals",
         params: &[
             AT,
