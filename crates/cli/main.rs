@@ -24,6 +24,7 @@ mod ingest_csv;
 mod output;
 mod parquet;
 mod report;
+mod report_routes;
 mod run;
 mod serve;
 mod what_if;

@@ -119,28 +119,3 @@ impl RowSink {
         }
     }
 }
-
-/// Prints a report's rows by its declared columns: JSON as the rows
-/// serialize (the API's answer), CSV, Parquet and the table from the same
-/// typed rows ([`touchline_report_output`]), so `--format csv` is the API's
-/// `format=csv` of the same report, byte for byte.
-pub(crate) fn emit<T: serde::Serialize>(
-    rows: &[T],
-    columns: &'static [Column],
-    out: Out,
-) -> anyhow::Result<()> {
-    if out.format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(rows)?);
-        return Ok(());
-    }
-    let values: Vec<serde_json::Value> = rows
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<_, _>>()?;
-    let rows = Rows::from_json(columns, &values)?;
-    if out.format == Format::Table {
-        print!("{}", rows.table());
-        return Ok(());
-    }
-    out.rows(rows)
-}

@@ -197,6 +197,7 @@ pub fn router_with_limits(
             ApiError {
                 status: StatusCode::METHOD_NOT_ALLOWED,
                 message: format!("method {method} is not allowed on this route"),
+                param: None,
             }
         })
         .with_state(AppState {
@@ -221,6 +222,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         message: format!("query task failed: {e}"),
+        param: None,
     })?
 }
 
@@ -669,6 +671,7 @@ async fn data_driven_report(
                 DataDrivenReportError::Model(e) => ApiError {
                     status: StatusCode::UNPROCESSABLE_ENTITY,
                     message: e.to_string(),
+                    param: None,
                 },
             })
     })

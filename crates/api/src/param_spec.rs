@@ -175,6 +175,25 @@ impl Param {
         Param { examples, ..self }
     }
 
+    /// Refuses a value a choice parameter does not take, in the words the
+    /// API's parsers use (`"weeks" is not months or deals`). For the
+    /// parameters no handler parses, such as `table` outside CSV.
+    pub fn check_choice(&self, value: &str) -> Result<(), crate::ParamError> {
+        let ParamType::OneOf(choices) = self.kind else {
+            return Ok(());
+        };
+        let names = choices.names();
+        if names.contains(&value) {
+            return Ok(());
+        }
+        let expected = match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "a choice".to_owned(),
+        };
+        Err(crate::ParamError::not_a(self.name, value, expected))
+    }
+
     const fn shared(self, component: &'static str) -> Param {
         Param {
             shared_as: Some(component),

@@ -9,6 +9,8 @@
 
 use touchline_report_output::{Column, Unit};
 
+use crate::routes::Output;
+
 pub const FOLLOW_UPS: &[Column] = &[
     Column::text("person_id").label("lead"),
     Column::text("name"),
@@ -69,6 +71,9 @@ pub const RFM_SOURCES: &[Column] = &[
     Column::amount("monetary_minor").label("monetary"),
 ];
 
+/// `/v1/reports/rfm`: `table=customers` or `by_source`.
+pub const RFM: Output = Output::Tables(&[("customers", RFM_CUSTOMERS), ("by_source", RFM_SOURCES)]);
+
 pub const OVERDUE: &[Column] = &[
     Column::text("person_id").label("lead"),
     Column::text("name"),
@@ -107,6 +112,10 @@ pub const FORECAST_DEALS: &[Column] = &[
     Column::text("amount.currency").not_in_table(),
     Column::money("weighted_minor", "amount.currency").label("weighted"),
 ];
+
+/// `/v1/reports/forecast`: `table=months` or `deals`.
+pub const FORECAST: Output =
+    Output::Tables(&[("months", FORECAST_MONTHS), ("deals", FORECAST_DEALS)]);
 
 pub const INTEREST: &[Column] = &[
     Column::text("topic"),
@@ -247,3 +256,13 @@ pub const CREDITS_BY_GROUP: &[Column] = &[
     Column::money("value_minor", "currency").label("value"),
     Column::text("currency").nullable().not_in_table(),
 ];
+
+/// `/v1/reports/attribution`: its rows follow `by`.
+pub const ATTRIBUTION: Output = Output::By {
+    param: "by",
+    choices: &[
+        ("campaign", CREDITS_BY_CAMPAIGN),
+        ("channel", CREDITS_BY_GROUP),
+        ("source", CREDITS_BY_GROUP),
+    ],
+};

@@ -133,6 +133,53 @@ impl Output {
     }
 }
 
+/// The CLI command a route is: `touchline report <name>`, its flags the
+/// route's parameters (`format` aside, the CLI's own `--format` taking
+/// table and parquet too), each `--<name>` with `_` as `-` unless renamed
+/// here, its help the route's summary and the parameters' descriptions. The
+/// command sends the route's request to the API in process, so its checks,
+/// errors and answer are the route's.
+#[derive(Debug, Clone, Copy)]
+pub struct Command {
+    pub name: &'static str,
+    /// Flags spelled otherwise than their parameter: (parameter, flag), e.g.
+    /// the forecast's `table` is `--by`, an account's `{id}` `--account`.
+    pub renamed: &'static [(&'static str, &'static str)],
+    /// Of an answer of several lists, the one printed unless a flag picks
+    /// another.
+    pub table: Option<&'static str>,
+}
+
+impl Command {
+    /// `touchline report <name>`, each flag named for its parameter.
+    pub const fn named(name: &'static str) -> Command {
+        Command {
+            name,
+            renamed: &[],
+            table: None,
+        }
+    }
+
+    pub const fn renamed(self, renamed: &'static [(&'static str, &'static str)]) -> Command {
+        Command { renamed, ..self }
+    }
+
+    pub const fn table(self, table: &'static str) -> Command {
+        Command {
+            table: Some(table),
+            ..self
+        }
+    }
+
+    /// The flag of a parameter, without its `--`.
+    pub fn flag(&self, param: &str) -> String {
+        self.renamed
+            .iter()
+            .find(|(p, _)| *p == param)
+            .map_or_else(|| param.replace('_', "-"), |(_, flag)| (*flag).to_owned())
+    }
+}
+
 /// One route: what the router, the access check, the request limits and the
 /// OpenAPI document know of it.
 #[derive(Debug)]
@@ -150,6 +197,8 @@ pub struct Route {
     pub cost: Cost,
     /// How its list answers are written as CSV, tables and Parquet.
     pub output: Output,
+    /// The `touchline report` command that asks it, if one does.
+    pub command: Option<Command>,
     /// One line: what it answers.
     pub summary: &'static str,
     /// Its path parameters and the query parameters it reads.

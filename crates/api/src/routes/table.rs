@@ -5,7 +5,7 @@
 use axum::routing::on;
 use touchline_engine::what_if::{MAX_HALF_LIFE_DAYS, MAX_MOVED_LIMIT};
 
-use super::{Method, Output, Route, Tag};
+use super::{Command, Method, Output, Route, Tag};
 use crate::access::Area;
 use crate::limits::Cost;
 use crate::param_spec::{
@@ -74,6 +74,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Public,
         cost: Cost::Free,
         output: Output::Inferred,
+        command: None,
         summary: "This document",
         params: &[],
         handler: |method| on(method, openapi::serve),
@@ -86,6 +87,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Public,
         cost: Cost::Free,
         output: Output::Inferred,
+        command: None,
         summary: "Liveness",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -98,6 +100,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Public,
         cost: Cost::Free,
         output: Output::Inferred,
+        command: None,
         summary: "Liveness (for orchestrators)",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -110,6 +113,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Public,
         cost: Cost::Free,
         output: Output::Inferred,
+        command: None,
         summary: "Readiness",
         params: &[],
         handler: |method| on(method, operations::readyz),
@@ -122,6 +126,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Operations,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Counters, covered Kafka offsets, lag, readiness, stalled partitions",
         params: &[
             FORMAT,
@@ -137,6 +142,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Operations,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Every metric in the OpenMetrics text format",
         params: &[],
         handler: |method| on(method, operations::prometheus),
@@ -149,6 +155,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Operations,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Outbox records Kafka refused for good",
         params: &[
             Param::query(
@@ -172,6 +179,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::People,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "A person",
         params: &[
             Param::path("id", "The person id."),
@@ -208,6 +216,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::People,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "A person's events from the log",
         params: &[
             Param::path(
@@ -236,6 +245,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::People,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "A lead summary",
         params: &[LEAD_ID, FORMAT, table(&["opportunity_ids"])],
         handler: |method| on(method, lead),
@@ -248,6 +258,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Every model's credits for the lead-created conversion",
         params: &[LEAD_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, lead_attribution),
@@ -260,6 +271,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Accounts,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "An opportunity",
         params: &[
             OPPORTUNITY_ID,
@@ -279,6 +291,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Every model's credits for the opportunity-created conversion",
         params: &[OPPORTUNITY_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, opportunity_attribution),
@@ -291,6 +304,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Every campaign with its counts",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, campaigns),
@@ -303,6 +317,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "The deals and people a campaign influenced, with every model's credit",
         params: &[
             Param::path("id", "The campaign id."),
@@ -349,6 +364,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "One conversion under every model",
         params: &[
             Param::path(
@@ -371,6 +387,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "One conversion's versions over time: what moved, when and why",
         params: &[
             Param::path(
@@ -390,14 +407,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::By {
-            param: "by",
-            choices: &[
-                ("campaign", report_columns::CREDITS_BY_CAMPAIGN),
-                ("channel", report_columns::CREDITS_BY_GROUP),
-                ("source", report_columns::CREDITS_BY_GROUP),
-            ],
-        },
+        output: report_columns::ATTRIBUTION,
+        command: Some(Command::named("attribution")),
         summary: "Credit per campaign, channel or source",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("first_touch")),
@@ -421,6 +432,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Credit per campaign under every model, side by side",
         params: &[
             CONVERSION.default(DefaultValue::Text("opportunity_won")),
@@ -445,6 +457,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::CAMPAIGNS),
+        command: Some(Command::named("campaigns")),
         summary: "Campaign cost, credit, ROI and ROAS",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("linear")),
@@ -471,6 +484,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Conversions credited to (no touch), by reason",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("last_touch")),
@@ -491,6 +505,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Markov removal effects or Shapley values",
         params: &[
             Param::query("model", "The data-driven model.")
@@ -530,6 +545,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "What-if attribution: any model with any parameters",
         params: &[
             Param::query(
@@ -594,6 +610,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
         params: &[
             AS_OF_AT,
@@ -635,6 +652,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::FollowUp,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::FOLLOW_UPS),
+        command: Some(Command::named("follow-ups")),
         summary: "Leads whose next follow-up is due",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, follow_ups_due),
@@ -647,6 +665,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::FollowUp,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::SPEED_TO_LEAD),
+        command: Some(Command::named("speed-to-lead")),
         summary: "Time from lead creation to first follow-up",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, speed_to_lead),
@@ -659,6 +678,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::FUNNEL),
+        command: Some(Command::named("funnel")),
         summary: "New leads per month and source, and conversion",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, funnel),
@@ -671,6 +691,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::People,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::DUPLICATES),
+        command: Some(Command::named("duplicates")),
         summary: "People who share a normalised e-mail or phone",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, duplicates),
@@ -683,6 +704,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::FollowUp,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::LEADS),
+        command: Some(Command::named("leads")),
         summary: "Open leads in priority order",
         params: &[OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, prioritised_leads),
@@ -695,6 +717,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::FollowUp,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::SCORES),
+        command: Some(Command::named("scores")),
         summary: "Leads by behavioural score",
         params: &[AT, OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, lead_scores),
@@ -706,10 +729,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
-        output: Output::Tables(&[
-            ("customers", report_columns::RFM_CUSTOMERS),
-            ("by_source", report_columns::RFM_SOURCES),
-        ]),
+        output: report_columns::RFM,
+        command: Some(Command::named("rfm").table("customers")),
         summary: "Recency, frequency and monetary value",
         params: &[AT, FORMAT, table(&["customers", "by_source"])],
         handler: |method| on(method, rfm),
@@ -722,6 +743,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Accounts,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "One record of an account",
         params: &[
             ACCOUNT_ID,
@@ -748,6 +770,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Accounts,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::UPSELL),
+        command: Some(Command::named("upsell")),
         summary: "Customers with post-sale support cases",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, upsell),
@@ -760,6 +783,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Marketing,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::LITERATURE),
+        command: Some(Command::named("literature")),
         summary: "Literature fulfilment per asset",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, literature),
@@ -772,6 +796,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Accounts,
         cost: Cost::Cheap,
         output: Output::Rows(report_columns::INTEREST),
+        command: Some(Command::named("interest").renamed(&[("id", "account")])),
         summary: "Product and topic interest across an account's contacts",
         params: &[ACCOUNT_ID, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, account_interest),
@@ -784,6 +809,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::FollowUp,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::OVERDUE),
+        command: Some(Command::named("overdue")),
         summary: "Leads whose follow-up is overdue",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, overdue_leads),
@@ -796,6 +822,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Routing,
         cost: Cost::Cheap,
         output: Output::Inferred,
+        command: None,
         summary: "Re-route a lead to a new owner",
         params: &[LEAD_ID],
         handler: |method| on(method, reroute::route_lead),
@@ -807,10 +834,12 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
-        output: Output::Tables(&[
-            ("months", report_columns::FORECAST_MONTHS),
-            ("deals", report_columns::FORECAST_DEALS),
-        ]),
+        output: report_columns::FORECAST,
+        command: Some(
+            Command::named("forecast")
+                .renamed(&[("table", "by")])
+                .table("months"),
+        ),
         summary: "Weighted pipeline forecast",
         params: &[FORMAT, table(&["months", "deals"])],
         handler: |method| on(method, forecast),
@@ -823,6 +852,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Admin,
         cost: Cost::Expensive,
         output: Output::Inferred,
+        command: None,
         summary: "Take an online, consistent backup of the store",
         params: &[],
         handler: |method| on(method, backup::backup),
@@ -835,6 +865,7 @@ pub static ROUTES: &[Route] = &[
         area: Area::Pipeline,
         cost: Cost::Expensive,
         output: Output::Rows(report_columns::SIGNALS),
+        command: Some(Command::named("signals")),
         summary: "Red/yellow/green indicators on open deals",
         params: &[
             AT,
