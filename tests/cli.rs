@@ -502,10 +502,11 @@ fn r16_import_backfills_legacy_leads_dated_at_creation_once_and_reports_bad_rows
             "Customer Referral",
             "2",
             "2",
-            "1",
+            // Floats as JSON writes them, at full precision.
+            "1.0",
             "2",
             "0",
-            "2",
+            "2.0",
             "undefined"
         ]
     );
@@ -562,15 +563,15 @@ fn the_new_reports_print_from_a_demo_store_in_every_format() {
         ),
         (
             &["report", "overdue"],
-            "person_id,name,owner_id,owner_kind,reason",
+            "person_id,name,company,owner_id,owner_kind,rule,lead_created_at,due_at,overdue_ms,reason",
         ),
         (
             &["report", "signals"],
-            "opportunity_id,opportunity,owner_id,kind,name,colour",
+            "opportunity_id,name,account_id,stage,owner_id,indicators.kind,indicators.name",
         ),
         (
             &["report", "campaigns"],
-            "campaign_id,campaign_name,members,responders,response_rate",
+            "campaign_id,campaign_name,channel,currency,cost_minor,members,responders,response_rate",
         ),
     ];
     for (args, header) in reports {

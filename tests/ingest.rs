@@ -163,7 +163,8 @@ fn a_report_refuses_a_model_the_engine_does_not_compute() {
     assert!(!report.status.success());
     assert!(
         text(&report.stderr).contains(
-            "--model: \"linear\" is not computed by the engine that wrote this store; its models are first_touch, last_touch"
+            // The API's words, naming the flag.
+            "--model: \"linear\" is not computed by this engine; the configured models are first_touch, last_touch"
         ),
         "{}",
         text(&report.stderr)

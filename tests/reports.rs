@@ -193,7 +193,7 @@ fn r13_the_cli_prints_the_funnel() {
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(
         text.starts_with("month,source,new_leads,converted_to_contact,contact_rate,became_customers,customer_rate,mean_days_to_first_win\n")
-            && text.contains("\n2026-01,google,4,2,0.50,2,0.50,20.0\n"),
+            && text.contains("\n2026-01,google,4,2,0.5,2,0.5,20.0\n"),
         "{text}"
     );
 }

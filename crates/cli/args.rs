@@ -31,15 +31,6 @@ pub(crate) fn parse_cli_range(
     touchline_api::params::parse_range(from, to).map_err(flag_error)
 }
 
-/// Parses `--at` (RFC 3339 or a date); absent means now.
-pub(crate) fn parse_at(text: Option<&str>) -> anyhow::Result<touchline_core::Timestamp> {
-    match text {
-        None => Ok(touchline_core::Timestamp::now()),
-        Some(text) => touchline_core::Timestamp::parse_lenient(text)
-            .with_context(|| format!("--at: {text:?} is not a date (2026-03-01) or RFC 3339 time")),
-    }
-}
-
 /// Refuses a model the store's engine does not compute: it has no credits, so
 /// every row would be zero.
 pub(crate) fn computed(queries: &Queries, model: Model) -> anyhow::Result<()> {

@@ -17,7 +17,7 @@ use touchline_engine::as_of::{AsOfReport, MAX_AS_OF_EVENTS, Moved};
 
 use crate::args::{flag_error, open_queries};
 use crate::output::{Format, Out, OutputArgs, TextTable, money};
-use crate::rows::{Cell, Column, Rows};
+use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Args)]
 pub struct AsOfArgs {

@@ -10,7 +10,7 @@ use touchline_attribution::{ConversionKind, Model};
 
 use crate::args::{open_queries, parse_cli_range, parse_conversion};
 use crate::output::{Format, Out, OutputArgs, TextTable, money};
-use crate::rows::{Cell, Column, Rows};
+use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Subcommand)]
 pub enum AttributionCommand {

@@ -19,7 +19,7 @@ use touchline_store::Table;
 
 use crate::args::{computed, open_queries, parse_cli_range, parse_conversion, parse_model};
 use crate::output::{Format, OutputArgs, TextTable, money};
-use crate::rows::{Cell, Column};
+use touchline_report_output::{Cell, Column};
 
 /// Conversions read from the store at a time.
 const PAGE: usize = 4096;

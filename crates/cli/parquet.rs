@@ -1,4 +1,4 @@
-//! `--format parquet`: a list report's typed rows ([`crate::rows`]) as an
+//! `--format parquet`: a list report's typed rows ([`touchline_report_output::Rows`]) as an
 //! Apache Parquet file, for BI tools and DuckDB.
 //!
 //! One Arrow field per report column, named as the CSV header: Utf8 text,
@@ -25,7 +25,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
-use crate::rows::{Cell, Column, Type};
+use touchline_report_output::{Cell, Column, Type};
 
 /// Rows per record batch: bounds the memory of one column's builder; the
 /// writer still gathers batches into row groups of up to a million rows.

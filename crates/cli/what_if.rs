@@ -12,7 +12,7 @@ use touchline_engine::what_if::{WhatIfAnswer, WhatIfError};
 
 use crate::args::open_queries;
 use crate::output::{Format, OutputArgs, TextTable, money};
-use crate::rows::{Cell, Column, Rows};
+use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Args)]
 pub struct WhatIfArgs {
@@ -145,7 +145,7 @@ fn render(answer: &WhatIfAnswer, format: Format) -> anyhow::Result<String> {
     let valued = !answer.conversion.is_person();
     Ok(match format {
         Format::Json => serde_json::to_string_pretty(answer)? + "\n",
-        Format::Csv | Format::Parquet => rows(answer).csv_lines(),
+        Format::Csv | Format::Parquet => rows(answer).csv(),
         Format::Table => {
             let mut out = format!(
                 "what-if on {}: {} conversions, {} eligible touches, as of log position {}\n",

@@ -557,7 +557,7 @@ async fn the_cli_answers_as_the_api_does_and_names_a_bad_flag() {
     assert_eq!(csv.lines().next(), api_csv.lines().next(), "{csv}");
     assert_eq!(csv.lines().count(), api_csv.lines().count(), "{csv}");
     assert!(
-        csv.contains("\nfair,The fair,events,EUR,0,0,1,100000,1,100000,1,0,1,0,"),
+        csv.contains("\nfair,The fair,events,EUR,0.0,0,1.0,100000,1.0,100000,1,0,1,0,"),
         "{csv}"
     );
 

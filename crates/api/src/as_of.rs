@@ -135,6 +135,7 @@ pub fn as_of_error(e: AsOfError) -> ApiError {
         e @ AsOfError::TooLarge { .. } => ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: e.to_string(),
+            param: None,
         },
     }
 }
@@ -166,6 +167,7 @@ fn answer(
         .map_err(|e| ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("cannot create a scratch directory for the past: {e}"),
+            param: None,
         })?;
     // The scratch store is closed (the rebuilt queries dropped) before the
     // directory goes.

@@ -58,12 +58,14 @@ pub(crate) async fn backup(
             Err(e @ StoreError::Backup { .. }) => Err(ApiError {
                 status: StatusCode::CONFLICT,
                 message: format!("dir: {e}"),
+                param: None,
             }),
             Err(e) => {
                 tracing::error!(error = %e, dir = %dir.display(), "backup failed");
                 Err(ApiError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     message: format!("the backup failed: {e}"),
+                    param: None,
                 })
             }
         }

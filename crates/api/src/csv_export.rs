@@ -1,23 +1,28 @@
-//! `?format=csv` on any list answer: the JSON rows flattened into CSV, for
-//! spreadsheets and SQL loaders. Nested objects become dotted columns
-//! (`amount.amount_minor`), arrays their JSON text; the columns are every key
-//! seen, in first-seen order. An answer with several lists (e.g. the forecast's
-//! `months` and `deals`) needs `table=` to pick one.
+//! `?format=csv` on any list answer, for spreadsheets and SQL loaders: the
+//! JSON rows written long by [`touchline_report_output`] under the columns the
+//! route table declares for the list ([`crate::routes::Output`]), or every
+//! field seen when it declares none. Nested objects become dotted columns
+//! (`amount.amount_minor`), a row's first list one row per value. An answer
+//! with several lists (e.g. the forecast's `months` and `deals`) needs
+//! `table=` to pick one. The CLI writes a report's CSV by the same
+//! declaration and code, so the two are the same bytes.
 //!
-//! Text is data, never a formula: a cell from a JSON string (or a column name)
-//! that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'`
-//! in front (OWASP, "CSV Injection"), so a spreadsheet shows it as text instead
-//! of evaluating it. JSON numbers are written as they are, so `-12.5` stays a
+//! Text is data, never a formula: a text cell (or a column name) that starts
+//! with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` in front
+//! (OWASP, "CSV Injection"), so a spreadsheet shows it as text instead of
+//! evaluating it. Numbers are written as JSON writes them, so `-12.5` stays a
 //! number.
 
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Query, Request};
+use axum::extract::{MatchedPath, Query, Request};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+
+use touchline_report_output::{Column, Rows};
 
 use crate::ApiError;
 use crate::params::{ParamError, Problem};
@@ -54,6 +59,11 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
             return bad_request(ParamError::not_a("format", other, "json or csv"));
         }
     }
+    let output = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|path| crate::routes::route(request.method(), path.as_str()))
+        .map(|route| route.output);
     let response = next.run(request).await;
     if !response.status().is_success() {
         return response;
@@ -79,11 +89,14 @@ pub async fn csv_export(request: Request, next: Next) -> Response {
     let Ok(value) = serde_json::from_slice::<Value>(&bytes) else {
         return bad_request(refused("format", "csv is only for JSON answers"));
     };
-    let rows = match pick_rows(value, params.get("table").map(String::as_str)) {
+    let table = params.get("table").map(String::as_str);
+    let rows = match pick_rows(value, table) {
         Ok(rows) => rows,
         Err(e) => return bad_request(e),
     };
-    match to_csv(&rows) {
+    let columns = output
+        .and_then(|output| output.columns(table, |name| params.get(name).map(String::as_str)));
+    match list_csv(columns, &rows) {
         Ok(text) => {
             let mut response = (
                 [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -141,145 +154,23 @@ fn pick_rows(value: Value, table: Option<&str>) -> Result<Vec<Value>, ParamError
     }
 }
 
-fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Object(fields) => {
-            for (key, field) in fields {
-                let name = if prefix.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                flatten(&name, field, out);
-            }
-        }
-        Value::Null => out.push((prefix.to_owned(), String::new())),
-        Value::String(s) => out.push((prefix.to_owned(), as_text(s))),
-        other => out.push((prefix.to_owned(), other.to_string())),
-    }
-}
-
-/// Text a spreadsheet will not evaluate: a leading `'` before a character that
-/// would start a formula (OWASP's list: `=`, `+`, `-`, `@`, tab, carriage return).
-fn as_text(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// Long format: a row whose first list field holds several values becomes one
-/// row per value, the other fields repeated (a comparison's `models`, a
-/// duplicate group's `person_ids`); an empty list leaves one row with the field
-/// empty. Any further list in the row is written in one cell, its values joined
-/// by `;` (JSON text for objects).
-fn explode(row: Value) -> Vec<Value> {
-    let Value::Object(fields) = row else {
-        return vec![row];
-    };
-    let Some(key) = fields
-        .iter()
-        .find(|(_, v)| v.is_array())
-        .map(|(k, _)| k.clone())
-    else {
-        return vec![Value::Object(fields)];
-    };
-    let mut base = fields;
-    for (k, v) in base.iter_mut() {
-        if *k != key
-            && let Value::Array(items) = v
-        {
-            let joined: Vec<String> = items
-                .iter()
-                .map(|i| match i {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect();
-            *v = Value::String(joined.join(";"));
-        }
-    }
-    let Some(Value::Array(items)) = base.get(&key).cloned() else {
-        return vec![Value::Object(base)];
-    };
-    if items.is_empty() {
-        base.insert(key, Value::Null);
-        return vec![Value::Object(base)];
-    }
-    items
-        .into_iter()
-        .map(|item| {
-            let mut row = base.clone();
-            row.insert(key.clone(), item);
-            Value::Object(row)
-        })
-        .collect()
-}
-
-fn to_csv(rows: &[Value]) -> Result<String, csv::Error> {
-    let rows: Vec<Value> = rows.iter().cloned().flat_map(explode).collect();
-    let flat: Vec<Vec<(String, String)>> = rows
-        .iter()
-        .map(|row| {
-            let mut cells = Vec::new();
-            flatten(if row.is_object() { "" } else { "value" }, row, &mut cells);
-            cells
-        })
-        .collect();
-    let mut columns: Vec<&str> = Vec::new();
-    for cells in &flat {
-        for (name, _) in cells {
-            if !columns.contains(&name.as_str()) {
-                columns.push(name);
-            }
-        }
-    }
-    // A field that is null in one row and an object in another is the object's
-    // columns, left empty.
-    let nested: Vec<String> = columns.iter().map(|c| format!("{c}.")).collect();
-    let columns: Vec<&str> = columns
-        .iter()
-        .filter(|c| {
-            !nested
-                .iter()
-                .any(|n| n.len() > c.len() + 1 && n.starts_with(&format!("{c}.")))
-        })
-        .copied()
-        .collect();
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    // Column names come from the answer's keys, some of which may be data.
-    writer.write_record(columns.iter().map(|c| as_text(c)))?;
-    for cells in &flat {
-        let lookup: HashMap<&str, &str> = cells
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        writer.write_record(columns.iter().map(|c| lookup.get(c).copied().unwrap_or("")))?;
-    }
-    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// The CSV of a list's JSON rows: under the route's declared columns, or
+/// every field seen when it declares none; both by the long-format rules of
+/// [`touchline_report_output`], which the CLI writes its CSV with too.
+pub fn list_csv(
+    columns: Option<&'static [Column]>,
+    rows: &[Value],
+) -> Result<String, touchline_report_output::OutputError> {
+    Ok(match columns {
+        Some(columns) => Rows::from_json(columns, rows)?.csv(),
+        None => touchline_report_output::infer(rows).csv(),
+    })
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nested_rows_flatten_into_dotted_columns() {
-        let rows = vec![
-            serde_json::json!({"id": "a", "amount": {"amount_minor": 150, "currency": "EUR"}, "rate": "undefined"}),
-            serde_json::json!({"id": "b, c", "amount": null, "tags": [1, 2], "rate": 0.5}),
-        ];
-        expect_test::expect![[r#"
-            id,amount.amount_minor,amount.currency,rate,tags
-            a,150,EUR,undefined,
-            "b, c",,,0.5,1
-            "b, c",,,0.5,2
-        "#]]
-        .assert_eq(&to_csv(&rows).unwrap());
-    }
 
     #[test]
     fn text_that_would_start_a_formula_is_neutralised_and_numbers_stay() {
@@ -292,7 +183,7 @@ mod tests {
             serde_json::json!({"name": "\r=1", "value": 1}),
             serde_json::json!({"name": "a=b", "value": -3, "=HYPERLINK(1)": "x"}),
         ];
-        let text = to_csv(&rows).unwrap();
+        let text = list_csv(None, &rows).unwrap();
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
         assert_eq!(header, ["name", "value", "'=HYPERLINK(1)"]);
@@ -326,24 +217,6 @@ mod tests {
         assert_eq!(err.name, "table");
         assert!(err.to_string().contains("months"), "{err}");
         assert_eq!(pick_rows(value, Some("months")).unwrap().len(), 1);
-    }
-
-    #[test]
-    fn lists_in_a_row_are_written_long() {
-        let rows = vec![
-            serde_json::json!({"campaign_id": "c1", "models": [
-                {"model": "first_touch", "conversions": 1.0},
-                {"model": "last_touch", "conversions": 0.5}
-            ], "tags": ["a", "b"]}),
-            serde_json::json!({"campaign_id": "c2", "models": [], "tags": []}),
-        ];
-        assert_eq!(
-            to_csv(&rows).unwrap(),
-            "campaign_id,models.model,models.conversions,tags\n\
-             c1,first_touch,1.0,a;b\n\
-             c1,last_touch,0.5,a;b\n\
-             c2,,,\n"
-        );
     }
 
     #[test]

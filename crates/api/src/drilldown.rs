@@ -97,6 +97,7 @@ pub(crate) async fn conversion_history(
             Err(e @ HistoryError::TooLarge { .. }) => Err(ApiError {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 message: e.to_string(),
+                param: None,
             }),
         },
     )

@@ -202,6 +202,14 @@ pub(crate) struct TouchEntry<'v> {
     topic: &'v str,
     occurred_at: Timestamp,
     recorded_at: Timestamp,
+    provenance: Provenance<'v>,
+}
+
+/// Where a touch comes from (the OpenAPI `TouchProvenance`).
+#[derive(Serialize)]
+pub(crate) struct Provenance<'v> {
+    origin: touchline_core::TouchOrigin,
+    source: &'v str,
 }
 
 impl<'v> TouchEntry<'v> {
@@ -216,6 +224,10 @@ impl<'v> TouchEntry<'v> {
             topic: &entry.topic,
             occurred_at: entry.occurred_at,
             recorded_at: entry.recorded_at,
+            provenance: Provenance {
+                origin: entry.provenance.origin,
+                source: &entry.provenance.source,
+            },
         }
     }
 }

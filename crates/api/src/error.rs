@@ -7,6 +7,10 @@ use super::*;
 pub struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
+    /// The parameter at fault, as data: the answer carries it as a response
+    /// extension, so an in-process caller (the CLI) names its flag without
+    /// taking the message apart.
+    pub(crate) param: Option<ParamError>,
 }
 
 impl ApiError {
@@ -14,6 +18,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             message: message.into(),
+            param: None,
         }
     }
 
@@ -21,6 +26,7 @@ impl ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
             message: message.into(),
+            param: None,
         }
     }
 }
@@ -28,7 +34,10 @@ impl ApiError {
 /// A bad parameter is the caller's 400, its message naming the parameter.
 impl From<ParamError> for ApiError {
     fn from(e: ParamError) -> Self {
-        ApiError::bad_request(e.to_string())
+        ApiError {
+            param: Some(e.clone()),
+            ..ApiError::bad_request(e.to_string())
+        }
     }
 }
 
@@ -38,16 +47,21 @@ impl From<touchline_engine::EngineError> for ApiError {
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("the store could not answer: {e}"),
+            param: None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if let Some(param) = self.param {
+            response.extensions_mut().insert(param);
+        }
+        response
     }
 }

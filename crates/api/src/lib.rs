@@ -67,6 +67,7 @@ pub mod params;
 mod parked;
 mod persons;
 mod records;
+pub mod report_columns;
 mod reroute;
 pub mod routes;
 pub mod what_if;
@@ -197,6 +198,7 @@ pub fn router_with_limits(
             ApiError {
                 status: StatusCode::METHOD_NOT_ALLOWED,
                 message: format!("method {method} is not allowed on this route"),
+                param: None,
             }
         })
         .with_state(AppState {
@@ -221,6 +223,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| ApiError {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         message: format!("query task failed: {e}"),
+        param: None,
     })?
 }
 
@@ -660,6 +663,7 @@ async fn data_driven_report(
                 DataDrivenReportError::Model(e) => ApiError {
                     status: StatusCode::UNPROCESSABLE_ENTITY,
                     message: e.to_string(),
+                    param: None,
                 },
             })
     })

@@ -66,6 +66,7 @@ pub(crate) async fn serve() -> Response {
         Err(e) => crate::ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             message: format!("the API description is broken: {e}"),
+            param: None,
         }
         .into_response(),
     }

@@ -175,6 +175,25 @@ impl Param {
         Param { examples, ..self }
     }
 
+    /// Refuses a value a choice parameter does not take, in the words the
+    /// API's parsers use (`"weeks" is not months or deals`). For the
+    /// parameters no handler parses, such as `table` outside CSV.
+    pub fn check_choice(&self, value: &str) -> Result<(), crate::ParamError> {
+        let ParamType::OneOf(choices) = self.kind else {
+            return Ok(());
+        };
+        let names = choices.names();
+        if names.contains(&value) {
+            return Ok(());
+        }
+        let expected = match names.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "a choice".to_owned(),
+        };
+        Err(crate::ParamError::not_a(self.name, value, expected))
+    }
+
     const fn shared(self, component: &'static str) -> Param {
         Param {
             shared_as: Some(component),
@@ -234,13 +253,18 @@ pub const OWNER: Param =
 pub const FORMAT: Param = Param::query(
     "format",
     "`csv` answers the list as CSV (`text/csv; charset=utf-8`): one header row, one row per \
-     item; nested objects become dotted columns (`amount.amount_minor`), arrays their JSON text, \
-     null an empty cell; the columns are every key seen, in first-seen order. Any other value is \
-     a 400 before the handler runs. Errors stay JSON. Text never becomes a formula: a cell from \
-     a JSON string, and a column name, that starts with `=`, `+`, `-`, `@`, a tab or a carriage \
-     return is written with a single quote `'` in front (OWASP, CSV injection), e.g. \
-     `'=SUM(A1)`, `'+1`, `'-x`; JSON numbers are written as they are, so `-12.5` stays a number. \
-     `X-Total-Count` and `Link` of a paged answer hold for the CSV rows too. An export is an \
+     item in long format: nested objects become dotted columns (`amount.amount_minor`), a row's \
+     first list one row per element with the other fields repeated (an empty list one row with \
+     its fields empty), any further list one cell joined by `;`; null is an empty cell. The \
+     columns are the answer's fields in its order (a report's are declared, so even an empty \
+     answer has its header; elsewhere every key seen, in first-seen order). Numbers are written \
+     as JSON writes them, at full precision; `true`/`false` as in JSON. Any other value is a \
+     400 before the handler runs. Errors stay JSON. Text never becomes a formula: a text cell, \
+     and a column name, that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is \
+     written with a single quote `'` in front (OWASP, CSV injection), e.g. `'=SUM(A1)`, `'+1`, \
+     `'-x`; numbers are not text, so `-12.5` stays a number. `X-Total-Count` and `Link` of a \
+     paged answer hold for the CSV rows too (they count items, before the long format). The \
+     CLI's `--format csv` of the same report and query is the same bytes. An export is an \
      expensive request (503 with `Retry-After` beyond the limit).",
 )
 .one_of(&["json", "csv"])

@@ -496,7 +496,11 @@ fn a_person_answers_the_documented_fields_only() {
                   "asset": "",
                   "topic": "pricing",
                   "occurred_at": "1970-01-01T00:00:02.000Z",
-                  "recorded_at": "1970-01-01T00:00:02.000Z"
+                  "recorded_at": "1970-01-01T00:00:02.000Z",
+                  "provenance": {
+                    "origin": "recorded",
+                    "source": ""
+                  }
                 }
               ],
               "touch_count": 1,
@@ -562,7 +566,11 @@ fn a_lead_summary_answers_the_documented_fields_only() {
                 "asset": "",
                 "topic": "pricing",
                 "occurred_at": "1970-01-01T00:00:02.000Z",
-                "recorded_at": "1970-01-01T00:00:02.000Z"
+                "recorded_at": "1970-01-01T00:00:02.000Z",
+                "provenance": {
+                  "origin": "recorded",
+                  "source": ""
+                }
               },
               "last_touch": {
                 "seq": 2,
@@ -573,7 +581,11 @@ fn a_lead_summary_answers_the_documented_fields_only() {
                 "asset": "",
                 "topic": "pricing",
                 "occurred_at": "1970-01-01T00:00:02.000Z",
-                "recorded_at": "1970-01-01T00:00:02.000Z"
+                "recorded_at": "1970-01-01T00:00:02.000Z",
+                "provenance": {
+                  "origin": "recorded",
+                  "source": ""
+                }
               },
               "touch_count": 1,
               "converted": {

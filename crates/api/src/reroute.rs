@@ -87,6 +87,7 @@ fn read_error(e: axum::Error, limit: usize) -> ApiError {
         ApiError {
             status: StatusCode::PAYLOAD_TOO_LARGE,
             message: format!("body: larger than the limit of {limit} bytes"),
+            param: None,
         }
     } else {
         ApiError::bad_request(format!("body: cannot be read: {e}"))
@@ -119,6 +120,7 @@ pub(crate) async fn route_lead(
         return Err(ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: "this instance takes no commands (no event sink configured)".into(),
+            param: None,
         });
     };
     blocking(move || {
@@ -134,6 +136,7 @@ pub(crate) async fn route_lead(
         commands.submit(envelope).map_err(|e| ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: format!("the re-routing was not recorded: {e}"),
+            param: None,
         })?;
         Ok((
             StatusCode::ACCEPTED,

@@ -1,9 +1,10 @@
 //! The route table: every route of the API is one row of [`ROUTES`] (the rows
 //! are in `table.rs`): method, path, operation id, tag, access area, cost,
-//! summary, parameters and handler. The router, the access areas
-//! ([`Area::of`]), the costs ([`Cost::of`]) and the paths of the OpenAPI
-//! document ([`crate::openapi_document`]) are all read from it, so a route is
-//! added in one place and they cannot disagree.
+//! the columns its list answers are written with, summary, parameters and
+//! handler. The router, the access areas ([`Area::of`]), the costs
+//! ([`Cost::of`]), the CSV export and the paths of the OpenAPI document
+//! ([`crate::openapi_document`]) are all read from it, so a route is added in
+//! one place and they cannot disagree.
 
 use axum::Router;
 use axum::routing::{MethodFilter, MethodRouter};
@@ -12,6 +13,7 @@ use crate::AppState;
 use crate::access::Area;
 use crate::limits::Cost;
 use crate::param_spec::Param;
+use touchline_report_output::Column;
 
 mod table;
 pub use table::ROUTES;
@@ -86,6 +88,98 @@ impl Tag {
     }
 }
 
+/// The columns a route's list answer is written with: by `format=csv`, and
+/// by the CLI as a table, CSV or Parquet ([`crate::report_columns`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    /// Every field the answer holds, in first-seen order (a record's lists,
+    /// the status).
+    Inferred,
+    /// The answer's one list.
+    Rows(&'static [Column]),
+    /// An answer of several lists: `table=` names one.
+    Tables(&'static [(&'static str, &'static [Column])]),
+    /// Rows whose shape follows a parameter (`by`): the columns for each of
+    /// its values; absent, the first.
+    By {
+        param: &'static str,
+        choices: &'static [(&'static str, &'static [Column])],
+    },
+}
+
+impl Output {
+    /// The declared columns for the list `table` (when the answer holds
+    /// several) under the request's parameters, if the route declares them.
+    pub fn columns<'a>(
+        &self,
+        table: Option<&str>,
+        param: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<&'static [Column]> {
+        match *self {
+            Output::Inferred => None,
+            Output::Rows(columns) => Some(columns),
+            Output::Tables(tables) => {
+                let table = table?;
+                tables.iter().find(|(t, _)| *t == table).map(|(_, c)| *c)
+            }
+            Output::By {
+                param: name,
+                choices,
+            } => match param(name) {
+                Some(value) => choices.iter().find(|(v, _)| *v == value).map(|(_, c)| *c),
+                None => choices.first().map(|(_, c)| *c),
+            },
+        }
+    }
+}
+
+/// The CLI command a route is: `touchline report <name>`, its flags the
+/// route's parameters (`format` aside, the CLI's own `--format` taking
+/// table and parquet too), each `--<name>` with `_` as `-` unless renamed
+/// here, its help the route's summary and the parameters' descriptions. The
+/// command sends the route's request to the API in process, so its checks,
+/// errors and answer are the route's.
+#[derive(Debug, Clone, Copy)]
+pub struct Command {
+    pub name: &'static str,
+    /// Flags spelled otherwise than their parameter: (parameter, flag), e.g.
+    /// the forecast's `table` is `--by`, an account's `{id}` `--account`.
+    pub renamed: &'static [(&'static str, &'static str)],
+    /// Of an answer of several lists, the one printed unless a flag picks
+    /// another.
+    pub table: Option<&'static str>,
+}
+
+impl Command {
+    /// `touchline report <name>`, each flag named for its parameter.
+    pub const fn named(name: &'static str) -> Command {
+        Command {
+            name,
+            renamed: &[],
+            table: None,
+        }
+    }
+
+    pub const fn renamed(self, renamed: &'static [(&'static str, &'static str)]) -> Command {
+        Command { renamed, ..self }
+    }
+
+    pub const fn table(self, table: &'static str) -> Command {
+        Command {
+            table: Some(table),
+            ..self
+        }
+    }
+
+    /// The flag of a parameter, without its `--`.
+    pub fn flag(&self, param: &str) -> String {
+        self.renamed
+            .iter()
+            .find(|(p, _)| *p == param)
+            .map_or_else(|| param.replace('_', "-"), |(_, flag)| (*flag).to_owned())
+    }
+}
+
 /// One route: what the router, the access check, the request limits and the
 /// OpenAPI document know of it.
 #[derive(Debug)]
@@ -101,6 +195,10 @@ pub struct Route {
     pub area: Area,
     /// Whether it needs a permit ([`crate::limits`]).
     pub cost: Cost,
+    /// How its list answers are written as CSV, tables and Parquet.
+    pub output: Output,
+    /// The `touchline report` command that asks it, if one does.
+    pub command: Option<Command>,
     /// One line: what it answers.
     pub summary: &'static str,
     /// Its path parameters and the query parameters it reads.
@@ -123,6 +221,13 @@ pub(crate) fn router() -> Router<AppState> {
 /// as the path's area says, as for any request.
 pub(crate) fn area_of(path: &str) -> Option<Area> {
     ROUTES.iter().find(|r| r.path == path).map(|r| r.area)
+}
+
+/// The route of a method and path pattern.
+pub fn route(method: &axum::http::Method, path: &str) -> Option<&'static Route> {
+    ROUTES
+        .iter()
+        .find(|r| r.path == path && r.method.http() == *method)
 }
 
 /// The cost of a path pattern; routes of one path share it too.

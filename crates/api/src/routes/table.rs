@@ -5,13 +5,14 @@
 use axum::routing::on;
 use touchline_engine::what_if::{MAX_HALF_LIFE_DAYS, MAX_MOVED_LIMIT};
 
-use super::{Method, Route, Tag};
+use super::{Command, Method, Output, Route, Tag};
 use crate::access::Area;
 use crate::limits::Cost;
 use crate::param_spec::{
     AT, DefaultValue, FORMAT, FROM, LIMIT, OFFSET, OWNER, Param, SYNTHESIZED, TO, conversion_names,
     model_names, table,
 };
+use crate::report_columns;
 use crate::*;
 
 /// The id of a lead: a person, followed through merges.
@@ -72,6 +73,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
+        command: None,
         summary: "This document",
         params: &[],
         handler: |method| on(method, openapi::serve),
@@ -83,6 +86,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
+        command: None,
         summary: "Liveness",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -94,6 +99,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
+        command: None,
         summary: "Liveness (for orchestrators)",
         params: &[],
         handler: |method| on(method, operations::healthz),
@@ -105,6 +112,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Public,
         cost: Cost::Free,
+        output: Output::Inferred,
+        command: None,
         summary: "Readiness",
         params: &[],
         handler: |method| on(method, operations::readyz),
@@ -116,6 +125,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Counters, covered Kafka offsets, lag, readiness, stalled partitions",
         params: &[
             FORMAT,
@@ -130,6 +141,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Every metric in the OpenMetrics text format",
         params: &[],
         handler: |method| on(method, operations::prometheus),
@@ -141,6 +154,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Operations,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Outbox records Kafka refused for good",
         params: &[
             Param::query(
@@ -163,6 +178,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "A person",
         params: &[
             Param::path("id", "The person id."),
@@ -198,6 +215,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "A person's events from the log",
         params: &[
             Param::path(
@@ -225,6 +244,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::People,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "A lead summary",
         params: &[LEAD_ID, FORMAT, table(&["opportunity_ids"])],
         handler: |method| on(method, lead),
@@ -236,6 +257,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Every model's credits for the lead-created conversion",
         params: &[LEAD_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, lead_attribution),
@@ -247,6 +270,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Opportunities,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "An opportunity",
         params: &[
             OPPORTUNITY_ID,
@@ -265,6 +290,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Opportunities,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Every model's credits for the opportunity-created conversion",
         params: &[OPPORTUNITY_ID, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, opportunity_attribution),
@@ -276,6 +303,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Campaigns,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Every campaign with its counts",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, campaigns),
@@ -287,6 +316,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Campaigns,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "The deals and people a campaign influenced, with every model's credit",
         params: &[
             Param::path("id", "The campaign id."),
@@ -332,6 +363,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Conversions,
         area: Area::Marketing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "One conversion under every model",
         params: &[
             Param::path(
@@ -353,6 +386,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Conversions,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "One conversion's versions over time: what moved, when and why",
         params: &[
             Param::path(
@@ -372,6 +407,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: report_columns::ATTRIBUTION,
+        command: Some(Command::named("attribution")),
         summary: "Credit per campaign, channel or source",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("first_touch")),
@@ -395,6 +432,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Credit per campaign under every model, side by side",
         params: &[
             CONVERSION.default(DefaultValue::Text("opportunity_won")),
@@ -418,6 +457,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::CAMPAIGNS),
+        command: Some(Command::named("campaigns")),
         summary: "Campaign cost, credit, ROI and ROAS",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("linear")),
@@ -443,6 +484,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Conversions credited to (no touch), by reason",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("last_touch")),
@@ -462,6 +505,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Markov removal effects or Shapley values",
         params: &[
             Param::query("model", "The data-driven model.")
@@ -501,6 +546,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "What-if attribution: any model with any parameters",
         params: &[
             Param::query(
@@ -565,6 +612,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
         params: &[
             AS_OF_AT,
@@ -605,6 +654,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::FOLLOW_UPS),
+        command: Some(Command::named("follow-ups")),
         summary: "Leads whose next follow-up is due",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, follow_ups_due),
@@ -616,6 +667,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SPEED_TO_LEAD),
+        command: Some(Command::named("speed-to-lead")),
         summary: "Time from lead creation to first follow-up",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, speed_to_lead),
@@ -627,6 +680,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::FUNNEL),
+        command: Some(Command::named("funnel")),
         summary: "New leads per month and source, and conversion",
         params: &[FROM, TO, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, funnel),
@@ -638,6 +693,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::People,
         area: Area::People,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::DUPLICATES),
+        command: Some(Command::named("duplicates")),
         summary: "People who share a normalised e-mail or phone",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, duplicates),
@@ -649,6 +706,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::LEADS),
+        command: Some(Command::named("leads")),
         summary: "Open leads in priority order",
         params: &[OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, prioritised_leads),
@@ -660,6 +719,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SCORES),
+        command: Some(Command::named("scores")),
         summary: "Leads by behavioural score",
         params: &[AT, OWNER, LEAD_LIST_LIMIT_PARAM, OFFSET, FORMAT],
         handler: |method| on(method, lead_scores),
@@ -671,6 +732,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: report_columns::RFM,
+        command: Some(Command::named("rfm").table("customers")),
         summary: "Recency, frequency and monetary value",
         params: &[AT, FORMAT, table(&["customers", "by_source"])],
         handler: |method| on(method, rfm),
@@ -682,6 +745,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Accounts,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "One record of an account",
         params: &[
             ACCOUNT_ID,
@@ -707,6 +772,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Accounts,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::UPSELL),
+        command: Some(Command::named("upsell")),
         summary: "Customers with post-sale support cases",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, upsell),
@@ -718,6 +785,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::LITERATURE),
+        command: Some(Command::named("literature")),
         summary: "Literature fulfilment per asset",
         params: &[LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, literature),
@@ -729,6 +798,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Accounts,
         area: Area::Accounts,
         cost: Cost::Cheap,
+        output: Output::Rows(report_columns::INTEREST),
+        command: Some(Command::named("interest").renamed(&[("id", "account")])),
         summary: "Product and topic interest across an account's contacts",
         params: &[ACCOUNT_ID, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, account_interest),
@@ -740,6 +811,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::FollowUp,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::OVERDUE),
+        command: Some(Command::named("overdue")),
         summary: "Leads whose follow-up is overdue",
         params: &[AT, OWNER, LIMIT, OFFSET, FORMAT],
         handler: |method| on(method, overdue_leads),
@@ -751,6 +824,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Leads,
         area: Area::Routing,
         cost: Cost::Cheap,
+        output: Output::Inferred,
+        command: None,
         summary: "Re-route a lead to a new owner",
         params: &[LEAD_ID],
         handler: |method| on(method, reroute::route_lead),
@@ -762,6 +837,12 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: report_columns::FORECAST,
+        command: Some(
+            Command::named("forecast")
+                .renamed(&[("table", "by")])
+                .table("months"),
+        ),
         summary: "Weighted pipeline forecast",
         params: &[FORMAT, table(&["months", "deals"])],
         handler: |method| on(method, forecast),
@@ -773,6 +854,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::System,
         area: Area::Admin,
         cost: Cost::Expensive,
+        output: Output::Inferred,
+        command: None,
         summary: "Take an online, consistent backup of the store",
         params: &[],
         handler: |method| on(method, backup::backup),
@@ -784,6 +867,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Pipeline,
         cost: Cost::Expensive,
+        output: Output::Rows(report_columns::SIGNALS),
+        command: Some(Command::named("signals")),
         summary: "Red/yellow/green indicators on open deals",
         params: &[
             AT,
