@@ -79,37 +79,39 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
     ]);
     assert!(table.status.success(), "{}", stderr(&table));
     assert!(stdout(&table).contains("EUR"), "{}", stdout(&table));
-    // Replay rebuilds the same views from the log.
-    let before = stdout(&touchline(&[
-        "report",
-        "attribution",
-        "--db",
-        db,
-        "--format",
-        "csv",
-    ]));
-    let replay = Command::new(env!("CARGO_BIN_EXE_touchline"))
-        .arg("replay")
-        .env("TOUCHLINE_STORE_PATH", db)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(replay.status.success(), "{}", stderr(&replay));
+    // Replay rebuilds the same views from the log, on any number of threads.
+    let reports = || {
+        ["attribution", "campaigns"].map(|report| {
+            stdout(&touchline(&[
+                "report", report, "--db", db, "--format", "csv",
+            ]))
+        })
+    };
+    let before = reports();
+    for threads in [None, Some("1"), Some("3")] {
+        let mut replay = Command::new(env!("CARGO_BIN_EXE_touchline"));
+        replay.arg("replay");
+        if let Some(threads) = threads {
+            replay.args(["--threads", threads]);
+        }
+        let replay = replay
+            .env("TOUCHLINE_STORE_PATH", db)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(replay.status.success(), "{}", stderr(&replay));
+        assert!(
+            stdout(&replay).starts_with("replayed "),
+            "{}",
+            stdout(&replay)
+        );
+        assert_eq!(reports(), before, "replayed on {threads:?} threads");
+    }
+    let zero = touchline(&["replay", "--threads", "0"]);
     assert!(
-        stdout(&replay).starts_with("replayed "),
+        !zero.status.success() && stderr(&zero).contains("--threads"),
         "{}",
-        stdout(&replay)
-    );
-    assert_eq!(
-        stdout(&touchline(&[
-            "report",
-            "attribution",
-            "--db",
-            db,
-            "--format",
-            "csv"
-        ])),
-        before
+        stderr(&zero)
     );
     // One record of an account (R9).
     let account = touchline(&["report", "account", "--db", db, "--id", "acc-0000000"]);

@@ -68,6 +68,10 @@ enum Command {
         /// views written out (faster, about 1 GB per million events).
         #[arg(long, default_value_t = touchline_engine::REBUILD_IN_MEMORY_EVENTS)]
         in_memory_events: usize,
+        /// Threads folding those events, each the co-location groups of its
+        /// own (default: every core); the result does not depend on it.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        threads: Option<u16>,
     },
     /// Backfill leads from an old system's CSV export: one campaign per lead
     /// source, one touch per lead at its creation date (into a stopped engine's
@@ -213,7 +217,12 @@ fn main() -> std::process::ExitCode {
         Command::Replay {
             config,
             in_memory_events,
-        } => run::replay(config.as_deref(), in_memory_events),
+            threads,
+        } => run::replay(
+            config.as_deref(),
+            in_memory_events,
+            threads.map(usize::from),
+        ),
         Command::Report { report } => report::run(report),
         Command::Attribution { command } => attribution::run_attribution(*command),
         Command::Token { command } => token(command),

@@ -124,7 +124,11 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
 }
 
 /// `touchline replay`: rebuilds the views from the log, with a progress bar.
-pub fn replay(config_path: Option<&Path>, in_memory_events: usize) -> anyhow::Result<()> {
+pub fn replay(
+    config_path: Option<&Path>,
+    in_memory_events: usize,
+    threads: Option<usize>,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
     let path = &config.store.path;
     if !path.exists() {
@@ -145,7 +149,9 @@ pub fn replay(config_path: Option<&Path>, in_memory_events: usize) -> anyhow::Re
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let before = engine.metrics().snapshot().attribution_versions;
-    engine.rebuild_folding_in_memory(in_memory_events, |done, total| {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    engine.rebuild_in_groups(in_memory_events, threads, |done, total| {
         bar.set_length(total);
         bar.set_position(done);
     })?;
