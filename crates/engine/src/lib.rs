@@ -54,8 +54,8 @@ mod synthesized;
 pub mod what_if;
 
 pub use apply::{
-    Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, InMemoryEngine,
-    MessageSource, REBUILD_IN_MEMORY_EVENTS,
+    Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, Handover,
+    InMemoryEngine, MessageSource, REBUILD_IN_MEMORY_EVENTS,
 };
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, PublishedAttribution,

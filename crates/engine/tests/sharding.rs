@@ -6,9 +6,10 @@
 //! is sent again to its new shard, where it arrives late and out of order.
 //!
 //! The shards here are engines in one process, and a move is
-//! `Engine::hand_over` on the shard a group leaves, its events applied on the
-//! shard it joins. Every view then lives on exactly one shard, campaign
-//! counters add up across shards, and no conversion is live twice. This checks
+//! `Engine::hand_over` on the shard a group leaves and `Engine::take_over` on
+//! the shard it joins. Every view then lives on exactly one shard, campaign
+//! counters add up across shards, no conversion is live twice, and a moved
+//! credit set's versions go on above those it reached before. This checks
 //! the contract, the fold and the hand-over, not the Kafka transport.
 
 use std::collections::BTreeMap;
@@ -210,6 +211,8 @@ fn subject(conversion_id: &str) -> Entity {
 /// Hand-overs done by every sharded run so far, so a test can tell that its
 /// groups did move.
 static HAND_OVERS: AtomicU64 = AtomicU64::new(0);
+/// Moved credit sets whose versions were checked to go on.
+static VERSIONS_CHECKED: AtomicU64 = AtomicU64::new(0);
 
 fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String> {
     let mut shard = Shard::open(config);
@@ -232,6 +235,8 @@ fn sharded(
 ) -> BTreeMap<String, String> {
     let mut shards: Vec<Shard> = (0..count).map(|_| Shard::open(config)).collect();
     let mut directory = Directory::default();
+    // The highest version each moved credit set had reached where it left.
+    let mut published: BTreeMap<String, u64> = BTreeMap::new();
     for envelope in events {
         let route = directory.route(&envelope.event, count);
         let Some((to, key)) = route.shard.zip(route.key) else {
@@ -246,11 +251,18 @@ fn sharded(
         for from in route.moves_from {
             let shard = &mut shards[from as usize];
             shard.flush();
-            let moved = shard.engine.hand_over(&members).expect("hand over");
-            HAND_OVERS.fetch_add(u64::from(!moved.is_empty()), Ordering::Relaxed);
-            for e in moved {
-                shards[to as usize].send(e, batch);
+            let handover = shard.engine.hand_over(&members).expect("hand over");
+            HAND_OVERS.fetch_add(u64::from(!handover.is_empty()), Ordering::Relaxed);
+            for (conversion, view) in &handover.conversions {
+                for (model, version) in &view.retired {
+                    let key = format!("{}/{conversion}", model.name());
+                    let top = published.entry(key).or_default();
+                    *top = (*top).max(*version);
+                }
             }
+            let shard = &mut shards[to as usize];
+            shard.flush();
+            shard.engine.take_over(handover).expect("take over");
         }
         shards[to as usize].send(envelope.clone(), batch);
     }
@@ -302,6 +314,25 @@ fn sharded(
                 );
             }
         }
+    }
+    // Versions go on where a moved credit set left off: a consumer never sees
+    // one go back.
+    for (_, store) in &stores {
+        store
+            .for_each(Table::Conversions, |id, view: ConversionView| {
+                for result in &view.results {
+                    let key = format!("{}/{id}", result.model.name());
+                    if let Some(left) = published.get(&key) {
+                        assert!(
+                            result.version > *left,
+                            "{key}: {left} then {}",
+                            result.version
+                        );
+                        VERSIONS_CHECKED.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+            .expect("conversions");
     }
     let mut out = credits(&stores, |shard, key| {
         let home = shard_of(&directory.key(&subject(key)), count) as usize;
@@ -391,6 +422,10 @@ fn the_worlds_cross_shard_links_meet_on_every_shard_count() {
         }
     }
     assert!(HAND_OVERS.load(Ordering::Relaxed) > 0, "some group moved");
+    assert!(
+        VERSIONS_CHECKED.load(Ordering::Relaxed) > 0,
+        "some credit set moved"
+    );
 }
 
 /// The harness can tell: keyed by each event's subject alone, as Kafka

@@ -1,6 +1,7 @@
 //! Handing a group over to another shard (`touchline_core::colocation`): its
 //! events leave this shard's log with everything folded from them, in one
-//! commit, and go to the shard the group now lives on.
+//! commit, and go to the shard the group now lives on, with the versions its
+//! credit sets reached, so that the versions published for them only go up.
 
 use std::collections::BTreeMap;
 
@@ -74,9 +75,24 @@ fn conversion_ids(member: &Entity) -> Vec<String> {
         .collect()
 }
 
+/// A group on its way from one shard to another: its events in log order, and
+/// its conversions retracted, remembering the last version of each model's
+/// credit set. [`Engine::take_over`] on the shard it joins receives it.
+#[derive(Debug, Default)]
+pub struct Handover {
+    pub events: Vec<Envelope>,
+    pub conversions: Vec<(String, ConversionView)>,
+}
+
+impl Handover {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.conversions.is_empty()
+    }
+}
+
 impl Engine {
-    /// Removes the group made of `members` from this shard and returns its
-    /// events, in log order, for the shard it moves to: the events leave the
+    /// Removes the group made of `members` from this shard and returns it for
+    /// the shard it moves to ([`Engine::take_over`]): the events leave the
     /// log, their ids and stream indexes; the group's people, accounts,
     /// opportunities and conversions leave the views, along with credit sets
     /// not yet published; every campaign's counters give back the group's
@@ -85,7 +101,7 @@ impl Engine {
     ///
     /// Campaign metadata stays (every shard has every campaign's), and so do
     /// the engine's cumulative counters.
-    pub fn hand_over(&mut self, members: &[Entity]) -> Result<Vec<Envelope>, EngineError> {
+    pub fn hand_over(&mut self, members: &[Entity]) -> Result<Handover, EngineError> {
         self.flush()?;
         self.writer.check()?;
         // The overlay may hold views this removes.
@@ -111,6 +127,7 @@ impl Engine {
             commit.remove(*seq, envelope);
         }
         let mut conversions = HashSet::new();
+        let mut leaving = Vec::new();
         for member in members {
             let table = match member.kind {
                 StreamKind::Person => Table::Persons,
@@ -120,6 +137,13 @@ impl Engine {
             };
             commit.delete(table, &member.id);
             for conversion in conversion_ids(member) {
+                if let Some(mut view) = self
+                    .store
+                    .get::<ConversionView>(Table::Conversions, &conversion)?
+                {
+                    view.retire_all();
+                    leaving.push((conversion.clone(), view));
+                }
                 commit.delete(Table::Conversions, &conversion);
                 conversions.insert(conversion);
             }
@@ -141,7 +165,49 @@ impl Engine {
             }
         }
         self.store.write(commit)?;
-        Ok(logged)
+        Ok(Handover {
+            events: logged,
+            conversions: leaving,
+        })
+    }
+
+    /// Receives a group another shard handed over: its conversions first, as
+    /// retracted views that remember their versions (so the credit sets this
+    /// shard computes for them continue above what the other shard
+    /// published), then its events, as one batch that dedupes and folds them
+    /// as any other. A conversion this shard already holds keeps its own
+    /// results; only the remembered versions of models it has no result for
+    /// are raised.
+    pub fn take_over(&mut self, handover: Handover) -> Result<BatchOutcome, EngineError> {
+        self.flush()?;
+        self.writer.check()?;
+        self.overlay = Overlay::default();
+        let mut commit = self.store.commit();
+        for (key, arriving) in &handover.conversions {
+            let view = match self.store.get::<ConversionView>(Table::Conversions, key)? {
+                None => arriving.clone(),
+                Some(mut here) => {
+                    for (model, version) in &arriving.retired {
+                        if here.result(*model).is_some() {
+                            continue;
+                        }
+                        match here.retired.iter_mut().find(|(m, _)| m == model) {
+                            Some((_, kept)) => *kept = (*kept).max(*version),
+                            None => here.retired.push((*model, *version)),
+                        }
+                    }
+                    here
+                }
+            };
+            commit.put_view(Table::Conversions, key, &view)?;
+        }
+        if !commit.is_empty() {
+            self.store.write(commit)?;
+        }
+        self.apply(Batch {
+            events: handover.events,
+            ..Batch::default()
+        })
     }
 }
 

@@ -30,6 +30,7 @@ mod rebuild;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;
+pub use handover::Handover;
 pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
 pub use rebuild::REBUILD_IN_MEMORY_EVENTS;
