@@ -107,6 +107,26 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
         );
         assert_eq!(reports(), before, "replayed on {threads:?} threads");
     }
+    // Currency codes are read in either case, and an unknown one is an error.
+    let campaigns_in = |currency: &str| {
+        touchline(&[
+            "report",
+            "campaigns",
+            "--db",
+            db,
+            "--currency",
+            currency,
+            "--format",
+            "csv",
+        ])
+    };
+    assert_eq!(stdout(&campaigns_in("eur")), stdout(&campaigns_in("EUR")));
+    let euro = campaigns_in("euro");
+    assert!(
+        !euro.status.success() && stderr(&euro).contains("--currency"),
+        "{}",
+        stderr(&euro)
+    );
     let zero = touchline(&["replay", "--threads", "0"]);
     assert!(
         !zero.status.success() && stderr(&zero).contains("--threads"),

@@ -333,6 +333,10 @@ async fn campaign_report_gives_roi_and_tells_unknown_cost_from_zero_cost() {
     for ratio in ["roi", "roas", "cost_per_lead_minor", "cost_per_sale_minor"] {
         assert_eq!(webinar[ratio], "unknown", "{ratio}");
     }
+    // Currency codes are read in either case; anything else is refused.
+    let (status, lower) = get(&app, "/v1/reports/campaigns?model=linear&currency=eur").await;
+    assert_eq!(status, StatusCode::OK, "{lower}");
+    assert_eq!(&lower, &Value::Array(rows.clone()));
     let (status, body) = get(&app, "/v1/reports/campaigns?currency=euro").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
@@ -690,9 +694,9 @@ async fn a_campaigns_influence_gives_every_models_credit_per_deal() {
             "parameter currency: lead_created conversions carry no value; currency is for opportunity_created and opportunity_won",
         ),
         (
-            "/v1/campaigns/search/influence?currency=eur",
+            "/v1/campaigns/search/influence?currency=euro",
             StatusCode::BAD_REQUEST,
-            "parameter currency: \"eur\" is not an ISO 4217 code (three upper-case letters)",
+            "parameter currency: \"euro\" is not an ISO 4217 code (three letters, e.g. EUR)",
         ),
         (
             "/v1/campaigns/search/influence?limit=0",

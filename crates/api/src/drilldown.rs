@@ -5,7 +5,7 @@
 //! module parses, checks and pages.
 
 use super::*;
-use crate::params::{ParamError, Problem, check_currency, parse_conversion, parse_range};
+use crate::params::{ParamError, Problem, parse_conversion, parse_currency, parse_range};
 use touchline_engine::history::{ConversionHistory, HistoryError};
 use touchline_engine::{InfluenceQuery, InfluenceSort, Influenced};
 
@@ -30,8 +30,8 @@ pub(crate) async fn campaign_influence(
 ) -> Result<Paged<Influenced>, ApiError> {
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
-    if let Some(currency) = params.currency.as_deref() {
-        check_currency(currency)?;
+    let currency = params.currency.as_deref().map(parse_currency).transpose()?;
+    if currency.is_some() {
         if kind.is_person() {
             let reason = format!(
                 "{} conversions carry no value; currency is for opportunity_created and opportunity_won",
@@ -71,7 +71,7 @@ pub(crate) async fn campaign_influence(
             campaign_id: id,
             kind,
             range,
-            currency: params.currency,
+            currency,
             sort,
         })?)
     })

@@ -455,8 +455,7 @@ async fn campaign_report(
         params::parse_model(text)?;
     }
     let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
-    let currency = params.currency.unwrap_or_else(|| "EUR".to_owned());
-    params::check_currency(&currency)?;
+    let currency = params::parse_currency(params.currency.as_deref().unwrap_or("EUR"))?;
     paged(page, move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::Linear)?;
         Ok(state

@@ -206,15 +206,16 @@ pub fn parse_group_by(text: Option<&str>) -> Result<GroupBy, ParamError> {
     }
 }
 
-/// Checks `currency`: an ISO 4217 code, three upper-case letters.
-pub(crate) fn check_currency(currency: &str) -> Result<(), ParamError> {
-    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
+/// Parses `currency`: an ISO 4217 code, three letters in either case
+/// (`eur` is `EUR`); anything else names the parameter.
+pub(crate) fn parse_currency(currency: &str) -> Result<String, ParamError> {
+    if currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(currency.to_ascii_uppercase())
     } else {
         Err(ParamError::not_a(
             "currency",
             currency,
-            "an ISO 4217 code (three upper-case letters)",
+            "an ISO 4217 code (three letters, e.g. EUR)",
         ))
     }
 }

@@ -332,10 +332,10 @@ pub static ROUTES: &[Route] = &[
             TO,
             Param::query(
                 "currency",
-                "Only conversions valued in this ISO 4217 currency; deal conversion points only \
-                 (400 with a lead point).",
+                "Only conversions valued in this ISO 4217 currency (three letters, either case: \
+                 `eur` is `EUR`); deal conversion points only (400 with a lead point).",
             )
-            .pattern("^[A-Z]{3}$"),
+            .pattern("^[A-Za-z]{3}$"),
             Param::query(
                 "sort",
                 "`value`: the conversion's value, largest first; `credit`: the amount, then the \
@@ -464,10 +464,10 @@ pub static ROUTES: &[Route] = &[
             REPORT_MODEL.default(DefaultValue::Text("linear")),
             Param::query(
                 "currency",
-                "ISO 4217 code (three upper-case letters); only costs and revenue in it are \
-                 counted.",
+                "ISO 4217 code (three letters, either case: `eur` is `EUR`); only costs and \
+                 revenue in it are counted.",
             )
-            .pattern("^[A-Z]{3}$")
+            .pattern("^[A-Za-z]{3}$")
             .default(DefaultValue::Text("EUR")),
             FROM,
             TO,
