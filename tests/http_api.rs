@@ -18,6 +18,8 @@ use tower::ServiceExt;
 mod schema;
 #[path = "http_api/synthesized.rs"]
 mod synthesized;
+#[path = "http_api/synthesized_reports.rs"]
+mod synthesized_reports;
 
 /// A store with one lead (two touches, a source), one opportunity and a campaign.
 fn app() -> (axum::Router, tempfile::TempDir) {

@@ -53,6 +53,11 @@ pub struct AsOfArgs {
     /// With --moved: how many moved conversions to list (1 to 10000, default 20).
     #[arg(long)]
     moved_limit: Option<String>,
+    /// With --by: include or exclude touches synthesized from other data on
+    /// both sides (default: as configured, attribution.synthesized_touches;
+    /// the other choice is computed on request).
+    #[arg(long)]
+    synthesized: Option<String>,
     /// Without --by: TOML config whose [attribution] section to rebuild the
     /// past with (default: the built-in one). With --by the past is rebuilt
     /// with the store's own configuration, so a move is the inputs', never a
@@ -74,6 +79,7 @@ pub fn run(args: AsOfArgs) -> anyhow::Result<()> {
         ("--to", args.to.is_some()),
         ("--moved", args.moved),
         ("--moved-limit", args.moved_limit.is_some()),
+        ("--synthesized", args.synthesized.is_some()),
     ];
     if let Some((flag, _)) = grouped_only.iter().find(|(_, given)| *given) {
         anyhow::bail!(
@@ -141,6 +147,7 @@ fn grouped(args: AsOfArgs) -> anyhow::Result<()> {
         ("from", &args.from),
         ("to", &args.to),
         ("moved_limit", &args.moved_limit),
+        ("synthesized", &args.synthesized),
     ];
     for (name, value) in flags {
         if let Some(value) = value {
@@ -457,6 +464,7 @@ mod tests {
             by: GroupBy::Campaign,
             range: TimeRange::default(),
             moved_limit: None,
+            synthesized: None,
         };
         let scratch = tempfile::tempdir().unwrap();
         let error = report(&queries, &request, 1, scratch.path())

@@ -75,6 +75,8 @@ pub enum AttributionCommand {
         #[arg(long)]
         to: Option<String>,
         #[command(flatten)]
+        synthesized: crate::synthesized::SynthesizedArg,
+        #[command(flatten)]
         out: OutputArgs,
     },
 }
@@ -190,37 +192,53 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             campaign,
             from,
             to,
+            synthesized,
             out,
         } => compare(
             &db,
-            conversion_id,
-            conversion,
-            campaign,
-            from,
-            to,
+            Compare {
+                conversion_id,
+                conversion,
+                campaign,
+                from,
+                to,
+                synthesized: synthesized.synthesized,
+            },
             out.open()?,
         ),
     }
 }
 
-fn compare(
-    db: &std::path::Path,
+/// What `attribution compare` asks.
+struct Compare {
     conversion_id: Option<String>,
     conversion: ConversionKind,
     campaign: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    out: Out,
-) -> anyhow::Result<()> {
+    synthesized: Option<touchline_attribution::SynthesizedTouches>,
+}
+
+fn compare(db: &std::path::Path, ask: Compare, out: Out) -> anyhow::Result<()> {
+    let Compare {
+        conversion_id,
+        conversion,
+        campaign,
+        from,
+        to,
+        synthesized,
+    } = ask;
     let range = parse_cli_range(from.as_deref(), to.as_deref())?;
     let queries = open_queries(db)?;
     if let Some(id) = conversion_id {
-        let view = queries.conversion(&id)?.with_context(|| {
-            format!(
-                "--conversion-id {id}: no such conversion in {}",
-                db.display()
-            )
-        })?;
+        let view = queries
+            .conversion_counting(&id, synthesized)?
+            .with_context(|| {
+                format!(
+                    "--conversion-id {id}: no such conversion in {}",
+                    db.display()
+                )
+            })?;
         match out.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
             Format::Csv | Format::Parquet => {
@@ -268,7 +286,8 @@ fn compare(
         }
         return Ok(());
     }
-    let rows = queries.compare_models(conversion, range, campaign.as_deref())?;
+    let rows =
+        queries.compare_models_counting(conversion, range, campaign.as_deref(), synthesized)?;
     let valued = matches!(
         conversion,
         ConversionKind::OpportunityCreated | ConversionKind::OpportunityWon

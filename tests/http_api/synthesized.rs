@@ -120,11 +120,14 @@ async fn the_data_driven_report_leaves_synthesized_touches_out_when_asked() {
     let (status, body) = get(&app, report).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(channels(&body), ["events", "legacy"]);
+    assert_eq!(body["synthesized_touches"], "include");
     // Without its synthesized touch Bob's journey is empty: only Ann's
     // `events` touch is left to credit.
     let (status, body) = get(&app, &format!("{report}&synthesized=exclude")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(channels(&body), ["events"]);
+    // The answer says which choice it used.
+    assert_eq!(body["synthesized_touches"], "exclude");
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use super::*;
 
 /// The parameters an as-of takes (`format` and `table` belong to the CSV
 /// export).
-pub const AS_OF_PARAMETERS: [&str; 9] = [
+pub const AS_OF_PARAMETERS: [&str; 10] = [
     "at",
     "model",
     "conversion",
@@ -31,6 +31,7 @@ pub const AS_OF_PARAMETERS: [&str; 9] = [
     "to",
     "moved",
     "moved_limit",
+    "synthesized",
     "format",
 ];
 
@@ -48,6 +49,8 @@ pub struct AsOfParams {
     pub by: GroupBy,
     pub range: TimeRange,
     pub moved_limit: Option<usize>,
+    /// `None`: as configured.
+    pub synthesized: Option<touchline_attribution::SynthesizedTouches>,
 }
 
 /// Parses an as-of's query parameters. `at` is required and checked last, so
@@ -60,6 +63,7 @@ pub fn parse_as_of(pairs: &[(String, String)]) -> Result<AsOfParams, ParamError>
     let kind = parse_conversion(get("conversion").unwrap_or("lead_created"))?;
     let range = parse_range(get("from"), get("to"))?;
     let by = parse_group_by(get("by"))?;
+    let synthesized = crate::params::parse_synthesized(get("synthesized"))?;
     let moved = match get("moved") {
         None | Some("false") => false,
         Some("true") => true,
@@ -105,6 +109,7 @@ pub fn parse_as_of(pairs: &[(String, String)]) -> Result<AsOfParams, ParamError>
         by,
         range,
         moved_limit: moved.then_some(limit),
+        synthesized,
     })
 }
 
@@ -125,6 +130,7 @@ pub fn as_of_request(
         by: params.by,
         range: params.range,
         moved_limit: params.moved_limit,
+        synthesized: params.synthesized,
     })
 }
 
@@ -217,6 +223,10 @@ mod tests {
             ("from=2026-03-01&to=2026-02-01", "parameter to: "),
             ("moved=yes", "parameter moved: \"yes\" is not true or false"),
             (
+                "synthesized=yes",
+                "parameter synthesized: \"yes\" is not include or exclude",
+            ),
+            (
                 "moved_limit=5&at=2026-01-01",
                 "parameter moved_limit: only with moved=true",
             ),
@@ -238,7 +248,8 @@ mod tests {
     fn good_parameters_become_the_request() {
         let params = parse_as_of(&pairs(
             "at=2026-03-01&model=linear&conversion=opportunity_won&by=channel\
-             &from=2026-01-01&to=2026-04-01&moved=true&moved_limit=5&format=csv&table=rows",
+             &from=2026-01-01&to=2026-04-01&moved=true&moved_limit=5&synthesized=exclude\
+             &format=csv&table=rows",
         ))
         .unwrap();
         assert_eq!(params.at, Timestamp::parse_lenient("2026-03-01").unwrap());
@@ -247,11 +258,16 @@ mod tests {
         assert_eq!(params.by, GroupBy::Channel);
         assert!(params.range.from.is_some() && params.range.to.is_some());
         assert_eq!(params.moved_limit, Some(5));
+        assert_eq!(
+            params.synthesized,
+            Some(touchline_attribution::SynthesizedTouches::Exclude)
+        );
         let defaults = parse_as_of(&pairs("at=2026-03-01T09:30:00Z")).unwrap();
         assert_eq!(defaults.model, None);
         assert_eq!(defaults.kind, ConversionKind::LeadCreated);
         assert_eq!(defaults.by, GroupBy::Campaign);
         assert_eq!(defaults.moved_limit, None);
+        assert_eq!(defaults.synthesized, None);
         let moved = parse_as_of(&pairs("at=2026-03-01&moved=true")).unwrap();
         assert_eq!(moved.moved_limit, Some(DEFAULT_MOVED_LIMIT));
     }

@@ -357,20 +357,24 @@ async fn lead(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
     .await
 }
 
+/// `synthesized`, on the routes that answer one conversion's credit sets.
+#[derive(Deserialize)]
+struct SynthesizedParams {
+    synthesized: Option<String>,
+}
+
 async fn lead_attribution(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(params): Query<SynthesizedParams>,
 ) -> Result<Response, ApiError> {
+    let choice = params::parse_synthesized(params.synthesized.as_deref())?;
     blocking(move || {
         let (view, _) = resolve_person(&state.queries, &id)?;
         let conversion_id = ConversionKind::LeadCreated.conversion_id(&view.person_id);
-        state
-            .queries
-            .conversion(&conversion_id)?
-            .map(|view| conversions::respond(&view))
-            .ok_or_else(|| {
-                ApiError::not_found(format!("no lead-created conversion for person {id:?}"))
-            })
+        conversions::counting(&state.queries, &conversion_id, choice)?.ok_or_else(|| {
+            ApiError::not_found(format!("no lead-created conversion for person {id:?}"))
+        })
     })
     .await
 }
@@ -393,18 +397,16 @@ async fn opportunity(
 async fn opportunity_attribution(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(params): Query<SynthesizedParams>,
 ) -> Result<Response, ApiError> {
+    let choice = params::parse_synthesized(params.synthesized.as_deref())?;
     blocking(move || {
         let conversion_id = ConversionKind::OpportunityCreated.conversion_id(&id);
-        state
-            .queries
-            .conversion(&conversion_id)?
-            .map(|view| conversions::respond(&view))
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no opportunity-created conversion for opportunity {id:?}"
-                ))
-            })
+        conversions::counting(&state.queries, &conversion_id, choice)?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no opportunity-created conversion for opportunity {id:?}"
+            ))
+        })
     })
     .await
 }
@@ -434,13 +436,12 @@ struct ReportParams {
 async fn conversion(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(params): Query<SynthesizedParams>,
 ) -> Result<Response, ApiError> {
     drilldown::check_conversion_id(&id)?;
+    let choice = params::parse_synthesized(params.synthesized.as_deref())?;
     blocking(move || {
-        state
-            .queries
-            .conversion(&id)?
-            .map(|view| conversions::respond(&view))
+        conversions::counting(&state.queries, &id, choice)?
             .ok_or_else(|| ApiError::not_found(format!("no conversion {id:?}")))
     })
     .await
@@ -456,11 +457,13 @@ async fn campaign_report(
     }
     let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let currency = params::parse_currency(params.currency.as_deref().unwrap_or("EUR"))?;
+    let synthesized = params::parse_synthesized(params.synthesized.as_deref())?;
     paged(page, move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::Linear)?;
-        Ok(state
+        state
             .queries
-            .campaign_performance(model, range, &currency)?)
+            .campaign_performance_counting(model, range, &currency, synthesized)
+            .map_err(what_if_error)
     })
     .await
 }
@@ -475,9 +478,12 @@ async fn unattributed_report(
     }
     let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("lead_created"))?;
     let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
+    let synthesized = params::parse_synthesized(params.synthesized.as_deref())?;
     paged(page, move || {
         let model = configured_model(&state.queries, params.model.as_deref(), Model::LastTouch)?;
-        Ok(state.queries.unattributed(model, kind, range)?)
+        Ok(state
+            .queries
+            .unattributed_counting(model, kind, range, synthesized)?)
     })
     .await
 }
@@ -677,6 +683,7 @@ async fn compare_report(
     let kind = params::parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
     let range = params::parse_range(params.from.as_deref(), params.to.as_deref())?;
     let campaign = params.campaign;
+    let synthesized = params::parse_synthesized(params.synthesized.as_deref())?;
     paged(page, move || {
         if let Some(id) = campaign.as_deref()
             && state.queries.campaign(id)?.is_none()
@@ -685,7 +692,7 @@ async fn compare_report(
         }
         Ok(state
             .queries
-            .compare_models(kind, range, campaign.as_deref())?)
+            .compare_models_counting(kind, range, campaign.as_deref(), synthesized)?)
     })
     .await
 }

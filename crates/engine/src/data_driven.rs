@@ -43,6 +43,8 @@ pub struct DataDrivenReport {
     /// How value was shared (Markov only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub markov_value: Option<touchline_attribution::data_driven::MarkovValue>,
+    /// Whether touches synthesized from other data were in the journeys.
+    pub synthesized_touches: touchline_attribution::SynthesizedTouches,
     pub converting_journeys: usize,
     pub non_converting_journeys: usize,
     #[serde(flatten)]
@@ -211,6 +213,7 @@ impl Queries {
             by,
             markov_value: matches!(model, DataDrivenModel::Markov { .. })
                 .then_some(settings.markov_value),
+            synthesized_touches: settings.synthesized_touches,
             converting_journeys: converting,
             non_converting_journeys: non_converting,
             result,

@@ -76,6 +76,7 @@ fn request(at_ms: i64) -> AsOfRequest {
         by: GroupBy::Campaign,
         range: TimeRange::default(),
         moved_limit: Some(10),
+        synthesized: None,
     }
 }
 

@@ -255,3 +255,82 @@ fn the_person_keeps_each_touch_with_its_provenance() {
         ]
     );
 }
+
+/// Each conversion's credit sets asked in the other view (every model, every
+/// line with its touch, the reason for `(no touch)`) are the sets the engine
+/// configured that way stores; so are the reports built from them.
+#[test]
+fn credit_sets_asked_in_the_other_view_are_the_other_engines_stored_sets() {
+    let (_a, include) = engine_with(SynthesizedTouches::Include);
+    let (_b, exclude) = engine_with(SynthesizedTouches::Exclude);
+    for (asked, stored, choice) in [
+        (&include, &exclude, SynthesizedTouches::Exclude),
+        (&exclude, &include, SynthesizedTouches::Include),
+    ] {
+        for id in [
+            "lead_created:ann",
+            "lead_created:bob",
+            "lead_created:cy",
+            "opportunity_created:o-1",
+            "opportunity_won:o-1",
+        ] {
+            let computed = asked.conversion_counting(id, Some(choice)).unwrap();
+            let kept = stored.conversion(id).unwrap();
+            let attributions = |v: Option<touchline_projection::ConversionView>| {
+                v.expect(id)
+                    .results
+                    .into_iter()
+                    .map(|r| (r.model, r.attribution))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                attributions(computed),
+                attributions(kept),
+                "{id} {choice:?}"
+            );
+        }
+        for kind in ConversionKind::ALL {
+            assert_eq!(
+                asked
+                    .compare_models_counting(kind, TimeRange::default(), None, Some(choice))
+                    .unwrap(),
+                stored
+                    .compare_models(kind, TimeRange::default(), None)
+                    .unwrap(),
+                "compare {kind:?} {choice:?}"
+            );
+            for model in Model::ALL {
+                assert_eq!(
+                    asked
+                        .unattributed_counting(model, kind, TimeRange::default(), Some(choice))
+                        .unwrap(),
+                    stored
+                        .unattributed(model, kind, TimeRange::default())
+                        .unwrap(),
+                    "unattributed {model:?} {kind:?} {choice:?}"
+                );
+            }
+        }
+        assert_eq!(
+            asked
+                .campaign_performance_counting(
+                    Model::Linear,
+                    TimeRange::default(),
+                    "EUR",
+                    Some(choice)
+                )
+                .unwrap(),
+            stored
+                .campaign_performance(Model::Linear, TimeRange::default(), "EUR")
+                .unwrap(),
+            "campaigns {choice:?}"
+        );
+    }
+    // Asked for the stored view, the stored sets, untouched.
+    assert_eq!(
+        include
+            .conversion_counting("lead_created:bob", Some(SynthesizedTouches::Include))
+            .unwrap(),
+        include.conversion("lead_created:bob").unwrap()
+    );
+}

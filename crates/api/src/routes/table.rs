@@ -260,7 +260,7 @@ pub static ROUTES: &[Route] = &[
         output: Output::Inferred,
         command: None,
         summary: "Every model's credits for the lead-created conversion",
-        params: &[LEAD_ID, FORMAT, CREDIT_TABLES],
+        params: &[LEAD_ID, SYNTHESIZED, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, lead_attribution),
     },
     Route {
@@ -293,7 +293,7 @@ pub static ROUTES: &[Route] = &[
         output: Output::Inferred,
         command: None,
         summary: "Every model's credits for the opportunity-created conversion",
-        params: &[OPPORTUNITY_ID, FORMAT, CREDIT_TABLES],
+        params: &[OPPORTUNITY_ID, SYNTHESIZED, FORMAT, CREDIT_TABLES],
         handler: |method| on(method, opportunity_attribution),
     },
     Route {
@@ -374,6 +374,7 @@ pub static ROUTES: &[Route] = &[
             )
             .pattern(CONVERSION_ID_PATTERN)
             .examples(&["opportunity_won:opp-7"]),
+            SYNTHESIZED,
             FORMAT,
             CREDIT_TABLES,
         ],
@@ -444,6 +445,7 @@ pub static ROUTES: &[Route] = &[
                 "Only this campaign id (exact match; `(no touch)` selects the unattributed \
                  bucket).",
             ),
+            SYNTHESIZED,
             LIMIT,
             OFFSET,
             FORMAT,
@@ -471,6 +473,7 @@ pub static ROUTES: &[Route] = &[
             .default(DefaultValue::Text("EUR")),
             FROM,
             TO,
+            SYNTHESIZED,
             LIMIT,
             OFFSET,
             FORMAT,
@@ -492,6 +495,7 @@ pub static ROUTES: &[Route] = &[
             CONVERSION.default(DefaultValue::Text("lead_created")),
             FROM,
             TO,
+            SYNTHESIZED,
             LIMIT,
             OFFSET,
             FORMAT,
@@ -630,6 +634,7 @@ pub static ROUTES: &[Route] = &[
             Param::query("by", "How rows are grouped.")
                 .one_of(&["campaign", "channel", "source"])
                 .default(DefaultValue::Text("campaign")),
+            SYNTHESIZED,
             Param::query(
                 "moved",
                 "Also list the conversions that moved most since `at`, with why.",

@@ -6,13 +6,15 @@
 //!
 //! The past is rebuilt with the store's own attribution configuration, so a
 //! move is always the inputs' (a late touch, a merge, ...), never a model's;
-//! the live store is only read.
+//! the live store is only read. Asked to count synthesized touches otherwise
+//! than configured, both sides change alike: the past is rebuilt under that
+//! choice and the live credits are computed in it (`crate::synthesized`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::Serialize;
-use touchline_attribution::{ConversionKind, Credit, Model, NO_TOUCH};
+use touchline_attribution::{ConversionKind, Credit, Model, NO_TOUCH, SynthesizedTouches};
 use touchline_core::Timestamp;
 use touchline_projection::{CampaignView, ConversionView};
 use touchline_store::Table;
@@ -33,6 +35,11 @@ pub struct AsOfRequest {
     pub range: TimeRange,
     /// List this many of the largest moved conversions.
     pub moved_limit: Option<usize>,
+    /// Whether synthesized touches count, on both sides; `None`: as
+    /// configured (the stored credits). The other choice rebuilds the past
+    /// under it and computes the live side on request
+    /// ([`Queries::for_each_conversion_counting`]).
+    pub synthesized: Option<SynthesizedTouches>,
 }
 
 /// An as-of answer.
@@ -44,6 +51,8 @@ pub struct AsOfReport {
     pub by: GroupBy,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// Whether synthesized touches were counted, on both sides.
+    pub synthesized_touches: SynthesizedTouches,
     /// One past the last log position the past was rebuilt from: the log's
     /// end when the request began. The live side is the views as read just
     /// after, so an event ingested meanwhile counts as since `at`.
@@ -98,21 +107,27 @@ impl Queries {
         scratch: &Path,
         max_events: usize,
     ) -> Result<AsOfReport, AsOfError> {
-        let config = EngineConfig {
+        let mut config = EngineConfig {
             models: self
                 .configured_models()?
                 .unwrap_or_else(|| Model::ALL.to_vec()),
             settings: self.configured_settings()?.unwrap_or_default(),
             routing: Default::default(),
         };
+        let synthesized_touches = request
+            .synthesized
+            .unwrap_or(config.settings.synthesized_touches);
+        // The past is rebuilt under the asked choice, so its stored credits
+        // are that view; the live side is computed in it when not stored so.
+        config.settings.synthesized_touches = synthesized_touches;
         // The log position first, then the live side: events ingested in
         // between are in the live views only, so a race with ingest can only
         // show a move as newer than the instant, never undo one.
         let until = self.store().next_seq()?;
-        let now = sides(self, request)?;
+        let now = sides(self, request, request.synthesized)?;
         let (then_queries, replayed) =
             rebuild_as_of_bounded(self.store(), request.at, until, config, scratch, max_events)?;
-        let then = sides(&then_queries, request)?;
+        let then = sides(&then_queries, request, None)?;
 
         let explain = Sides {
             then: &then_queries,
@@ -161,6 +176,7 @@ impl Queries {
             by: request.by,
             from: request.range.from,
             to: request.range.to,
+            synthesized_touches,
             as_of_seq: replayed.as_of_seq,
             events_replayed: replayed.events,
             conversions_then: then.len(),
@@ -174,10 +190,14 @@ impl Queries {
 }
 
 /// The conversions of the period on one side, with their credits under the
-/// model.
-fn sides(queries: &Queries, request: &AsOfRequest) -> Result<BTreeMap<String, Side>, EngineError> {
+/// model, counting synthesized touches as `choice` says.
+fn sides(
+    queries: &Queries,
+    request: &AsOfRequest,
+    choice: Option<SynthesizedTouches>,
+) -> Result<BTreeMap<String, Side>, EngineError> {
     let mut out = BTreeMap::new();
-    queries.for_each_conversion(request.kind, request.range, |view| {
+    queries.for_each_conversion_counting(request.kind, request.range, choice, |view| {
         let Some(result) = view.result(request.model) else {
             return;
         };

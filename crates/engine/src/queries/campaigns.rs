@@ -107,8 +107,20 @@ impl Queries {
         kind: ConversionKind,
         range: TimeRange,
     ) -> Result<Vec<UnattributedRow>, EngineError> {
+        self.unattributed_counting(model, kind, range, None)
+    }
+
+    /// [`Queries::unattributed`], the credits counting synthesized touches as
+    /// `choice` says (`crate::synthesized`).
+    pub fn unattributed_counting(
+        &self,
+        model: Model,
+        kind: ConversionKind,
+        range: TimeRange,
+        choice: Option<touchline_attribution::SynthesizedTouches>,
+    ) -> Result<Vec<UnattributedRow>, EngineError> {
         let mut rows = Vec::new();
-        self.for_each_conversion(kind, range, |view| {
+        self.for_each_conversion_counting(kind, range, choice, |view| {
             if let Some(reason) = view.result(model).and_then(|r| r.attribution.unattributed) {
                 tally_unattributed(&mut rows, reason, &view.conversion.id);
             }

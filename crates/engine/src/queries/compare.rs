@@ -27,8 +27,20 @@ impl Queries {
         range: TimeRange,
         campaign: Option<&str>,
     ) -> Result<Vec<ModelComparison>, EngineError> {
+        self.compare_models_counting(kind, range, campaign, None)
+    }
+
+    /// [`Queries::compare_models`], the credits counting synthesized touches
+    /// as `choice` says (`crate::synthesized`).
+    pub fn compare_models_counting(
+        &self,
+        kind: ConversionKind,
+        range: TimeRange,
+        campaign: Option<&str>,
+        choice: Option<touchline_attribution::SynthesizedTouches>,
+    ) -> Result<Vec<ModelComparison>, EngineError> {
         let mut totals = ModelTotals::default();
-        self.for_each_conversion(kind, range, |view| {
+        self.for_each_conversion_counting(kind, range, choice, |view| {
             totals.extend(
                 credit_rows(view).filter(|c| campaign.is_none_or(|id| id == c.campaign_id)),
             );

@@ -34,6 +34,7 @@ mod upsell;
 
 pub use account::{AccountRecord, ContactSummary};
 pub use campaigns::{CampaignPerformance, UnattributedRow};
+pub(crate) use campaigns::{CampaignRow, CreditedCampaigns, performance};
 pub use compare::{ModelComparison, ModelCredit};
 pub use credits_by::{GroupBy, GroupCredit};
 pub use duplicates::DuplicateGroup;
@@ -215,6 +216,18 @@ impl Queries {
         range: TimeRange,
         currency: &str,
     ) -> Result<BTreeMap<String, MinorTotal>, EngineError> {
+        self.booked_by_campaign_counting(model, range, currency, None)
+    }
+
+    /// [`Queries::booked_by_campaign`], the deals' credits counting
+    /// synthesized touches as `choice` says ([`Queries::conversion_counting`]).
+    pub fn booked_by_campaign_counting(
+        &self,
+        model: Model,
+        range: TimeRange,
+        currency: &str,
+        choice: Option<touchline_attribution::SynthesizedTouches>,
+    ) -> Result<BTreeMap<String, MinorTotal>, EngineError> {
         let mut transactions = Vec::new();
         self.store.for_each(
             Table::Accounts,
@@ -233,7 +246,8 @@ impl Queries {
                 ConversionKind::OpportunityWon,
                 ConversionKind::OpportunityCreated,
             ] {
-                if let Some(view) = self.conversion(&kind.conversion_id(&t.opportunity_id))?
+                if let Some(view) =
+                    self.conversion_counting(&kind.conversion_id(&t.opportunity_id), choice)?
                     && let Some(result) = view.result(model)
                 {
                     credits = Some(result.attribution.credits.clone());

@@ -170,10 +170,10 @@ impl Interner {
 }
 
 /// A conversion and the touches behind it, before interning.
-type Gathered = (Conversion, Vec<TouchPoint>);
+pub(crate) type Gathered = (Conversion, Vec<TouchPoint>);
 
 /// Views are read this many at a time (one multi-get per table).
-const CHUNK: usize = 2048;
+pub(crate) const CHUNK: usize = 2048;
 
 /// Builds the journeys of every live conversion of `kind`, the touches of an
 /// opportunity's conversions drawn as `mode` says. `stored_mode` is the mode
@@ -205,7 +205,14 @@ pub(crate) fn build(
                 scope.spawn(move || {
                     let mut out = Vec::with_capacity(part.len());
                     for chunk in part.chunks(CHUNK) {
-                        gather(queries, chunk, mode, stored_mode, &mut out)?;
+                        gather(
+                            queries,
+                            chunk,
+                            mode,
+                            stored_mode,
+                            Cut::AtConversion,
+                            &mut out,
+                        )?;
                     }
                     Ok(out)
                 })
@@ -259,19 +266,32 @@ pub(crate) fn build(
     Ok(journeys)
 }
 
-/// The touches behind each conversion of `chunk`, at or before it, in
-/// attribution order; conversions whose subject is gone are left out.
-fn gather(
+/// Which of a conversion's touches [`gather`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// Those at or before it: all a credit can go to (the journeys).
+    AtConversion,
+    /// Every one, so that attributing them again tells "no touches" from
+    /// "every touch after the conversion", as the engine does.
+    Keep,
+}
+
+/// The touches behind each conversion of `chunk`, in attribution order, one
+/// entry per conversion (none for a subject that is gone), cut as `cut` says.
+pub(crate) fn gather(
     queries: &Queries,
     chunk: &[Conversion],
     mode: OpportunityTouches,
     stored_mode: OpportunityTouches,
+    cut: Cut,
     out: &mut Vec<Gathered>,
 ) -> Result<(), EngineError> {
     let store = queries.store();
     let subjects: Vec<&str> = chunk.iter().map(|c| c.subject_id.as_str()).collect();
     let finish = |conversion: &Conversion, mut touches: Vec<TouchPoint>| {
-        touches.retain(|t| t.occurred_at <= conversion.occurred_at);
+        if cut == Cut::AtConversion {
+            touches.retain(|t| t.occurred_at <= conversion.occurred_at);
+        }
         touches.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         (conversion.clone(), touches)
     };

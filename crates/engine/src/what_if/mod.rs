@@ -30,7 +30,7 @@ use touchline_projection::ConversionView;
 use crate::queries::credit_total;
 use crate::{EngineError, GroupBy, Queries, TimeRange};
 
-mod cache;
+pub(crate) mod cache;
 mod eval;
 
 use cache::{Journeys, Stamp};
