@@ -432,7 +432,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: Output::Rows(report_columns::COMPARE),
         command: None,
         summary: "Credit per campaign under every model, side by side",
         params: &[
@@ -505,7 +505,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::DATA_DRIVEN,
         command: None,
         summary: "Markov removal effects or Shapley values",
         params: &[
@@ -546,7 +546,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::WHAT_IF,
         command: None,
         summary: "What-if attribution: any model with any parameters",
         params: &[
@@ -612,7 +612,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::AS_OF,
         command: None,
         summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
         params: &[
