@@ -589,12 +589,14 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
     assert_eq!(
         pick(find(&campaigns, "campaign_id", "cmp-referral"), &fields),
         json!({"campaign_type": "referral", "starts_at": "2026-01-01T00:00:00.000Z",
-               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+               "ends_at": null, "planned_cost": {"amount_minor": 0, "currency": "EUR"},
+               "actual_cost": [], "leads_sourced": 1})
     );
     assert_eq!(
         pick(find(&campaigns, "campaign_id", "cmp-inbound-call"), &fields),
         json!({"campaign_type": "inbound_call", "starts_at": "2026-01-01T00:00:00.000Z",
-               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+               "ends_at": null, "planned_cost": null,
+               "actual_cost": [{"amount_minor": 0, "currency": "EUR"}], "leads_sourced": 1})
     );
     assert_eq!(
         find(&campaigns, "campaign_id", "cmp-paid")["ends_at"],
