@@ -505,9 +505,11 @@ fn r16_import_backfills_legacy_leads_dated_at_creation_once_and_reports_bad_rows
             // Floats as JSON writes them, at full precision.
             "1.0",
             "2",
-            "0",
+            // The legacy export says nothing of what the source cost:
+            // unknown (an empty cell), and so is its ROI, never a made-up 0.
+            "",
             "2.0",
-            "undefined"
+            "unknown"
         ]
     );
     assert_eq!(cell(&row("legacy-inbound-call"), "leads_sourced"), "1");
