@@ -107,6 +107,38 @@ fn the_demo_prints_first_and_last_touch_credit_per_campaign_and_resumes() {
         );
         assert_eq!(reports(), before, "replayed on {threads:?} threads");
     }
+    // Data-driven credit reads as people read it: the model by name, the
+    // groups under their own header, most credited first; Shapley has no order.
+    let data_driven = |args: &[&str]| {
+        let mut all = vec!["attribution", "data-driven", "--db", db];
+        all.extend_from_slice(args);
+        touchline(&all)
+    };
+    let markov = stdout(&data_driven(&[]));
+    assert!(
+        markov.starts_with("markov (order 1) by channel over "),
+        "{markov}"
+    );
+    let shares: Vec<f64> = stdout(&data_driven(&["--format", "csv"]))
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        shares.len() > 3 && shares.windows(2).all(|w| w[0] >= w[1]),
+        "{shares:?}"
+    );
+    let by_campaign = stdout(&data_driven(&["--by", "campaign"]));
+    assert!(
+        by_campaign.lines().nth(1).unwrap().starts_with("campaign "),
+        "{by_campaign}"
+    );
+    let shapley_order = data_driven(&["--model", "shapley", "--order", "2"]);
+    assert!(
+        !shapley_order.status.success() && stderr(&shapley_order).contains("--order"),
+        "{}",
+        stderr(&shapley_order)
+    );
     // Currency codes are read in either case, and an unknown one is an error.
     let campaigns_in = |currency: &str| {
         touchline(&[
@@ -527,9 +559,11 @@ fn r16_import_backfills_legacy_leads_dated_at_creation_once_and_reports_bad_rows
             // Floats as JSON writes them, at full precision.
             "1.0",
             "2",
-            "0",
+            // The legacy export says nothing of what the source cost:
+            // unknown (an empty cell), and so is its ROI, never a made-up 0.
+            "",
             "2.0",
-            "undefined"
+            "unknown"
         ]
     );
     assert_eq!(cell(&row("legacy-inbound-call"), "leads_sourced"), "1");

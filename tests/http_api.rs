@@ -392,6 +392,13 @@ async fn data_driven_models_share_credit_by_channel() {
     let (status, body) = get(&app, "/v1/reports/data-driven?model=markov&order=4").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "parameter order: \"4\" is not 1, 2 or 3");
+    // Shapley has no order: asking for one is an error, not ignored.
+    let (status, body) = get(&app, "/v1/reports/data-driven?model=shapley&order=2").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["error"],
+        "parameter order: order is a Markov chain's; shapley has none"
+    );
     // The value rule is named in the answer, and can be ChannelAttribution's.
     let (_, report) = get(&app, "/v1/reports/data-driven?model=markov").await;
     assert_eq!(report["markov_value"], "journey_value");

@@ -1,8 +1,9 @@
 //! One emitter for the CLI and the API: on one demo store, every list
-//! report's `touchline report ... --format csv` is the same bytes as the
-//! API's `format=csv` answer to the same query, and `--format json` is the
-//! API's JSON answer; both are written by the columns the route table
-//! declares (`touchline_api::report_columns`).
+//! report's `touchline report ... --format csv` (and `touchline attribution
+//! compare|data-driven|what-if|as-of --by`) is the same bytes as the API's
+//! `format=csv` answer to the same query, and `--format json` is the API's
+//! JSON answer; both are written by the columns the route table declares
+//! (`touchline_api::report_columns`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -96,6 +97,108 @@ const SAME_QUERY: &[(&[&str], &str)] = &[
         ],
         "/v1/reports/attribution?model=linear&conversion=opportunity_won&by=channel",
     ),
+    (&["attribution", "compare"], "/v1/reports/compare"),
+    (
+        &[
+            "attribution",
+            "compare",
+            "--conversion",
+            "lead_created",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-09-01",
+        ],
+        "/v1/reports/compare?conversion=lead_created&from=2026-03-01&to=2026-09-01",
+    ),
+    (
+        &["attribution", "compare", "--campaign", "cmp-webinar-101"],
+        "/v1/reports/compare?campaign=cmp-webinar-101",
+    ),
+    (
+        &["attribution", "data-driven"],
+        "/v1/reports/data-driven?table=channels",
+    ),
+    (
+        &[
+            "attribution",
+            "data-driven",
+            "--order",
+            "2",
+            "--by",
+            "campaign",
+            "--conversion",
+            "lead_created",
+            "--from",
+            "2026-06-01",
+        ],
+        "/v1/reports/data-driven?order=2&by=campaign&conversion=lead_created&from=2026-06-01&table=channels",
+    ),
+    (
+        &["attribution", "data-driven", "--model", "shapley"],
+        "/v1/reports/data-driven?model=shapley&table=channels",
+    ),
+    (
+        &[
+            "attribution",
+            "what-if",
+            "--model",
+            "linear,time_decay",
+            "--half-life-days",
+            "14",
+        ],
+        "/v1/reports/what-if?model=linear,time_decay&half_life_days=14&table=rows",
+    ),
+    (
+        &[
+            "attribution",
+            "what-if",
+            "--by",
+            "channel",
+            "--conversion",
+            "lead_created",
+            "--moved",
+            "--baseline",
+            "first_touch",
+        ],
+        "/v1/reports/what-if?by=channel&conversion=lead_created&moved=true&baseline=first_touch&table=rows",
+    ),
+    (
+        &[
+            "attribution",
+            "as-of",
+            "--at",
+            "2026-06-01",
+            "--by",
+            "campaign",
+        ],
+        "/v1/reports/as-of?at=2026-06-01&by=campaign&table=rows",
+    ),
+    (
+        &[
+            "attribution",
+            "as-of",
+            "--at",
+            "2026-06-01",
+            "--by",
+            "channel",
+            "--model",
+            "linear",
+            "--conversion",
+            "opportunity_won",
+            "--moved",
+        ],
+        "/v1/reports/as-of?at=2026-06-01&by=channel&model=linear&conversion=opportunity_won&moved=true&table=rows",
+    ),
+];
+
+/// The API's other lists of the answers above, which the CLI prints in its
+/// tables: their declared columns are the answers' own too.
+const OTHER_LISTS: &[&str] = &[
+    "/v1/reports/what-if?model=linear&baseline=first_touch&moved=true&table=moved_totals",
+    "/v1/reports/what-if?model=linear&baseline=first_touch&moved=true&table=moved",
+    "/v1/reports/as-of?at=2026-06-01&table=totals",
+    "/v1/reports/as-of?at=2026-06-01&conversion=opportunity_won&moved=true&table=moved",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,5 +262,42 @@ async fn the_cli_and_the_api_write_one_reports_csv_byte_for_byte() {
         let declared: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
         assert_eq!(inferred.columns, declared, "{uri}: declared columns");
         assert_eq!(inferred.csv(), csv, "{uri}: declared types");
+    }
+    for uri in OTHER_LISTS {
+        let (status, api) = get(&app, &format!("{uri}&format=csv")).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        let csv = String::from_utf8(api).unwrap();
+        assert!(csv.lines().count() > 1, "{uri} has rows");
+        let (_, json) = get(&app, uri).await;
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        let table = uri.split_once("table=").unwrap().1;
+        let rows = json[table].as_array().unwrap();
+        assert_eq!(touchline_report_output::infer(rows).csv(), csv, "{uri}");
+    }
+
+    // A person's conversions have no value: the table leaves the column
+    // of zeros out (the CSV keeps it); a deal's show it.
+    let header = |args: &[&str]| {
+        let text = String::from_utf8(touchline(&db, args)).unwrap();
+        text.lines()
+            .find(|line| line.contains("conversions"))
+            .unwrap()
+            .to_owned()
+    };
+    for args in [
+        &["report", "attribution"][..],
+        &["report", "attribution", "--by", "channel"],
+        &["attribution", "compare", "--conversion", "lead_qualified"],
+        &["attribution", "what-if", "--conversion", "lead_created"],
+    ] {
+        let header = header(args);
+        assert!(!header.contains("value"), "{args:?}: {header}");
+    }
+    for args in [
+        &["report", "attribution", "--conversion", "opportunity_won"][..],
+        &["attribution", "compare"],
+    ] {
+        let header = header(args);
+        assert!(header.contains("value"), "{args:?}: {header}");
     }
 }

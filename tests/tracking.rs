@@ -479,6 +479,8 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
                 name: "Customer referral".into(),
                 channel: "referral".into(),
                 campaign_type: CampaignType::Referral,
+                // Free, and said so: a planned cost of 0.
+                planned_cost: Some(eur(0)),
                 ..campaign("cmp-referral", JAN)
             },
         ),
@@ -490,6 +492,19 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
                 channel: "phone".into(),
                 campaign_type: CampaignType::InboundCall,
                 ..campaign("cmp-inbound-call", JAN)
+            },
+        ),
+        // Free, and said so: a recorded cost of 0.
+        envelope("call-cost", JAN, cost("cmp-inbound-call", 0)),
+        // A record that says nothing of cost: unknown, not zero.
+        envelope(
+            "campaign-cmp-partner",
+            JAN,
+            CampaignUpserted {
+                name: "Partner referrals".into(),
+                channel: "partner".into(),
+                campaign_type: CampaignType::Partner,
+                ..campaign("cmp-partner", JAN)
             },
         ),
         envelope(
@@ -574,12 +589,14 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
     assert_eq!(
         pick(find(&campaigns, "campaign_id", "cmp-referral"), &fields),
         json!({"campaign_type": "referral", "starts_at": "2026-01-01T00:00:00.000Z",
-               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+               "ends_at": null, "planned_cost": {"amount_minor": 0, "currency": "EUR"},
+               "actual_cost": [], "leads_sourced": 1})
     );
     assert_eq!(
         pick(find(&campaigns, "campaign_id", "cmp-inbound-call"), &fields),
         json!({"campaign_type": "inbound_call", "starts_at": "2026-01-01T00:00:00.000Z",
-               "ends_at": null, "planned_cost": null, "actual_cost": [], "leads_sourced": 1})
+               "ends_at": null, "planned_cost": null,
+               "actual_cost": [{"amount_minor": 0, "currency": "EUR"}], "leads_sourced": 1})
     );
     assert_eq!(
         find(&campaigns, "campaign_id", "cmp-paid")["ends_at"],
@@ -596,7 +613,9 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
         .await;
     assert_eq!(status, StatusCode::OK, "{rows}");
     for row in rows.as_array().unwrap() {
-        assert_ratios_are_numbers_or_undefined(row);
+        if row["campaign_id"] != "cmp-partner" {
+            assert_ratios_are_numbers_or_undefined(row);
+        }
     }
     let fields = [
         "cost_minor",
@@ -620,6 +639,14 @@ async fn r15_referral_and_inbound_call_are_campaigns_that_cost_nothing_never_end
         json!({"cost_minor": 0, "leads": 1.0, "sales": 0.0, "revenue_minor": 0,
                "roi": "undefined", "roas": "undefined",
                "cost_per_lead_minor": 0, "cost_per_sale_minor": "undefined"})
+    );
+    // A campaign whose record says nothing of its cost: unknown, and so is
+    // every ratio over it (issue 12.1), never a made-up zero.
+    assert_eq!(
+        pick(find(&rows, "campaign_id", "cmp-partner"), &fields),
+        json!({"cost_minor": null, "leads": 0.0, "sales": 0.0, "revenue_minor": 0,
+               "roi": "unknown", "roas": "unknown",
+               "cost_per_lead_minor": "unknown", "cost_per_sale_minor": "unknown"})
     );
     // A paid campaign: 500.00 EUR for a 2,000.00 EUR deal is an ROI of 3.
     assert_eq!(

@@ -2,21 +2,24 @@
 //!
 //! Without `--by` it lists the conversions whose credits moved since, and
 //! why, under a configuration of the caller's choosing (`--config`). With
-//! `--by` it is `GET /v1/reports/as-of` on the command line: the flags are
-//! the API's parameters (`--moved-limit` is `moved_limit`), parsed by the
-//! API's own [`touchline_api::parse_as_of`] and asked through
-//! [`touchline_api::as_of_request`], so the two refuse the same things with
-//! the same words and give the same answer for the same store.
+//! `--by` it is `GET /v1/reports/as-of` on the command line, as the `report`
+//! commands are their routes ([`crate::report_routes`]): the flags are the
+//! route's parameters (`--moved-limit` is `moved_limit`), checked by its
+//! parsers, so the two refuse the same things with the same words, and the
+//! rows are written by the columns the route declares: `--format csv` is the
+//! API's `format=csv&table=rows`, `--format json` its answer.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use serde_json::Value;
 use touchline_attribution::{ConversionKind, Credit, Model};
-use touchline_engine::as_of::{AsOfReport, MAX_AS_OF_EVENTS, Moved};
+use touchline_engine::as_of::Moved;
 
 use crate::args::{flag_error, open_queries};
-use crate::output::{Format, Out, OutputArgs, TextTable, money};
+use crate::output::{Format, Out, OutputArgs, TextTable};
+use crate::report_routes::{RouteCommand, declared_rows, fetch};
 use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Args)]
@@ -105,32 +108,6 @@ pub fn run(args: AsOfArgs) -> anyhow::Result<()> {
     )
 }
 
-/// `as-of --by`'s CSV and Parquet rows: the API's `format=csv&table=rows`
-/// columns, under its dotted names, read from the same serialized rows; money
-/// in integer minor units beside its currency.
-const GROUP_ROWS: &[Column] = &[
-    Column::text("group"),
-    Column::text("name"),
-    Column::text("channel"),
-    Column::text("currency").nullable(),
-    Column::float("then.conversions"),
-    Column::int("then.value_minor"),
-    Column::float("now.conversions"),
-    Column::int("now.value_minor"),
-    Column::float("delta.conversions"),
-    Column::int("delta.value_minor"),
-    Column::uint("moved_conversions"),
-    Column::uint("reasons.new_conversion"),
-    Column::uint("reasons.late_touch"),
-    Column::uint("reasons.merge"),
-    Column::uint("reasons.value_changed"),
-    Column::uint("reasons.retracted"),
-    Column::uint("reasons.model_change"),
-    Column::uint("reasons.contact_added"),
-    Column::uint("reasons.milestone_changed"),
-    Column::uint("reasons.recomputed"),
-];
-
 fn grouped(args: AsOfArgs) -> anyhow::Result<()> {
     if args.config.is_some() {
         anyhow::bail!(
@@ -138,107 +115,65 @@ fn grouped(args: AsOfArgs) -> anyhow::Result<()> {
              configuration, as GET /v1/reports/as-of does"
         );
     }
-    let out = args.out.clone().open()?;
-    let mut pairs: Vec<(String, String)> = vec![("at".into(), args.at.clone())];
+    let mut values: Vec<(&'static str, String)> = vec![("at", args.at)];
     let flags = [
-        ("by", &args.by),
-        ("model", &args.model),
-        ("conversion", &args.conversion),
-        ("from", &args.from),
-        ("to", &args.to),
-        ("moved_limit", &args.moved_limit),
-        ("synthesized", &args.synthesized),
+        ("by", args.by),
+        ("model", args.model),
+        ("conversion", args.conversion),
+        ("from", args.from),
+        ("to", args.to),
+        ("moved_limit", args.moved_limit),
+        ("synthesized", args.synthesized),
     ];
     for (name, value) in flags {
-        if let Some(value) = value {
-            pairs.push((name.to_owned(), value.clone()));
-        }
+        values.extend(value.map(|v| (name, v)));
     }
     if args.moved {
-        pairs.push(("moved".into(), "true".into()));
+        values.push(("moved", "true".into()));
     }
-    let params = touchline_api::parse_as_of(&pairs).map_err(flag_error)?;
-    let queries = open_queries(&args.db)?;
-    let request = touchline_api::as_of_request(&params, queries.configured_models()?.as_deref())
-        .map_err(flag_error)?;
-    let report = report(&queries, &request, MAX_AS_OF_EVENTS, &std::env::temp_dir())?;
+    let cmd = RouteCommand::of_route("/v1/reports/as-of", values, args.db, None, args.out)?;
+    let out = cmd.open_out()?;
+    let report = fetch(&cmd)?;
     match out.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Csv | Format::Parquet => {
-            let values = serde_json::to_value(&report.rows)?;
-            let values = values.as_array().map(Vec::as_slice).unwrap_or_default();
-            out.rows(Rows::from_json(GROUP_ROWS, values)?)?;
-        }
-        Format::Table => print!("{}", table(&report)),
+        Format::Csv | Format::Parquet => out.rows(declared_rows(&cmd, report, Some("rows"))?.0)?,
+        Format::Table => print!("{}", table(&cmd, report)?),
     }
     Ok(())
 }
 
-/// The report, the past rebuilt into a scratch directory made in `parent`
-/// (the temporary directory, `TMPDIR`) that goes with the answer, whatever
-/// the answer. More than `max_events` recorded by the instant is the
-/// engine's refusal, whose message names the bound.
-fn report(
-    queries: &touchline_engine::Queries,
-    request: &touchline_engine::as_of::AsOfRequest,
-    max_events: usize,
-    parent: &Path,
-) -> anyhow::Result<AsOfReport> {
-    let scratch = tempfile::Builder::new()
-        .prefix("touchline-as-of-")
-        .tempdir_in(parent)
-        .with_context(|| {
-            format!(
-                "cannot create a scratch directory for the past in {}",
-                parent.display()
-            )
-        })?;
-    // The scratch store is closed inside (its queries dropped) before the
-    // directory goes.
-    let report = queries.as_of_report(request, scratch.path(), max_events);
-    drop(scratch);
-    Ok(report?)
-}
-
-/// Conversions for people: two decimals, never `-0.00`.
-fn count(conversions: f64) -> String {
-    format!("{:.2}", conversions + 0.0)
-}
-
-/// The reasons a row counts, as `late_touch 1, merge 2`; zeros left out.
-fn reasons(counts: &impl serde::Serialize) -> String {
-    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(counts) else {
-        return String::new();
-    };
-    fields
-        .iter()
-        .filter_map(|(name, n)| match n.as_u64() {
-            Some(0) | None => None,
-            Some(n) => Some(format!("{name} {n}")),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `campaign weight%` per campaign, in the order the credit lines first
-/// name it (a model that credits each touch names a campaign once per
-/// touch), `-` where the conversion was not in the period on that side.
-fn campaign_shares(credits: &Option<Vec<Credit>>) -> String {
-    let Some(credits) = credits else {
-        return "-".to_owned();
-    };
-    let mut shares: Vec<(&str, f64)> = Vec::new();
-    for c in credits {
-        match shares.iter_mut().find(|(id, _)| *id == c.campaign_id) {
-            Some((_, weight)) => *weight += c.weight,
-            None => shares.push((&c.campaign_id, c.weight)),
-        }
+/// The grouped report for people: a heading, a line per group and currency,
+/// the totals per currency, then the moved conversions when asked, each
+/// written by the route's columns.
+fn table(cmd: &RouteCommand, report: Value) -> anyhow::Result<String> {
+    let text = |name: &str| report[name].as_str().unwrap_or("?").to_owned();
+    let mut out = format!(
+        "{} by {} under {}, as of {} and now\n\
+         then: {} events replayed (log positions before {}); {} conversions then, {} now, \
+         {} moved\n",
+        text("conversion"),
+        text("by"),
+        text("model"),
+        text("at"),
+        report["events_replayed"],
+        report["as_of_seq"],
+        report["conversions_then"],
+        report["conversions_now"],
+        report["moved_conversions"],
+    );
+    out.push_str(&declared_rows(cmd, report.clone(), Some("rows"))?.0.table());
+    out.push_str("\ntotals:\n");
+    out.push_str(
+        &declared_rows(cmd, report.clone(), Some("totals"))?
+            .0
+            .table(),
+    );
+    let (moved, list) = declared_rows(cmd, report, Some("moved"))?;
+    if !list.is_empty() {
+        out.push_str("\nmoved most:\n");
+        out.push_str(&moved.table());
     }
-    shares
-        .iter()
-        .map(|(id, weight)| format!("{id} {:.0}%", weight * 100.0))
-        .collect::<Vec<_>>()
-        .join(", ")
+    Ok(out)
 }
 
 /// `campaign weight%` per credit line, `-` where the conversion was not in
@@ -252,92 +187,6 @@ fn credits(credits: &Option<Vec<Credit>>) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     }
-}
-
-/// The grouped report for people: a heading, a line per group and currency,
-/// a total line per currency, then the moved conversions when asked.
-fn table(report: &AsOfReport) -> String {
-    let valued = !report.conversion.is_person();
-    let by = serde_json::to_value(report.by)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
-    let mut out = format!(
-        "{} by {by} under {}, as of {} and now\n\
-         then: {} events replayed (log positions before {}); {} conversions then, {} now, \
-         {} moved\n",
-        report.conversion.name(),
-        report.model.name(),
-        report.at,
-        report.events_replayed,
-        report.as_of_seq,
-        report.conversions_then,
-        report.conversions_now,
-        report.moved_conversions,
-    );
-    let mut header = vec!["group", "name", "then", "now", "delta"];
-    if valued {
-        header.extend(["value then", "value now", "value delta"]);
-    }
-    header.extend(["moved", "why"]);
-    let mut table = TextTable::new(header);
-    let line = |group: &str,
-                name: &str,
-                currency: Option<&str>,
-                sides: [&touchline_engine::as_of::Credited; 3],
-                moved: usize,
-                why: String| {
-        let mut row = vec![group.to_owned(), name.to_owned()];
-        row.extend(sides.iter().map(|s| count(s.conversions)));
-        if valued {
-            row.extend(sides.iter().map(|s| money(s.value_minor, currency)));
-        }
-        row.extend([moved.to_string(), why]);
-        row
-    };
-    for r in &report.rows {
-        table.row(line(
-            &r.group,
-            &r.name,
-            r.currency.as_deref(),
-            [&r.then, &r.now, &r.delta],
-            r.moved_conversions,
-            reasons(&r.reasons),
-        ));
-    }
-    // In parentheses like the engine's `(none)` and `(no touch)`: not a
-    // campaign, channel or source.
-    for t in &report.totals {
-        table.row(line(
-            "(total)",
-            "",
-            t.currency.as_deref(),
-            [&t.then, &t.now, &t.delta],
-            t.moved_conversions,
-            reasons(&t.reasons),
-        ));
-    }
-    out.push_str(&table.render());
-    if !report.moved.is_empty() {
-        out.push_str("\nmoved most:\n");
-        let mut table = TextTable::new(vec!["conversion", "moved", "then", "now", "why"]);
-        for m in &report.moved {
-            let why: Vec<String> = m.reasons.iter().map(|r| reason_name(*r)).collect();
-            table.row(vec![
-                m.conversion_id.clone(),
-                if valued {
-                    money(m.moved_minor, m.currency.as_deref())
-                } else {
-                    format!("{:.0}%", m.moved_share * 100.0)
-                },
-                campaign_shares(&m.then),
-                campaign_shares(&m.now),
-                why.join(", "),
-            ]);
-        }
-        out.push_str(&table.render());
-    }
-    out
 }
 
 /// A reason as the JSON names it (`late_touch`).
@@ -422,87 +271,4 @@ fn listing(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::sync::Arc;
-
-    use touchline_core::{Envelope, Timestamp};
-    use touchline_engine::{Batch, Engine, EngineConfig, GroupBy, Queries, TimeRange};
-    use touchline_store::Store;
-
-    use super::*;
-
-    fn lead(person: &str, ms: i64) -> Envelope {
-        touchline_fixtures::envelope(
-            format!("lead-{person}"),
-            ms,
-            touchline_fixtures::lead(person),
-        )
-    }
-
-    /// Beyond the bound the engine's own message, naming it, is the error;
-    /// within it the answer comes; either way no scratch store is left.
-    #[test]
-    fn beyond_the_bound_is_the_engines_refusal_and_the_scratch_goes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
-        let mut engine = Engine::open(store.clone(), EngineConfig::default()).unwrap();
-        engine
-            .apply(Batch {
-                events: vec![lead("a", 10), lead("b", 20), lead("c", 30)],
-                ..Batch::default()
-            })
-            .unwrap();
-        let queries = Queries::new(store);
-        let request = touchline_engine::as_of::AsOfRequest {
-            at: Timestamp::from_millis(25),
-            model: Model::FirstTouch,
-            kind: ConversionKind::LeadCreated,
-            by: GroupBy::Campaign,
-            range: TimeRange::default(),
-            moved_limit: None,
-            synthesized: None,
-        };
-        let scratch = tempfile::tempdir().unwrap();
-        let error = report(&queries, &request, 1, scratch.path())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            error.starts_with("more than 1 events were recorded by ")
-                && error.contains("an as-of replays at most 1"),
-            "{error}"
-        );
-        let answer = report(&queries, &request, 2, scratch.path()).unwrap();
-        assert_eq!((answer.conversions_then, answer.conversions_now), (2, 3));
-        let left: Vec<_> = std::fs::read_dir(scratch.path()).unwrap().collect();
-        assert!(left.is_empty(), "{left:?}");
-    }
-
-    #[test]
-    fn a_table_counts_reasons_that_are_not_zero() {
-        let mut counts = touchline_engine::as_of::ReasonCounts::default();
-        assert_eq!(reasons(&counts), "");
-        counts.late_touch = 1;
-        counts.merge = 2;
-        assert_eq!(reasons(&counts), "late_touch 1, merge 2");
-        assert_eq!(count(-0.0), "0.00");
-        assert_eq!(count(-1.0), "-1.00");
-    }
-
-    #[test]
-    fn a_moved_conversion_shows_each_campaign_once() {
-        let line = |campaign: &str, weight: f64| Credit {
-            campaign_id: campaign.into(),
-            touch_event_id: None,
-            touch_occurred_at: None,
-            weight,
-            amount_minor: None,
-        };
-        let credits = Some(vec![line("b", 0.25), line("a", 0.5), line("b", 0.25)]);
-        assert_eq!(campaign_shares(&credits), "b 50%, a 50%");
-        assert_eq!(campaign_shares(&None), "-");
-    }
 }

@@ -1,15 +1,22 @@
 //! `touchline attribution ...`: data-driven models, every model side by side;
 //! the credits as of a past instant are [`crate::as_of`], what-if
 //! [`crate::what_if`].
+//!
+//! `data-driven` and `compare` (per campaign) are their API routes on the
+//! command line, as the `report` commands are ([`crate::report_routes`]):
+//! the flags become the route's parameters, the route's parsers check them,
+//! and the rows are written by the columns the route declares, so `--format
+//! csv` is the bytes of the API's `format=csv` and `--format json` its JSON.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use touchline_attribution::{ConversionKind, Model};
+use serde_json::Value;
 
-use crate::args::{open_queries, parse_cli_range, parse_conversion};
+use crate::args::open_queries;
 use crate::output::{Format, Out, OutputArgs, TextTable, money};
+use crate::report_routes::{RouteCommand, declared_rows, fetch};
 use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Subcommand)]
@@ -27,11 +34,12 @@ pub enum AttributionCommand {
         /// markov or shapley.
         #[arg(long, default_value = "markov")]
         model: String,
-        /// Markov order: 1, 2 or 3.
-        #[arg(long, default_value = "1")]
-        order: String,
-        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
-        conversion: ConversionKind,
+        /// Markov order: 1, 2 or 3 [default: 1].
+        #[arg(long)]
+        order: Option<String>,
+        /// lead_created, lead_qualified, opportunity_created or opportunity_won.
+        #[arg(long, default_value = "opportunity_won")]
+        conversion: String,
         /// channel or campaign.
         #[arg(long, default_value = "channel")]
         by: String,
@@ -63,8 +71,8 @@ pub enum AttributionCommand {
         #[arg(long)]
         conversion_id: Option<String>,
         /// lead_created, lead_qualified, opportunity_created or opportunity_won.
-        #[arg(long, default_value = "opportunity_won", value_parser = parse_conversion)]
-        conversion: ConversionKind,
+        #[arg(long, default_value = "opportunity_won")]
+        conversion: String,
         /// Only this campaign.
         #[arg(long)]
         campaign: Option<String>,
@@ -81,16 +89,6 @@ pub enum AttributionCommand {
     },
 }
 
-/// `data-driven`'s rows: `value` is credited value in fractional minor units
-/// (a data-driven model splits value continuously).
-const DATA_DRIVEN: &[Column] = &[
-    Column::text("channel"),
-    Column::float("score"),
-    Column::float("share"),
-    Column::float("conversions"),
-    Column::float("value"),
-];
-
 /// `compare --conversion-id`'s rows: one conversion's credit lines per model.
 const CONVERSION: &[Column] = &[
     Column::text("model"),
@@ -99,17 +97,6 @@ const CONVERSION: &[Column] = &[
     Column::text("touch_event_id").nullable(),
     Column::float("weight"),
     Column::int("amount_minor").nullable(),
-    Column::text("currency").nullable(),
-];
-
-/// `compare`'s rows: per campaign and model.
-const COMPARE: &[Column] = &[
-    Column::text("campaign_id"),
-    Column::text("campaign_name"),
-    Column::text("channel"),
-    Column::text("model"),
-    Column::float("conversions"),
-    Column::int("value_minor"),
     Column::text("currency").nullable(),
 ];
 
@@ -128,59 +115,25 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             synthesized,
             out,
         } => {
-            let out = out.open()?;
-            let (model, by) =
-                touchline_api::params::parse_data_driven(Some(&model), Some(&order), Some(&by))
-                    .map_err(crate::args::flag_error)?;
-            let range = parse_cli_range(from.as_deref(), to.as_deref())?;
-            let config = crate::config::Config::load(config.as_deref())?;
-            let queries = open_queries(&db)?;
-            let mut settings = config.attribution.settings();
+            let mut values = vec![("model", model), ("conversion", conversion), ("by", by)];
+            values.extend(order.map(|v| ("order", v)));
+            values.extend(from.map(|v| ("from", v)));
+            values.extend(to.map(|v| ("to", v)));
             if let Some(choice) = synthesized.synthesized {
-                settings.synthesized_touches = choice;
+                values.push(("synthesized", name_of(&choice)));
             }
-            let report = queries.data_driven(model, conversion, range, by, &settings)?;
+            let cmd = RouteCommand::of_route("/v1/reports/data-driven", values, db, config, out)?;
+            let out = cmd.open_out()?;
+            let report = fetch(&cmd)?;
+            if out.format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
+            let heading = data_driven_heading(&report);
+            let (rows, _) = declared_rows(&cmd, report, Some("channels"))?;
             match out.format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-                Format::Csv | Format::Parquet => {
-                    let mut rows = Rows::new(DATA_DRIVEN);
-                    for c in &report.result.channels {
-                        rows.push(vec![
-                            (&c.channel).into(),
-                            c.score.into(),
-                            c.share.into(),
-                            c.conversions.into(),
-                            c.value.into(),
-                        ]);
-                    }
-                    out.rows(rows)?;
-                }
-                Format::Table => {
-                    println!(
-                        "{:?} over {} converting and {} non-converting journeys ({}):",
-                        report.model,
-                        report.converting_journeys,
-                        report.non_converting_journeys,
-                        conversion.name()
-                    );
-                    let valued = !conversion.is_person();
-                    let mut table =
-                        TextTable::new(vec!["channel", "score", "share", "conversions", "value"]);
-                    for c in &report.result.channels {
-                        table.row(vec![
-                            c.channel.clone(),
-                            format!("{:.6}", c.score),
-                            format!("{:.2}%", c.share * 100.0),
-                            format!("{:.2}", c.conversions),
-                            if valued {
-                                money(c.value.round() as i64, None)
-                            } else {
-                                format!("{:.2}", c.value)
-                            },
-                        ]);
-                    }
-                    print!("{}", table.render());
-                }
+                Format::Table => print!("{heading}\n{}", rows.table()),
+                _ => out.rows(rows)?,
             }
             Ok(())
         }
@@ -194,152 +147,147 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             to,
             synthesized,
             out,
-        } => compare(
-            &db,
-            Compare {
-                conversion_id,
-                conversion,
-                campaign,
-                from,
-                to,
-                synthesized: synthesized.synthesized,
-            },
-            out.open()?,
-        ),
+        } => match conversion_id {
+            Some(id) => {
+                // One conversion: a record, not the per-campaign route.
+                if let Some(flag) = [("--campaign", &campaign), ("--from", &from), ("--to", &to)]
+                    .iter()
+                    .find_map(|(flag, v)| v.is_some().then_some(flag))
+                {
+                    anyhow::bail!(
+                        "{flag}: not with --conversion-id, which names one conversion; without \
+                         it every campaign of --conversion is compared"
+                    );
+                }
+                one_conversion(&db, &id, synthesized.synthesized, out.open()?)
+            }
+            None => compare(db, conversion, campaign, from, to, synthesized, out),
+        },
     }
 }
 
-/// What `attribution compare` asks.
-struct Compare {
-    conversion_id: Option<String>,
-    conversion: ConversionKind,
+/// A JSON value's text (a serialized enum's name).
+fn name_of(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// `markov (order 1) over 21 converting and 248 non-converting journeys
+/// (opportunity_won):`, from the route's answer.
+fn data_driven_heading(report: &Value) -> String {
+    let model = match &report["model"] {
+        Value::String(name) => name.clone(),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(name, params)| match params["order"].as_u64() {
+                Some(order) => format!("{name} (order {order})"),
+                None => name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    format!(
+        "{model} by {} over {} converting and {} non-converting journeys ({}):",
+        report["by"].as_str().unwrap_or("?"),
+        report["converting_journeys"],
+        report["non_converting_journeys"],
+        report["conversion"].as_str().unwrap_or("?"),
+    )
+}
+
+/// Per campaign and model: `GET /v1/reports/compare`, every page.
+fn compare(
+    db: PathBuf,
+    conversion: String,
     campaign: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    synthesized: Option<touchline_attribution::SynthesizedTouches>,
+    synthesized: crate::synthesized::SynthesizedArg,
+    out: OutputArgs,
+) -> anyhow::Result<()> {
+    let mut values = vec![("conversion", conversion.clone())];
+    values.extend(campaign.map(|v| ("campaign", v)));
+    values.extend(from.map(|v| ("from", v)));
+    values.extend(to.map(|v| ("to", v)));
+    values.extend(
+        synthesized
+            .synthesized
+            .map(|choice| ("synthesized", choice.name().to_owned())),
+    );
+    let cmd = RouteCommand::of_route("/v1/reports/compare", values, db, None, out)?;
+    let out = cmd.open_out()?;
+    let (rows, list) = declared_rows(&cmd, fetch(&cmd)?, None)?;
+    match out.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+        Format::Table => print!(
+            "{conversion}: credit per campaign and model\n{}",
+            rows.table()
+        ),
+        Format::Csv | Format::Parquet => out.rows(rows)?,
+    }
+    Ok(())
 }
 
-fn compare(db: &std::path::Path, ask: Compare, out: Out) -> anyhow::Result<()> {
-    let Compare {
-        conversion_id,
-        conversion,
-        campaign,
-        from,
-        to,
-        synthesized,
-    } = ask;
-    let range = parse_cli_range(from.as_deref(), to.as_deref())?;
+/// One conversion under every model, credit line by credit line.
+fn one_conversion(
+    db: &std::path::Path,
+    id: &str,
+    synthesized: Option<touchline_attribution::SynthesizedTouches>,
+    out: Out,
+) -> anyhow::Result<()> {
     let queries = open_queries(db)?;
-    if let Some(id) = conversion_id {
-        let view = queries
-            .conversion_counting(&id, synthesized)?
-            .with_context(|| {
-                format!(
-                    "--conversion-id {id}: no such conversion in {}",
-                    db.display()
-                )
-            })?;
-        match out.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
-            Format::Csv | Format::Parquet => {
-                let currency = view.conversion.value.as_ref().map(|m| m.currency.as_str());
-                let mut rows = Rows::new(CONVERSION);
-                for r in &view.results {
-                    for c in &r.attribution.credits {
-                        rows.push(vec![
-                            r.model.name().into(),
-                            r.version.into(),
-                            (&c.campaign_id).into(),
-                            Cell::opt(c.touch_event_id.as_deref()),
-                            c.weight.into(),
-                            Cell::opt(c.amount_minor),
-                            Cell::opt(currency),
-                        ]);
-                    }
-                }
-                out.rows(rows)?;
-            }
-            Format::Table => {
-                let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
-                println!("{} at {}", view.conversion.id, view.conversion.occurred_at);
-                let mut table = TextTable::new(vec!["model", "version", "credits"]);
-                for r in &view.results {
-                    let credits: Vec<String> = r
-                        .attribution
-                        .credits
-                        .iter()
-                        .map(|c| match c.amount_minor {
-                            Some(a) => {
-                                format!("{} {}", c.campaign_id, money(a, currency.as_deref()))
-                            }
-                            None => format!("{} {:.1}%", c.campaign_id, c.weight * 100.0),
-                        })
-                        .collect();
-                    table.row(vec![
-                        r.model.name().to_owned(),
-                        r.version.to_string(),
-                        credits.join(", "),
-                    ]);
-                }
-                print!("{}", table.render());
-            }
-        }
-        return Ok(());
-    }
-    let rows =
-        queries.compare_models_counting(conversion, range, campaign.as_deref(), synthesized)?;
-    let valued = matches!(
-        conversion,
-        ConversionKind::OpportunityCreated | ConversionKind::OpportunityWon
-    );
+    let view = queries
+        .conversion_counting(id, synthesized)?
+        .with_context(|| {
+            format!(
+                "--conversion-id {id}: no such conversion in {}",
+                db.display()
+            )
+        })?;
     match out.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&view)?),
         Format::Csv | Format::Parquet => {
-            let mut out_rows = Rows::new(COMPARE);
-            for row in &rows {
-                for m in &row.models {
-                    out_rows.push(vec![
-                        (&row.campaign_id).into(),
-                        (&row.campaign_name).into(),
-                        (&row.channel).into(),
-                        m.model.name().into(),
-                        m.conversions.into(),
-                        m.value_minor.into(),
-                        Cell::opt(row.currency.as_deref()),
+            let currency = view.conversion.value.as_ref().map(|m| m.currency.as_str());
+            let mut rows = Rows::new(CONVERSION);
+            for r in &view.results {
+                for c in &r.attribution.credits {
+                    rows.push(vec![
+                        r.model.name().into(),
+                        r.version.into(),
+                        (&c.campaign_id).into(),
+                        Cell::opt(c.touch_event_id.as_deref()),
+                        c.weight.into(),
+                        Cell::opt(c.amount_minor),
+                        Cell::opt(currency),
                     ]);
                 }
             }
-            out.rows(out_rows)?;
+            out.rows(rows)?;
         }
         Format::Table => {
-            let models: Vec<Model> = rows
-                .iter()
-                .flat_map(|r| r.models.iter().map(|m| m.model))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let mut header = vec!["campaign".to_owned()];
-            header.extend(models.iter().map(|m| m.name().to_owned()));
-            let mut table = TextTable::new(header.iter().map(String::as_str).collect());
-            for row in &rows {
-                let mut cells = vec![row.campaign_name.clone()];
-                for model in &models {
-                    let credit = row.models.iter().find(|m| m.model == *model);
-                    cells.push(match credit {
-                        Some(c) if valued => format!("{:.0}", c.value_minor as f64 / 100.0),
-                        Some(c) => format!("{:.1}", c.conversions),
-                        None => "0".to_owned(),
-                    });
-                }
-                table.row(cells);
-            }
-            if valued {
-                println!(
-                    "{} value per campaign and model (currency units):",
-                    conversion.name()
-                );
-            } else {
-                println!("{} conversions per campaign and model:", conversion.name());
+            let currency = view.conversion.value.as_ref().map(|m| m.currency.clone());
+            println!("{} at {}", view.conversion.id, view.conversion.occurred_at);
+            let mut table = TextTable::new(vec!["model", "version", "credits"]);
+            for r in &view.results {
+                let credits: Vec<String> = r
+                    .attribution
+                    .credits
+                    .iter()
+                    .map(|c| match c.amount_minor {
+                        Some(a) => {
+                            format!("{} {}", c.campaign_id, money(a, currency.as_deref()))
+                        }
+                        None => format!("{} {:.1}%", c.campaign_id, c.weight * 100.0),
+                    })
+                    .collect();
+                table.row(vec![
+                    r.model.name().to_owned(),
+                    r.version.to_string(),
+                    credits.join(", "),
+                ]);
             }
             print!("{}", table.render());
         }

@@ -1,8 +1,9 @@
 //! `touchline import`: backfill from an old system's lead export (R16).
 //!
 //! The old system knew one lead-source field per lead. The import turns every
-//! distinct source into a campaign (referral and inbound call too, at zero cost
-//! and without an end), and every lead into a `lead_created` event and one touch
+//! distinct source into a campaign (referral and inbound call too, without a
+//! cost, which the export does not know, so reports say it is unknown, and
+//! without an end), and every lead into a `lead_created` event and one touch
 //! of its source's campaign, both dated at the lead's creation, not today.
 //! That touch is synthesized, not recorded, and says so in its provenance
 //! ([`PROVENANCE_SOURCE`]), so reports can leave it out.

@@ -275,6 +275,52 @@ pub(crate) fn run(cmd: RouteCommand) -> anyhow::Result<()> {
     ) {
         param.check_choice(value).map_err(|e| cmd.flag_error(&e))?;
     }
+    let value = fetch(&cmd)?;
+    let (rows, list) = declared_rows(&cmd, value, table)?;
+    match out.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&list)?),
+        Format::Table => print!("{}", rows.table()),
+        Format::Csv | Format::Parquet => out.rows(rows)?,
+    }
+    Ok(())
+}
+
+impl RouteCommand {
+    /// The request of the route at `path` with these parameters, for a
+    /// command that is not a `report` one (`touchline attribution ...`)
+    /// but answers as its route does; a refused parameter is named as
+    /// `--<name>` (`_` as `-`).
+    pub(crate) fn of_route(
+        path: &str,
+        values: Vec<(&'static str, String)>,
+        db: PathBuf,
+        config: Option<PathBuf>,
+        out: OutputArgs,
+    ) -> anyhow::Result<RouteCommand> {
+        let route = ROUTES
+            .iter()
+            .find(|r| r.path == path)
+            .with_context(|| format!("no route {path}"))?;
+        let name = route.path.rsplit('/').next().unwrap_or(route.path);
+        Ok(RouteCommand {
+            route,
+            command: Command::named(name),
+            values,
+            db,
+            config,
+            out,
+        })
+    }
+
+    /// Where the rows go, checked before any work.
+    pub(crate) fn open_out(&self) -> anyhow::Result<Out> {
+        self.out.clone().open()
+    }
+}
+
+/// The route's whole answer to the command's parameters, every page of it,
+/// from the store (`--config` gives the sections the API would have).
+pub(crate) fn fetch(cmd: &RouteCommand) -> anyhow::Result<Value> {
     let config = crate::config::Config::load(cmd.config.as_deref())?;
     let options = touchline_api::ApiOptions {
         settings: config.attribution.settings(),
@@ -294,7 +340,7 @@ pub(crate) fn run(cmd: RouteCommand) -> anyhow::Result<()> {
             options.clone(),
         );
         tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
-            runtime.block_on(answer(&cmd, &app))
+            runtime.block_on(answer(cmd, &app))
         })
     };
     if !cmd.db.exists() {
@@ -305,7 +351,16 @@ pub(crate) fn run(cmd: RouteCommand) -> anyhow::Result<()> {
         let store = touchline_store::Store::open(scratch.path())?;
         ask(touchline_engine::Queries::new(Arc::new(store)))?;
     }
-    let mut value = ask(open_queries(&cmd.db)?)?;
+    ask(open_queries(&cmd.db)?)
+}
+
+/// The list `table` of an answer (the answer itself when it is a list) as
+/// the rows the route declares for it, and the list as JSON.
+pub(crate) fn declared_rows(
+    cmd: &RouteCommand,
+    mut value: Value,
+    table: Option<&str>,
+) -> anyhow::Result<(Rows, Vec<Value>)> {
     let columns = cmd
         .route
         .output
@@ -319,12 +374,7 @@ pub(crate) fn run(cmd: RouteCommand) -> anyhow::Result<()> {
     let Value::Array(rows) = value else {
         anyhow::bail!("{}: the answer is not a list", cmd.route.path);
     };
-    match out.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
-        Format::Table => print!("{}", Rows::from_json(columns, &rows)?.table()),
-        Format::Csv | Format::Parquet => out.rows(Rows::from_json(columns, &rows)?)?,
-    }
-    Ok(())
+    Ok((Rows::from_json(columns, &rows)?, rows))
 }
 
 #[cfg(test)]

@@ -1,18 +1,20 @@
 //! `touchline attribution what-if`: any model with any parameters over the
 //! stored history, computed in memory; the store is only read.
 //!
-//! The flags are the API's parameters (`--half-life-days` is
-//! `half_life_days`), parsed by the API's own [`touchline_api::what_if::parse_what_if`],
-//! so the two refuse the same things with the same words.
+//! It is `GET /v1/reports/what-if` on the command line, as the `report`
+//! commands are their routes ([`crate::report_routes`]): the flags are the
+//! route's parameters (`--half-life-days` is `half_life_days`), checked by
+//! its parsers, so the two refuse the same things with the same words, and
+//! the rows are written by the columns the route declares: `--format csv` is
+//! the API's `format=csv&table=rows`, `--format json` its answer.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use touchline_engine::what_if::{WhatIfAnswer, WhatIfError};
+use serde_json::Value;
 
-use crate::args::open_queries;
-use crate::output::{Format, OutputArgs, TextTable, money};
-use touchline_report_output::{Cell, Column, Rows};
+use crate::output::{Format, OutputArgs};
+use crate::report_routes::{RouteCommand, declared_rows, fetch};
 
 #[derive(Debug, Args)]
 pub struct WhatIfArgs {
@@ -66,157 +68,66 @@ pub struct WhatIfArgs {
     out: OutputArgs,
 }
 
-/// The rows CSV and Parquet write: one per model and group.
-const ROWS: &[Column] = &[
-    Column::text("model"),
-    Column::text("group"),
-    Column::text("name"),
-    Column::text("channel"),
-    Column::uint("campaigns"),
-    Column::float("conversions"),
-    Column::int("value_minor"),
-    Column::text("currency").nullable(),
-];
-
-fn rows(answer: &WhatIfAnswer) -> Rows {
-    let mut rows = Rows::new(ROWS);
-    for r in &answer.rows {
-        rows.push(vec![
-            r.model.name().into(),
-            (&r.group).into(),
-            (&r.name).into(),
-            (&r.channel).into(),
-            r.campaigns.into(),
-            r.conversions.into(),
-            r.value_minor.into(),
-            Cell::opt(r.currency.as_deref()),
-        ]);
-    }
-    rows
-}
-
 pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
-    let out = args.out.clone().open()?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut values: Vec<(&'static str, String)> = Vec::new();
     let flags = [
-        ("model", &args.model),
-        ("conversion", &args.conversion),
-        ("from", &args.from),
-        ("to", &args.to),
-        ("by", &args.by),
-        ("lookback_days", &args.lookback_days),
-        ("half_life_days", &args.half_life_days),
-        ("weights", &args.weights),
-        ("filter", &args.filter),
-        ("touches", &args.touches),
-        ("synthesized", &args.synthesized),
-        ("baseline", &args.baseline),
-        ("moved_limit", &args.moved_limit),
+        ("model", args.model),
+        ("conversion", args.conversion),
+        ("from", args.from),
+        ("to", args.to),
+        ("by", args.by),
+        ("lookback_days", args.lookback_days),
+        ("half_life_days", args.half_life_days),
+        ("weights", args.weights),
+        ("filter", args.filter),
+        ("touches", args.touches),
+        ("synthesized", args.synthesized),
+        ("baseline", args.baseline),
+        ("moved_limit", args.moved_limit),
     ];
     for (name, value) in flags {
-        if let Some(value) = value {
-            pairs.push((name.to_owned(), value.clone()));
-        }
+        values.extend(value.map(|v| (name, v)));
     }
     if args.moved {
-        pairs.push(("moved".into(), "true".into()));
+        values.push(("moved", "true".into()));
     }
-    let request = touchline_api::what_if::parse_what_if(&pairs).map_err(crate::args::flag_error)?;
-    let queries = open_queries(&args.db)?;
-    let answer = queries.what_if(&request).map_err(|e| match e {
-        WhatIfError::Engine(e) => anyhow::Error::from(e),
-        WhatIfError::Invalid { parameter, problem } => {
-            anyhow::anyhow!("--{}: {problem}", parameter.replace('_', "-"))
-        }
-        WhatIfError::NotComputed { model, configured } => anyhow::anyhow!(
-            "--baseline: {model:?} is not computed by this engine; the configured models are {configured}"
-        ),
-    })?;
+    let cmd = RouteCommand::of_route("/v1/reports/what-if", values, args.db, None, args.out)?;
+    let out = cmd.open_out()?;
+    let answer = fetch(&cmd)?;
     match out.format {
-        Format::Csv | Format::Parquet => out.rows(rows(&answer)),
-        format => {
-            print!("{}", render(&answer, format)?);
-            Ok(())
-        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
+        Format::Csv | Format::Parquet => out.rows(declared_rows(&cmd, answer, Some("rows"))?.0)?,
+        Format::Table => print!("{}", table(&cmd, answer)?),
     }
+    Ok(())
 }
 
-fn render(answer: &WhatIfAnswer, format: Format) -> anyhow::Result<String> {
-    let valued = !answer.conversion.is_person();
-    Ok(match format {
-        Format::Json => serde_json::to_string_pretty(answer)? + "\n",
-        Format::Csv | Format::Parquet => rows(answer).csv(),
-        Format::Table => {
-            let mut out = format!(
-                "what-if on {}: {} conversions, {} eligible touches, as of log position {}\n",
-                answer.conversion.name(),
-                answer.conversions,
-                answer.eligible_touches,
-                answer.as_of_seq
-            );
-            for model in &answer.models {
-                out.push_str(&format!("\n{}:\n", model.name()));
-                let mut table = TextTable::new(if valued {
-                    vec!["group", "channel", "conversions", "value"]
-                } else {
-                    vec!["group", "channel", "conversions"]
-                });
-                for r in answer.rows.iter().filter(|r| r.model == *model) {
-                    let mut row = vec![r.name.clone(), r.channel.clone()];
-                    row.push(format!("{:.2}", r.conversions));
-                    if valued {
-                        row.push(money(r.value_minor, r.currency.as_deref()));
-                    }
-                    table.row(row);
-                }
-                out.push_str(&table.render());
-            }
-            if !answer.moved_totals.is_empty() {
-                out.push_str("\nagainst the stored credits:\n");
-                let mut table = TextTable::new(vec![
-                    "model",
-                    "baseline",
-                    "conversions moved",
-                    "value moved",
-                    "share moved",
-                ]);
-                for t in &answer.moved_totals {
-                    table.row(vec![
-                        t.model.name().to_owned(),
-                        t.baseline.name().to_owned(),
-                        t.conversions_moved.to_string(),
-                        money(t.value_moved_minor, None),
-                        format!("{:.2}", t.share_moved),
-                    ]);
-                }
-                out.push_str(&table.render());
-                let mut table = TextTable::new(vec!["conversion", "model", "moved", "then", "now"]);
-                let summary = |shares: &[touchline_engine::what_if::CampaignShare]| {
-                    shares
-                        .iter()
-                        .map(|s| format!("{} {:.0}%", s.campaign_id, s.weight * 100.0))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                for m in &answer.moved {
-                    table.row(vec![
-                        m.conversion_id.clone(),
-                        m.model.name().to_owned(),
-                        if m.value_minor.is_some() {
-                            money(m.moved_minor, m.currency.as_deref())
-                        } else {
-                            format!("{:.0}%", m.moved_share * 100.0)
-                        },
-                        summary(&m.then),
-                        summary(&m.now),
-                    ]);
-                }
-                if !answer.moved.is_empty() {
-                    out.push('\n');
-                    out.push_str(&table.render());
-                }
-            }
-            out
+/// For people: a heading, the rows, and with `--moved` what moved against
+/// the stored credits, each written by the route's columns.
+fn table(cmd: &RouteCommand, answer: Value) -> anyhow::Result<String> {
+    let mut out = format!(
+        "what-if on {}: {} conversions, {} eligible touches, as of log position {}\n",
+        answer["conversion"].as_str().unwrap_or("?"),
+        answer["conversions"],
+        answer["eligible_touches"],
+        answer["as_of_seq"],
+    );
+    let moved = answer["moved_totals"]
+        .as_array()
+        .is_some_and(|totals| !totals.is_empty());
+    out.push_str(&declared_rows(cmd, answer.clone(), Some("rows"))?.0.table());
+    if moved {
+        out.push_str("\nagainst the stored credits:\n");
+        out.push_str(
+            &declared_rows(cmd, answer.clone(), Some("moved_totals"))?
+                .0
+                .table(),
+        );
+        let (rows, list) = declared_rows(cmd, answer, Some("moved"))?;
+        if !list.is_empty() {
+            out.push('\n');
+            out.push_str(&rows.table());
         }
-    })
+    }
+    Ok(out)
 }

@@ -62,7 +62,15 @@ fn extra_events() -> String {
         "evt-test-parent",
         "2025-12-02T00:00:00.000Z",
         "marketing-automation",
-        campaign(PARENT_CAMPAIGN, PARENT_NAME, "", "", Value::Null),
+        // The programme itself costs nothing beyond its children, and says
+        // so: without a cost its own would be unknown, and so the roll-up's.
+        campaign(
+            PARENT_CAMPAIGN,
+            PARENT_NAME,
+            "",
+            "",
+            json!({ "amount_minor": 0, "currency": "EUR" }),
+        ),
     )];
     // The demo's own upserts of its two Google campaigns, now with a parent
     // (the generator's names, ad codes and planned costs).

@@ -472,29 +472,26 @@ async fn the_cli_answers_as_the_api_does_and_names_a_bad_flag() {
         ),
         "{table}"
     );
-    assert_eq!(
-        table_line(&table, "fair"),
-        [
-            "fair",
-            "The fair",
-            "0.00",
-            "1.00",
-            "1.00",
-            "1",
-            "late_touch 1"
-        ],
+    // The reasons a row counts, one column each (a column of zeros left out).
+    assert!(
+        table.contains("group    name         then  now   delta  moved  new  late touch  merge\n"),
         "{table}"
     );
     assert_eq!(
-        table_line(&table, "(total)"),
+        table_line(&table, "fair"),
         [
-            "(total)",
-            "2.00",
-            "3.00",
-            "1.00",
-            "3",
-            "new_conversion 1, late_touch 1, merge 1"
+            "fair", "The fair", "0.00", "1.00", "1.00", "1", "0", "1", "0"
         ],
+        "{table}"
+    );
+    // The totals per currency (a lead has none, so no currency column).
+    assert!(
+        table.contains("\ntotals:\nthen  now   delta  moved  new  late touch  merge\n"),
+        "{table}"
+    );
+    assert_eq!(
+        table_line(&table, "2.00"),
+        ["2.00", "3.00", "1.00", "3", "1", "1", "1"],
         "{table}"
     );
     // Valued: the deal's 1,000.00 EUR moved from the webinar to the fair.
@@ -514,26 +511,29 @@ async fn the_cli_answers_as_the_api_does_and_names_a_bad_flag() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let table = text(&output.stdout);
     assert_eq!(
-        table_line(&table, "fair"),
+        table_line(&table, "fair")[..9],
         [
             "fair",
             "The fair",
             "0.00",
-            "1.00",
-            "1.00",
             "0.00 EUR",
+            "1.00",
             "1,000.00 EUR",
+            "1.00",
             "1,000.00 EUR",
             "1",
-            "late_touch 1"
         ],
         "{table}"
     );
     assert_eq!(table_line(&table, "webinar")[7], "-1,000.00 EUR", "{table}");
-    assert!(
-        table.contains(
-            "opportunity_won:opp-pia  1,000.00 EUR  webinar 100%  fair 100%  late_touch\n"
-        ),
+    assert_eq!(
+        table_line(&table, "opportunity_won:opp-pia"),
+        [
+            "opportunity_won:opp-pia",
+            "late_touch",
+            "1,000.00 EUR",
+            "100.00%"
+        ],
         "{table}"
     );
 

@@ -86,6 +86,7 @@ pub fn parse_data_driven(
     order: Option<&str>,
     by: Option<&str>,
 ) -> Result<(DataDrivenModel, Granularity), ParamError> {
+    let order_given = order.is_some();
     let order = match order {
         None => 1,
         Some(text) => match text.parse::<usize>() {
@@ -95,6 +96,14 @@ pub fn parse_data_driven(
     };
     let model = match model.unwrap_or("markov") {
         "markov" => DataDrivenModel::Markov { order },
+        "shapley" if order_given => {
+            return Err(ParamError::new(
+                "order",
+                Problem::Refused {
+                    reason: "order is a Markov chain's; shapley has none".into(),
+                },
+            ));
+        }
         "shapley" => DataDrivenModel::Shapley,
         other => {
             return Err(ParamError::new(

@@ -244,7 +244,10 @@ pub const CREDITS_BY_CAMPAIGN: &[Column] = &[
     Column::text("campaign_name").label("campaign"),
     Column::text("channel"),
     Column::float("conversions"),
-    Column::money("value_minor", "currency").label("value"),
+    // A person's conversions have no value: all zeros, left out of tables.
+    Column::money("value_minor", "currency")
+        .label("value")
+        .hidden_when_blank(),
     Column::text("currency").nullable().not_in_table(),
 ];
 
@@ -253,7 +256,10 @@ pub const CREDITS_BY_GROUP: &[Column] = &[
     Column::text("group"),
     Column::uint("campaigns"),
     Column::float("conversions"),
-    Column::money("value_minor", "currency").label("value"),
+    // A person's conversions have no value: all zeros, left out of tables.
+    Column::money("value_minor", "currency")
+        .label("value")
+        .hidden_when_blank(),
     Column::text("currency").nullable().not_in_table(),
 ];
 
@@ -266,3 +272,223 @@ pub const ATTRIBUTION: Output = Output::By {
         ("source", CREDITS_BY_GROUP),
     ],
 };
+
+/// `/v1/reports/compare`: one row per campaign and model (long format).
+pub const COMPARE: &[Column] = &[
+    Column::text("campaign_id").not_in_table(),
+    Column::text("campaign_name").label("campaign"),
+    Column::text("channel"),
+    Column::text("currency").nullable().not_in_table(),
+    Column::text("models.model").label("model"),
+    Column::float("models.conversions").label("conversions"),
+    Column::money("models.value_minor", "currency")
+        .label("value")
+        .hidden_when_blank(),
+];
+
+/// `/v1/reports/data-driven?by=channel`: `value` is credited value in
+/// fractional minor units (a data-driven model splits value continuously),
+/// of the conversions' one currency.
+pub const DATA_DRIVEN_BY_CHANNEL: &[Column] = &[
+    Column::text("channel"),
+    Column::float("score"),
+    Column::float("share").unit(Unit::Percent),
+    Column::float("conversions"),
+    Column::float("value")
+        .unit(Unit::Money { currency: None })
+        .hidden_when_blank(),
+];
+
+/// `by=campaign`: the same, a step being a campaign (its id in `channel`).
+pub const DATA_DRIVEN_BY_CAMPAIGN: &[Column] = &[
+    Column::text("channel").label("campaign"),
+    Column::float("score"),
+    Column::float("share").unit(Unit::Percent),
+    Column::float("conversions"),
+    Column::float("value")
+        .unit(Unit::Money { currency: None })
+        .hidden_when_blank(),
+];
+
+/// `/v1/reports/data-driven`: its one list, `channels`, under `by`.
+pub const DATA_DRIVEN: Output = Output::By {
+    param: "by",
+    choices: &[
+        ("channel", DATA_DRIVEN_BY_CHANNEL),
+        ("campaign", DATA_DRIVEN_BY_CAMPAIGN),
+    ],
+};
+
+/// `/v1/reports/what-if?table=rows`: one row per model and group.
+pub const WHAT_IF_ROWS: &[Column] = &[
+    Column::text("model"),
+    Column::text("group").not_in_table(),
+    Column::text("name").label("group"),
+    Column::text("channel"),
+    Column::uint("campaigns"),
+    Column::float("conversions"),
+    Column::money("value_minor", "currency")
+        .label("value")
+        .hidden_when_blank(),
+    Column::text("currency").nullable().not_in_table(),
+];
+
+/// `table=moved_totals`: per model, what moved against its baseline.
+pub const WHAT_IF_MOVED_TOTALS: &[Column] = &[
+    Column::text("model"),
+    Column::text("baseline"),
+    Column::uint("conversions_moved"),
+    Column::amount("value_moved_minor").label("value moved"),
+    // Conversions' worth of credit that moved (a sum of shares, not a rate).
+    Column::float("share_moved").label("share moved"),
+];
+
+/// `table=moved`: one row per conversion and stored (`then`) credit line;
+/// the what-if's lines (`now`) in one cell.
+pub const WHAT_IF_MOVED: &[Column] = &[
+    Column::text("model"),
+    Column::text("baseline"),
+    Column::text("conversion_id").label("conversion"),
+    Column::time("occurred_at").not_in_table(),
+    Column::money("value_minor", "currency")
+        .nullable()
+        .label("value"),
+    Column::text("currency").nullable().not_in_table(),
+    Column::money("moved_minor", "currency")
+        .label("moved")
+        .hidden_when_blank(),
+    Column::float("moved_share")
+        .unit(Unit::Percent)
+        .label("share moved"),
+    Column::text("then.campaign_id").nullable().label("then"),
+    Column::float("then.weight")
+        .nullable()
+        .unit(Unit::Percent)
+        .label("weight"),
+    Column::int("then.amount_minor").nullable().not_in_table(),
+    Column::text("now").nullable().not_in_table(),
+];
+
+/// `/v1/reports/what-if`: `table=rows`, `moved_totals` or `moved`.
+pub const WHAT_IF: Output = Output::Tables(&[
+    ("rows", WHAT_IF_ROWS),
+    ("moved_totals", WHAT_IF_MOVED_TOTALS),
+    ("moved", WHAT_IF_MOVED),
+]);
+
+/// `/v1/reports/as-of?table=rows`: per group and currency, then, now and
+/// the difference, and how many conversions moved for each reason.
+pub const AS_OF_ROWS: &[Column] = &[
+    Column::text("group"),
+    Column::text("name"),
+    Column::text("channel").not_in_table(),
+    Column::text("currency").nullable().not_in_table(),
+    Column::float("then.conversions").label("then"),
+    Column::money("then.value_minor", "currency")
+        .label("value then")
+        .hidden_when_blank(),
+    Column::float("now.conversions").label("now"),
+    Column::money("now.value_minor", "currency")
+        .label("value now")
+        .hidden_when_blank(),
+    Column::float("delta.conversions").label("delta"),
+    Column::money("delta.value_minor", "currency")
+        .label("value delta")
+        .hidden_when_blank(),
+    Column::uint("moved_conversions").label("moved"),
+    Column::uint("reasons.new_conversion")
+        .label("new")
+        .hidden_when_blank(),
+    Column::uint("reasons.late_touch")
+        .label("late touch")
+        .hidden_when_blank(),
+    Column::uint("reasons.merge")
+        .label("merge")
+        .hidden_when_blank(),
+    Column::uint("reasons.value_changed")
+        .label("value changed")
+        .hidden_when_blank(),
+    Column::uint("reasons.retracted")
+        .label("retracted")
+        .hidden_when_blank(),
+    Column::uint("reasons.model_change")
+        .label("model change")
+        .hidden_when_blank(),
+    Column::uint("reasons.contact_added")
+        .label("contact added")
+        .hidden_when_blank(),
+    Column::uint("reasons.milestone_changed")
+        .label("milestone changed")
+        .hidden_when_blank(),
+    Column::uint("reasons.recomputed")
+        .label("recomputed")
+        .hidden_when_blank(),
+];
+
+/// `table=totals`: the rows' sums per currency.
+pub const AS_OF_TOTALS: &[Column] = &[
+    Column::text("currency").nullable().hidden_when_blank(),
+    Column::float("then.conversions").label("then"),
+    Column::money("then.value_minor", "currency")
+        .label("value then")
+        .hidden_when_blank(),
+    Column::float("now.conversions").label("now"),
+    Column::money("now.value_minor", "currency")
+        .label("value now")
+        .hidden_when_blank(),
+    Column::float("delta.conversions").label("delta"),
+    Column::money("delta.value_minor", "currency")
+        .label("value delta")
+        .hidden_when_blank(),
+    Column::uint("moved_conversions").label("moved"),
+    Column::uint("reasons.new_conversion")
+        .label("new")
+        .hidden_when_blank(),
+    Column::uint("reasons.late_touch")
+        .label("late touch")
+        .hidden_when_blank(),
+    Column::uint("reasons.merge")
+        .label("merge")
+        .hidden_when_blank(),
+    Column::uint("reasons.value_changed")
+        .label("value changed")
+        .hidden_when_blank(),
+    Column::uint("reasons.retracted")
+        .label("retracted")
+        .hidden_when_blank(),
+    Column::uint("reasons.model_change")
+        .label("model change")
+        .hidden_when_blank(),
+    Column::uint("reasons.contact_added")
+        .label("contact added")
+        .hidden_when_blank(),
+    Column::uint("reasons.milestone_changed")
+        .label("milestone changed")
+        .hidden_when_blank(),
+    Column::uint("reasons.recomputed")
+        .label("recomputed")
+        .hidden_when_blank(),
+];
+
+/// `table=moved`: one row per moved conversion and reason; its credit lines
+/// then and now as JSON text (empty where it was not in the period).
+pub const AS_OF_MOVED: &[Column] = &[
+    Column::text("conversion_id").label("conversion"),
+    Column::text("reasons").nullable().label("why"),
+    Column::text("currency").nullable().not_in_table(),
+    Column::money("moved_minor", "currency")
+        .label("moved")
+        .hidden_when_blank(),
+    Column::float("moved_share")
+        .unit(Unit::Percent)
+        .label("share moved"),
+    Column::text("then").nullable().not_in_table(),
+    Column::text("now").nullable().not_in_table(),
+];
+
+/// `/v1/reports/as-of`: `table=rows`, `totals` or `moved`.
+pub const AS_OF: Output = Output::Tables(&[
+    ("rows", AS_OF_ROWS),
+    ("totals", AS_OF_TOTALS),
+    ("moved", AS_OF_MOVED),
+]);

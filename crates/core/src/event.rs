@@ -141,7 +141,9 @@ pub struct CampaignUpserted {
     /// `None`: the campaign never ends (R15).
     #[serde(default)]
     pub ends_at: Option<Timestamp>,
-    /// `None` or zero: the campaign costs nothing (R15).
+    /// Zero: the campaign costs nothing (R15: a referral, an inbound call).
+    /// `None`: nothing is planned, and until a cost is recorded the
+    /// campaign's cost is unknown (its ROI too), not zero.
     #[serde(default)]
     pub planned_cost: Option<Money>,
 }

@@ -125,7 +125,9 @@ impl Generator {
                 ends_at: spec.runs_days.map(|d| {
                     Timestamp::from_millis(start + (d + 30) * DAY_MS + self.config.days * DAY_MS)
                 }),
-                planned_cost: (spec.cost_minor > 0).then(|| Money::new(spec.cost_minor, "EUR")),
+                // A free source says so (a planned 0): without any cost a
+                // campaign's cost is unknown, not zero.
+                planned_cost: Some(Money::new(spec.cost_minor, "EUR")),
             });
             let envelope = self.envelope(start, "marketing-automation", event);
             self.pending.push_back(envelope);

@@ -207,6 +207,13 @@ impl Queries {
             }
             DataDrivenModel::Shapley => shapley(&journeys, &ShapleyOptions::default()),
         };
+        let mut result = result;
+        // Most credited first, as every other credit report; ties by name.
+        result.channels.sort_by(|a, b| {
+            b.share
+                .total_cmp(&a.share)
+                .then_with(|| a.channel.cmp(&b.channel))
+        });
         Ok(DataDrivenReport {
             model,
             conversion: kind,

@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use touchline_core::{CampaignType, Envelope, Event, MinorTotal, Money, Timestamp};
+use touchline_core::{CampaignType, Envelope, Event, Money, Timestamp};
 
 /// One recorded cost of a campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,66 +71,6 @@ impl CampaignView {
     /// Share of members who responded; `None` without members.
     pub fn response_rate(&self) -> Option<f64> {
         (self.members > 0).then(|| self.responders as f64 / self.members as f64)
-    }
-
-    /// What the campaign cost in `currency` from `from` (inclusive) to `to`
-    /// (exclusive; `None` is open), in minor units; `None` when unknown. The
-    /// one policy every report uses:
-    ///
-    /// 1. Recorded costs in `currency` count on the date they were incurred.
-    /// 2. Without any, a planned cost in `currency` is spread evenly over the
-    ///    campaign's run, `starts_at` to `ends_at`, and the period gets the
-    ///    part of the run it covers (rounded half away from zero); a campaign
-    ///    that never ends counts its planned cost whole at `starts_at`.
-    /// 3. Without either, a campaign with a record costs nothing (every lead
-    ///    source is a campaign, and a referral is free: R15).
-    /// 4. A campaign known only from touches, with no record, has an unknown
-    ///    cost.
-    ///
-    /// E.g. 900.00 EUR planned for 1 to 31 March (30 days): 1 to 11 March
-    /// costs 300.00 EUR; all of March 900.00 EUR; April nothing.
-    pub fn cost_in(
-        &self,
-        currency: &str,
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-    ) -> Option<MinorTotal> {
-        let within = |at: Timestamp| from.is_none_or(|f| at >= f) && to.is_none_or(|t| at < t);
-        let mut recorded = self
-            .costs
-            .iter()
-            .filter(|c| c.cost.currency == currency)
-            .peekable();
-        if recorded.peek().is_some() {
-            return Some(
-                recorded
-                    .filter(|c| within(c.at))
-                    .map(|c| MinorTotal::from(c.cost.amount_minor))
-                    .sum(),
-            );
-        }
-        if let Some(planned) = self
-            .planned_cost
-            .as_ref()
-            .filter(|p| p.currency == currency)
-            && let Some(start) = self.starts_at
-        {
-            let amount = MinorTotal::from(planned.amount_minor);
-            let end = match self.ends_at {
-                Some(end) if end > start => end,
-                // Never ends (or ends as it starts): all of it at the start.
-                _ => return Some(if within(start) { amount } else { 0 }),
-            };
-            let run = MinorTotal::from(end.as_millis() - start.as_millis());
-            let lo = from.map_or(start, |f| f.max(start));
-            let hi = to.map_or(end, |t| t.min(end));
-            let covered = MinorTotal::from((hi.as_millis() - lo.as_millis()).max(0));
-            // amount × covered / run, rounded half away from zero; i128 holds it.
-            let scaled = amount * covered;
-            let share = (scaled.abs() * 2 + run) / (2 * run) * scaled.signum();
-            return Some(share);
-        }
-        self.campaign_type.is_some().then_some(0)
     }
 
     /// The name to show: the campaign's own, else its id.
@@ -238,53 +178,19 @@ mod tests {
     }
 
     #[test]
-    fn a_planned_cost_is_spread_over_the_campaign_run() {
-        // The worked example of `cost_in`: 900.00 EUR over 30 days of March.
-        let c = view(&[upserted(Some(MARCH + 30 * DAY), Some(900_00))]);
-        let eur = |from: i64, to: i64| c.cost_in("EUR", Some(at(from)), Some(at(to)));
-        assert_eq!(eur(MARCH, MARCH + 10 * DAY), Some(300_00));
-        assert_eq!(eur(MARCH - 5 * DAY, MARCH + 40 * DAY), Some(900_00));
-        assert_eq!(eur(MARCH + 30 * DAY, MARCH + 60 * DAY), Some(0));
-        assert_eq!(c.cost_in("EUR", None, None), Some(900_00));
-        // One day of 30 is 30.00 EUR; a third of a cent rounds to the nearest.
-        assert_eq!(eur(MARCH, MARCH + DAY), Some(30_00));
-        assert_eq!(eur(MARCH, MARCH + DAY / 3000), Some(1));
-        // A campaign that never ends counts its plan at its start.
-        let open = view(&[upserted(None, Some(900_00))]);
-        assert_eq!(
-            open.cost_in("EUR", Some(at(MARCH)), Some(at(MARCH + DAY))),
-            Some(900_00)
-        );
-        assert_eq!(open.cost_in("EUR", Some(at(MARCH + DAY)), None), Some(0));
-    }
-
-    #[test]
-    fn recorded_costs_count_when_incurred_and_replace_the_plan() {
+    fn recorded_costs_are_kept_in_time_order_with_their_dates() {
+        // What a period's cost is made of (the policy is the engine's
+        // `PeriodCost`).
         let c = view(&[
             upserted(Some(MARCH + 30 * DAY), Some(900_00)),
             cost("k2", MARCH + 20 * DAY, 250_00),
             cost("k1", MARCH + 2 * DAY, 100_00),
             cost("refund", MARCH + 21 * DAY, -50_00),
         ]);
-        assert_eq!(
-            c.cost_in("EUR", Some(at(MARCH)), Some(at(MARCH + 10 * DAY))),
-            Some(100_00)
-        );
-        assert_eq!(
-            c.cost_in("EUR", Some(at(MARCH + 10 * DAY)), None),
-            Some(200_00)
-        );
-        assert_eq!(c.cost_in("EUR", None, None), Some(300_00));
         let ids: Vec<&str> = c.costs.iter().map(|c| c.event_id.as_str()).collect();
         assert_eq!(ids, ["k1", "k2", "refund"]);
-    }
-
-    #[test]
-    fn a_free_campaign_costs_zero_and_an_unknown_one_is_unknown() {
-        let free = view(&[upserted(None, None)]);
-        assert_eq!(free.cost_in("EUR", None, None), Some(0));
-        // Known only from its touches: nobody said what it cost.
-        let unknown = CampaignView::new("cmp");
-        assert_eq!(unknown.cost_in("EUR", None, None), None);
+        let dates: Vec<i64> = c.costs.iter().map(|c| c.at.as_millis()).collect();
+        assert_eq!(dates, [MARCH + 2 * DAY, MARCH + 20 * DAY, MARCH + 21 * DAY]);
+        assert_eq!(c.planned_cost, Some(Money::new(900_00, "EUR")));
     }
 }

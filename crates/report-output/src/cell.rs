@@ -50,6 +50,10 @@ pub struct Column {
     /// Whether tables show it (CSV and Parquet always do): ids and
     /// currencies beside money would only widen a table.
     pub in_table: bool,
+    /// Whether a table leaves it out when every row's value is missing or
+    /// zero (a value column of a conversion point that has no value, e.g.
+    /// a person's); CSV and Parquet keep it.
+    pub hidden_when_blank: bool,
 }
 
 impl Column {
@@ -61,6 +65,7 @@ impl Column {
             unit: Unit::Plain,
             label: None,
             in_table: true,
+            hidden_when_blank: false,
         }
     }
 
@@ -120,6 +125,14 @@ impl Column {
     pub const fn label(self, label: &'static str) -> Column {
         Column {
             label: Some(label),
+            ..self
+        }
+    }
+
+    /// Left out of a table whose rows all lack it or hold zero.
+    pub const fn hidden_when_blank(self) -> Column {
+        Column {
+            hidden_when_blank: true,
             ..self
         }
     }

@@ -80,9 +80,24 @@ fn shown(column: &Column, cell: &Cell, row: &[Cell], columns: &[Column]) -> Stri
     }
 }
 
+/// Whether a cell says nothing: missing, or a zero.
+fn blank(cell: &Cell) -> bool {
+    match cell {
+        Cell::Null(_) => true,
+        Cell::Int(v) => *v == 0,
+        Cell::Float(f) => *f == 0.0,
+        Cell::Text(text) => text.is_empty(),
+        Cell::Bool(_) | Cell::Time(_) => false,
+    }
+}
+
 pub(crate) fn render(rows: &Rows) -> String {
     let shown_columns: Vec<usize> = (0..rows.columns.len())
-        .filter(|&i| rows.columns[i].in_table)
+        .filter(|&i| {
+            let column = &rows.columns[i];
+            column.in_table
+                && !(column.hidden_when_blank && rows.rows.iter().all(|row| blank(&row[i])))
+        })
         .collect();
     let header: Vec<String> = shown_columns
         .iter()
@@ -214,6 +229,52 @@ mod tests {
              -------------  --------  ---------  -----  ----------------\n\
              12,345.67 EUR  320d 14h     12.50%   0.00  2026-01-01 00:00\n\
              0.05 USD         1m 30s  undefined      -  1970-01-01 00:00\n"
+        );
+    }
+
+    #[test]
+    fn a_table_leaves_out_a_value_column_with_nothing_in_it() {
+        // A person's conversion has no value: the table does not show a
+        // column of zeros for it, the CSV keeps it.
+        const COLUMNS: &[Column] = &[
+            Column::text("campaign"),
+            Column::float("conversions"),
+            Column::money("value_minor", "currency")
+                .label("value")
+                .hidden_when_blank(),
+            Column::text("currency").nullable().not_in_table(),
+        ];
+        let mut rows = Rows::new(COLUMNS);
+        rows.push(vec![
+            "a".into(),
+            Cell::Float(1.5),
+            Cell::Int(0),
+            Cell::Null(""),
+        ]);
+        rows.push(vec![
+            "b".into(),
+            Cell::Float(0.0),
+            Cell::Int(0),
+            Cell::Null(""),
+        ]);
+        assert_eq!(
+            rows.table(),
+            "campaign  conversions\n--------  -----------\na                1.50\nb                0.00\n"
+        );
+        assert_eq!(
+            rows.csv(),
+            "campaign,conversions,value_minor,currency\na,1.5,0,\nb,0.0,0,\n"
+        );
+        rows.push(vec![
+            "c".into(),
+            Cell::Float(1.0),
+            Cell::Int(250),
+            "EUR".into(),
+        ]);
+        assert!(
+            rows.table().starts_with("campaign  conversions  value\n"),
+            "{}",
+            rows.table()
         );
     }
 }

@@ -433,7 +433,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: Output::Rows(report_columns::COMPARE),
         command: None,
         summary: "Credit per campaign under every model, side by side",
         params: &[
@@ -509,7 +509,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::DATA_DRIVEN,
         command: None,
         summary: "Markov removal effects or Shapley values",
         params: &[
@@ -550,7 +550,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::WHAT_IF,
         command: None,
         summary: "What-if attribution: any model with any parameters",
         params: &[
@@ -616,7 +616,7 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
+        output: report_columns::AS_OF,
         command: None,
         summary: "Credit as of a past instant and now per campaign, channel or source, and why it moved",
         params: &[

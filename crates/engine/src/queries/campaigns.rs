@@ -7,10 +7,11 @@ pub struct CampaignPerformance {
     pub campaign_name: String,
     pub channel: String,
     pub currency: String,
-    /// The cost in the range under [`CampaignView::cost_in`]'s policy: costs
-    /// recorded in it, else the planned cost spread over the run; `None` when
-    /// unknown (a campaign with no record), and then ROI, ROAS and cost per
-    /// lead and sale are `"unknown"`.
+    /// The cost in the range under [`PeriodCost`]'s policy: costs recorded
+    /// in it, else the planned cost spread over the run; `None` when unknown
+    /// (nothing recorded or planned in the currency, or no record at all),
+    /// and then ROI, ROAS and cost per lead and sale are `"unknown"`. A known
+    /// zero gives ROI and ROAS `"undefined"` and costs per lead and sale 0.
     pub cost_minor: Option<MinorTotal>,
     /// Distinct people touched by the campaign.
     pub members: u64,
@@ -55,7 +56,7 @@ pub(crate) struct CampaignRow {
     pub campaign_id: String,
     pub name: String,
     pub channel: String,
-    /// Under [`CampaignView::cost_in`]'s policy; `None` when unknown.
+    /// Under [`PeriodCost`]'s policy; `None` when unknown.
     pub cost_minor: Option<MinorTotal>,
     pub members: u64,
     pub responders: u64,
@@ -68,11 +69,91 @@ impl CampaignRow {
             campaign_id: view.campaign_id.clone(),
             name: view.display_name().to_owned(),
             channel: view.channel.clone(),
-            cost_minor: view.cost_in(currency, range.from, range.to),
+            cost_minor: PeriodCost::of(view, currency).in_period(range),
             members: view.members,
             responders: view.responders,
             leads_sourced: view.leads_sourced,
         }
+    }
+}
+
+/// What is known of a campaign's cost in one currency: the pure input of
+/// the one cost policy every report uses ([`PeriodCost::in_period`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct PeriodCost {
+    /// Recorded costs (`CampaignCostRecorded`) in the currency: when each was
+    /// incurred (its `occurred_at`) and the amount; a recorded 0 counts.
+    pub recorded: Vec<(Timestamp, i64)>,
+    /// The planned cost in the currency (a planned 0 counts), with the run it
+    /// is spread over: `starts_at` and `ends_at` (`None`: never ends).
+    pub planned: Option<(i64, Timestamp, Option<Timestamp>)>,
+}
+
+impl PeriodCost {
+    pub fn of(view: &CampaignView, currency: &str) -> PeriodCost {
+        PeriodCost {
+            recorded: view
+                .costs
+                .iter()
+                .filter(|c| c.cost.currency == currency)
+                .map(|c| (c.at, c.cost.amount_minor))
+                .collect(),
+            planned: view
+                .planned_cost
+                .as_ref()
+                .filter(|p| p.currency == currency)
+                .zip(view.starts_at)
+                .map(|(p, start)| (p.amount_minor, start, view.ends_at)),
+        }
+    }
+
+    /// The cost of `range` (`from` inclusive, `to` exclusive, either open),
+    /// in minor units; `None` when unknown. The rule:
+    ///
+    /// 1. A campaign with recorded costs in the currency has a known cost in
+    ///    every period: the sum of those dated in it, 0 in a period none
+    ///    falls in (the record says what was spent, and nothing was then).
+    /// 2. Without any, a planned cost in the currency is spread evenly over
+    ///    the run, and the period gets the part of the run it covers
+    ///    (rounded half away from zero; 0 outside the run); a campaign that
+    ///    never ends counts it whole at `starts_at`.
+    /// 3. Without either, nothing says what it cost: unknown, whether or not
+    ///    the campaign has a record. A free campaign (a referral, R15) says
+    ///    so with a planned or recorded cost of 0, and is a known zero.
+    ///
+    /// E.g. a fair with 100.00 EUR recorded on 2 March and 250.00 EUR on 20
+    /// March (and 900.00 EUR planned, which the records replace): March costs
+    /// 350.00 EUR, 1–11 March 100.00 EUR, April 0 (ROI undefined, cost per
+    /// sale 0), all time 350.00 EUR. A webinar with only 900.00 EUR planned
+    /// for 1–31 March (30 days): 1–11 March 300.00 EUR, April 0. A referral
+    /// with nothing recorded or planned: unknown in every period and all
+    /// time (ROI, ROAS and costs per lead and sale unknown).
+    pub fn in_period(&self, range: TimeRange) -> Option<MinorTotal> {
+        let within =
+            |at: Timestamp| range.from.is_none_or(|f| at >= f) && range.to.is_none_or(|t| at < t);
+        if !self.recorded.is_empty() {
+            return Some(
+                self.recorded
+                    .iter()
+                    .filter(|(at, _)| within(*at))
+                    .map(|(_, amount)| MinorTotal::from(*amount))
+                    .sum(),
+            );
+        }
+        let (amount, start, end) = self.planned?;
+        let amount = MinorTotal::from(amount);
+        let end = match end {
+            Some(end) if end > start => end,
+            // Never ends (or ends as it starts): all of it at the start.
+            _ => return Some(if within(start) { amount } else { 0 }),
+        };
+        let run = MinorTotal::from(end.as_millis() - start.as_millis());
+        let lo = range.from.map_or(start, |f| f.max(start));
+        let hi = range.to.map_or(end, |t| t.min(end));
+        let covered = MinorTotal::from((hi.as_millis() - lo.as_millis()).max(0));
+        // amount × covered / run, rounded half away from zero; i128 holds it.
+        let scaled = amount * covered;
+        Some((scaled.abs() * 2 + run) / (2 * run) * scaled.signum())
     }
 }
 
@@ -400,6 +481,144 @@ mod tests {
         assert_eq!(rows[0].cost_minor, Some(300_00));
         assert_eq!(rows[0].roi, Ratio::Value(1.0));
         assert_eq!(rows[0].cost_per_sale_minor, MinorRatio::Value(300_00));
+    }
+
+    /// The cost of each period of March and April 2026 and of all time, for
+    /// one campaign's costs (`recorded` as (day of March, minor)), as JSON
+    /// says it: a number, or `null` (unknown).
+    fn periods(cost: &PeriodCost) -> String {
+        const DAY: i64 = 86_400_000;
+        let march = Timestamp::from_millis(1_772_323_200_000);
+        let day = |d: i64| march.saturating_add_millis((d - 1) * DAY);
+        [
+            ("1-11 March", Some(day(1)), Some(day(11))),
+            ("March", Some(day(1)), Some(day(32))),
+            ("April", Some(day(32)), Some(day(62))),
+            ("all time", None, None),
+        ]
+        .iter()
+        .map(|(name, from, to)| {
+            let range = TimeRange {
+                from: *from,
+                to: *to,
+            };
+            format!("{name}: {}", json(&cost.in_period(range)))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
+    #[test]
+    fn a_periods_cost_is_known_from_records_or_a_plan_and_unknown_without_either() {
+        const DAY: i64 = 86_400_000;
+        let march = Timestamp::from_millis(1_772_323_200_000);
+        let day = |d: i64| march.saturating_add_millis((d - 1) * DAY);
+        let planned = |amount: i64, end: Option<i64>| Some((amount, day(1), end.map(day)));
+        let cases = [
+            // The README's worked example: records replace the plan, and a
+            // period none falls in costs a known 0.
+            (
+                "recorded",
+                PeriodCost {
+                    recorded: vec![(day(2), 100_00), (day(20), 250_00)],
+                    planned: planned(900_00, Some(31)),
+                },
+            ),
+            (
+                "planned",
+                PeriodCost {
+                    recorded: vec![],
+                    planned: planned(900_00, Some(31)),
+                },
+            ),
+            (
+                "never ends",
+                PeriodCost {
+                    recorded: vec![],
+                    planned: planned(900_00, None),
+                },
+            ),
+            (
+                "recorded 0",
+                PeriodCost {
+                    recorded: vec![(day(5), 0)],
+                    planned: None,
+                },
+            ),
+            (
+                "planned 0",
+                PeriodCost {
+                    recorded: vec![],
+                    planned: planned(0, None),
+                },
+            ),
+            ("nothing said", PeriodCost::default()),
+        ];
+        let text: Vec<String> = cases
+            .iter()
+            .map(|(name, cost)| format!("{name}: {}", periods(cost)))
+            .collect();
+        expect![[r#"
+            recorded: 1-11 March: 10000, March: 35000, April: 0, all time: 35000
+            planned: 1-11 March: 30000, March: 90000, April: 0, all time: 90000
+            never ends: 1-11 March: 90000, March: 90000, April: 0, all time: 90000
+            recorded 0: 1-11 March: 0, March: 0, April: 0, all time: 0
+            planned 0: 1-11 March: 0, March: 0, April: 0, all time: 0
+            nothing said: 1-11 March: null, March: null, April: null, all time: null"#]]
+        .assert_eq(&text.join("\n"));
+    }
+
+    #[test]
+    fn a_campaign_with_a_record_but_no_cost_has_an_unknown_cost() {
+        // A record says what the campaign is, not what it cost: unknown, and
+        // so are ROI, ROAS and the costs per lead and sale. A free referral
+        // says it costs nothing with a planned 0, and then ROI is undefined.
+        let mut referral = CampaignView::new("referral");
+        referral.campaign_type = Some(touchline_core::CampaignType::Referral);
+        referral.starts_at = Some(Timestamp::from_millis(0));
+        let mut free = referral.clone();
+        free.campaign_id = "free".into();
+        free.planned_cost = Some(touchline_core::Money::new(0, "EUR"));
+        let mut dollars = referral.clone();
+        dollars.campaign_id = "dollars".into();
+        dollars.planned_cost = Some(touchline_core::Money::new(500_00, "USD"));
+        let range = TimeRange::default();
+        let rows = performance(
+            [referral, free, dollars]
+                .iter()
+                .map(|view| CampaignRow::of(view, "EUR", range))
+                .collect(),
+            &CreditedCampaigns {
+                leads: vec![],
+                won: vec![CampaignCredit {
+                    campaign_id: "free".into(),
+                    campaign_name: "free".into(),
+                    channel: String::new(),
+                    conversions: 1.0,
+                    value_minor: 600_00,
+                    currency: Some("EUR".into()),
+                }],
+                booked: BTreeMap::new(),
+            },
+            "EUR",
+        );
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} cost={} roi={} per_sale={}",
+                    r.campaign_id,
+                    json(&r.cost_minor),
+                    json(&r.roi),
+                    json(&r.cost_per_sale_minor)
+                )
+            })
+            .collect();
+        expect![[r#"
+            free cost=0 roi="undefined" per_sale=0
+            dollars cost=null roi="unknown" per_sale="unknown"
+            referral cost=null roi="unknown" per_sale="unknown""#]]
+        .assert_eq(&text.join("\n"));
     }
 
     #[test]
