@@ -19,7 +19,7 @@ mod convert;
 mod parallel;
 mod unknown_fields;
 
-pub use parallel::decode_all;
+pub use parallel::{decode_all, decode_stored_all};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, InvalidEvent};

@@ -20,10 +20,32 @@ pub fn decode_all<T: Sync>(
     threads: usize,
     bytes_of: impl Fn(&T) -> (WireFormat, &[u8]) + Sync,
 ) -> Vec<Result<Envelope, DecodeError>> {
-    let one = |record: &T| {
+    map_in_order(records, threads, |record| {
         let (format, bytes) = bytes_of(record);
         decode_with(format, bytes, unknown)
-    };
+    })
+}
+
+/// Decodes events as the log stores them ([`crate::decode_stored`]: no
+/// validation, which they passed on the way in), in order, on up to
+/// `threads` threads.
+pub fn decode_stored_all<T: Sync>(
+    records: &[T],
+    threads: usize,
+    bytes_of: impl Fn(&T) -> &[u8] + Sync,
+) -> Vec<Result<Envelope, DecodeError>> {
+    map_in_order(records, threads, |record| {
+        crate::decode_stored(bytes_of(record))
+    })
+}
+
+/// `one` over every record, in order, split in contiguous chunks over up to
+/// `threads` threads (the caller's among them).
+fn map_in_order<T: Sync, R: Send>(
+    records: &[T],
+    threads: usize,
+    one: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     if threads < 2 || records.len() < PARALLEL_FROM {
         return records.iter().map(one).collect();
     }
@@ -35,16 +57,16 @@ pub fn decode_all<T: Sync>(
         let others: Vec<_> = chunks
             .map(|c| scope.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
             .collect();
-        let mut decoded: Vec<_> = first.iter().map(one).collect();
+        let mut done: Vec<R> = first.iter().map(one).collect();
         for other in others {
             match other.join() {
-                Ok(part) => decoded.extend(part),
+                Ok(part) => done.extend(part),
                 // Decoding does not panic (fuzzed); if it ever did, the caller
                 // fails as it would have decoding alone.
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        decoded
+        done
     })
 }
 

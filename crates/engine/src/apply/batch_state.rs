@@ -145,16 +145,14 @@ impl<T: Serialize> Views<T> {
 }
 
 impl<T> Views<T> {
-    /// Takes in the views of another fold over other keys; where both hold a
-    /// view of one key, `both` combines them. Returns how many keys both held.
-    fn absorb(&mut self, other: Views<T>, mut both: impl FnMut(&mut T, &T)) -> usize {
-        let mut shared = 0;
+    /// Takes in the views of another fold; where both hold a view of one
+    /// key, `both` combines them.
+    pub(super) fn absorb(&mut self, other: Views<T>, mut both: impl FnMut(&mut T, &T)) {
         for (key, theirs) in other.loaded {
             match self.loaded.get_mut(&key) {
                 Some(Some(mine)) => {
                     if let Some(theirs) = &theirs {
                         both(mine, theirs);
-                        shared += 1;
                     }
                 }
                 Some(slot) => *slot = theirs,
@@ -164,26 +162,16 @@ impl<T> Views<T> {
             }
         }
         self.changed.extend(other.changed);
-        shared
     }
 }
 
 impl BatchState {
-    /// Takes in a world folded apart from this one over other co-location
-    /// groups (`touchline_core::colocation`): people, accounts, deals and
-    /// conversions are the other world's own, and campaigns, whose own events
-    /// both folded, add up their counters. Returns how many people, accounts,
-    /// deals or conversions both worlds held, which groups make impossible.
-    pub(super) fn absorb_world(&mut self, other: BatchState) -> usize {
-        fn keep<T>(_: &mut T, _: &T) {}
-        let shared = self.accounts.absorb(other.accounts, keep)
-            + self.persons.absorb(other.persons, keep)
-            + self.opportunities.absorb(other.opportunities, keep)
-            + self.conversions.absorb(other.conversions, keep);
-        self.campaigns
-            .absorb(other.campaigns, CampaignView::add_counters);
-        self.dirty_conversions.extend(other.dirty_conversions);
-        shared
+    /// Takes the campaigns out, leaving none: a world folded apart from
+    /// others over its own co-location groups writes everything else itself,
+    /// while campaigns, which every world folds, add up first.
+    pub(super) fn take_campaigns(&mut self) -> Views<CampaignView> {
+        let empty = Views::new(Table::Campaigns, HashMap::new(), true);
+        std::mem::replace(&mut self.campaigns, empty)
     }
 
     /// A fold over loaded views; any other key read is reported by

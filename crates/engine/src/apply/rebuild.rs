@@ -7,6 +7,8 @@
 use touchline_core::colocation::{Directory, shard_of};
 use touchline_store::StoredEvent;
 
+use super::batch_state::Views;
+
 use super::*;
 
 /// Events per page of a rebuild: large, since a page costs one write and
@@ -29,10 +31,12 @@ fn fold_again(state: &mut BatchState, seq: u64, envelope: &Envelope) {
     }
 }
 
-/// Runs `fold` over the log's pages from its start, each read and decoded on
-/// another thread while `fold` works on the one before.
+/// Runs `fold` over the log's pages from its start, each read on another
+/// thread and decoded there on up to `threads` threads while `fold` works on
+/// the one before.
 fn read_ahead<R>(
     store: &Arc<Store>,
+    threads: usize,
     fold: impl FnOnce(
         &mut dyn Iterator<
             Item = Result<Vec<touchline_store::StoredEvent>, touchline_store::StoreError>,
@@ -46,7 +50,7 @@ fn read_ahead<R>(
         scope.spawn(move || {
             let mut from = 0u64;
             loop {
-                let page = store.events(from, REBUILD_PAGE);
+                let page = store.events_decoded_on(from, REBUILD_PAGE, threads);
                 let next = match &page {
                     Ok(events) => events.last().map(|e| e.seq + 1),
                     Err(_) => None,
@@ -114,7 +118,7 @@ impl Engine {
         // The events to fold in memory, until there are enough of them.
         let mut prefix: Option<Vec<StoredEvent>> = Some(Vec::new());
         let store = self.store.clone();
-        read_ahead(&store, |pages| {
+        read_ahead(&store, folds, |pages| {
             for page in pages {
                 let page = page?;
                 let Some(last) = page.last() else { break };
@@ -156,7 +160,9 @@ impl Engine {
     /// Folds `events` over an empty world on `folds` threads, each the
     /// co-location groups `shard_of` gives it (and every campaign's own
     /// events), attributes each world's conversions once as of `last_seq`, and
-    /// writes the joined world.
+    /// writes them: each thread its own world's people, accounts, deals and
+    /// conversions (no two worlds share one), this thread the campaigns, whose
+    /// counters add up across worlds, and the credit sets to publish.
     fn commit_folded_in_groups(
         &mut self,
         events: &[StoredEvent],
@@ -167,7 +173,9 @@ impl Engine {
         let parts = split_by_group(events, folds);
         let account_touches = self.account_touches();
         let config = &self.config;
-        let mut worlds: Vec<(BatchState, Vec<OutboxRecord>)> = std::thread::scope(|scope| {
+        let store = &self.store;
+        type Folded = Result<(Views<CampaignView>, Vec<OutboxRecord>), EngineError>;
+        let worlds: Vec<Folded> = std::thread::scope(|scope| {
             let folding: Vec<_> = parts
                 .iter()
                 .map(|part| {
@@ -178,7 +186,9 @@ impl Engine {
                             fold_again(&mut world, event.seq, &event.envelope);
                         }
                         let attribution = world.reattribute_dirty(config, last_seq);
-                        (world, attribution)
+                        let campaigns = world.take_campaigns();
+                        write_views_unsynced(store, &world)?;
+                        Ok((campaigns, attribution))
                     })
                 })
                 .collect();
@@ -187,39 +197,42 @@ impl Engine {
                 .map(|fold| fold.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         });
-        let (mut world, mut attribution) = worlds.remove(0);
-        for (other, records) in worlds {
-            let shared = world.absorb_world(other);
-            debug_assert_eq!(shared, 0, "co-location groups are disjoint");
+        let mut campaigns: Option<Views<CampaignView>> = None;
+        let mut attribution = Vec::new();
+        for world in worlds {
+            let (theirs, records) = world?;
+            match &mut campaigns {
+                Some(mine) => mine.absorb(theirs, CampaignView::add_counters),
+                None => campaigns = Some(theirs),
+            }
             attribution.extend(records);
         }
         // In conversion order, as one world's attribution is.
         attribution.sort_by(|a, b| conversion_of(&a.key).cmp(conversion_of(&b.key)));
-        world.dirty_conversions.clear();
-        self.write_rebuilt_world(world, &attribution)
-    }
-
-    /// Writes a world rebuilt in memory and its credit sets in unsynced pages
-    /// (a rebuild is atomic through its marker, not through one batch).
-    fn write_rebuilt_world(
-        &mut self,
-        world: BatchState,
-        attribution: &[OutboxRecord],
-    ) -> Result<(), EngineError> {
         for records in attribution.chunks(REBUILD_PAGE) {
             let mut commit = self.store.commit();
             self.queue_recomputed(&mut commit, records)?;
             self.store.write_unsynced(commit)?;
         }
-        let store = &self.store;
-        let mut commit = store.commit();
-        world.write_views_paged(&mut commit, REBUILD_PAGE, |full| {
-            store.write_unsynced(std::mem::replace(full, store.commit()))?;
-            Ok(())
-        })?;
-        store.write_unsynced(commit)?;
+        if let Some(campaigns) = campaigns {
+            let mut commit = self.store.commit();
+            campaigns.write(&mut commit)?;
+            self.store.write_unsynced(commit)?;
+        }
         Ok(())
     }
+}
+
+/// Writes a world rebuilt in memory in unsynced pages (a rebuild is atomic
+/// through its marker, not through one batch).
+fn write_views_unsynced(store: &Store, world: &BatchState) -> Result<(), EngineError> {
+    let mut commit = store.commit();
+    world.write_views_paged(&mut commit, REBUILD_PAGE, |full| {
+        store.write_unsynced(std::mem::replace(full, store.commit()))?;
+        Ok(())
+    })?;
+    store.write_unsynced(commit)?;
+    Ok(())
 }
 
 /// The conversion an attribution key (`model/conversion`) is about.
