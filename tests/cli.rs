@@ -684,3 +684,33 @@ fn the_new_reports_print_from_a_demo_store_in_every_format() {
         stderr(&bad)
     );
 }
+
+/// `report unattributed` is its route's command: conversions credited to
+/// `(no touch)`, counted by reason, one row per example in CSV.
+#[test]
+fn unattributed_conversions_are_listed_by_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        [
+            r#"{"event_id":"l-1","occurred_at":"2026-03-02T09:30:00Z","recorded_at":"2026-03-02T09:30:05Z","payload":{"type":"lead_created","person_id":"p-1"}}"#,
+            r#"{"event_id":"l-2","occurred_at":"2026-03-03T09:30:00Z","recorded_at":"2026-03-03T09:30:05Z","payload":{"type":"lead_created","person_id":"p-2"}}"#,
+            r#"{"event_id":"t-3","occurred_at":"2026-03-01T09:30:00Z","recorded_at":"2026-03-01T09:30:05Z","payload":{"type":"touch_recorded","person_id":"p-3","campaign_id":"c-1","touch_type":"web_visit","status":"responded"}}"#,
+            r#"{"event_id":"l-3","occurred_at":"2026-03-04T09:30:00Z","recorded_at":"2026-03-04T09:30:05Z","payload":{"type":"lead_created","person_id":"p-3"}}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let db = dir.path().join("store");
+    let ingest = touchline_on(&db, &["ingest", events.to_str().unwrap()]);
+    assert!(ingest.status.success(), "{}", stderr(&ingest));
+    let csv = touchline_on(&db, &["report", "unattributed", "--format", "csv"]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    assert_eq!(
+        stdout(&csv),
+        "reason,conversions,examples\nno_touches,2,lead_created:p-1\nno_touches,2,lead_created:p-2\n"
+    );
+    let table = stdout(&touchline_on(&db, &["report", "unattributed"]));
+    assert!(table.contains("no_touches"), "{table}");
+}

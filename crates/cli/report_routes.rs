@@ -394,7 +394,6 @@ mod tests {
         ),
         ("/v1/reports/what-if", "touchline attribution what-if"),
         ("/v1/reports/as-of", "touchline attribution as-of --by"),
-        ("/v1/reports/unattributed", "the API only"),
     ];
 
     /// The flags every command has beside its route's parameters.

@@ -31,14 +31,12 @@ pub(crate) async fn campaign_influence(
     let kind = parse_conversion(params.conversion.as_deref().unwrap_or("opportunity_won"))?;
     let range = parse_range(params.from.as_deref(), params.to.as_deref())?;
     let currency = params.currency.as_deref().map(parse_currency).transpose()?;
-    if currency.is_some() {
-        if kind.is_person() {
-            let reason = format!(
-                "{} conversions carry no value; currency is for opportunity_created and opportunity_won",
-                kind.name()
-            );
-            return Err(ParamError::new("currency", Problem::Refused { reason }).into());
-        }
+    if currency.is_some() && kind.is_person() {
+        let reason = format!(
+            "{} conversions carry no value; currency is for opportunity_created and opportunity_won",
+            kind.name()
+        );
+        return Err(ParamError::new("currency", Problem::Refused { reason }).into());
     }
     let sort = params.sort.clone().unwrap_or_else(|| "value".to_owned());
     if !InfluenceSort::NAMES.contains(&sort.as_str()) {

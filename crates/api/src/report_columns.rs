@@ -209,6 +209,13 @@ pub const DUPLICATES: &[Column] = &[
     Column::text("person_ids").nullable().label("person"),
 ];
 
+/// `/v1/reports/unattributed`: a row per reason and example.
+pub const UNATTRIBUTED: &[Column] = &[
+    Column::text("reason"),
+    Column::uint("conversions"),
+    Column::text("examples").nullable().label("example"),
+];
+
 pub const FUNNEL: &[Column] = &[
     Column::text("month"),
     Column::text("source"),

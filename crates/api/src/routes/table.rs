@@ -487,8 +487,8 @@ pub static ROUTES: &[Route] = &[
         tag: Tag::Reports,
         area: Area::Marketing,
         cost: Cost::Expensive,
-        output: Output::Inferred,
-        command: None,
+        output: Output::Rows(report_columns::UNATTRIBUTED),
+        command: Some(Command::named("unattributed")),
         summary: "Conversions credited to (no touch), by reason",
         params: &[
             REPORT_MODEL.default(DefaultValue::Text("last_touch")),
