@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test, on a fresh machine too: installs the system
 # packages, fetches and starts Apache Kafka (KRaft) for the integration tests,
-# then fmt, clippy and the whole test suite. Stops Kafka on exit.
+# then fmt, clippy and the whole test suite. Stops Kafka on exit if it started it.
 #
 # The cargo target directory lives outside the clone (CARGO_TARGET_DIR, default
 # ~/.cache/touchline/target), so a fresh clone on a machine that built once
@@ -17,9 +17,12 @@ if [ -z "${TOUCHLINE_TEST_KAFKA_BROKERS:-}" ]; then
   # Every test makes topics of its own; a broker that kept them across runs
   # would load thousands of partitions at start. So a broker this script starts
   # begins from empty storage (a running one is reused as it is).
-  bash deploy/kafka.sh status >/dev/null || bash deploy/kafka.sh reset
+  if ! bash deploy/kafka.sh status >/dev/null; then
+    bash deploy/kafka.sh reset
+    started_kafka=1
+  fi
+  # Also makes sure a running broker has the topics and listeners.
   bash deploy/kafka.sh start
-  started_kafka=1
 fi
 cleanup() { [ -n "$started_kafka" ] && bash deploy/kafka.sh stop || true; }
 trap cleanup EXIT
