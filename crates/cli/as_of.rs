@@ -19,7 +19,7 @@ use touchline_engine::as_of::Moved;
 
 use crate::args::{flag_error, open_queries};
 use crate::output::{Format, Out, OutputArgs, TextTable};
-use crate::report_routes::{RouteCommand, declared_rows, fetch};
+use crate::report_routes::{RouteCommand, declared_rows, given, print_answer};
 use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Args)]
@@ -115,8 +115,8 @@ fn grouped(args: AsOfArgs) -> anyhow::Result<()> {
              configuration, as GET /v1/reports/as-of does"
         );
     }
-    let mut values: Vec<(&'static str, String)> = vec![("at", args.at)];
-    let flags = [
+    let values = given([
+        ("at", Some(args.at)),
         ("by", args.by),
         ("model", args.model),
         ("conversion", args.conversion),
@@ -124,22 +124,10 @@ fn grouped(args: AsOfArgs) -> anyhow::Result<()> {
         ("to", args.to),
         ("moved_limit", args.moved_limit),
         ("synthesized", args.synthesized),
-    ];
-    for (name, value) in flags {
-        values.extend(value.map(|v| (name, v)));
-    }
-    if args.moved {
-        values.push(("moved", "true".into()));
-    }
+        ("moved", args.moved.then(|| "true".to_owned())),
+    ]);
     let cmd = RouteCommand::of_route("/v1/reports/as-of", values, args.db, None, args.out)?;
-    let out = cmd.open_out()?;
-    let report = fetch(&cmd)?;
-    match out.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Csv | Format::Parquet => out.rows(declared_rows(&cmd, report, Some("rows"))?.0)?,
-        Format::Table => print!("{}", table(&cmd, report)?),
-    }
-    Ok(())
+    print_answer(&cmd, "rows", table)
 }
 
 /// The grouped report for people: a heading, a line per group and currency,

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::args::open_queries;
 use crate::output::{Format, Out, OutputArgs, TextTable, money};
-use crate::report_routes::{RouteCommand, declared_rows, fetch};
+use crate::report_routes::{RouteCommand, declared_rows, fetch, given};
 use touchline_report_output::{Cell, Column, Rows};
 
 #[derive(Debug, Subcommand)]
@@ -115,13 +115,15 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
             synthesized,
             out,
         } => {
-            let mut values = vec![("model", model), ("conversion", conversion), ("by", by)];
-            values.extend(order.map(|v| ("order", v)));
-            values.extend(from.map(|v| ("from", v)));
-            values.extend(to.map(|v| ("to", v)));
-            if let Some(choice) = synthesized.synthesized {
-                values.push(("synthesized", name_of(&choice)));
-            }
+            let values = given([
+                ("model", Some(model)),
+                ("conversion", Some(conversion)),
+                ("by", Some(by)),
+                ("order", order),
+                ("from", from),
+                ("to", to),
+                ("synthesized", synthesized.name()),
+            ]);
             let cmd = RouteCommand::of_route("/v1/reports/data-driven", values, db, config, out)?;
             let out = cmd.open_out()?;
             let report = fetch(&cmd)?;
@@ -166,14 +168,6 @@ pub fn run_attribution(command: AttributionCommand) -> anyhow::Result<()> {
     }
 }
 
-/// A JSON value's text (a serialized enum's name).
-fn name_of(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(Value::String(name)) => name,
-        _ => String::new(),
-    }
-}
-
 /// `markov (order 1) over 21 converting and 248 non-converting journeys
 /// (opportunity_won):`, from the route's answer.
 fn data_driven_heading(report: &Value) -> String {
@@ -208,15 +202,13 @@ fn compare(
     synthesized: crate::synthesized::SynthesizedArg,
     out: OutputArgs,
 ) -> anyhow::Result<()> {
-    let mut values = vec![("conversion", conversion.clone())];
-    values.extend(campaign.map(|v| ("campaign", v)));
-    values.extend(from.map(|v| ("from", v)));
-    values.extend(to.map(|v| ("to", v)));
-    values.extend(
-        synthesized
-            .synthesized
-            .map(|choice| ("synthesized", choice.name().to_owned())),
-    );
+    let values = given([
+        ("conversion", Some(conversion.clone())),
+        ("campaign", campaign),
+        ("from", from),
+        ("to", to),
+        ("synthesized", synthesized.name()),
+    ]);
     let cmd = RouteCommand::of_route("/v1/reports/compare", values, db, None, out)?;
     let out = cmd.open_out()?;
     let (rows, list) = declared_rows(&cmd, fetch(&cmd)?, None)?;

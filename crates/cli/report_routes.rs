@@ -320,6 +320,33 @@ impl RouteCommand {
 
 /// The route's whole answer to the command's parameters, every page of it,
 /// from the store (`--config` gives the sections the API would have).
+/// The query pairs of the flags given, in order; absent ones are left out.
+pub(crate) fn given(
+    flags: impl IntoIterator<Item = (&'static str, Option<String>)>,
+) -> Vec<(&'static str, String)> {
+    flags
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect()
+}
+
+/// Sends `cmd`'s request and prints the answer: JSON whole, CSV and Parquet
+/// as the rows of its list `list`, a table as `table` writes it.
+pub(crate) fn print_answer(
+    cmd: &RouteCommand,
+    list: &str,
+    table: impl FnOnce(&RouteCommand, Value) -> anyhow::Result<String>,
+) -> anyhow::Result<()> {
+    let out = cmd.open_out()?;
+    let answer = fetch(cmd)?;
+    match out.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
+        Format::Csv | Format::Parquet => out.rows(declared_rows(cmd, answer, Some(list))?.0)?,
+        Format::Table => print!("{}", table(cmd, answer)?),
+    }
+    Ok(())
+}
+
 pub(crate) fn fetch(cmd: &RouteCommand) -> anyhow::Result<Value> {
     let config = crate::config::Config::load(cmd.config.as_deref())?;
     let options = touchline_api::ApiOptions {

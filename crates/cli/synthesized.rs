@@ -14,6 +14,13 @@ pub struct SynthesizedArg {
     pub synthesized: Option<SynthesizedTouches>,
 }
 
+impl SynthesizedArg {
+    /// The choice as a query value, when one was given.
+    pub fn name(&self) -> Option<String> {
+        self.synthesized.map(|choice| choice.name().to_owned())
+    }
+}
+
 fn parse_synthesized(text: &str) -> Result<SynthesizedTouches, String> {
     touchline_api::params::parse_synthesized(Some(text))
         .map_err(|e| e.problem.to_string())?

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::Value;
 
-use crate::output::{Format, OutputArgs};
-use crate::report_routes::{RouteCommand, declared_rows, fetch};
+use crate::output::OutputArgs;
+use crate::report_routes::{RouteCommand, declared_rows, given, print_answer};
 
 #[derive(Debug, Args)]
 pub struct WhatIfArgs {
@@ -69,8 +69,7 @@ pub struct WhatIfArgs {
 }
 
 pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
-    let mut values: Vec<(&'static str, String)> = Vec::new();
-    let flags = [
+    let values = given([
         ("model", args.model),
         ("conversion", args.conversion),
         ("from", args.from),
@@ -84,22 +83,10 @@ pub fn run(args: WhatIfArgs) -> anyhow::Result<()> {
         ("synthesized", args.synthesized),
         ("baseline", args.baseline),
         ("moved_limit", args.moved_limit),
-    ];
-    for (name, value) in flags {
-        values.extend(value.map(|v| (name, v)));
-    }
-    if args.moved {
-        values.push(("moved", "true".into()));
-    }
+        ("moved", args.moved.then(|| "true".to_owned())),
+    ]);
     let cmd = RouteCommand::of_route("/v1/reports/what-if", values, args.db, None, args.out)?;
-    let out = cmd.open_out()?;
-    let answer = fetch(&cmd)?;
-    match out.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&answer)?),
-        Format::Csv | Format::Parquet => out.rows(declared_rows(&cmd, answer, Some("rows"))?.0)?,
-        Format::Table => print!("{}", table(&cmd, answer)?),
-    }
-    Ok(())
+    print_answer(&cmd, "rows", table)
 }
 
 /// For people: a heading, the rows, and with `--moved` what moved against

@@ -383,99 +383,58 @@ pub const WHAT_IF: Output = Output::Tables(&[
     ("moved", WHAT_IF_MOVED),
 ]);
 
-/// `/v1/reports/as-of?table=rows`: per group and currency, then, now and
-/// the difference, and how many conversions moved for each reason.
-pub const AS_OF_ROWS: &[Column] = &[
-    Column::text("group"),
-    Column::text("name"),
-    Column::text("channel").not_in_table(),
-    Column::text("currency").nullable().not_in_table(),
-    Column::float("then.conversions").label("then"),
-    Column::money("then.value_minor", "currency")
-        .label("value then")
-        .hidden_when_blank(),
-    Column::float("now.conversions").label("now"),
-    Column::money("now.value_minor", "currency")
-        .label("value now")
-        .hidden_when_blank(),
-    Column::float("delta.conversions").label("delta"),
-    Column::money("delta.value_minor", "currency")
-        .label("value delta")
-        .hidden_when_blank(),
-    Column::uint("moved_conversions").label("moved"),
-    Column::uint("reasons.new_conversion")
-        .label("new")
-        .hidden_when_blank(),
-    Column::uint("reasons.late_touch")
-        .label("late touch")
-        .hidden_when_blank(),
-    Column::uint("reasons.merge")
-        .label("merge")
-        .hidden_when_blank(),
-    Column::uint("reasons.value_changed")
-        .label("value changed")
-        .hidden_when_blank(),
-    Column::uint("reasons.retracted")
-        .label("retracted")
-        .hidden_when_blank(),
-    Column::uint("reasons.model_change")
-        .label("model change")
-        .hidden_when_blank(),
-    Column::uint("reasons.contact_added")
-        .label("contact added")
-        .hidden_when_blank(),
-    Column::uint("reasons.milestone_changed")
-        .label("milestone changed")
-        .hidden_when_blank(),
-    Column::uint("reasons.recomputed")
-        .label("recomputed")
-        .hidden_when_blank(),
-];
+/// Declares an as-of list: `head` columns, then what every as-of row and
+/// total counts: then, now, the difference, and the moves by reason.
+macro_rules! as_of_columns {
+    ($(#[$doc:meta])* $name:ident, [$($head:expr),* $(,)?]) => {
+        $(#[$doc])*
+        pub const $name: &[Column] = &[
+            $($head,)*
+            Column::float("then.conversions").label("then"),
+            Column::money("then.value_minor", "currency")
+                .label("value then")
+                .hidden_when_blank(),
+            Column::float("now.conversions").label("now"),
+            Column::money("now.value_minor", "currency")
+                .label("value now")
+                .hidden_when_blank(),
+            Column::float("delta.conversions").label("delta"),
+            Column::money("delta.value_minor", "currency")
+                .label("value delta")
+                .hidden_when_blank(),
+            Column::uint("moved_conversions").label("moved"),
+            Column::uint("reasons.new_conversion").label("new").hidden_when_blank(),
+            Column::uint("reasons.late_touch").label("late touch").hidden_when_blank(),
+            Column::uint("reasons.merge").label("merge").hidden_when_blank(),
+            Column::uint("reasons.value_changed").label("value changed").hidden_when_blank(),
+            Column::uint("reasons.retracted").label("retracted").hidden_when_blank(),
+            Column::uint("reasons.model_change").label("model change").hidden_when_blank(),
+            Column::uint("reasons.contact_added").label("contact added").hidden_when_blank(),
+            Column::uint("reasons.milestone_changed")
+                .label("milestone changed")
+                .hidden_when_blank(),
+            Column::uint("reasons.recomputed").label("recomputed").hidden_when_blank(),
+        ];
+    };
+}
 
-/// `table=totals`: the rows' sums per currency.
-pub const AS_OF_TOTALS: &[Column] = &[
-    Column::text("currency").nullable().hidden_when_blank(),
-    Column::float("then.conversions").label("then"),
-    Column::money("then.value_minor", "currency")
-        .label("value then")
-        .hidden_when_blank(),
-    Column::float("now.conversions").label("now"),
-    Column::money("now.value_minor", "currency")
-        .label("value now")
-        .hidden_when_blank(),
-    Column::float("delta.conversions").label("delta"),
-    Column::money("delta.value_minor", "currency")
-        .label("value delta")
-        .hidden_when_blank(),
-    Column::uint("moved_conversions").label("moved"),
-    Column::uint("reasons.new_conversion")
-        .label("new")
-        .hidden_when_blank(),
-    Column::uint("reasons.late_touch")
-        .label("late touch")
-        .hidden_when_blank(),
-    Column::uint("reasons.merge")
-        .label("merge")
-        .hidden_when_blank(),
-    Column::uint("reasons.value_changed")
-        .label("value changed")
-        .hidden_when_blank(),
-    Column::uint("reasons.retracted")
-        .label("retracted")
-        .hidden_when_blank(),
-    Column::uint("reasons.model_change")
-        .label("model change")
-        .hidden_when_blank(),
-    Column::uint("reasons.contact_added")
-        .label("contact added")
-        .hidden_when_blank(),
-    Column::uint("reasons.milestone_changed")
-        .label("milestone changed")
-        .hidden_when_blank(),
-    Column::uint("reasons.recomputed")
-        .label("recomputed")
-        .hidden_when_blank(),
-];
+as_of_columns!(
+    /// `/v1/reports/as-of?table=rows`: per group and currency, then, now and
+    /// the difference, and how many conversions moved for each reason.
+    AS_OF_ROWS,
+    [
+        Column::text("group"),
+        Column::text("name"),
+        Column::text("channel").not_in_table(),
+        Column::text("currency").nullable().not_in_table(),
+    ]
+);
+
+as_of_columns!(
+    /// `table=totals`: the rows' sums per currency.
+    AS_OF_TOTALS,
+    [Column::text("currency").nullable().hidden_when_blank()]
+);
 
 /// `table=moved`: one row per moved conversion and reason; its credit lines
 /// then and now as JSON text (empty where it was not in the period).

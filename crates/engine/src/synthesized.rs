@@ -66,14 +66,7 @@ impl Queries {
                         currency: row.currency,
                     })
                     .collect();
-                // The order of the stored report: value, conversions, id.
-                rows.sort_by(|a, b| {
-                    b.value_minor
-                        .cmp(&a.value_minor)
-                        .then(b.conversions.total_cmp(&a.conversions))
-                        .then(a.campaign_id.cmp(&b.campaign_id))
-                        .then(a.currency.cmp(&b.currency))
-                });
+                rows.sort_by(CampaignCredit::report_order);
                 Ok(rows)
             }
         }
@@ -103,13 +96,7 @@ impl Queries {
                         currency: row.currency,
                     })
                     .collect();
-                rows.sort_by(|a, b| {
-                    b.value_minor
-                        .cmp(&a.value_minor)
-                        .then(b.conversions.total_cmp(&a.conversions))
-                        .then(a.group.cmp(&b.group))
-                        .then(a.currency.cmp(&b.currency))
-                });
+                rows.sort_by(GroupCredit::report_order);
                 Ok(rows)
             }
         }

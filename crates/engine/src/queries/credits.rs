@@ -119,13 +119,20 @@ impl CreditTotals {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| {
-            b.value_minor
-                .cmp(&a.value_minor)
-                .then(b.conversions.total_cmp(&a.conversions))
-                .then(a.campaign_id.cmp(&b.campaign_id))
-        });
+        rows.sort_by(CampaignCredit::report_order);
         rows
+    }
+}
+
+impl CampaignCredit {
+    /// The order of the credit reports: value, then conversions, highest
+    /// first; then campaign and currency.
+    pub(crate) fn report_order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        b.value_minor
+            .cmp(&a.value_minor)
+            .then(b.conversions.total_cmp(&a.conversions))
+            .then(a.campaign_id.cmp(&b.campaign_id))
+            .then(a.currency.cmp(&b.currency))
     }
 }
 

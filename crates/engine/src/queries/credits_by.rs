@@ -93,13 +93,20 @@ pub(crate) fn group_credits(
             ..g
         })
         .collect();
-    out.sort_by(|a, b| {
+    out.sort_by(GroupCredit::report_order);
+    out
+}
+
+impl GroupCredit {
+    /// The order of the credit reports: value, then conversions, highest
+    /// first; then group and currency.
+    pub(crate) fn report_order(a: &Self, b: &Self) -> std::cmp::Ordering {
         b.value_minor
             .cmp(&a.value_minor)
             .then(b.conversions.total_cmp(&a.conversions))
             .then(a.group.cmp(&b.group))
-    });
-    out
+            .then(a.currency.cmp(&b.currency))
+    }
 }
 
 #[cfg(test)]
