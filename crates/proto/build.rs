@@ -5,7 +5,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Read at run time, not baked in with env!: a build script binary reused
     // from a target directory shared between checkouts must not point at another.
     let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = [root.join("touchline/v1/events.proto")];
+    let files = [
+        root.join("touchline/v1/events.proto"),
+        root.join("touchline/shards/v1/shards.proto"),
+    ];
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

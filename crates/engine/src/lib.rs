@@ -55,7 +55,7 @@ pub mod what_if;
 
 pub use apply::{
     Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, Handover,
-    InMemoryEngine, MessageSource, REBUILD_IN_MEMORY_EVENTS,
+    InMemoryEngine, MessageSource, MetaWrite, MovedConversion, REBUILD_IN_MEMORY_EVENTS,
 };
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, PublishedAttribution,

@@ -29,104 +29,6 @@ use touchline_projection::{
 };
 use touchline_store::{Store, Table};
 
-const DAY: i64 = 86_400_000;
-const T0: i64 = 1_767_225_600_000;
-
-fn day(n: i64) -> i64 {
-    T0 + n * DAY
-}
-
-/// Every link the contract must carry across shards: an anonymous visitor who
-/// later becomes a contact of an account, a contact role on another account's
-/// deal, a merge of two people of different accounts, and deals whose people
-/// are spread over several accounts.
-fn world() -> Vec<Envelope> {
-    let mut events = vec![
-        envelope("c1", day(0), campaign("search", day(0))),
-        envelope("c2", day(0), campaign("webinar", day(0))),
-        envelope("c3", day(0), campaign("email", day(0))),
-        envelope("c4", day(0), campaign("fair", day(0))),
-        envelope("k1", day(1), cost("search", 500_00)),
-    ];
-    let touches = [
-        ("vis", "search", 1),
-        ("vis", "webinar", 3),
-        ("ann", "email", 2),
-        ("ann", "fair", 6),
-        ("bob", "webinar", 4),
-        ("bob", "email", 9),
-        ("carl", "fair", 5),
-        ("carl-dup", "search", 7),
-        ("dora", "email", 8),
-        ("dora", "search", 12),
-    ];
-    for (i, (person, channel, at)) in touches.into_iter().enumerate() {
-        events.push(envelope(format!("t{i}"), day(at), touch(person, channel)));
-    }
-    events.extend([
-        envelope("a1", day(1), account("acme", "Acme")),
-        envelope("a2", day(1), account("initech", "Initech")),
-        envelope("a3", day(1), account("globex", "Globex")),
-        envelope(
-            "l-ann",
-            day(2),
-            LeadCreated {
-                account_id: "acme".into(),
-                ..lead("ann")
-            },
-        ),
-        envelope(
-            "l-bob",
-            day(4),
-            LeadCreated {
-                account_id: "initech".into(),
-                ..lead("bob")
-            },
-        ),
-        envelope("l-vis", day(5), lead("vis")),
-        envelope("l-carl", day(5), lead("carl")),
-        envelope(
-            "l-carl-dup",
-            day(7),
-            LeadCreated {
-                account_id: "globex".into(),
-                ..lead("carl-dup")
-            },
-        ),
-        envelope("l-dora", day(8), lead("dora")),
-        // The visitor becomes a contact of Globex, long after their touches.
-        envelope("conv-vis", day(10), converted("vis", "globex")),
-        envelope("conv-carl", day(11), converted("carl", "acme")),
-        // Carl's duplicate, on Globex, is merged into Carl, on Acme.
-        envelope("merge", day(13), merge("carl", "carl-dup")),
-        envelope(
-            "o-acme",
-            day(14),
-            opportunity("deal-acme", "acme", 20_000_00).with_contact("ann"),
-        ),
-        // Bob of Initech sits on Acme's deal.
-        envelope(
-            "role-bob",
-            day(15),
-            contact_role("deal-acme", "bob", "economic_buyer"),
-        ),
-        envelope(
-            "o-globex",
-            day(15),
-            opportunity("deal-globex", "globex", 8_000_00).with_contact("vis"),
-        ),
-        envelope(
-            "role-dora",
-            day(16),
-            contact_role("deal-globex", "dora", "technical"),
-        ),
-        envelope("x1", day(17), transaction("tx-1", "initech", 1_200_00)),
-        envelope("w-acme", day(20), won("deal-acme", 18_000_00)),
-        envelope("w-globex", day(21), won("deal-globex", 8_000_00)),
-    ]);
-    events
-}
-
 /// An engine of its own, and every event it was sent.
 struct Shard {
     _dir: tempfile::TempDir,
@@ -253,16 +155,19 @@ fn sharded(
             shard.flush();
             let handover = shard.engine.hand_over(&members).expect("hand over");
             HAND_OVERS.fetch_add(u64::from(!handover.is_empty()), Ordering::Relaxed);
-            for (conversion, view) in &handover.conversions {
-                for (model, version) in &view.retired {
-                    let key = format!("{}/{conversion}", model.name());
+            for moved in &handover.conversions {
+                for (model, version) in &moved.versions {
+                    let key = format!("{}/{}", model.name(), moved.id);
                     let top = published.entry(key).or_default();
                     *top = (*top).max(*version);
                 }
             }
             let shard = &mut shards[to as usize];
             shard.flush();
-            shard.engine.take_over(handover).expect("take over");
+            shard
+                .engine
+                .take_over(handover, Batch::default())
+                .expect("take over");
         }
         shards[to as usize].send(envelope.clone(), batch);
     }
@@ -414,10 +319,10 @@ fn the_worlds_cross_shard_links_meet_on_every_shard_count() {
         OpportunityTouches::AccountContacts,
     ] {
         let config = config(touches);
-        let want = single(&world(), &config);
+        let want = single(&cross_shard_world(), &config);
         assert!(want.len() >= 9 + 4, "the world converts: {:?}", want.keys());
         for count in 1..=4 {
-            let got = sharded(&world(), count, 3, &config);
+            let got = sharded(&cross_shard_world(), count, 3, &config);
             assert_same(&want, &got, &format!("{touches:?}, {count} shards"));
         }
     }
@@ -433,9 +338,9 @@ fn the_worlds_cross_shard_links_meet_on_every_shard_count() {
 #[test]
 fn keying_by_subject_alone_gives_other_credits() {
     let config = config(OpportunityTouches::ContactRoles);
-    let want = single(&world(), &config);
+    let want = single(&cross_shard_world(), &config);
     let mut shards: Vec<Shard> = (0..2).map(|_| Shard::open(&config)).collect();
-    for envelope in world() {
+    for envelope in cross_shard_world() {
         let shard = kafka_partition(envelope.partition_key().as_bytes(), 2);
         shards[shard as usize].send(envelope, 1_000);
     }
@@ -479,7 +384,7 @@ proptest! {
 
     #[test]
     fn any_arrival_order_and_shard_count_gives_the_same_credits(
-        order in Just((0..world().len()).collect::<Vec<usize>>()).prop_shuffle(),
+        order in Just((0..cross_shard_world().len()).collect::<Vec<usize>>()).prop_shuffle(),
         count in 1u32..5,
         batch in 1usize..6,
         account_mode in any::<bool>(),
@@ -489,8 +394,8 @@ proptest! {
         } else {
             OpportunityTouches::ContactRoles
         });
-        let want = single(&world(), &config);
-        let events = world();
+        let want = single(&cross_shard_world(), &config);
+        let events = cross_shard_world();
         let shuffled: Vec<Envelope> = order.iter().map(|&i| events[i].clone()).collect();
         let got = sharded(&shuffled, count, batch, &config);
         let difference = difference(&want, &got);

@@ -576,6 +576,7 @@ impl Ingest {
                     sources,
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
+                    meta: Vec::new(),
                 };
                 let submitted = Instant::now();
                 let (outcome, previous) = self.engine.submit(batch)?;

@@ -32,6 +32,15 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/touchline.v1.rs"));
 }
 
+/// The prost-generated types of `touchline.shards.v1`: the records of the
+/// internal topics between the instances of one group.
+#[allow(missing_debug_implementations, clippy::all)]
+pub mod shards {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/touchline.shards.v1.rs"));
+    }
+}
+
 /// How the messages of one topic are encoded; chosen per topic in config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -110,6 +110,19 @@ impl Commit {
         self.put(CF_META, key.as_bytes(), value);
     }
 
+    /// Sets a key of a runtime's own state ([`Store::extension`]), kept apart
+    /// from the engine's meta keys, in this commit.
+    pub fn set_extension(&mut self, key: &str, value: &[u8]) {
+        self.put(CF_META, extension_key(key), value);
+    }
+
+    pub fn delete_extension(&mut self, key: &str) {
+        self.ops.push(Op::Delete {
+            cf: CF_META,
+            key: extension_key(key),
+        });
+    }
+
     /// Ends a rebuild begun with [`Store::begin_rebuild`]; write it with
     /// [`Store::write`], after every page.
     pub fn end_rebuild(&mut self) {

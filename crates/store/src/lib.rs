@@ -79,6 +79,16 @@ const META_SCHEMA: &str = "schema_version";
 /// Set while a rebuild of the views runs (its pages are written without fsync):
 /// a store that still has it after a crash is refused until replayed again.
 const META_REBUILDING: &str = "rebuilding";
+/// Where extension keys ([`Store::extension`]) live in the meta family: no
+/// key of the engine's own starts with it.
+const EXTENSION_PREFIX: &str = "ext/";
+
+fn extension_key(key: &str) -> Vec<u8> {
+    let mut full = Vec::with_capacity(EXTENSION_PREFIX.len() + key.len());
+    full.extend_from_slice(EXTENSION_PREFIX.as_bytes());
+    full.extend_from_slice(key.as_bytes());
+    full
+}
 
 /// The read-model tables, one column family each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -603,6 +613,47 @@ impl Store {
         self.db
             .get_cf(self.cf(CF_META), key.as_bytes())
             .map_err(rocks("get meta"))
+    }
+
+    /// A key of a runtime's own state around the engine (the shard runtime's
+    /// forwarding pointers and records for other shards), written with
+    /// [`Commit::set_extension`] in the same commits as the engine's.
+    pub fn extension(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.db
+            .get_cf(self.cf(CF_META), extension_key(key))
+            .map_err(rocks("get extension"))
+    }
+
+    /// The extension keys starting with `prefix` (the prefix cut off), in key
+    /// order, after `after` (exclusive, without the prefix) when given, at
+    /// most `limit`.
+    pub fn extensions(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        let full = extension_key(prefix);
+        let start = match after {
+            Some(after) => extension_key(&format!("{prefix}{after}")),
+            None => full.clone(),
+        };
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
+            let (key, value) = item.map_err(rocks("scan extensions"))?;
+            if !key.starts_with(&full) || out.len() >= limit {
+                break;
+            }
+            if after.is_some() && *key == *start {
+                continue;
+            }
+            let rest = String::from_utf8_lossy(&key[full.len()..]).into_owned();
+            out.push((rest, value.to_vec()));
+        }
+        Ok(out)
     }
 
     pub fn meta_u64(&self, key: &str) -> Result<Option<u64>> {

@@ -78,10 +78,48 @@ fn conversion_ids(member: &Entity) -> Vec<String> {
 /// A group on its way from one shard to another: its events in log order, and
 /// its conversions retracted, remembering the last version of each model's
 /// credit set. [`Engine::take_over`] on the shard it joins receives it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Handover {
     pub events: Vec<Envelope>,
-    pub conversions: Vec<(String, ConversionView)>,
+    pub conversions: Vec<MovedConversion>,
+}
+
+/// A conversion of a group that moves: retracted where it leaves, with the
+/// last version each model's credit set reached there, so that the shard it
+/// joins publishes versions above them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedConversion {
+    pub id: String,
+    pub occurred_at: touchline_core::Timestamp,
+    pub versions: Vec<(Model, u64)>,
+}
+
+impl MovedConversion {
+    fn of(id: String, mut view: ConversionView) -> Self {
+        view.retire_all();
+        MovedConversion {
+            id,
+            occurred_at: view.conversion.occurred_at,
+            versions: view.retired,
+        }
+    }
+
+    /// The retracted view the shard it joins keeps until the conversion is
+    /// attributed there; `None` for an id that names no conversion kind.
+    fn into_view(self) -> Option<ConversionView> {
+        let (kind, subject) = self.id.split_once(':')?;
+        let kind = ConversionKind::parse(kind)?;
+        let mut view = ConversionView::new(touchline_attribution::Conversion {
+            id: self.id.clone(),
+            kind,
+            subject_id: subject.to_owned(),
+            occurred_at: self.occurred_at,
+            value: None,
+            milestones: Default::default(),
+        });
+        view.retired = self.versions;
+        Some(view)
+    }
 }
 
 impl Handover {
@@ -102,6 +140,18 @@ impl Engine {
     /// Campaign metadata stays (every shard has every campaign's), and so do
     /// the engine's cumulative counters.
     pub fn hand_over(&mut self, members: &[Entity]) -> Result<Handover, EngineError> {
+        self.hand_over_with(members, |_| Vec::new())
+    }
+
+    /// [`Engine::hand_over`], with the caller's own state written in the same
+    /// commit: `with` sees the group leaving and says what to write (a shard
+    /// runtime's records carrying it to its new shard, its forwarding
+    /// pointers), so that the group is never gone from here without them.
+    pub fn hand_over_with(
+        &mut self,
+        members: &[Entity],
+        with: impl FnOnce(&Handover) -> Vec<MetaWrite>,
+    ) -> Result<Handover, EngineError> {
         self.flush()?;
         self.writer.check()?;
         // The overlay may hold views this removes.
@@ -137,12 +187,11 @@ impl Engine {
             };
             commit.delete(table, &member.id);
             for conversion in conversion_ids(member) {
-                if let Some(mut view) = self
+                if let Some(view) = self
                     .store
                     .get::<ConversionView>(Table::Conversions, &conversion)?
                 {
-                    view.retire_all();
-                    leaving.push((conversion.clone(), view));
+                    leaving.push(MovedConversion::of(conversion.clone(), view));
                 }
                 commit.delete(Table::Conversions, &conversion);
                 conversions.insert(conversion);
@@ -164,11 +213,13 @@ impl Engine {
                 commit.put_view(Table::Campaigns, campaign, &view)?;
             }
         }
-        self.store.write(commit)?;
-        Ok(Handover {
+        let handover = Handover {
             events: logged,
             conversions: leaving,
-        })
+        };
+        write_meta(&mut commit, &with(&handover));
+        self.store.write(commit)?;
+        Ok(handover)
     }
 
     /// Receives a group another shard handed over: its conversions first, as
@@ -178,16 +229,28 @@ impl Engine {
     /// as any other. A conversion this shard already holds keeps its own
     /// results; only the remembered versions of models it has no result for
     /// are raised.
-    pub fn take_over(&mut self, handover: Handover) -> Result<BatchOutcome, EngineError> {
+    ///
+    /// `batch` rides along: its events are folded with the group's, and its
+    /// offsets and extension state are written in the same commit. Receiving
+    /// the same hand-over twice changes nothing the first did not.
+    pub fn take_over(
+        &mut self,
+        handover: Handover,
+        mut batch: Batch,
+    ) -> Result<BatchOutcome, EngineError> {
         self.flush()?;
         self.writer.check()?;
         self.overlay = Overlay::default();
         let mut commit = self.store.commit();
-        for (key, arriving) in &handover.conversions {
-            let view = match self.store.get::<ConversionView>(Table::Conversions, key)? {
-                None => arriving.clone(),
+        for arriving in handover.conversions {
+            let key = arriving.id.clone();
+            let view = match self.store.get::<ConversionView>(Table::Conversions, &key)? {
+                None => match arriving.into_view() {
+                    Some(view) => view,
+                    None => continue,
+                },
                 Some(mut here) => {
-                    for (model, version) in &arriving.retired {
+                    for (model, version) in &arriving.versions {
                         if here.result(*model).is_some() {
                             continue;
                         }
@@ -199,15 +262,21 @@ impl Engine {
                     here
                 }
             };
-            commit.put_view(Table::Conversions, key, &view)?;
+            commit.put_view(Table::Conversions, &key, &view)?;
         }
         if !commit.is_empty() {
             self.store.write(commit)?;
         }
-        self.apply(Batch {
-            events: handover.events,
-            ..Batch::default()
-        })
+        let mut events = handover.events;
+        events.append(&mut batch.events);
+        // Sources name the batch's own events, which now come after the group's.
+        if !batch.sources.is_empty() {
+            let mut sources = vec![MessageSource::default(); events.len() - batch.sources.len()];
+            sources.append(&mut batch.sources);
+            batch.sources = sources;
+        }
+        batch.events = events;
+        self.apply(batch)
     }
 }
 

@@ -30,7 +30,7 @@ mod rebuild;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;
-pub use handover::Handover;
+pub use handover::{Handover, MovedConversion};
 pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
 pub use rebuild::REBUILD_IN_MEMORY_EVENTS;
@@ -80,6 +80,19 @@ pub struct Batch {
     pub sources: Vec<MessageSource>,
     pub offsets: Vec<PartitionOffset>,
     pub dead_lettered: u64,
+    /// The caller's own durable state, written in the batch's commit: what a
+    /// shard runtime must change exactly when these events and offsets land
+    /// (its forwarding pointers, its records for other shards).
+    pub meta: Vec<MetaWrite>,
+}
+
+/// A key of the caller's own state to set (`Some`) or delete (`None`) in a
+/// batch's commit: a store extension key (`Store::extension`), apart from
+/// every key the engine writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaWrite {
+    pub key: String,
+    pub value: Option<Vec<u8>>,
 }
 
 /// A message's place in its input topic.
@@ -169,6 +182,16 @@ impl Eq for ConflictingDuplicate {}
 /// Whether two events with one id are the same event. `recorded_at` may differ:
 /// a re-run import or a source re-sending its history records the same event
 /// again, later.
+/// Writes the caller's extension state of a batch into its commit.
+pub(crate) fn write_meta(commit: &mut Commit, meta: &[MetaWrite]) {
+    for write in meta {
+        match &write.value {
+            Some(value) => commit.set_extension(&write.key, value),
+            None => commit.delete_extension(&write.key),
+        }
+    }
+}
+
 pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
     a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
 }
@@ -576,6 +599,7 @@ impl Engine {
             sources,
             offsets,
             dead_lettered,
+            meta,
         } = batch;
         let mut previous = None;
         let Deduped {
@@ -656,6 +680,7 @@ impl Engine {
         for offset in &offsets {
             commit.set_offset(&offset.topic, offset.partition, offset.next_offset);
         }
+        write_meta(&mut commit, &meta);
         let total_duplicates = self.duplicates + duplicates as u64;
         let total_conflicting = self.conflicting + conflicting.len() as u64;
         // Conflicting duplicates are dead letters too, sent through the outbox.

@@ -1,0 +1,185 @@
+//! The shard's own state beside the engine's views, kept in the store's
+//! extension keys and written in the same commits as the engine's: where
+//! groups that left went, which hand-overs ran and arrived, link events
+//! waiting, and records for other shards not yet sent.
+
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use touchline_core::colocation::Entity;
+use touchline_engine::MetaWrite;
+use touchline_store::Store;
+
+use crate::ShardError;
+use crate::record::{Link, decode_entity, decode_link, encode_entity, encode_link};
+
+const POINTER: &str = "shards/pointer/";
+const RAN: &str = "shards/ran/";
+const ARRIVED: &str = "shards/arrived/";
+const PENDING: &str = "shards/pending/";
+pub(crate) const OUT: &str = "shards/out/";
+const NEXT_OUT: &str = "shards/next_out";
+
+fn pointer_key(entity: &Entity) -> String {
+    format!("{POINTER}{}", entity.partition_key())
+}
+
+fn id_key(prefix: &str, id: u64) -> String {
+    format!("{prefix}{id:020}")
+}
+
+pub(crate) fn out_key(seq: u64) -> String {
+    id_key(OUT, seq)
+}
+
+/// The state as the store has it, with the writes of the batch being put
+/// together on top: read through this, write into it, then take its writes
+/// into the batch's commit.
+#[derive(Debug)]
+pub(crate) struct State {
+    store: Arc<Store>,
+    writes: HashMap<String, Option<Vec<u8>>>,
+    order: Vec<String>,
+    next_out: u64,
+}
+
+impl State {
+    pub(crate) fn open(store: Arc<Store>) -> Result<Self, ShardError> {
+        let next_out = match store.extension(NEXT_OUT)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ShardError::Malformed("next_out is not 8 bytes".into()))?,
+            ),
+            None => 0,
+        };
+        Ok(State {
+            store,
+            writes: HashMap::new(),
+            order: Vec::new(),
+            next_out,
+        })
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ShardError> {
+        match self.writes.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => Ok(self.store.extension(key)?),
+        }
+    }
+
+    fn set(&mut self, key: String, value: Option<Vec<u8>>) {
+        if self.writes.insert(key.clone(), value).is_none() {
+            self.order.push(key);
+        }
+    }
+
+    /// Where `entity`'s group went, if it left this shard.
+    pub(crate) fn pointer(&self, entity: &Entity) -> Result<Option<Entity>, ShardError> {
+        self.get(&pointer_key(entity))?
+            .map(|bytes| decode_entity(&bytes))
+            .transpose()
+    }
+
+    pub(crate) fn point(&mut self, entity: &Entity, to: &Entity) {
+        self.set(pointer_key(entity), Some(encode_entity(to)));
+    }
+
+    pub(crate) fn unpoint(&mut self, entity: &Entity) {
+        self.set(pointer_key(entity), None);
+    }
+
+    pub(crate) fn ran(&self, id: u64) -> Result<bool, ShardError> {
+        Ok(self.get(&id_key(RAN, id))?.is_some())
+    }
+
+    pub(crate) fn mark_ran(&mut self, id: u64) {
+        self.set(id_key(RAN, id), Some(Vec::new()));
+    }
+
+    pub(crate) fn arrived(&self, id: u64) -> Result<bool, ShardError> {
+        Ok(self.get(&id_key(ARRIVED, id))?.is_some())
+    }
+
+    pub(crate) fn mark_arrived(&mut self, id: u64) {
+        self.set(id_key(ARRIVED, id), Some(Vec::new()));
+    }
+
+    /// `waits` without the hand-overs that already arrived here.
+    pub(crate) fn still_waiting(&self, waits: &[u64]) -> Result<Vec<u64>, ShardError> {
+        let mut left = Vec::new();
+        for &id in waits {
+            if !self.arrived(id)? {
+                left.push(id);
+            }
+        }
+        Ok(left)
+    }
+
+    pub(crate) fn hold(&mut self, link: &Link) {
+        self.set(
+            format!("{PENDING}{}", link.envelope.event_id),
+            Some(encode_link(link)),
+        );
+    }
+
+    pub(crate) fn release(&mut self, event_id: &str) {
+        self.set(format!("{PENDING}{event_id}"), None);
+    }
+
+    /// Every link event waiting here, this batch's changes included.
+    pub(crate) fn pending(&self) -> Result<Vec<Link>, ShardError> {
+        let mut links: HashMap<String, Option<Vec<u8>>> = self
+            .store
+            .extensions(PENDING, None, usize::MAX)?
+            .into_iter()
+            .map(|(id, bytes)| (id, Some(bytes)))
+            .collect();
+        for (key, value) in &self.writes {
+            if let Some(id) = key.strip_prefix(PENDING) {
+                links.insert(id.to_owned(), value.clone());
+            }
+        }
+        let mut ids: Vec<_> = links
+            .into_iter()
+            .filter_map(|(id, v)| Some((id, v?)))
+            .collect();
+        ids.sort();
+        ids.into_iter()
+            .map(|(_, bytes)| decode_link(&bytes))
+            .collect()
+    }
+
+    /// Queues `record` (encoded) for `shard`.
+    pub(crate) fn send(&mut self, shard: u32, record: &[u8]) {
+        let mut value = Vec::with_capacity(4 + record.len());
+        value.extend_from_slice(&shard.to_be_bytes());
+        value.extend_from_slice(record);
+        let key = out_key(self.next_out);
+        self.set(key, Some(value));
+        self.next_out += 1;
+        self.set(
+            NEXT_OUT.to_owned(),
+            Some(self.next_out.to_be_bytes().to_vec()),
+        );
+    }
+
+    /// The writes put together so far, in the order made, for one commit;
+    /// reads see the store again afterwards.
+    pub(crate) fn take_writes(&mut self) -> Vec<MetaWrite> {
+        let order = std::mem::take(&mut self.order);
+        let mut writes = std::mem::take(&mut self.writes);
+        order
+            .into_iter()
+            .filter_map(|key| {
+                let value = writes.remove(&key)?;
+                Some(MetaWrite { key, value })
+            })
+            .collect()
+    }
+
+    pub(crate) fn is_clean(&self) -> bool {
+        self.writes.is_empty()
+    }
+}
