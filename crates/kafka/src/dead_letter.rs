@@ -10,8 +10,8 @@
 //! a dead-letter topic that is unavailable, or refuses even references, holds
 //! the batch back, retried until it accepts.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
@@ -33,7 +33,8 @@ pub(crate) const MAX_TEXT_BYTES: usize = 1 << 10;
 /// Where a message came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Source {
-    pub topic: String,
+    /// Shared with every message of the topic (see `ingest::Topics`).
+    pub topic: Arc<str>,
     pub partition: i32,
     pub offset: i64,
 }
@@ -103,7 +104,7 @@ impl DeadLetter {
         let mut headers: Vec<(&str, String)> = vec![
             ("touchline.dlq.reason", self.reason.clone()),
             ("touchline.dlq.error", self.code.to_owned()),
-            ("touchline.dlq.source.topic", self.source.topic.clone()),
+            ("touchline.dlq.source.topic", self.source.topic.to_string()),
             ("touchline.dlq.source.partition", partition),
             ("touchline.dlq.source.offset", offset),
         ];

@@ -10,13 +10,13 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use touchline_engine::{Batch, Durable, Engine, MessageSource, Metrics, PartitionStatistics};
-use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 use tracing::{debug, error, info, warn};
 
 use crate::dead_letter::{DeadLetter, DeadLetters, Sent, Source};
 use crate::decode::{self, Received};
 use crate::repeated::Repeated;
+use crate::topics::{TopicId, Topics};
 use crate::{KafkaConfig, KafkaError};
 
 /// Meta key of the dead letters sent truncated, a total since the store was
@@ -43,7 +43,7 @@ type Observer = Box<dyn FnMut(&BatchReport) + Send>;
 pub struct Ingest {
     engine: Engine,
     config: KafkaConfig,
-    formats: HashMap<String, WireFormat>,
+    topics: Topics,
     /// Threads decoding a batch together.
     decode_threads: usize,
     shutdown: Arc<AtomicBool>,
@@ -296,11 +296,7 @@ impl Ingest {
         // Raised, not added to: the counter is the store's total, whoever loads it.
         Metrics::raise_to(&engine.metrics().dead_letters_truncated, truncated_total);
         let repeated = Repeated::new(Duration::from_millis(config.error_log_interval_ms));
-        let formats = config
-            .topics
-            .iter()
-            .map(|t| (t.name.clone(), t.format))
-            .collect();
+        let topics = Topics::new(config.topics.iter().map(|t| (t.name.as_str(), t.format)));
         let decode_threads = match config.decode_threads {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             n => n,
@@ -308,7 +304,7 @@ impl Ingest {
         Ok(Ingest {
             engine,
             config,
-            formats,
+            topics,
             decode_threads,
             shutdown,
             observer: None,
@@ -367,12 +363,10 @@ impl Ingest {
         info!(?topics, group = %self.config.group_id, "consuming");
 
         // Offsets below these were applied already (belt and braces for the seek).
-        let mut applied: HashMap<(String, i32), i64> = self
-            .engine
-            .offsets()?
-            .into_iter()
-            .map(|o| ((o.topic, o.partition), o.next_offset))
-            .collect();
+        let mut applied: HashMap<(TopicId, i32), i64> = HashMap::new();
+        for o in self.engine.offsets()? {
+            applied.insert((self.topics.id(&o.topic), o.partition), o.next_offset);
+        }
         let max_wait = Duration::from_millis(self.config.batch_max_wait_ms);
         // The batch handed to the engine's writer and not yet durable.
         let mut pending: Option<Submitted> = None;
@@ -381,7 +375,7 @@ impl Ingest {
             let mut events = Vec::new();
             let mut dead = Vec::new();
             let mut received: Vec<Received> = Vec::new();
-            let mut next_offsets: HashMap<(String, i32), i64> = HashMap::new();
+            let mut next_offsets: HashMap<(TopicId, i32), i64> = HashMap::new();
             let mut timestamps = Vec::new();
             let mut messages = 0usize;
             let mut deadline: Option<Instant> = None;
@@ -416,17 +410,15 @@ impl Ingest {
                         continue;
                     }
                 };
-                let topic = message.topic().to_owned();
+                let topic_id = self.topics.id(message.topic());
+                let topic = self.topics.name(topic_id).clone();
                 let partition = message.partition();
                 let offset = message.offset();
-                if applied
-                    .get(&(topic.clone(), partition))
-                    .is_some_and(|&next| offset < next)
-                {
+                let key = (topic_id, partition);
+                if applied.get(&key).is_some_and(|&next| offset < next) {
                     debug!(%topic, partition, offset, "skipping an offset the log already covers");
                     continue;
                 }
-                let key = (topic.clone(), partition);
                 if offset > 0 && !applied.contains_key(&key) && !next_offsets.contains_key(&key) {
                     // Read from the beginning for want of state, yet the first
                     // message is not at 0: retention deleted events this store
@@ -442,7 +434,7 @@ impl Ingest {
                 // Max, not last: after a revoke and re-assign within the batch, a
                 // partition is re-read from its stored offset, and messages polled
                 // before are still in the batch.
-                match next_offsets.entry((topic.clone(), partition)) {
+                match next_offsets.entry(key) {
                     std::collections::hash_map::Entry::Occupied(mut next) => {
                         let next = next.get_mut();
                         *next = (*next).max(offset + 1);
@@ -463,11 +455,7 @@ impl Ingest {
                 if let Some(ts) = message.timestamp().to_millis() {
                     timestamps.push(ts);
                 }
-                let format = self
-                    .formats
-                    .get(&topic)
-                    .copied()
-                    .unwrap_or(WireFormat::Protobuf);
+                let format = self.topics.format(topic_id);
                 let payload = message.payload().unwrap_or_default();
                 let source = Source {
                     topic,
@@ -522,13 +510,12 @@ impl Ingest {
             // Messages of partitions revoked meanwhile belong to their new owner now.
             let revoked: Vec<(String, i32)> = context_revoked(&consumer);
             if !revoked.is_empty() {
-                events.retain(|(t, p, _, _)| !revoked.iter().any(|(rt, rp)| rt == t && rp == p));
-                dead.retain(|d| {
-                    !revoked
-                        .iter()
-                        .any(|(rt, rp)| *rt == d.source.topic && *rp == d.source.partition)
-                });
-                next_offsets.retain(|key, _| !revoked.contains(key));
+                let is_revoked = |topic: &str, partition: i32| {
+                    revoked.iter().any(|(t, p)| t == topic && *p == partition)
+                };
+                events.retain(|(t, p, _, _)| !is_revoked(t, *p));
+                dead.retain(|d| !is_revoked(&d.source.topic, d.source.partition));
+                next_offsets.retain(|(t, p), _| !is_revoked(self.topics.name(*t), *p));
             }
 
             if !next_offsets.is_empty() {
@@ -555,7 +542,7 @@ impl Ingest {
                 let offsets: Vec<PartitionOffset> = next_offsets
                     .iter()
                     .map(|((topic, partition), next)| PartitionOffset {
-                        topic: topic.clone(),
+                        topic: self.topics.name(*topic).to_string(),
                         partition: *partition,
                         next_offset: *next,
                     })
@@ -563,8 +550,9 @@ impl Ingest {
                 let (sources, events): (Vec<MessageSource>, Vec<_>) = events
                     .into_iter()
                     .map(|(topic, partition, offset, envelope)| {
+                        // The engine's own copy, its one allocation of the name.
                         let source = MessageSource {
-                            topic,
+                            topic: topic.to_string(),
                             partition,
                             offset,
                         };

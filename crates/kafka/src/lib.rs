@@ -53,6 +53,7 @@ mod membership;
 mod publish;
 mod refusal;
 mod repeated;
+mod topics;
 
 pub use commands::CommandProducer;
 pub use config::{KafkaConfig, MAX_SESSION_TIMEOUT_MS, MIN_SESSION_TIMEOUT_MS, TopicSpec};

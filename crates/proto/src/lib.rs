@@ -19,7 +19,7 @@ mod convert;
 mod parallel;
 mod unknown_fields;
 
-pub use parallel::{decode_all, decode_stored_all};
+pub use parallel::{decode_all, decode_received_all, decode_stored_all};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, InvalidEvent};
@@ -102,29 +102,63 @@ pub fn decode_with(
     bytes: &[u8],
     unknown: UnknownFields,
 ) -> Result<Envelope, DecodeError> {
-    let envelope = decode(format, bytes)?;
+    Ok(decode_received(format, bytes, unknown)?.envelope)
+}
+
+/// Decodes and validates one message, ignoring JSON fields the contract does
+/// not have (see [`decode_with`]).
+pub fn decode(format: WireFormat, bytes: &[u8]) -> Result<Envelope, DecodeError> {
+    Ok(decode_received(format, bytes, UnknownFields::Ignore)?.envelope)
+}
+
+/// A message decoded and validated, and whether the log may store it as it
+/// came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub envelope: Envelope,
+    /// The bytes received are protobuf holding nothing but `envelope`: no
+    /// field the contract lacks, none twice, no default spelled out. They are
+    /// then the log's encoding of `envelope` (field order aside), and the log
+    /// stores them as they are instead of encoding the event again. JSON, and
+    /// protobuf with anything more, is encoded by the log: a field this
+    /// version does not know must not reach the log unvalidated, where a
+    /// later version reading it back would take it for validated.
+    pub storable_as_received: bool,
+}
+
+/// As [`decode_with`], also saying whether the log may store the bytes as
+/// they came ([`Decoded::storable_as_received`]).
+pub fn decode_received(
+    format: WireFormat,
+    bytes: &[u8],
+    unknown: UnknownFields,
+) -> Result<Decoded, DecodeError> {
+    let (envelope, storable_as_received) = match format {
+        WireFormat::Protobuf => {
+            let message = v1::Envelope::decode(bytes)?;
+            // The contract has no repeated fields, so the canonical encoding is
+            // the shortest of a value: any unknown field, field given twice or
+            // default spelled out makes the bytes longer than it.
+            let canonical = message.encoded_len() == bytes.len();
+            (convert::envelope_from_proto(message)?, canonical)
+        }
+        WireFormat::Json => {
+            let mut envelope = serde_json::from_slice::<Envelope>(bytes)?;
+            convert::as_protobuf_carries_it(&mut envelope);
+            (envelope, false)
+        }
+    };
+    envelope.validate()?;
     if format == WireFormat::Json
         && unknown == UnknownFields::Refuse
         && let Some(path) = first_unknown_field(bytes, &envelope)
     {
         return Err(DecodeError::UnknownField { path });
     }
-    Ok(envelope)
-}
-
-/// Decodes and validates one message, ignoring JSON fields the contract does
-/// not have (see [`decode_with`]).
-pub fn decode(format: WireFormat, bytes: &[u8]) -> Result<Envelope, DecodeError> {
-    let envelope = match format {
-        WireFormat::Protobuf => convert::envelope_from_proto(v1::Envelope::decode(bytes)?)?,
-        WireFormat::Json => {
-            let mut envelope = serde_json::from_slice::<Envelope>(bytes)?;
-            convert::as_protobuf_carries_it(&mut envelope);
-            envelope
-        }
-    };
-    envelope.validate()?;
-    Ok(envelope)
+    Ok(Decoded {
+        envelope,
+        storable_as_received,
+    })
 }
 
 /// Decodes protobuf bytes the engine wrote itself (the event log); no validation,

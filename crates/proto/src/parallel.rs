@@ -5,7 +5,7 @@
 
 use touchline_core::Envelope;
 
-use crate::{DecodeError, UnknownFields, WireFormat, decode_with};
+use crate::{DecodeError, Decoded, UnknownFields, WireFormat, decode_received, decode_with};
 
 /// Below this many records they are decoded on the calling thread alone:
 /// starting threads would cost more than it saves.
@@ -23,6 +23,20 @@ pub fn decode_all<T: Sync>(
     map_in_order(records, threads, |record| {
         let (format, bytes) = bytes_of(record);
         decode_with(format, bytes, unknown)
+    })
+}
+
+/// As [`decode_all`], also saying of each whether the log may store it as it
+/// came ([`Decoded::storable_as_received`]).
+pub fn decode_received_all<T: Sync>(
+    records: &[T],
+    unknown: UnknownFields,
+    threads: usize,
+    bytes_of: impl Fn(&T) -> (WireFormat, &[u8]) + Sync,
+) -> Vec<Result<Decoded, DecodeError>> {
+    map_in_order(records, threads, |record| {
+        let (format, bytes) = bytes_of(record);
+        decode_received(format, bytes, unknown)
     })
 }
 

@@ -51,8 +51,21 @@ impl Commit {
 
     /// Appends an event at `seq`, indexes its id and every stream it belongs to.
     pub fn append(&mut self, seq: u64, envelope: &Envelope) {
+        self.append_encoded(seq, envelope, touchline_proto::encode_protobuf(envelope));
+    }
+
+    /// As [`Commit::append`], storing `received`, the protobuf bytes the event
+    /// came in, as they are rather than encoding the event again. Only for
+    /// bytes [`touchline_proto::decode_received`] decoded to `envelope` and
+    /// found storable as received ([`touchline_proto::Decoded`]): the log then
+    /// reads back exactly `envelope`.
+    pub fn append_received(&mut self, seq: u64, envelope: &Envelope, received: Vec<u8>) {
+        self.append_encoded(seq, envelope, received);
+    }
+
+    fn append_encoded(&mut self, seq: u64, envelope: &Envelope, encoded: Vec<u8>) {
         let key = keys::u64_key(seq);
-        self.put(CF_EVENTS, key, touchline_proto::encode_protobuf(envelope));
+        self.put(CF_EVENTS, key, encoded);
         self.put(CF_EVENT_IDS, envelope.event_id.as_bytes(), key);
         for stream in envelope.event.streams() {
             let mut stream_key = keys::stream_prefix(stream.kind, stream.id);

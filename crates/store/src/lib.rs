@@ -51,6 +51,7 @@ mod secondary;
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
 use serde::{Serialize, de::DeserializeOwned};
@@ -286,6 +287,11 @@ pub struct Store {
     /// A secondary's own directory (its info log and replayed WAL state),
     /// removed with the store; `None` for the primary.
     secondary: Option<tempfile::TempDir>,
+    /// The lowest outbox id that may still be held: every record below it was
+    /// trimmed through this store. Outbox ids only grow, so reading a page
+    /// seeks here rather than walking every trimmed record's tombstone from
+    /// the start (which cost the publisher more than rendering did).
+    outbox_start: AtomicU64,
 }
 
 impl Drop for Store {
@@ -351,6 +357,7 @@ impl Store {
             path: path.to_owned(),
             writes: RwLock::new(()),
             secondary: None,
+            outbox_start: AtomicU64::new(0),
         };
         match store.meta_u64(META_SCHEMA)? {
             None => {
@@ -742,9 +749,13 @@ impl Store {
     /// The oldest `limit` outbox records, with their ids.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(u64, OutboxRecord)>> {
         let mut out = Vec::new();
+        let start = keys::u64_key(self.outbox_start.load(Ordering::Acquire));
         for item in self
             .db
-            .iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start)
+            .iterator_cf(
+                self.cf(CF_OUTBOX),
+                IteratorMode::From(&start, Direction::Forward),
+            )
             .take(limit)
         {
             let (key, value) = item.map_err(rocks("scan outbox"))?;
@@ -761,7 +772,11 @@ impl Store {
     /// not for every page).
     pub fn outbox_len(&self) -> Result<usize> {
         let mut n = 0;
-        for item in self.db.iterator_cf(self.cf(CF_OUTBOX), IteratorMode::Start) {
+        let start = keys::u64_key(self.outbox_start.load(Ordering::Acquire));
+        for item in self.db.iterator_cf(
+            self.cf(CF_OUTBOX),
+            IteratorMode::From(&start, Direction::Forward),
+        ) {
             item.map_err(rocks("count outbox"))?;
             n += 1;
         }
@@ -784,10 +799,12 @@ impl Store {
     pub fn finish_page(&self, page: &PublishedPage<'_>) -> Result<()> {
         let _gate = self.write_gate()?;
         let mut batch = WriteBatch::default();
+        let end = page.through.saturating_add(1);
+        // From the last trim's end: the ranges stay disjoint.
         batch.delete_range_cf(
             self.cf(CF_OUTBOX),
-            keys::u64_key(0),
-            keys::u64_key(page.through.saturating_add(1)),
+            keys::u64_key(self.outbox_start.load(Ordering::Acquire).min(end)),
+            keys::u64_key(end),
         );
         for record in &page.parked {
             let bytes = postcard::to_stdvec(record)
@@ -801,7 +818,9 @@ impl Store {
         options.set_sync(!page.parked.is_empty());
         self.db
             .write_opt(batch, &options)
-            .map_err(rocks("finish outbox page"))
+            .map_err(rocks("finish outbox page"))?;
+        self.outbox_start.fetch_max(end, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Parked records in id order, after `after` (exclusive) when given, at

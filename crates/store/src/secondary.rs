@@ -11,6 +11,7 @@
 
 use std::path::Path;
 use std::sync::RwLock;
+use std::sync::atomic::AtomicU64;
 
 use rocksdb::{DB, Options};
 
@@ -71,6 +72,7 @@ impl Store {
             path: path.to_owned(),
             writes: RwLock::new(()),
             secondary: Some(scratch),
+            outbox_start: AtomicU64::new(0),
         };
         store.catch_up()?;
         match store.schema_version()? {

@@ -308,3 +308,63 @@ fn a_clean_close_leaves_nothing_for_the_next_open_to_replay() {
         );
     }
 }
+
+#[test]
+fn an_event_appended_as_received_reads_back_as_its_bytes_say() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let envelope = touch("a", "p-1");
+    let received = touchline_proto::encode_protobuf(&envelope);
+    let mut commit = store.commit();
+    commit.append_received(0, &envelope, received.clone());
+    store.write(commit).expect("write");
+    // Stored as given, not encoded again.
+    let raw = store
+        .db
+        .get_cf(store.cf(CF_EVENTS), keys::u64_key(0))
+        .expect("get");
+    assert_eq!(raw.as_deref(), Some(received.as_slice()));
+    assert_eq!(
+        store.event(0).expect("event").map(|e| e.envelope),
+        Some(envelope)
+    );
+    assert_eq!(
+        store.known_event_ids(&["a", "b"]).expect("ids"),
+        [true, false]
+    );
+    let person: Vec<_> = store
+        .stream(StreamKind::Person, "p-1", 0, 10)
+        .expect("stream");
+    assert_eq!(person.len(), 1);
+}
+
+#[test]
+fn pages_of_the_outbox_start_after_the_last_trim() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let write = |ids: std::ops::Range<u64>| {
+        let mut commit = store.commit();
+        for id in ids {
+            commit
+                .outbox(id, &OutboxRecord::attribution(format!("k-{id}")))
+                .expect("outbox");
+        }
+        store.write(commit).expect("write");
+    };
+    write(0..10);
+    store.remove_outbox_through(3).expect("trim");
+    let ids =
+        |page: Vec<(u64, OutboxRecord)>| page.into_iter().map(|(id, _)| id).collect::<Vec<_>>();
+    assert_eq!(ids(store.outbox(3).expect("page")), [4, 5, 6]);
+    // A trim behind the last one changes nothing.
+    store.remove_outbox_through(1).expect("trim");
+    assert_eq!(store.outbox_len().expect("len"), 6);
+    store.remove_outbox_through(9).expect("trim");
+    assert!(store.outbox(10).expect("page").is_empty());
+    write(10..12);
+    assert_eq!(ids(store.outbox(10).expect("page")), [10, 11]);
+    drop(store);
+    // A reopened store reads from the start, and finds what was left.
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(ids(store.outbox(10).expect("page")), [10, 11]);
+}
