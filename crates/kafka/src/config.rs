@@ -70,6 +70,10 @@ pub struct KafkaConfig {
     pub json_unknown_fields: touchline_proto::UnknownFields,
     /// Extra librdkafka properties for every client (e.g. `security.protocol`).
     pub client_properties: BTreeMap<String, String>,
+    /// Partitioned state: the number of shards (partitions of the internal
+    /// shards topic), fixed for the group's life; 0 runs one store without
+    /// internal topics.
+    pub shards: u32,
 }
 
 impl Default for KafkaConfig {
@@ -104,12 +108,16 @@ impl Default for KafkaConfig {
             error_log_interval_ms: 30_000,
             json_unknown_fields: touchline_proto::UnknownFields::Refuse,
             client_properties: BTreeMap::new(),
+            shards: 0,
         }
     }
 }
 
 /// Kafka brokers refuse a shorter session by default (`group.min.session.timeout.ms`).
 pub const MIN_SESSION_TIMEOUT_MS: u32 = 6_000;
+
+/// The most shards a group can have: each is a store and a partition.
+pub const MAX_SHARDS: u32 = 1_024;
 /// Longer, a crashed instance's partitions idle that long before another member
 /// takes them; with static membership a restart never needs more.
 pub const MAX_SESSION_TIMEOUT_MS: u32 = 300_000;
@@ -130,6 +138,12 @@ impl KafkaConfig {
         }
         if self.topics.is_empty() {
             return fail("kafka.topics lists no input topic");
+        }
+        if self.shards > MAX_SHARDS {
+            return Err(crate::KafkaError::Config(format!(
+                "kafka.shards must be at most {MAX_SHARDS}, got {}",
+                self.shards
+            )));
         }
         if self.batch_max_messages == 0 {
             return fail("kafka.batch_max_messages must be at least 1");

@@ -53,6 +53,7 @@ mod membership;
 mod publish;
 mod refusal;
 mod repeated;
+pub mod sharded;
 mod topics;
 
 pub use commands::CommandProducer;

@@ -1,0 +1,164 @@
+//! Partitioned state on Kafka (`kafka.shards` > 0): the engine as a consumer
+//! group of instances, each shard's state on the instance Kafka assigns its
+//! partition to. Three loops run on every instance, each a consumer group of
+//! its own, so Kafka decides who runs what and moves it when instances come
+//! and go:
+//!
+//! - the **router** ([`router`]) reads the input topics and sends each event
+//!   to its first stop;
+//! - the **directory** ([`linker`]) reads the one-partition links topic and
+//!   decides where linked groups live;
+//! - the **shards** ([`runner`]) read the shards topic, one store per shard.
+//!
+//! The internal topics are `<group_id>.links` (one partition) and
+//! `<group_id>.shards` (`kafka.shards` partitions), created on start with
+//! unlimited retention: they are what a shard restores from.
+
+mod linker;
+mod router;
+mod runner;
+mod send;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use touchline_engine::{EngineConfig, Metrics};
+use tracing::error;
+
+pub use runner::shard_store_path;
+
+use crate::{KafkaConfig, KafkaError};
+
+/// The internal topics of a group, and its shard count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Internal {
+    pub shards: u32,
+    pub links_topic: String,
+    pub shards_topic: String,
+}
+
+impl Internal {
+    pub fn of(config: &KafkaConfig) -> Self {
+        Internal {
+            shards: config.shards,
+            links_topic: format!("{}.links", config.group_id),
+            shards_topic: format!("{}.shards", config.group_id),
+        }
+    }
+}
+
+/// Creates the internal topics if they do not exist: the links topic with one
+/// partition, the shards topic with one per shard, both kept for ever. An
+/// existing shards topic with another partition count is refused: shards
+/// are placed by that count.
+pub fn create_internal_topics(config: &KafkaConfig) -> Result<Internal, KafkaError> {
+    let internal = Internal::of(config);
+    let admin: AdminClient<DefaultClientContext> = config.client().create()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| KafkaError::Config(format!("cannot start a runtime: {e}")))?;
+    let forever = [("retention.ms", "-1"), ("retention.bytes", "-1")];
+    let links = forever
+        .iter()
+        .fold(
+            NewTopic::new(&internal.links_topic, 1, TopicReplication::Fixed(-1)),
+            |t, (k, v)| t.set(k, v),
+        );
+    let shards = forever.iter().fold(
+        NewTopic::new(
+            &internal.shards_topic,
+            internal.shards as i32,
+            TopicReplication::Fixed(-1),
+        ),
+        |t, (k, v)| t.set(k, v),
+    );
+    let results = runtime.block_on(admin.create_topics(
+        [&links, &shards],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+    ))?;
+    for result in results {
+        if let Err((topic, code)) = result
+            && code != rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists
+        {
+            return Err(KafkaError::Config(format!(
+                "cannot create the internal topic {topic}: {code}"
+            )));
+        }
+    }
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(&internal.shards_topic), Duration::from_secs(30))?;
+    let partitions = metadata
+        .topics()
+        .first()
+        .map_or(0, |t| t.partitions().len() as u32);
+    if partitions != internal.shards {
+        return Err(KafkaError::Config(format!(
+            "kafka.shards is {}, but {} has {partitions} partitions; shards are placed by that count, so it cannot change",
+            internal.shards, internal.shards_topic
+        )));
+    }
+    Ok(internal)
+}
+
+/// One instance of a sharded group: its three loops, each on a thread.
+#[derive(Debug)]
+pub struct Sharded {
+    pub config: KafkaConfig,
+    pub engine: EngineConfig,
+    /// Where the shards' stores go (`shard-<n>` under it).
+    pub root: PathBuf,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Sharded {
+    /// Runs until `shutdown` is set or a loop fails; a failure stops the
+    /// others and is returned.
+    pub fn run(self, shutdown: Arc<AtomicBool>) -> Result<(), KafkaError> {
+        let internal = create_internal_topics(&self.config)?;
+        std::fs::create_dir_all(&self.root).map_err(|e| {
+            KafkaError::Config(format!("cannot create {}: {e}", self.root.display()))
+        })?;
+        let shutdown = &shutdown;
+        let stop_all = |result: Result<(), KafkaError>| {
+            if let Err(e) = &result {
+                error!(error = %e, "a sharded loop failed; stopping");
+                shutdown.store(true, Ordering::Relaxed);
+            }
+            result
+        };
+        let stop_all = &stop_all;
+        let internal = &internal;
+        let this = &self;
+        let results: Vec<Result<(), KafkaError>> = std::thread::scope(|scope| {
+            let router = scope.spawn(move || {
+                stop_all(router::run(&this.config, internal, &this.metrics, shutdown))
+            });
+            let linker =
+                scope.spawn(move || stop_all(linker::run(&this.config, internal, shutdown)));
+            let shards = scope.spawn(move || {
+                stop_all(runner::run(
+                    &this.config,
+                    internal,
+                    &this.engine,
+                    &this.root,
+                    shutdown,
+                ))
+            });
+            [router, linker, shards]
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(KafkaError::Config("a sharded loop panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+}

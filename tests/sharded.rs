@@ -1,0 +1,278 @@
+//! Partitioned state on a real broker: instances of one consumer group, each
+//! owning the shards Kafka assigns it, with events keyed any which way (by
+//! event id here, so an opportunity's contacts and an account's people land
+//! on any input partition), in random order, with cross-shard links. As
+//! instances leave and join, the compacted attribution topic, read from the
+//! start, equals what one engine over the same events computes, and the
+//! shards' stores together hold one engine's credits, each view on its
+//! group's shard.
+//!
+//! Needs a broker on `TOUCHLINE_TEST_KAFKA_BROKERS` (default 127.0.0.1:9092).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use rdkafka::producer::FutureRecord;
+use support::*;
+use touchline_attribution::{AttributionSettings, Model, OpportunityTouches};
+use touchline_core::Envelope;
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Metrics, PublishedAttribution};
+use touchline_fixtures::cross_shard_world;
+use touchline_kafka::sharded::{Sharded, shard_store_path};
+use touchline_projection::ConversionView;
+use touchline_store::{Store, Table};
+
+const SHARDS: u32 = 6;
+const PATIENCE_OVERRIDE: () = ();
+
+struct Instance {
+    root: PathBuf,
+    shutdown: Arc<AtomicBool>,
+    running: Option<JoinHandle<()>>,
+}
+
+impl Instance {
+    fn start(root: &Path, topics: &Topics, engine: &EngineConfig) -> Instance {
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let sharded = Sharded {
+            config: touchline_kafka::KafkaConfig {
+                shards: SHARDS,
+                ..topics.kafka_config()
+            },
+            engine: engine.clone(),
+            root: root.to_owned(),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let stop = shutdown.clone();
+        let running = std::thread::spawn(move || sharded.run(stop).expect("the instance runs"));
+        Instance {
+            root: root.to_owned(),
+            shutdown,
+            running: Some(running),
+        }
+    }
+
+    fn stop(mut self) -> PathBuf {
+        self.shutdown.store(true, Ordering::Relaxed);
+        if let Some(running) = self.running.take() {
+            running.join().unwrap();
+        }
+        self.root.clone()
+    }
+}
+
+fn engine_config() -> EngineConfig {
+    EngineConfig {
+        models: vec![Model::FirstTouch, Model::LastTouch, Model::Linear, Model::UShaped],
+        settings: AttributionSettings {
+            opportunity_touches: OpportunityTouches::AccountContacts,
+            ..AttributionSettings::default()
+        },
+        ..EngineConfig::default()
+    }
+}
+
+/// One engine over `events`: each live credit set, by `<model>/<conversion>`.
+fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let mut engine = Engine::open(store.clone(), config.clone()).unwrap();
+    engine
+        .apply(Batch {
+            events: events.to_vec(),
+            ..Batch::default()
+        })
+        .unwrap();
+    credits_of(&[store.as_ref()])
+}
+
+fn credits_of(stores: &[&Store]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for store in stores {
+        store
+            .for_each(Table::Conversions, |id, view: ConversionView| {
+                for result in &view.results {
+                    let message = AttributionMessage::of(&view, result.model).unwrap();
+                    let key = format!("{}/{id}", result.model.name());
+                    let value = format!("{:?} {:?}", message.conversion, message.credits);
+                    assert!(out.insert(key.clone(), value).is_none(), "{key} on two shards");
+                }
+            })
+            .unwrap();
+    }
+    out
+}
+
+/// What a consumer of the compacted topic holds: the highest version per
+/// key, tombstones removing keys.
+fn from_topic(topic: &str) -> BTreeMap<String, String> {
+    let mut state: BTreeMap<String, PublishedAttribution> = BTreeMap::new();
+    for message in read_all(topic) {
+        let key = message.key.unwrap();
+        match message.payload {
+            None => {
+                state.remove(&key);
+            }
+            Some(bytes) => {
+                let value: PublishedAttribution = serde_json::from_slice(&bytes).unwrap();
+                if state.get(&key).is_none_or(|old| old.version < value.version) {
+                    state.insert(key, value);
+                }
+            }
+        }
+    }
+    state
+        .into_iter()
+        .map(|(k, v)| (k, format!("{:?} {:?}", v.conversion, v.credits)))
+        .collect()
+}
+
+fn events() -> Vec<Envelope> {
+    let mut events = cross_shard_world();
+    events.extend(Generator::new(DatasetConfig {
+        accounts: 30,
+        seed: 3,
+        ..DatasetConfig::default()
+    }));
+    // A fixed shuffle: any order is the point, a failure must repeat.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in (1..events.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        events.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    events
+}
+
+/// Keyed by event id: nothing about the input's keying may matter.
+async fn produce_any_keying(topics: &Topics, events: &[Envelope]) {
+    let producer = producer();
+    let mut deliveries = Vec::new();
+    for envelope in events {
+        let bytes = touchline_proto::encode_protobuf(envelope);
+        let record = FutureRecord::to(&topics.protobuf)
+            .key(&envelope.event_id)
+            .payload(&bytes);
+        deliveries.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+    }
+    for delivery in deliveries {
+        delivery.await.unwrap().unwrap();
+    }
+}
+
+fn assert_topic_settles(topics: &Topics, want: &BTreeMap<String, String>, what: &str) {
+    let mut got = BTreeMap::new();
+    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eventually(what, || {
+            got = from_topic(&topics.attribution);
+            got == *want
+        })
+    }));
+    if settled.is_err() {
+        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
+        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
+        let differ: Vec<_> = want
+            .iter()
+            .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+            .map(|(k, _)| k)
+            .take(5)
+            .collect();
+        if let Some(key) = differ.first() {
+            eprintln!("WANT {key}: {}", want[*key]);
+            eprintln!("TOPIC {key}: {}", got[*key]);
+            for message in read_all(&topics.attribution) {
+                if message.key.as_deref() == Some(key.as_str()) {
+                    let v: Option<PublishedAttribution> =
+                        message.payload.map(|b| serde_json::from_slice(&b).unwrap());
+                    eprintln!("  p{} o{} v{:?} {:?}", message.partition, message.offset, v.as_ref().map(|v| v.version), v.map(|v| v.credits));
+                }
+            }
+        }
+        panic!("{what}: missing {missing:?}, extra {extra:?}, differing {differ:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_leaving_and_joining_give_one_engines_credits() {
+    let topics = Topics::unique("sharded");
+    topics.create().await;
+    let config = engine_config();
+    let events = events();
+    let (first, second) = events.split_at(events.len() / 2);
+    let roots: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+
+    let a = Instance::start(roots[0].path(), &topics, &config);
+    let b = Instance::start(roots[1].path(), &topics, &config);
+    let c = Instance::start(roots[2].path(), &topics, &config);
+    produce_any_keying(&topics, first).await;
+    assert_topic_settles(&topics, &single(first, &config), "three instances, half the events");
+
+    // One leaves, a new one with an empty store joins: its shards restore
+    // from the shards topic before they consume.
+    let b_root = tokio::task::spawn_blocking(move || b.stop()).await.unwrap();
+    let d = Instance::start(roots[3].path(), &topics, &config);
+    let joined = roots[3].path().to_owned();
+    eventually("the instance that joined restores shards", || {
+        (0..SHARDS).any(|shard| shard_store_path(&joined, shard).exists())
+    });
+    produce_any_keying(&topics, second).await;
+    let want = single(&events, &config);
+    assert!(want.len() > 100, "the events convert: {}", want.len());
+    assert_topic_settles(&topics, &want, "after one left and one joined, every event");
+
+    let roots_after: Vec<PathBuf> = tokio::task::spawn_blocking(move || {
+        vec![a.stop(), c.stop(), d.stop(), b_root]
+    })
+    .await
+    .unwrap();
+    // Each shard's last owner read its partition to the end: its store holds
+    // the shard. Together they hold one engine's credits.
+    let ends = partition_ends(&format!("{}.shards", topics.group));
+    let mut stores = Vec::new();
+    for shard in 0..SHARDS {
+        let owner = roots_after
+            .iter()
+            .map(|root| shard_store_path(root, shard))
+            .filter(|path| path.exists())
+            .map(|path| Store::open(&path).unwrap())
+            .find(|store| {
+                store.offsets().unwrap().iter().any(|o| {
+                    o.partition == shard as i32 && o.next_offset == ends[&(shard as i32)]
+                })
+            })
+            .unwrap_or_else(|| panic!("no store read shard {shard} to its end"));
+        stores.push(owner);
+    }
+    let refs: Vec<&Store> = stores.iter().collect();
+    assert_eq!(credits_of(&refs), want);
+    // The run did what it is about: groups moved between shards, and the
+    // instance that joined owns shards it restored.
+    let pointers: usize = stores
+        .iter()
+        .map(|s| s.extensions("shards/pointer/", None, usize::MAX).unwrap().len())
+        .sum();
+    assert!(pointers > 0, "no group moved");
+    assert!(
+        (0..SHARDS).any(|shard| shard_store_path(&roots_after[2], shard).exists()),
+        "the instance that joined owns no shard"
+    );
+}
+
+/// The end offset of every partition of `topic`.
+fn partition_ends(topic: &str) -> std::collections::HashMap<i32, i64> {
+    let mut ends = std::collections::HashMap::new();
+    for message in read_all(topic) {
+        let end = ends.entry(message.partition).or_insert(0);
+        *end = (*end).max(message.offset + 1);
+    }
+    ends
+}
