@@ -54,7 +54,7 @@ use std::sync::RwLock;
 
 use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
 use serde::{Serialize, de::DeserializeOwned};
-use touchline_core::{Envelope, StreamKind};
+use touchline_core::{Envelope, StreamKind, Timestamp};
 
 use families::{families, family_names};
 
@@ -63,7 +63,7 @@ pub use commit::Commit;
 use commit::Op;
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
@@ -74,6 +74,11 @@ const CF_OUTBOX: &str = "outbox";
 /// Outbox records Kafka refused for good, by their outbox id. Created when
 /// missing, so older stores open unchanged (no schema bump).
 const CF_PARKED: &str = "parked";
+/// One row per touch a person keeps, keyed `person_id 0x00 occurred_at 0x00
+/// event_id` (see `keys::touch_key`): a person's history is appended to and
+/// trimmed row by row, never re-encoded whole. A view of the store, cleared and
+/// rebuilt with the others.
+const CF_PERSON_TOUCHES: &str = "person_touches";
 
 const META_SCHEMA: &str = "schema_version";
 /// Set while a rebuild of the views runs (its pages are written without fsync):
@@ -688,6 +693,82 @@ impl Store {
         Ok(())
     }
 
+    /// Every touch row of `person_id`, in attribution order (one prefix scan).
+    pub fn touches<T: DeserializeOwned>(&self, person_id: &str) -> Result<Vec<T>> {
+        self.touches_in(&self.db.snapshot(), person_id)
+    }
+
+    /// A person's view and its touch rows, read from one snapshot: the count
+    /// in the view and the rows agree, whatever is written meanwhile.
+    pub fn person_with_touches<V: DeserializeOwned, T: DeserializeOwned>(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<(V, Vec<T>)>> {
+        let snapshot = self.db.snapshot();
+        let table = Table::Persons;
+        let Some(bytes) = snapshot
+            .get_pinned_cf(self.cf(table.cf_name()), person_id.as_bytes())
+            .map_err(rocks("get view"))?
+        else {
+            return Ok(None);
+        };
+        let view = decode_view(table, person_id, &bytes)?;
+        Ok(Some((view, self.touches_in(&snapshot, person_id)?)))
+    }
+
+    fn touches_in<T: DeserializeOwned>(
+        &self,
+        snapshot: &rocksdb::Snapshot<'_>,
+        person_id: &str,
+    ) -> Result<Vec<T>> {
+        let prefix = keys::touch_prefix(person_id);
+        let mut out = Vec::new();
+        for item in snapshot.iterator_cf(
+            self.cf(CF_PERSON_TOUCHES),
+            IteratorMode::From(&prefix, Direction::Forward),
+        ) {
+            let (key, value) = item.map_err(rocks("scan touch rows"))?;
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            out.push(decode_touch(person_id, &value)?);
+        }
+        Ok(out)
+    }
+
+    /// Calls `visit` for every person view with its touch rows in attribution
+    /// order: one ordered walk of both families (a person's rows sort with its
+    /// id), not a scan per person.
+    pub fn for_each_person_with_touches<V: DeserializeOwned, T: DeserializeOwned>(
+        &self,
+        mut visit: impl FnMut(&str, V, Vec<T>),
+    ) -> Result<()> {
+        let snapshot = self.db.snapshot();
+        let mut rows = snapshot.iterator_cf(self.cf(CF_PERSON_TOUCHES), IteratorMode::Start);
+        // The first row not yet handed to a person.
+        let mut next_row = rows.next().transpose().map_err(rocks("scan touch rows"))?;
+        let table = Table::Persons;
+        for item in snapshot.iterator_cf(self.cf(table.cf_name()), IteratorMode::Start) {
+            let (key, value) = item.map_err(rocks("scan views"))?;
+            let mut touches = Vec::new();
+            while let Some((row_key, row_value)) = &next_row {
+                let owner = keys::touch_person(row_key);
+                match owner.cmp(&key) {
+                    // Rows of a person without a view: none are written so.
+                    std::cmp::Ordering::Less => {}
+                    std::cmp::Ordering::Equal => {
+                        touches.push(decode_touch(&String::from_utf8_lossy(owner), row_value)?);
+                    }
+                    std::cmp::Ordering::Greater => break,
+                }
+                next_row = rows.next().transpose().map_err(rocks("scan touch rows"))?;
+            }
+            let key = String::from_utf8_lossy(&key);
+            visit(&key, decode_view(table, &key, &value)?, touches);
+        }
+        Ok(())
+    }
+
     /// The oldest `limit` outbox records, with their ids.
     pub fn outbox(&self, limit: usize) -> Result<Vec<(u64, OutboxRecord)>> {
         let mut out = Vec::new();
@@ -787,6 +868,7 @@ impl Store {
         for table in Table::ALL {
             batch.delete_range_cf(self.cf(table.cf_name()), &b""[..], &b"\xff"[..]);
         }
+        batch.delete_range_cf(self.cf(CF_PERSON_TOUCHES), &b""[..], &b"\xff"[..]);
         self.db.write(batch).map_err(rocks("clear views"))
     }
 }
@@ -809,6 +891,14 @@ fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Re
     postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
         what: table.cf_name(),
         key: key.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+fn decode_touch<T: DeserializeOwned>(person_id: &str, bytes: &[u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+        what: CF_PERSON_TOUCHES,
+        key: person_id.to_owned(),
         detail: e.to_string(),
     })
 }
