@@ -695,7 +695,18 @@ impl Store {
 
     /// Every touch row of `person_id`, in attribution order (one prefix scan).
     pub fn touches<T: DeserializeOwned>(&self, person_id: &str) -> Result<Vec<T>> {
-        self.touches_in(&self.db.snapshot(), person_id)
+        self.touches_in(&self.read_view(), person_id)
+    }
+
+    /// What one read of several keys sees: a snapshot of the primary, or the
+    /// secondary's state as of its last catch-up (which only
+    /// [`Store::catch_up`] moves, and which has no snapshots).
+    fn read_view(&self) -> ReadView<'_> {
+        if self.is_secondary() {
+            ReadView::Secondary(&self.db)
+        } else {
+            ReadView::Snapshot(self.db.snapshot())
+        }
     }
 
     /// A person's view and its touch rows, read from one snapshot: the count
@@ -704,26 +715,26 @@ impl Store {
         &self,
         person_id: &str,
     ) -> Result<Option<(V, Vec<T>)>> {
-        let snapshot = self.db.snapshot();
+        let view = self.read_view();
         let table = Table::Persons;
-        let Some(bytes) = snapshot
-            .get_pinned_cf(self.cf(table.cf_name()), person_id.as_bytes())
+        let Some(bytes) = view
+            .get(self.cf(table.cf_name()), person_id.as_bytes())
             .map_err(rocks("get view"))?
         else {
             return Ok(None);
         };
-        let view = decode_view(table, person_id, &bytes)?;
-        Ok(Some((view, self.touches_in(&snapshot, person_id)?)))
+        let person = decode_view(table, person_id, &bytes)?;
+        Ok(Some((person, self.touches_in(&view, person_id)?)))
     }
 
     fn touches_in<T: DeserializeOwned>(
         &self,
-        snapshot: &rocksdb::Snapshot<'_>,
+        view: &ReadView<'_>,
         person_id: &str,
     ) -> Result<Vec<T>> {
         let prefix = keys::touch_prefix(person_id);
         let mut out = Vec::new();
-        for item in snapshot.iterator_cf(
+        for item in view.iterator(
             self.cf(CF_PERSON_TOUCHES),
             IteratorMode::From(&prefix, Direction::Forward),
         ) {
@@ -743,12 +754,12 @@ impl Store {
         &self,
         mut visit: impl FnMut(&str, V, Vec<T>),
     ) -> Result<()> {
-        let snapshot = self.db.snapshot();
-        let mut rows = snapshot.iterator_cf(self.cf(CF_PERSON_TOUCHES), IteratorMode::Start);
+        let view = self.read_view();
+        let mut rows = view.iterator(self.cf(CF_PERSON_TOUCHES), IteratorMode::Start);
         // The first row not yet handed to a person.
         let mut next_row = rows.next().transpose().map_err(rocks("scan touch rows"))?;
         let table = Table::Persons;
-        for item in snapshot.iterator_cf(self.cf(table.cf_name()), IteratorMode::Start) {
+        for item in view.iterator(self.cf(table.cf_name()), IteratorMode::Start) {
             let (key, value) = item.map_err(rocks("scan views"))?;
             let mut touches = Vec::new();
             while let Some((row_key, row_value)) = &next_row {
@@ -893,6 +904,32 @@ fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Re
         key: key.to_owned(),
         detail: e.to_string(),
     })
+}
+
+/// See [`Store::read_view`].
+enum ReadView<'a> {
+    Snapshot(rocksdb::Snapshot<'a>),
+    Secondary(&'a DB),
+}
+
+impl ReadView<'_> {
+    fn get(&self, cf: &ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>, rocksdb::Error> {
+        match self {
+            ReadView::Snapshot(snapshot) => snapshot.get_cf(cf, key),
+            ReadView::Secondary(db) => db.get_cf(cf, key),
+        }
+    }
+
+    fn iterator<'b>(
+        &'b self,
+        cf: &ColumnFamily,
+        mode: IteratorMode<'_>,
+    ) -> rocksdb::DBIterator<'b> {
+        match self {
+            ReadView::Snapshot(snapshot) => snapshot.iterator_cf(cf, mode),
+            ReadView::Secondary(db) => db.iterator_cf(cf, mode),
+        }
+    }
 }
 
 fn decode_touch<T: DeserializeOwned>(person_id: &str, bytes: &[u8]) -> Result<T> {
