@@ -442,7 +442,7 @@ fn followed_up_lead() -> (PersonView, TouchHistory) {
     ]);
     for event in &events {
         view.apply_with(event.seq, &event.envelope, &mut history)
-            .unwrap();
+            .expect("a fold over read rows");
     }
     (view, history)
 }
@@ -450,7 +450,7 @@ fn followed_up_lead() -> (PersonView, TouchHistory) {
 #[test]
 fn a_person_answers_the_documented_fields_only() {
     let (view, history) = followed_up_lead();
-    let touches = history.rows().unwrap();
+    let touches = history.rows().expect("read rows");
     pinned(
         Person::of(&view, touches, touches.len(), None),
         expect![[r#"
