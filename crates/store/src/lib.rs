@@ -695,7 +695,8 @@ impl Store {
 
     /// Every touch row of `person_id`, in attribution order (one prefix scan).
     pub fn touches<T: DeserializeOwned>(&self, person_id: &str) -> Result<Vec<T>> {
-        self.touches_in(&self.read_view(), person_id)
+        // One iterator reads one implicit snapshot: no explicit one needed.
+        self.touches_in(&ReadView::Latest(&self.db), person_id)
     }
 
     /// What one read of several keys sees: a snapshot of the primary, or the
@@ -703,7 +704,7 @@ impl Store {
     /// [`Store::catch_up`] moves, and which has no snapshots).
     fn read_view(&self) -> ReadView<'_> {
         if self.is_secondary() {
-            ReadView::Secondary(&self.db)
+            ReadView::Latest(&self.db)
         } else {
             ReadView::Snapshot(self.db.snapshot())
         }
@@ -909,14 +910,15 @@ fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Re
 /// See [`Store::read_view`].
 enum ReadView<'a> {
     Snapshot(rocksdb::Snapshot<'a>),
-    Secondary(&'a DB),
+    /// What the store holds as each read runs.
+    Latest(&'a DB),
 }
 
 impl ReadView<'_> {
     fn get(&self, cf: &ColumnFamily, key: &[u8]) -> Result<Option<Vec<u8>>, rocksdb::Error> {
         match self {
             ReadView::Snapshot(snapshot) => snapshot.get_cf(cf, key),
-            ReadView::Secondary(db) => db.get_cf(cf, key),
+            ReadView::Latest(db) => db.get_cf(cf, key),
         }
     }
 
@@ -927,7 +929,7 @@ impl ReadView<'_> {
     ) -> rocksdb::DBIterator<'b> {
         match self {
             ReadView::Snapshot(snapshot) => snapshot.iterator_cf(cf, mode),
-            ReadView::Secondary(db) => db.iterator_cf(cf, mode),
+            ReadView::Latest(db) => db.iterator_cf(cf, mode),
         }
     }
 }
