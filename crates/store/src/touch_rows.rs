@@ -22,6 +22,28 @@ impl Store {
         }
     }
 
+    /// The touch rows of each of `person_ids`, in that order: one iterator
+    /// that seeks from person to person (in key order), not one per person.
+    pub fn touches_many<T: DeserializeOwned>(&self, person_ids: &[&str]) -> Result<Vec<Vec<T>>> {
+        let mut order: Vec<usize> = (0..person_ids.len()).collect();
+        order.sort_by_key(|&i| person_ids[i]);
+        let mut out: Vec<Vec<T>> = person_ids.iter().map(|_| Vec::new()).collect();
+        let mut rows = self.db.raw_iterator_cf(self.cf(CF_PERSON_TOUCHES));
+        for i in order {
+            let prefix = keys::touch_prefix(person_ids[i]);
+            rows.seek(&prefix);
+            while let (Some(key), Some(value)) = (rows.key(), rows.value()) {
+                if !key.starts_with(&prefix) {
+                    break;
+                }
+                out[i].push(decode_touch(person_ids[i], value)?);
+                rows.next();
+            }
+            rows.status().map_err(rocks("scan touch rows"))?;
+        }
+        Ok(out)
+    }
+
     /// A person's view and its touch rows, read from one snapshot: the count
     /// in the view and the rows agree, whatever is written meanwhile.
     pub fn person_with_touches<V: DeserializeOwned, T: DeserializeOwned>(

@@ -120,19 +120,35 @@ pub(super) fn fetch_rows(
     into: &mut HashMap<String, TouchHistory>,
     keys: &[&str],
 ) -> Result<(), EngineError> {
+    // What the batch ahead appended to histories it did not read, to lay
+    // over the store's rows.
+    let mut from_store: Vec<(&str, Option<TouchHistory>)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(keys.len());
     for &key in keys {
-        if into.get(key).is_some_and(TouchHistory::is_read) {
+        if into.get(key).is_some_and(TouchHistory::is_read) || !seen.insert(key) {
             continue;
         }
-        let history = match (persons.get(key), ahead.remove(key)) {
+        match (persons.get(key), ahead.remove(key)) {
             // No view, no rows.
-            (Some(None), _) => TouchHistory::read(Vec::new()),
+            (Some(None), _) => {
+                into.insert(key.to_owned(), TouchHistory::read(Vec::new()));
+            }
             (_, Some(mut theirs)) if theirs.is_read() => {
                 theirs.settle();
-                theirs
+                into.insert(key.to_owned(), theirs);
             }
-            (_, Some(theirs)) => theirs.settled_over(store.touches(key)?),
-            (_, None) => TouchHistory::read(store.touches(key)?),
+            (_, theirs) => from_store.push((key, theirs)),
+        }
+    }
+    if from_store.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = from_store.iter().map(|(key, _)| *key).collect();
+    let rows = store.touches_many::<TouchEntry>(&ids)?;
+    for ((key, theirs), rows) in from_store.into_iter().zip(rows) {
+        let history = match theirs {
+            Some(theirs) => theirs.settled_over(rows),
+            None => TouchHistory::read(rows),
         };
         into.insert(key.to_owned(), history);
     }
