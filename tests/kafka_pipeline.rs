@@ -202,8 +202,8 @@ async fn protobuf_and_json_events_reach_the_log_the_views_and_the_attribution_to
         .into_iter()
         .collect();
     expected_touches.sort();
-    let touches: Vec<(Timestamp, &str)> = person
-        .touches
+    let rows = queries.person_touches(&person_id).unwrap();
+    let touches: Vec<(Timestamp, &str)> = rows
         .iter()
         .map(|t| (t.occurred_at, t.event_id.as_str()))
         .collect();

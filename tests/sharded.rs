@@ -31,7 +31,6 @@ use touchline_projection::ConversionView;
 use touchline_store::{Store, Table};
 
 const SHARDS: u32 = 6;
-const PATIENCE_OVERRIDE: () = ();
 
 struct Instance {
     root: PathBuf,

@@ -353,9 +353,7 @@ fn first_lead(store: &Store) -> anyhow::Result<Option<String>> {
     let page = store.scan::<touchline_projection::PersonView>(Table::Persons, "", None, 200)?;
     Ok(page
         .into_iter()
-        .find(|(_, p)| {
-            p.lead_created_at.is_some() && p.touches.len() > 2 && p.merged_into.is_none()
-        })
+        .find(|(_, p)| p.lead_created_at.is_some() && p.touches_kept > 2 && p.merged_into.is_none())
         .map(|(k, _)| k))
 }
 

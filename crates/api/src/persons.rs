@@ -89,11 +89,11 @@ pub(crate) async fn person(
 ) -> Result<Response, ApiError> {
     let page = page.page(DEFAULT_LIMIT)?;
     blocking(move || {
-        let mut view = state
+        let (view, rows) = state
             .queries
-            .person(&id)?
+            .person_with_touches(&id)?
             .ok_or_else(|| ApiError::not_found(format!("no person with id {id:?}")))?;
-        let (touches, total, next) = page.take(std::mem::take(&mut view.touches));
+        let (touches, total, next) = page.take(rows);
         let body = Person::of(&view, &touches, total, next);
         Ok(paging::with_paging(
             Json(body).into_response(),

@@ -10,7 +10,7 @@ use touchline_core::{
     TransactionRecorded,
 };
 use touchline_fixtures::*;
-use touchline_projection::{AlertEntry, PersonKind, PersonView};
+use touchline_projection::{AlertEntry, PersonKind, PersonView, TouchHistory};
 
 use crate::LeadSummary;
 use crate::persons::Person;
@@ -396,8 +396,9 @@ fn an_account_record_answers_the_documented_fields_only() {
 
 /// A lead that touched a campaign, was routed by a rule, followed up and
 /// converted.
-fn followed_up_lead() -> PersonView {
+fn followed_up_lead() -> (PersonView, TouchHistory) {
     let mut view = PersonView::new("p-1");
+    let mut history = TouchHistory::read(Vec::new());
     let events = logged(vec![
         envelope(
             "l1",
@@ -440,16 +441,18 @@ fn followed_up_lead() -> PersonView {
         envelope("c1", 5_000, converted("p-1", "acc-1")),
     ]);
     for event in &events {
-        view.apply(event.seq, &event.envelope);
+        view.apply_with(event.seq, &event.envelope, &mut history)
+            .expect("a fold over read rows");
     }
-    view
+    (view, history)
 }
 
 #[test]
 fn a_person_answers_the_documented_fields_only() {
-    let view = followed_up_lead();
+    let (view, history) = followed_up_lead();
+    let touches = history.rows().expect("read rows");
     pinned(
-        Person::of(&view, &view.touches, view.touches.len(), None),
+        Person::of(&view, touches, touches.len(), None),
         expect![[r#"
             {
               "person_id": "p-1",
@@ -532,7 +535,7 @@ fn a_person_answers_the_documented_fields_only() {
 
 #[test]
 fn a_lead_summary_answers_the_documented_fields_only() {
-    let view = followed_up_lead();
+    let (view, _) = followed_up_lead();
     pinned(
         LeadSummary::of(&view, Some("p-0".into()), view.source.clone()),
         expect![[r#"

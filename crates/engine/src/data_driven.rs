@@ -10,7 +10,7 @@ use touchline_attribution::data_driven::{
 use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
 };
-use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
+use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry};
 use touchline_store::Table;
 
 use crate::{EngineError, Queries, TimeRange};
@@ -152,7 +152,7 @@ impl Queries {
             }
             let mut gathered = crate::journey::Touches::default();
             for person in &people {
-                gathered.add(person);
+                gathered.add(&self.person_touches(&person.person_id)?);
             }
             let touches: Vec<TouchPoint> = gathered.into_points();
             let eligible = eligible_touches(conversion, &touches, settings).unwrap_or_default();
@@ -175,18 +175,17 @@ impl Queries {
         // there, and seen as a conversion at that instant would see it: inside
         // the lookback window, passing the touch filter.
         let window_start = range.to.and_then(|to| settings.window_start(kind, to));
-        let counts = |t: &&touchline_projection::TouchEntry| {
+        let counts = |t: &&TouchEntry| {
             range.to.is_none_or(|to| t.occurred_at < to)
                 && window_start.is_none_or(|start| t.occurred_at >= start)
                 && settings.filter.admits(t.status)
         };
-        self.store()
-            .for_each(Table::Persons, |id, person: PersonView| {
+        self.store().for_each_person_with_touches(
+            |id, person: PersonView, touches: Vec<TouchEntry>| {
                 if person.merged_into.is_some() || converting_people.contains(id) {
                     return;
                 }
-                let channels: Vec<String> = person
-                    .touches
+                let channels: Vec<String> = touches
                     .iter()
                     .filter(counts)
                     .map(|t| step(&t.campaign_id))
@@ -199,7 +198,8 @@ impl Queries {
                     converted: false,
                     value: 0.0,
                 });
-            })?;
+            },
+        )?;
         let non_converting = journeys.len() - converting;
         let result = match model {
             DataDrivenModel::Markov { order } => {

@@ -9,7 +9,7 @@
 
 use hashbrown::HashSet;
 use touchline_attribution::{OpportunityTouches, TouchPoint};
-use touchline_projection::{AccountView, OpportunityView, PersonView};
+use touchline_projection::{AccountView, OpportunityView, PersonView, TouchEntry};
 
 /// Whether an opportunity's account must be read to know its people.
 pub(crate) fn needs_account(mode: OpportunityTouches) -> bool {
@@ -47,8 +47,9 @@ pub(crate) struct Touches {
 }
 
 impl Touches {
-    pub(crate) fn add(&mut self, person: &PersonView) {
-        for touch in &person.touches {
+    /// Adds one person's touches (its rows, in attribution order).
+    pub(crate) fn add(&mut self, rows: &[TouchEntry]) {
+        for touch in rows {
             if !self.seen.contains(touch.event_id.as_str()) {
                 self.seen.insert(touch.event_id.clone());
                 self.points.push(touch.to_touch_point());

@@ -52,12 +52,8 @@ fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
         &mut engine,
         vec![envelope("t-late", 500, touch("p0", "tradeshow"))],
     );
-    let survivor = queries.person("p40").expect("query").expect("exists");
-    let campaigns: Vec<&str> = survivor
-        .touches
-        .iter()
-        .map(|t| t.campaign_id.as_str())
-        .collect();
+    let survivor = queries.person_touches("p40").expect("query");
+    let campaigns: Vec<&str> = survivor.iter().map(|t| t.campaign_id.as_str()).collect();
     assert_eq!(campaigns, ["webinar", "tradeshow"]);
     for i in 0..40 {
         let view = queries
@@ -65,8 +61,9 @@ fn a_merge_chain_of_any_length_resolves_to_the_survivor() {
             .expect("query")
             .expect("kept");
         assert!(view.merged_into.is_some(), "p{i} is not merged");
+        let rows = queries.person_touches(&format!("p{i}")).expect("query");
         assert!(
-            !view.touches.iter().any(|t| t.campaign_id == "tradeshow"),
+            !rows.iter().any(|t| t.campaign_id == "tradeshow"),
             "the late touch landed on p{i}, not on the survivor"
         );
     }
@@ -112,8 +109,8 @@ fn a_conflicting_duplicate_is_counted_apart_from_a_retry() {
     );
     assert_eq!((twins.appended, twins.conflicting.len()), (1, 1));
 
-    let p1 = queries.person("p1").expect("query").expect("exists");
-    let campaigns: Vec<&str> = p1.touches.iter().map(|t| t.campaign_id.as_str()).collect();
+    let p1 = queries.person_touches("p1").expect("query");
+    let campaigns: Vec<&str> = p1.iter().map(|t| t.campaign_id.as_str()).collect();
     assert_eq!(campaigns, ["webinar", "search"]);
     let metrics = engine.metrics().snapshot();
     assert_eq!((metrics.duplicates, metrics.conflicting_duplicates), (2, 2));
@@ -251,17 +248,15 @@ fn a_person_past_the_history_limit_keeps_the_earliest_and_latest_touches() {
         apply(&mut engine, chunk.to_vec());
     }
     let bot = queries.person("bot").expect("query").expect("exists");
-    assert_eq!(bot.touches.len(), MAX_TOUCH_HISTORY);
+    let rows = queries.person_touches("bot").expect("query");
+    assert_eq!(rows.len(), MAX_TOUCH_HISTORY);
+    assert_eq!(bot.touches_kept, MAX_TOUCH_HISTORY as u64);
     assert_eq!(bot.touches_set_aside, extra as u64);
     assert_eq!(bot.touch_count(), total as u64);
-    let ids: Vec<&str> = bot.touches.iter().map(|t| t.event_id.as_str()).collect();
+    let ids: Vec<&str> = rows.iter().map(|t| t.event_id.as_str()).collect();
     assert_eq!(ids.first(), Some(&"t0"));
     assert_eq!(ids.last(), Some(&format!("t{}", total - 1).as_str()));
-    assert!(
-        !bot.touches
-            .iter()
-            .any(|t| t.campaign_id == "middle-campaign")
-    );
+    assert!(!rows.iter().any(|t| t.campaign_id == "middle-campaign"));
     // Every touch is in the log, and campaign counts include the set-aside ones.
     assert_eq!(engine.metrics().snapshot().events_appended, total as u64);
     let set_aside = queries
@@ -275,10 +270,9 @@ fn a_person_past_the_history_limit_keeps_the_earliest_and_latest_touches() {
         vec![envelope("t-early", 1, touch("bot", "referral"))],
     );
     let bot = queries.person("bot").expect("query").expect("exists");
-    assert_eq!(
-        bot.touches.first().map(|t| t.event_id.as_str()),
-        Some("t-early")
-    );
-    assert_eq!(bot.touches.len(), MAX_TOUCH_HISTORY);
+    let rows = queries.person_touches("bot").expect("query");
+    assert_eq!(rows.first().map(|t| t.event_id.as_str()), Some("t-early"));
+    assert_eq!(bot.first_touch(), rows.first());
+    assert_eq!(rows.len(), MAX_TOUCH_HISTORY);
     assert_eq!(bot.touches_set_aside, extra as u64 + 1);
 }

@@ -25,7 +25,7 @@ use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::{Batch, Engine, EngineConfig};
 use touchline_fixtures::*;
 use touchline_projection::{
-    AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
+    AccountView, CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry,
 };
 use touchline_store::{Store, Table};
 
@@ -125,6 +125,22 @@ fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String
     let stores = [(0, shard.store.as_ref())];
     let mut out = credits(&stores, |_, _| true);
     out.extend(campaign_counters(&stores));
+    out.extend(touch_rows(&stores));
+    out
+}
+
+/// Every person's touch rows, as `touches:<id>` entries beside the credits:
+/// on whichever shard a person lives, its rows are the ones one engine keeps.
+fn touch_rows(stores: &[(usize, &Store)]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (_, store) in stores {
+        store
+            .for_each_person_with_touches(|id, _: PersonView, rows: Vec<TouchEntry>| {
+                let rows: Vec<&str> = rows.iter().map(|t| t.event_id.as_str()).collect();
+                out.insert(format!("touches:{id}"), rows.join(","));
+            })
+            .expect("touch rows");
+    }
     out
 }
 
@@ -154,6 +170,11 @@ fn sharded(
             let shard = &mut shards[from as usize];
             shard.flush();
             let handover = shard.engine.hand_over(&members).expect("hand over");
+            // The group's people leave no touch row behind.
+            for member in members.iter().filter(|m| m.kind == StreamKind::Person) {
+                let left: Vec<TouchEntry> = shard.store.touches(&member.id).expect("rows");
+                assert!(left.is_empty(), "{} left touch rows behind", member.id);
+            }
             HAND_OVERS.fetch_add(u64::from(!handover.is_empty()), Ordering::Relaxed);
             for moved in &handover.conversions {
                 for (model, version) in &moved.versions {
@@ -245,6 +266,7 @@ fn sharded(
         true
     });
     out.extend(campaign_counters(&stores));
+    out.extend(touch_rows(&stores));
     out
 }
 

@@ -231,9 +231,8 @@ fn a_lead_with_only_synthesized_touches_is_unattributed_when_they_are_excluded()
 #[test]
 fn the_person_keeps_each_touch_with_its_provenance() {
     let (_dir, queries) = engine_with(SynthesizedTouches::Include);
-    let ann = queries.person("ann").unwrap().expect("ann");
+    let ann = queries.person_touches("ann").unwrap();
     let seen: Vec<(&str, TouchOrigin, &str)> = ann
-        .touches
         .iter()
         .map(|t| {
             (

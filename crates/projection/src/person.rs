@@ -1,3 +1,4 @@
+use crate::touch_history::{RowsNotRead, TouchHistory};
 use serde::{Deserialize, Serialize};
 use touchline_attribution::TouchPoint;
 use touchline_core::{
@@ -110,11 +111,17 @@ pub struct PersonView {
     /// When the lead was first marked qualified (the lead-qualified conversion).
     pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
-    /// The touches in attribution order: `occurred_at`, then `event_id` (R2, R7);
-    /// at most [`MAX_TOUCH_HISTORY`]: the earliest and the latest.
-    pub touches: Vec<TouchEntry>,
+    /// How many touches are kept, each a row of its own in the store (in
+    /// attribution order: `occurred_at`, then `event_id`; R2, R7), read apart
+    /// from this view ([`TouchHistory`]); at most [`MAX_TOUCH_HISTORY`]: the
+    /// earliest and the latest.
+    pub touches_kept: u64,
+    /// The first kept touch in attribution order (it is never set aside).
+    pub earliest_touch: Option<TouchEntry>,
+    /// The last kept touch in attribution order (it is never set aside).
+    pub latest_touch: Option<TouchEntry>,
     /// Touches beyond [`MAX_TOUCH_HISTORY`]: in the log and counted in their
-    /// campaigns, but not kept here and not attributed.
+    /// campaigns, but not kept and not attributed.
     pub touches_set_aside: u64,
     /// Every campaign this person has a touch in (set-aside touches included),
     /// and whether they responded in it: membership without a scan.
@@ -156,7 +163,9 @@ impl PersonView {
             status: None,
             qualified_at: None,
             qualification: Qualification::default(),
-            touches: Vec::new(),
+            touches_kept: 0,
+            earliest_touch: None,
+            latest_touch: None,
             touches_set_aside: 0,
             campaigns: std::collections::BTreeMap::new(),
             converted: None,
@@ -203,12 +212,14 @@ impl PersonView {
             .to_owned()
     }
 
+    /// The first touch kept, in attribution order.
     pub fn first_touch(&self) -> Option<&TouchEntry> {
-        self.touches.first()
+        self.earliest_touch.as_ref()
     }
 
+    /// The last touch kept, in attribution order.
     pub fn last_touch(&self) -> Option<&TouchEntry> {
-        self.touches.last()
+        self.latest_touch.as_ref()
     }
 
     /// The source at first contact: the lead's own, else the earliest touch's campaign.
@@ -245,16 +256,9 @@ impl PersonView {
         }
     }
 
-    pub fn touch_points(&self) -> Vec<TouchPoint> {
-        self.touches
-            .iter()
-            .map(TouchEntry::to_touch_point)
-            .collect()
-    }
-
     /// Every touch this person has, kept or set aside.
     pub fn touch_count(&self) -> u64 {
-        self.touches.len() as u64 + self.touches_set_aside
+        self.touches_kept + self.touches_set_aside
     }
 
     /// Whether this person has a touch in `campaign_id` (responded, if asked).
@@ -264,34 +268,107 @@ impl PersonView {
             .is_some_and(|r| *r || !responded)
     }
 
-    /// Inserts a touch in attribution order; a repeated event id is ignored.
-    /// Past [`MAX_TOUCH_HISTORY`] the history keeps the [`EARLIEST_TOUCHES_KEPT`]
+    /// Inserts a touch into the person's `history` (its rows) in attribution
+    /// order; a repeated event id is ignored when the rows were read. Past
+    /// [`MAX_TOUCH_HISTORY`] the history keeps the [`EARLIEST_TOUCHES_KEPT`]
     /// earliest touches and the latest ones, and sets aside those in between.
     ///
     /// Whatever the arrival order, the touches kept are the same: the earliest
     /// and latest of a set with one more member are among the earliest and
     /// latest kept before, plus the newcomer.
-    pub fn insert_touch(&mut self, entry: TouchEntry) {
-        self.insert_touch_within(entry, MAX_TOUCH_HISTORY, EARLIEST_TOUCHES_KEPT);
+    ///
+    /// Below the limit an unread history is only appended to (the log holds
+    /// each event once, so the touch is new); at the limit the rows must be
+    /// read, else [`RowsNotRead`] and nothing is to be kept of this fold.
+    pub fn insert_touch(
+        &mut self,
+        entry: TouchEntry,
+        history: &mut TouchHistory,
+    ) -> Result<(), RowsNotRead> {
+        self.insert_touch_within(entry, history, MAX_TOUCH_HISTORY, EARLIEST_TOUCHES_KEPT)
     }
 
-    fn insert_touch_within(&mut self, entry: TouchEntry, limit: usize, earliest: usize) {
+    fn insert_touch_within(
+        &mut self,
+        entry: TouchEntry,
+        history: &mut TouchHistory,
+        limit: usize,
+        earliest: usize,
+    ) -> Result<(), RowsNotRead> {
+        debug_assert!(0 < earliest && earliest < limit);
+        if !history.is_read() && self.touches_kept as usize >= limit {
+            return Err(RowsNotRead);
+        }
         *self.campaigns.entry(entry.campaign_id.clone()).or_default() |=
             entry.status == TouchStatus::Responded;
         let key = (entry.occurred_at, entry.event_id.as_str());
-        match self
-            .touches
-            .binary_search_by(|t| (t.occurred_at, t.event_id.as_str()).cmp(&key))
-        {
-            Ok(_) => return,
-            Err(at) => self.touches.insert(at, entry),
+        let earlier = self
+            .earliest_touch
+            .as_ref()
+            .is_none_or(|t| key < (t.occurred_at, t.event_id.as_str()));
+        let later = self
+            .latest_touch
+            .as_ref()
+            .is_none_or(|t| key > (t.occurred_at, t.event_id.as_str()));
+        let (earlier, later) = (earlier.then(|| entry.clone()), later.then(|| entry.clone()));
+        if !history.insert(entry) {
+            return Ok(());
         }
-        if self.touches.len() > limit {
+        self.touches_kept += 1;
+        if self.touches_kept as usize > limit {
             // One too many: the first touch past the earliest kept is neither
-            // among the earliest nor among the latest.
-            self.touches.remove(earliest);
+            // among the earliest nor among the latest (nor the first or last).
+            history.remove_at(earliest)?;
+            self.touches_kept -= 1;
             self.touches_set_aside += 1;
         }
+        if let Some(first) = earlier {
+            self.earliest_touch = Some(first);
+        }
+        if let Some(last) = later {
+            self.latest_touch = Some(last);
+        }
+        if let Some(kept) = history.len() {
+            debug_assert_eq!(kept as u64, self.touches_kept);
+        }
+        Ok(())
+    }
+
+    /// The touch a touch event records, if it is one.
+    pub fn touch_entry(seq: u64, envelope: &Envelope) -> Option<TouchEntry> {
+        let Event::TouchRecorded(e) = &envelope.event else {
+            return None;
+        };
+        Some(TouchEntry {
+            seq,
+            event_id: envelope.event_id.clone(),
+            campaign_id: e.campaign_id.clone(),
+            touch_type: e.touch_type,
+            status: e.status,
+            asset: e.asset.clone(),
+            topic: e.topic.clone(),
+            occurred_at: envelope.occurred_at,
+            recorded_at: envelope.recorded_at,
+            provenance: e.provenance(),
+        })
+    }
+
+    /// Applies a touch event to this person and its `history`
+    /// ([`PersonView::insert_touch`]); any other event as [`PersonView::apply`].
+    pub fn apply_with(
+        &mut self,
+        seq: u64,
+        envelope: &Envelope,
+        history: &mut TouchHistory,
+    ) -> Result<(), RowsNotRead> {
+        match Self::touch_entry(seq, envelope) {
+            Some(entry) => {
+                self.insert_touch(entry, history)?;
+                self.last_seq = self.last_seq.max(seq);
+            }
+            None => self.apply(seq, envelope),
+        }
+        Ok(())
     }
 
     pub fn add_account(&mut self, account_id: &str) {
@@ -308,7 +385,8 @@ impl PersonView {
 
     /// Applies one event that concerns this person. The caller routes: after a
     /// merge, events that name the merged id are applied to the survivor's view.
-    /// Events that carry nothing for a person leave the view unchanged.
+    /// Events that carry nothing for a person leave the view unchanged, and so
+    /// does a touch, which needs the person's rows: [`PersonView::apply_with`].
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         match &envelope.event {
             Event::LeadCreated(e) => {
@@ -379,20 +457,6 @@ impl PersonView {
                     self.add_opportunity(&e.opportunity_id);
                 }
             }
-            Event::TouchRecorded(e) => {
-                self.insert_touch(TouchEntry {
-                    seq,
-                    event_id: envelope.event_id.clone(),
-                    campaign_id: e.campaign_id.clone(),
-                    touch_type: e.touch_type,
-                    status: e.status,
-                    asset: e.asset.clone(),
-                    topic: e.topic.clone(),
-                    occurred_at: envelope.occurred_at,
-                    recorded_at: envelope.recorded_at,
-                    provenance: e.provenance(),
-                });
-            }
             Event::FollowUpLogged(e) => {
                 self.insert_follow_up(FollowUpEntry {
                     event_id: envelope.event_id.clone(),
@@ -450,11 +514,18 @@ impl PersonView {
     }
 
     /// Folds `merged` (a duplicate record) into this surviving view (R10): its
-    /// touches, opportunities and any fields this view lacks. The earliest lead
-    /// creation wins, with its source.
-    pub fn absorb(&mut self, seq: u64, merged: &PersonView) {
-        for touch in &merged.touches {
-            self.insert_touch(touch.clone());
+    /// touches (`merged_rows`, into `history`, this view's rows), opportunities
+    /// and any fields this view lacks. The earliest lead creation wins, with
+    /// its source.
+    pub fn absorb(
+        &mut self,
+        seq: u64,
+        merged: &PersonView,
+        merged_rows: Vec<TouchEntry>,
+        history: &mut TouchHistory,
+    ) -> Result<(), RowsNotRead> {
+        for touch in merged_rows {
+            self.insert_touch(touch, history)?;
         }
         self.touches_set_aside += merged.touches_set_aside;
         for (campaign, responded) in &merged.campaigns {
@@ -516,6 +587,18 @@ impl PersonView {
             self.merged_from.push(merged.person_id.clone());
         }
         self.last_seq = self.last_seq.max(seq);
+        Ok(())
+    }
+
+    /// What is left of a record merged into `survivor`: its touches moved
+    /// with their rows, it points at the survivor.
+    pub fn merged_away(&mut self, seq: u64, survivor: &str) {
+        self.merged_into = Some(survivor.to_owned());
+        self.touches_kept = 0;
+        self.touches_set_aside = 0;
+        self.earliest_touch = None;
+        self.latest_touch = None;
+        self.last_seq = seq;
     }
 }
 
@@ -618,10 +701,28 @@ mod tests {
             vec![3, 0, 6, 1, 5, 2, 4],
         ] {
             let mut person = PersonView::new("p");
+            let mut history = TouchHistory::read(Vec::new());
             for i in order {
-                person.insert_touch_within(touches[i].clone(), 3, 1);
+                person
+                    .insert_touch_within(touches[i].clone(), &mut history, 3, 1)
+                    .unwrap();
             }
-            let kept: Vec<String> = person.touches.iter().map(|t| t.event_id.clone()).collect();
+            let rows = history.rows().unwrap();
+            let kept: Vec<String> = rows.iter().map(|t| t.event_id.clone()).collect();
+            // The rows to write are exactly the rows kept (nothing was stored before).
+            let (puts, deletes) = history.changes();
+            let mut written: Vec<String> = puts.iter().map(|t| t.event_id.clone()).collect();
+            written.sort();
+            let mut sorted_kept = kept.clone();
+            sorted_kept.sort();
+            assert_eq!(written, sorted_kept);
+            assert_eq!(
+                deletes.len(),
+                4,
+                "every touch set aside was written, then removed"
+            );
+            assert_eq!(person.first_touch(), rows.first());
+            assert_eq!(person.last_touch(), rows.last());
             if expected.is_empty() {
                 expected = kept.clone();
             }

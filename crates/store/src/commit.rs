@@ -103,6 +103,34 @@ impl Commit {
         Ok(())
     }
 
+    /// Writes one touch row of `person_id`, keyed by attribution order
+    /// (`occurred_at`, then `event_id`): a touch is written once, when folded.
+    pub fn put_touch<T: Serialize>(
+        &mut self,
+        person_id: &str,
+        occurred_at: Timestamp,
+        event_id: &str,
+        row: &T,
+    ) -> Result<()> {
+        let bytes = postcard::to_stdvec(row)
+            .map_err(|e| corrupt("touch row to write", event_id, &e.to_string()))?;
+        self.put(
+            CF_PERSON_TOUCHES,
+            keys::touch_key(person_id, occurred_at.as_millis(), event_id),
+            bytes,
+        );
+        Ok(())
+    }
+
+    /// Removes one touch row of `person_id`: set aside, moved by a merge, or
+    /// handed over to another shard.
+    pub fn delete_touch(&mut self, person_id: &str, occurred_at: Timestamp, event_id: &str) {
+        self.ops.push(Op::Delete {
+            cf: CF_PERSON_TOUCHES,
+            key: keys::touch_key(person_id, occurred_at.as_millis(), event_id),
+        });
+    }
+
     pub fn delete(&mut self, table: Table, key: &str) {
         self.ops.push(Op::Delete {
             cf: table.cf_name(),

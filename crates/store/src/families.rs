@@ -36,6 +36,7 @@ pub(crate) fn families(path: &Path, cache_bytes: usize) -> Result<Vec<ColumnFami
         cf(CF_META, false),
         cf(CF_OUTBOX, false),
         cf(CF_PARKED, false),
+        cf(CF_PERSON_TOUCHES, false),
     ];
     families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
     Ok(families)
@@ -51,6 +52,7 @@ pub(crate) fn family_names() -> Vec<&'static str> {
         CF_META,
         CF_OUTBOX,
         CF_PARKED,
+        CF_PERSON_TOUCHES,
     ];
     names.extend(Table::ALL.map(Table::cf_name));
     names

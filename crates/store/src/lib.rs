@@ -48,6 +48,7 @@ mod commit;
 mod families;
 mod keys;
 mod secondary;
+mod touch_rows;
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -55,7 +56,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
 use serde::{Serialize, de::DeserializeOwned};
-use touchline_core::{Envelope, StreamKind};
+use touchline_core::{Envelope, StreamKind, Timestamp};
 
 use families::{families, family_names};
 
@@ -64,7 +65,7 @@ pub use commit::Commit;
 use commit::Op;
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 9;
+pub const SCHEMA_VERSION: u64 = 10;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
@@ -75,6 +76,11 @@ const CF_OUTBOX: &str = "outbox";
 /// Outbox records Kafka refused for good, by their outbox id. Created when
 /// missing, so older stores open unchanged (no schema bump).
 const CF_PARKED: &str = "parked";
+/// One row per touch a person keeps, keyed `person_id 0x00 occurred_at 0x00
+/// event_id` (see `keys::touch_key`): a person's history is appended to and
+/// trimmed row by row, never re-encoded whole. A view of the store, cleared and
+/// rebuilt with the others.
+const CF_PERSON_TOUCHES: &str = "person_touches";
 
 const META_SCHEMA: &str = "schema_version";
 /// Set while a rebuild of the views runs (its pages are written without fsync):
@@ -857,6 +863,7 @@ impl Store {
         for table in Table::ALL {
             batch.delete_range_cf(self.cf(table.cf_name()), &b""[..], &b"\xff"[..]);
         }
+        batch.delete_range_cf(self.cf(CF_PERSON_TOUCHES), &b""[..], &b"\xff"[..]);
         self.db.write(batch).map_err(rocks("clear views"))
     }
 }

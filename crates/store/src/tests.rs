@@ -368,3 +368,57 @@ fn pages_of_the_outbox_start_after_the_last_trim() {
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(ids(store.outbox(10).expect("page")), [10, 11]);
 }
+
+#[test]
+fn touch_rows_read_in_attribution_order_per_person_and_clear_with_the_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let at = Timestamp::from_millis;
+    let mut commit = store.commit();
+    // "p" is a prefix of "pa": their rows must not mix.
+    for (person, ms, id) in [
+        ("pa", 5, "x"),
+        ("p", 20, "b"),
+        ("p", -7, "z"),
+        ("p", 20, "a"),
+        ("orphan", 1, "o"),
+    ] {
+        commit
+            .put_touch(person, at(ms), id, &format!("{person}/{id}"))
+            .expect("put");
+    }
+    commit.put_view(Table::Persons, "p", &1u8).expect("put");
+    commit.put_view(Table::Persons, "pa", &2u8).expect("put");
+    commit.put_view(Table::Persons, "q", &3u8).expect("put");
+    store.write(commit).expect("write");
+
+    let rows: Vec<String> = store.touches("p").expect("rows");
+    assert_eq!(rows, ["p/z", "p/a", "p/b"]);
+    let mut walked = Vec::new();
+    store
+        .for_each_person_with_touches(|id, view: u8, rows: Vec<String>| {
+            walked.push((id.to_owned(), view, rows))
+        })
+        .expect("walk");
+    let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        walked,
+        [
+            ("p".to_owned(), 1, strings(&["p/z", "p/a", "p/b"])),
+            ("pa".to_owned(), 2, strings(&["pa/x"])),
+            ("q".to_owned(), 3, Vec::new()),
+        ]
+    );
+    let (view, rows): (u8, Vec<String>) =
+        store.person_with_touches("pa").expect("read").expect("pa");
+    assert_eq!((view, rows), (2, strings(&["pa/x"])));
+
+    let mut commit = store.commit();
+    commit.delete_touch("p", at(20), "a");
+    store.write(commit).expect("write");
+    assert_eq!(store.touches::<String>("p").expect("rows"), ["p/z", "p/b"]);
+
+    store.clear_views().expect("clear");
+    assert!(store.touches::<String>("p").expect("rows").is_empty());
+    assert!(store.touches::<String>("orphan").expect("rows").is_empty());
+}

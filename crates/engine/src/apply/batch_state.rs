@@ -1,5 +1,8 @@
 //! The views one batch reads and changes, and the folds that change them.
 
+use touchline_projection::TouchHistory;
+
+use super::touch_rows::TouchRows;
 use super::*;
 
 /// The views one batch reads and changes. They are loaded before the fold
@@ -12,6 +15,8 @@ pub(super) struct BatchState {
     pub(super) opportunities: Views<OpportunityView>,
     pub(super) campaigns: Views<CampaignView>,
     pub(super) conversions: Views<ConversionView>,
+    /// The people's touch rows, read or appended to.
+    pub(super) touches: TouchRows,
     pub(super) dirty_conversions: HashSet<String>,
     /// Opportunities draw on every contact of their account, not only their own.
     pub(super) account_touches: bool,
@@ -29,6 +34,9 @@ pub(super) struct Snapshot {
     pub(super) opportunities: HashMap<String, Option<OpportunityView>>,
     pub(super) campaigns: HashMap<String, Option<CampaignView>>,
     pub(super) conversions: HashMap<String, Option<ConversionView>>,
+    /// Touch histories by person: read by the loader, or (in an overlay) what
+    /// the batch ahead read or appended.
+    pub(super) touches: HashMap<String, TouchHistory>,
 }
 
 /// The keys a fold read that were not loaded, per table: the loader fetches
@@ -40,11 +48,14 @@ pub(super) struct Missing {
     pub(super) opportunities: Vec<String>,
     pub(super) campaigns: Vec<String>,
     pub(super) conversions: Vec<String>,
+    /// People whose touch rows were needed unread.
+    pub(super) touch_rows: Vec<String>,
 }
 
 impl Missing {
     pub(super) fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
+        self.touch_rows.is_empty()
+            && self.accounts.is_empty()
             && self.persons.is_empty()
             && self.opportunities.is_empty()
             && self.campaigns.is_empty()
@@ -187,7 +198,14 @@ impl BatchState {
     }
 
     fn with(snapshot: Snapshot, account_touches: bool, complete: bool) -> Self {
+        let absent = snapshot
+            .persons
+            .iter()
+            .filter(|(_, view)| view.is_none())
+            .map(|(key, _)| key.as_str());
+        let touches = TouchRows::new(snapshot.touches, absent, complete);
         BatchState {
+            touches,
             accounts: Views::new(Table::Accounts, snapshot.accounts, complete),
             persons: Views::new(Table::Persons, snapshot.persons, complete),
             opportunities: Views::new(Table::Opportunities, snapshot.opportunities, complete),
@@ -208,6 +226,7 @@ impl BatchState {
             opportunities: self.opportunities.missing(),
             campaigns: self.campaigns.missing(),
             conversions: self.conversions.missing(),
+            touch_rows: self.touches.missing(),
         }
     }
 
@@ -220,6 +239,7 @@ impl BatchState {
                 opportunities: self.opportunities.loaded,
                 campaigns: self.campaigns.loaded,
                 conversions: self.conversions.loaded,
+                touches: self.touches.histories,
             },
             event_ids,
         }
@@ -373,11 +393,16 @@ impl BatchState {
             }
             Event::TouchRecorded(e) => {
                 let person = self.resolve(&e.person_id);
-                let view = self.person_mut(&person);
+                let view = self
+                    .persons
+                    .get_mut_or(&person, || PersonView::new(&person));
                 let new_member = !view.in_campaign(&e.campaign_id, false);
                 let new_responder =
                     e.status == TouchStatus::Responded && !view.in_campaign(&e.campaign_id, true);
-                view.apply(seq, envelope);
+                let history = self.touches.history_mut(&person);
+                if view.apply_with(seq, envelope, history).is_err() {
+                    self.touches.missed(&person);
+                }
                 let campaign = self.campaign_mut(&e.campaign_id);
                 campaign.apply(seq, envelope);
                 campaign.members += u64::from(new_member);
@@ -443,11 +468,27 @@ impl BatchState {
             return;
         }
         let absorbed = self.person_mut(&merged).clone();
+        // The merged record's rows move to the survivor.
+        let moved = if absorbed.touches_kept == 0 {
+            Vec::new()
+        } else if self.touches.require(&merged) {
+            self.touches
+                .history_mut(&merged)
+                .take_all()
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         // Campaigns both records belong to now count one member, not two.
-        let survivor = self.person_mut(&surviving);
+        let survivor = self
+            .persons
+            .get_mut_or(&surviving, || PersonView::new(&surviving));
         let shared = survivor.shared_campaigns(&absorbed);
         let sourced_before = sourced_by(survivor);
-        survivor.absorb(seq, &absorbed);
+        let history = self.touches.history_mut(&surviving);
+        if survivor.absorb(seq, &absorbed, moved, history).is_err() {
+            self.touches.missed(&surviving);
+        }
         let sourced_after = sourced_by(survivor);
         // Two sourced leads are one now: the survivor's source counts, once.
         self.move_sourced(sourced_before, sourced_after);
@@ -457,11 +498,7 @@ impl BatchState {
             view.members = view.members.saturating_sub(1);
             view.responders = view.responders.saturating_sub(u64::from(both_responded));
         }
-        {
-            let merged_view = self.person_mut(&merged);
-            merged_view.merged_into = Some(surviving.clone());
-            merged_view.last_seq = seq;
-        }
+        self.person_mut(&merged).merged_away(seq, &surviving);
         for account in &absorbed.accounts {
             self.account_mut(account)
                 .replace_contact(&merged, &surviving);
@@ -496,6 +533,7 @@ impl BatchState {
         self.opportunities.write(commit)?;
         self.campaigns.write(commit)?;
         self.conversions.write(commit)?;
+        self.touches.write(commit)?;
         Ok(())
     }
 
@@ -513,6 +551,7 @@ impl BatchState {
         self.opportunities.write_paged(commit, page, &mut full)?;
         self.campaigns.write_paged(commit, page, &mut full)?;
         self.conversions.write_paged(commit, page, &mut full)?;
+        self.touches.write_paged(commit, page, &mut full)?;
         Ok(())
     }
 }

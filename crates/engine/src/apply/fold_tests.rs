@@ -28,6 +28,20 @@ fn changed_views(state: &BatchState) -> Vec<String> {
     table(&state.opportunities, &mut out);
     table(&state.campaigns, &mut out);
     table(&state.conversions, &mut out);
+    // The touch rows written and deleted, whether the histories were read or
+    // only appended to.
+    let mut rows: Vec<String> = Vec::new();
+    for (person, history) in &state.touches.histories {
+        let (puts, deletes) = history.changes();
+        rows.extend(puts.iter().map(|t| format!("{person}: put {}", t.event_id)));
+        rows.extend(
+            deletes
+                .iter()
+                .map(|(_, id)| format!("{person}: delete {id}")),
+        );
+    }
+    rows.sort();
+    out.extend(rows);
     out
 }
 
@@ -229,6 +243,10 @@ fn a_fold_that_misses_views_runs_again_and_agrees() {
     let reloads = || engine.metrics().fold_reloads.get();
     let foreseen = fold(Wants::of_events(fresh.iter().copied()));
     assert_eq!(reloads(), 0);
+    assert!(
+        foreseen.0.iter().any(|line| line.contains(": put ")),
+        "the batch writes touch rows"
+    );
     let blind = fold(Wants::default());
     assert!(reloads() > 0, "a blind loader makes the fold ask for more");
     assert_eq!(blind, foreseen);

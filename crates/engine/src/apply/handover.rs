@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use touchline_attribution::ConversionKind;
 use touchline_core::StreamKind;
 use touchline_core::colocation::Entity;
-use touchline_projection::{CampaignView, PersonView};
+use touchline_projection::{CampaignView, PersonView, TouchEntry};
 
 use super::batch_state::sourced_by;
 use super::*;
@@ -131,8 +131,8 @@ impl Handover {
 impl Engine {
     /// Removes the group made of `members` from this shard and returns it for
     /// the shard it moves to ([`Engine::take_over`]): the events leave the
-    /// log, their ids and stream indexes; the group's people, accounts,
-    /// opportunities and conversions leave the views, along with credit sets
+    /// log, their ids and stream indexes; the group's people (with their
+    /// touch rows), accounts, opportunities and conversions leave the views, along with credit sets
     /// not yet published; every campaign's counters give back the group's
     /// share. All of it is one commit. Nothing is published: the shard the
     /// group joins attributes its conversions and publishes them.
@@ -186,6 +186,12 @@ impl Engine {
                 StreamKind::Campaign => continue,
             };
             commit.delete(table, &member.id);
+            if member.kind == StreamKind::Person {
+                // The person's touch rows leave with its view.
+                for touch in self.store.touches::<TouchEntry>(&member.id)? {
+                    commit.delete_touch(&member.id, touch.occurred_at, &touch.event_id);
+                }
+            }
             for conversion in conversion_ids(member) {
                 if let Some(view) = self
                     .store

@@ -9,6 +9,7 @@
 //! the same start, so a gap here costs time, never correctness.
 
 use super::batch_state::{Missing, Snapshot};
+use super::touch_rows::fetch_rows;
 use super::*;
 
 /// Why a view is wanted, which decides what else it leads to.
@@ -29,12 +30,16 @@ enum Want {
     Account,
     Campaign,
     Conversion,
+    /// A person whose touch rows the fold reads (its view too).
+    Rows,
 }
 
 /// What a fold is about to read.
 #[derive(Debug, Default)]
 pub(super) struct Wants {
     items: Vec<(Want, String)>,
+    /// Touch events per person id named, to foresee a history reaching its limit.
+    touches: HashMap<String, u64>,
 }
 
 impl Wants {
@@ -66,32 +71,43 @@ impl Wants {
             Event::CampaignUpserted(e) => self.want(Want::Campaign, &e.campaign_id),
             Event::CampaignCostRecorded(e) => self.want(Want::Campaign, &e.campaign_id),
             Event::LeadCreated(e) => {
+                // A lead's conversions draw on its touches.
+                self.want(Want::Rows, &e.person_id);
                 self.subject(&e.person_id);
                 self.want(Want::Account, &e.account_id);
                 if let Some(source) = &e.source {
                     self.want(Want::Campaign, &source.campaign_id);
                 }
             }
-            Event::LeadUpdated(e) => self.subject(&e.person_id),
+            Event::LeadUpdated(e) => {
+                if e.status == Some(touchline_core::LeadStatus::Qualified) {
+                    self.want(Want::Rows, &e.person_id);
+                }
+                self.subject(&e.person_id);
+            }
             Event::LeadRouted(e) => self.subject(&e.person_id),
             Event::FollowUpLogged(e) => self.subject(&e.person_id),
             Event::LeadConverted(e) => {
+                self.want(Want::Rows, &e.person_id);
                 self.subject(&e.person_id);
                 self.want(Want::Account, &e.account_id);
                 self.opportunity(&e.opportunity_id);
             }
             Event::TouchRecorded(e) => {
+                *self.touches.entry_ref(e.person_id.as_str()).or_default() += 1;
                 self.subject(&e.person_id);
                 self.want(Want::Campaign, &e.campaign_id);
             }
             Event::OpportunityCreated(e) => {
                 self.opportunity(&e.opportunity_id);
                 self.want(Want::Account, &e.account_id);
+                self.want(Want::Rows, &e.primary_contact_id);
                 self.subject(&e.primary_contact_id);
             }
             Event::OpportunityUpdated(e) => self.opportunity(&e.opportunity_id),
             Event::OpportunityClosed(e) => self.opportunity(&e.opportunity_id),
             Event::OpportunityContactRoleAdded(e) => {
+                self.want(Want::Rows, &e.person_id);
                 self.subject(&e.person_id);
                 self.opportunity(&e.opportunity_id);
             }
@@ -115,6 +131,7 @@ impl Wants {
             opportunities,
             campaigns,
             conversions,
+            touch_rows,
         } = missing;
         for (want, keys) in [
             (Want::Account, accounts),
@@ -122,6 +139,7 @@ impl Wants {
             (Want::Opportunity, opportunities),
             (Want::Campaign, campaigns),
             (Want::Conversion, conversions),
+            (Want::Rows, touch_rows),
         ] {
             for key in keys {
                 self.items.push((want, key));
@@ -194,7 +212,15 @@ pub(super) fn load(
             Table::Persons,
             &mut ahead.persons,
             &mut snapshot.persons,
-            &keys(&[Want::Subject, Want::Merging, Want::Contact]),
+            &keys(&[Want::Subject, Want::Merging, Want::Contact, Want::Rows]),
+        )?;
+        // Merging people's rows move; contacts' are attributed.
+        fetch_rows(
+            store,
+            &mut ahead.touches,
+            &snapshot.persons,
+            &mut snapshot.touches,
+            &keys(&[Want::Merging, Want::Contact, Want::Rows]),
         )?;
         fetch(
             store,
@@ -229,7 +255,7 @@ pub(super) fn load(
             if followed.contains(&(want, key.clone())) {
                 continue;
             }
-            follow(want, &key, snapshot, account_touches, &mut next);
+            follow(want, &key, snapshot, account_touches, wants, &mut next);
             followed.insert((want, key));
         }
         pending = next
@@ -242,7 +268,14 @@ pub(super) fn load(
 }
 
 /// What a loaded view leads to.
-fn follow(want: Want, key: &str, snapshot: &Snapshot, account_touches: bool, next: &mut Wants) {
+fn follow(
+    want: Want,
+    key: &str,
+    snapshot: &Snapshot,
+    account_touches: bool,
+    wants: &Wants,
+    next: &mut Wants,
+) {
     match want {
         Want::Subject | Want::Merging => {
             for kind in [ConversionKind::LeadCreated, ConversionKind::LeadQualified] {
@@ -251,6 +284,9 @@ fn follow(want: Want, key: &str, snapshot: &Snapshot, account_touches: bool, nex
             let Some(Some(person)) = snapshot.persons.get(key) else {
                 return;
             };
+            if needs_rows(person, account_touches, wants.touches.get(key).copied()) {
+                next.want(Want::Rows, key);
+            }
             if let Some(survivor) = &person.merged_into {
                 next.want(want, survivor);
             }
@@ -314,6 +350,20 @@ fn follow(want: Want, key: &str, snapshot: &Snapshot, account_touches: bool, nex
                 }
             }
         }
-        Want::Listed | Want::Campaign | Want::Conversion => {}
+        Want::Listed | Want::Campaign | Want::Conversion | Want::Rows => {}
     }
+}
+
+/// Whether a fold over events about `person` (`touches` of them touches)
+/// reads its rows: when it re-attributes a conversion the person's touches
+/// count in, or when its history reaches the limit. Otherwise its touches are
+/// only appended.
+fn needs_rows(person: &PersonView, account_touches: bool, touches: Option<u64>) -> bool {
+    let converts = person.lead_created_at.is_some()
+        || person.qualified_at.is_some()
+        || !person.opportunity_ids.is_empty()
+        || (account_touches && !person.accounts.is_empty());
+    let at_limit =
+        person.touches_kept + touches.unwrap_or(0) > touchline_projection::MAX_TOUCH_HISTORY as u64;
+    converts || at_limit
 }

@@ -27,6 +27,7 @@ mod in_memory;
 mod load;
 mod reattribute;
 mod rebuild;
+mod touch_rows;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;

@@ -1,5 +1,7 @@
 //! Re-attributing a conversion the batch touched: its touches, every model.
 
+use touchline_projection::TouchEntry;
+
 use super::*;
 
 impl BatchState {
@@ -34,7 +36,16 @@ impl BatchState {
                     closed_won: None,
                 },
             };
-            return Some((conversion, person.touch_points()));
+            if !self.touches.require(subject) {
+                return Some((conversion, Vec::new()));
+            }
+            let touches = self
+                .touches
+                .rows(subject)
+                .iter()
+                .map(TouchEntry::to_touch_point)
+                .collect();
+            return Some((conversion, touches));
         }
         let opportunity = self.opportunities.get(subject)?;
         let created_at = opportunity.created_at?;
@@ -60,8 +71,11 @@ impl BatchState {
         let contacts = crate::journey::opportunity_people(opportunity, account.as_ref(), mode);
         let contacts: Vec<String> = contacts.iter().map(|c| self.resolve(c)).collect();
         for contact in &contacts {
-            // Read once through the loaded views, so a view not loaded is reported.
-            self.persons.get(contact);
+            // Read once through the loaded views, so a view or rows not loaded
+            // are reported.
+            if self.persons.get(contact).is_some() {
+                self.touches.require(contact);
+            }
         }
         let people: Vec<&PersonView> = contacts
             .iter()
@@ -70,7 +84,7 @@ impl BatchState {
         let lead_created = crate::journey::earliest_lead_created(people.iter().copied());
         let mut touches = crate::journey::Touches::default();
         for person in people {
-            touches.add(person);
+            touches.add(self.touches.rows(&person.person_id));
         }
         let touches = touches.into_points();
         let conversion = Conversion {

@@ -298,8 +298,9 @@ impl Sides<'_> {
         let mut late = false;
         let mut merged = false;
         for person in &people {
-            late |= person
-                .touches
+            late |= self
+                .now
+                .person_touches(&person.person_id)?
                 .iter()
                 .any(|t| t.recorded_at > self.at && t.occurred_at <= a.occurred_at);
             let before_merges = self

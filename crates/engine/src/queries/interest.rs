@@ -51,7 +51,7 @@ impl Queries {
             let Some(person) = self.person(id)?.filter(|p| p.merged_into.is_none()) else {
                 continue;
             };
-            for t in person.touches {
+            for t in self.person_touches(&person.person_id)? {
                 if t.topic.is_empty() && t.asset.is_empty() && !names.contains_key(&t.campaign_id) {
                     let name = self
                         .campaign(&t.campaign_id)?

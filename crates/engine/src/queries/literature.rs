@@ -4,6 +4,7 @@
 
 use super::*;
 use touchline_core::TouchType;
+use touchline_projection::TouchEntry;
 
 /// Literature fulfilment per asset (R8).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,24 +45,25 @@ impl Queries {
     /// came before purchases.
     pub fn literature(&self) -> Result<Vec<LiteratureRow>, EngineError> {
         let mut mailings = Vec::new();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
-            if p.merged_into.is_some() {
-                return;
-            }
-            for t in &p.touches {
-                let responded = match t.touch_type {
-                    TouchType::LiteratureSent => false,
-                    TouchType::LiteratureResponded => true,
-                    _ => continue,
-                };
-                mailings.push(Mailing {
-                    person_id: p.person_id.clone(),
-                    asset: t.asset.clone(),
-                    responded,
-                    at: t.occurred_at,
-                });
-            }
-        })?;
+        self.store
+            .for_each_person_with_touches(|_, p: PersonView, touches: Vec<TouchEntry>| {
+                if p.merged_into.is_some() {
+                    return;
+                }
+                for t in &touches {
+                    let responded = match t.touch_type {
+                        TouchType::LiteratureSent => false,
+                        TouchType::LiteratureResponded => true,
+                        _ => continue,
+                    };
+                    mailings.push(Mailing {
+                        person_id: p.person_id.clone(),
+                        asset: t.asset.clone(),
+                        responded,
+                        at: t.occurred_at,
+                    });
+                }
+            })?;
         let mut wins = Vec::new();
         self.store
             .for_each(Table::Opportunities, |_, o: OpportunityView| {

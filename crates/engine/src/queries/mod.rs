@@ -106,6 +106,23 @@ impl Queries {
         Ok(self.store.get(Table::Persons, id)?)
     }
 
+    /// A person and the touches it keeps (its rows, in attribution order),
+    /// read together from one snapshot.
+    pub fn person_with_touches(
+        &self,
+        id: &str,
+    ) -> Result<Option<(PersonView, Vec<touchline_projection::TouchEntry>)>, EngineError> {
+        Ok(self.store.person_with_touches(id)?)
+    }
+
+    /// The touches a person keeps, in attribution order: its rows.
+    pub fn person_touches(
+        &self,
+        id: &str,
+    ) -> Result<Vec<touchline_projection::TouchEntry>, EngineError> {
+        Ok(self.store.touches(id)?)
+    }
+
     pub fn account(
         &self,
         id: &str,

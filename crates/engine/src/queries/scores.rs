@@ -1,4 +1,5 @@
 use super::*;
+use touchline_projection::TouchEntry;
 
 /// Behavioural lead scoring (R19): every touch adds its type's weight, decayed
 /// by age with a half-life.
@@ -51,10 +52,9 @@ pub struct LeadScore {
 
 impl ScoringConfig {
     /// The score of a person's touches at `at`; touches after `at` do not count.
-    pub fn score(&self, person: &PersonView, at: Timestamp) -> (f64, usize) {
+    pub fn score(&self, touches: &[TouchEntry], at: Timestamp) -> (f64, usize) {
         let half_life_ms = (self.half_life_days * 86_400_000.0).max(1.0);
-        person
-            .touches
+        touches
             .iter()
             .filter(|t| t.occurred_at <= at)
             .fold((0.0, 0), |(score, n), t| {
@@ -79,27 +79,27 @@ impl Queries {
         limit: usize,
     ) -> Result<Vec<LeadScore>, EngineError> {
         let mut scores = Vec::new();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
-            if p.lead_created_at.is_none()
-                || p.merged_into.is_some()
-                || owner.is_some_and(|o| o != p.owner_id)
-            {
-                return;
-            }
-            let (score, touches) = scoring.score(&p, at);
-            scores.push(LeadScore {
-                last_touch_at: p
-                    .touches
-                    .iter()
-                    .rev()
-                    .find(|t| t.occurred_at <= at)
-                    .map(|t| t.occurred_at),
-                owner_id: p.owner_id.clone(),
-                person_id: p.person_id,
-                score,
-                touches,
-            });
-        })?;
+        self.store
+            .for_each_person_with_touches(|_, p: PersonView, rows: Vec<TouchEntry>| {
+                if p.lead_created_at.is_none()
+                    || p.merged_into.is_some()
+                    || owner.is_some_and(|o| o != p.owner_id)
+                {
+                    return;
+                }
+                let (score, touches) = scoring.score(&rows, at);
+                scores.push(LeadScore {
+                    last_touch_at: rows
+                        .iter()
+                        .rev()
+                        .find(|t| t.occurred_at <= at)
+                        .map(|t| t.occurred_at),
+                    owner_id: p.owner_id.clone(),
+                    person_id: p.person_id,
+                    score,
+                    touches,
+                });
+            })?;
         Ok(highest_first(scores, limit))
     }
 }

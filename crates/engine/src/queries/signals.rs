@@ -101,7 +101,8 @@ impl Queries {
                 let Some(person) = self.person(id)? else {
                     continue;
                 };
-                for t in person.touches.into_iter().filter(|t| t.occurred_at <= at) {
+                let rows = self.person_touches(&person.person_id)?;
+                for t in rows.into_iter().filter(|t| t.occurred_at <= at) {
                     if !campaign_types.contains_key(&t.campaign_id) {
                         let campaign_type =
                             self.campaign(&t.campaign_id)?.and_then(|c| c.campaign_type);

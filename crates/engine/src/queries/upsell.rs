@@ -36,10 +36,9 @@ impl Queries {
             };
             let mut cases: Vec<Timestamp> = Vec::new();
             for contact in &account.contact_ids {
-                if let Some(person) = self.person(contact)? {
+                if self.person(contact)?.is_some() {
                     cases.extend(
-                        person
-                            .touches
+                        self.person_touches(contact)?
                             .iter()
                             .filter(|t| t.touch_type == touchline_core::TouchType::SupportCase)
                             .map(|t| t.occurred_at),

@@ -22,7 +22,7 @@ use touchline_attribution::{
 };
 use touchline_core::{Timestamp, TouchOrigin, TouchStatus};
 use touchline_projection::{
-    AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
+    AccountView, CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry,
 };
 use touchline_store::{Store, Table};
 
@@ -298,7 +298,14 @@ pub(crate) fn gather(
     if chunk.first().is_some_and(|c| c.kind.is_person()) {
         let persons: Vec<Option<PersonView>> = store.get_many(Table::Persons, &subjects)?;
         for (conversion, person) in chunk.iter().zip(persons) {
-            let touches = person.map(|p| p.touch_points()).unwrap_or_default();
+            let touches = match person {
+                Some(_) => store
+                    .touches::<TouchEntry>(&conversion.subject_id)?
+                    .iter()
+                    .map(TouchEntry::to_touch_point)
+                    .collect(),
+                None => Vec::new(),
+            };
             out.push(finish(conversion, touches));
         }
         return Ok(());
@@ -336,7 +343,7 @@ pub(crate) fn gather(
         let behind: Vec<PersonView> = persons.by_ref().take(contacts.len()).flatten().collect();
         let mut touches = crate::journey::Touches::default();
         for person in &behind {
-            touches.add(person);
+            touches.add(&store.touches::<TouchEntry>(&person.person_id)?);
         }
         let (mut conversion, touches) = finish(conversion, touches.into_points());
         if mode != stored_mode {

@@ -22,6 +22,10 @@ use crate::dead_letter::{DeadLetter, DeadLetters, Sent, Source};
 use crate::decode::{Received, decode_all, precheck};
 use crate::{KafkaConfig, KafkaError};
 
+/// A record to send: the shard's partition (`None`: the links topic), the
+/// value, the key.
+type Routed = (Option<i32>, Vec<u8>, Option<Vec<u8>>);
+
 pub(crate) fn run(
     config: &KafkaConfig,
     internal: &Internal,
@@ -101,7 +105,7 @@ pub(crate) fn run(
             continue;
         }
         let decoded = decode_all(&received, config.json_unknown_fields, config.decode_threads);
-        let mut values: Vec<(Option<i32>, Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut values: Vec<Routed> = Vec::new();
         for (message, result) in received.iter().zip(decoded) {
             match result {
                 Ok(envelope) => match destination(&envelope.event, internal.shards) {
@@ -175,20 +179,20 @@ pub(crate) fn run(
 /// After a failed send the consumer reads the batch again, from the offsets
 /// committed last.
 pub(crate) fn seek_back(consumer: &BaseConsumer) {
-    if let Ok(assignment) = consumer.assignment() {
-        if let Ok(committed) = consumer.committed_offsets(assignment, Duration::from_secs(10)) {
-            for element in committed.elements() {
-                let offset = match element.offset() {
-                    Offset::Offset(o) => Offset::Offset(o),
-                    _ => Offset::Beginning,
-                };
-                let _ = consumer.seek(
-                    element.topic(),
-                    element.partition(),
-                    offset,
-                    Duration::from_secs(10),
-                );
-            }
+    if let Ok(assignment) = consumer.assignment()
+        && let Ok(committed) = consumer.committed_offsets(assignment, Duration::from_secs(10))
+    {
+        for element in committed.elements() {
+            let offset = match element.offset() {
+                Offset::Offset(o) => Offset::Offset(o),
+                _ => Offset::Beginning,
+            };
+            let _ = consumer.seek(
+                element.topic(),
+                element.partition(),
+                offset,
+                Duration::from_secs(10),
+            );
         }
     }
 }

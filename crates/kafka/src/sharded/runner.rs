@@ -85,12 +85,11 @@ pub(crate) fn run(
             if moved.contains(&partition) {
                 continue;
             }
-            if !slots.contains_key(&partition) {
-                let slot = open(config, internal, engine_config, root, partition)?;
-                slots.insert(partition, slot);
-            }
-            let Some(slot) = slots.get(&partition) else {
-                continue;
+            let slot = match slots.entry(partition) {
+                std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(open(config, internal, engine_config, root, partition)?)
+                }
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
             let expected = slot.task.next_offset().map_err(shard_error)? + queued;
