@@ -88,6 +88,19 @@ impl ConversionView {
         fresh: Vec<(Model, Attribution)>,
         seq: u64,
     ) -> Vec<Model> {
+        self.update_above(conversion, fresh, seq, 0)
+    }
+
+    /// [`ConversionView::update`], every new version also above `floor`: a
+    /// store that restored its state gives versions above any an earlier
+    /// owner of it may have published.
+    pub fn update_above(
+        &mut self,
+        conversion: Conversion,
+        fresh: Vec<(Model, Attribution)>,
+        seq: u64,
+        floor: u64,
+    ) -> Vec<Model> {
         let conversion_changed = self.conversion != conversion;
         self.conversion = conversion;
         let mut changed = Vec::new();
@@ -95,7 +108,7 @@ impl ConversionView {
             match self.results.iter_mut().find(|r| r.model == model) {
                 Some(existing) => {
                     if conversion_changed || existing.attribution != attribution {
-                        existing.version += 1;
+                        existing.version = (existing.version + 1).max(floor + 1);
                         existing.as_of_seq = seq;
                         existing.attribution = attribution;
                         changed.push(model);
@@ -109,7 +122,7 @@ impl ConversionView {
                         .map_or(0, |(_, v)| *v);
                     self.results.push(ModelResult {
                         model,
-                        version: retired + 1,
+                        version: (retired + 1).max(floor + 1),
                         as_of_seq: seq,
                         attribution,
                     });

@@ -27,6 +27,9 @@ pub enum ShardRecord {
     },
     /// One part of a group handed over.
     Handed(Handed),
+    /// The highest credit-set version the shard has given, sent to its own
+    /// partition before it publishes them.
+    Floor(u64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +55,7 @@ pub struct Handed {
 impl ShardRecord {
     pub fn encode(&self) -> Vec<u8> {
         let record = match self {
+            ShardRecord::Floor(floor) => wire::shard_record::Record::Floor(*floor),
             ShardRecord::Routed(envelope, to) => wire::shard_record::Record::Routed(wire::Routed {
                 envelope: touchline_proto::encode_protobuf(envelope),
                 to: to.as_ref().map(entity_to_wire),
@@ -108,6 +112,7 @@ impl ShardRecord {
             .record
             .ok_or_else(|| ShardError::Malformed("a shard record without a record".into()))?;
         Ok(match record {
+            wire::shard_record::Record::Floor(floor) => ShardRecord::Floor(floor),
             wire::shard_record::Record::Routed(routed) => ShardRecord::Routed(
                 envelope_from_wire(&routed.envelope)?,
                 routed.to.map(entity_from_wire).transpose()?,

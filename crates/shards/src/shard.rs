@@ -109,6 +109,11 @@ impl ShardTask {
 
     fn one(&mut self, record: ShardRecord) -> Result<(), ShardError> {
         match record {
+            ShardRecord::Floor(floor) => {
+                // The records before it were given versions under the old floor.
+                self.write()?;
+                self.engine.raise_version_floor(floor)?;
+            }
             ShardRecord::Routed(envelope, key) => {
                 let named = named(&envelope);
                 match self.moved(&named, key.as_ref())? {
@@ -285,6 +290,25 @@ impl ShardTask {
         };
         self.engine.apply(batch)?;
         self.written = self.next_offset;
+        Ok(())
+    }
+
+    /// Queues a floor record for this shard's own partition when the engine
+    /// has given versions above the last one queued, and writes it: call it
+    /// after [`ShardTask::receive`] and before publishing, so that every
+    /// version published is below a floor in the partition.
+    pub fn checkpoint_floor(&mut self) -> Result<(), ShardError> {
+        let top = self.engine.max_version();
+        if top <= self.state.floor_sent()? {
+            return Ok(());
+        }
+        self.state
+            .send(self.shard, &ShardRecord::Floor(top).encode());
+        self.state.set_floor_sent(top);
+        self.engine.apply(Batch {
+            meta: self.state.take_writes(),
+            ..Batch::default()
+        })?;
         Ok(())
     }
 

@@ -19,6 +19,7 @@ const ARRIVED: &str = "shards/arrived/";
 const PENDING: &str = "shards/pending/";
 pub(crate) const OUT: &str = "shards/out/";
 const NEXT_OUT: &str = "shards/next_out";
+const FLOOR_SENT: &str = "shards/floor_sent";
 
 fn pointer_key(entity: &Entity) -> String {
     format!("{POINTER}{}", entity.partition_key())
@@ -149,6 +150,23 @@ impl State {
         ids.into_iter()
             .map(|(_, bytes)| decode_link(&bytes))
             .collect()
+    }
+
+    /// The highest version a floor record was queued for.
+    pub(crate) fn floor_sent(&self) -> Result<u64, ShardError> {
+        Ok(match self.get(FLOOR_SENT)? {
+            Some(bytes) => u64::from_be_bytes(
+                bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ShardError::Malformed("floor_sent is not 8 bytes".into()))?,
+            ),
+            None => 0,
+        })
+    }
+
+    pub(crate) fn set_floor_sent(&mut self, floor: u64) {
+        self.set(FLOOR_SENT.to_owned(), Some(floor.to_be_bytes().to_vec()));
     }
 
     /// Queues `record` (encoded) for `shard`.

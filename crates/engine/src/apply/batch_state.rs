@@ -23,6 +23,8 @@ pub(super) struct BatchState {
     /// New credit sets start above this version (raised by a rebuild, so that
     /// versions never go back for consumers of the compacted topic).
     pub(super) version_floor: u64,
+    /// The highest version this fold gave a credit set.
+    pub(super) max_version: u64,
 }
 
 /// The views of every table loaded for one fold; `None` marks a key known to
@@ -214,6 +216,7 @@ impl BatchState {
             dirty_conversions: HashSet::new(),
             account_touches,
             version_floor: 0,
+            max_version: 0,
         }
     }
 

@@ -43,6 +43,11 @@ const META_DEAD_LETTERED: &str = "dead_lettered";
 const META_BATCHES: &str = "batches";
 const META_CONFLICTING: &str = "conflicting_duplicates";
 const META_VERSIONS: &str = "attribution_versions";
+/// Every credit-set version given from now on is above this (see
+/// [`Engine::raise_version_floor`]).
+const META_VERSION_FLOOR: &str = "version_floor";
+/// The highest version given to a credit set.
+const META_MAX_VERSION: &str = "max_version";
 pub(crate) const META_CONFIG: &str = "attribution_config";
 
 /// A touch recorded more than this long after it happened is history being
@@ -314,6 +319,8 @@ pub struct Engine {
     dead_lettered: u64,
     versions: u64,
     batches: u64,
+    version_floor: u64,
+    max_version: u64,
     overlay: Overlay,
     writer: Writer,
 }
@@ -377,6 +384,8 @@ impl Engine {
             dead_lettered: meta(META_DEAD_LETTERED)?,
             versions: meta(META_VERSIONS)?,
             batches: meta(META_BATCHES)?,
+            version_floor: meta(META_VERSION_FLOOR)?,
+            max_version: meta(META_MAX_VERSION)?,
             metrics,
             config,
             store,
@@ -567,6 +576,29 @@ impl Engine {
         &self.metrics
     }
 
+    /// The highest version any credit set of this store was given.
+    pub fn max_version(&self) -> u64 {
+        self.max_version
+    }
+
+    /// Every credit-set version given from now on is above `floor`. A store
+    /// that rebuilt its state by reading its input again (a shard restored
+    /// on another instance) raises it to the highest version an earlier
+    /// owner may have published, so that consumers, who keep the highest
+    /// version of each key, never keep an older answer. Written at once.
+    pub fn raise_version_floor(&mut self, floor: u64) -> Result<(), EngineError> {
+        if floor <= self.version_floor {
+            return Ok(());
+        }
+        self.flush()?;
+        self.writer.check()?;
+        let mut commit = self.store.commit();
+        commit.set_meta_u64(META_VERSION_FLOOR, floor);
+        self.store.write(commit)?;
+        self.version_floor = floor;
+        Ok(())
+    }
+
     /// The offsets the log covers; a source resumes from these.
     pub fn offsets(&self) -> Result<Vec<PartitionOffset>, EngineError> {
         Ok(self.store.offsets()?)
@@ -634,6 +666,7 @@ impl Engine {
             };
             or_poison!(load(&mut source, &wants, account_touches, &mut snapshot));
             let mut state = BatchState::new(snapshot, account_touches);
+            state.version_floor = self.version_floor;
             let folded = fold_batch(&mut state, &fresh, &self.config, self.next_seq);
             let missing = state.missing();
             if missing.is_empty() {
@@ -695,6 +728,8 @@ impl Engine {
         commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
         commit.set_meta_u64(META_VERSIONS, total_versions);
         commit.set_meta_u64(META_BATCHES, self.batches + 1);
+        let max_version = self.max_version.max(state.max_version);
+        commit.set_meta_u64(META_MAX_VERSION, max_version);
 
         self.metrics
             .batch_prepare_seconds
@@ -725,6 +760,7 @@ impl Engine {
         self.dead_lettered = total_dead;
         self.versions = total_versions;
         self.batches += 1;
+        self.max_version = max_version;
         Ok((
             BatchOutcome {
                 appended,

@@ -137,7 +137,13 @@ impl BatchState {
         let view = self.conversions.get_mut_or(conversion_id, || {
             ConversionView::continuing(conversion.clone(), version_floor, models)
         });
-        let changed = view.update(conversion, fresh, seq);
+        let changed = view.update_above(conversion, fresh, seq, version_floor);
+        let top = changed
+            .iter()
+            .filter_map(|model| view.result(*model))
+            .map(|result| result.version)
+            .max()
+            .unwrap_or(0);
         let mut records = Vec::with_capacity(changed.len());
         // Models no longer configured are retracted.
         let dropped: Vec<Model> = view
@@ -160,6 +166,7 @@ impl BatchState {
                 .into_iter()
                 .map(|model| OutboxRecord::attribution(attribution_key(model, conversion_id))),
         );
+        self.max_version = self.max_version.max(top);
         records
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
 use rdkafka::Offset;
 use touchline_engine::{Engine, EngineConfig, Metrics};
@@ -30,6 +31,29 @@ use crate::{KafkaConfig, KafkaError, Publisher};
 struct Slot {
     task: ShardTask,
     publisher: Publisher,
+    /// The partition's end when the shard opened: it publishes once it has
+    /// read that far, so a restoring shard never publishes an answer older
+    /// than one its earlier owner published.
+    caught_up_at: i64,
+}
+
+/// Notes the partitions revoked inside a poll: the batch being gathered must
+/// not fold or publish them, since another instance owns them from now on.
+#[derive(Default)]
+struct Revocations {
+    revoked: std::sync::Mutex<HashSet<i32>>,
+}
+
+impl ClientContext for Revocations {}
+
+impl ConsumerContext for Revocations {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance
+            && let Ok(mut revoked) = self.revoked.lock()
+        {
+            revoked.extend(partitions.elements().iter().map(|e| e.partition()));
+        }
+    }
 }
 
 /// The directory of shard `shard`'s store under `root`.
@@ -44,13 +68,15 @@ pub(crate) fn run(
     root: &Path,
     shutdown: &AtomicBool,
 ) -> Result<(), KafkaError> {
-    let consumer: BaseConsumer = config
+    let consumer: BaseConsumer<Revocations> = config
         .client()
         .set("group.id", format!("{}.shards", config.group_id))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
-        .create()?;
+        // A moved partition is revoked from its owner before another gets it.
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .create_with_context(Revocations::default())?;
     consumer.subscribe(&[&internal.shards_topic])?;
     let sender = Sender::new(config)?;
     let publishing = tokio::runtime::Builder::new_current_thread()
@@ -88,7 +114,12 @@ pub(crate) fn run(
             let slot = match slots.entry(partition) {
                 std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
                 std::collections::btree_map::Entry::Vacant(vacant) => {
-                    vacant.insert(open(config, internal, engine_config, root, partition)?)
+                    let (_, end) = consumer.fetch_watermarks(
+                        &internal.shards_topic,
+                        partition,
+                        Duration::from_secs(30),
+                    )?;
+                    vacant.insert(open(config, internal, engine_config, root, partition, end)?)
                 }
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
@@ -113,9 +144,26 @@ pub(crate) fn run(
                 .push((message.offset(), message.payload().unwrap_or_default().to_vec()));
             count += 1;
         }
+        // Revoked while the batch was gathered: another instance reads these
+        // from the offset their last commit wrote.
+        let revoked: Vec<i32> = consumer
+            .context()
+            .revoked
+            .lock()
+            .map(|mut r| r.drain().collect())
+            .unwrap_or_default();
+        for partition in revoked {
+            batches.remove(&partition);
+            if slots.remove(&partition).is_some() {
+                info!(shard = partition, "shard revoked; closed");
+            }
+        }
         fold(&mut slots, batches)?;
         for slot in slots.values_mut() {
             send_outgoing(&sender, internal, slot, shutdown)?;
+            if slot.task.next_offset().map_err(shard_error)? < slot.caught_up_at {
+                continue;
+            }
             publishing.block_on(async {
                 for _ in 0..64 {
                     match slot.publisher.publish_page().await {
@@ -134,7 +182,9 @@ pub(crate) fn run(
     // Whatever is queued goes out now, or after the next start.
     for slot in slots.values_mut() {
         let _ = send_outgoing(&sender, internal, slot, shutdown);
-        let _ = publishing.block_on(slot.publisher.publish_page());
+        if slot.task.next_offset().is_ok_and(|next| next >= slot.caught_up_at) {
+            let _ = publishing.block_on(slot.publisher.publish_page());
+        }
     }
     Ok(())
 }
@@ -153,20 +203,27 @@ fn open(
     engine_config: &EngineConfig,
     root: &Path,
     partition: i32,
+    end: i64,
 ) -> Result<Slot, KafkaError> {
     let shard = partition as u32;
     let store = Arc::new(Store::open(&shard_store_path(root, shard))?);
     let engine = Engine::open(store.clone(), engine_config.clone())?;
     let metrics: Arc<Metrics> = engine.metrics().clone();
-    let task = ShardTask::new(engine, &internal.shards_topic, shard, internal.shards)
+    let mut task = ShardTask::new(engine, &internal.shards_topic, shard, internal.shards)
         .map_err(shard_error)?;
+    // Versions given before a crash may not have their floor queued yet.
+    task.checkpoint_floor().map_err(shard_error)?;
     let publisher = Publisher::new(store, config, metrics)?;
     info!(
         shard,
         next_offset = task.next_offset().map_err(shard_error)?,
         "shard opened"
     );
-    Ok(Slot { task, publisher })
+    Ok(Slot {
+        task,
+        publisher,
+        caught_up_at: end,
+    })
 }
 
 /// Each shard's records, decoded and folded, the shards in parallel.
@@ -189,7 +246,8 @@ fn fold(
                             }
                         }
                     }
-                    slot.task.receive(decoded).map_err(shard_error)
+                    slot.task.receive(decoded).map_err(shard_error)?;
+                    slot.task.checkpoint_floor().map_err(shard_error)
                 }))
             })
             .collect();
@@ -235,7 +293,7 @@ fn send_outgoing(
 
 /// Closes the shards no longer assigned here: their stores stay, and a shard
 /// given back later goes on from its store's offset.
-fn drop_revoked(consumer: &BaseConsumer, internal: &Internal, slots: &mut BTreeMap<i32, Slot>) {
+fn drop_revoked(consumer: &BaseConsumer<Revocations>, internal: &Internal, slots: &mut BTreeMap<i32, Slot>) {
     let Ok(assignment) = consumer.assignment() else {
         return;
     };
