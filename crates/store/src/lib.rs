@@ -820,12 +820,28 @@ impl Store {
         for (key, value) in &page.counters {
             batch.put_cf(self.cf(CF_META), key.as_bytes(), keys::u64_key(*value));
         }
+        // Reads start past the last record this trims, not past `through`:
+        // a trim "through everything" (u64::MAX) must not hide records
+        // written after it.
+        let last_trimmed = self
+            .db
+            .iterator_cf(
+                self.cf(CF_OUTBOX),
+                IteratorMode::From(&keys::u64_key(page.through), Direction::Reverse),
+            )
+            .next()
+            .transpose()
+            .map_err(rocks("find the outbox page's end"))?
+            .and_then(|(key, _)| keys::decode_u64(&key));
         let mut options = WriteOptions::default();
         options.set_sync(!page.parked.is_empty());
         self.db
             .write_opt(batch, &options)
             .map_err(rocks("finish outbox page"))?;
-        self.outbox_start.fetch_max(end, Ordering::AcqRel);
+        if let Some(last) = last_trimmed {
+            self.outbox_start
+                .fetch_max(last.saturating_add(1), Ordering::AcqRel);
+        }
         Ok(())
     }
 

@@ -158,7 +158,23 @@ pub(crate) fn run(
                 info!(shard = partition, "shard revoked; closed");
             }
         }
+        let folded: Vec<i32> = batches.keys().copied().collect();
         fold(&mut slots, batches)?;
+        // Progress for lag tools only: a shard starts from its store's offset.
+        let mut progress = rdkafka::TopicPartitionList::new();
+        for partition in folded {
+            if let Some(slot) = slots.get(&partition) {
+                let next = slot.task.next_offset().map_err(shard_error)?;
+                progress.add_partition_offset(
+                    &internal.shards_topic,
+                    partition,
+                    Offset::Offset(next),
+                )?;
+            }
+        }
+        if progress.count() > 0 {
+            let _ = consumer.commit(&progress, rdkafka::consumer::CommitMode::Async);
+        }
         for slot in slots.values_mut() {
             send_outgoing(&sender, internal, slot, shutdown)?;
             if slot.task.next_offset().map_err(shard_error)? < slot.caught_up_at {

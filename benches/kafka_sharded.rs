@@ -1,0 +1,200 @@
+//! Partitioned state on one instance: the same backlog caught up with 1, 2
+//! and 4 shards (`kafka.shards`), each run a fresh group with fresh stores,
+//! printing events/s and the scale factor against one shard. A run is over
+//! when the router, the directory and every shard have committed the end of
+//! their topics twice in a row.
+//!
+//!     bash deploy/kafka.sh start
+//!     cargo bench --bench kafka_sharded
+//!
+//! Environment: `TOUCHLINE_BENCH_EVENTS` [300000], `TOUCHLINE_BENCH_SHARDS`
+//! [1,2,4], `TOUCHLINE_TEST_KAFKA_BROKERS` [127.0.0.1:9092],
+//! `TOUCHLINE_BENCH_DIR` for the stores.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support.rs"]
+mod support;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use touchline_attribution::Model;
+use touchline_datagen::{DatasetConfig, Generator};
+use touchline_engine::{EngineConfig, Metrics};
+use touchline_kafka::sharded::Sharded;
+use touchline_kafka::{KafkaConfig, TopicSpec};
+use touchline_proto::WireFormat;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let total: u64 = support::env_or("TOUCHLINE_BENCH_EVENTS", 300_000);
+    let counts: Vec<u32> = std::env::var("TOUCHLINE_BENCH_SHARDS")
+        .unwrap_or_else(|_| "1,2,4".into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect();
+    let brokers =
+        std::env::var("TOUCHLINE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let base =
+        std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
+    let run = format!(
+        "bench-sharded.{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    );
+    let events_topic = format!("{run}.events");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(create_topic(&brokers, &events_topic, 4, false));
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "20")
+        .set("compression.type", "lz4")
+        .create()
+        .unwrap();
+    let mut produced = 0u64;
+    for envelope in Generator::new(DatasetConfig {
+        accounts: (total / 12 + 1) as usize,
+        ..DatasetConfig::default()
+    })
+    .take(total as usize)
+    {
+        let bytes = touchline_proto::encode_protobuf(&envelope);
+        let key = envelope.partition_key().to_owned();
+        let mut record = BaseRecord::to(&events_topic).key(&key).payload(&bytes);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((_, back)) => {
+                    producer.poll(Duration::from_millis(5));
+                    record = back;
+                }
+            }
+        }
+        produced += 1;
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+    println!("produced {produced} events to {events_topic}");
+
+    let mut first: Option<f64> = None;
+    for shards in counts {
+        let group = format!("{run}.s{shards}");
+        let attribution = format!("{group}.attribution");
+        runtime.block_on(create_topic(&brokers, &attribution, 2, true));
+        let config = KafkaConfig {
+            brokers: brokers.clone(),
+            group_id: group.clone(),
+            topics: vec![TopicSpec {
+                name: events_topic.clone(),
+                format: WireFormat::Protobuf,
+            }],
+            attribution_topic: attribution,
+            dead_letter_topic: format!("{group}.dlq"),
+            batch_max_messages: 5_000,
+            shards,
+            ..KafkaConfig::default()
+        };
+        let dir = tempfile::tempdir_in(&base).unwrap();
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let sharded = Sharded {
+            config: config.clone(),
+            engine: EngineConfig {
+                models: vec![Model::FirstTouch, Model::LastTouch],
+                ..EngineConfig::default()
+            },
+            root: dir.path().to_owned(),
+            metrics: Arc::new(Metrics::default()),
+        };
+        let started = Instant::now();
+        let stop = shutdown.clone();
+        let running = std::thread::spawn(move || sharded.run(stop).unwrap());
+        let groups = [
+            (group.clone(), vec![events_topic.clone()]),
+            (format!("{group}.links"), vec![format!("{group}.links")]),
+            (format!("{group}.shards"), vec![format!("{group}.shards")]),
+        ];
+        let mut settled = 0;
+        while settled < 2 {
+            std::thread::sleep(Duration::from_millis(500));
+            if groups.iter().all(|(g, topics)| lag(&brokers, g, topics) == Some(0)) {
+                settled += 1;
+            } else {
+                settled = 0;
+            }
+        }
+        let elapsed = started.elapsed().as_secs_f64() - 0.5;
+        shutdown.store(true, Ordering::Relaxed);
+        running.join().unwrap();
+        let rate = produced as f64 / elapsed;
+        let factor = first.map_or(1.0, |one| rate / one);
+        first.get_or_insert(rate);
+        println!(
+            "{shards} shard(s), one instance: {produced} events in {elapsed:.1} s = {rate:.0} events/s, \
+             {factor:.2}x one shard"
+        );
+    }
+}
+
+/// The group's lag over `topics`: end offsets minus committed ones; `None`
+/// while the group has committed nothing for a partition that has data.
+fn lag(brokers: &str, group: &str, topics: &[String]) -> Option<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .ok()?;
+    let mut total = 0;
+    for topic in topics {
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .ok()?;
+        let partitions = metadata.topics().first()?.partitions().len() as i32;
+        let mut list = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions {
+            list.add_partition(topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(list, Duration::from_secs(10))
+            .ok()?;
+        for p in 0..partitions {
+            let (_, end) = consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .ok()?;
+            let done = match committed.find_partition(topic, p)?.offset() {
+                rdkafka::Offset::Offset(o) => o,
+                _ if end == 0 => 0,
+                _ => return None,
+            };
+            total += end - done;
+        }
+    }
+    Some(total)
+}
+
+async fn create_topic(brokers: &str, topic: &str, partitions: i32, compact: bool) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .unwrap();
+    let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    if compact {
+        new = new.set("cleanup.policy", "compact");
+    }
+    admin
+        .create_topics([&new], &AdminOptions::new())
+        .await
+        .unwrap();
+}
