@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::Message;
 use rdkafka::Offset;
 use touchline_engine::{Engine, EngineConfig, Metrics};
@@ -37,21 +37,91 @@ struct Slot {
     caught_up_at: i64,
 }
 
-/// Notes the partitions revoked inside a poll: the batch being gathered must
-/// not fold or publish them, since another instance owns them from now on.
-#[derive(Default)]
-struct Revocations {
+/// The consumer's rebalance handling. A partition assigned here starts at the
+/// offset its shard's store covers (0 for a store with nothing: a restore),
+/// never at the group's committed offset. A partition revoked inside a poll
+/// is noted: the batch being gathered must not fold or publish it, since
+/// another instance owns it from now on.
+struct Rebalancing {
+    root: PathBuf,
+    topic: String,
+    /// Next offsets of the shards open here, kept by the loop.
+    open: std::sync::Mutex<std::collections::HashMap<i32, i64>>,
+    assigned: std::sync::Mutex<HashSet<i32>>,
     revoked: std::sync::Mutex<HashSet<i32>>,
 }
 
-impl ClientContext for Revocations {}
+impl Rebalancing {
+    /// Where shard `partition` starts: its open store's offset, else what its
+    /// store on disk covers, else 0.
+    fn start(&self, partition: i32) -> i64 {
+        if let Some(next) = self.open.lock().ok().and_then(|o| o.get(&partition).copied()) {
+            return next;
+        }
+        let path = shard_store_path(&self.root, partition as u32);
+        if !path.exists() {
+            return 0;
+        }
+        match Store::open(&path).and_then(|store| store.offsets()) {
+            Ok(offsets) => offsets
+                .iter()
+                .find(|o| o.topic == self.topic && o.partition == partition)
+                .map_or(0, |o| o.next_offset),
+            Err(e) => {
+                warn!(shard = partition, error = %e, "cannot read the shard's offset; reading from the beginning");
+                0
+            }
+        }
+    }
+}
 
-impl ConsumerContext for Revocations {
-    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance
-            && let Ok(mut revoked) = self.revoked.lock()
-        {
-            revoked.extend(partitions.elements().iter().map(|e| e.partition()));
+impl ClientContext for Rebalancing {}
+
+impl ConsumerContext for Rebalancing {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: rdkafka::types::RDKafkaRespErr,
+        tpl: &mut rdkafka::TopicPartitionList,
+    ) {
+        use rdkafka::types::RDKafkaRespErr::{
+            RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS,
+        };
+        let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        let result = match err {
+            RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                for &partition in &partitions {
+                    let start = Offset::Offset(self.start(partition));
+                    if let Err(e) = tpl.set_partition_offset(&self.topic, partition, start) {
+                        warn!(shard = partition, error = %e, "cannot set the shard's start offset");
+                    }
+                }
+                if let Ok(mut assigned) = self.assigned.lock() {
+                    assigned.extend(&partitions);
+                }
+                if let Ok(mut revoked) = self.revoked.lock() {
+                    revoked.retain(|p| !partitions.contains(p));
+                }
+                info!(?partitions, "shards assigned; each starts where its store is");
+                consumer.incremental_assign(tpl)
+            }
+            RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if let Ok(mut revoked) = self.revoked.lock() {
+                    revoked.extend(&partitions);
+                }
+                if let Ok(mut assigned) = self.assigned.lock() {
+                    assigned.retain(|p| !partitions.contains(p));
+                }
+                info!(?partitions, "shards revoked");
+                consumer.incremental_unassign(tpl)
+            }
+            other => {
+                warn!(error = ?other, "shards: rebalance error");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            warn!(error = %e, "shards: (un)assigning failed");
         }
     }
 }
@@ -68,7 +138,14 @@ pub(crate) fn run(
     root: &Path,
     shutdown: &AtomicBool,
 ) -> Result<(), KafkaError> {
-    let consumer: BaseConsumer<Revocations> = config
+    let context = Rebalancing {
+        root: root.to_owned(),
+        topic: internal.shards_topic.clone(),
+        open: Default::default(),
+        assigned: Default::default(),
+        revoked: Default::default(),
+    };
+    let consumer: BaseConsumer<Rebalancing> = config
         .client()
         .set("group.id", format!("{}.shards", config.group_id))
         .set("enable.auto.commit", "false")
@@ -76,7 +153,7 @@ pub(crate) fn run(
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
         // A moved partition is revoked from its owner before another gets it.
         .set("partition.assignment.strategy", "cooperative-sticky")
-        .create_with_context(Revocations::default())?;
+        .create_with_context(context)?;
     consumer.subscribe(&[&internal.shards_topic])?;
     let sender = Sender::new(config)?;
     let publishing = tokio::runtime::Builder::new_current_thread()
@@ -158,6 +235,23 @@ pub(crate) fn run(
                 info!(shard = partition, "shard revoked; closed");
             }
         }
+        // Assigned: opened now, so a shard restoring has its store at once.
+        let assigned: Vec<i32> = consumer
+            .context()
+            .assigned
+            .lock()
+            .map(|a| a.iter().copied().collect())
+            .unwrap_or_default();
+        for partition in assigned {
+            if let std::collections::btree_map::Entry::Vacant(vacant) = slots.entry(partition) {
+                let (_, end) = consumer.fetch_watermarks(
+                    &internal.shards_topic,
+                    partition,
+                    Duration::from_secs(30),
+                )?;
+                vacant.insert(open(config, internal, engine_config, root, partition, end)?);
+            }
+        }
         let folded: Vec<i32> = batches.keys().copied().collect();
         fold(&mut slots, batches)?;
         // Progress for lag tools only: a shard starts from its store's offset.
@@ -174,6 +268,14 @@ pub(crate) fn run(
         }
         if progress.count() > 0 {
             let _ = consumer.commit(&progress, rdkafka::consumer::CommitMode::Async);
+        }
+        if let Ok(mut open) = consumer.context().open.lock() {
+            open.clear();
+            for (partition, slot) in &slots {
+                if let Ok(next) = slot.task.next_offset() {
+                    open.insert(*partition, next);
+                }
+            }
         }
         for slot in slots.values_mut() {
             send_outgoing(&sender, internal, slot, shutdown)?;
@@ -309,7 +411,7 @@ fn send_outgoing(
 
 /// Closes the shards no longer assigned here: their stores stay, and a shard
 /// given back later goes on from its store's offset.
-fn drop_revoked(consumer: &BaseConsumer<Revocations>, internal: &Internal, slots: &mut BTreeMap<i32, Slot>) {
+fn drop_revoked(consumer: &BaseConsumer<Rebalancing>, internal: &Internal, slots: &mut BTreeMap<i32, Slot>) {
     let Ok(assignment) = consumer.assignment() else {
         return;
     };
