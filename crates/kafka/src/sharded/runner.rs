@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
-use rdkafka::Offset;
 use touchline_engine::{Engine, EngineConfig, Metrics};
 use touchline_shards::{ShardRecord, ShardTask};
 use touchline_store::Store;
@@ -107,10 +107,10 @@ pub(crate) fn run(
                 }
                 continue;
             }
-            batches
-                .entry(partition)
-                .or_default()
-                .push((message.offset(), message.payload().unwrap_or_default().to_vec()));
+            batches.entry(partition).or_default().push((
+                message.offset(),
+                message.payload().unwrap_or_default().to_vec(),
+            ));
             count += 1;
         }
         fold(&mut slots, batches)?;
