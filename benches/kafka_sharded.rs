@@ -129,7 +129,10 @@ fn main() {
         let mut settled = 0;
         while settled < 2 {
             std::thread::sleep(Duration::from_millis(500));
-            if groups.iter().all(|(g, topics)| lag(&brokers, g, topics) == Some(0)) {
+            if groups
+                .iter()
+                .all(|(g, topics)| lag(&brokers, g, topics) == Some(0))
+            {
                 settled += 1;
             } else {
                 settled = 0;

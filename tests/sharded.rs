@@ -24,7 +24,9 @@ use support::*;
 use touchline_attribution::{AttributionSettings, Model, OpportunityTouches};
 use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{AttributionMessage, Batch, Engine, EngineConfig, Metrics, PublishedAttribution};
+use touchline_engine::{
+    AttributionMessage, Batch, Engine, EngineConfig, Metrics, PublishedAttribution,
+};
 use touchline_fixtures::cross_shard_world;
 use touchline_kafka::sharded::{Sharded, shard_store_path};
 use touchline_projection::ConversionView;
@@ -70,7 +72,12 @@ impl Instance {
 
 fn engine_config() -> EngineConfig {
     EngineConfig {
-        models: vec![Model::FirstTouch, Model::LastTouch, Model::Linear, Model::UShaped],
+        models: vec![
+            Model::FirstTouch,
+            Model::LastTouch,
+            Model::Linear,
+            Model::UShaped,
+        ],
         settings: AttributionSettings {
             opportunity_touches: OpportunityTouches::AccountContacts,
             ..AttributionSettings::default()
@@ -102,7 +109,10 @@ fn credits_of(stores: &[&Store]) -> BTreeMap<String, String> {
                     let message = AttributionMessage::of(&view, result.model).unwrap();
                     let key = format!("{}/{id}", result.model.name());
                     let value = format!("{:?} {:?}", message.conversion, message.credits);
-                    assert!(out.insert(key.clone(), value).is_none(), "{key} on two shards");
+                    assert!(
+                        out.insert(key.clone(), value).is_none(),
+                        "{key} on two shards"
+                    );
                 }
             })
             .unwrap();
@@ -122,7 +132,10 @@ fn from_topic(topic: &str) -> BTreeMap<String, String> {
             }
             Some(bytes) => {
                 let value: PublishedAttribution = serde_json::from_slice(&bytes).unwrap();
-                if state.get(&key).is_none_or(|old| old.version < value.version) {
+                if state
+                    .get(&key)
+                    .is_none_or(|old| old.version < value.version)
+                {
                     state.insert(key, value);
                 }
             }
@@ -177,8 +190,16 @@ fn assert_topic_settles(topics: &Topics, want: &BTreeMap<String, String>, what: 
         })
     }));
     if settled.is_err() {
-        let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
-        let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
+        let missing: Vec<_> = want
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = got
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .take(5)
+            .collect();
         let differ: Vec<_> = want
             .iter()
             .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
@@ -192,7 +213,13 @@ fn assert_topic_settles(topics: &Topics, want: &BTreeMap<String, String>, what: 
                 if message.key.as_deref() == Some(key.as_str()) {
                     let v: Option<PublishedAttribution> =
                         message.payload.map(|b| serde_json::from_slice(&b).unwrap());
-                    eprintln!("  p{} o{} v{:?} {:?}", message.partition, message.offset, v.as_ref().map(|v| v.version), v.map(|v| v.credits));
+                    eprintln!(
+                        "  p{} o{} v{:?} {:?}",
+                        message.partition,
+                        message.offset,
+                        v.as_ref().map(|v| v.version),
+                        v.map(|v| v.credits)
+                    );
                 }
             }
         }
@@ -213,7 +240,11 @@ async fn instances_leaving_and_joining_give_one_engines_credits() {
     let b = Instance::start(roots[1].path(), &topics, &config);
     let c = Instance::start(roots[2].path(), &topics, &config);
     produce_any_keying(&topics, first).await;
-    assert_topic_settles(&topics, &single(first, &config), "three instances, half the events");
+    assert_topic_settles(
+        &topics,
+        &single(first, &config),
+        "three instances, half the events",
+    );
 
     // One leaves, a new one with an empty store joins: its shards restore
     // from the shards topic before they consume.
@@ -228,27 +259,27 @@ async fn instances_leaving_and_joining_give_one_engines_credits() {
     assert!(want.len() > 100, "the events convert: {}", want.len());
     assert_topic_settles(&topics, &want, "after one left and one joined, every event");
 
-    let roots_after: Vec<PathBuf> = tokio::task::spawn_blocking(move || {
-        vec![a.stop(), c.stop(), d.stop(), b_root]
-    })
-    .await
-    .unwrap();
+    let roots_after: Vec<PathBuf> =
+        tokio::task::spawn_blocking(move || vec![a.stop(), c.stop(), d.stop(), b_root])
+            .await
+            .unwrap();
     // Each shard's last owner read its partition to the end: its store holds
     // the shard. Together they hold one engine's credits.
     let ends = partition_ends(&format!("{}.shards", topics.group));
     let mut stores = Vec::new();
     for shard in 0..SHARDS {
-        let owner = roots_after
-            .iter()
-            .map(|root| shard_store_path(root, shard))
-            .filter(|path| path.exists())
-            .map(|path| Store::open(&path).unwrap())
-            .find(|store| {
-                store.offsets().unwrap().iter().any(|o| {
-                    o.partition == shard as i32 && o.next_offset == ends[&(shard as i32)]
+        let owner =
+            roots_after
+                .iter()
+                .map(|root| shard_store_path(root, shard))
+                .filter(|path| path.exists())
+                .map(|path| Store::open(&path).unwrap())
+                .find(|store| {
+                    store.offsets().unwrap().iter().any(|o| {
+                        o.partition == shard as i32 && o.next_offset == ends[&(shard as i32)]
+                    })
                 })
-            })
-            .unwrap_or_else(|| panic!("no store read shard {shard} to its end"));
+                .unwrap_or_else(|| panic!("no store read shard {shard} to its end"));
         stores.push(owner);
     }
     let refs: Vec<&Store> = stores.iter().collect();
@@ -257,7 +288,11 @@ async fn instances_leaving_and_joining_give_one_engines_credits() {
     // instance that joined owns shards it restored.
     let pointers: usize = stores
         .iter()
-        .map(|s| s.extensions("shards/pointer/", None, usize::MAX).unwrap().len())
+        .map(|s| {
+            s.extensions("shards/pointer/", None, usize::MAX)
+                .unwrap()
+                .len()
+        })
         .sum();
     assert!(pointers > 0, "no group moved");
     assert!(

@@ -96,6 +96,9 @@ pub struct Metrics {
     /// Folds that read a view the loader had not foreseen and ran again with
     /// it, since this process started (a cost, never a wrong result).
     pub fold_reloads: Counter,
+    /// Conversions a batch marked but left as they were, since nothing it
+    /// changed could move their answer (only touches after them).
+    pub conversions_unchanged: Counter,
     /// Partitions started without state whose first message was past offset
     /// 0: events deleted by retention before this store saw them.
     pub history_gaps: Counter,
@@ -195,6 +198,11 @@ impl Default for Metrics {
             "touchline_fold_reloads",
             "Batch folds that read a view the loader had not foreseen and ran again with it.",
         );
+        let conversions_unchanged = counter(
+            r,
+            "touchline_conversions_unchanged",
+            "Conversions a batch left un-re-attributed: it changed only touches after them.",
+        );
         let history_gaps = counter(
             r,
             "touchline_history_gaps",
@@ -288,6 +296,7 @@ impl Default for Metrics {
             publish_parked,
             publish_failures,
             fold_reloads,
+            conversions_unchanged,
             history_gaps,
             batch_events,
             batch_prepare_seconds,

@@ -3,6 +3,7 @@
 use touchline_projection::TouchHistory;
 
 use super::touch_rows::TouchRows;
+use super::unchanged::{Change, touch_change};
 use super::*;
 
 /// The views one batch reads and changes. They are loaded before the fold
@@ -17,7 +18,11 @@ pub(super) struct BatchState {
     pub(super) conversions: Views<ConversionView>,
     /// The people's touch rows, read or appended to.
     pub(super) touches: TouchRows,
-    pub(super) dirty_conversions: HashSet<String>,
+    /// The conversions the fold marked, with what it changed about each
+    /// (`unchanged` decides which of them to re-attribute).
+    pub(super) dirty_conversions: HashMap<String, Change>,
+    /// Marked conversions left as they were (see `unchanged`).
+    pub(super) unchanged: u64,
     /// Opportunities draw on every contact of their account, not only their own.
     pub(super) account_touches: bool,
     /// New credit sets start above this version (raised by a rebuild, so that
@@ -213,7 +218,8 @@ impl BatchState {
             opportunities: Views::new(Table::Opportunities, snapshot.opportunities, complete),
             campaigns: Views::new(Table::Campaigns, snapshot.campaigns, complete),
             conversions: Views::new(Table::Conversions, snapshot.conversions, complete),
-            dirty_conversions: HashSet::new(),
+            dirty_conversions: HashMap::new(),
+            unchanged: 0,
             account_touches,
             version_floor: 0,
             max_version: 0,
@@ -304,12 +310,23 @@ impl BatchState {
     }
 
     pub(super) fn mark(&mut self, kind: ConversionKind, subject_id: &str) {
+        self.mark_as(kind, subject_id, Change::Inputs);
+    }
+
+    fn mark_as(&mut self, kind: ConversionKind, subject_id: &str, change: Change) {
         self.dirty_conversions
-            .insert(kind.conversion_id(subject_id));
+            .entry(kind.conversion_id(subject_id))
+            .and_modify(|was| *was = was.and(change))
+            .or_insert(change);
     }
 
     /// Marks every conversion whose touches include this person's.
     pub(super) fn mark_person_conversions(&mut self, person_id: &str) {
+        self.mark_person_conversions_as(person_id, Change::Inputs);
+    }
+
+    /// [`BatchState::mark_person_conversions`], for `change`.
+    fn mark_person_conversions_as(&mut self, person_id: &str, change: Change) {
         let Some(person) = self.persons.get(person_id) else {
             return;
         };
@@ -325,19 +342,23 @@ impl BatchState {
             }
         }
         if lead {
-            self.mark(ConversionKind::LeadCreated, person_id);
+            self.mark_as(ConversionKind::LeadCreated, person_id, change);
         }
         if qualified {
-            self.mark(ConversionKind::LeadQualified, person_id);
+            self.mark_as(ConversionKind::LeadQualified, person_id, change);
         }
         for opportunity in opportunities {
-            self.mark_opportunity(&opportunity);
+            self.mark_opportunity_as(&opportunity, change);
         }
     }
 
     /// Marks the opportunity's conversions: created, and won if it was.
     pub(super) fn mark_opportunity(&mut self, opportunity_id: &str) {
-        self.mark(ConversionKind::OpportunityCreated, opportunity_id);
+        self.mark_opportunity_as(opportunity_id, Change::Inputs);
+    }
+
+    fn mark_opportunity_as(&mut self, opportunity_id: &str, change: Change) {
+        self.mark_as(ConversionKind::OpportunityCreated, opportunity_id, change);
         let won = self
             .opportunities
             .get(opportunity_id)
@@ -347,7 +368,7 @@ impl BatchState {
             .get(&ConversionKind::OpportunityWon.conversion_id(opportunity_id))
             .is_some();
         if won || has_won_conversion {
-            self.mark(ConversionKind::OpportunityWon, opportunity_id);
+            self.mark_as(ConversionKind::OpportunityWon, opportunity_id, change);
         }
     }
 
@@ -403,14 +424,21 @@ impl BatchState {
                 let new_responder =
                     e.status == TouchStatus::Responded && !view.in_campaign(&e.campaign_id, true);
                 let history = self.touches.history_mut(&person);
-                if view.apply_with(seq, envelope, history).is_err() {
+                let set_aside = view.touches_set_aside;
+                let unread = view.apply_with(seq, envelope, history).is_err();
+                let change = touch_change(
+                    envelope.occurred_at,
+                    view.touches_set_aside > set_aside,
+                    history,
+                );
+                if unread {
                     self.touches.missed(&person);
                 }
                 let campaign = self.campaign_mut(&e.campaign_id);
                 campaign.apply(seq, envelope);
                 campaign.members += u64::from(new_member);
                 campaign.responders += u64::from(new_responder);
-                self.mark_person_conversions(&person);
+                self.mark_person_conversions_as(&person, change);
             }
             Event::LeadRouted(e) => {
                 let person = self.resolve(&e.person_id);

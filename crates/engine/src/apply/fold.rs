@@ -1,9 +1,11 @@
 //! The pure core of a batch: its new events folded over loaded views, the
-//! decisions they raise, and every conversion they touched re-attributed. No
+//! decisions they raise, and the conversions they touched re-attributed
+//! (those whose answer they may change: `unchanged`). No
 //! I/O and no error: what the fold reads was loaded before (`load`), and what
 //! it produces is written after, in one commit.
 
 use super::batch_state::BatchState;
+use super::unchanged::{Change, answer_may_change};
 use super::*;
 
 /// An entry the batch appends to the log, in sequence order.
@@ -68,18 +70,28 @@ pub(super) fn fold_batch<'e>(
 }
 
 impl BatchState {
-    /// Re-attributes every conversion the fold marked, in id order; returns
-    /// the outbox records of the credit sets that changed.
+    /// Re-attributes every conversion the fold marked whose answer the batch
+    /// may have changed (`unchanged::answer_may_change`), in id order;
+    /// returns the outbox records of the credit sets that changed.
     pub(super) fn reattribute_dirty(
         &mut self,
         config: &EngineConfig,
         as_of_seq: u64,
     ) -> Vec<OutboxRecord> {
-        let mut dirty: Vec<String> = self.dirty_conversions.iter().cloned().collect();
-        dirty.sort_unstable();
-        dirty
+        let mut dirty: Vec<(String, Change)> = self
+            .dirty_conversions
             .iter()
-            .flat_map(|conversion_id| self.reattribute(conversion_id, config, as_of_seq))
-            .collect()
+            .map(|(id, change)| (id.clone(), *change))
+            .collect();
+        dirty.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut records = Vec::new();
+        for (conversion_id, change) in &dirty {
+            if answer_may_change(self.conversions.get(conversion_id), *change, &config.models) {
+                records.extend(self.reattribute(conversion_id, config, as_of_seq));
+            } else {
+                self.unchanged += 1;
+            }
+        }
+        records
     }
 }

@@ -28,6 +28,7 @@ mod load;
 mod reattribute;
 mod rebuild;
 mod touch_rows;
+mod unchanged;
 
 use batch_state::{BatchState, Snapshot};
 use fold::fold_batch;
@@ -459,11 +460,18 @@ impl Engine {
                 store: &self.store,
                 ahead: &mut nothing_ahead,
             };
-            load(&mut source, &wants, account_touches, &mut snapshot)?;
+            load(
+                &mut source,
+                &wants,
+                account_touches,
+                &self.config.models,
+                &mut snapshot,
+            )?;
             let mut state = BatchState::new(snapshot, account_touches);
             let result = fold(&mut state);
             let missing = state.missing();
             if missing.is_empty() {
+                Metrics::add(&self.metrics.conversions_unchanged, state.unchanged);
                 return Ok((state, result));
             }
             Metrics::add(&self.metrics.fold_reloads, 1);
@@ -664,12 +672,19 @@ impl Engine {
                 store: &self.store,
                 ahead: &mut ahead,
             };
-            or_poison!(load(&mut source, &wants, account_touches, &mut snapshot));
+            or_poison!(load(
+                &mut source,
+                &wants,
+                account_touches,
+                &self.config.models,
+                &mut snapshot
+            ));
             let mut state = BatchState::new(snapshot, account_touches);
             state.version_floor = self.version_floor;
             let folded = fold_batch(&mut state, &fresh, &self.config, self.next_seq);
             let missing = state.missing();
             if missing.is_empty() {
+                Metrics::add(&self.metrics.conversions_unchanged, state.unchanged);
                 break (state, folded);
             }
             // The loader did not foresee a view the fold read. Load it and fold

@@ -69,7 +69,9 @@ pub(crate) fn run(
                     records.extend(directory.decide(offset as u64, envelope, internal.shards))
                 }
                 // Only the router writes this topic, with what it decoded.
-                Err(e) => warn!(offset, error = %e, "directory: a links record is not an event; skipped"),
+                Err(e) => {
+                    warn!(offset, error = %e, "directory: a links record is not an event; skipped")
+                }
             }
         }
         let encoded: Vec<(i32, Vec<u8>)> = records
@@ -134,6 +136,10 @@ fn rebuild(
             linker.decide(message.offset() as u64, envelope, internal.shards);
         }
     }
-    info!(until, linked = linker.linked(), "directory rebuilt from the links topic");
+    info!(
+        until,
+        linked = linker.linked(),
+        "directory rebuilt from the links topic"
+    );
     Ok(linker)
 }

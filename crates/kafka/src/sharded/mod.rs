@@ -63,12 +63,10 @@ pub fn create_internal_topics(config: &KafkaConfig) -> Result<Internal, KafkaErr
         .build()
         .map_err(|e| KafkaError::Config(format!("cannot start a runtime: {e}")))?;
     let forever = [("retention.ms", "-1"), ("retention.bytes", "-1")];
-    let links = forever
-        .iter()
-        .fold(
-            NewTopic::new(&internal.links_topic, 1, TopicReplication::Fixed(-1)),
-            |t, (k, v)| t.set(k, v),
-        );
+    let links = forever.iter().fold(
+        NewTopic::new(&internal.links_topic, 1, TopicReplication::Fixed(-1)),
+        |t, (k, v)| t.set(k, v),
+    );
     let shards = forever.iter().fold(
         NewTopic::new(
             &internal.shards_topic,

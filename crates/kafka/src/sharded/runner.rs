@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientContext;
+use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::Message;
-use rdkafka::Offset;
 use touchline_engine::{Engine, EngineConfig, Metrics};
 use touchline_shards::{ShardRecord, ShardTask};
 use touchline_store::Store;
@@ -55,7 +55,12 @@ impl Rebalancing {
     /// Where shard `partition` starts: its open store's offset, else what its
     /// store on disk covers, else 0.
     fn start(&self, partition: i32) -> i64 {
-        if let Some(next) = self.open.lock().ok().and_then(|o| o.get(&partition).copied()) {
+        if let Some(next) = self
+            .open
+            .lock()
+            .ok()
+            .and_then(|o| o.get(&partition).copied())
+        {
             return next;
         }
         let path = shard_store_path(&self.root, partition as u32);
@@ -102,7 +107,10 @@ impl ConsumerContext for Rebalancing {
                 if let Ok(mut revoked) = self.revoked.lock() {
                     revoked.retain(|p| !partitions.contains(p));
                 }
-                info!(?partitions, "shards assigned; each starts where its store is");
+                info!(
+                    ?partitions,
+                    "shards assigned; each starts where its store is"
+                );
                 consumer.incremental_assign(tpl)
             }
             RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
@@ -215,10 +223,10 @@ pub(crate) fn run(
                 }
                 continue;
             }
-            batches
-                .entry(partition)
-                .or_default()
-                .push((message.offset(), message.payload().unwrap_or_default().to_vec()));
+            batches.entry(partition).or_default().push((
+                message.offset(),
+                message.payload().unwrap_or_default().to_vec(),
+            ));
             count += 1;
         }
         // Revoked while the batch was gathered: another instance reads these
@@ -300,7 +308,11 @@ pub(crate) fn run(
     // Whatever is queued goes out now, or after the next start.
     for slot in slots.values_mut() {
         let _ = send_outgoing(&sender, internal, slot, shutdown);
-        if slot.task.next_offset().is_ok_and(|next| next >= slot.caught_up_at) {
+        if slot
+            .task
+            .next_offset()
+            .is_ok_and(|next| next >= slot.caught_up_at)
+        {
             let _ = publishing.block_on(slot.publisher.publish_page());
         }
     }
@@ -411,7 +423,11 @@ fn send_outgoing(
 
 /// Closes the shards no longer assigned here: their stores stay, and a shard
 /// given back later goes on from its store's offset.
-fn drop_revoked(consumer: &BaseConsumer<Rebalancing>, internal: &Internal, slots: &mut BTreeMap<i32, Slot>) {
+fn drop_revoked(
+    consumer: &BaseConsumer<Rebalancing>,
+    internal: &Internal,
+    slots: &mut BTreeMap<i32, Slot>,
+) {
     let Ok(assignment) = consumer.assignment() else {
         return;
     };

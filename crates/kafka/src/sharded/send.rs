@@ -79,8 +79,9 @@ impl Sender {
             *failed = None;
         }
         for record in records {
-            let mut base: BaseRecord<'_, [u8], [u8]> =
-                BaseRecord::to(record.topic).partition(record.partition).payload(record.value);
+            let mut base: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(record.topic)
+                .partition(record.partition)
+                .payload(record.value);
             if let Some(key) = record.key {
                 base = base.key(key);
             }
