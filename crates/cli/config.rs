@@ -351,6 +351,11 @@ impl Config {
         if let Some(v) = var("TOUCHLINE_KAFKA_INSTANCE_ID") {
             self.kafka.instance_id = Some(v);
         }
+        if let Some(v) = var("TOUCHLINE_KAFKA_SHARDS") {
+            self.kafka.shards = v.parse().with_context(|| {
+                format!("TOUCHLINE_KAFKA_SHARDS={v:?} is not a number of shards")
+            })?;
+        }
         if let Some(v) = var("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS") {
             self.kafka.session_timeout_ms = v.parse().with_context(|| {
                 format!("TOUCHLINE_KAFKA_SESSION_TIMEOUT_MS={v:?} is not a number of milliseconds")

@@ -23,6 +23,9 @@ use crate::config::Config;
 
 pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
+    if config.kafka.shards > 0 {
+        return run_sharded(config);
+    }
     // Checked before anything starts: an API nobody may call is a mistake.
     let access = config.access.access()?;
     // A wrong password or an untrusted certificate stops here, named, instead
@@ -121,6 +124,60 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         info!("stopped cleanly");
         anyhow::Ok(())
     })
+}
+
+/// `touchline run` with `kafka.shards` set: one instance of a sharded group
+/// (`touchline_kafka::sharded`): the router, the directory and the shards it
+/// is assigned, each shard a store under `store.path`. It serves `/healthz`,
+/// `/readyz` and `/metrics` on `http.listen`; the query API and the dashboard
+/// read one store, so they are not served here (see the README).
+fn run_sharded(config: Config) -> anyhow::Result<()> {
+    touchline_kafka::check_connection(&config.kafka)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    std::fs::create_dir_all(&config.store.path)
+        .with_context(|| format!("store.path: cannot create {}", config.store.path.display()))?;
+    let metrics = Arc::new(touchline_engine::Metrics::default());
+    let shutdown = Arc::new(AtomicBool::new(false));
+    info!(
+        root = %config.store.path.display(),
+        shards = config.kafka.shards,
+        brokers = %config.kafka.brokers,
+        "starting one instance of a sharded group"
+    );
+    let sharded = touchline_kafka::sharded::Sharded {
+        config: config.kafka.clone(),
+        engine: config.engine(),
+        root: config.store.path.clone(),
+        metrics: metrics.clone(),
+    };
+    let stop = shutdown.clone();
+    let running = std::thread::Builder::new()
+        .name("sharded".into())
+        .spawn(move || {
+            let result = sharded.run(stop.clone());
+            stop.store(true, Ordering::Relaxed);
+            result
+        })
+        .context("cannot start the sharded loops")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.http.listen)
+            .await
+            .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
+        let app = touchline_api::metrics_router(metrics.clone(), config.http.ready_max_lag);
+        let stopping = shutdown_signal(shutdown.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stopping)
+            .await
+            .context("serving the probes")?;
+        anyhow::Ok(())
+    })?;
+    shutdown.store(true, Ordering::Relaxed);
+    running
+        .join()
+        .map_err(|_| anyhow::anyhow!("the sharded loops panicked"))?
+        .context("the sharded group instance failed")?;
+    info!("stopped cleanly");
+    Ok(())
 }
 
 /// `touchline replay`: rebuilds the views from the log, with a progress bar.
