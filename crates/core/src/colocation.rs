@@ -10,7 +10,8 @@
 //! shard keeps every campaign's metadata, and a campaign's counters are the sum
 //! of every shard's.
 //!
-//! A group's *key* is its least member (by kind, then id), so a group's key, and
+//! A group's *key* is its least member (accounts first, then opportunities,
+//! then people; then by id), so a group's key, and
 //! the shard it names, depend only on which links exist, never on the order they
 //! arrived in. When a link joins two groups, the one with the greater key moves
 //! to the other's shard: [`Directory::link`] reports each such [`Join`].
@@ -29,10 +30,11 @@
 //! let acme = Entity::new(StreamKind::Account, "acme");
 //! // ann is a contact of deal-1, deal-1 belongs to acme.
 //! let join = directory.link(&deal, &ann).unwrap();
-//! assert_eq!((join.key.id.as_str(), join.absorbed.id.as_str()), ("ann", "deal-1"));
+//! assert_eq!((join.key.id.as_str(), join.absorbed.id.as_str()), ("deal-1", "ann"));
 //! directory.link(&deal, &acme);
-//! // One group, keyed by its least member, whatever the order of the links.
-//! assert_eq!(directory.key(&acme), ann);
+//! // One group, keyed by its least member, whatever the order of the links:
+//! // an account before a deal before a person.
+//! assert_eq!(directory.key(&ann), acme);
 //! assert_eq!(directory.key(&Entity::new(StreamKind::Person, "bob")).id, "bob");
 //! ```
 
@@ -41,10 +43,37 @@ use std::collections::HashMap;
 use crate::{Event, StreamKind, StreamRef};
 
 /// A person, account or opportunity: something a group is made of.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Ordered accounts first, then opportunities, then people (then by id): a
+/// group's key is its least member, so a B2B group is keyed by an account and
+/// keeps its key, and its shard, as its people join one by one; only the
+/// joining person's own small history moves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Entity {
     pub kind: StreamKind,
     pub id: String,
+}
+
+/// Where a kind sorts among group members.
+fn rank(kind: StreamKind) -> u8 {
+    match kind {
+        StreamKind::Account => 0,
+        StreamKind::Opportunity => 1,
+        StreamKind::Person => 2,
+        StreamKind::Campaign => 3,
+    }
+}
+
+impl Ord for Entity {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (rank(self.kind), &self.id).cmp(&(rank(other.kind), &other.id))
+    }
+}
+
+impl PartialOrd for Entity {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Entity {

@@ -118,16 +118,14 @@ mod tests {
     fn a_link_hands_the_greater_group_over_and_waits_for_it() {
         let shards = 64;
         let mut linker = Linker::default();
-        // ann (person) and deal-1 (opportunity): ann's group is the key.
-        let out = linker.decide(
-            7,
-            envelope("r1", 0, contact_role("deal-1", "ann", "technical")),
-            shards,
-        );
+        // ann (person) and deal-1 (opportunity): the deal keys the group.
+        let role =
+            |id: &str, person: &str| envelope(id, 0, contact_role("deal-1", person, "technical"));
+        let out = linker.decide(7, role("r1", "ann"), shards);
         let ann = Entity::new(StreamKind::Person, "ann");
         let deal = Entity::new(StreamKind::Opportunity, "deal-1");
-        let to = shard(StreamKind::Person, "ann", shards);
-        let from = shard(StreamKind::Opportunity, "deal-1", shards);
+        let to = shard(StreamKind::Opportunity, "deal-1", shards);
+        let from = shard(StreamKind::Person, "ann", shards);
         assert_ne!(to, from, "the test needs two shards");
         assert_eq!(
             out[0],
@@ -135,8 +133,8 @@ mod tests {
                 from,
                 ShardRecord::HandOver {
                     id: 7 << 16,
-                    members: vec![deal.clone()],
-                    to: ann.clone()
+                    members: vec![ann.clone()],
+                    to: deal.clone()
                 }
             )
         );
@@ -145,34 +143,23 @@ mod tests {
         };
         assert_eq!((*at, link.waits.clone()), (to, vec![7 << 16]));
         // Linked again: nothing moves, nothing to wait for.
-        let again = linker.decide(
-            8,
-            envelope("r2", 0, contact_role("deal-1", "ann", "economic_buyer")),
-            shards,
-        );
+        let again = linker.decide(8, role("r2", "ann"), shards);
         assert!(
             matches!(&again[..], [(s, ShardRecord::Link(l))] if *s == to && l.waits.is_empty())
         );
-        // A second person joins: the whole group, ann and deal-1, is handed over
-        // if aaron's key is less.
-        let out = linker.decide(
-            9,
-            envelope("r3", 0, contact_role("deal-1", "aaron", "technical")),
-            shards,
-        );
-        let aaron_shard = shard(StreamKind::Person, "aaron", shards);
-        if aaron_shard != to {
-            assert_eq!(
-                out[0],
-                (
-                    to,
-                    ShardRecord::HandOver {
-                        id: 9 << 16,
-                        members: vec![ann, deal],
-                        to: Entity::new(StreamKind::Person, "aaron"),
-                    }
-                )
-            );
+        // A second person joins: only their own history moves, the deal's
+        // group keeps its key and its shard.
+        let out = linker.decide(9, role("r3", "aaron"), shards);
+        let aaron = Entity::new(StreamKind::Person, "aaron");
+        let (at, ShardRecord::Link(link)) = out.last().expect("the event") else {
+            panic!("the event comes last: {out:?}");
+        };
+        assert_eq!((*at, &link.key), (to, &deal));
+        if shard(StreamKind::Person, "aaron", shards) != to {
+            assert!(matches!(
+                &out[0],
+                (_, ShardRecord::HandOver { members, to: key, .. }) if *members == [aaron.clone()] && *key == deal
+            ));
         }
         assert_eq!(linker.linked(), 2);
     }

@@ -140,17 +140,31 @@ impl Engine {
     /// Campaign metadata stays (every shard has every campaign's), and so do
     /// the engine's cumulative counters.
     pub fn hand_over(&mut self, members: &[Entity]) -> Result<Handover, EngineError> {
-        self.hand_over_with(members, |_| Vec::new())
+        self.hand_over_inner(members, |_| Vec::new(), true)
     }
 
     /// [`Engine::hand_over`], with the caller's own state written in the same
     /// commit: `with` sees the group leaving and says what to write (a shard
     /// runtime's records carrying it to its new shard, its forwarding
     /// pointers), so that the group is never gone from here without them.
+    ///
+    /// The commit is not waited for on disk: it is durable with the engine's
+    /// next [`Engine::apply`], which a shard makes before anything it did is
+    /// sent or published (a crash before loses the whole commit, and the
+    /// hand-over is read and made again).
     pub fn hand_over_with(
         &mut self,
         members: &[Entity],
         with: impl FnOnce(&Handover) -> Vec<MetaWrite>,
+    ) -> Result<Handover, EngineError> {
+        self.hand_over_inner(members, with, false)
+    }
+
+    fn hand_over_inner(
+        &mut self,
+        members: &[Entity],
+        with: impl FnOnce(&Handover) -> Vec<MetaWrite>,
+        synced: bool,
     ) -> Result<Handover, EngineError> {
         self.flush()?;
         self.writer.check()?;
@@ -224,7 +238,11 @@ impl Engine {
             conversions: leaving,
         };
         write_meta(&mut commit, &with(&handover));
-        self.store.write(commit)?;
+        if synced {
+            self.store.write(commit)?;
+        } else {
+            self.store.write_unsynced(commit)?;
+        }
         Ok(handover)
     }
 
@@ -270,8 +288,9 @@ impl Engine {
             };
             commit.put_view(Table::Conversions, &key, &view)?;
         }
+        // Durable with the batch below, which is synced.
         if !commit.is_empty() {
-            self.store.write(commit)?;
+            self.store.write_unsynced(commit)?;
         }
         let mut events = handover.events;
         events.append(&mut batch.events);
