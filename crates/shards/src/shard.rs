@@ -135,8 +135,23 @@ impl ShardTask {
                         });
                         self.forward(&to, &record)
                     }
-                    None if link.waits.is_empty() => self.events.push(link.envelope),
-                    None => self.state.hold(&link),
+                    None => {
+                        // Behind the links of its group still held here: a
+                        // part of the group is still on its way, and what this
+                        // link changes must not be computed without it.
+                        let mut waits = link.waits;
+                        for held in self.state.holding(&named(&link.envelope))? {
+                            waits.extend(self.state.still_waiting(&held.waits)?);
+                        }
+                        waits.sort_unstable();
+                        waits.dedup();
+                        let link = Link { waits, ..link };
+                        if link.waits.is_empty() {
+                            self.events.push(link.envelope);
+                        } else {
+                            self.state.hold(&link);
+                        }
+                    }
                 }
             }
             ShardRecord::HandOver { id, members, to } => {
@@ -190,15 +205,10 @@ impl ShardTask {
     fn hand_over(&mut self, id: u64, members: Vec<Entity>, to: Entity) -> Result<(), ShardError> {
         // The records before this one land first: they may be the group's.
         self.write()?;
-        let leaving: Vec<Link> = self
-            .state
-            .pending()?
-            .into_iter()
-            .filter(|link| named(&link.envelope).iter().any(|e| members.contains(e)))
-            .collect();
+        let leaving: Vec<Link> = self.state.holding(&members)?;
         let mut pending = Vec::new();
         for link in &leaving {
-            self.state.release(&link.envelope.event_id);
+            self.state.release(&link.envelope.event_id)?;
             pending.push(Link {
                 envelope: link.envelope.clone(),
                 waits: self.state.still_waiting(&link.waits)?,
@@ -242,13 +252,10 @@ impl ShardTask {
             }
         }
         if last {
-            for link in self.state.pending()? {
-                if !link.waits.contains(&id) {
-                    continue;
-                }
+            for link in self.state.waiting_on(id)? {
                 let waits = self.state.still_waiting(&link.waits)?;
                 if waits.is_empty() {
-                    self.state.release(&link.envelope.event_id);
+                    self.state.release(&link.envelope.event_id)?;
                     events.push(link.envelope);
                 } else {
                     self.state.hold(&Link { waits, ..link });

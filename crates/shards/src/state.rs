@@ -13,10 +13,27 @@ use touchline_store::Store;
 use crate::ShardError;
 use crate::record::{Link, decode_entity, decode_link, encode_entity, encode_link};
 
+/// The people, accounts and opportunities a link event names.
+fn named(link: &Link) -> Vec<Entity> {
+    let mut named: Vec<Entity> = link
+        .envelope
+        .event
+        .colocated()
+        .map(|s| Entity::new(s.kind, s.id))
+        .collect();
+    named.sort();
+    named.dedup();
+    named
+}
+
 const POINTER: &str = "shards/pointer/";
 const RAN: &str = "shards/ran/";
 const ARRIVED: &str = "shards/arrived/";
 const PENDING: &str = "shards/pending/";
+/// `<hand-over id>/<event id>`: a held link waits for that hand-over.
+const WAITING: &str = "shards/waiting/";
+/// `<entity>/<event id>`: a held link names that entity.
+const HOLDING: &str = "shards/holding/";
 pub(crate) const OUT: &str = "shards/out/";
 const NEXT_OUT: &str = "shards/next_out";
 const FLOOR_SENT: &str = "shards/floor_sent";
@@ -118,38 +135,96 @@ impl State {
         Ok(left)
     }
 
+    /// Holds `link` until the hand-overs it waits for arrive, indexed by
+    /// each of them and by each entity it names, so that neither an arrival
+    /// nor a hand-over reads every held link.
     pub(crate) fn hold(&mut self, link: &Link) {
-        self.set(
-            format!("{PENDING}{}", link.envelope.event_id),
-            Some(encode_link(link)),
-        );
+        let id = &link.envelope.event_id;
+        if let Some(old) = self.held(id).ok().flatten() {
+            self.unindex(&old);
+        }
+        self.set(format!("{PENDING}{id}"), Some(encode_link(link)));
+        for wait in &link.waits {
+            self.set(format!("{WAITING}{wait:020}/{id}"), Some(Vec::new()));
+        }
+        for entity in named(link) {
+            self.set(
+                format!("{HOLDING}{}/{id}", entity.partition_key()),
+                Some(Vec::new()),
+            );
+        }
     }
 
-    pub(crate) fn release(&mut self, event_id: &str) {
+    /// Stops holding the link of `event_id`, if held.
+    pub(crate) fn release(&mut self, event_id: &str) -> Result<(), ShardError> {
+        if let Some(link) = self.held(event_id)? {
+            self.unindex(&link);
+        }
         self.set(format!("{PENDING}{event_id}"), None);
+        Ok(())
     }
 
-    /// Every link event waiting here, this batch's changes included.
-    pub(crate) fn pending(&self) -> Result<Vec<Link>, ShardError> {
-        let mut links: HashMap<String, Option<Vec<u8>>> = self
+    fn unindex(&mut self, link: &Link) {
+        let id = &link.envelope.event_id;
+        for wait in &link.waits {
+            self.set(format!("{WAITING}{wait:020}/{id}"), None);
+        }
+        for entity in named(link) {
+            self.set(format!("{HOLDING}{}/{id}", entity.partition_key()), None);
+        }
+    }
+
+    fn held(&self, event_id: &str) -> Result<Option<Link>, ShardError> {
+        self.get(&format!("{PENDING}{event_id}"))?
+            .map(|bytes| decode_link(&bytes))
+            .transpose()
+    }
+
+    /// Keys under `prefix` (the prefix cut off), this batch's writes included.
+    fn keys_under(&self, prefix: &str) -> Result<Vec<String>, ShardError> {
+        let mut keys: HashMap<String, bool> = self
             .store
-            .extensions(PENDING, None, usize::MAX)?
+            .extensions(prefix, None, usize::MAX)?
             .into_iter()
-            .map(|(id, bytes)| (id, Some(bytes)))
+            .map(|(key, _)| (key, true))
             .collect();
         for (key, value) in &self.writes {
-            if let Some(id) = key.strip_prefix(PENDING) {
-                links.insert(id.to_owned(), value.clone());
+            if let Some(rest) = key.strip_prefix(prefix) {
+                keys.insert(rest.to_owned(), value.is_some());
             }
         }
-        let mut ids: Vec<_> = links
+        let mut keys: Vec<String> = keys
             .into_iter()
-            .filter_map(|(id, v)| Some((id, v?)))
+            .filter_map(|(key, live)| live.then_some(key))
             .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn links_of(&self, event_ids: Vec<String>) -> Result<Vec<Link>, ShardError> {
+        let mut links = Vec::new();
+        for id in event_ids {
+            if let Some(link) = self.held(&id)? {
+                links.push(link);
+            }
+        }
+        Ok(links)
+    }
+
+    /// The held links waiting for hand-over `id`.
+    pub(crate) fn waiting_on(&self, id: u64) -> Result<Vec<Link>, ShardError> {
+        self.links_of(self.keys_under(&format!("{WAITING}{id:020}/"))?)
+    }
+
+    /// The held links naming any of `members`, each once.
+    pub(crate) fn holding(&self, members: &[Entity]) -> Result<Vec<Link>, ShardError> {
+        let mut ids = Vec::new();
+        for member in members {
+            ids.extend(self.keys_under(&format!("{HOLDING}{}/", member.partition_key()))?);
+        }
         ids.sort();
-        ids.into_iter()
-            .map(|(_, bytes)| decode_link(&bytes))
-            .collect()
+        ids.dedup();
+        self.links_of(ids)
     }
 
     /// The highest version a floor record was queued for.

@@ -372,13 +372,15 @@ fn assert_settled(sim: &Sim, events: &[Envelope]) {
                 }
             })
             .expect("the simulation");
-        assert!(
-            store
-                .extensions("shards/pending/", None, 10)
-                .expect("the simulation")
-                .is_empty(),
-            "shard {shard} holds link events"
-        );
+        for held in ["shards/pending/", "shards/waiting/", "shards/holding/"] {
+            assert!(
+                store
+                    .extensions(held, None, 10)
+                    .expect("the simulation")
+                    .is_empty(),
+                "shard {shard} holds link events ({held})"
+            );
+        }
         assert!(
             store
                 .extensions("shards/out/", None, 10)
