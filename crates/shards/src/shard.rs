@@ -45,6 +45,8 @@ pub struct ShardTask {
     next_offset: Option<i64>,
     /// The offset the last commit wrote.
     written: Option<i64>,
+    /// Commits were made that are not yet on disk.
+    unsynced: bool,
 }
 
 impl std::fmt::Debug for ShardTask {
@@ -70,6 +72,7 @@ impl ShardTask {
             events: Vec::new(),
             next_offset: None,
             written: None,
+            unsynced: false,
         })
     }
 
@@ -104,7 +107,10 @@ impl ShardTask {
             self.one(record)?;
             self.next_offset = Some(offset + 1);
         }
-        self.write()
+        // The commits made on the way were not waited for: this one is, and
+        // makes them durable with it (the write-ahead log is in order).
+        self.unsynced = true;
+        self.write_synced()
     }
 
     fn one(&mut self, record: ShardRecord) -> Result<(), ShardError> {
@@ -221,6 +227,7 @@ impl ShardTask {
         self.state.mark_ran(id);
         let shard = shard_of(&to, self.shards);
         let state = &mut self.state;
+        self.unsynced = true;
         self.engine.hand_over_with(&members, |handover| {
             for part in parts(id, &members, &to, handover, pending) {
                 state.send(shard, &ShardRecord::Handed(part).encode());
@@ -268,8 +275,9 @@ impl ShardTask {
             meta: self.state.take_writes(),
             ..Batch::default()
         };
-        self.engine.take_over(handover, batch)?;
+        self.engine.take_over_unsynced(handover, batch)?;
         self.written = self.next_offset;
+        self.unsynced = true;
         Ok(())
     }
 
@@ -284,7 +292,8 @@ impl ShardTask {
             .collect()
     }
 
-    /// Writes what the records read so far make, with the offset after them.
+    /// Writes what the records read so far make, with the offset after
+    /// them, without waiting for the disk (see [`ShardTask::receive`]).
     fn write(&mut self) -> Result<(), ShardError> {
         if self.events.is_empty() && self.state.is_clean() && self.next_offset == self.written {
             return Ok(());
@@ -295,8 +304,30 @@ impl ShardTask {
             meta: self.state.take_writes(),
             ..Batch::default()
         };
+        self.engine.apply_unsynced(batch)?;
+        self.written = self.next_offset;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Writes what is left, synced, so that every commit before it is on disk.
+    fn write_synced(&mut self) -> Result<(), ShardError> {
+        if !self.unsynced
+            && self.events.is_empty()
+            && self.state.is_clean()
+            && self.next_offset == self.written
+        {
+            return Ok(());
+        }
+        let batch = Batch {
+            events: std::mem::take(&mut self.events),
+            offsets: self.offsets(),
+            meta: self.state.take_writes(),
+            ..Batch::default()
+        };
         self.engine.apply(batch)?;
         self.written = self.next_offset;
+        self.unsynced = false;
         Ok(())
     }
 

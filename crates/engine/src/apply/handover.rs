@@ -260,7 +260,26 @@ impl Engine {
     pub fn take_over(
         &mut self,
         handover: Handover,
+        batch: Batch,
+    ) -> Result<BatchOutcome, EngineError> {
+        self.take_over_inner(handover, batch, true)
+    }
+
+    /// [`Engine::take_over`], durable with the next synced commit (see
+    /// [`Engine::apply_unsynced`]).
+    pub fn take_over_unsynced(
+        &mut self,
+        handover: Handover,
+        batch: Batch,
+    ) -> Result<BatchOutcome, EngineError> {
+        self.take_over_inner(handover, batch, false)
+    }
+
+    fn take_over_inner(
+        &mut self,
+        handover: Handover,
         mut batch: Batch,
+        synced: bool,
     ) -> Result<BatchOutcome, EngineError> {
         self.flush()?;
         self.writer.check()?;
@@ -301,7 +320,11 @@ impl Engine {
             batch.sources = sources;
         }
         batch.events = events;
-        self.apply(batch)
+        if synced {
+            self.apply(batch)
+        } else {
+            self.apply_unsynced(batch)
+        }
     }
 }
 

@@ -222,6 +222,8 @@ pub struct Durable {
 /// What the writer thread is handed: one commit and the counters it moves.
 struct WriteJob {
     commit: Commit,
+    /// Waited for on disk; an unsynced job is durable with the next synced one.
+    synced: bool,
     /// When preparing the batch started, for the commit latency.
     started: std::time::Instant,
     recorded_at_ms: Vec<i64>,
@@ -350,7 +352,12 @@ impl Engine {
                 .spawn(move || {
                     for job in job_rx {
                         let writing = std::time::Instant::now();
-                        let result = store.write(job.commit).map(|()| {
+                        let written = if job.synced {
+                            store.write(job.commit)
+                        } else {
+                            store.write_unsynced(job.commit)
+                        };
+                        let result = written.map(|()| {
                             let m = &metrics;
                             m.batch_written(&crate::metrics::BatchTimings {
                                 appended: job.appended,
@@ -633,6 +640,24 @@ impl Engine {
     /// view the batch reads (`load`), fold in memory (`fold_batch`, which cannot
     /// fail), then write one commit.
     pub fn submit(&mut self, batch: Batch) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
+        self.submit_inner(batch, true)
+    }
+
+    /// [`Engine::apply`] without waiting for the disk: the batch is written
+    /// (later batches read it) and becomes durable with the next synced
+    /// commit. For a caller that makes several commits for one unit of work
+    /// and syncs the last (a shard receiving records).
+    pub fn apply_unsynced(&mut self, batch: Batch) -> Result<BatchOutcome, EngineError> {
+        let (outcome, _) = self.submit_inner(batch, false)?;
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    fn submit_inner(
+        &mut self,
+        batch: Batch,
+        synced: bool,
+    ) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
         self.writer.check()?;
         let started = std::time::Instant::now();
         let Batch {
@@ -757,6 +782,7 @@ impl Engine {
         let appended = (seq - self.next_seq) as usize;
         let job = WriteJob {
             commit,
+            synced,
             started,
             recorded_at_ms: fresh.iter().map(|e| e.recorded_at.as_millis()).collect(),
             next_outbox_id: outbox_id,

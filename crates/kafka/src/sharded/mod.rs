@@ -88,13 +88,22 @@ pub fn create_internal_topics(config: &KafkaConfig) -> Result<Internal, KafkaErr
             )));
         }
     }
-    let metadata = admin
-        .inner()
-        .fetch_metadata(Some(&internal.shards_topic), Duration::from_secs(30))?;
-    let partitions = metadata
-        .topics()
-        .first()
-        .map_or(0, |t| t.partitions().len() as u32);
+    // A topic just created (here or by another instance starting) may not
+    // be in the metadata yet: ask again until it is, for a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let partitions = loop {
+        let metadata = admin
+            .inner()
+            .fetch_metadata(Some(&internal.shards_topic), Duration::from_secs(30))?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map_or(0, |t| t.partitions().len() as u32);
+        if partitions > 0 || std::time::Instant::now() >= deadline {
+            break partitions;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     if partitions != internal.shards {
         return Err(KafkaError::Config(format!(
             "kafka.shards is {}, but {} has {partitions} partitions; shards are placed by that count, so it cannot change",
