@@ -298,16 +298,22 @@ impl ShardTask {
         if self.events.is_empty() && self.state.is_clean() && self.next_offset == self.written {
             return Ok(());
         }
-        let batch = Batch {
-            events: std::mem::take(&mut self.events),
-            offsets: self.offsets(),
-            meta: self.state.take_writes(),
-            ..Batch::default()
-        };
+        let batch = self.take_batch();
         self.engine.apply_unsynced(batch)?;
         self.written = self.next_offset;
         self.unsynced = true;
         Ok(())
+    }
+
+    /// The events read so far, the offset after them and the state changes,
+    /// as one batch.
+    fn take_batch(&mut self) -> Batch {
+        Batch {
+            events: std::mem::take(&mut self.events),
+            offsets: self.offsets(),
+            meta: self.state.take_writes(),
+            ..Batch::default()
+        }
     }
 
     /// Writes what is left, synced, so that every commit before it is on disk.
@@ -319,12 +325,7 @@ impl ShardTask {
         {
             return Ok(());
         }
-        let batch = Batch {
-            events: std::mem::take(&mut self.events),
-            offsets: self.offsets(),
-            meta: self.state.take_writes(),
-            ..Batch::default()
-        };
+        let batch = self.take_batch();
         self.engine.apply(batch)?;
         self.written = self.next_offset;
         self.unsynced = false;
