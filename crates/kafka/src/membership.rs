@@ -54,6 +54,52 @@ pub(crate) fn instance_id(config: &KafkaConfig, store: &Store) -> Result<Members
     })
 }
 
+/// The instance id of a sharded instance: the configured one, else the one
+/// kept in `file` (its store root's `instance_id`), else a new one, written
+/// there (through a temporary file and a rename, synced) before it is used.
+/// Its three consumer loops all use it.
+pub(crate) fn instance_id_in_file(
+    config: &KafkaConfig,
+    file: &std::path::Path,
+) -> Result<Membership, KafkaError> {
+    if let Some(id) = &config.instance_id {
+        return Ok(Membership {
+            id: id.clone(),
+            origin: "configured",
+        });
+    }
+    let unreadable = |e: std::io::Error| {
+        KafkaError::Config(format!(
+            "{}: cannot keep the instance id there ({e}); set kafka.instance_id",
+            file.display()
+        ))
+    };
+    match std::fs::read_to_string(file) {
+        Ok(id) if !id.trim().is_empty() => {
+            return Ok(Membership {
+                id: id.trim().to_owned(),
+                origin: "stored",
+            });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(unreadable(e)),
+    }
+    let id = generate(&hostname(), random_suffix());
+    let temporary = file.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut out = std::fs::File::create(&temporary).map_err(unreadable)?;
+        out.write_all(id.as_bytes()).map_err(unreadable)?;
+        out.sync_all().map_err(unreadable)?;
+    }
+    std::fs::rename(&temporary, file).map_err(unreadable)?;
+    Ok(Membership {
+        id,
+        origin: "generated",
+    })
+}
+
 /// `touchline-<host>-<8 hex digits>`, in the characters Kafka allows in an id.
 fn generate(host: &str, suffix: u32) -> String {
     let host: String = host
@@ -125,6 +171,30 @@ mod tests {
         );
         // The stored id stays for when the configured one is removed.
         assert_eq!(instance_id(&config, &store).expect("stored").id, first.id);
+    }
+
+    #[test]
+    fn a_sharded_instance_keeps_its_generated_id_in_its_root() {
+        let dir = tempfile::tempdir().expect("an instance id");
+        let file = dir.path().join("instance_id");
+        let config = KafkaConfig::default();
+        let first = instance_id_in_file(&config, &file).expect("an instance id");
+        assert_eq!(first.origin, "generated");
+        let again = instance_id_in_file(&config, &file).expect("an instance id");
+        assert_eq!(
+            (again.id.as_str(), again.origin),
+            (first.id.as_str(), "stored")
+        );
+        let configured = KafkaConfig {
+            instance_id: Some("mine".into()),
+            ..KafkaConfig::default()
+        };
+        assert_eq!(
+            instance_id_in_file(&configured, &file)
+                .expect("an instance id")
+                .id,
+            "mine"
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub(crate) fn run(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
+        .set(
+            "group.instance.id",
+            config.instance_id.as_deref().unwrap_or_default(),
+        )
         .create()?;
     consumer.subscribe(&[&internal.links_topic])?;
     let sender = Sender::new(config)?;

@@ -131,6 +131,15 @@ impl Sharded {
         std::fs::create_dir_all(&self.root).map_err(|e| {
             KafkaError::Config(format!("cannot create {}: {e}", self.root.display()))
         })?;
+        // Static membership, as in single-store mode: a restarted instance
+        // takes its partitions back at once, in each of the three groups.
+        let membership =
+            crate::membership::instance_id_in_file(&self.config, &self.root.join("instance_id"))?;
+        tracing::info!(instance_id = %membership.id, origin = membership.origin, "group membership");
+        let config = KafkaConfig {
+            instance_id: Some(membership.id),
+            ..self.config.clone()
+        };
         let shutdown = &shutdown;
         let stop_all = |result: Result<(), KafkaError>| {
             if let Err(e) = &result {
@@ -141,7 +150,7 @@ impl Sharded {
         };
         let stop_all = &stop_all;
         let internal = &internal;
-        let this = &self;
+        let this = &Sharded { config, ..self };
         let results: Vec<Result<(), KafkaError>> = std::thread::scope(|scope| {
             let router = scope.spawn(move || {
                 stop_all(router::run(&this.config, internal, &this.metrics, shutdown))

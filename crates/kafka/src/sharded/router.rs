@@ -38,6 +38,10 @@ pub(crate) fn run(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
+        .set(
+            "group.instance.id",
+            config.instance_id.as_deref().unwrap_or_default(),
+        )
         .create()?;
     let names: Vec<&str> = config.topics.iter().map(|t| t.name.as_str()).collect();
     consumer.subscribe(&names)?;

@@ -159,6 +159,10 @@ pub(crate) fn run(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", config.session_timeout_ms.to_string())
+        .set(
+            "group.instance.id",
+            config.instance_id.as_deref().unwrap_or_default(),
+        )
         // A moved partition is revoked from its owner before another gets it.
         .set("partition.assignment.strategy", "cooperative-sticky")
         .create_with_context(context)?;
