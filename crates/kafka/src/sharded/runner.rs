@@ -307,7 +307,6 @@ pub(crate) fn run(
                 }
             });
         }
-        drop_revoked(&consumer, internal, &mut slots);
     }
     // Whatever is queued goes out now, or after the next start.
     for slot in slots.values_mut() {
@@ -423,28 +422,4 @@ fn send_outgoing(
         let seqs: Vec<u64> = outgoing.iter().map(|o| o.seq).collect();
         slot.task.sent(&seqs).map_err(shard_error)?;
     }
-}
-
-/// Closes the shards no longer assigned here: their stores stay, and a shard
-/// given back later goes on from its store's offset.
-fn drop_revoked(
-    consumer: &BaseConsumer<Rebalancing>,
-    internal: &Internal,
-    slots: &mut BTreeMap<i32, Slot>,
-) {
-    let Ok(assignment) = consumer.assignment() else {
-        return;
-    };
-    let assigned: HashSet<i32> = assignment
-        .elements_for_topic(&internal.shards_topic)
-        .iter()
-        .map(|e| e.partition())
-        .collect();
-    slots.retain(|partition, _| {
-        let keep = assigned.contains(partition);
-        if !keep {
-            info!(shard = partition, "shard revoked; closed");
-        }
-        keep
-    });
 }
