@@ -117,6 +117,7 @@ fn main() {
             },
             root: dir.path().to_owned(),
             metrics: Arc::new(Metrics::default()),
+            held: Default::default(),
         };
         let started = Instant::now();
         let stop = shutdown.clone();

@@ -21,11 +21,12 @@ use std::thread::JoinHandle;
 
 use rdkafka::producer::FutureRecord;
 use support::*;
-use touchline_attribution::{AttributionSettings, Model, OpportunityTouches};
+use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
 use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::{
-    AttributionMessage, Batch, Engine, EngineConfig, Metrics, PublishedAttribution,
+    AttributionMessage, Batch, Engine, EngineConfig, HeldShards, Metrics, PublishedAttribution,
+    Queries, TimeRange,
 };
 use touchline_fixtures::cross_shard_world;
 use touchline_kafka::sharded::{Sharded, shard_store_path};
@@ -51,6 +52,7 @@ impl Instance {
             engine: engine.clone(),
             root: root.to_owned(),
             metrics: Arc::new(Metrics::default()),
+            held: Default::default(),
         };
         let stop = shutdown.clone();
         let running = std::thread::spawn(move || sharded.run(stop).expect("the instance runs"));
@@ -86,8 +88,8 @@ fn engine_config() -> EngineConfig {
     }
 }
 
-/// One engine over `events`: each live credit set, by `<model>/<conversion>`.
-fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String> {
+/// One engine's store after `events`.
+fn single_store(events: &[Envelope], config: &EngineConfig) -> (tempfile::TempDir, Arc<Store>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path()).unwrap());
     let mut engine = Engine::open(store.clone(), config.clone()).unwrap();
@@ -97,7 +99,39 @@ fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String
             ..Batch::default()
         })
         .unwrap();
-    credits_of(&[store.as_ref()])
+    (dir, store)
+}
+
+/// One engine over `events`: each live credit set, by `<model>/<conversion>`.
+fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String> {
+    credits_of(&[single_store(events, config).1.as_ref()])
+}
+
+/// Reports a dashboard opens, as JSON, log positions aside.
+fn reports(queries: &Queries, models: &[Model]) -> Vec<String> {
+    let all = TimeRange::default();
+    let mut campaigns = queries.campaigns().unwrap();
+    for campaign in &mut campaigns {
+        campaign.last_seq = 0;
+    }
+    let mut out = vec![
+        format!("{campaigns:?}"),
+        format!("{:?}", queries.funnel(all).unwrap()),
+        format!("{:?}", queries.forecast(&Default::default()).unwrap()),
+    ];
+    for kind in ConversionKind::ALL {
+        for &model in models {
+            out.push(format!(
+                "{:?}",
+                queries.campaign_credits(model, kind).unwrap()
+            ));
+            out.push(format!(
+                "{:?}",
+                queries.unattributed(model, kind, all).unwrap()
+            ));
+        }
+    }
+    out
 }
 
 fn credits_of(stores: &[&Store]) -> BTreeMap<String, String> {
@@ -295,6 +329,16 @@ async fn instances_leaving_and_joining_give_one_engines_credits() {
         })
         .sum();
     assert!(pointers > 0, "no group moved");
+    // Read as one, the shards report what one store does.
+    let held = Arc::new(HeldShards::default());
+    for (shard, store) in stores.into_iter().enumerate() {
+        held.hold(shard as u32, Arc::new(store));
+    }
+    let (_one_dir, one) = single_store(&events, &config);
+    assert_eq!(
+        reports(&Queries::sharded(held), &config.models),
+        reports(&Queries::new(one), &config.models)
+    );
     assert!(
         (0..SHARDS).any(|shard| shard_store_path(&roots_after[2], shard).exists()),
         "the instance that joined owns no shard"

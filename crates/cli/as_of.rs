@@ -215,8 +215,10 @@ fn listing(
         settings: config.attribution.settings(),
         routing: Default::default(),
     };
-    let then =
-        touchline_engine::as_of::rebuild_as_of(now.store(), at, engine_config, scratch.path())?;
+    let store = now
+        .single_store()
+        .context("an as-of rebuilds one store's log")?;
+    let then = touchline_engine::as_of::rebuild_as_of(store, at, engine_config, scratch.path())?;
     let moved = touchline_engine::as_of::moved_since(&then, &now, model, kind, at)?;
     let reason_names = |m: &Moved| {
         m.reasons

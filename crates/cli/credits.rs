@@ -15,7 +15,6 @@ use serde::Serialize;
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
 use touchline_engine::{AttributionMessage, Queries, TimeRange};
 use touchline_projection::{ConversionView, ModelResult};
-use touchline_store::Table;
 
 use crate::args::{computed, open_queries, parse_cli_range, parse_conversion, parse_model};
 use crate::output::{Format, OutputArgs, TextTable, money};
@@ -140,12 +139,9 @@ fn for_each_page(
     let prefix = kind.map_or(String::new(), |k| format!("{}:", k.name()));
     let mut after: Option<String> = None;
     loop {
-        let page = queries.store().scan::<ConversionView>(
-            Table::Conversions,
-            &prefix,
-            after.as_deref(),
-            PAGE,
-        )?;
+        let page = queries
+            .stores()
+            .scan::<ConversionView>(&prefix, after.as_deref(), PAGE)?;
         let Some((last, _)) = page.last() else {
             return Ok(());
         };

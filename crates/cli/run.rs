@@ -65,50 +65,8 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     runtime.block_on(async {
         let publisher = Publisher::new(store.clone(), &config.kafka, metrics.clone())?;
         let publishing = tokio::spawn(publisher.run(stop_publishing.clone()));
-        let listener = tokio::net::TcpListener::bind(config.http.listen)
-            .await
-            .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
-        info!(listen = %config.http.listen, https = tls.is_some(), "serving the API");
-        // Bound before anything is served: a taken port is a startup error.
-        let metrics_listener = match config.http.metrics_listen {
-            Some(addr) => Some((
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("http.metrics_listen {addr}: cannot bind"))?,
-                addr,
-            )),
-            None => None,
-        };
-        let limits = config.http.limits()?;
-        let app = touchline_api::router_with_limits(
-            queries,
-            metrics.clone(),
-            touchline_api::ApiOptions {
-                settings: config.attribution.settings(),
-                scoring: config.scoring.clone(),
-                access,
-                routing: config.routing.clone(),
-                pipeline: config.pipeline.clone(),
-                commands: Some(Arc::new(touchline_kafka::CommandProducer::new(
-                    &config.kafka,
-                )?)),
-                ready_max_lag: config.http.ready_max_lag,
-            },
-            limits,
-        )
-        .merge(touchline_dashboard::router());
-        // The metrics listener answers until the process ends: a scraper
-        // and the probes see the shutdown through.
-        if let Some((listener, addr)) = metrics_listener {
-            info!(listen = %addr, "serving /metrics, /healthz and /readyz without a token");
-            let app = touchline_api::metrics_router(metrics.clone(), config.http.ready_max_lag);
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    error!(error = %e, "the metrics listener stopped");
-                }
-            });
-        }
-        crate::serve::serve(listener, app, tls, shutdown_signal(stop_ingest.clone())).await?;
+        let app = api(&config, access, queries, metrics.clone())?;
+        serve_api(&config, app, metrics.clone(), tls, stop_ingest.clone()).await?;
         stop_ingest.store(true, Ordering::Relaxed);
         let ingest_result = tokio::task::spawn_blocking(move || ingest_thread.join())
             .await?
@@ -126,17 +84,85 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     })
 }
 
+/// The query API and the dashboard over `queries`, as the configuration says.
+fn api(
+    config: &Config,
+    access: touchline_api::Access,
+    queries: Queries,
+    metrics: Arc<touchline_engine::Metrics>,
+) -> anyhow::Result<axum::Router> {
+    Ok(touchline_api::router_with_limits(
+        queries,
+        metrics,
+        touchline_api::ApiOptions {
+            settings: config.attribution.settings(),
+            scoring: config.scoring.clone(),
+            access,
+            routing: config.routing.clone(),
+            pipeline: config.pipeline.clone(),
+            commands: Some(Arc::new(touchline_kafka::CommandProducer::new(
+                &config.kafka,
+            )?)),
+            ready_max_lag: config.http.ready_max_lag,
+        },
+        config.http.limits()?,
+    )
+    .merge(touchline_dashboard::router()))
+}
+
+/// Serves `app` on `http.listen` (and the probes on `http.metrics_listen`)
+/// until SIGTERM, Ctrl-C or `stop`. Both ports are bound before anything is
+/// served: a taken port is a startup error.
+async fn serve_api(
+    config: &Config,
+    app: axum::Router,
+    metrics: Arc<touchline_engine::Metrics>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
+    info!(listen = %config.http.listen, https = tls.is_some(), "serving the API");
+    let metrics_listener = match config.http.metrics_listen {
+        Some(addr) => Some((
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("http.metrics_listen {addr}: cannot bind"))?,
+            addr,
+        )),
+        None => None,
+    };
+    // The metrics listener answers until the process ends: a scraper and the
+    // probes see the shutdown through.
+    if let Some((listener, addr)) = metrics_listener {
+        info!(listen = %addr, "serving /metrics, /healthz and /readyz without a token");
+        let app = touchline_api::metrics_router(metrics, config.http.ready_max_lag);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    crate::serve::serve(listener, app, tls, shutdown_signal(stop)).await
+}
+
 /// `touchline run` with `kafka.shards` set: one instance of a sharded group
 /// (`touchline_kafka::sharded`): the router, the directory and the shards it
-/// is assigned, each shard a store under `store.path`. It serves `/healthz`,
-/// `/readyz` and `/metrics` on `http.listen`; the query API and the dashboard
-/// read one store, so they are not served here (see the README).
+/// is assigned, each shard a store under `store.path`. The query API and the
+/// dashboard answer over the shards held here, read as one store.
 fn run_sharded(config: Config) -> anyhow::Result<()> {
+    let access = config.access.access()?;
     touchline_kafka::check_connection(&config.kafka)?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let tls = match &config.http.tls {
+        Some(files) => Some(runtime.block_on(crate::serve::load_tls(files))?),
+        None => None,
+    };
     std::fs::create_dir_all(&config.store.path)
         .with_context(|| format!("store.path: cannot create {}", config.store.path.display()))?;
     let metrics = Arc::new(touchline_engine::Metrics::default());
+    let held = Arc::new(touchline_engine::HeldShards::default());
     let shutdown = Arc::new(AtomicBool::new(false));
     info!(
         root = %config.store.path.display(),
@@ -149,6 +175,7 @@ fn run_sharded(config: Config) -> anyhow::Result<()> {
         engine: config.engine(),
         root: config.store.path.clone(),
         metrics: metrics.clone(),
+        held: held.clone(),
     };
     let stop = shutdown.clone();
     let running = std::thread::Builder::new()
@@ -160,16 +187,8 @@ fn run_sharded(config: Config) -> anyhow::Result<()> {
         })
         .context("cannot start the sharded loops")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.http.listen)
-            .await
-            .with_context(|| format!("http.listen {}: cannot bind", config.http.listen))?;
-        let app = touchline_api::metrics_router(metrics.clone(), config.http.ready_max_lag);
-        let stopping = shutdown_signal(shutdown.clone());
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stopping)
-            .await
-            .context("serving the probes")?;
-        anyhow::Ok(())
+        let app = api(&config, access, Queries::sharded(held), metrics.clone())?;
+        serve_api(&config, app, metrics, tls, shutdown.clone()).await
     })?;
     shutdown.store(true, Ordering::Relaxed);
     running

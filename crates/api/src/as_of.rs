@@ -134,10 +134,16 @@ pub fn as_of_request(
     })
 }
 
-/// The engine's refusal as the caller's 422 (the bound), or a store failure.
+/// The engine's refusal as the caller's 422 (the bound), 409 on a sharded
+/// instance, or a store failure.
 pub fn as_of_error(e: AsOfError) -> ApiError {
     match e {
         AsOfError::Engine(e) => ApiError::from(e),
+        e @ AsOfError::Sharded => ApiError {
+            status: StatusCode::CONFLICT,
+            message: e.to_string(),
+            param: None,
+        },
         e @ AsOfError::TooLarge { .. } => ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             message: e.to_string(),

@@ -47,7 +47,11 @@ pub(crate) async fn backup(
             request.dir
         )));
     }
-    let store = state.queries.store().clone();
+    let store = state
+        .queries
+        .single_store()
+        .ok_or_else(|| crate::error::sharded_instance("a backup"))?
+        .clone();
     blocking(move || {
         let dir = request.dir;
         match store.backup(&dir) {

@@ -31,6 +31,18 @@ impl ApiError {
     }
 }
 
+/// What a sharded instance cannot answer, since it is kept per shard's store:
+/// the caller's 409, naming what and why.
+pub(crate) fn sharded_instance(what: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::CONFLICT,
+        message: format!(
+            "{what} is kept per store, and this instance reads the shards of a sharded group (kafka.shards > 0), each a store of its own"
+        ),
+        param: None,
+    }
+}
+
 /// A bad parameter is the caller's 400, its message naming the parameter.
 impl From<ParamError> for ApiError {
     fn from(e: ParamError) -> Self {

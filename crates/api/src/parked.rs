@@ -55,7 +55,11 @@ pub(crate) async fn parked(
         .map(|a| parse_param("after", Some(a), 0u64, "an id from next_after"))
         .transpose()?;
     let limit = parse_count("limit", params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    let store = state.queries.store().clone();
+    let store = state
+        .queries
+        .single_store()
+        .ok_or_else(|| crate::error::sharded_instance("the outbox (and what it parked)"))?
+        .clone();
     let records = blocking(move || {
         store
             .parked(after, limit)

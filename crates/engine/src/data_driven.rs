@@ -11,7 +11,6 @@ use touchline_attribution::{
     AttributionSettings, Conversion, ConversionKind, TouchPoint, eligible_touches,
 };
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry};
-use touchline_store::Table;
 
 use crate::{EngineError, Queries, TimeRange};
 
@@ -99,15 +98,14 @@ impl Queries {
         settings: &AttributionSettings,
     ) -> Result<DataDrivenReport, DataDrivenReportError> {
         let mut channel_of: HashMap<String, String> = HashMap::new();
-        self.store()
-            .for_each(Table::Campaigns, |id, c: CampaignView| {
-                let channel = if c.channel.is_empty() {
-                    id.to_owned()
-                } else {
-                    c.channel
-                };
-                channel_of.insert(id.to_owned(), channel);
-            })?;
+        self.stores().for_each(|id, c: CampaignView| {
+            let channel = if c.channel.is_empty() {
+                id.to_owned()
+            } else {
+                c.channel
+            };
+            channel_of.insert(id.to_owned(), channel);
+        })?;
         let step = |campaign: &str| match by {
             Granularity::Campaign => campaign.to_owned(),
             Granularity::Channel => channel_of
@@ -122,12 +120,9 @@ impl Queries {
         let prefix = format!("{}:", kind.name());
         let mut after: Option<String> = None;
         loop {
-            let page = self.store().scan::<ConversionView>(
-                Table::Conversions,
-                &prefix,
-                after.as_deref(),
-                4096,
-            )?;
+            let page = self
+                .stores()
+                .scan::<ConversionView>(&prefix, after.as_deref(), 4096)?;
             let Some((last, _)) = page.last() else { break };
             after = Some(last.clone());
             for conversion in page
@@ -180,7 +175,7 @@ impl Queries {
                 && window_start.is_none_or(|start| t.occurred_at >= start)
                 && settings.filter.admits(t.status)
         };
-        self.store().for_each_person_with_touches(
+        self.stores().for_each_person_with_touches(
             |id, person: PersonView, touches: Vec<TouchEntry>| {
                 if person.merged_into.is_some() || converting_people.contains(id) {
                     return;

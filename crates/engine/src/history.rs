@@ -23,11 +23,11 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
+use crate::stores::Stores;
 use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model, OpportunityTouches, Unattributed};
 use touchline_core::{Envelope, Event, Money, StreamKind, Timestamp};
 use touchline_projection::ConversionView;
-use touchline_store::{Store, Table};
 
 use crate::as_of::MoveReason;
 use crate::{EngineConfig, EngineError, InMemoryEngine, Queries};
@@ -118,8 +118,8 @@ pub fn conversion_history(
         .filter(|(_, s)| !s.is_empty())
         .and_then(|(k, s)| Some((ConversionKind::parse(k)?, s)))
         .ok_or_else(|| HistoryError::BadId(conversion_id.to_owned()))?;
-    let store = queries.store();
-    let Some(stored) = store.get::<ConversionView>(Table::Conversions, conversion_id)? else {
+    let store = queries.stores();
+    let Some(stored) = store.get::<ConversionView>(conversion_id)? else {
         return Ok(None);
     };
     let config = EngineConfig {
@@ -174,7 +174,7 @@ fn answers(view: Option<&ConversionView>) -> Vec<(Model, &touchline_attribution:
 /// Every event the conversion draws on, by log position: the closure of its
 /// subject's stream under the links a fold follows.
 fn inputs(
-    store: &Store,
+    store: &Stores,
     conversion_id: &str,
     kind: ConversionKind,
     subject: &str,

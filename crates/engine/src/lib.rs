@@ -50,6 +50,7 @@ mod partitions;
 mod pipeline;
 mod queries;
 mod sink;
+pub mod stores;
 mod synthesized;
 pub mod what_if;
 
@@ -78,6 +79,7 @@ pub use queries::{
     TimeRange, UnattributedRow, UpsellSignal, indicator_colour,
 };
 pub use sink::{EngineSink, EventSink};
+pub use stores::{HeldShards, ShardedView, Stores};
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
 /// thread); the engine's own logic cannot fail.

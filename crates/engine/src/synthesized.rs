@@ -132,12 +132,10 @@ impl Queries {
             booked: self.booked_by_campaign_counting(model, range, currency, Some(other))?,
         };
         let mut campaigns = Vec::new();
-        self.store().for_each(
-            touchline_store::Table::Campaigns,
-            |_, view: touchline_projection::CampaignView| {
+        self.stores()
+            .for_each(|_, view: touchline_projection::CampaignView| {
                 campaigns.push(CampaignRow::of(&view, currency, range));
-            },
-        )?;
+            })?;
         Ok(performance(campaigns, &credited, currency))
     }
 

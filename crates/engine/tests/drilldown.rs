@@ -16,7 +16,7 @@ use touchline_fixtures::{
     EnvelopeFixture, OpportunityFixture, envelope, eur, lead, merge, opportunity, touch,
 };
 use touchline_projection::ConversionView;
-use touchline_store::{Store, Table};
+use touchline_store::Store;
 
 fn generated(dir: &std::path::Path, accounts: usize, config: EngineConfig) -> (Engine, Queries) {
     let store = Arc::new(Store::open(dir).expect("open store"));
@@ -131,10 +131,8 @@ fn histories_end_in_the_stored_credits(config: EngineConfig) {
     let (_engine, queries) = generated(dir.path(), 12, config);
     let mut ids = Vec::new();
     queries
-        .store()
-        .for_each(Table::Conversions, |id, _: ConversionView| {
-            ids.push(id.to_owned())
-        })
+        .stores()
+        .for_each(|id, _: ConversionView| ids.push(id.to_owned()))
         .expect("scan");
     assert!(ids.len() > 20, "{} conversions", ids.len());
     for id in ids.iter().step_by(3) {

@@ -13,63 +13,23 @@
 //! the contract, the fold and the hand-over, not the Kafka transport.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
 use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
 use touchline_core::StreamKind;
-use touchline_core::colocation::{Directory, Entity, kafka_partition, shard_of};
+use touchline_core::colocation::{Entity, kafka_partition, shard_of};
 use touchline_core::*;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{Batch, Engine, EngineConfig};
+use touchline_engine::EngineConfig;
 use touchline_fixtures::*;
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry,
 };
 use touchline_store::{Store, Table};
 
-/// An engine of its own, and every event it was sent.
-struct Shard {
-    _dir: tempfile::TempDir,
-    store: Arc<Store>,
-    engine: Engine,
-    pending: Vec<Envelope>,
-}
-
-impl Shard {
-    fn open(config: &EngineConfig) -> Shard {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(Store::open(dir.path()).expect("open store"));
-        let engine = Engine::open(store.clone(), config.clone()).expect("open engine");
-        Shard {
-            _dir: dir,
-            store,
-            engine,
-            pending: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, envelope: Envelope, batch: usize) {
-        self.pending.push(envelope);
-        if self.pending.len() >= batch {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let events = std::mem::take(&mut self.pending);
-        self.engine
-            .apply(Batch {
-                events,
-                ..Batch::default()
-            })
-            .expect("apply");
-    }
-}
+mod common;
+use common::shards::{HAND_OVERS, Routed, Shard, route};
 
 /// Each live conversion's credits under every model, versions aside, from
 /// the stores given, keeping only the conversions `keep` accepts.
@@ -110,9 +70,6 @@ fn subject(conversion_id: &str) -> Entity {
     Entity::new(stream, subject)
 }
 
-/// Hand-overs done by every sharded run so far, so a test can tell that its
-/// groups did move.
-static HAND_OVERS: AtomicU64 = AtomicU64::new(0);
 /// Moved credit sets whose versions were checked to go on.
 static VERSIONS_CHECKED: AtomicU64 = AtomicU64::new(0);
 
@@ -151,50 +108,11 @@ fn sharded(
     batch: usize,
     config: &EngineConfig,
 ) -> BTreeMap<String, String> {
-    let mut shards: Vec<Shard> = (0..count).map(|_| Shard::open(config)).collect();
-    let mut directory = Directory::default();
-    // The highest version each moved credit set had reached where it left.
-    let mut published: BTreeMap<String, u64> = BTreeMap::new();
-    for envelope in events {
-        let route = directory.route(&envelope.event, count);
-        let Some((to, key)) = route.shard.zip(route.key) else {
-            for shard in &mut shards {
-                shard.send(envelope.clone(), batch);
-            }
-            continue;
-        };
-        // Every group this event joined moves, history and all, to the shard
-        // of the group they make.
-        let members = directory.members(&key);
-        for from in route.moves_from {
-            let shard = &mut shards[from as usize];
-            shard.flush();
-            let handover = shard.engine.hand_over(&members).expect("hand over");
-            // The group's people leave no touch row behind.
-            for member in members.iter().filter(|m| m.kind == StreamKind::Person) {
-                let left: Vec<TouchEntry> = shard.store.touches(&member.id).expect("rows");
-                assert!(left.is_empty(), "{} left touch rows behind", member.id);
-            }
-            HAND_OVERS.fetch_add(u64::from(!handover.is_empty()), Ordering::Relaxed);
-            for moved in &handover.conversions {
-                for (model, version) in &moved.versions {
-                    let key = format!("{}/{}", model.name(), moved.id);
-                    let top = published.entry(key).or_default();
-                    *top = (*top).max(*version);
-                }
-            }
-            let shard = &mut shards[to as usize];
-            shard.flush();
-            shard
-                .engine
-                .take_over(handover, Batch::default())
-                .expect("take over");
-        }
-        shards[to as usize].send(envelope.clone(), batch);
-    }
-    for shard in &mut shards {
-        shard.flush();
-    }
+    let Routed {
+        shards,
+        directory,
+        published,
+    } = route(events, count, batch, config);
     let stores: Vec<(usize, &Store)> = shards
         .iter()
         .enumerate()

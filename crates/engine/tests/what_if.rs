@@ -123,7 +123,7 @@ fn the_configured_parameters_give_the_stored_credits_to_the_minor_unit() {
     let (_dir, queries) = engine_with(&events, AttributionSettings::default());
     assert_same_as_stored(&queries, &SettingsChange::default(), &queries);
     // Nothing moves against the stored credits, and nothing was written.
-    let before = queries.store().next_seq().expect("seq");
+    let before = queries.stores().next_seq().expect("seq");
     for kind in ConversionKind::ALL {
         let answer = queries
             .what_if(&WhatIfRequest {
@@ -141,7 +141,7 @@ fn the_configured_parameters_give_the_stored_credits_to_the_minor_unit() {
         }
         assert!(answer.moved.is_empty());
     }
-    assert_eq!(queries.store().next_seq().expect("seq"), before);
+    assert_eq!(queries.stores().next_seq().expect("seq"), before);
 }
 
 /// `events` with every third touch marked synthesized from a legacy field.

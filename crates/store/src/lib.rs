@@ -323,6 +323,12 @@ impl Store {
         Ok(self.writes.read().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// RocksDB's sequence number of the last write: it moves with every
+    /// commit, including those that append no event (a hand-over, a trim).
+    pub fn write_sequence(&self) -> u64 {
+        self.db.latest_sequence_number()
+    }
+
     /// The log position the next appended event gets: one past the last event.
     pub fn next_seq(&self) -> Result<u64> {
         match self

@@ -18,7 +18,7 @@ use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model};
 use touchline_core::Timestamp;
 use touchline_projection::{ConversionView, PersonView};
-use touchline_store::{Store, Table};
+use touchline_store::Store;
 
 use crate::{Batch, Engine, EngineConfig, EngineError, Queries};
 
@@ -46,6 +46,10 @@ pub enum AsOfError {
         "more than {limit} events were recorded by {at}; an as-of replays at most {limit} (ask for an earlier instant)"
     )]
     TooLarge { at: Timestamp, limit: usize },
+    #[error(
+        "an as-of rebuilds the past from one store's log, and this instance reads the shards of a sharded group (kafka.shards > 0), each with a log of its own: as_of is answered by single-store deployments only"
+    )]
+    Sharded,
 }
 
 impl From<touchline_store::StoreError> for AsOfError {
@@ -219,8 +223,8 @@ pub fn moved_since(
     let live_of = |queries: &Queries| {
         let mut views = std::collections::BTreeMap::new();
         queries
-            .store()
-            .for_each(Table::Conversions, |id, view: ConversionView| {
+            .stores()
+            .for_each(|id, view: ConversionView| {
                 if view.conversion.kind == kind && view.is_live() {
                     views.insert(id.to_owned(), view);
                 }

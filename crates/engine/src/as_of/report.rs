@@ -17,7 +17,6 @@ use serde::Serialize;
 use touchline_attribution::{ConversionKind, Credit, Model, NO_TOUCH, SynthesizedTouches};
 use touchline_core::Timestamp;
 use touchline_projection::{CampaignView, ConversionView};
-use touchline_store::Table;
 
 use super::groups::{GroupLabel, GroupShare, Grouped, distance, group_rows};
 use super::{AsOfError, AsOfRow, AsOfTotal, MoveReason, Moved, Sides, rebuild_as_of_bounded};
@@ -123,10 +122,13 @@ impl Queries {
         // The log position first, then the live side: events ingested in
         // between are in the live views only, so a race with ingest can only
         // show a move as newer than the instant, never undo one.
-        let until = self.store().next_seq()?;
+        let Some(store) = self.stores().single() else {
+            return Err(AsOfError::Sharded);
+        };
+        let until = store.next_seq()?;
         let now = sides(self, request, request.synthesized)?;
         let (then_queries, replayed) =
-            rebuild_as_of_bounded(self.store(), request.at, until, config, scratch, max_events)?;
+            rebuild_as_of_bounded(store, request.at, until, config, scratch, max_events)?;
         let then = sides(&then_queries, request, None)?;
 
         let explain = Sides {
@@ -214,8 +216,8 @@ fn sides(
 
 fn live_view(queries: &Queries, id: &str) -> Result<Option<ConversionView>, EngineError> {
     Ok(queries
-        .store()
-        .get::<ConversionView>(Table::Conversions, id)?
+        .stores()
+        .get::<ConversionView>(id)?
         .filter(ConversionView::is_live))
 }
 

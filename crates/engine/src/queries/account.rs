@@ -35,8 +35,8 @@ impl Queries {
         history: usize,
     ) -> Result<Option<AccountRecord>, EngineError> {
         let Some(account) = self
-            .store
-            .get::<touchline_projection::AccountView>(Table::Accounts, account_id)?
+            .stores
+            .get::<touchline_projection::AccountView>(account_id)?
         else {
             return Ok(None);
         };
@@ -60,7 +60,7 @@ impl Queries {
         // The newest `history` events: the stream is in log order, so read it all
         // and keep the tail (an account's stream is short next to the log).
         let mut events = self
-            .store
+            .stores
             .stream(StreamKind::Account, account_id, 0, usize::MAX)?;
         let skip = events.len().saturating_sub(history);
         let history = events.split_off(skip);

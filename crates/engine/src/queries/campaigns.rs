@@ -174,10 +174,9 @@ impl Queries {
             booked: self.booked_by_campaign(model, range, currency)?,
         };
         let mut campaigns = Vec::new();
-        self.store
-            .for_each(Table::Campaigns, |_, view: CampaignView| {
-                campaigns.push(CampaignRow::of(&view, currency, range));
-            })?;
+        self.stores.for_each(|_, view: CampaignView| {
+            campaigns.push(CampaignRow::of(&view, currency, range));
+        })?;
         Ok(performance(campaigns, &credited, currency))
     }
 

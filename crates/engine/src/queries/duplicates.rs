@@ -17,7 +17,7 @@ impl Queries {
     /// silently.
     pub fn duplicate_candidates(&self) -> Result<Vec<DuplicateGroup>, EngineError> {
         let mut contacts = Vec::new();
-        self.store.for_each(Table::Persons, |id, p: PersonView| {
+        self.stores.for_each(|id, p: PersonView| {
             if p.merged_into.is_none() {
                 contacts.push(Contact {
                     person_id: id.to_owned(),

@@ -36,7 +36,7 @@ impl Queries {
         owner: Option<&str>,
     ) -> Result<Vec<DueFollowUp>, EngineError> {
         let mut due = Vec::new();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
+        self.stores.for_each(|_, p: PersonView| {
             if p.merged_into.is_some() || owner.is_some_and(|o| o != p.owner_id) {
                 return;
             }
@@ -62,7 +62,7 @@ impl Queries {
     /// Speed to lead for leads created in `range`: overall, then per owner.
     pub fn speed_to_lead(&self, range: TimeRange) -> Result<Vec<SpeedToLead>, EngineError> {
         let mut speeds = SpeedsByOwner::default();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
+        self.stores.for_each(|_, p: PersonView| {
             let Some(created) = p.lead_created_at else {
                 return;
             };

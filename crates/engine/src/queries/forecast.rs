@@ -52,20 +52,19 @@ impl Queries {
     /// The weighted forecast of open deals by month of expected close (R5).
     pub fn forecast(&self, pipeline: &PipelineConfig) -> Result<Forecast, EngineError> {
         let mut deals = Vec::new();
-        self.store
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                let (Some(amount), None, Some(_)) = (o.amount, &o.closed, o.created_at) else {
-                    return;
-                };
-                deals.push(OpenDeal {
-                    opportunity_id: o.opportunity_id,
-                    name: o.name,
-                    stage: o.stage,
-                    probability_pct: o.probability_pct,
-                    expected_close_at: o.expected_close_at,
-                    amount,
-                });
-            })?;
+        self.stores.for_each(|_, o: OpportunityView| {
+            let (Some(amount), None, Some(_)) = (o.amount, &o.closed, o.created_at) else {
+                return;
+            };
+            deals.push(OpenDeal {
+                opportunity_id: o.opportunity_id,
+                name: o.name,
+                stage: o.stage,
+                probability_pct: o.probability_pct,
+                expected_close_at: o.expected_close_at,
+                amount,
+            });
+        })?;
         Ok(forecast(deals, pipeline))
     }
 }

@@ -43,23 +43,20 @@ impl Queries {
     /// New leads per month and source, conversion to customers, and time to convert.
     pub fn funnel(&self, range: TimeRange) -> Result<Vec<FunnelRow>, EngineError> {
         let mut sources: hashbrown::HashMap<String, String> = hashbrown::HashMap::new();
-        self.store.for_each(
-            Table::Campaigns,
-            |id, c: touchline_projection::CampaignView| {
+        self.stores
+            .for_each(|id, c: touchline_projection::CampaignView| {
                 if !c.source.is_empty() {
                     sources.insert(id.to_owned(), c.source);
                 }
-            },
-        )?;
-        let mut won_at: hashbrown::HashMap<String, Timestamp> = hashbrown::HashMap::new();
-        self.store
-            .for_each(Table::Opportunities, |id, o: OpportunityView| {
-                if let Some(closed) = o.closed.filter(|c| c.won) {
-                    won_at.insert(id.to_owned(), closed.closed_at);
-                }
             })?;
+        let mut won_at: hashbrown::HashMap<String, Timestamp> = hashbrown::HashMap::new();
+        self.stores.for_each(|id, o: OpportunityView| {
+            if let Some(closed) = o.closed.filter(|c| c.won) {
+                won_at.insert(id.to_owned(), closed.closed_at);
+            }
+        })?;
         let mut funnel = Funnel::default();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
+        self.stores.for_each(|_, p: PersonView| {
             let Some(created_at) = p.lead_created_at else {
                 return;
             };

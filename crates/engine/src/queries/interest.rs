@@ -39,10 +39,7 @@ impl Queries {
         &self,
         account_id: &str,
     ) -> Result<Option<Vec<InterestRow>>, EngineError> {
-        let Some(account) = self
-            .store()
-            .get::<AccountView>(Table::Accounts, account_id)?
-        else {
+        let Some(account) = self.stores.get::<AccountView>(account_id)? else {
             return Ok(None);
         };
         let mut touches = Vec::new();

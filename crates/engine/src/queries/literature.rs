@@ -45,8 +45,8 @@ impl Queries {
     /// came before purchases.
     pub fn literature(&self) -> Result<Vec<LiteratureRow>, EngineError> {
         let mut mailings = Vec::new();
-        self.store
-            .for_each_person_with_touches(|_, p: PersonView, touches: Vec<TouchEntry>| {
+        self.stores.for_each_person_with_touches(
+            |_, p: PersonView, touches: Vec<TouchEntry>| {
                 if p.merged_into.is_some() {
                     return;
                 }
@@ -63,18 +63,18 @@ impl Queries {
                         at: t.occurred_at,
                     });
                 }
-            })?;
+            },
+        )?;
         let mut wins = Vec::new();
-        self.store
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                if let Some(closed) = o.closed.as_ref().filter(|c| c.won) {
-                    wins.push(WonDeal {
-                        closed_at: closed.closed_at,
-                        amount_minor: closed.amount.amount_minor,
-                        contact_ids: o.contact_ids,
-                    });
-                }
-            })?;
+        self.stores.for_each(|_, o: OpportunityView| {
+            if let Some(closed) = o.closed.as_ref().filter(|c| c.won) {
+                wins.push(WonDeal {
+                    closed_at: closed.closed_at,
+                    amount_minor: closed.amount.amount_minor,
+                    contact_ids: o.contact_ids,
+                });
+            }
+        })?;
         Ok(literature(&mailings, &wins))
     }
 }

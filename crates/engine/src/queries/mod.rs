@@ -8,7 +8,9 @@ use serde::Serialize;
 use touchline_attribution::{ConversionKind, Model, NO_TOUCH};
 use touchline_core::{StreamKind, Timestamp};
 use touchline_projection::{CampaignView, ConversionView, OpportunityView, PersonView};
-use touchline_store::{PartitionOffset, Store, StoredEvent, Table};
+use touchline_store::{PartitionOffset, Store, StoredEvent};
+
+use crate::stores::Stores;
 
 use crate::EngineError;
 
@@ -67,7 +69,7 @@ pub(crate) fn credit_total(sum: f64) -> f64 {
 /// engine runs: each read sees the last committed batch.
 #[derive(Debug, Clone)]
 pub struct Queries {
-    store: Arc<Store>,
+    stores: Stores,
     /// The what-if journey caches, shared by every clone.
     what_if: Arc<crate::what_if::WhatIfCache>,
 }
@@ -89,7 +91,16 @@ pub struct CampaignCredit {
 impl Queries {
     pub fn new(store: Arc<Store>) -> Self {
         Queries {
-            store,
+            stores: Stores::One(store),
+            what_if: Arc::default(),
+        }
+    }
+
+    /// Reads the shards an instance of a sharded group holds, as one store
+    /// (see [`crate::stores`]).
+    pub fn sharded(held: Arc<crate::HeldShards>) -> Self {
+        Queries {
+            stores: Stores::Shards(held),
             what_if: Arc::default(),
         }
     }
@@ -98,12 +109,19 @@ impl Queries {
         &self.what_if
     }
 
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// What this reads: one store, or the shards held here.
+    pub fn stores(&self) -> &Stores {
+        &self.stores
+    }
+
+    /// The store of a single-store engine; `None` on a sharded instance,
+    /// where what is kept per store (the outbox, a backup) is each shard's.
+    pub fn single_store(&self) -> Option<&Arc<Store>> {
+        self.stores.single()
     }
 
     pub fn person(&self, id: &str) -> Result<Option<PersonView>, EngineError> {
-        Ok(self.store.get(Table::Persons, id)?)
+        Ok(self.stores.get(id)?)
     }
 
     /// A person and the touches it keeps (its rows, in attribution order),
@@ -112,7 +130,7 @@ impl Queries {
         &self,
         id: &str,
     ) -> Result<Option<(PersonView, Vec<touchline_projection::TouchEntry>)>, EngineError> {
-        Ok(self.store.person_with_touches(id)?)
+        Ok(self.stores.person_with_touches(id)?)
     }
 
     /// The touches a person keeps, in attribution order: its rows.
@@ -120,28 +138,28 @@ impl Queries {
         &self,
         id: &str,
     ) -> Result<Vec<touchline_projection::TouchEntry>, EngineError> {
-        Ok(self.store.touches(id)?)
+        Ok(self.stores.touches(id)?)
     }
 
     pub fn account(
         &self,
         id: &str,
     ) -> Result<Option<touchline_projection::AccountView>, EngineError> {
-        Ok(self.store.get(Table::Accounts, id)?)
+        Ok(self.stores.get(id)?)
     }
 
     pub fn opportunity(&self, id: &str) -> Result<Option<OpportunityView>, EngineError> {
-        Ok(self.store.get(Table::Opportunities, id)?)
+        Ok(self.stores.get(id)?)
     }
 
     pub fn campaign(&self, id: &str) -> Result<Option<CampaignView>, EngineError> {
-        Ok(self.store.get(Table::Campaigns, id)?)
+        Ok(self.stores.get(id)?)
     }
 
     /// The models the engine that wrote this store computes: what every stored
     /// credit set was computed under. `None` for a store no engine has opened.
     pub fn configured_models(&self) -> Result<Option<Vec<Model>>, EngineError> {
-        let Some(bytes) = self.store.meta_bytes(crate::apply::META_CONFIG)? else {
+        let Some(bytes) = self.stores.meta_bytes(crate::apply::META_CONFIG)? else {
             return Ok(None);
         };
         let (models, _): (Vec<Model>, serde::de::IgnoredAny) = serde_json::from_slice(&bytes)
@@ -160,7 +178,7 @@ impl Queries {
     pub fn configured_settings(
         &self,
     ) -> Result<Option<touchline_attribution::AttributionSettings>, EngineError> {
-        let Some(bytes) = self.store.meta_bytes(crate::apply::META_CONFIG)? else {
+        let Some(bytes) = self.stores.meta_bytes(crate::apply::META_CONFIG)? else {
             return Ok(None);
         };
         let (_, settings): (
@@ -200,8 +218,8 @@ impl Queries {
     /// A conversion that currently stands (a retracted one is `None`).
     pub fn conversion(&self, id: &str) -> Result<Option<ConversionView>, EngineError> {
         Ok(self
-            .store
-            .get::<ConversionView>(Table::Conversions, id)?
+            .stores
+            .get::<ConversionView>(id)?
             .filter(ConversionView::is_live))
     }
 
@@ -246,16 +264,14 @@ impl Queries {
         choice: Option<touchline_attribution::SynthesizedTouches>,
     ) -> Result<BTreeMap<String, MinorTotal>, EngineError> {
         let mut transactions = Vec::new();
-        self.store.for_each(
-            Table::Accounts,
-            |_, a: touchline_projection::AccountView| {
+        self.stores
+            .for_each(|_, a: touchline_projection::AccountView| {
                 transactions.extend(a.transactions.into_iter().filter(|t| {
                     !t.opportunity_id.is_empty()
                         && t.amount.currency == currency
                         && range.contains(t.at)
                 }));
-            },
-        )?;
+            })?;
         let mut bookings = Vec::with_capacity(transactions.len());
         for t in transactions {
             let mut credits = None;
@@ -285,8 +301,8 @@ impl Queries {
 
     pub fn campaigns(&self) -> Result<Vec<CampaignView>, EngineError> {
         let mut out = Vec::new();
-        self.store
-            .for_each(Table::Campaigns, |_, view: CampaignView| out.push(view))?;
+        self.stores
+            .for_each(|_, view: CampaignView| out.push(view))?;
         Ok(out)
     }
 
@@ -297,11 +313,11 @@ impl Queries {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>, EngineError> {
-        Ok(self.store.stream(kind, id, from_seq, limit)?)
+        Ok(self.stores.stream(kind, id, from_seq, limit)?)
     }
 
     pub fn offsets(&self) -> Result<Vec<PartitionOffset>, EngineError> {
-        Ok(self.store.offsets()?)
+        Ok(self.stores.offsets()?)
     }
 
     /// Every conversion of `kind` whose time lies in `range`, in id order.
@@ -314,12 +330,9 @@ impl Queries {
         let prefix = format!("{}:", kind.name());
         let mut after: Option<String> = None;
         loop {
-            let page = self.store.scan::<ConversionView>(
-                Table::Conversions,
-                &prefix,
-                after.as_deref(),
-                4096,
-            )?;
+            let page = self
+                .stores
+                .scan::<ConversionView>(&prefix, after.as_deref(), 4096)?;
             let Some((last_key, _)) = page.last() else {
                 break;
             };

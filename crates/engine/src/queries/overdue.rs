@@ -68,7 +68,7 @@ impl Queries {
     ) -> Result<Vec<OverdueLead>, EngineError> {
         let deadline_ms = rules.first_follow_up_within_ms();
         let mut out = Vec::new();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
+        self.stores.for_each(|_, p: PersonView| {
             let open = p.kind == PersonKind::Lead
                 && p.merged_into.is_none()
                 && p.converted.is_none()

@@ -25,7 +25,7 @@ impl Queries {
         limit: usize,
     ) -> Result<Vec<PrioritisedLead>, EngineError> {
         let mut leads = Vec::new();
-        self.store.for_each(Table::Persons, |_, p: PersonView| {
+        self.stores.for_each(|_, p: PersonView| {
             if p.lead_created_at.is_none()
                 || p.merged_into.is_some()
                 || p.converted.is_some()

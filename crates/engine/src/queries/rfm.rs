@@ -52,16 +52,15 @@ impl Queries {
     /// or before `at` count).
     pub fn rfm(&self, at: Timestamp) -> Result<RfmReport, EngineError> {
         let mut wins = Vec::new();
-        self.store
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                if let Some(closed) = o.closed.as_ref().filter(|c| c.won && c.closed_at <= at) {
-                    wins.push(Win {
-                        closed_at: closed.closed_at,
-                        amount_minor: closed.amount.amount_minor,
-                        account_id: o.account_id,
-                    });
-                }
-            })?;
+        self.stores.for_each(|_, o: OpportunityView| {
+            if let Some(closed) = o.closed.as_ref().filter(|c| c.won && c.closed_at <= at) {
+                wins.push(Win {
+                    closed_at: closed.closed_at,
+                    amount_minor: closed.amount.amount_minor,
+                    account_id: o.account_id,
+                });
+            }
+        })?;
         let mut customers: BTreeMap<String, Customer> = BTreeMap::new();
         for win in &wins {
             if !customers.contains_key(&win.account_id) {
@@ -74,8 +73,7 @@ impl Queries {
 
     /// The account's name and the source at first contact of its earliest lead.
     fn customer(&self, account_id: &str) -> Result<Customer, EngineError> {
-        let account: Option<touchline_projection::AccountView> =
-            self.store.get(Table::Accounts, account_id)?;
+        let account: Option<touchline_projection::AccountView> = self.stores.get(account_id)?;
         let mut earliest: Option<(Timestamp, String)> = None;
         for contact in account
             .as_ref()

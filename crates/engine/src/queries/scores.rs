@@ -79,7 +79,7 @@ impl Queries {
         limit: usize,
     ) -> Result<Vec<LeadScore>, EngineError> {
         let mut scores = Vec::new();
-        self.store
+        self.stores
             .for_each_person_with_touches(|_, p: PersonView, rows: Vec<TouchEntry>| {
                 if p.lead_created_at.is_none()
                     || p.merged_into.is_some()

@@ -78,20 +78,16 @@ impl Queries {
         at: Timestamp,
     ) -> Result<Vec<OpportunitySignals>, EngineError> {
         let mut open = Vec::new();
-        self.store()
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                if o.closed.is_none() && o.created_at.is_some() {
-                    open.push(o);
-                }
-            })?;
+        self.stores.for_each(|_, o: OpportunityView| {
+            if o.closed.is_none() && o.created_at.is_some() {
+                open.push(o);
+            }
+        })?;
         let mut campaign_types: BTreeMap<String, Option<CampaignType>> = BTreeMap::new();
         let mut deals = Vec::with_capacity(open.len());
         for o in open {
             let mut ids = o.contact_ids.clone();
-            if let Some(account) = self
-                .store()
-                .get::<AccountView>(Table::Accounts, &o.account_id)?
-            {
+            if let Some(account) = self.stores.get::<AccountView>(&o.account_id)? {
                 ids.extend(account.contact_ids);
             }
             ids.sort_unstable();

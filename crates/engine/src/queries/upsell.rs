@@ -17,20 +17,19 @@ impl Queries {
     /// Customer accounts with post-sale support activity, most cases first.
     pub fn upsell_signals(&self) -> Result<Vec<UpsellSignal>, EngineError> {
         let mut first_win: BTreeMap<String, Timestamp> = BTreeMap::new();
-        self.store
-            .for_each(Table::Opportunities, |_, o: OpportunityView| {
-                if let Some(closed) = o.closed.as_ref().filter(|c| c.won) {
-                    let entry = first_win
-                        .entry(o.account_id.clone())
-                        .or_insert(closed.closed_at);
-                    *entry = (*entry).min(closed.closed_at);
-                }
-            })?;
+        self.stores.for_each(|_, o: OpportunityView| {
+            if let Some(closed) = o.closed.as_ref().filter(|c| c.won) {
+                let entry = first_win
+                    .entry(o.account_id.clone())
+                    .or_insert(closed.closed_at);
+                *entry = (*entry).min(closed.closed_at);
+            }
+        })?;
         let mut customers = Vec::new();
         for (account_id, since) in first_win {
             let Some(account) = self
-                .store
-                .get::<touchline_projection::AccountView>(Table::Accounts, &account_id)?
+                .stores
+                .get::<touchline_projection::AccountView>(&account_id)?
             else {
                 continue;
             };

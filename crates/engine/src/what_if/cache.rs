@@ -16,6 +16,7 @@
 //! or responded) and its origin (recorded or synthesized). About 14 bytes a
 //! touch.
 
+use crate::stores::Stores;
 use hashbrown::HashMap;
 use touchline_attribution::{
     Conversion, ConversionKind, Milestones, NO_TOUCH, OpportunityTouches, TouchPoint,
@@ -24,7 +25,6 @@ use touchline_core::{Timestamp, TouchOrigin, TouchStatus};
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView, TouchEntry,
 };
-use touchline_store::{Store, Table};
 
 use crate::{EngineError, Queries};
 
@@ -34,16 +34,21 @@ pub(crate) struct Stamp {
     /// One past the last event in the log: every view change comes with an
     /// appended event (a batch of duplicates or dead letters changes none).
     pub next_seq: u64,
+    /// On a sharded instance, each shard held and where its store stood:
+    /// another set of shards, or a group handed from one to another (which
+    /// appends nothing on the shard it leaves), is another state.
+    pub shards: Vec<(u32, u64)>,
     /// The stored models and settings: a new configuration recomputes every
     /// conversion without appending an event.
     pub config: Option<Vec<u8>>,
 }
 
 impl Stamp {
-    pub(crate) fn read(store: &Store) -> Result<Stamp, EngineError> {
+    pub(crate) fn read(stores: &Stores) -> Result<Stamp, EngineError> {
         Ok(Stamp {
-            next_seq: store.next_seq()?,
-            config: store.meta_bytes(crate::apply::META_CONFIG)?,
+            next_seq: stores.next_seq()?,
+            shards: stores.shard_positions(),
+            config: stores.meta_bytes(crate::apply::META_CONFIG)?,
         })
     }
 }
@@ -186,7 +191,7 @@ pub(crate) fn build(
     mode: OpportunityTouches,
     stored_mode: OpportunityTouches,
 ) -> Result<Journeys, EngineError> {
-    let store = queries.store();
+    let store = queries.stores();
     let mut conversions: Vec<Conversion> = Vec::new();
     queries.for_each_conversion(
         kind,
@@ -230,9 +235,7 @@ pub(crate) fn build(
             .collect()
     });
     let mut campaigns = Vec::new();
-    store.for_each(Table::Campaigns, |_, view: CampaignView| {
-        campaigns.push(view)
-    })?;
+    store.for_each(|_, view: CampaignView| campaigns.push(view))?;
     let mut interner = Interner::new(campaigns);
     let mut journeys = Journeys {
         kind: Some(kind),
@@ -286,7 +289,7 @@ pub(crate) fn gather(
     cut: Cut,
     out: &mut Vec<Gathered>,
 ) -> Result<(), EngineError> {
-    let store = queries.store();
+    let store = queries.stores();
     let subjects: Vec<&str> = chunk.iter().map(|c| c.subject_id.as_str()).collect();
     let finish = |conversion: &Conversion, mut touches: Vec<TouchPoint>| {
         if cut == Cut::AtConversion {
@@ -296,7 +299,7 @@ pub(crate) fn gather(
         (conversion.clone(), touches)
     };
     if chunk.first().is_some_and(|c| c.kind.is_person()) {
-        let persons: Vec<Option<PersonView>> = store.get_many(Table::Persons, &subjects)?;
+        let persons: Vec<Option<PersonView>> = store.get_many(&subjects)?;
         for (conversion, person) in chunk.iter().zip(persons) {
             let touches = match person {
                 Some(_) => store
@@ -310,14 +313,13 @@ pub(crate) fn gather(
         }
         return Ok(());
     }
-    let opportunities: Vec<Option<OpportunityView>> =
-        store.get_many(Table::Opportunities, &subjects)?;
+    let opportunities: Vec<Option<OpportunityView>> = store.get_many(&subjects)?;
     let accounts: Vec<Option<AccountView>> = if crate::journey::needs_account(mode) {
         let ids: Vec<&str> = opportunities
             .iter()
             .map(|o| o.as_ref().map_or("", |o| o.account_id.as_str()))
             .collect();
-        store.get_many(Table::Accounts, &ids)?
+        store.get_many(&ids)?
     } else {
         vec![None; opportunities.len()]
     };
@@ -331,7 +333,7 @@ pub(crate) fn gather(
         })
         .collect();
     let ids: Vec<&str> = people.iter().flatten().map(String::as_str).collect();
-    let mut persons: Vec<Option<PersonView>> = store.get_many(Table::Persons, &ids)?;
+    let mut persons: Vec<Option<PersonView>> = store.get_many(&ids)?;
     // A merged contact stands for the survivor its merges end at.
     for (person, id) in persons.iter_mut().zip(&ids) {
         if person.as_ref().is_some_and(|p| p.merged_into.is_some()) {

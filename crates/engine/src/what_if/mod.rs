@@ -405,7 +405,7 @@ impl Queries {
             kind,
             !kind.is_person() && crate::journey::needs_account(mode),
         );
-        let stamp = Stamp::read(self.store())?;
+        let stamp = Stamp::read(self.stores())?;
         let mut guard = self
             .what_if_cache()
             .generation

@@ -3,4 +3,5 @@
 
 #![allow(dead_code)]
 
+pub mod shards;
 pub mod state;

@@ -121,6 +121,9 @@ pub struct Sharded {
     /// Where the shards' stores go (`shard-<n>` under it).
     pub root: PathBuf,
     pub metrics: Arc<Metrics>,
+    /// The shards this instance holds, for the query API
+    /// ([`touchline_engine::Queries::sharded`]).
+    pub held: Arc<touchline_engine::HeldShards>,
 }
 
 impl Sharded {
@@ -163,6 +166,7 @@ impl Sharded {
                     internal,
                     &this.engine,
                     &this.root,
+                    &this.held,
                     shutdown,
                 ))
             });

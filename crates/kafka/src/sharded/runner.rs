@@ -18,7 +18,7 @@ use rdkafka::ClientContext;
 use rdkafka::Offset;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::Message;
-use touchline_engine::{Engine, EngineConfig, Metrics};
+use touchline_engine::{Engine, EngineConfig, HeldShards, Metrics};
 use touchline_shards::{ShardRecord, ShardTask};
 use touchline_store::Store;
 use tracing::{info, warn};
@@ -49,6 +49,7 @@ struct Rebalancing {
     open: std::sync::Mutex<std::collections::HashMap<i32, i64>>,
     assigned: std::sync::Mutex<HashSet<i32>>,
     revoked: std::sync::Mutex<HashSet<i32>>,
+    held: Arc<HeldShards>,
 }
 
 impl Rebalancing {
@@ -67,7 +68,12 @@ impl Rebalancing {
         if !path.exists() {
             return 0;
         }
-        match Store::open(&path).and_then(|store| store.offsets()) {
+        // Still open for a query since it was released here: read it there.
+        let offsets = match self.held.reclaim(partition as u32) {
+            Some(store) => store.offsets(),
+            None => Store::open(&path).and_then(|store| store.offsets()),
+        };
+        match offsets {
             Ok(offsets) => offsets
                 .iter()
                 .find(|o| o.topic == self.topic && o.partition == partition)
@@ -144,9 +150,11 @@ pub(crate) fn run(
     internal: &Internal,
     engine_config: &EngineConfig,
     root: &Path,
+    held: &Arc<HeldShards>,
     shutdown: &AtomicBool,
 ) -> Result<(), KafkaError> {
     let context = Rebalancing {
+        held: held.clone(),
         root: root.to_owned(),
         topic: internal.shards_topic.clone(),
         open: Default::default(),
@@ -208,7 +216,15 @@ pub(crate) fn run(
                         partition,
                         Duration::from_secs(30),
                     )?;
-                    vacant.insert(open(config, internal, engine_config, root, partition, end)?)
+                    vacant.insert(open(
+                        config,
+                        internal,
+                        engine_config,
+                        root,
+                        held,
+                        partition,
+                        end,
+                    )?)
                 }
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
@@ -243,6 +259,7 @@ pub(crate) fn run(
             .unwrap_or_default();
         for partition in revoked {
             batches.remove(&partition);
+            held.release(partition as u32);
             if slots.remove(&partition).is_some() {
                 info!(shard = partition, "shard revoked; closed");
             }
@@ -261,7 +278,15 @@ pub(crate) fn run(
                     partition,
                     Duration::from_secs(30),
                 )?;
-                vacant.insert(open(config, internal, engine_config, root, partition, end)?);
+                vacant.insert(open(
+                    config,
+                    internal,
+                    engine_config,
+                    root,
+                    held,
+                    partition,
+                    end,
+                )?);
             }
         }
         let folded: Vec<i32> = batches.keys().copied().collect();
@@ -335,11 +360,17 @@ fn open(
     internal: &Internal,
     engine_config: &EngineConfig,
     root: &Path,
+    held: &HeldShards,
     partition: i32,
     end: i64,
 ) -> Result<Slot, KafkaError> {
     let shard = partition as u32;
-    let store = Arc::new(Store::open(&shard_store_path(root, shard))?);
+    // A query may still read the store this shard had here before.
+    let store = match held.reclaim(shard) {
+        Some(store) => store,
+        None => Arc::new(Store::open(&shard_store_path(root, shard))?),
+    };
+    held.hold(shard, store.clone());
     let engine = Engine::open(store.clone(), engine_config.clone())?;
     let metrics: Arc<Metrics> = engine.metrics().clone();
     let mut task = ShardTask::new(engine, &internal.shards_topic, shard, internal.shards)
