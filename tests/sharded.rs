@@ -373,7 +373,7 @@ async fn a_killed_instance_loses_and_duplicates_nothing() {
     let third = events.len() / 3;
     let roots: Vec<tempfile::TempDir> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let root = |i: usize| roots[i].path().join("store");
-    let _one = spawn_instance(&root(0), &topics);
+    let survivor = spawn_instance(&root(0), &topics);
     let mut two = spawn_instance(&root(1), &topics);
     produce_any_keying(&topics, &events[..third]).await;
     assert_topic_settles(&topics, &single(&events[..third], &config), "two instances");
@@ -386,6 +386,35 @@ async fn a_killed_instance_loses_and_duplicates_nothing() {
         &single(&events[..2 * third], &config),
         "one instance left after kill -9",
     );
+    // It holds every shard now, and its API answers as one store would.
+    let (_one_dir, one) = single_store(&events[..2 * third], &config);
+    let mut want = Vec::new();
+    for uri in REPORTS {
+        want.push(api_answer(&one, uri).await);
+    }
+    let mut got = Vec::new();
+    let answers_alike = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eventually("the survivor's reports are one store's", || {
+            got = REPORTS
+                .iter()
+                .map(|uri| {
+                    http_get(&survivor.http, uri)
+                        .filter(|(code, _)| *code == 200)
+                        .map(|(_, body)| without_positions(serde_json::from_str(&body).unwrap()))
+                        .unwrap_or_default()
+                })
+                .collect();
+            got == want
+        })
+    }));
+    if answers_alike.is_err() {
+        let (uri, (w, g)) = REPORTS
+            .iter()
+            .zip(want.iter().zip(&got))
+            .find(|(_, (w, g))| w != g)
+            .unwrap();
+        panic!("{uri}: want {w}\n got {g}");
+    }
 
     let _two = spawn_instance(&root(1), &topics);
     produce_any_keying(&topics, &events[2 * third..]).await;
@@ -394,6 +423,54 @@ async fn a_killed_instance_loses_and_duplicates_nothing() {
         &single(&events, &config),
         "the killed instance back on its stores",
     );
+}
+
+/// Reports the dashboard's pages ask for.
+const REPORTS: [&str; 7] = [
+    "/v1/campaigns",
+    "/v1/reports/attribution?model=w_shaped&conversion=opportunity_won",
+    "/v1/reports/attribution?model=linear&conversion=lead_created&by=channel",
+    "/v1/reports/compare?conversion=opportunity_created",
+    "/v1/reports/campaigns?model=first_touch&currency=EUR",
+    "/v1/reports/funnel",
+    "/v1/reports/forecast",
+];
+
+/// `uri` answered by the API over `store`, log positions and versions aside.
+async fn api_answer(store: &Arc<Store>, uri: &str) -> serde_json::Value {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let app = touchline_api::router(Queries::new(store.clone()), Arc::default());
+    let response = app
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{uri}");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    without_positions(serde_json::from_slice(&bytes).unwrap())
+}
+
+/// A JSON answer without what numbers a store's own log and recomputations
+/// (`seq`, `last_seq`, `version`, `as_of_seq`).
+fn without_positions(mut value: serde_json::Value) -> serde_json::Value {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.retain(|k, _| {
+                    !matches!(k.as_str(), "seq" | "last_seq" | "version" | "as_of_seq")
+                });
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
 }
 
 /// The end offset of every partition of `topic`.
