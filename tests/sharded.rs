@@ -482,3 +482,58 @@ fn partition_ends(topic: &str) -> std::collections::HashMap<i32, i64> {
     }
     ends
 }
+
+/// An API over some of a group's shards says which it read; what is kept
+/// per store (the outbox, a backup, the log an as-of rebuilds) is refused
+/// with 409 naming why, never a 5xx.
+#[tokio::test]
+async fn a_sharded_instance_says_which_shards_it_answers_for() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let config = engine_config();
+    let (_a_dir, a) = single_store(&events()[..40], &config);
+    let (_b_dir, b) = single_store(&events()[40..80], &config);
+    let held = Arc::new(HeldShards::new(4));
+    held.hold(3, b);
+    held.hold(1, a);
+    let app = touchline_api::router(Queries::sharded(held.clone()), Arc::default());
+    let call = |method: &str, uri: &str, body: &str| {
+        let app = app.clone();
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let held = response.headers()[touchline_api::SHARDS_HELD].clone();
+            let total = response.headers()[touchline_api::SHARDS_TOTAL].clone();
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                format!("{held:?} of {total:?}"),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        }
+    };
+    let (status, shards, _) = call("GET", "/v1/campaigns", "").await;
+    assert_eq!((status, shards.as_str()), (200, "\"1,3\" of \"4\""));
+    held.release(3);
+    let (_, shards, _) = call("GET", "/v1/reports/funnel", "").await;
+    assert_eq!(shards, "\"1\" of \"4\"");
+    for (method, uri, body) in [
+        ("GET", "/v1/reports/as-of?at=2026-01-01", ""),
+        ("GET", "/v1/publishing/parked", ""),
+        (
+            "POST",
+            "/v1/admin/backup",
+            r#"{"dir": "/tmp/touchline-never-written"}"#,
+        ),
+    ] {
+        let (status, _, answer) = call(method, uri, body).await;
+        assert_eq!(status, 409, "{uri}: {answer}");
+        assert!(answer.contains("sharded group"), "{uri}: {answer}");
+    }
+}

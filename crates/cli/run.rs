@@ -162,7 +162,7 @@ fn run_sharded(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.store.path)
         .with_context(|| format!("store.path: cannot create {}", config.store.path.display()))?;
     let metrics = Arc::new(touchline_engine::Metrics::default());
-    let held = Arc::new(touchline_engine::HeldShards::default());
+    let held = Arc::new(touchline_engine::HeldShards::new(config.kafka.shards));
     let shutdown = Arc::new(AtomicBool::new(false));
     info!(
         root = %config.store.path.display(),

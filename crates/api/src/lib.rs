@@ -70,6 +70,7 @@ mod records;
 pub mod report_columns;
 mod reroute;
 pub mod routes;
+mod shards;
 pub mod what_if;
 
 pub use access::{Access, Role, TokenConfig};
@@ -83,6 +84,7 @@ pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, TOTAL_COUNT};
 pub use param_error::{ParamError, Problem};
 pub(crate) use params::{configured_model, parse_at, parse_param};
 pub use reroute::{RouteAccepted, route_event_id};
+pub use shards::{SHARDS_HELD, SHARDS_TOTAL};
 pub use what_if::{DEFAULT_MOVED_LIMIT, WHAT_IF_PARAMETERS, what_if_error};
 
 use paging::{Page, PageParams, Paged};
@@ -168,7 +170,11 @@ pub fn router_with_limits(
         ready_max_lag,
     } = options;
     let observed = metrics.clone();
-    routes::router()
+    let sharded = match queries.stores() {
+        touchline_engine::Stores::Shards(held) => Some(held.clone()),
+        touchline_engine::Stores::One(_) => None,
+    };
+    let router = routes::router()
         // Checked after routing, so the permission and the cost are looked up
         // by route pattern. Outermost last: authorize, then the expensive-request
         // permit (held through the CSV conversion), then CSV, then paging links.
@@ -211,7 +217,14 @@ pub fn router_with_limits(
             commands,
             max_body_bytes: limits.max_body_bytes,
             ready_max_lag: ready_max_lag.unwrap_or(DEFAULT_READY_MAX_LAG),
-        })
+        });
+    match sharded {
+        Some(held) => router.layer(axum::middleware::from_fn_with_state(
+            held,
+            shards::shards_answered,
+        )),
+        None => router,
+    }
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;

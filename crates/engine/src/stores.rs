@@ -113,6 +113,8 @@ impl ShardedView for CampaignView {
 /// reclaimed, not opened a second time (RocksDB allows one open per path).
 #[derive(Debug, Default)]
 pub struct HeldShards {
+    /// The group's number of shards; 0 when not told.
+    count: u32,
     state: RwLock<Held>,
 }
 
@@ -123,6 +125,26 @@ struct Held {
 }
 
 impl HeldShards {
+    /// Holds none yet of a group's `count` shards.
+    pub fn new(count: u32) -> Self {
+        HeldShards {
+            count,
+            state: RwLock::default(),
+        }
+    }
+
+    /// The group's number of shards (0 when not told): what an answer over
+    /// fewer than that many misses.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The numbers of the shards held now, in order.
+    pub fn held(&self) -> Vec<u32> {
+        let held = self.state.read().unwrap_or_else(|e| e.into_inner());
+        held.open.keys().copied().collect()
+    }
+
     /// `shard` is this instance's from now on, in `store`.
     pub fn hold(&self, shard: u32, store: Arc<Store>) {
         let mut held = self.state.write().unwrap_or_else(|e| e.into_inner());
