@@ -117,7 +117,11 @@ fn main() {
             },
             root: dir.path().to_owned(),
             metrics: Arc::new(Metrics::default()),
-            held: Default::default(),
+            membership: touchline_kafka::sharded::Membership {
+                api: None,
+                held: Default::default(),
+                members: Default::default(),
+            },
         };
         let started = Instant::now();
         let stop = shutdown.clone();

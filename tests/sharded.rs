@@ -52,7 +52,11 @@ impl Instance {
             engine: engine.clone(),
             root: root.to_owned(),
             metrics: Arc::new(Metrics::default()),
-            held: Default::default(),
+            membership: touchline_kafka::sharded::Membership {
+                api: None,
+                held: Default::default(),
+                members: Default::default(),
+            },
         };
         let stop = shutdown.clone();
         let running = std::thread::spawn(move || sharded.run(stop).expect("the instance runs"));
@@ -353,6 +357,8 @@ fn spawn_instance(root: &Path, topics: &Topics) -> Touchline {
         .filter(|(k, _)| k != "TOUCHLINE_KAFKA_INSTANCE_ID")
         .collect();
     env.push(("TOUCHLINE_KAFKA_SHARDS".into(), SHARDS.to_string()));
+    // The instances read each other's shards with the tests' admin token.
+    env.push(("TOUCHLINE_HTTP_PEER_TOKEN".into(), TEST_TOKEN.into()));
     let mut instance = Touchline::spawn(root, None, &env);
     instance.wait_for("the probes answer", |t| {
         http_get(&t.http, "/healthz").is_some_and(|(code, _)| code == 200)
@@ -377,6 +383,13 @@ async fn a_killed_instance_loses_and_duplicates_nothing() {
     let mut two = spawn_instance(&root(1), &topics);
     produce_any_keying(&topics, &events[..third]).await;
     assert_topic_settles(&topics, &single(&events[..third], &config), "two instances");
+    assert_reports_settle(
+        &[&survivor, &two],
+        &events[..third],
+        &config,
+        "two instances",
+    )
+    .await;
 
     two.child.kill().unwrap();
     two.child.wait().unwrap();
@@ -387,42 +400,79 @@ async fn a_killed_instance_loses_and_duplicates_nothing() {
         "one instance left after kill -9",
     );
     // It holds every shard now, and its API answers as one store would.
-    let (_one_dir, one) = single_store(&events[..2 * third], &config);
-    let mut want = Vec::new();
-    for uri in REPORTS {
-        want.push(api_answer(&one, uri).await);
-    }
-    let mut got = Vec::new();
-    let answers_alike = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eventually("the survivor's reports are one store's", || {
-            got = REPORTS
-                .iter()
-                .map(|uri| {
-                    http_get(&survivor.http, uri)
-                        .filter(|(code, _)| *code == 200)
-                        .map(|(_, body)| without_positions(serde_json::from_str(&body).unwrap()))
-                        .unwrap_or_default()
-                })
-                .collect();
-            got == want
-        })
-    }));
-    if answers_alike.is_err() {
-        let (uri, (w, g)) = REPORTS
-            .iter()
-            .zip(want.iter().zip(&got))
-            .find(|(_, (w, g))| w != g)
-            .unwrap();
-        panic!("{uri}: want {w}\n got {g}");
-    }
+    assert_reports_settle(&[&survivor], &events[..2 * third], &config, "the survivor").await;
 
-    let _two = spawn_instance(&root(1), &topics);
+    let two = spawn_instance(&root(1), &topics);
     produce_any_keying(&topics, &events[2 * third..]).await;
     assert_topic_settles(
         &topics,
         &single(&events, &config),
         "the killed instance back on its stores",
     );
+    // Each holds some of the shards, and reads the rest from the other:
+    // either answers for the whole group.
+    let held = |instance: &Touchline| {
+        http_get_header(&instance.http, "/v1/campaigns", touchline_api::SHARDS_HELD)
+            .unwrap_or_default()
+    };
+    eventually("the two instances share the shards", || {
+        [&survivor, &two].iter().all(|instance| {
+            let held = held(instance);
+            !held.is_empty() && held.split(',').count() < SHARDS as usize
+        })
+    });
+    assert_reports_settle(&[&survivor, &two], &events, &config, "both instances").await;
+    let all: Vec<String> = (0..SHARDS).map(|s| s.to_string()).collect();
+    for instance in [&survivor, &two] {
+        let read = http_get_header(&instance.http, "/v1/campaigns", touchline_api::SHARDS_READ);
+        assert_eq!(read, Some(all.join(",")), "{}", instance.http);
+    }
+}
+
+/// Until each instance's API answers [`REPORTS`] as one store's API over
+/// `events` does, for a while.
+async fn assert_reports_settle(
+    instances: &[&Touchline],
+    events: &[Envelope],
+    config: &EngineConfig,
+    what: &str,
+) {
+    let (_one_dir, one) = single_store(events, config);
+    let mut want = Vec::new();
+    for uri in REPORTS {
+        want.push(api_answer(&one, uri).await);
+    }
+    for instance in instances {
+        let mut got = Vec::new();
+        let answers_alike = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            eventually(&format!("{what}: reports as one store's"), || {
+                got = REPORTS
+                    .iter()
+                    .map(|uri| {
+                        http_get(&instance.http, uri)
+                            .filter(|(code, _)| *code == 200)
+                            .map(|(_, body)| {
+                                without_positions(serde_json::from_str(&body).unwrap())
+                            })
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                got == want
+            })
+        }));
+        if answers_alike.is_err() {
+            let (uri, (w, g)) = REPORTS
+                .iter()
+                .zip(want.iter().zip(&got))
+                .find(|(_, (w, g))| w != g)
+                .unwrap();
+            panic!(
+                "{what}, {}: {uri}: want {w}\n got {g}\n{}",
+                instance.http,
+                instance.log()
+            );
+        }
+    }
 }
 
 /// Reports the dashboard's pages ask for.

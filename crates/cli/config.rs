@@ -110,6 +110,14 @@ pub struct HttpConfig {
     /// Serve the API over HTTPS with this certificate and key (PEM), for
     /// deployments without a TLS proxy in front. `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Sharded mode: where the other instances of the group reach this one's
+    /// API (`http://host:port`), announced on the members topic. `None`:
+    /// `http://<listen>` when `listen` names a host, else not announced.
+    pub advertised_url: Option<String>,
+    /// Sharded mode: the bearer token this instance sends when it reads the
+    /// shards another instance holds (an admin token of theirs). `None`:
+    /// none, for groups whose API is open.
+    pub peer_token: Option<String>,
 }
 
 /// A server certificate chain and its private key, PEM files.
@@ -135,6 +143,25 @@ impl HttpConfig {
             expensive: touchline_api::ExpensiveGate::new(size),
             max_body_bytes: self.max_body_bytes,
         })
+    }
+
+    /// Where the other instances of a sharded group reach this one:
+    /// `advertised_url`, else `http://<listen>` unless `listen` is a wildcard
+    /// address (0.0.0.0, ::), which names no host to reach. Only plain HTTP
+    /// is read between instances.
+    pub fn advertised(&self) -> anyhow::Result<Option<String>> {
+        if let Some(url) = &self.advertised_url {
+            if !url.starts_with("http://") {
+                bail!(
+                    "http.advertised_url {url:?}: instances read each other over plain HTTP, so it must start with http://"
+                );
+            }
+            return Ok(Some(url.trim_end_matches('/').to_owned()));
+        }
+        if self.listen.ip().is_unspecified() || self.tls.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(format!("http://{}", self.listen)))
     }
 }
 
@@ -189,6 +216,8 @@ impl Default for HttpConfig {
             metrics_listen: None,
             ready_max_lag: None,
             tls: None,
+            advertised_url: None,
+            peer_token: None,
         }
     }
 }
@@ -270,6 +299,12 @@ impl Config {
             self.http.max_expensive_requests = Some(v.parse().with_context(|| {
                 format!("TOUCHLINE_HTTP_MAX_EXPENSIVE_REQUESTS={v:?} is not a whole number")
             })?);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_ADVERTISED_URL") {
+            self.http.advertised_url = Some(v);
+        }
+        if let Some(v) = var("TOUCHLINE_HTTP_PEER_TOKEN") {
+            self.http.peer_token = Some(v);
         }
         if let Some(v) = var("TOUCHLINE_HTTP_METRICS_LISTEN") {
             self.http.metrics_listen = Some(v.parse().with_context(|| {

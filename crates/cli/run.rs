@@ -170,12 +170,33 @@ fn run_sharded(config: Config) -> anyhow::Result<()> {
         brokers = %config.kafka.brokers,
         "starting one instance of a sharded group"
     );
+    // The instance id is settled here, before the loops, so that the peer
+    // client and the members topic know this instance by the same one.
+    let instance_id = touchline_kafka::sharded::instance_id(&config.kafka, &config.store.path)?;
+    let kafka = touchline_kafka::KafkaConfig {
+        instance_id: Some(instance_id.clone()),
+        ..config.kafka.clone()
+    };
+    let members = Arc::new(touchline_engine::Members::default());
+    let advertised = config.http.advertised()?;
+    if advertised.is_none() {
+        tracing::warn!(listen = %config.http.listen, "no http.advertised_url: the other instances cannot read the shards held here, and answer without them");
+    }
+    held.set_peers(Arc::new(touchline_api::PeerClient::new(
+        members.clone(),
+        instance_id,
+        config.http.peer_token.clone(),
+    )));
     let sharded = touchline_kafka::sharded::Sharded {
-        config: config.kafka.clone(),
+        config: kafka,
         engine: config.engine(),
         root: config.store.path.clone(),
         metrics: metrics.clone(),
-        held: held.clone(),
+        membership: touchline_kafka::sharded::Membership {
+            api: advertised,
+            held: held.clone(),
+            members,
+        },
     };
     let stop = shutdown.clone();
     let running = std::thread::Builder::new()

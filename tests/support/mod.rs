@@ -302,6 +302,27 @@ pub fn http_request(
     token: Option<&str>,
     body: &str,
 ) -> Option<(u16, String)> {
+    http_exchange(addr, method, path, token, body).map(|(status, _, body)| (status, body))
+}
+
+/// The value of header `name` (lower case) of a GET's answer.
+pub fn http_get_header(addr: &str, path: &str, name: &str) -> Option<String> {
+    let (_, head, _) = http_exchange(addr, "GET", path, Some(TEST_TOKEN), "")?;
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
+}
+
+/// A bare HTTP/1.1 exchange: the status, the head and the body.
+fn http_exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Option<(u16, String, String)> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -316,12 +337,12 @@ pub fn http_request(
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response
+    let (head, body) = response
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
         .unwrap_or_default();
     // axum answers small bodies with Content-Length, so no chunked decoding is needed.
-    Some((status, body))
+    Some((status, head, body))
 }
 
 pub fn free_port() -> u16 {

@@ -43,6 +43,15 @@ pub(crate) fn sharded_instance(what: &str) -> ApiError {
     }
 }
 
+/// What only an instance of a sharded group answers: 409.
+pub(crate) fn sharded_only() -> ApiError {
+    ApiError {
+        status: StatusCode::CONFLICT,
+        message: "this instance is not part of a sharded group (kafka.shards = 0): it holds no shards to read".into(),
+        param: None,
+    }
+}
+
 /// A bad parameter is the caller's 400, its message naming the parameter.
 impl From<ParamError> for ApiError {
     fn from(e: ParamError) -> Self {
@@ -55,6 +64,18 @@ impl From<ParamError> for ApiError {
 
 impl From<touchline_engine::EngineError> for ApiError {
     fn from(e: touchline_engine::EngineError) -> Self {
+        // Another instance's shard: it is moving, or its holder is down.
+        if let touchline_engine::EngineError::Store(
+            remote @ touchline_store::StoreError::Remote { .. },
+        ) = &e
+        {
+            tracing::warn!(error = %remote, "a shard held elsewhere could not be read");
+            return ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                message: format!("{remote}; ask again shortly"),
+                param: None,
+            };
+        }
         tracing::error!(error = %e, "query failed");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -73,6 +94,12 @@ impl IntoResponse for ApiError {
             .into_response();
         if let Some(param) = self.param {
             response.extensions_mut().insert(param);
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                axum::http::HeaderValue::from(crate::limits::RETRY_AFTER_SECS),
+            );
         }
         response
     }

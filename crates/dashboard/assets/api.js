@@ -55,15 +55,16 @@ async function request(path, params) {
  * are not all of the group's, the page says its figures cover only those.
  */
 function noteShards(response) {
-  const held = response.headers.get("Touchline-Shards-Held");
+  const held = response.headers.get("Touchline-Shards-Read");
   const total = Number(response.headers.get("Touchline-Shards-Total"));
   const note = typeof document === "undefined" ? null : document.getElementById("shards");
   if (!note || held === null || !Number.isFinite(total)) return;
   const count = held === "" ? 0 : held.split(",").length;
   note.hidden = count >= total;
   note.textContent =
-    `This instance holds ${count} of the group's ${total} shards: ` +
-    "the figures cover the people, accounts and deals on those only.";
+    `These figures were read from ${count} of the group's ${total} shards ` +
+    "(the others' instances did not say where they answer): " +
+    "they cover the people, accounts and deals on those only.";
 }
 
 /** The JSON answer of GET `path`. */

@@ -44,6 +44,7 @@ pub mod as_of;
 pub mod data_driven;
 pub mod history;
 mod journey;
+mod members;
 mod message;
 mod metrics;
 mod partitions;
@@ -58,6 +59,7 @@ pub use apply::{
     Batch, BatchOutcome, ConflictingDuplicate, Durable, Engine, EngineConfig, Handover,
     InMemoryEngine, MessageSource, MetaWrite, MovedConversion, REBUILD_IN_MEMORY_EVENTS,
 };
+pub use members::{Member, Members};
 pub use message::{
     ActivityAlert, AttributionMessage, AttributionRenderer, OpenOpportunity, PublishedAttribution,
     PublishedConversion, PublishedCredit, PublishedMilestones, attribution_key, render_attribution,
@@ -79,7 +81,7 @@ pub use queries::{
     TimeRange, UnattributedRow, UpsellSignal, indicator_colour,
 };
 pub use sink::{EngineSink, EventSink};
-pub use stores::{HeldShards, ShardedView, Stores};
+pub use stores::{HeldShards, Peers, ShardAnswer, ShardRead, ShardedView, Stores};
 
 /// Errors of the engine. Every one comes from I/O (the store or the writer
 /// thread); the engine's own logic cannot fail.

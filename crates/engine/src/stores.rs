@@ -13,6 +13,11 @@
 //! Each shard is read as it stands at the moment of the read; a report over
 //! several shards sees each one's last commit, not one instant of all of them.
 //!
+//! The shards other instances of the group hold are read through [`Peers`]
+//! (the API's peer client): one [`ShardRead`] at a time, answered from the
+//! holder's store as stored bytes ([`ShardAnswer`]) and decoded here, so a
+//! report over every shard of the group runs on any instance.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use touchline_engine::{HeldShards, Stores};
@@ -33,11 +38,14 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::{Arc, RwLock, Weak};
 
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use touchline_core::StreamKind;
 use touchline_projection::{
     AccountView, CampaignView, ConversionView, OpportunityView, PersonView,
 };
-use touchline_store::{PartitionOffset, Result, Store, StoredEvent, Table};
+use touchline_store::{
+    PartitionOffset, Result, Store, StoreError, StoredEvent, Table, decode_touch, decode_view,
+};
 
 /// A view as the shards hold it: the table it lives in, and how another
 /// shard's copy of the same key folds into it.
@@ -116,6 +124,8 @@ pub struct HeldShards {
     /// The group's number of shards; 0 when not told.
     count: u32,
     state: RwLock<Held>,
+    /// Reads the shards other instances hold, once they are known.
+    peers: RwLock<Option<Arc<dyn Peers>>>,
 }
 
 #[derive(Debug, Default)]
@@ -130,7 +140,35 @@ impl HeldShards {
         HeldShards {
             count,
             state: RwLock::default(),
+            peers: RwLock::default(),
         }
+    }
+
+    /// From now on, reads cover the shards `peers` reach too.
+    pub fn set_peers(&self, peers: Arc<dyn Peers>) {
+        *self.peers.write().unwrap_or_else(|e| e.into_inner()) = Some(peers);
+    }
+
+    fn peers(&self) -> Option<Arc<dyn Peers>> {
+        self.peers.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The store of `shard` when it is held here.
+    pub fn store(&self, shard: u32) -> Option<Arc<Store>> {
+        let held = self.state.read().unwrap_or_else(|e| e.into_inner());
+        held.open.get(&shard).cloned()
+    }
+
+    /// The shards an answer reads: those held here, and those other
+    /// instances hold as far as is known, in order.
+    pub fn answering(&self) -> Vec<u32> {
+        let mut shards = self.held();
+        if let Some(peers) = self.peers() {
+            shards.extend(peers.shards_elsewhere(&shards));
+            shards.sort_unstable();
+            shards.dedup();
+        }
+        shards
     }
 
     /// The group's number of shards (0 when not told): what an answer over
@@ -178,12 +216,296 @@ impl HeldShards {
     }
 }
 
+/// Reads the shards other instances of the group hold.
+pub trait Peers: Send + Sync + std::fmt::Debug {
+    /// The shards some other live instance holds, of those not in `held`.
+    fn shards_elsewhere(&self, held: &[u32]) -> Vec<u32>;
+
+    /// One read of `shard`, answered by the instance that holds it; a
+    /// failure is [`StoreError::Remote`].
+    fn read(&self, shard: u32, read: &ShardRead) -> Result<ShardAnswer>;
+}
+
+/// One read of a shard's store, as it goes to the instance holding it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "read", rename_all = "snake_case")]
+pub enum ShardRead {
+    /// Views by key.
+    Get { table: Table, keys: Vec<String> },
+    /// Views under a prefix in key order, after a key, at most `limit`.
+    Scan {
+        table: Table,
+        prefix: String,
+        after: Option<String>,
+        limit: usize,
+    },
+    /// A person's touch rows.
+    Touches { person_id: String },
+    /// The events of one stream.
+    Stream {
+        kind: StreamKind,
+        id: String,
+        from_seq: u64,
+        limit: usize,
+    },
+    /// Engine metadata.
+    Meta { key: String },
+    /// The input offsets the store covers.
+    Offsets,
+    /// Where the store stands.
+    Position,
+}
+
+/// A shard's answer to a [`ShardRead`]: stored bytes, decoded by the reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ShardAnswer {
+    Views(Vec<Option<Vec<u8>>>),
+    Rows(Vec<(String, Vec<u8>)>),
+    Touches(Vec<Vec<u8>>),
+    /// Log positions and protobuf envelopes.
+    Events(Vec<(u64, Vec<u8>)>),
+    Meta(Option<Vec<u8>>),
+    Offsets(Vec<PartitionOffset>),
+    Position {
+        next_seq: u64,
+        write_sequence: u64,
+    },
+}
+
+/// Rows a scan answer carries at most, so no answer is unbounded.
+pub const MAX_SCAN_ROWS: usize = 4096;
+/// Keys one get carries at most.
+pub const MAX_GET_KEYS: usize = 4096;
+
+impl ShardRead {
+    /// Answers this read from `store`, the shard held here. A scan or get
+    /// asking for more than [`MAX_SCAN_ROWS`] or [`MAX_GET_KEYS`] is cut to
+    /// that (the reader pages on).
+    pub fn answer(&self, store: &Store) -> Result<ShardAnswer> {
+        Ok(match self {
+            ShardRead::Get { table, keys } => {
+                let keys: Vec<&str> = keys.iter().take(MAX_GET_KEYS).map(String::as_str).collect();
+                ShardAnswer::Views(store.get_many_raw(*table, &keys)?)
+            }
+            ShardRead::Scan {
+                table,
+                prefix,
+                after,
+                limit,
+            } => ShardAnswer::Rows(store.scan_raw(
+                *table,
+                prefix,
+                after.as_deref(),
+                (*limit).min(MAX_SCAN_ROWS),
+            )?),
+            ShardRead::Touches { person_id } => ShardAnswer::Touches(store.touches_raw(person_id)?),
+            ShardRead::Stream {
+                kind,
+                id,
+                from_seq,
+                limit,
+            } => ShardAnswer::Events(
+                store
+                    .stream(*kind, id, *from_seq, (*limit).min(MAX_SCAN_ROWS))?
+                    .into_iter()
+                    .map(|e| (e.seq, touchline_proto::encode_protobuf(&e.envelope)))
+                    .collect(),
+            ),
+            ShardRead::Meta { key } => ShardAnswer::Meta(store.meta_bytes(key)?),
+            ShardRead::Offsets => ShardAnswer::Offsets(store.offsets()?),
+            ShardRead::Position => ShardAnswer::Position {
+                next_seq: store.next_seq()?,
+                write_sequence: store.write_sequence(),
+            },
+        })
+    }
+}
+
+/// One shard as a query reads it: its store here, or another instance's.
+#[derive(Debug, Clone)]
+enum Reader {
+    Local(Arc<Store>),
+    Remote { shard: u32, peers: Arc<dyn Peers> },
+}
+
+fn unexpected(shard: u32, answer: &ShardAnswer) -> StoreError {
+    StoreError::Remote {
+        shard,
+        detail: format!("answered {answer:?} to another read"),
+    }
+}
+
+impl Reader {
+    fn ask(&self, read: ShardRead) -> Result<(u32, ShardAnswer)> {
+        match self {
+            Reader::Remote { shard, peers } => Ok((*shard, peers.read(*shard, &read)?)),
+            Reader::Local(store) => Ok((u32::MAX, read.answer(store)?)),
+        }
+    }
+
+    fn get_many<T: DeserializeOwned>(&self, table: Table, keys: &[&str]) -> Result<Vec<Option<T>>> {
+        if let Reader::Local(store) = self {
+            return store.get_many(table, keys);
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_GET_KEYS) {
+            let read = ShardRead::Get {
+                table,
+                keys: chunk.iter().map(|k| (*k).to_owned()).collect(),
+            };
+            match self.ask(read)? {
+                (_, ShardAnswer::Views(views)) if views.len() == chunk.len() => {
+                    for (bytes, key) in views.into_iter().zip(chunk) {
+                        out.push(bytes.map(|b| decode_view(table, key, &b)).transpose()?);
+                    }
+                }
+                (shard, other) => return Err(unexpected(shard, &other)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn scan<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>> {
+        if let Reader::Local(store) = self {
+            return store.scan(table, prefix, after, limit);
+        }
+        let read = ShardRead::Scan {
+            table,
+            prefix: prefix.to_owned(),
+            after: after.map(str::to_owned),
+            limit,
+        };
+        match self.ask(read)? {
+            (_, ShardAnswer::Rows(rows)) => rows
+                .into_iter()
+                .map(|(key, bytes)| {
+                    let view = decode_view(table, &key, &bytes)?;
+                    Ok((key, view))
+                })
+                .collect(),
+            (shard, other) => Err(unexpected(shard, &other)),
+        }
+    }
+
+    fn touches<T: DeserializeOwned>(&self, person_id: &str) -> Result<Vec<T>> {
+        if let Reader::Local(store) = self {
+            return store.touches(person_id);
+        }
+        let read = ShardRead::Touches {
+            person_id: person_id.to_owned(),
+        };
+        match self.ask(read)? {
+            (_, ShardAnswer::Touches(rows)) => rows
+                .iter()
+                .map(|bytes| decode_touch(person_id, bytes))
+                .collect(),
+            (shard, other) => Err(unexpected(shard, &other)),
+        }
+    }
+
+    fn person_with_touches<V: DeserializeOwned, T: DeserializeOwned>(
+        &self,
+        person_id: &str,
+    ) -> Result<Option<(V, Vec<T>)>> {
+        if let Reader::Local(store) = self {
+            return store.person_with_touches(person_id);
+        }
+        // Two reads of the other instance: the rows may be a commit later
+        // than the view.
+        let Some(person) = self
+            .get_many::<V>(Table::Persons, &[person_id])?
+            .pop()
+            .flatten()
+        else {
+            return Ok(None);
+        };
+        Ok(Some((person, self.touches(person_id)?)))
+    }
+
+    fn stream(
+        &self,
+        kind: StreamKind,
+        id: &str,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        if let Reader::Local(store) = self {
+            return store.stream(kind, id, from_seq, limit);
+        }
+        let mut out = Vec::new();
+        let mut from = from_seq;
+        while out.len() < limit {
+            let read = ShardRead::Stream {
+                kind,
+                id: id.to_owned(),
+                from_seq: from,
+                limit: limit - out.len(),
+            };
+            let events = match self.ask(read)? {
+                (_, ShardAnswer::Events(events)) => events,
+                (shard, other) => return Err(unexpected(shard, &other)),
+            };
+            let Some(&(last, _)) = events.last() else {
+                break;
+            };
+            for (seq, bytes) in events {
+                let envelope =
+                    touchline_proto::decode_stored(&bytes).map_err(|e| StoreError::Corrupt {
+                        what: "event",
+                        key: seq.to_string(),
+                        detail: e.to_string(),
+                    })?;
+                out.push(StoredEvent { seq, envelope });
+            }
+            from = last + 1;
+        }
+        Ok(out)
+    }
+
+    fn meta_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        match self.ask(ShardRead::Meta {
+            key: key.to_owned(),
+        })? {
+            (_, ShardAnswer::Meta(bytes)) => Ok(bytes),
+            (shard, other) => Err(unexpected(shard, &other)),
+        }
+    }
+
+    fn offsets(&self) -> Result<Vec<PartitionOffset>> {
+        match self.ask(ShardRead::Offsets)? {
+            (_, ShardAnswer::Offsets(offsets)) => Ok(offsets),
+            (shard, other) => Err(unexpected(shard, &other)),
+        }
+    }
+
+    /// The next log position and the last write's sequence.
+    fn position(&self) -> Result<(u64, u64)> {
+        match self.ask(ShardRead::Position)? {
+            (
+                _,
+                ShardAnswer::Position {
+                    next_seq,
+                    write_sequence,
+                },
+            ) => Ok((next_seq, write_sequence)),
+            (shard, other) => Err(unexpected(shard, &other)),
+        }
+    }
+}
+
 /// What a query reads.
 #[derive(Debug, Clone)]
 pub enum Stores {
     /// A single-store engine's store.
     One(Arc<Store>),
-    /// The shards this instance of a sharded group holds.
+    /// The shards of a sharded group: those this instance holds, and those
+    /// its peers hold.
     Shards(Arc<HeldShards>),
 }
 
@@ -199,27 +521,42 @@ impl Stores {
         }
     }
 
-    fn all(&self) -> Vec<Arc<Store>> {
-        match self {
-            Stores::One(store) => vec![store.clone()],
-            Stores::Shards(held) => held.shards().into_iter().map(|(_, s)| s).collect(),
+    /// Every shard's reader with its number, in shard order.
+    fn readers(&self) -> Vec<(u32, Reader)> {
+        let held = match self {
+            Stores::One(store) => return vec![(0, Reader::Local(store.clone()))],
+            Stores::Shards(held) => held,
+        };
+        let mut readers: Vec<(u32, Reader)> = held
+            .shards()
+            .into_iter()
+            .map(|(shard, store)| (shard, Reader::Local(store)))
+            .collect();
+        if let Some(peers) = held.peers() {
+            let here: Vec<u32> = readers.iter().map(|(shard, _)| *shard).collect();
+            for shard in peers.shards_elsewhere(&here) {
+                readers.push((
+                    shard,
+                    Reader::Remote {
+                        shard,
+                        peers: peers.clone(),
+                    },
+                ));
+            }
+            readers.sort_by_key(|(shard, _)| *shard);
         }
+        readers
+    }
+
+    fn all(&self) -> Vec<Reader> {
+        self.readers().into_iter().map(|(_, r)| r).collect()
     }
 
     pub fn get<T: ShardedView>(&self, key: &str) -> Result<Option<T>> {
         if let Stores::One(store) = self {
             return store.get(T::TABLE, key);
         }
-        let mut found: Option<T> = None;
-        for store in self.all() {
-            if let Some(view) = store.get::<T>(T::TABLE, key)? {
-                match &mut found {
-                    Some(first) => first.combine(view),
-                    None => found = Some(view),
-                }
-            }
-        }
-        Ok(found)
+        Ok(self.get_many::<T>(&[key])?.pop().flatten())
     }
 
     /// Many views at once, in the order of `keys`.
@@ -228,8 +565,8 @@ impl Stores {
             return store.get_many(T::TABLE, keys);
         }
         let mut out: Vec<Option<T>> = keys.iter().map(|_| None).collect();
-        for store in self.all() {
-            for (slot, view) in out.iter_mut().zip(store.get_many::<T>(T::TABLE, keys)?) {
+        for reader in self.all() {
+            for (slot, view) in out.iter_mut().zip(reader.get_many::<T>(T::TABLE, keys)?) {
                 match (slot.as_mut(), view) {
                     (Some(first), Some(view)) => first.combine(view),
                     (None, view) => *slot = view,
@@ -271,8 +608,8 @@ impl Stores {
     /// The touches a person keeps, in attribution order: its rows, on the
     /// shard the person lives on.
     pub fn touches<T: DeserializeOwned>(&self, person_id: &str) -> Result<Vec<T>> {
-        for store in self.all() {
-            let touches = store.touches(person_id)?;
+        for reader in self.all() {
+            let touches = reader.touches(person_id)?;
             if !touches.is_empty() {
                 return Ok(touches);
             }
@@ -281,13 +618,13 @@ impl Stores {
     }
 
     /// A person and its touch rows, read together from one snapshot of the
-    /// shard it lives on.
+    /// shard it lives on (two reads when that shard is another instance's).
     pub fn person_with_touches<V: DeserializeOwned, T: DeserializeOwned>(
         &self,
         person_id: &str,
     ) -> Result<Option<(V, Vec<T>)>> {
-        for store in self.all() {
-            if let Some(found) = store.person_with_touches(person_id)? {
+        for reader in self.all() {
+            if let Some(found) = reader.person_with_touches(person_id)? {
                 return Ok(Some(found));
             }
         }
@@ -299,13 +636,13 @@ impl Stores {
         &self,
         mut visit: impl FnMut(&str, PersonView, Vec<T>),
     ) -> Result<()> {
-        let stores = match self {
+        let readers = match self {
             Stores::One(store) => return store.for_each_person_with_touches(visit),
             Stores::Shards(_) => self.all(),
         };
         let mut failed = None;
         merged(
-            &stores,
+            &readers,
             "",
             None,
             usize::MAX,
@@ -313,7 +650,7 @@ impl Stores {
                 if failed.is_some() {
                     return;
                 }
-                match stores[shard].touches(key) {
+                match readers[shard].touches(key) {
                     Ok(touches) => visit(key, person, touches),
                     Err(e) => failed = Some(e),
                 }
@@ -332,11 +669,11 @@ impl Stores {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        for store in self.all() {
-            if store.stream(kind, id, 0, 1)?.is_empty() {
+        for reader in self.all() {
+            if reader.stream(kind, id, 0, 1)?.is_empty() {
                 continue;
             }
-            return store.stream(kind, id, from_seq, limit);
+            return reader.stream(kind, id, from_seq, limit);
         }
         Ok(Vec::new())
     }
@@ -344,8 +681,11 @@ impl Stores {
     /// Engine metadata: what every shard's engine wrote alike (the
     /// attribution configuration), from the first that has it.
     pub fn meta_bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        for store in self.all() {
-            if let Some(bytes) = store.meta_bytes(key)? {
+        if let Stores::One(store) = self {
+            return store.meta_bytes(key);
+        }
+        for reader in self.all() {
+            if let Some(bytes) = reader.meta_bytes(key)? {
                 return Ok(Some(bytes));
             }
         }
@@ -354,9 +694,12 @@ impl Stores {
 
     /// The input offsets every store covers.
     pub fn offsets(&self) -> Result<Vec<PartitionOffset>> {
+        if let Stores::One(store) = self {
+            return store.offsets();
+        }
         let mut out = Vec::new();
-        for store in self.all() {
-            out.extend(store.offsets()?);
+        for reader in self.all() {
+            out.extend(reader.offsets()?);
         }
         Ok(out)
     }
@@ -364,24 +707,26 @@ impl Stores {
     /// The events the stores' logs hold, counted as log positions: the one
     /// store's next sequence, or the sum of the shards'.
     pub fn next_seq(&self) -> Result<u64> {
+        if let Stores::One(store) = self {
+            return store.next_seq();
+        }
         let mut sum = 0u64;
-        for store in self.all() {
-            sum = sum.saturating_add(store.next_seq()?);
+        for reader in self.all() {
+            sum = sum.saturating_add(reader.position()?.0);
         }
         Ok(sum)
     }
 
     /// Where each shard's store stood, by shard: changes with any commit,
     /// one that moves a group away included. Empty for a single store.
-    pub fn shard_positions(&self) -> Vec<(u32, u64)> {
-        match self {
-            Stores::One(_) => Vec::new(),
-            Stores::Shards(held) => held
-                .shards()
-                .into_iter()
-                .map(|(shard, store)| (shard, store.write_sequence()))
-                .collect(),
+    pub fn shard_positions(&self) -> Result<Vec<(u32, u64)>> {
+        if let Stores::One(_) = self {
+            return Ok(Vec::new());
         }
+        self.readers()
+            .into_iter()
+            .map(|(shard, reader)| Ok((shard, reader.position()?.1)))
+            .collect()
     }
 }
 
@@ -392,18 +737,18 @@ struct Cursor<T> {
     done: bool,
 }
 
-/// Visits the views under `prefix` of every store in key order, after
-/// `after`, at most `limit` keys; copies of one key on several stores are
-/// combined into one, visited with the index of the store of the first.
+/// Visits the views under `prefix` of every reader in key order, after
+/// `after`, at most `limit` keys; copies of one key on several shards are
+/// combined into one, visited with the index of the reader of the first.
 fn merged<T: ShardedView>(
-    stores: &[Arc<Store>],
+    readers: &[Reader],
     prefix: &str,
     after: Option<&str>,
     limit: usize,
     mut visit: impl FnMut(&str, T, usize),
 ) -> Result<()> {
     let page = PAGE.min(limit.max(1));
-    let mut cursors: Vec<Cursor<T>> = stores
+    let mut cursors: Vec<Cursor<T>> = readers
         .iter()
         .map(|_| Cursor {
             page: VecDeque::new(),
@@ -411,18 +756,22 @@ fn merged<T: ShardedView>(
             done: false,
         })
         .collect();
-    let refill = |cursor: &mut Cursor<T>, store: &Store| -> Result<()> {
+    // A page shorter than asked is not the end: another instance may cut
+    // its answers shorter. Only an empty page is.
+    let refill = |cursor: &mut Cursor<T>, reader: &Reader| -> Result<()> {
         if cursor.page.is_empty() && !cursor.done {
-            let next = store.scan::<T>(T::TABLE, prefix, cursor.after.as_deref(), page)?;
-            cursor.done = next.len() < page;
-            cursor.after = next.last().map(|(key, _)| key.clone());
+            let next = reader.scan::<T>(T::TABLE, prefix, cursor.after.as_deref(), page)?;
+            cursor.done = next.is_empty();
+            if let Some((key, _)) = next.last() {
+                cursor.after = Some(key.clone());
+            }
             cursor.page.extend(next);
         }
         Ok(())
     };
     let mut heads = BinaryHeap::new();
     for (i, cursor) in cursors.iter_mut().enumerate() {
-        refill(cursor, &stores[i])?;
+        refill(cursor, &readers[i])?;
         if let Some((key, _)) = cursor.page.front() {
             heads.push(Reverse((key.clone(), i)));
         }
@@ -440,7 +789,7 @@ fn merged<T: ShardedView>(
                 .page
                 .pop_front()
                 .expect("a head names a cursor's first view");
-            refill(&mut cursors[i], &stores[i])?;
+            refill(&mut cursors[i], &readers[i])?;
             if let Some((next, _)) = cursors[i].page.front() {
                 heads.push(Reverse((next.clone(), i)));
             }

@@ -48,6 +48,7 @@ mod commit;
 mod families;
 mod keys;
 mod outbox;
+mod raw;
 mod secondary;
 mod touch_rows;
 
@@ -65,6 +66,7 @@ pub use backup::{BACKUP_FORMAT, BackupManifest, MANIFEST_FILE, read_manifest, re
 pub use commit::Commit;
 use commit::Op;
 pub use outbox::{OutboxDeadLetter, OutboxRecord, ParkedRecord, PublishedPage};
+pub use touch_rows::decode_touch;
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
 pub const SCHEMA_VERSION: u64 = 10;
@@ -100,7 +102,8 @@ fn extension_key(key: &str) -> Vec<u8> {
 }
 
 /// The read-model tables, one column family each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Table {
     Accounts,
     Persons,
@@ -141,6 +144,9 @@ pub enum StoreError {
         operation: &'static str,
         source: rocksdb::Error,
     },
+    /// A shard another instance of the group holds could not be read there.
+    #[error("shard {shard} is held by another instance, which did not answer: {detail}")]
+    Remote { shard: u32, detail: String },
     #[error("corrupt {what} at key {key:?}: {detail}")]
     Corrupt {
         what: &'static str,
@@ -635,24 +641,13 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, T)>> {
-        let start = after.unwrap_or(prefix);
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(
-            self.cf(table.cf_name()),
-            IteratorMode::From(start.as_bytes(), Direction::Forward),
-        ) {
-            let (key, value) = item.map_err(rocks("scan views"))?;
-            if !key.starts_with(prefix.as_bytes()) || out.len() >= limit {
-                break;
-            }
-            if after.is_some_and(|a| *key == *a.as_bytes()) {
-                continue;
-            }
-            let key = String::from_utf8_lossy(&key).into_owned();
-            let view = decode_view(table, &key, &value)?;
-            out.push((key, view));
-        }
-        Ok(out)
+        self.scan_raw(table, prefix, after, limit)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let view = decode_view(table, &key, &bytes)?;
+                Ok((key, view))
+            })
+            .collect()
     }
 
     /// Calls `visit` for every view of a table, in key order.
@@ -699,7 +694,8 @@ fn decode_event(seq: u64, bytes: &[u8]) -> Result<StoredEvent> {
     Ok(StoredEvent { seq, envelope })
 }
 
-fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Result<T> {
+/// A view as [`Store::get_many_raw`] or [`Store::scan_raw`] gave its bytes.
+pub fn decode_view<T: DeserializeOwned>(table: Table, key: &str, bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
         what: table.cf_name(),
         key: key.to_owned(),

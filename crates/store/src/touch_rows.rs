@@ -143,7 +143,8 @@ impl ReadView<'_> {
     }
 }
 
-fn decode_touch<T: DeserializeOwned>(person_id: &str, bytes: &[u8]) -> Result<T> {
+/// A touch row as [`Store::touches_raw`] gave its bytes.
+pub fn decode_touch<T: DeserializeOwned>(person_id: &str, bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
         what: CF_PERSON_TOUCHES,
         key: person_id.to_owned(),

@@ -47,7 +47,7 @@ impl Stamp {
     pub(crate) fn read(stores: &Stores) -> Result<Stamp, EngineError> {
         Ok(Stamp {
             next_seq: stores.next_seq()?,
-            shards: stores.shard_positions(),
+            shards: stores.shard_positions()?,
             config: stores.meta_bytes(crate::apply::META_CONFIG)?,
         })
     }

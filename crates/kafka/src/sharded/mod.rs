@@ -10,11 +10,17 @@
 //!   decides where linked groups live;
 //! - the **shards** ([`runner`]) read the shards topic, one store per shard.
 //!
+//! A fourth ([`members`]) announces on `<group_id>.members` which shards the
+//! instance holds and where its API answers, and reads the others'
+//! announcements, so that a query on any instance reads every shard.
+//!
 //! The internal topics are `<group_id>.links` (one partition) and
 //! `<group_id>.shards` (`kafka.shards` partitions), created on start with
-//! unlimited retention: they are what a shard restores from.
+//! unlimited retention: they are what a shard restores from; and
+//! `<group_id>.members` (one partition, compacted).
 
 mod linker;
+mod members;
 mod router;
 mod runner;
 mod send;
@@ -29,6 +35,7 @@ use rdkafka::client::DefaultClientContext;
 use touchline_engine::{EngineConfig, Metrics};
 use tracing::error;
 
+pub use members::Membership;
 pub use runner::shard_store_path;
 
 use crate::{KafkaConfig, KafkaError};
@@ -39,6 +46,7 @@ pub struct Internal {
     pub shards: u32,
     pub links_topic: String,
     pub shards_topic: String,
+    pub members_topic: String,
 }
 
 impl Internal {
@@ -47,6 +55,7 @@ impl Internal {
             shards: config.shards,
             links_topic: format!("{}.links", config.group_id),
             shards_topic: format!("{}.shards", config.group_id),
+            members_topic: format!("{}.members", config.group_id),
         }
     }
 }
@@ -75,8 +84,10 @@ pub fn create_internal_topics(config: &KafkaConfig) -> Result<Internal, KafkaErr
         ),
         |t, (k, v)| t.set(k, v),
     );
+    let members = NewTopic::new(&internal.members_topic, 1, TopicReplication::Fixed(-1))
+        .set("cleanup.policy", "compact");
     let results = runtime.block_on(admin.create_topics(
-        [&links, &shards],
+        [&links, &shards, &members],
         &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
     ))?;
     for result in results {
@@ -113,7 +124,16 @@ pub fn create_internal_topics(config: &KafkaConfig) -> Result<Internal, KafkaErr
     Ok(internal)
 }
 
-/// One instance of a sharded group: its three loops, each on a thread.
+/// The instance id of the instance whose stores are under `root`:
+/// `kafka.instance_id`, else the one generated on its first start and kept
+/// in `<root>/instance_id`.
+pub fn instance_id(config: &KafkaConfig, root: &std::path::Path) -> Result<String, KafkaError> {
+    std::fs::create_dir_all(root)
+        .map_err(|e| KafkaError::Config(format!("cannot create {}: {e}", root.display())))?;
+    Ok(crate::membership::instance_id_in_file(config, &root.join("instance_id"))?.id)
+}
+
+/// One instance of a sharded group: its four loops, each on a thread.
 #[derive(Debug)]
 pub struct Sharded {
     pub config: KafkaConfig,
@@ -121,9 +141,9 @@ pub struct Sharded {
     /// Where the shards' stores go (`shard-<n>` under it).
     pub root: PathBuf,
     pub metrics: Arc<Metrics>,
-    /// The shards this instance holds, for the query API
-    /// ([`touchline_engine::Queries::sharded`]).
-    pub held: Arc<touchline_engine::HeldShards>,
+    /// What this instance announces and learns of the others (the shards
+    /// it holds are `membership.held`, for the query API).
+    pub membership: Membership,
 }
 
 impl Sharded {
@@ -166,11 +186,19 @@ impl Sharded {
                     internal,
                     &this.engine,
                     &this.root,
-                    &this.held,
+                    &this.membership.held,
                     shutdown,
                 ))
             });
-            [router, linker, shards]
+            let members = scope.spawn(move || {
+                stop_all(members::run(
+                    &this.config,
+                    internal,
+                    &this.membership,
+                    shutdown,
+                ))
+            });
+            [router, linker, shards, members]
                 .into_iter()
                 .map(|h| {
                     h.join().unwrap_or_else(|_| {
