@@ -91,12 +91,7 @@ impl ShardedView for CampaignView {
     /// lags); the counters of touches, members and sourced leads are each
     /// shard's people's, and add up.
     fn combine(&mut self, other: Self) {
-        self.touches += other.touches;
-        self.responses += other.responses;
-        self.members += other.members;
-        self.responders += other.responders;
-        self.leads_sourced += other.leads_sourced;
-        self.last_seq = self.last_seq.max(other.last_seq);
+        self.add_counters(&other);
         if other.costs.len() > self.costs.len() {
             self.costs = other.costs;
             self.actual_cost = other.actual_cost;

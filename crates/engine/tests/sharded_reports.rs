@@ -13,25 +13,14 @@ use touchline_datagen::{DatasetConfig, Generator};
 use touchline_engine::data_driven::{DataDrivenModel, Granularity};
 use touchline_engine::what_if::{SettingsChange, WhatIfRequest};
 use touchline_engine::{
-    EngineConfig, GroupBy, HeldShards, InfluenceQuery, InfluenceSort, PipelineConfig, Queries,
-    ScoringConfig, TimeRange,
+    GroupBy, HeldShards, InfluenceQuery, InfluenceSort, PipelineConfig, Queries, ScoringConfig,
+    TimeRange,
 };
 use touchline_fixtures::cross_shard_world;
 use touchline_projection::RoutingRules;
 
 mod common;
-use common::shards::{Shard, route};
-
-fn config(touches: OpportunityTouches) -> EngineConfig {
-    EngineConfig {
-        models: Model::ALL.to_vec(),
-        settings: AttributionSettings {
-            opportunity_touches: touches,
-            ..AttributionSettings::default()
-        },
-        ..EngineConfig::default()
-    }
-}
+use common::shards::{Shard, config, route};
 
 /// A report as JSON, with log positions (`seq`, `last_seq`, `as_of_seq`)
 /// and versions (`version`, `retired`) taken out.

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
-use touchline_attribution::{AttributionSettings, ConversionKind, Model, OpportunityTouches};
+use touchline_attribution::{ConversionKind, OpportunityTouches};
 use touchline_core::StreamKind;
 use touchline_core::colocation::{Entity, kafka_partition, shard_of};
 use touchline_core::*;
@@ -29,7 +29,7 @@ use touchline_projection::{
 use touchline_store::{Store, Table};
 
 mod common;
-use common::shards::{HAND_OVERS, Routed, Shard, route};
+use common::shards::{HAND_OVERS, Routed, Shard, config, route};
 
 /// Each live conversion's credits under every model, versions aside, from
 /// the stores given, keeping only the conversions `keep` accepts.
@@ -218,17 +218,6 @@ fn campaign_counters(stores: &[(usize, &Store)]) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-fn config(touches: OpportunityTouches) -> EngineConfig {
-    EngineConfig {
-        models: Model::ALL.to_vec(),
-        settings: AttributionSettings {
-            opportunity_touches: touches,
-            ..AttributionSettings::default()
-        },
-        ..EngineConfig::default()
-    }
 }
 
 /// The first difference between two runs' credits, named.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use touchline_attribution::{AttributionSettings, Model, OpportunityTouches};
 use touchline_core::colocation::Directory;
 use touchline_core::{Envelope, StreamKind};
 use touchline_engine::{Batch, Engine, EngineConfig};
@@ -50,6 +51,18 @@ impl Shard {
                 ..Batch::default()
             })
             .expect("apply");
+    }
+}
+
+/// Every model, opportunities drawing their touches as `touches` says.
+pub fn config(touches: OpportunityTouches) -> EngineConfig {
+    EngineConfig {
+        models: Model::ALL.to_vec(),
+        settings: AttributionSettings {
+            opportunity_touches: touches,
+            ..AttributionSettings::default()
+        },
+        ..EngineConfig::default()
     }
 }
 

@@ -210,22 +210,15 @@ pub(crate) fn run(
             }
             let slot = match slots.entry(partition) {
                 std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
-                std::collections::btree_map::Entry::Vacant(vacant) => {
-                    let (_, end) = consumer.fetch_watermarks(
-                        &internal.shards_topic,
-                        partition,
-                        Duration::from_secs(30),
-                    )?;
-                    vacant.insert(open(
-                        config,
-                        internal,
-                        engine_config,
-                        root,
-                        held,
-                        partition,
-                        end,
-                    )?)
-                }
+                std::collections::btree_map::Entry::Vacant(vacant) => vacant.insert(open(
+                    &consumer,
+                    config,
+                    internal,
+                    engine_config,
+                    root,
+                    held,
+                    partition,
+                )?),
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
             let expected = slot.task.next_offset().map_err(shard_error)? + queued;
@@ -273,19 +266,14 @@ pub(crate) fn run(
             .unwrap_or_default();
         for partition in assigned {
             if let std::collections::btree_map::Entry::Vacant(vacant) = slots.entry(partition) {
-                let (_, end) = consumer.fetch_watermarks(
-                    &internal.shards_topic,
-                    partition,
-                    Duration::from_secs(30),
-                )?;
                 vacant.insert(open(
+                    &consumer,
                     config,
                     internal,
                     engine_config,
                     root,
                     held,
                     partition,
-                    end,
                 )?);
             }
         }
@@ -355,15 +343,20 @@ fn shard_error(e: touchline_shards::ShardError) -> KafkaError {
     }
 }
 
+/// Opens shard `partition`'s slot: its store and engine, to publish once it
+/// has read as far as its partition reaches now.
+#[allow(clippy::too_many_arguments)]
 fn open(
+    consumer: &BaseConsumer<Rebalancing>,
     config: &KafkaConfig,
     internal: &Internal,
     engine_config: &EngineConfig,
     root: &Path,
     held: &HeldShards,
     partition: i32,
-    end: i64,
 ) -> Result<Slot, KafkaError> {
+    let (_, end) =
+        consumer.fetch_watermarks(&internal.shards_topic, partition, Duration::from_secs(30))?;
     let shard = partition as u32;
     // A query may still read the store this shard had here before.
     let store = match held.reclaim(shard) {
