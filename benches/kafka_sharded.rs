@@ -1,15 +1,19 @@
-//! Partitioned state on one instance: the same backlog caught up with 1, 2
-//! and 4 shards (`kafka.shards`), each run a fresh group with fresh stores,
+//! Partitioned state: the same backlog caught up with 1, 2 and 4 shards
+//! (`kafka.shards`) on one instance, then with the largest shard count on
+//! two instances of one group, each run a fresh group with fresh stores,
 //! printing events/s and the scale factor against one shard. A run is over
 //! when the router, the directory and every shard have committed the end of
-//! their topics twice in a row.
+//! their topics twice in a row. Then an instance with empty stores joins
+//! the last group alone and restores every shard from the shards topic:
+//! printed as seconds per million input events.
 //!
 //!     bash deploy/kafka.sh start
 //!     cargo bench --bench kafka_sharded
 //!
 //! Environment: `TOUCHLINE_BENCH_EVENTS` [300000], `TOUCHLINE_BENCH_SHARDS`
-//! [1,2,4], `TOUCHLINE_TEST_KAFKA_BROKERS` [127.0.0.1:9092],
-//! `TOUCHLINE_BENCH_DIR` for the stores.
+//! [1,2,4], `TOUCHLINE_BENCH_INSTANCES` [2] (0: no multi-instance run),
+//! `TOUCHLINE_TEST_KAFKA_BROKERS` [127.0.0.1:9092], `TOUCHLINE_BENCH_DIR`
+//! for the stores.
 
 #![allow(clippy::unwrap_used)]
 
@@ -30,7 +34,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use touchline_attribution::Model;
 use touchline_datagen::{DatasetConfig, Generator};
-use touchline_engine::{EngineConfig, Metrics};
+use touchline_engine::{EngineConfig, HeldShards, Metrics};
 use touchline_kafka::sharded::Sharded;
 use touchline_kafka::{KafkaConfig, TopicSpec};
 use touchline_proto::WireFormat;
@@ -89,9 +93,17 @@ fn main() {
     producer.flush(Duration::from_secs(60)).unwrap();
     println!("produced {produced} events to {events_topic}");
 
+    let instances: usize = support::env_or("TOUCHLINE_BENCH_INSTANCES", 2);
+    let mut runs: Vec<(u32, usize)> = counts.iter().map(|&c| (c, 1)).collect();
+    if let Some(&largest) = counts.iter().max()
+        && instances > 1
+    {
+        runs.push((largest, instances));
+    }
     let mut first: Option<f64> = None;
-    for shards in counts {
-        let group = format!("{run}.s{shards}");
+    let mut last: Option<KafkaConfig> = None;
+    for (shards, instances) in runs {
+        let group = format!("{run}.s{shards}.i{instances}");
         let attribution = format!("{group}.attribution");
         runtime.block_on(create_topic(&brokers, &attribution, 2, true));
         let config = KafkaConfig {
@@ -107,25 +119,14 @@ fn main() {
             shards,
             ..KafkaConfig::default()
         };
-        let dir = tempfile::tempdir_in(&base).unwrap();
-        let shutdown = Arc::new(AtomicBool::new(false));
-        let sharded = Sharded {
-            config: config.clone(),
-            engine: EngineConfig {
-                models: vec![Model::FirstTouch, Model::LastTouch],
-                ..EngineConfig::default()
-            },
-            root: dir.path().to_owned(),
-            metrics: Arc::new(Metrics::default()),
-            membership: touchline_kafka::sharded::Membership {
-                api: None,
-                held: Default::default(),
-                members: Default::default(),
-            },
-        };
+        let dirs: Vec<tempfile::TempDir> = (0..instances)
+            .map(|_| tempfile::tempdir_in(&base).unwrap())
+            .collect();
         let started = Instant::now();
-        let stop = shutdown.clone();
-        let running = std::thread::spawn(move || sharded.run(stop).unwrap());
+        let running: Vec<Instance> = dirs
+            .iter()
+            .map(|d| Instance::start(&config, d.path()))
+            .collect();
         let groups = [
             (group.clone(), vec![events_topic.clone()]),
             (format!("{group}.links"), vec![format!("{group}.links")]),
@@ -144,16 +145,119 @@ fn main() {
             }
         }
         let elapsed = started.elapsed().as_secs_f64() - 0.5;
-        shutdown.store(true, Ordering::Relaxed);
-        running.join().unwrap();
+        for instance in running {
+            instance.stop();
+        }
         let rate = produced as f64 / elapsed;
         let factor = first.map_or(1.0, |one| rate / one);
         first.get_or_insert(rate);
         println!(
-            "{shards} shard(s), one instance: {produced} events in {elapsed:.1} s = {rate:.0} events/s, \
-             {factor:.2}x one shard"
+            "{shards} shard(s), {instances} instance(s): {produced} events in {elapsed:.1} s = {rate:.0} events/s, \
+             {factor:.2}x one shard on one instance"
         );
+        last = Some(config);
     }
+    if let Some(config) = last {
+        restore(&config, &base, produced);
+    }
+}
+
+/// One instance of a group, running in this process.
+struct Instance {
+    shutdown: Arc<AtomicBool>,
+    running: std::thread::JoinHandle<()>,
+    held: Arc<HeldShards>,
+}
+
+impl Instance {
+    fn start(config: &KafkaConfig, root: &std::path::Path) -> Instance {
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(HeldShards::new(config.shards));
+        let sharded = Sharded {
+            config: config.clone(),
+            engine: EngineConfig {
+                models: vec![Model::FirstTouch, Model::LastTouch],
+                ..EngineConfig::default()
+            },
+            root: root.to_owned(),
+            metrics: Arc::new(Metrics::default()),
+            membership: touchline_kafka::sharded::Membership {
+                api: None,
+                held: held.clone(),
+                members: Default::default(),
+            },
+        };
+        let stop = shutdown.clone();
+        let running = std::thread::spawn(move || sharded.run(stop).unwrap());
+        Instance {
+            shutdown,
+            running,
+            held,
+        }
+    }
+
+    fn stop(self) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        self.running.join().unwrap();
+    }
+}
+
+/// An instance with empty stores joins `config`'s group alone: the time
+/// until every shard's store covers its partition of the shards topic to
+/// the end, per million of the group's `events`.
+fn restore(config: &KafkaConfig, base: &std::path::Path, events: u64) {
+    let shards_topic = format!("{}.shards", config.group_id);
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .create()
+        .unwrap();
+    let ends: Vec<i64> = (0..config.shards as i32)
+        .map(|p| {
+            reader
+                .fetch_watermarks(&shards_topic, p, Duration::from_secs(10))
+                .unwrap()
+                .1
+        })
+        .collect();
+    let records: i64 = ends.iter().sum();
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let joined = Instant::now();
+    let instance = Instance::start(config, dir.path());
+    // The stopped instances were static members: their shards come to this
+    // one when their sessions end. The restore is timed from then.
+    let mut started: Option<Instant> = None;
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let held = instance.held.shards();
+        if started.is_none() && held.len() == config.shards as usize {
+            started = Some(Instant::now());
+        }
+        let covered = held
+            .iter()
+            .filter(|(shard, store)| {
+                let end = ends[*shard as usize];
+                end == 0
+                    || store.offsets().unwrap().iter().any(|o| {
+                        o.topic == shards_topic
+                            && o.partition == *shard as i32
+                            && o.next_offset >= end
+                    })
+            })
+            .count();
+        if covered == config.shards as usize {
+            break;
+        }
+    }
+    let assigned = started.map_or(0.0, |s| (s - joined).as_secs_f64());
+    let elapsed = started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+    instance.stop();
+    let per_million = elapsed / (events as f64 / 1e6);
+    println!(
+        "restore: a new instance with empty stores got all {} shards after {assigned:.1} s \
+         (the stopped members' sessions) and restored them ({records} shard records, {events} \
+         input events) in {elapsed:.1} s = {per_million:.1} s per million events",
+        config.shards
+    );
 }
 
 /// The group's lag over `topics`: end offsets minus committed ones; `None`
