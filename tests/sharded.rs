@@ -476,8 +476,11 @@ async fn assert_reports_settle(
 }
 
 /// Reports the dashboard's pages ask for.
-const REPORTS: [&str; 7] = [
+const REPORTS: [&str; 10] = [
     "/v1/campaigns",
+    "/v1/reports/what-if?conversion=opportunity_won&touches=account_contacts",
+    "/v1/reports/data-driven?model=markov&conversion=lead_created",
+    "/v1/reports/rfm?at=2030-01-01",
     "/v1/reports/attribution?model=w_shaped&conversion=opportunity_won",
     "/v1/reports/attribution?model=linear&conversion=lead_created&by=channel",
     "/v1/reports/compare?conversion=opportunity_created",

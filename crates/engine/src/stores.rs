@@ -316,6 +316,28 @@ impl ShardRead {
     }
 }
 
+/// Key bytes one get sends at most: well inside the smallest request body
+/// an instance is likely configured to take (`http.max_body_bytes`).
+const GET_KEY_BYTES: usize = 16 * 1024;
+
+/// `keys` cut into gets of at most [`MAX_GET_KEYS`] keys and about
+/// [`GET_KEY_BYTES`] of key bytes (a single longer key goes alone).
+fn get_chunks<'k, 'a>(keys: &'k [&'a str]) -> Vec<&'k [&'a str]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, key) in keys.iter().enumerate() {
+        if i > start && (i - start >= MAX_GET_KEYS || bytes + key.len() > GET_KEY_BYTES) {
+            chunks.push(&keys[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += key.len() + 3;
+    }
+    if start < keys.len() {
+        chunks.push(&keys[start..]);
+    }
+    chunks
+}
+
 /// One shard as a query reads it: its store here, or another instance's.
 #[derive(Debug, Clone)]
 enum Reader {
@@ -343,7 +365,7 @@ impl Reader {
             return store.get_many(table, keys);
         }
         let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(MAX_GET_KEYS) {
+        for chunk in get_chunks(keys) {
             let read = ShardRead::Get {
                 table,
                 keys: chunk.iter().map(|k| (*k).to_owned()).collect(),

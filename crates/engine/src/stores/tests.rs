@@ -78,3 +78,17 @@ fn a_released_shard_is_unseen_and_reclaimed_while_a_reader_has_it_open() {
     held.hold(1, reclaimed);
     assert!(stores.get::<PersonView>("bob").expect("get").is_some());
 }
+
+#[test]
+fn gets_of_another_instance_are_cut_by_count_and_bytes() {
+    let short: Vec<String> = (0..10_000).map(|i| format!("p{i}")).collect();
+    let short: Vec<&str> = short.iter().map(String::as_str).collect();
+    let chunks = get_chunks(&short);
+    assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 10_000);
+    assert!(chunks.iter().all(|c| c.len() <= MAX_GET_KEYS));
+    let long = "x".repeat(20_000);
+    let keys = ["a", long.as_str(), "b"];
+    let chunks = get_chunks(&keys);
+    assert_eq!(chunks, [&["a"][..], &[long.as_str()][..], &["b"][..]]);
+    assert!(get_chunks(&[]).is_empty());
+}
