@@ -180,6 +180,28 @@ impl<'s> AttributionRenderer<'s> {
         }
     }
 
+    /// Whether `key`'s conversion has no view in this store at all: its
+    /// group was handed to another shard (`Engine::hand_over`), which
+    /// publishes its credit sets, so this store publishes nothing for it,
+    /// not even a tombstone. (A retracted conversion keeps its view, and
+    /// renders a tombstone.)
+    pub fn moved_away(&mut self, key: &str) -> Result<bool, crate::EngineError> {
+        let Some((_, conversion_id)) = key.split_once('/') else {
+            return Ok(false);
+        };
+        Ok(self.view(conversion_id)?.is_none())
+    }
+
+    fn view(&mut self, conversion_id: &str) -> Result<Option<&ConversionView>, crate::EngineError> {
+        if !self.views.contains_key(conversion_id) {
+            let view = self
+                .store
+                .get(touchline_store::Table::Conversions, conversion_id)?;
+            self.views.insert(conversion_id.to_owned(), view);
+        }
+        Ok(self.views.get(conversion_id).and_then(Option::as_ref))
+    }
+
     /// As [`render_attribution`].
     pub fn render(&mut self, key: &str) -> Result<Option<Vec<u8>>, crate::EngineError> {
         let Some((model, conversion_id)) = key
@@ -188,14 +210,9 @@ impl<'s> AttributionRenderer<'s> {
         else {
             return Ok(None);
         };
-        if !self.views.contains_key(conversion_id) {
-            let view = self
-                .store
-                .get(touchline_store::Table::Conversions, conversion_id)?;
-            self.views.insert(conversion_id.to_owned(), view);
-        }
-        let view = self.views.get(conversion_id).and_then(Option::as_ref);
-        Ok(view.and_then(|view| render(view, model)))
+        Ok(self
+            .view(conversion_id)?
+            .and_then(|view| render(view, model)))
     }
 }
 

@@ -140,6 +140,10 @@ impl Publisher {
                     Some(letter.headers.as_slice()),
                 )
             } else if newest.get(record.key.as_str()) == Some(&i) {
+                // Handed to another shard, which publishes it.
+                if renderer.moved_away(&record.key)? {
+                    continue;
+                }
                 (self.topic.as_str(), renderer.render(&record.key)?, None)
             } else {
                 continue;

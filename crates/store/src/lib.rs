@@ -494,8 +494,9 @@ impl Store {
         let mut start = prefix.clone();
         start.extend_from_slice(&keys::u64_key(from_seq));
         let mut seqs = Vec::new();
-        for item in self.db.iterator_cf(
+        for item in self.db.iterator_cf_opt(
             self.cf(CF_STREAMS),
+            bounded(&prefix),
             IteratorMode::From(&start, Direction::Forward),
         ) {
             let (key, _) = item.map_err(rocks("scan stream"))?;
@@ -578,8 +579,9 @@ impl Store {
             None => full.clone(),
         };
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(
+        for item in self.db.iterator_cf_opt(
             self.cf(CF_META),
+            bounded(&full),
             IteratorMode::From(&start, Direction::Forward),
         ) {
             let (key, value) = item.map_err(rocks("scan extensions"))?;
@@ -678,6 +680,31 @@ impl Store {
         batch.delete_range_cf(self.cf(CF_PERSON_TOUCHES), &b""[..], &b"\xff"[..]);
         self.db.write(batch).map_err(rocks("clear views"))
     }
+}
+
+/// The least key greater than every key starting with `prefix`; `None` when
+/// there is none (an empty prefix, or one of 0xff bytes only).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Read options bounding an iterator at the end of `prefix`: a scan of a
+/// prefix with no live key after it would otherwise step over every deleted
+/// key up to the next live one, which after many deletes (hand-overs, held
+/// links released, records sent) is most of the work.
+fn bounded(prefix: &[u8]) -> rocksdb::ReadOptions {
+    let mut options = rocksdb::ReadOptions::default();
+    if let Some(end) = prefix_end(prefix) {
+        options.set_iterate_upper_bound(end);
+    }
+    options
 }
 
 fn corrupt(what: &'static str, key: &str, detail: &str) -> StoreError {

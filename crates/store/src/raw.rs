@@ -28,8 +28,9 @@ impl Store {
     ) -> Result<Vec<(String, Vec<u8>)>> {
         let start = after.unwrap_or(prefix);
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(
+        for item in self.db.iterator_cf_opt(
             self.cf(table.cf_name()),
+            bounded(prefix.as_bytes()),
             IteratorMode::From(start.as_bytes(), Direction::Forward),
         ) {
             let (key, value) = item.map_err(rocks("scan views"))?;
@@ -48,8 +49,9 @@ impl Store {
     pub fn touches_raw(&self, person_id: &str) -> Result<Vec<Vec<u8>>> {
         let prefix = keys::touch_prefix(person_id);
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(
+        for item in self.db.iterator_cf_opt(
             self.cf(CF_PERSON_TOUCHES),
+            bounded(&prefix),
             IteratorMode::From(&prefix, Direction::Forward),
         ) {
             let (key, value) = item.map_err(rocks("scan touch rows"))?;

@@ -69,8 +69,9 @@ impl Store {
     ) -> Result<Vec<T>> {
         let prefix = keys::touch_prefix(person_id);
         let mut out = Vec::new();
-        for item in view.iterator(
+        for item in view.iterator_opt(
             self.cf(CF_PERSON_TOUCHES),
+            bounded(&prefix),
             IteratorMode::From(&prefix, Direction::Forward),
         ) {
             let (key, value) = item.map_err(rocks("scan touch rows"))?;
@@ -139,6 +140,18 @@ impl ReadView<'_> {
         match self {
             ReadView::Snapshot(snapshot) => snapshot.iterator_cf(cf, mode),
             ReadView::Latest(db) => db.iterator_cf(cf, mode),
+        }
+    }
+
+    fn iterator_opt<'b>(
+        &'b self,
+        cf: &ColumnFamily,
+        options: rocksdb::ReadOptions,
+        mode: IteratorMode<'_>,
+    ) -> rocksdb::DBIterator<'b> {
+        match self {
+            ReadView::Snapshot(snapshot) => snapshot.iterator_cf_opt(cf, options, mode),
+            ReadView::Latest(db) => db.iterator_cf_opt(cf, options, mode),
         }
     }
 }

@@ -190,7 +190,6 @@ impl Engine {
         for (seq, envelope) in &events {
             commit.remove(*seq, envelope);
         }
-        let mut conversions = HashSet::new();
         let mut leaving = Vec::new();
         for member in members {
             let table = match member.kind {
@@ -214,19 +213,12 @@ impl Engine {
                     leaving.push(MovedConversion::of(conversion.clone(), view));
                 }
                 commit.delete(Table::Conversions, &conversion);
-                conversions.insert(conversion);
             }
         }
-        for (id, record) in self.store.outbox(usize::MAX)? {
-            let moved = record.is_attribution()
-                && record
-                    .key
-                    .split_once('/')
-                    .is_some_and(|(_, conversion)| conversions.contains(conversion));
-            if moved {
-                commit.remove_outbox(id);
-            }
-        }
+        // The group's credit sets still in the outbox stay there: with their
+        // conversions gone from this shard they publish nothing here
+        // (`AttributionRenderer::moved_away`), and the shard the group joins
+        // publishes them. Finding them would read the whole outbox.
         for (campaign, share) in &shares {
             if let Some(mut view) = self.store.get::<CampaignView>(Table::Campaigns, campaign)? {
                 subtract(&mut view, share);
