@@ -92,6 +92,11 @@ impl ShardTask {
     /// commit left off, or 0 for a shard with no state (which restores by
     /// reading its partition from the beginning).
     pub fn next_offset(&self) -> Result<i64, ShardError> {
+        // The last synced commit wrote it: no read needed (the runner asks
+        // for every message it polls).
+        if let (false, Some(written)) = (self.unsynced, self.written) {
+            return Ok(written);
+        }
         Ok(self
             .engine
             .offsets()?
