@@ -187,22 +187,34 @@ impl Demo {
 
     /// GET `path` as CSV text, as the API answers it to `token`.
     pub fn api_text(&self, path: &str, token: &str) -> String {
-        let (status, body) = http_request(&self.addr, "GET", path, Some(token), "").unwrap();
+        let (status, body) = self.get(path, token);
         assert_eq!(status, 200, "GET {path}: {body}");
         body
     }
 
     /// GET `path` as the API answers it to `token`.
     pub fn api(&self, path: &str, token: &str) -> Value {
-        let (status, body) = http_request(&self.addr, "GET", path, Some(token), "").unwrap();
+        let (status, body) = self.get(path, token);
         assert_eq!(status, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
     }
 
+    /// GET `path` as a client that honours `503` with `Retry-After` does:
+    /// the open page's own requests may hold every expensive-request permit
+    /// for a moment, and the API then says to ask again.
+    fn get(&self, path: &str, token: &str) -> (u16, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, body) = http_request(&self.addr, "GET", path, Some(token), "").unwrap();
+            if status != 503 || Instant::now() >= deadline {
+                return (status, body);
+            }
+            std::thread::sleep(Duration::from_secs(touchline_api::limits::RETRY_AFTER_SECS));
+        }
+    }
+
     pub fn status(&self, path: &str, token: &str) -> u16 {
-        http_request(&self.addr, "GET", path, Some(token), "")
-            .unwrap()
-            .0
+        self.get(path, token).0
     }
 
     pub fn post(&self, path: &str, token: &str, body: &str) -> (u16, String) {
