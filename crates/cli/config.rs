@@ -96,7 +96,7 @@ pub struct StoreConfig {
 pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Expensive requests (reports, scans, CSV exports) served at once; the
-    /// next one gets 503 with `Retry-After`. `None`: twice the cores.
+    /// next one gets 503 with `Retry-After`. `None`: twice the cores, at least 10.
     pub max_expensive_requests: Option<usize>,
     /// Largest request body accepted; a larger one gets 413.
     pub max_body_bytes: usize,

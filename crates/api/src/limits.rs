@@ -23,6 +23,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Seconds a refused expensive request is told to wait before trying again.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
+/// The least default of expensive requests at once: two dashboard pages'
+/// worth, whatever the cores.
+pub const MIN_DEFAULT_EXPENSIVE: usize = 10;
+
 /// The API's bounds on a single request.
 #[derive(Debug, Clone)]
 pub struct ApiLimits {
@@ -62,15 +66,14 @@ impl ExpensiveGate {
         }
     }
 
-    /// Twice the cores the process may use (4 when that is unknown): reports
-    /// are CPU-bound, and twice keeps the cores busy while one waits on disk.
+    /// Twice the cores the process may use, and at least
+    /// [`MIN_DEFAULT_EXPENSIVE`]: reports are CPU-bound, and twice keeps the
+    /// cores busy while one waits on disk; but one dashboard page alone asks
+    /// for up to five reports at once, so a smaller gate would refuse a
+    /// single user's page on a small machine.
     pub fn default_size() -> NonZeroUsize {
-        const TWO: NonZeroUsize = NonZeroUsize::MIN.saturating_add(1);
-        const FOUR: NonZeroUsize = NonZeroUsize::MIN.saturating_add(3);
-        std::thread::available_parallelism()
-            .ok()
-            .and_then(|n| n.checked_mul(TWO))
-            .unwrap_or(FOUR)
+        let twice = std::thread::available_parallelism().map_or(0, |n| n.get().saturating_mul(2));
+        NonZeroUsize::new(twice.max(MIN_DEFAULT_EXPENSIVE)).unwrap_or(NonZeroUsize::MIN)
     }
 
     /// How many expensive requests may run at once.
@@ -223,6 +226,6 @@ mod tests {
         assert!(gate.try_acquire().is_none());
         drop(a);
         assert_eq!(other.available(), 1);
-        assert!(ExpensiveGate::default_size().get() >= 2);
+        assert!(ExpensiveGate::default_size().get() >= MIN_DEFAULT_EXPENSIVE);
     }
 }
