@@ -30,8 +30,7 @@ fn main() {
         return; // `cargo test --benches` asks for the list of tests; there are none.
     }
     let accounts: usize = support::env_or("TOUCHLINE_BENCH_ACCOUNTS", 40_000);
-    let base =
-        std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
+    let base = support::bench_dir();
     let events: Vec<_> = Generator::new(DatasetConfig {
         accounts,
         ..DatasetConfig::default()

@@ -49,17 +49,9 @@ fn main() {
     let rate: u64 = support::env_or("TOUCHLINE_BENCH_LATENCY_RATE", 20_000);
     let latency_seconds: u64 = support::env_or("TOUCHLINE_BENCH_LATENCY_SECONDS", 10);
     let batch: usize = support::env_or("TOUCHLINE_BENCH_BATCH", 20_000);
-    let brokers =
-        std::env::var("TOUCHLINE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
-    let base =
-        std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
-    let run = format!(
-        "bench.{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    );
+    let brokers = support::brokers();
+    let base = support::bench_dir();
+    let run = support::run_name("bench");
     let events_topic = format!("{run}.events");
     let attribution_topic = format!("{run}.attribution");
     let runtime = tokio::runtime::Runtime::new().unwrap();

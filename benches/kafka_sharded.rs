@@ -49,17 +49,9 @@ fn main() {
         .split(',')
         .map(|s| s.trim().parse().unwrap())
         .collect();
-    let brokers =
-        std::env::var("TOUCHLINE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
-    let base =
-        std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
-    let run = format!(
-        "bench-sharded.{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    );
+    let brokers = support::brokers();
+    let base = support::bench_dir();
+    let run = support::run_name("bench-sharded");
     let events_topic = format!("{run}.events");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(create_topic(&brokers, &events_topic, 4, false));

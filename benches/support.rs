@@ -1,4 +1,5 @@
-//! Shared by the benchmarks: memory readings and percentiles.
+//! Shared by the benchmarks: memory readings, percentiles and where a run's
+//! broker, stores and topic names are.
 
 #![allow(dead_code)]
 
@@ -103,4 +104,24 @@ pub fn broker_cpu_seconds() -> Option<f64> {
         .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
         .sum();
     Some(ticks / 100.0)
+}
+
+/// The broker the Kafka benchmarks use (`TOUCHLINE_TEST_KAFKA_BROKERS`).
+pub fn brokers() -> String {
+    std::env::var("TOUCHLINE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// Where the benchmarks' stores go (`TOUCHLINE_BENCH_DIR`, else the temporary
+/// directory).
+pub fn bench_dir() -> std::path::PathBuf {
+    std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into)
+}
+
+/// A name for this run's topics and groups: `prefix` and the time, so runs
+/// never share a topic.
+pub fn run_name(prefix: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{prefix}.{now}")
 }

@@ -122,8 +122,7 @@ fn main() {
     let people: usize = support::env_or("TOUCHLINE_BENCH_PEOPLE", 250_000);
     let duckdb_runs: usize = support::env_or("TOUCHLINE_BENCH_DUCKDB_RUNS", 3);
     let rounds: usize = support::env_or("TOUCHLINE_BENCH_ROUNDS", 7);
-    let base =
-        std::env::var("TOUCHLINE_BENCH_DIR").map_or_else(|_| std::env::temp_dir(), Into::into);
+    let base = support::bench_dir();
     let work = tempfile::tempdir_in(&base).unwrap();
     let data = work.path().join("data");
     print!(

@@ -26,17 +26,11 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     if config.kafka.shards > 0 {
         return run_sharded(config);
     }
-    // Checked before anything starts: an API nobody may call is a mistake.
-    let access = config.access.access()?;
-    // A wrong password or an untrusted certificate stops here, named, instead
-    // of being retried in the log for ever.
-    touchline_kafka::check_connection(&config.kafka)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    // A missing or mismatched certificate stops here too, before consuming.
-    let tls = match &config.http.tls {
-        Some(files) => Some(runtime.block_on(crate::serve::load_tls(files))?),
-        None => None,
-    };
+    let Startup {
+        access,
+        runtime,
+        tls,
+    } = startup(&config)?;
     if let Some(parent) = config.store.path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("store.path: cannot create {}", parent.display()))?;
@@ -81,6 +75,32 @@ pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         ingest_result.context("ingest failed")?;
         info!("stopped cleanly");
         anyhow::Ok(())
+    })
+}
+
+/// What either mode checks and loads before anything starts.
+struct Startup {
+    access: touchline_api::Access,
+    runtime: tokio::runtime::Runtime,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+}
+
+fn startup(config: &Config) -> anyhow::Result<Startup> {
+    // An API nobody may call is a mistake.
+    let access = config.access.access()?;
+    // A wrong password or an untrusted certificate stops here, named, instead
+    // of being retried in the log for ever.
+    touchline_kafka::check_connection(&config.kafka)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    // A missing or mismatched certificate stops here too, before consuming.
+    let tls = match &config.http.tls {
+        Some(files) => Some(runtime.block_on(crate::serve::load_tls(files))?),
+        None => None,
+    };
+    Ok(Startup {
+        access,
+        runtime,
+        tls,
     })
 }
 
@@ -152,13 +172,11 @@ async fn serve_api(
 /// is assigned, each shard a store under `store.path`. The query API and the
 /// dashboard answer over the shards held here, read as one store.
 fn run_sharded(config: Config) -> anyhow::Result<()> {
-    let access = config.access.access()?;
-    touchline_kafka::check_connection(&config.kafka)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let tls = match &config.http.tls {
-        Some(files) => Some(runtime.block_on(crate::serve::load_tls(files))?),
-        None => None,
-    };
+    let Startup {
+        access,
+        runtime,
+        tls,
+    } = startup(&config)?;
     std::fs::create_dir_all(&config.store.path)
         .with_context(|| format!("store.path: cannot create {}", config.store.path.display()))?;
     let metrics = Arc::new(touchline_engine::Metrics::default());

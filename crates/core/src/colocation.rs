@@ -103,6 +103,14 @@ impl Event {
     pub fn colocated(&self) -> impl Iterator<Item = StreamRef<'_>> {
         self.streams().filter(|s| s.kind != StreamKind::Campaign)
     }
+
+    /// [`Event::colocated`] as entities, sorted, each once.
+    pub fn colocated_entities(&self) -> Vec<Entity> {
+        let mut named: Vec<Entity> = self.colocated().map(Entity::of).collect();
+        named.sort();
+        named.dedup();
+        named
+    }
 }
 
 /// Two groups became one: `absorbed` (the greater key) now belongs to `key`'s

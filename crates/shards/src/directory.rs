@@ -38,13 +38,7 @@ impl Linker {
         envelope: Envelope,
         shards: u32,
     ) -> Vec<(u32, ShardRecord)> {
-        let mut named: Vec<Entity> = envelope
-            .event
-            .colocated()
-            .map(|s| Entity::new(s.kind, s.id))
-            .collect();
-        named.sort();
-        named.dedup();
+        let named = envelope.event.colocated_entities();
         let mut before: Vec<Entity> = named.iter().map(|e| self.directory.key(e)).collect();
         before.sort();
         before.dedup();

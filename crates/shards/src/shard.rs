@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
+use touchline_core::Envelope;
 use touchline_core::colocation::{Entity, shard_of};
-use touchline_core::{Envelope, StreamKind};
 use touchline_engine::{Batch, Engine, Handover};
 use touchline_store::{PartitionOffset, Store};
 
@@ -391,15 +391,7 @@ impl ShardTask {
 
 /// The people, accounts and opportunities an event names, without repeats.
 fn named(envelope: &Envelope) -> Vec<Entity> {
-    let mut named: Vec<Entity> = envelope
-        .event
-        .colocated()
-        .filter(|s| s.kind != StreamKind::Campaign)
-        .map(|s| Entity::new(s.kind, s.id))
-        .collect();
-    named.sort();
-    named.dedup();
-    named
+    envelope.event.colocated_entities()
 }
 
 /// A group handed over, cut into parts: the conversions and waiting links

@@ -15,15 +15,7 @@ use crate::record::{Link, decode_entity, decode_link, encode_entity, encode_link
 
 /// The people, accounts and opportunities a link event names.
 fn named(link: &Link) -> Vec<Entity> {
-    let mut named: Vec<Entity> = link
-        .envelope
-        .event
-        .colocated()
-        .map(|s| Entity::new(s.kind, s.id))
-        .collect();
-    named.sort();
-    named.dedup();
-    named
+    link.envelope.event.colocated_entities()
 }
 
 const POINTER: &str = "shards/pointer/";
@@ -61,17 +53,21 @@ pub(crate) struct State {
     next_out: u64,
 }
 
+/// A counter kept as 8 big-endian bytes; 0 when never written.
+fn counter(bytes: Option<Vec<u8>>, what: &str) -> Result<u64, ShardError> {
+    match bytes {
+        None => Ok(0),
+        Some(bytes) => bytes
+            .as_slice()
+            .try_into()
+            .map(u64::from_be_bytes)
+            .map_err(|_| ShardError::Malformed(format!("{what} is not 8 bytes"))),
+    }
+}
+
 impl State {
     pub(crate) fn open(store: Arc<Store>) -> Result<Self, ShardError> {
-        let next_out = match store.extension(NEXT_OUT)? {
-            Some(bytes) => u64::from_be_bytes(
-                bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| ShardError::Malformed("next_out is not 8 bytes".into()))?,
-            ),
-            None => 0,
-        };
+        let next_out = counter(store.extension(NEXT_OUT)?, "next_out")?;
         Ok(State {
             store,
             writes: HashMap::new(),
@@ -229,15 +225,7 @@ impl State {
 
     /// The highest version a floor record was queued for.
     pub(crate) fn floor_sent(&self) -> Result<u64, ShardError> {
-        Ok(match self.get(FLOOR_SENT)? {
-            Some(bytes) => u64::from_be_bytes(
-                bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| ShardError::Malformed("floor_sent is not 8 bytes".into()))?,
-            ),
-            None => 0,
-        })
+        counter(self.get(FLOOR_SENT)?, "floor_sent")
     }
 
     pub(crate) fn set_floor_sent(&mut self, floor: u64) {

@@ -181,14 +181,6 @@ impl Commit {
         Ok(())
     }
 
-    /// Drops one outbox record before it is published.
-    pub fn remove_outbox(&mut self, id: u64) {
-        self.ops.push(Op::Delete {
-            cf: CF_OUTBOX,
-            key: keys::u64_key(id).to_vec(),
-        });
-    }
-
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }

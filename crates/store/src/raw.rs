@@ -47,19 +47,10 @@ impl Store {
 
     /// The bytes of every touch row of `person_id`, in attribution order.
     pub fn touches_raw(&self, person_id: &str) -> Result<Vec<Vec<u8>>> {
-        let prefix = keys::touch_prefix(person_id);
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf_opt(
-            self.cf(CF_PERSON_TOUCHES),
-            bounded(&prefix),
-            IteratorMode::From(&prefix, Direction::Forward),
-        ) {
-            let (key, value) = item.map_err(rocks("scan touch rows"))?;
-            if !key.starts_with(&prefix) {
-                break;
-            }
-            out.push(value.into_vec());
-        }
-        Ok(out)
+        self.touch_rows_in(
+            &touch_rows::ReadView::Latest(&self.db),
+            person_id,
+            |bytes| Ok(bytes.to_vec()),
+        )
     }
 }

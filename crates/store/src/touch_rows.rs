@@ -67,6 +67,17 @@ impl Store {
         view: &ReadView<'_>,
         person_id: &str,
     ) -> Result<Vec<T>> {
+        self.touch_rows_in(view, person_id, |bytes| decode_touch(person_id, bytes))
+    }
+
+    /// Each touch row of `person_id` in `view`, in attribution order, as
+    /// `read` makes it of its bytes.
+    pub(crate) fn touch_rows_in<T>(
+        &self,
+        view: &ReadView<'_>,
+        person_id: &str,
+        mut read: impl FnMut(&[u8]) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let prefix = keys::touch_prefix(person_id);
         let mut out = Vec::new();
         for item in view.iterator_opt(
@@ -78,7 +89,7 @@ impl Store {
             if !key.starts_with(&prefix) {
                 break;
             }
-            out.push(decode_touch(person_id, &value)?);
+            out.push(read(&value)?);
         }
         Ok(out)
     }
@@ -118,7 +129,7 @@ impl Store {
 }
 
 /// See [`Store::read_view`].
-enum ReadView<'a> {
+pub(crate) enum ReadView<'a> {
     Snapshot(rocksdb::Snapshot<'a>),
     /// What the store holds as each read runs.
     Latest(&'a DB),

@@ -180,6 +180,17 @@ pub(crate) fn run(
         .enable_all()
         .build()
         .map_err(|e| KafkaError::Config(format!("cannot start the publishers' runtime: {e}")))?;
+    let open_slot = |partition| {
+        open(
+            &consumer,
+            config,
+            internal,
+            engine_config,
+            root,
+            held,
+            partition,
+        )
+    };
     let mut slots: BTreeMap<i32, Slot> = BTreeMap::new();
     let max_wait = Duration::from_millis(config.batch_max_wait_ms);
     while !shutdown.load(Ordering::Relaxed) {
@@ -210,15 +221,9 @@ pub(crate) fn run(
             }
             let slot = match slots.entry(partition) {
                 std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
-                std::collections::btree_map::Entry::Vacant(vacant) => vacant.insert(open(
-                    &consumer,
-                    config,
-                    internal,
-                    engine_config,
-                    root,
-                    held,
-                    partition,
-                )?),
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(open_slot(partition)?)
+                }
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
             let expected = slot.task.next_offset().map_err(shard_error)? + queued;
@@ -266,15 +271,7 @@ pub(crate) fn run(
             .unwrap_or_default();
         for partition in assigned {
             if let std::collections::btree_map::Entry::Vacant(vacant) = slots.entry(partition) {
-                vacant.insert(open(
-                    &consumer,
-                    config,
-                    internal,
-                    engine_config,
-                    root,
-                    held,
-                    partition,
-                )?);
+                vacant.insert(open_slot(partition)?);
             }
         }
         let folded: Vec<i32> = batches.keys().copied().collect();
