@@ -64,8 +64,9 @@ enum Command {
         /// TOML config file; environment variables override it (see README).
         #[arg(long, short)]
         config: Option<PathBuf>,
-        /// Events folded in memory before the rest goes page by page over
-        /// views written out (faster, about 1 GB per million events).
+        /// Events folded in memory in one round of co-location groups; a
+        /// longer log takes more rounds, each reading the log again (about
+        /// 1.3 GB at peak per million events).
         #[arg(long, default_value_t = touchline_engine::REBUILD_IN_MEMORY_EVENTS)]
         in_memory_events: usize,
         /// Threads folding those events, each the co-location groups of its

@@ -104,6 +104,13 @@ impl Event {
         self.streams().filter(|s| s.kind != StreamKind::Campaign)
     }
 
+    /// The member of the group this event's state belongs to, once its own
+    /// links are made: its first co-located stream; `None` for a campaign's
+    /// own event.
+    pub fn group_member(&self) -> Option<Entity> {
+        self.colocated().next().map(Entity::of)
+    }
+
     /// [`Event::colocated`] as entities, sorted, each once.
     pub fn colocated_entities(&self) -> Vec<Entity> {
         let mut named: Vec<Entity> = self.colocated().map(Entity::of).collect();
@@ -157,7 +164,7 @@ impl Directory {
     /// are made; `None` for an event with no person, account or opportunity
     /// (a campaign's), which every shard receives.
     pub fn key_of_event(&self, event: &Event) -> Option<Entity> {
-        event.colocated().next().map(|s| self.key(&Entity::of(s)))
+        event.group_member().map(|member| self.key(&member))
     }
 
     /// Links `a` and `b`; the join, if they were in different groups.

@@ -12,34 +12,43 @@ pub(crate) fn families(path: &Path, cache_bytes: usize) -> Result<Vec<ColumnFami
         path: path.to_owned(),
         source,
     })?;
-    let cf = |name: &str, point_lookups: bool| {
-        let mut table = BlockBasedOptions::default();
-        table.set_block_cache(&cache);
-        let mut options = Options::default();
-        if point_lookups {
-            // Dedupe and view lookups are mostly for keys that are new; bloom
-            // filters, on disk and in the memtable, answer "new" without a search.
-            table.set_bloom_filter(10.0, false);
-            options.set_memtable_whole_key_filtering(true);
-            options.set_memtable_prefix_bloom_ratio(0.05);
-        }
-        options.set_block_based_table_factory(&table);
-        options.set_compression_type(DBCompressionType::Lz4);
-        options.set_write_buffer_size(64 << 20);
-        ColumnFamilyDescriptor::new(name, options)
-    };
-    let mut families = vec![
-        cf(CF_EVENTS, false),
-        cf(CF_EVENT_IDS, true),
-        cf(CF_STREAMS, false),
-        cf(CF_OFFSETS, false),
-        cf(CF_META, false),
-        cf(CF_OUTBOX, false),
-        cf(CF_PARKED, false),
-        cf(CF_PERSON_TOUCHES, false),
-    ];
-    families.extend(Table::ALL.map(|t| cf(t.cf_name(), true)));
-    Ok(families)
+    Ok(family_names()
+        .into_iter()
+        .map(|name| ColumnFamilyDescriptor::new(name, options(Some(&cache), point_lookups(name))))
+        .collect())
+}
+
+/// Whether family `name` is read mostly by key: the event ids (dedupe) and
+/// every view table.
+fn point_lookups(name: &str) -> bool {
+    name == CF_EVENT_IDS || Table::ALL.iter().any(|t| t.cf_name() == name)
+}
+
+/// The options of one family: `cache` for the block cache (none for
+/// [`family_options`], which builds table files outside the store).
+fn options(cache: Option<&Cache>, point_lookups: bool) -> Options {
+    let mut table = BlockBasedOptions::default();
+    if let Some(cache) = cache {
+        table.set_block_cache(cache);
+    }
+    let mut options = Options::default();
+    if point_lookups {
+        // Dedupe and view lookups are mostly for keys that are new; bloom
+        // filters, on disk and in the memtable, answer "new" without a search.
+        table.set_bloom_filter(10.0, false);
+        options.set_memtable_whole_key_filtering(true);
+        options.set_memtable_prefix_bloom_ratio(0.05);
+    }
+    options.set_block_based_table_factory(&table);
+    options.set_compression_type(DBCompressionType::Lz4);
+    options.set_write_buffer_size(64 << 20);
+    options
+}
+
+/// The options family `name` is opened with, for writing table files that
+/// are ingested into it: the same format, compression and filters.
+pub(crate) fn family_options(name: &str) -> Options {
+    options(None, point_lookups(name))
 }
 
 /// The names of every column family a current store has.

@@ -44,6 +44,7 @@
 //! ```
 
 mod backup;
+mod bulk;
 mod commit;
 mod families;
 mod keys;
@@ -195,6 +196,15 @@ pub struct StoredEvent {
     pub envelope: Envelope,
 }
 
+/// What [`Store::events_decoded_on`] read: the events it kept, and the
+/// position after the last event it read (`None` when it read none: the log
+/// ends before `from_seq`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<StoredEvent>,
+    pub next: Option<u64>,
+}
+
 /// The next offset to read from one Kafka partition, as covered by the log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PartitionOffset {
@@ -253,10 +263,13 @@ impl Store {
     /// counters are kept.
     pub fn open_for_replay(path: &Path) -> Result<Self> {
         let store = Self::open_with(path, false)?;
-        store.clear_views()?;
+        // Marked as being rebuilt first: a crash from here on leaves a store
+        // that asks for the replay again, never one with views missing.
         let mut commit = store.commit();
         commit.set_meta_u64(META_SCHEMA, SCHEMA_VERSION);
+        commit.set_meta_u64(META_REBUILDING, 1);
         store.write(commit)?;
+        store.clear_views()?;
         Ok(store)
     }
 
@@ -401,10 +414,12 @@ impl Store {
     /// Removes every view and marks the store as being rebuilt, durably: until
     /// [`Commit::end_rebuild`] is written, opening the store is refused.
     pub fn begin_rebuild(&self) -> Result<()> {
-        self.clear_views()?;
+        // Marked first: a crash while the views are cleared leaves a store
+        // that says it needs the replay.
         let mut commit = self.commit();
         commit.set_meta_u64(META_REBUILDING, 1);
-        self.write(commit)
+        self.write(commit)?;
+        self.clear_views()
     }
 
     /// The log position of an event id, if it was appended.
@@ -441,19 +456,23 @@ impl Store {
 
     /// Up to `limit` events from `from_seq` on, in log order.
     pub fn events(&self, from_seq: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        self.events_decoded_on(from_seq, limit, 1)
+        Ok(self.events_decoded_on(from_seq, limit, 1, |_| true)?.events)
     }
 
-    /// [`Store::events`], decoded on up to `threads` threads: reading is one
-    /// scan, decoding the larger part of a page's cost.
+    /// The events `keep` takes among the next `limit` from `from_seq` on, in
+    /// log order, decoded on up to `threads` threads: reading is one scan,
+    /// decoding the larger part of a page's cost, and an event `keep` leaves
+    /// is not decoded at all.
     pub fn events_decoded_on(
         &self,
         from_seq: u64,
         limit: usize,
         threads: usize,
-    ) -> Result<Vec<StoredEvent>> {
+        keep: impl Fn(u64) -> bool,
+    ) -> Result<EventPage> {
         let start = keys::u64_key(from_seq);
         let mut raw = Vec::new();
+        let mut next = None;
         for item in self
             .db
             .iterator_cf(
@@ -465,10 +484,14 @@ impl Store {
             let (key, value) = item.map_err(rocks("scan events"))?;
             let seq = keys::decode_u64(&key)
                 .ok_or_else(|| corrupt("event key", &format!("{key:?}"), "not 8 bytes"))?;
-            raw.push((seq, value));
+            next = Some(seq + 1);
+            if keep(seq) {
+                raw.push((seq, value));
+            }
         }
         let decoded = touchline_proto::decode_stored_all(&raw, threads, |(_, bytes)| bytes);
-        raw.iter()
+        let events = raw
+            .iter()
             .zip(decoded)
             .map(|((seq, _), envelope)| {
                 let envelope =
@@ -478,7 +501,8 @@ impl Store {
                     envelope,
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(EventPage { events, next })
     }
 
     /// The events of one stream (a person, account, opportunity or campaign), in
@@ -678,7 +702,30 @@ impl Store {
             batch.delete_range_cf(self.cf(table.cf_name()), &b""[..], &b"\xff"[..]);
         }
         batch.delete_range_cf(self.cf(CF_PERSON_TOUCHES), &b""[..], &b"\xff"[..]);
-        self.db.write(batch).map_err(rocks("clear views"))
+        self.db.write(batch).map_err(rocks("clear views"))?;
+        // The range deletes hide the old views. Then the families are
+        // emptied, so that what a rebuild writes in bulk lands in the bottom
+        // level with nothing to compact against: the files below level 0 are
+        // dropped whole, the rest (level 0, the memtable) is compacted
+        // against the range deletes into one file that holds only them, and
+        // that file, covering nothing any more, is dropped too.
+        for name in Table::ALL
+            .map(Table::cf_name)
+            .into_iter()
+            .chain([CF_PERSON_TOUCHES])
+        {
+            let family = self.cf(name);
+            let drop_files = || {
+                self.db
+                    .delete_file_in_range_cf(family, &b""[..], &b"\xff"[..])
+                    .map_err(rocks("drop the files of cleared views"))
+            };
+            drop_files()?;
+            self.db
+                .compact_range_cf(family, None::<&[u8]>, None::<&[u8]>);
+            drop_files()?;
+        }
+        Ok(())
     }
 }
 

@@ -422,3 +422,73 @@ fn touch_rows_read_in_attribution_order_per_person_and_clear_with_the_views() {
     assert!(store.touches::<String>("p").expect("rows").is_empty());
     assert!(store.touches::<String>("orphan").expect("rows").is_empty());
 }
+
+#[test]
+fn views_written_in_bulk_after_a_clear_read_back_and_the_last_write_of_a_key_wins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        // Old views: some flushed to files, one still in the memtable.
+        let mut old = store.commit();
+        old.put_view(Table::Persons, "p-old", &"old").expect("put");
+        old.put_view(Table::Persons, "p-1", &"stale").expect("put");
+        store.write(old).expect("write");
+        store
+            .db
+            .flush_cf(store.cf(Table::Persons.cf_name()))
+            .expect("flush");
+        let mut memtable = store.commit();
+        memtable
+            .put_view(Table::Campaigns, "c-old", &"old")
+            .expect("put");
+        store.write(memtable).expect("write");
+
+        store.begin_rebuild().expect("begin");
+        assert_eq!(
+            store.get::<String>(Table::Persons, "p-old").expect("get"),
+            None
+        );
+        assert_eq!(
+            store.get::<String>(Table::Campaigns, "c-old").expect("get"),
+            None
+        );
+
+        let mut bulk = store.commit();
+        bulk.put_view(Table::Persons, "p-2", &"two").expect("put");
+        bulk.put_view(Table::Persons, "p-1", &"first").expect("put");
+        bulk.put_view(Table::Persons, "p-1", &"last").expect("put");
+        bulk.put_view(Table::Campaigns, "c-1", &"campaign")
+            .expect("put");
+        bulk.put_view(Table::Campaigns, "c-2", &"gone")
+            .expect("put");
+        bulk.delete(Table::Campaigns, "c-2");
+        store.write_bulk(bulk).expect("bulk");
+        // A second bulk write over keys of the first wins over it.
+        let mut again = store.commit();
+        again
+            .put_view(Table::Persons, "p-2", &"two again")
+            .expect("put");
+        store.write_bulk(again).expect("bulk");
+        let mut done = store.commit();
+        done.end_rebuild();
+        store.write(done).expect("end");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    let persons: Vec<(String, String)> = store.scan(Table::Persons, "", None, 10).expect("scan");
+    assert_eq!(
+        persons,
+        [
+            ("p-1".to_owned(), "last".to_owned()),
+            ("p-2".to_owned(), "two again".to_owned())
+        ]
+    );
+    let campaigns: Vec<(String, String)> =
+        store.scan(Table::Campaigns, "", None, 10).expect("scan");
+    assert_eq!(campaigns, [("c-1".to_owned(), "campaign".to_owned())]);
+    // Nothing of the table files is left beside the store.
+    let bulk = dir.path().join("bulk");
+    assert!(
+        !bulk.exists() || std::fs::read_dir(&bulk).expect("dir").next().is_none(),
+        "leftover table files"
+    );
+}

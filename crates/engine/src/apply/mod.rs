@@ -203,14 +203,6 @@ pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
     a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
 }
 
-/// Whether a commit outside the pipelined path waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    Now,
-    /// Only in a rebuild, whose end is synced and whose start marks the store.
-    Later,
-}
-
 /// A batch made durable by the writer thread.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Durable {
@@ -493,15 +485,11 @@ impl Engine {
         &mut self,
         state: &BatchState,
         attribution: &[OutboxRecord],
-        durability: Durability,
     ) -> Result<(), EngineError> {
         let mut commit = self.store.commit();
         self.queue_recomputed(&mut commit, attribution)?;
         state.write_views(&mut commit)?;
-        match durability {
-            Durability::Now => self.store.write(commit)?,
-            Durability::Later => self.store.write_unsynced(commit)?,
-        }
+        self.store.write(commit)?;
         Ok(())
     }
 
@@ -577,7 +565,7 @@ impl Engine {
                     }
                     state.reattribute_dirty(config, as_of)
                 })?;
-                self.commit_recomputed(&state, &attribution, Durability::Now)?;
+                self.commit_recomputed(&state, &attribution)?;
             }
         }
         Ok(visited)

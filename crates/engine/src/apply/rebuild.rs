@@ -1,24 +1,32 @@
-//! `touchline replay`: every view rebuilt from the log. The log's pages are
-//! read and decoded on a thread of their own while the page before is folded
-//! (reading was a fifth of a replay's time); the first pages fold in memory
-//! over an empty world, split by co-location group over every core, the rest
-//! over views loaded back.
+//! `touchline replay`: every view rebuilt from the log, in memory. A first
+//! pass over the log links its co-location groups and notes each event's
+//! part (a group's key hashed over rounds × cores); then the parts are
+//! folded in rounds, each over every core: each round reads the log again
+//! (on a thread of its own, decoding ahead of the folds only the events of
+//! its parts) and hands each event to the fold of its part, which attributes
+//! its conversions once when the log ends and writes its views in bulk. No
+//! event is held after it is folded, and no view is read back from the store.
 
-use touchline_core::colocation::{Directory, shard_of};
-use touchline_store::StoredEvent;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use touchline_core::colocation::{Directory, Entity, shard_of};
+use touchline_store::{EventPage, StoreError, StoredEvent};
 
 use super::batch_state::Views;
 
 use super::*;
 
-/// Events per page of a rebuild: large, since a page costs one write and
-/// one load of the views it reads, and nothing waits for it to be durable.
+/// Events per page of a rebuild's reads of the log.
 pub(super) const REBUILD_PAGE: usize = 50_000;
 
-/// Events a rebuild folds in memory before it writes them out and goes on
-/// page by page. A million takes about 1 GB; more saves little (measured on
-/// 2.3M events: 8.7 s with a million, 9.7 s and 2.6 GB with all of them, 9.3 s
-/// page by page), since every page's loads hit views written moments before.
+/// View rows per table file a rebuild writes in bulk: files of tens of
+/// megabytes, few enough that ingesting them costs little.
+const BULK_PAGE: usize = 200_000;
+
+/// Events a rebuild folds in one round: the groups are split into rounds of
+/// about this many events, each round's views held in memory until it ends.
+/// A million events' views take about 0.5 GB (the DuckDB side by side's
+/// 250,000 people).
 pub const REBUILD_IN_MEMORY_EVENTS: usize = 1_000_000;
 
 /// Folds a logged event again in a rebuild. Alerts were published when they
@@ -32,29 +40,23 @@ fn fold_again(state: &mut BatchState, seq: u64, envelope: &Envelope) {
 }
 
 /// Runs `fold` over the log's pages from its start, each read on another
-/// thread and decoded there on up to `threads` threads while `fold` works on
-/// the one before.
+/// thread, which decodes the events `keep` takes on up to `threads` threads
+/// while `fold` works on the page before.
 fn read_ahead<R>(
     store: &Arc<Store>,
     threads: usize,
-    fold: impl FnOnce(
-        &mut dyn Iterator<
-            Item = Result<Vec<touchline_store::StoredEvent>, touchline_store::StoreError>,
-        >,
-    ) -> R,
+    keep: impl Fn(u64) -> bool + Send,
+    fold: impl FnOnce(&mut dyn Iterator<Item = Result<EventPage, StoreError>>) -> R,
 ) -> R {
     std::thread::scope(|scope| {
         // One page ahead: enough to overlap, and bounded memory.
-        let (sender, pages) = std::sync::mpsc::sync_channel(1);
+        let (sender, pages) = sync_channel(1);
         let store = store.clone();
         scope.spawn(move || {
             let mut from = 0u64;
             loop {
-                let page = store.events_decoded_on(from, REBUILD_PAGE, threads);
-                let next = match &page {
-                    Ok(events) => events.last().map(|e| e.seq + 1),
-                    Err(_) => None,
-                };
+                let page = store.events_decoded_on(from, REBUILD_PAGE, threads, &keep);
+                let next = page.as_ref().ok().and_then(|page| page.next);
                 // The folding side gone (it stopped on an error) ends this too.
                 if sender.send(page).is_err() {
                     return;
@@ -69,27 +71,110 @@ fn read_ahead<R>(
     })
 }
 
+/// The part of a campaign's own events: every part has them.
+const EVERY_PART: u32 = u32::MAX;
+
+/// Where a rebuild folds each event: the part of its co-location group among
+/// `parts`, by log position.
+struct Plan {
+    parts: u32,
+    part_of: Vec<u32>,
+}
+
+impl Plan {
+    /// One part, which takes every event: nothing to read for it.
+    fn one() -> Self {
+        Plan {
+            parts: 1,
+            part_of: Vec::new(),
+        }
+    }
+
+    /// Reads the whole log once, linking its groups (a link late in the log
+    /// joins groups that would fold apart otherwise), and gives each event
+    /// the part its group's key hashes to among `parts`.
+    fn read(
+        store: &Arc<Store>,
+        threads: usize,
+        parts: u32,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Self, EngineError> {
+        let mut directory = Directory::default();
+        // Each event's group member, as an index into `members`.
+        let mut members: HashMap<Entity, u32> = HashMap::new();
+        let mut member_of: Vec<u32> = Vec::new();
+        read_ahead(
+            store,
+            threads,
+            |_| true,
+            |pages| {
+                for page in pages {
+                    let page = page?;
+                    let Some(next) = page.next else { break };
+                    member_of.resize(next as usize, EVERY_PART);
+                    for event in &page.events {
+                        directory.link_event(&event.envelope.event);
+                        if let Some(member) = event.envelope.event.group_member() {
+                            let known = members.len() as u32;
+                            member_of[event.seq as usize] = *members.entry(member).or_insert(known);
+                        }
+                    }
+                    progress(next);
+                }
+                Ok::<(), EngineError>(())
+            },
+        )?;
+        let mut part_of_member = vec![0; members.len()];
+        for (member, at) in &members {
+            part_of_member[*at as usize] = shard_of(&directory.key(member), parts);
+        }
+        for part in &mut member_of {
+            if *part != EVERY_PART {
+                *part = part_of_member[*part as usize];
+            }
+        }
+        Ok(Plan {
+            parts,
+            part_of: member_of,
+        })
+    }
+
+    /// The part of the event at `seq`.
+    fn part(&self, seq: u64) -> u32 {
+        if self.parts == 1 {
+            return 0;
+        }
+        self.part_of
+            .get(seq as usize)
+            .copied()
+            .unwrap_or(EVERY_PART)
+    }
+}
+
+/// What one fold of a round hands back: its campaigns (whose counters add up
+/// across folds) and its credit sets to publish; its other views are written.
+type Folded = Result<(Views<CampaignView>, Vec<OutboxRecord>), EngineError>;
+
 impl Engine {
     /// Rebuilds every view from the log (`touchline replay`): clears the views,
     /// folds every event again in log order, re-attributes, and queues every
     /// credit set for publishing with versions above all earlier ones. Calls
-    /// `progress(done, total)` after each page of events.
+    /// `progress(done, total)` after each page of events read (the log is read
+    /// once to link its groups and once per round).
     ///
-    /// The log's first [`REBUILD_IN_MEMORY_EVENTS`] are folded in memory over
-    /// a world that starts empty (the views were cleared, so nothing needs
-    /// loading), each conversion is attributed once at the end, and the world
-    /// is written in pages. Any further events are folded page by page over
-    /// views loaded from the store.
+    /// The co-location groups are folded in memory in rounds of about
+    /// [`REBUILD_IN_MEMORY_EVENTS`] events, on every core; each conversion is
+    /// attributed once, as of the end of the log.
     ///
-    /// Pages are written without fsync and the store is marked as being
-    /// rebuilt until the last, synced write: a crash in between leaves a store
-    /// that refuses to open until it is replayed again.
+    /// Views are written in bulk and the store is marked as being rebuilt
+    /// until the last, synced write: a crash in between leaves a store that
+    /// refuses to open until it is replayed again.
     pub fn rebuild(&mut self, progress: impl FnMut(u64, u64)) -> Result<(), EngineError> {
         self.rebuild_folding_in_memory(REBUILD_IN_MEMORY_EVENTS, progress)
     }
 
-    /// [`Engine::rebuild`], folding the first `in_memory_events` (rounded up
-    /// to a page) in memory, on every core.
+    /// [`Engine::rebuild`] in rounds of about `in_memory_events`, on every
+    /// core.
     pub fn rebuild_folding_in_memory(
         &mut self,
         in_memory_events: usize,
@@ -99,11 +184,12 @@ impl Engine {
         self.rebuild_in_groups(in_memory_events, cores, progress)
     }
 
-    /// [`Engine::rebuild_folding_in_memory`] with the events folded in memory
-    /// split over `folds` threads by co-location group
-    /// (`touchline_core::colocation`): each thread folds and attributes the
-    /// groups of its own, over a world of its own, and the worlds are then
-    /// joined. The result does not depend on `folds`.
+    /// [`Engine::rebuild_folding_in_memory`] with each round's groups folded
+    /// on `folds` threads (`touchline_core::colocation`): the groups are cut
+    /// into rounds × `folds` parts by their key, and each thread folds and
+    /// attributes the groups of one part over a world of its own; the
+    /// campaigns and credit sets of every world are then joined. The result
+    /// depends neither on `folds` nor on the number of rounds.
     pub fn rebuild_in_groups(
         &mut self,
         in_memory_events: usize,
@@ -113,43 +199,49 @@ impl Engine {
         self.flush()?;
         self.overlay = Overlay::default();
         self.store.begin_rebuild()?;
-        let floor = self.versions;
-        let total = self.next_seq;
-        // The events to fold in memory, until there are enough of them.
-        let mut prefix: Option<Vec<StoredEvent>> = Some(Vec::new());
-        let store = self.store.clone();
-        read_ahead(&store, folds, |pages| {
-            for page in pages {
-                let page = page?;
-                let Some(last) = page.last() else { break };
-                let last_seq = last.seq;
-                if let Some(events) = &mut prefix {
-                    events.extend(page);
-                    if events.len() >= in_memory_events
-                        && let Some(events) = prefix.take()
-                    {
-                        self.commit_folded_in_groups(&events, folds, floor, last_seq)?;
-                    }
-                } else {
-                    let wants = Wants::of_events(page.iter().map(|e| &e.envelope));
-                    let config = &self.config;
-                    let (state, attribution) = self.fold_durable(wants, |state| {
-                        state.version_floor = floor;
-                        for event in &page {
-                            fold_again(state, event.seq, &event.envelope);
-                        }
-                        state.reattribute_dirty(config, last_seq)
-                    })?;
-                    self.commit_recomputed(&state, &attribution, Durability::Later)?;
+        let folds = folds.clamp(1, 64);
+        let events = self.next_seq;
+        let rounds = events.div_ceil(in_memory_events.max(1) as u64).max(1);
+        // One world (one round on one thread) needs no plan.
+        let parts = (rounds as usize)
+            .saturating_mul(folds)
+            .min(EVERY_PART as usize) as u32;
+        let passes = if parts == 1 { rounds } else { rounds + 1 };
+        let plan = if parts == 1 {
+            Plan::one()
+        } else {
+            Plan::read(&self.store, folds, parts, |read| {
+                progress(read, events * passes)
+            })?
+        };
+        let mut campaigns: Option<Views<CampaignView>> = None;
+        let mut attribution = Vec::new();
+        for round in 0..rounds {
+            let worlds = self.fold_round(&plan, round as u32, folds, |read| {
+                progress((passes - rounds + round) * events + read, events * passes);
+            });
+            for world in worlds {
+                let (theirs, records) = world?;
+                match &mut campaigns {
+                    Some(mine) => mine.absorb(theirs, CampaignView::add_counters),
+                    None => campaigns = Some(theirs),
                 }
-                progress((last_seq + 1).min(total), total);
+                attribution.extend(records);
             }
-            Ok::<(), EngineError>(())
-        })?;
-        if let Some(events) = prefix
-            && !events.is_empty()
-        {
-            self.commit_folded_in_groups(&events, folds, floor, self.next_seq.saturating_sub(1))?;
+        }
+        // In conversion order, as one world's attribution is, whatever the
+        // parts.
+        attribution.sort_by(|a, b| conversion_of(&a.key).cmp(conversion_of(&b.key)));
+        for records in attribution.chunks(BULK_PAGE) {
+            let mut commit = self.store.commit();
+            self.queue_recomputed(&mut commit, records)?;
+            // Outbox ids above every earlier one: the files land below the rest.
+            self.store.write_bulk(commit)?;
+        }
+        if let Some(campaigns) = campaigns {
+            let mut commit = self.store.commit();
+            campaigns.write(&mut commit)?;
+            self.store.write_unsynced(commit)?;
         }
         let mut done = self.store.commit();
         done.end_rebuild();
@@ -157,81 +249,124 @@ impl Engine {
         Ok(())
     }
 
-    /// Folds `events` over an empty world on `folds` threads, each the
-    /// co-location groups `shard_of` gives it (and every campaign's own
-    /// events), attributes each world's conversions once as of `last_seq`, and
-    /// writes them: each thread its own world's people, accounts, deals and
-    /// conversions (no two worlds share one), this thread the campaigns, whose
-    /// counters add up across worlds, and the credit sets to publish.
-    fn commit_folded_in_groups(
-        &mut self,
-        events: &[StoredEvent],
+    /// Folds the groups of parts `round * folds ..` of the plan on `folds`
+    /// threads, one part each, from one read of the log: every event of a
+    /// part's group to its thread, a campaign's own events to every thread.
+    /// Each thread attributes its world's conversions once, as of the end of
+    /// the log, and writes its world's people, accounts, deals and
+    /// conversions (no two worlds share one).
+    fn fold_round(
+        &self,
+        plan: &Plan,
+        round: u32,
         folds: usize,
-        floor: u64,
-        last_seq: u64,
-    ) -> Result<(), EngineError> {
-        let parts = split_by_group(events, folds);
+        mut progress: impl FnMut(u64),
+    ) -> Vec<Folded> {
         let account_touches = self.account_touches();
         let config = &self.config;
         let store = &self.store;
-        type Folded = Result<(Views<CampaignView>, Vec<OutboxRecord>), EngineError>;
-        let worlds: Vec<Folded> = std::thread::scope(|scope| {
-            let folding: Vec<_> = parts
-                .iter()
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut world = BatchState::complete(Snapshot::default(), account_touches);
-                        world.version_floor = floor;
-                        for event in part {
-                            fold_again(&mut world, event.seq, &event.envelope);
-                        }
-                        let attribution = world.reattribute_dirty(config, last_seq);
-                        let campaigns = world.take_campaigns();
-                        write_views_unsynced(store, &world)?;
-                        Ok((campaigns, attribution))
-                    })
-                })
-                .collect();
-            folding
+        let floor = self.versions;
+        let last_seq = self.next_seq.saturating_sub(1);
+        let first_part = round * folds as u32;
+        std::thread::scope(|scope| {
+            let mut senders: Vec<SyncSender<Vec<StoredEvent>>> = Vec::with_capacity(folds);
+            let mut folding = Vec::with_capacity(folds);
+            for _ in 0..folds {
+                // Two pages ahead of each fold at most.
+                let (sender, events) = sync_channel::<Vec<StoredEvent>>(2);
+                senders.push(sender);
+                folding.push(scope.spawn(move || {
+                    fold_world(store, config, account_touches, floor, last_seq, events)
+                }));
+            }
+            let in_round =
+                |part: u32| part == EVERY_PART || part.wrapping_sub(first_part) < folds as u32;
+            let keep = |seq: u64| in_round(plan.part(seq));
+            let read = read_ahead(store, folds, keep, |pages| {
+                for page in pages {
+                    let page = page?;
+                    let Some(next) = page.next else { break };
+                    let shares = share_out(page.events, plan, first_part, folds);
+                    for (sender, share) in senders.iter().zip(shares) {
+                        // A fold gone stopped on an error, which its join returns.
+                        let _ = sender.send(share);
+                    }
+                    progress(next);
+                }
+                Ok::<(), EngineError>(())
+            });
+            drop(senders);
+            let worlds: Vec<Folded> = folding
                 .into_iter()
                 .map(|fold| fold.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-        let mut campaigns: Option<Views<CampaignView>> = None;
-        let mut attribution = Vec::new();
-        for world in worlds {
-            let (theirs, records) = world?;
-            match &mut campaigns {
-                Some(mine) => mine.absorb(theirs, CampaignView::add_counters),
-                None => campaigns = Some(theirs),
+                .collect();
+            match read {
+                Ok(()) => worlds,
+                Err(e) => vec![Err(e)],
             }
-            attribution.extend(records);
-        }
-        // In conversion order, as one world's attribution is.
-        attribution.sort_by(|a, b| conversion_of(&a.key).cmp(conversion_of(&b.key)));
-        for records in attribution.chunks(REBUILD_PAGE) {
-            let mut commit = self.store.commit();
-            self.queue_recomputed(&mut commit, records)?;
-            self.store.write_unsynced(commit)?;
-        }
-        if let Some(campaigns) = campaigns {
-            let mut commit = self.store.commit();
-            campaigns.write(&mut commit)?;
-            self.store.write_unsynced(commit)?;
-        }
-        Ok(())
+        })
     }
 }
 
-/// Writes a world rebuilt in memory in unsynced pages (a rebuild is atomic
-/// through its marker, not through one batch).
-fn write_views_unsynced(store: &Store, world: &BatchState) -> Result<(), EngineError> {
+/// A page's events (the round's own) for each of the `folds` threads of the
+/// round whose parts start at `first_part`: an event to the thread of its
+/// part, a campaign's own events to every thread.
+fn share_out(
+    events: Vec<StoredEvent>,
+    plan: &Plan,
+    first_part: u32,
+    folds: usize,
+) -> Vec<Vec<StoredEvent>> {
+    if folds == 1 {
+        return vec![events];
+    }
+    let mut shares: Vec<Vec<StoredEvent>> = vec![Vec::new(); folds];
+    for event in events {
+        match plan.part(event.seq) {
+            EVERY_PART => shares.iter_mut().for_each(|s| s.push(event.clone())),
+            part => {
+                if let Some(share) = shares.get_mut(part.wrapping_sub(first_part) as usize) {
+                    share.push(event);
+                }
+            }
+        }
+    }
+    shares
+}
+
+/// One fold of a round: the events it is sent, folded over a world that
+/// starts empty; then its conversions attributed as of `last_seq` and its
+/// views, but for the campaigns, written in bulk.
+fn fold_world(
+    store: &Store,
+    config: &EngineConfig,
+    account_touches: bool,
+    floor: u64,
+    last_seq: u64,
+    events: Receiver<Vec<StoredEvent>>,
+) -> Folded {
+    let mut world = BatchState::complete(Snapshot::default(), account_touches);
+    world.version_floor = floor;
+    for share in events {
+        for event in &share {
+            fold_again(&mut world, event.seq, &event.envelope);
+        }
+    }
+    let attribution = world.reattribute_dirty(config, last_seq);
+    let campaigns = world.take_campaigns();
+    write_views_in_bulk(store, &world)?;
+    Ok((campaigns, attribution))
+}
+
+/// Writes a world rebuilt in memory in pages of sorted table files (a
+/// rebuild is atomic through its marker, not through one batch).
+fn write_views_in_bulk(store: &Store, world: &BatchState) -> Result<(), EngineError> {
     let mut commit = store.commit();
-    world.write_views_paged(&mut commit, REBUILD_PAGE, |full| {
-        store.write_unsynced(std::mem::replace(full, store.commit()))?;
+    world.write_views_paged(&mut commit, BULK_PAGE, |full| {
+        store.write_bulk(std::mem::replace(full, store.commit()))?;
         Ok(())
     })?;
-    store.write_unsynced(commit)?;
+    store.write_bulk(commit)?;
     Ok(())
 }
 
@@ -239,25 +374,4 @@ fn write_views_unsynced(store: &Store, world: &BatchState) -> Result<(), EngineE
 fn conversion_of(key: &str) -> &str {
     key.split_once('/')
         .map_or(key, |(_, conversion)| conversion)
-}
-
-/// `events` split over `folds` parts by co-location group, in log order in
-/// each part; every campaign's own events are in every part.
-fn split_by_group(events: &[StoredEvent], folds: usize) -> Vec<Vec<&StoredEvent>> {
-    let folds = folds.clamp(1, 64);
-    if folds == 1 {
-        return vec![events.iter().collect()];
-    }
-    let mut directory = Directory::default();
-    for event in events {
-        directory.link_event(&event.envelope.event);
-    }
-    let mut parts: Vec<Vec<&StoredEvent>> = vec![Vec::new(); folds];
-    for event in events {
-        match directory.key_of_event(&event.envelope.event) {
-            Some(key) => parts[shard_of(&key, folds as u32) as usize].push(event),
-            None => parts.iter_mut().for_each(|part| part.push(event)),
-        }
-    }
-    parts
 }

@@ -86,15 +86,18 @@ impl TouchRows {
         self.write_paged(commit, usize::MAX, &mut |_| Ok(()))
     }
 
-    /// Like [`TouchRows::write`], handing `commit` to `full` whenever it holds
-    /// `page` operations.
+    /// Like [`TouchRows::write`] in key order (by person: a person's rows
+    /// are in order, and its id ends its rows' prefix), handing `commit` to
+    /// `full` whenever it holds `page` operations.
     pub(super) fn write_paged(
         &self,
         commit: &mut Commit,
         page: usize,
         full: &mut impl FnMut(&mut Commit) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        for (person, history) in &self.histories {
+        let mut people: Vec<(&String, &TouchHistory)> = self.histories.iter().collect();
+        people.sort_unstable_by_key(|(person, _)| *person);
+        for (person, history) in people {
             let (puts, deletes) = history.changes();
             for touch in puts {
                 commit.put_touch(person, touch.occurred_at, &touch.event_id, touch)?;
