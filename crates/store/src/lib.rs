@@ -51,6 +51,7 @@ mod keys;
 mod outbox;
 mod raw;
 mod secondary;
+mod stream_index;
 mod touch_rows;
 
 use std::path::{Path, PathBuf};

@@ -492,3 +492,31 @@ fn views_written_in_bulk_after_a_clear_read_back_and_the_last_write_of_a_key_win
         "leftover table files"
     );
 }
+
+#[test]
+fn the_stream_index_names_every_stream_of_every_event_without_decoding_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let mut commit = store.commit();
+    commit.append(0, &touch("a", "p-10"));
+    commit.append(1, &touch("b", "p-1"));
+    commit.append(2, &touch("c", "p-1"));
+    store.write(commit).expect("write");
+    let mut removed = store.commit();
+    removed.remove(2, &touch("c", "p-1"));
+    store.write(removed).expect("remove");
+    let mut entries = Vec::new();
+    store
+        .for_each_stream_entry(|kind, id, seq| entries.push((kind, id.to_owned(), seq)))
+        .expect("index");
+    // By kind (tag order), then id, then log position; a removed event is gone.
+    assert_eq!(
+        entries,
+        [
+            (StreamKind::Campaign, "c".to_owned(), 0),
+            (StreamKind::Campaign, "c".to_owned(), 1),
+            (StreamKind::Person, "p-1".to_owned(), 1),
+            (StreamKind::Person, "p-10".to_owned(), 0),
+        ]
+    );
+}

@@ -1,6 +1,6 @@
-//! `touchline replay`: every view rebuilt from the log, in memory. A first
-//! pass over the log links its co-location groups and notes each event's
-//! part (a group's key hashed over rounds × cores); then the parts are
+//! `touchline replay`: every view rebuilt from the log, in memory. The stream
+//! index links the log's co-location groups and gives each event its part (a
+//! group's key hashed over rounds × cores), decoding nothing; then the parts are
 //! folded in rounds, each over every core: each round reads the log again
 //! (on a thread of its own, decoding ahead of the folds only the events of
 //! its parts) and hands each event to the fold of its part, which attributes
@@ -9,6 +9,7 @@
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use touchline_core::StreamKind;
 use touchline_core::colocation::{Directory, Entity, shard_of};
 use touchline_store::{EventPage, StoreError, StoredEvent};
 
@@ -90,44 +91,38 @@ impl Plan {
         }
     }
 
-    /// Reads the whole log once, linking its groups (a link late in the log
-    /// joins groups that would fold apart otherwise), and gives each event
-    /// the part its group's key hashes to among `parts`.
-    fn read(
-        store: &Arc<Store>,
-        threads: usize,
-        parts: u32,
-        mut progress: impl FnMut(u64),
-    ) -> Result<Self, EngineError> {
+    /// Links the log's groups (a link late in the log joins groups that
+    /// would fold apart otherwise) from the stream index, without decoding
+    /// an event, and gives each of the `events` the part its group's key
+    /// hashes to among `parts`.
+    fn read(store: &Store, events: u64, parts: u32) -> Result<Self, EngineError> {
         let mut directory = Directory::default();
-        // Each event's group member, as an index into `members`.
-        let mut members: HashMap<Entity, u32> = HashMap::new();
-        let mut member_of: Vec<u32> = Vec::new();
-        read_ahead(
-            store,
-            threads,
-            |_| true,
-            |pages| {
-                for page in pages {
-                    let page = page?;
-                    let Some(next) = page.next else { break };
-                    member_of.resize(next as usize, EVERY_PART);
-                    for event in &page.events {
-                        directory.link_event(&event.envelope.event);
-                        if let Some(member) = event.envelope.event.group_member() {
-                            let known = members.len() as u32;
-                            member_of[event.seq as usize] = *members.entry(member).or_insert(known);
-                        }
-                    }
-                    progress(next);
-                }
-                Ok::<(), EngineError>(())
-            },
-        )?;
-        let mut part_of_member = vec![0; members.len()];
-        for (member, at) in &members {
-            part_of_member[*at as usize] = shard_of(&directory.key(member), parts);
-        }
+        // Every person, account and deal of the log, once.
+        let mut members: Vec<Entity> = Vec::new();
+        // Each event's first member, as an index into `members`.
+        let mut member_of: Vec<u32> = vec![EVERY_PART; events as usize];
+        store.for_each_stream_entry(|kind, id, seq| {
+            if kind == StreamKind::Campaign {
+                return;
+            }
+            // The index runs stream by stream.
+            if members.last().is_none_or(|m| m.kind != kind || m.id != id) {
+                members.push(Entity::new(kind, id));
+            }
+            let at = members.len() - 1;
+            let Some(first) = member_of.get_mut(seq as usize) else {
+                return;
+            };
+            if *first == EVERY_PART {
+                *first = at as u32;
+            } else {
+                directory.link(&members[*first as usize], &members[at]);
+            }
+        })?;
+        let part_of_member: Vec<u32> = members
+            .iter()
+            .map(|member| shard_of(&directory.key(member), parts))
+            .collect();
         for part in &mut member_of {
             if *part != EVERY_PART {
                 *part = part_of_member[*part as usize];
@@ -160,7 +155,7 @@ impl Engine {
     /// folds every event again in log order, re-attributes, and queues every
     /// credit set for publishing with versions above all earlier ones. Calls
     /// `progress(done, total)` after each page of events read (the log is read
-    /// once to link its groups and once per round).
+    /// once per round).
     ///
     /// The co-location groups are folded in memory in rounds of about
     /// [`REBUILD_IN_MEMORY_EVENTS`] events, on every core; each conversion is
@@ -206,19 +201,16 @@ impl Engine {
         let parts = (rounds as usize)
             .saturating_mul(folds)
             .min(EVERY_PART as usize) as u32;
-        let passes = if parts == 1 { rounds } else { rounds + 1 };
         let plan = if parts == 1 {
             Plan::one()
         } else {
-            Plan::read(&self.store, folds, parts, |read| {
-                progress(read, events * passes)
-            })?
+            Plan::read(&self.store, events, parts)?
         };
         let mut campaigns: Option<Views<CampaignView>> = None;
         let mut attribution = Vec::new();
         for round in 0..rounds {
             let worlds = self.fold_round(&plan, round as u32, folds, |read| {
-                progress((passes - rounds + round) * events + read, events * passes);
+                progress(round * events + read, events * rounds);
             });
             for world in worlds {
                 let (theirs, records) = world?;
