@@ -18,6 +18,20 @@ const BULK_DIR: &str = "bulk";
 static NEXT_FILE: AtomicU64 = AtomicU64::new(0);
 
 impl Store {
+    /// Removes table files a bulk write left when the process died before
+    /// they were ingested (the rebuild they were for is redone anyway).
+    pub(crate) fn remove_unfinished_bulk_files(&self) -> Result<()> {
+        let dir = self.path.join(BULK_DIR);
+        match std::fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io {
+                operation: "remove unfinished bulk table files in",
+                path: dir,
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes `commit` as sorted table files, one per column family, ingested
     /// into the store; a later operation on a key wins, as in
     /// [`Store::write`]. For a rebuild's views: what one call writes is

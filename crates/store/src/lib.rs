@@ -299,6 +299,7 @@ impl Store {
             secondary: None,
             outbox_start: AtomicU64::new(0),
         };
+        store.remove_unfinished_bulk_files()?;
         match store.meta_u64(META_SCHEMA)? {
             None => {
                 let mut commit = store.commit();

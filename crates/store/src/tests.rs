@@ -494,6 +494,25 @@ fn views_written_in_bulk_after_a_clear_read_back_and_the_last_write_of_a_key_win
 }
 
 #[test]
+fn table_files_a_dead_bulk_write_left_are_removed_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    drop(Store::open(dir.path()).expect("open"));
+    let bulk = dir.path().join("bulk");
+    std::fs::create_dir_all(&bulk).expect("mkdir");
+    std::fs::write(bulk.join("persons-1-0.sst"), b"half a file").expect("write");
+    let store = Store::open(dir.path()).expect("reopen");
+    assert!(!bulk.exists());
+    // And bulk writes still work after.
+    let mut commit = store.commit();
+    commit.put_view(Table::Persons, "p-1", &"one").expect("put");
+    store.write_bulk(commit).expect("bulk");
+    assert_eq!(
+        store.get::<String>(Table::Persons, "p-1").expect("get"),
+        Some("one".to_owned())
+    );
+}
+
+#[test]
 fn the_stream_index_names_every_stream_of_every_event_without_decoding_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
