@@ -182,7 +182,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
                 next_offset: last + 1,
             }],
             dead_lettered: dead,
-            meta: Vec::new(),
+            ..Batch::default()
         })?;
         appended += outcome.appended;
         duplicates += outcome.duplicates;

@@ -4,7 +4,7 @@
 //! exactly as one thread would make them.
 
 use touchline_core::Envelope;
-use touchline_proto::{UnknownFields, WireFormat};
+use touchline_proto::{ToLog, UnknownFields, WireFormat};
 
 use crate::dead_letter::Source;
 
@@ -46,6 +46,19 @@ pub(crate) fn decode_all(
     threads: usize,
 ) -> Vec<Result<Envelope, Refusal>> {
     touchline_proto::decode_all(received, unknown, threads, |r| (r.format, &r.payload))
+        .into_iter()
+        .map(|decoded| decoded.map_err(|e| (e.code(), e.to_string())))
+        .collect()
+}
+
+/// As [`decode_all`], each event with the bytes the log stores for it
+/// (encoded on those threads, off the engine's).
+pub(crate) fn decode_all_to_log(
+    received: &[Received],
+    unknown: UnknownFields,
+    threads: usize,
+) -> Vec<Result<ToLog, Refusal>> {
+    touchline_proto::decode_to_log_all(received, unknown, threads, |r| (r.format, &r.payload))
         .into_iter()
         .map(|decoded| decoded.map_err(|e| (e.code(), e.to_string())))
         .collect()

@@ -479,7 +479,7 @@ impl Ingest {
                     )),
                 }
             }
-            let decoded = decode::decode_all(
+            let decoded = decode::decode_all_to_log(
                 &received,
                 self.config.json_unknown_fields,
                 self.decode_threads,
@@ -491,7 +491,7 @@ impl Ingest {
                     offset,
                 } = message.source;
                 match decoded {
-                    Ok(envelope) => events.push((topic, partition, offset, envelope)),
+                    Ok(decoded) => events.push((topic, partition, offset, decoded)),
                     Err((code, reason)) => dead.push(DeadLetter::new(
                         Source {
                             topic,
@@ -547,24 +547,26 @@ impl Ingest {
                         next_offset: *next,
                     })
                     .collect();
-                let (sources, events): (Vec<MessageSource>, Vec<_>) = events
-                    .into_iter()
-                    .map(|(topic, partition, offset, envelope)| {
-                        // The engine's own copy, its one allocation of the name.
-                        let source = MessageSource {
-                            topic: topic.to_string(),
-                            partition,
-                            offset,
-                        };
-                        (source, envelope)
-                    })
-                    .unzip();
+                let mut sources = Vec::with_capacity(events.len());
+                let mut envelopes = Vec::with_capacity(events.len());
+                let mut stored = Vec::with_capacity(events.len());
+                for (topic, partition, offset, decoded) in events {
+                    // The engine's own copy, its one allocation of the name.
+                    sources.push(MessageSource {
+                        topic: topic.to_string(),
+                        partition,
+                        offset,
+                    });
+                    envelopes.push(decoded.envelope);
+                    stored.push(decoded.stored);
+                }
                 let batch = Batch {
-                    events,
+                    events: envelopes,
                     sources,
                     offsets: offsets.clone(),
                     dead_lettered: dead.len() as u64,
                     meta: Vec::new(),
+                    stored,
                 };
                 let submitted = Instant::now();
                 let (outcome, previous) = self.engine.submit(batch)?;

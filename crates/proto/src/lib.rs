@@ -19,7 +19,7 @@ mod convert;
 mod parallel;
 mod unknown_fields;
 
-pub use parallel::{decode_all, decode_received_all, decode_stored_all};
+pub use parallel::{decode_all, decode_stored_all, decode_to_log_all};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, InvalidEvent};
@@ -159,6 +159,36 @@ pub fn decode_received(
         envelope,
         storable_as_received,
     })
+}
+
+/// An event decoded from a message, with the bytes the log stores for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToLog {
+    pub envelope: Envelope,
+    /// The message itself when it is storable as received
+    /// ([`Decoded::storable_as_received`]), else `envelope` encoded: either
+    /// way what [`decode_stored`] reads back as `envelope`.
+    pub stored: Vec<u8>,
+}
+
+/// As [`decode_received`], with the bytes the log stores: the work of
+/// encoding them done where the decoding is (on a batch's decoding threads),
+/// and none of it for protobuf storable as received.
+pub fn decode_to_log(
+    format: WireFormat,
+    bytes: &[u8],
+    unknown: UnknownFields,
+) -> Result<ToLog, DecodeError> {
+    let Decoded {
+        envelope,
+        storable_as_received,
+    } = decode_received(format, bytes, unknown)?;
+    let stored = if storable_as_received {
+        bytes.to_vec()
+    } else {
+        encode_protobuf(&envelope)
+    };
+    Ok(ToLog { envelope, stored })
 }
 
 /// Decodes protobuf bytes the engine wrote itself (the event log); no validation,

@@ -5,7 +5,7 @@
 
 use touchline_core::Envelope;
 
-use crate::{DecodeError, Decoded, UnknownFields, WireFormat, decode_received, decode_with};
+use crate::{DecodeError, ToLog, UnknownFields, WireFormat, decode_to_log, decode_with};
 
 /// Below this many records they are decoded on the calling thread alone:
 /// starting threads would cost more than it saves.
@@ -26,17 +26,17 @@ pub fn decode_all<T: Sync>(
     })
 }
 
-/// As [`decode_all`], also saying of each whether the log may store it as it
-/// came ([`Decoded::storable_as_received`]).
-pub fn decode_received_all<T: Sync>(
+/// As [`decode_all`], each event with the bytes the log stores for it
+/// ([`decode_to_log`]).
+pub fn decode_to_log_all<T: Sync>(
     records: &[T],
     unknown: UnknownFields,
     threads: usize,
     bytes_of: impl Fn(&T) -> (WireFormat, &[u8]) + Sync,
-) -> Vec<Result<Decoded, DecodeError>> {
+) -> Vec<Result<ToLog, DecodeError>> {
     map_in_order(records, threads, |record| {
         let (format, bytes) = bytes_of(record);
-        decode_received(format, bytes, unknown)
+        decode_to_log(format, bytes, unknown)
     })
 }
 

@@ -48,3 +48,26 @@ fn protobuf_with_more_than_the_event_and_json_are_encoded_by_the_log() {
     }
     assert!(!storable(WireFormat::Json, &encode_json(&envelope)));
 }
+
+#[test]
+fn the_bytes_to_log_are_the_message_when_storable_else_the_event_encoded() {
+    use touchline_proto::decode_to_log;
+    let envelope = touchline_proto::decode(WireFormat::Json, CAMPAIGN).unwrap();
+    let canonical = encode_protobuf(&envelope);
+    let to_log = decode_to_log(WireFormat::Protobuf, &canonical, UnknownFields::Refuse).unwrap();
+    assert_eq!(to_log.envelope, envelope);
+    assert_eq!(to_log.stored, canonical);
+    let mut unknown = canonical.clone();
+    unknown.extend_from_slice(&[0xf8, 0x07, 0x01]);
+    let json = encode_json(&envelope);
+    for (format, bytes) in [(WireFormat::Protobuf, &unknown), (WireFormat::Json, &json)] {
+        let to_log = decode_to_log(format, bytes, UnknownFields::Ignore).unwrap();
+        assert_eq!(to_log.envelope, envelope);
+        // Encoded again: nothing the contract lacks reaches the log.
+        assert_eq!(to_log.stored, canonical, "{format:?}");
+        assert_eq!(
+            touchline_proto::decode_stored(&to_log.stored).unwrap(),
+            envelope
+        );
+    }
+}

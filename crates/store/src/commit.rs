@@ -54,13 +54,12 @@ impl Commit {
         self.append_encoded(seq, envelope, touchline_proto::encode_protobuf(envelope));
     }
 
-    /// As [`Commit::append`], storing `received`, the protobuf bytes the event
-    /// came in, as they are rather than encoding the event again. Only for
-    /// bytes [`touchline_proto::decode_received`] decoded to `envelope` and
-    /// found storable as received ([`touchline_proto::Decoded`]): the log then
-    /// reads back exactly `envelope`.
-    pub fn append_received(&mut self, seq: u64, envelope: &Envelope, received: Vec<u8>) {
-        self.append_encoded(seq, envelope, received);
+    /// As [`Commit::append`], storing `stored` rather than encoding the event
+    /// here: the bytes [`touchline_proto::decode_to_log`] gave with
+    /// `envelope` (the message as received, or the event encoded where it
+    /// was decoded), which the log reads back as exactly `envelope`.
+    pub fn append_stored(&mut self, seq: u64, envelope: &Envelope, stored: Vec<u8>) {
+        self.append_encoded(seq, envelope, stored);
     }
 
     fn append_encoded(&mut self, seq: u64, envelope: &Envelope, encoded: Vec<u8>) {

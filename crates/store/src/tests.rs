@@ -310,13 +310,13 @@ fn a_clean_close_leaves_nothing_for_the_next_open_to_replay() {
 }
 
 #[test]
-fn an_event_appended_as_received_reads_back_as_its_bytes_say() {
+fn an_event_appended_with_its_stored_bytes_reads_back_as_they_say() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
     let envelope = touch("a", "p-1");
     let received = touchline_proto::encode_protobuf(&envelope);
     let mut commit = store.commit();
-    commit.append_received(0, &envelope, received.clone());
+    commit.append_stored(0, &envelope, received.clone());
     store.write(commit).expect("write");
     // Stored as given, not encoded again.
     let raw = store

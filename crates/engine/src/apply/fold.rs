@@ -95,3 +95,63 @@ impl BatchState {
         records
     }
 }
+
+/// The bytes the source gave for `envelope`, one of `events` (each taken
+/// once); `None` when it gave none.
+pub(super) fn stored_bytes(
+    events: &[Envelope],
+    stored: &mut [Vec<u8>],
+    envelope: &Envelope,
+) -> Option<Vec<u8>> {
+    // Which of `events` it is, by address: the fold hands the batch's own
+    // events back by reference.
+    let size = std::mem::size_of::<Envelope>().max(1);
+    let at = (envelope as *const Envelope as usize).checked_sub(events.as_ptr() as usize)? / size;
+    let bytes = stored.get_mut(at)?;
+    if !std::ptr::eq(events.get(at)?, envelope) || bytes.is_empty() {
+        return None;
+    }
+    Some(std::mem::take(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bytes_given_for_an_event_of_the_batch_are_taken_once_by_its_address() {
+        let events: Vec<Envelope> = (0..3)
+            .map(|i| {
+                touchline_fixtures::envelope(
+                    format!("e-{i}"),
+                    1_000,
+                    touchline_fixtures::touch("p", "c"),
+                )
+            })
+            .collect();
+        let mut stored = vec![b"zero".to_vec(), Vec::new(), b"two".to_vec()];
+        assert_eq!(
+            stored_bytes(&events, &mut stored, &events[2]),
+            Some(b"two".to_vec())
+        );
+        assert_eq!(
+            stored_bytes(&events, &mut stored, &events[2]),
+            None,
+            "taken once"
+        );
+        assert_eq!(
+            stored_bytes(&events, &mut stored, &events[1]),
+            None,
+            "none given"
+        );
+        // An equal event elsewhere in memory is not one of the batch's.
+        let copy = events[0].clone();
+        assert_eq!(stored_bytes(&events, &mut stored, &copy), None);
+        assert_eq!(
+            stored_bytes(&events, &mut stored, &events[0]),
+            Some(b"zero".to_vec())
+        );
+        // No bytes given at all: the engine encodes.
+        assert_eq!(stored_bytes(&events, &mut [], &events[0]), None);
+    }
+}

@@ -31,7 +31,7 @@ mod touch_rows;
 mod unchanged;
 
 use batch_state::{BatchState, Snapshot};
-use fold::fold_batch;
+use fold::{Logged, fold_batch, stored_bytes};
 pub use handover::{Handover, MovedConversion};
 pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
@@ -91,6 +91,10 @@ pub struct Batch {
     /// shard runtime must change exactly when these events and offsets land
     /// (its forwarding pointers, its records for other shards).
     pub meta: Vec<MetaWrite>,
+    /// The bytes the log stores for each event, in the order of `events`, as
+    /// [`touchline_proto::decode_to_log`] gives them, so that the engine's
+    /// thread does not encode them; empty: the engine encodes each event.
+    pub stored: Vec<Vec<u8>>,
 }
 
 /// A key of the caller's own state to set (`Some`) or delete (`None`) in a
@@ -654,6 +658,7 @@ impl Engine {
             offsets,
             dead_lettered,
             meta,
+            mut stored,
         } = batch;
         let mut previous = None;
         let Deduped {
@@ -715,7 +720,13 @@ impl Engine {
         let mut seq = self.next_seq;
         let mut event_ids: HashSet<String> = HashSet::with_capacity(folded.logged.len());
         for logged in &folded.logged {
-            commit.append(seq, logged.envelope());
+            match logged {
+                Logged::Input(envelope) => match stored_bytes(&events, &mut stored, envelope) {
+                    Some(bytes) => commit.append_stored(seq, envelope, bytes),
+                    None => commit.append(seq, envelope),
+                },
+                Logged::Decided(envelope) => commit.append(seq, envelope),
+            }
             event_ids.insert(logged.envelope().event_id.clone());
             seq += 1;
         }
