@@ -47,7 +47,7 @@ pub(crate) fn decode_all(
 ) -> Vec<Result<Envelope, Refusal>> {
     touchline_proto::decode_all(received, unknown, threads, |r| (r.format, &r.payload))
         .into_iter()
-        .map(|decoded| decoded.map_err(|e| (e.code(), e.to_string())))
+        .map(|decoded| decoded.map_err(refusal))
         .collect()
 }
 
@@ -60,8 +60,12 @@ pub(crate) fn decode_all_to_log(
 ) -> Vec<Result<ToLog, Refusal>> {
     touchline_proto::decode_to_log_all(received, unknown, threads, |r| (r.format, &r.payload))
         .into_iter()
-        .map(|decoded| decoded.map_err(|e| (e.code(), e.to_string())))
+        .map(|decoded| decoded.map_err(refusal))
         .collect()
+}
+
+fn refusal(e: touchline_proto::DecodeError) -> Refusal {
+    (e.code(), e.to_string())
 }
 
 #[cfg(test)]

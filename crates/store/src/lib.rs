@@ -699,11 +699,14 @@ impl Store {
     pub fn clear_views(&self) -> Result<()> {
         let _gate = self.write_gate()?;
         // Keys are UTF-8, which never holds the byte 0xFF: this range is everything.
+        let views = Table::ALL
+            .map(Table::cf_name)
+            .into_iter()
+            .chain([CF_PERSON_TOUCHES]);
         let mut batch = WriteBatch::default();
-        for table in Table::ALL {
-            batch.delete_range_cf(self.cf(table.cf_name()), &b""[..], &b"\xff"[..]);
+        for name in views.clone() {
+            batch.delete_range_cf(self.cf(name), &b""[..], &b"\xff"[..]);
         }
-        batch.delete_range_cf(self.cf(CF_PERSON_TOUCHES), &b""[..], &b"\xff"[..]);
         self.db.write(batch).map_err(rocks("clear views"))?;
         // The range deletes hide the old views. Then the families are
         // emptied, so that what a rebuild writes in bulk lands in the bottom
@@ -711,11 +714,7 @@ impl Store {
         // dropped whole, the rest (level 0, the memtable) is compacted
         // against the range deletes into one file that holds only them, and
         // that file, covering nothing any more, is dropped too.
-        for name in Table::ALL
-            .map(Table::cf_name)
-            .into_iter()
-            .chain([CF_PERSON_TOUCHES])
-        {
+        for name in views {
             let family = self.cf(name);
             let drop_files = || {
                 self.db
