@@ -8,7 +8,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use touchline_core::Timestamp;
 use touchline_engine::Metrics;
-use touchline_store::{ParkedRecord, PublishedPage, Store};
+use touchline_store::{OutboxRecord, ParkedRecord, PublishedPage, Store};
 use tracing::{error, info, warn};
 
 use crate::refusal::refused_for_good;
@@ -42,6 +42,31 @@ impl std::fmt::Debug for Publisher {
 }
 
 const PAGE: usize = 20_000;
+
+/// A page of the outbox with every message's value rendered, ready to
+/// deliver ([`Publisher::render_page`], [`Publisher::deliver`]).
+#[derive(Debug)]
+pub struct Page {
+    records: Vec<(u64, OutboxRecord)>,
+    /// The messages: which record each publishes, where, and its value.
+    messages: Vec<Rendered>,
+}
+
+#[derive(Debug)]
+struct Rendered {
+    /// Index in `records`: the newest of its key in the page.
+    record: usize,
+    target: Target,
+    /// `None`: a tombstone.
+    value: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Attribution,
+    Alerts,
+    DeadLetters,
+}
 
 /// One message of a page.
 struct Item<'p> {
@@ -112,51 +137,85 @@ impl Publisher {
     /// Publishes one page of the outbox; returns how many records it took off
     /// the outbox (delivered, superseded or parked).
     pub async fn publish_page(&self) -> Result<usize, KafkaError> {
-        let started = Instant::now();
-        let page = self.store.outbox(PAGE)?;
-        let Some(&(last_id, _)) = page.last() else {
+        match self.render_page()? {
+            Some(page) => self.deliver(page).await,
+            None => Ok(0),
+        }
+    }
+
+    /// Reads the next page of the outbox and renders each message's value:
+    /// each credit set as its view in the store has it now. `None` when the
+    /// outbox is empty. A caller that must send something first that every
+    /// view rendered depends on (a shard's version floor) sends it between
+    /// this and [`Publisher::deliver`].
+    pub fn render_page(&self) -> Result<Option<Page>, KafkaError> {
+        let records = self.store.outbox(PAGE)?;
+        if records.is_empty() {
             self.metrics.outbox_published_through(None);
-            return Ok(0);
-        };
+            return Ok(None);
+        }
         // Values are full states, so of several versions of one key in a page
         // only the newest needs to go out.
-        let mut newest: HashMap<&str, usize> = HashMap::with_capacity(page.len());
-        for (i, (_, record)) in page.iter().enumerate() {
+        let mut newest: HashMap<&str, usize> = HashMap::with_capacity(records.len());
+        for (i, (_, record)) in records.iter().enumerate() {
             if record.is_attribution() {
                 newest.insert(record.key.as_str(), i);
             }
         }
         // Render each key's current value (or tombstone) from the views; alerts
         // and dead letters go as they are, every one.
-        let mut items = Vec::with_capacity(newest.len());
+        let mut messages = Vec::with_capacity(newest.len());
         let mut renderer = touchline_engine::AttributionRenderer::new(&self.store);
-        for (i, (outbox_id, record)) in page.iter().enumerate() {
-            let (topic, value, headers) = if let Some(alert) = &record.alert {
-                (self.alerts_topic.as_str(), Some(alert.clone()), None)
+        for (i, (_, record)) in records.iter().enumerate() {
+            let (target, value) = if let Some(alert) = &record.alert {
+                (Target::Alerts, Some(alert.clone()))
             } else if let Some(letter) = &record.dead_letter {
-                (
-                    self.dead_letter_topic.as_str(),
-                    Some(letter.value.clone()),
-                    Some(letter.headers.as_slice()),
-                )
+                (Target::DeadLetters, Some(letter.value.clone()))
             } else if newest.get(record.key.as_str()) == Some(&i) {
                 // Handed to another shard, which publishes it.
                 if renderer.moved_away(&record.key)? {
                     continue;
                 }
-                (self.topic.as_str(), renderer.render(&record.key)?, None)
+                (Target::Attribution, renderer.render(&record.key)?)
             } else {
                 continue;
             };
-            items.push(Item {
-                outbox_id: *outbox_id,
-                topic,
-                key: record.key.as_str(),
+            messages.push(Rendered {
+                record: i,
+                target,
                 value,
-                own_value: !record.is_attribution(),
-                headers,
             });
         }
+        Ok(Some(Page { records, messages }))
+    }
+
+    /// Delivers a page [`Publisher::render_page`] rendered and takes it off
+    /// the outbox; returns how many records that was.
+    pub async fn deliver(&self, page: Page) -> Result<usize, KafkaError> {
+        let started = Instant::now();
+        let Page { records, messages } = page;
+        let Some(&(last_id, _)) = records.last() else {
+            return Ok(0);
+        };
+        let items: Vec<Item<'_>> = messages
+            .into_iter()
+            .map(|message| {
+                let (outbox_id, record) = &records[message.record];
+                let topic = match message.target {
+                    Target::Attribution => self.topic.as_str(),
+                    Target::Alerts => self.alerts_topic.as_str(),
+                    Target::DeadLetters => self.dead_letter_topic.as_str(),
+                };
+                Item {
+                    outbox_id: *outbox_id,
+                    topic,
+                    key: record.key.as_str(),
+                    value: message.value,
+                    own_value: !record.is_attribution(),
+                    headers: record.dead_letter.as_ref().map(|l| l.headers.as_slice()),
+                }
+            })
+            .collect();
 
         let mut outcomes = self.send_together(&items).await?;
         // A refused batch may have been refused for one large message in it:
@@ -209,7 +268,7 @@ impl Publisher {
             .publish_seconds
             .observe(started.elapsed().as_secs_f64());
         self.metrics.outbox_published_through(Some(last_id));
-        Ok(page.len())
+        Ok(records.len())
     }
 
     /// Enqueues every item (librdkafka batches them), then waits for every

@@ -10,6 +10,8 @@
 
 use std::sync::Arc;
 
+use hashbrown::HashSet;
+
 use touchline_core::Envelope;
 use touchline_core::colocation::{Entity, shard_of};
 use touchline_engine::{Batch, Engine, Handover};
@@ -42,11 +44,14 @@ pub struct ShardTask {
     topic: String,
     /// What the records read so far and not yet written make: events to fold.
     events: Vec<Envelope>,
-    next_offset: Option<i64>,
-    /// The offset the last commit wrote.
-    written: Option<i64>,
-    /// Commits were made that are not yet on disk.
-    unsynced: bool,
+    /// The people, accounts and opportunities those events name.
+    pending_named: HashSet<Entity>,
+    /// The offset after the last record received.
+    next_offset: i64,
+    /// The offset the last commit submitted writes.
+    written: i64,
+    /// Unsynced commits were submitted since the last synced one.
+    intermediate: bool,
 }
 
 impl std::fmt::Debug for ShardTask {
@@ -63,6 +68,11 @@ impl ShardTask {
     /// The task for `shard` of `shards`, reading partition `shard` of `topic`.
     pub fn new(engine: Engine, topic: &str, shard: u32, shards: u32) -> Result<Self, ShardError> {
         let state = State::open(engine.store().clone())?;
+        let next_offset = engine
+            .offsets()?
+            .into_iter()
+            .find(|o| o.topic == topic && o.partition == shard as i32)
+            .map_or(0, |o| o.next_offset);
         Ok(ShardTask {
             engine,
             state,
@@ -70,9 +80,10 @@ impl ShardTask {
             shards,
             topic: topic.to_owned(),
             events: Vec::new(),
-            next_offset: None,
-            written: None,
-            unsynced: false,
+            pending_named: HashSet::new(),
+            next_offset,
+            written: next_offset,
+            intermediate: false,
         })
     }
 
@@ -88,43 +99,67 @@ impl ShardTask {
         self.engine
     }
 
-    /// The offset of this shard's partition to read next: where the last
-    /// commit left off, or 0 for a shard with no state (which restores by
-    /// reading its partition from the beginning).
-    pub fn next_offset(&self) -> Result<i64, ShardError> {
-        // The last synced commit wrote it: no read needed (the runner asks
-        // for every message it polls).
-        if let (false, Some(written)) = (self.unsynced, self.written) {
-            return Ok(written);
-        }
-        Ok(self
-            .engine
-            .offsets()?
-            .into_iter()
-            .find(|o| o.topic == self.topic && o.partition == self.shard as i32)
-            .map_or(0, |o| o.next_offset))
+    /// The offset of this shard's partition to read next: after the last
+    /// record received, or where the store's last commit left off, which is
+    /// 0 for a shard with no state (it restores by reading its partition
+    /// from the beginning).
+    pub fn next_offset(&self) -> i64 {
+        self.next_offset
     }
 
     /// Folds, forwards and hands over what `records` (offset, record; in
-    /// partition order) say, and returns when all of it is durable.
+    /// partition order) say, and submits the commit that ends with the
+    /// offset after them, without waiting for it: the engine writes it while
+    /// the caller goes on, and it is durable when the next records are
+    /// received or [`ShardTask::durable`] returns.
+    ///
+    /// Whatever a reader of the store sees of this is durable: the last
+    /// commit is synced (RocksDB makes a synced write visible after its
+    /// fsync), and when the records made commits of their own on the way
+    /// (hand-overs, which are not synced), this waits for the last. So what
+    /// [`ShardTask::outgoing`] and the publisher read may be sent at once.
+    /// The commit also queues a floor record with the highest version given,
+    /// for this shard's own partition, when that rose.
     pub fn receive(&mut self, records: Vec<(i64, ShardRecord)>) -> Result<(), ShardError> {
+        if records.is_empty() {
+            return Ok(());
+        }
         for (offset, record) in records {
             self.one(record)?;
-            self.next_offset = Some(offset + 1);
+            self.next_offset = offset + 1;
         }
-        // The commits made on the way were not waited for: this one is, and
-        // makes them durable with it (the write-ahead log is in order).
-        self.unsynced = true;
-        self.write_synced()
+        let floor_sent = self.state.floor_sent()?;
+        let batch = Batch {
+            events: self.take_events(),
+            offsets: self.offsets(),
+            ..Batch::default()
+        };
+        let (shard, state) = (self.shard, &mut self.state);
+        self.engine.submit_with(batch, true, |top| {
+            if top > floor_sent {
+                state.send(shard, &ShardRecord::Floor(top).encode());
+                state.set_floor_sent(top);
+            }
+            state.take_writes()
+        })?;
+        self.written = self.next_offset;
+        if std::mem::take(&mut self.intermediate) {
+            self.engine.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Returns once every commit submitted is on disk.
+    pub fn durable(&mut self) -> Result<(), ShardError> {
+        self.engine.flush()?;
+        Ok(())
     }
 
     fn one(&mut self, record: ShardRecord) -> Result<(), ShardError> {
         match record {
-            ShardRecord::Floor(floor) => {
-                // The records before it were given versions under the old floor.
-                self.write()?;
-                self.engine.raise_version_floor(floor)?;
-            }
+            // Raised for the records before it too: a floor only ever lifts
+            // versions, and every owner that reads it raises it.
+            ShardRecord::Floor(floor) => self.engine.raise_version_floor(floor),
             ShardRecord::Routed(envelope, key) => {
                 let named = named(&envelope);
                 match self.moved(&named, key.as_ref())? {
@@ -132,7 +167,7 @@ impl ShardTask {
                         let record = ShardRecord::Routed(envelope, Some(to.clone()));
                         self.forward(&to, &record)
                     }
-                    None => self.events.push(envelope),
+                    None => self.pend(envelope),
                 }
             }
             ShardRecord::Link(link) => {
@@ -158,7 +193,7 @@ impl ShardTask {
                         waits.dedup();
                         let link = Link { waits, ..link };
                         if link.waits.is_empty() {
-                            self.events.push(link.envelope);
+                            self.pend(link.envelope);
                         } else {
                             self.state.hold(&link);
                         }
@@ -214,8 +249,13 @@ impl ShardTask {
     }
 
     fn hand_over(&mut self, id: u64, members: Vec<Entity>, to: Entity) -> Result<(), ShardError> {
-        // The records before this one land first: they may be the group's.
-        self.write()?;
+        // The records before this one that name the group land first: the
+        // hand-over reads its history from the store. The others may wait
+        // for the next commit: they read nothing the hand-over changes but
+        // campaign counters, which are sums.
+        if members.iter().any(|m| self.pending_named.contains(m)) {
+            self.write()?;
+        }
         let leaving: Vec<Link> = self.state.holding(&members)?;
         let mut pending = Vec::new();
         for link in &leaving {
@@ -232,7 +272,7 @@ impl ShardTask {
         self.state.mark_ran(id);
         let shard = shard_of(&to, self.shards);
         let state = &mut self.state;
-        self.unsynced = true;
+        self.intermediate = true;
         self.engine.hand_over_with(&members, |handover| {
             for part in parts(id, &members, &to, handover, pending) {
                 state.send(shard, &ShardRecord::Handed(part).encode());
@@ -243,7 +283,6 @@ impl ShardTask {
     }
 
     fn take_over(&mut self, handed: Handed) -> Result<(), ShardError> {
-        self.write()?;
         let Handed {
             id,
             last,
@@ -254,7 +293,9 @@ impl ShardTask {
         if last {
             self.state.mark_arrived(id);
         }
-        let mut events = Vec::new();
+        // The records before this one fold with the group, in its commit:
+        // folding does not depend on how events are batched.
+        let mut events = self.take_events();
         for link in pending {
             let waits = self.state.still_waiting(&link.waits)?;
             if waits.is_empty() {
@@ -282,58 +323,44 @@ impl ShardTask {
         };
         self.engine.take_over_unsynced(handover, batch)?;
         self.written = self.next_offset;
-        self.unsynced = true;
+        self.intermediate = true;
         Ok(())
     }
 
-    fn offsets(&self) -> Vec<PartitionOffset> {
-        self.next_offset
-            .map(|next_offset| PartitionOffset {
-                topic: self.topic.clone(),
-                partition: self.shard as i32,
-                next_offset,
-            })
-            .into_iter()
-            .collect()
+    fn pend(&mut self, envelope: Envelope) {
+        self.pending_named.extend(named(&envelope));
+        self.events.push(envelope);
     }
 
-    /// Writes what the records read so far make, with the offset after
-    /// them, without waiting for the disk (see [`ShardTask::receive`]).
+    fn take_events(&mut self) -> Vec<Envelope> {
+        self.pending_named.clear();
+        std::mem::take(&mut self.events)
+    }
+
+    fn offsets(&self) -> Vec<PartitionOffset> {
+        vec![PartitionOffset {
+            topic: self.topic.clone(),
+            partition: self.shard as i32,
+            next_offset: self.next_offset,
+        }]
+    }
+
+    /// Submits what the records read so far make, with the offset after
+    /// them, unsynced: the last commit of [`ShardTask::receive`] makes it
+    /// durable.
     fn write(&mut self) -> Result<(), ShardError> {
         if self.events.is_empty() && self.state.is_clean() && self.next_offset == self.written {
             return Ok(());
         }
-        let batch = self.take_batch();
-        self.engine.apply_unsynced(batch)?;
-        self.written = self.next_offset;
-        self.unsynced = true;
-        Ok(())
-    }
-
-    /// The events read so far, the offset after them and the state changes,
-    /// as one batch.
-    fn take_batch(&mut self) -> Batch {
-        Batch {
-            events: std::mem::take(&mut self.events),
+        let batch = Batch {
+            events: self.take_events(),
             offsets: self.offsets(),
             meta: self.state.take_writes(),
             ..Batch::default()
-        }
-    }
-
-    /// Writes what is left, synced, so that every commit before it is on disk.
-    fn write_synced(&mut self) -> Result<(), ShardError> {
-        if !self.unsynced
-            && self.events.is_empty()
-            && self.state.is_clean()
-            && self.next_offset == self.written
-        {
-            return Ok(());
-        }
-        let batch = self.take_batch();
-        self.engine.apply(batch)?;
+        };
+        self.engine.submit_with(batch, false, |_| Vec::new())?;
         self.written = self.next_offset;
-        self.unsynced = false;
+        self.intermediate = true;
         Ok(())
     }
 
@@ -384,7 +411,9 @@ impl ShardTask {
         for seq in through {
             commit.delete_extension(&out_key(*seq));
         }
-        self.store().write(commit)?;
+        // Not synced: a trim lost sends the records again, and every record
+        // is applied once by its id.
+        self.store().write_unsynced(commit)?;
         Ok(())
     }
 }

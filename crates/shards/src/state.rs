@@ -3,6 +3,7 @@
 //! groups that left went, which hand-overs ran and arrived, link events
 //! waiting, and records for other shards not yet sent.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use hashbrown::HashMap;
@@ -50,6 +51,12 @@ pub(crate) struct State {
     store: Arc<Store>,
     writes: HashMap<String, Option<Vec<u8>>>,
     order: Vec<String>,
+    /// The writes of the last two commits taken, newest last: the engine
+    /// writes a commit while the next is prepared, so the store may not
+    /// have them yet. (Before the one taken before them was handed to the
+    /// engine, the one before that was written.) Records for other shards
+    /// are left out: they are read from the store alone, once written.
+    ahead: VecDeque<HashMap<String, Option<Vec<u8>>>>,
     next_out: u64,
 }
 
@@ -72,15 +79,19 @@ impl State {
             store,
             writes: HashMap::new(),
             order: Vec::new(),
+            ahead: VecDeque::new(),
             next_out,
         })
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ShardError> {
-        match self.writes.get(key) {
-            Some(value) => Ok(value.clone()),
-            None => Ok(self.store.extension(key)?),
+        let newest = std::iter::once(&self.writes).chain(self.ahead.iter().rev());
+        for writes in newest {
+            if let Some(value) = writes.get(key) {
+                return Ok(value.clone());
+            }
         }
+        Ok(self.store.extension(key)?)
     }
 
     fn set(&mut self, key: String, value: Option<Vec<u8>>) {
@@ -184,9 +195,11 @@ impl State {
             .into_iter()
             .map(|(key, _)| (key, true))
             .collect();
-        for (key, value) in &self.writes {
-            if let Some(rest) = key.strip_prefix(prefix) {
-                keys.insert(rest.to_owned(), value.is_some());
+        for writes in self.ahead.iter().chain(std::iter::once(&self.writes)) {
+            for (key, value) in writes {
+                if let Some(rest) = key.strip_prefix(prefix) {
+                    keys.insert(rest.to_owned(), value.is_some());
+                }
             }
         }
         let mut keys: Vec<String> = keys
@@ -251,13 +264,22 @@ impl State {
     pub(crate) fn take_writes(&mut self) -> Vec<MetaWrite> {
         let order = std::mem::take(&mut self.order);
         let mut writes = std::mem::take(&mut self.writes);
-        order
+        let mut ahead = HashMap::with_capacity(writes.len());
+        let taken = order
             .into_iter()
             .filter_map(|key| {
                 let value = writes.remove(&key)?;
+                if !key.starts_with(OUT) {
+                    ahead.insert(key.clone(), value.clone());
+                }
                 Some(MetaWrite { key, value })
             })
-            .collect()
+            .collect();
+        if self.ahead.len() == 2 {
+            self.ahead.pop_front();
+        }
+        self.ahead.push_back(ahead);
+        taken
     }
 
     pub(crate) fn is_clean(&self) -> bool {

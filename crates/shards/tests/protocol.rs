@@ -151,11 +151,16 @@ impl Sim {
         self.crashes += 1;
     }
 
-    /// Shard `shard` reads up to `count` records of its partition.
-    fn receive(&mut self, shard: usize, count: usize) -> bool {
-        let from = self.task(shard).next_offset().expect("the simulation") as usize;
+    /// Shard `shard` reads up to `count` records of its partition; `settle`:
+    /// then waits for its commit to be on disk (else the next steps run
+    /// while it is written, as in the runner).
+    fn receive(&mut self, shard: usize, count: usize, settle: bool) -> bool {
+        let from = self.task(shard).next_offset() as usize;
         let to = from.saturating_add(count).min(self.partitions[shard].len());
         if from >= to {
+            if settle {
+                self.task(shard).durable().expect("the simulation");
+            }
             return false;
         }
         let records: Vec<(i64, ShardRecord)> = (from..to)
@@ -166,6 +171,9 @@ impl Sim {
             })
             .collect();
         self.task(shard).receive(records).expect("the simulation");
+        if settle {
+            self.task(shard).durable().expect("the simulation");
+        }
         true
     }
 
@@ -224,7 +232,8 @@ impl Sim {
                 5..=6 => {
                     let shard = dice.roll(shards);
                     let count = 1 + dice.roll(6);
-                    self.receive(shard, count);
+                    let settle = dice.roll(2) == 0;
+                    self.receive(shard, count, settle);
                 }
                 7 => {
                     let shard = dice.roll(shards);
@@ -253,7 +262,7 @@ impl Sim {
                 moved = true;
             }
             for shard in 0..shards {
-                moved |= self.receive(shard, usize::MAX);
+                moved |= self.receive(shard, usize::MAX, true);
                 moved |= self.send(shard, true);
             }
             if !moved {

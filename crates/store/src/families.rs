@@ -18,10 +18,11 @@ pub(crate) fn families(path: &Path, cache_bytes: usize) -> Result<Vec<ColumnFami
         .collect())
 }
 
-/// Whether family `name` is read mostly by key: the event ids (dedupe) and
-/// every view table.
+/// Whether family `name` is read mostly by key: the event ids (dedupe),
+/// every view table, and the meta family (a shard asks it, for every
+/// entity a record names, whether that entity's group left).
 fn point_lookups(name: &str) -> bool {
-    name == CF_EVENT_IDS || Table::ALL.iter().any(|t| t.cf_name() == name)
+    name == CF_EVENT_IDS || name == CF_META || Table::ALL.iter().any(|t| t.cf_name() == name)
 }
 
 /// The options of one family: `cache` for the block cache (none for

@@ -283,9 +283,6 @@ impl Store {
         db_options.set_bytes_per_sync(1 << 20);
         let families = families(path, 256 << 20)?;
 
-        // Per-operation perf counters cost a thread-local lookup on every key
-        // comparison in the memtable; nothing reads them.
-        rocksdb::perf::set_perf_stats(rocksdb::perf::PerfStatsLevel::Disable);
         let db = DB::open_cf_descriptors(&db_options, path, families).map_err(|source| {
             StoreError::Open {
                 path: path.to_owned(),
@@ -373,6 +370,11 @@ impl Store {
     }
 
     fn cf(&self, name: &'static str) -> &ColumnFamily {
+        // RocksDB's per-operation perf counters cost a thread-local lookup on
+        // every key comparison in the memtable, and nothing reads them. The
+        // level is per thread, and every read and write of the store passes
+        // here first, on whichever thread runs it.
+        rocksdb::perf::set_perf_stats(rocksdb::perf::PerfStatsLevel::Disable);
         // Every family is created in `open`; a missing one is a bug, not an input error.
         self.db
             .cf_handle(name)

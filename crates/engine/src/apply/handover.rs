@@ -229,12 +229,16 @@ impl Engine {
             events: logged,
             conversions: leaving,
         };
+        if self.version_floor != self.floor_written {
+            commit.set_meta_u64(super::META_VERSION_FLOOR, self.version_floor);
+        }
         write_meta(&mut commit, &with(&handover));
         if synced {
             self.store.write(commit)?;
         } else {
             self.store.write_unsynced(commit)?;
         }
+        self.floor_written = self.version_floor;
         Ok(handover)
     }
 

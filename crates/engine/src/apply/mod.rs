@@ -29,6 +29,7 @@ mod reattribute;
 mod rebuild;
 mod touch_rows;
 mod unchanged;
+mod writer;
 
 use batch_state::{BatchState, Snapshot};
 use fold::{Logged, fold_batch, stored_bytes};
@@ -36,6 +37,8 @@ pub use handover::{Handover, MovedConversion};
 pub use in_memory::InMemoryEngine;
 use load::{Source, Wants, load};
 pub use rebuild::REBUILD_IN_MEMORY_EVENTS;
+pub use writer::Durable;
+use writer::{WriteJob, Writer};
 
 const META_NEXT_SEQ: &str = "next_seq";
 const META_NEXT_OUTBOX: &str = "next_outbox_id";
@@ -207,30 +210,6 @@ pub(crate) fn same_event(a: &Envelope, b: &Envelope) -> bool {
     a.occurred_at == b.occurred_at && a.source_system == b.source_system && a.event == b.event
 }
 
-/// A batch made durable by the writer thread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Durable {
-    /// Wall-clock time (ms since the epoch) right after the fsync returned: from
-    /// then on the batch is visible to readers.
-    pub committed_at_ms: i64,
-}
-
-/// What the writer thread is handed: one commit and the counters it moves.
-struct WriteJob {
-    commit: Commit,
-    /// Waited for on disk; an unsynced job is durable with the next synced one.
-    synced: bool,
-    /// When preparing the batch started, for the commit latency.
-    started: std::time::Instant,
-    recorded_at_ms: Vec<i64>,
-    next_outbox_id: u64,
-    appended: u64,
-    duplicates: u64,
-    conflicting: u64,
-    dead_lettered: u64,
-    versions: u64,
-}
-
 /// The views and event ids of the batch whose write may still be in flight;
 /// the next batch reads through it, so it sees that batch's effects before they
 /// are durable.
@@ -238,68 +217,6 @@ struct WriteJob {
 struct Overlay {
     views: Snapshot,
     event_ids: HashSet<String>,
-}
-
-/// The writer thread and the one batch it may hold.
-struct Writer {
-    jobs: Option<std::sync::mpsc::SyncSender<WriteJob>>,
-    done: std::sync::mpsc::Receiver<Result<Durable, touchline_store::StoreError>>,
-    in_flight: bool,
-    /// Set when a write failed or a fold's inputs could not be read: memory may
-    /// be ahead of the store, and only reopening is safe.
-    poisoned: Option<String>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn check(&self) -> Result<(), EngineError> {
-        match &self.poisoned {
-            Some(reason) => Err(EngineError::Poisoned(reason.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// Waits until the batch in flight, if any, is durable.
-    fn flush(&mut self) -> Result<Option<Durable>, EngineError> {
-        self.check()?;
-        if !self.in_flight {
-            return Ok(None);
-        }
-        self.in_flight = false;
-        let result = self
-            .done
-            .recv()
-            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))
-            .and_then(|r| r.map_err(EngineError::from));
-        match result {
-            Ok(durable) => Ok(Some(durable)),
-            Err(e) => {
-                self.poisoned = Some(e.to_string());
-                Err(e)
-            }
-        }
-    }
-
-    /// Hands a commit to the writer thread; nothing may be in flight.
-    fn send(&mut self, job: WriteJob) -> Result<(), EngineError> {
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| EngineError::Writer("the engine is shutting down".into()))?
-            .send(job)
-            .map_err(|_| EngineError::Writer("the writer thread stopped".into()))?;
-        self.in_flight = true;
-        Ok(())
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        // Let the writer finish what it holds, then stop it.
-        self.jobs.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 /// The engine. Preparing a batch (dedupe, folds, attribution) runs on the
@@ -319,6 +236,8 @@ pub struct Engine {
     versions: u64,
     batches: u64,
     version_floor: u64,
+    /// The floor the last commit wrote.
+    floor_written: u64,
     max_version: u64,
     overlay: Overlay,
     writer: Writer,
@@ -338,48 +257,7 @@ impl Engine {
     pub fn open(store: Arc<Store>, config: EngineConfig) -> Result<Self, EngineError> {
         let meta = |key| store.meta_u64(key).map(Option::unwrap_or_default);
         let metrics = Arc::new(Metrics::default());
-        let (jobs, job_rx) = std::sync::mpsc::sync_channel::<WriteJob>(1);
-        let (done_tx, done) = std::sync::mpsc::channel();
-        let writer = {
-            let store = store.clone();
-            let metrics = metrics.clone();
-            std::thread::Builder::new()
-                .name("store-writer".into())
-                .spawn(move || {
-                    for job in job_rx {
-                        let writing = std::time::Instant::now();
-                        let written = if job.synced {
-                            store.write(job.commit)
-                        } else {
-                            store.write_unsynced(job.commit)
-                        };
-                        let result = written.map(|()| {
-                            let m = &metrics;
-                            m.batch_written(&crate::metrics::BatchTimings {
-                                appended: job.appended,
-                                conflicting: job.conflicting,
-                                write: writing.elapsed(),
-                                commit: job.started.elapsed(),
-                                recorded_at_ms: job.recorded_at_ms,
-                                next_outbox_id: job.next_outbox_id,
-                            });
-                            Metrics::add(&m.events_appended, job.appended);
-                            Metrics::add(&m.duplicates, job.duplicates);
-                            Metrics::add(&m.conflicting_duplicates, job.conflicting);
-                            Metrics::add(&m.dead_lettered, job.dead_lettered);
-                            Metrics::add(&m.attribution_versions, job.versions);
-                            Metrics::add(&m.batches, 1);
-                            Durable {
-                                committed_at_ms: touchline_core::Timestamp::now().as_millis(),
-                            }
-                        });
-                        if done_tx.send(result).is_err() {
-                            break;
-                        }
-                    }
-                })
-                .map_err(|e| EngineError::Writer(e.to_string()))?
-        };
+        let writer = Writer::start(store.clone(), metrics.clone())?;
         let engine = Engine {
             next_seq: meta(META_NEXT_SEQ)?,
             next_outbox_id: meta(META_NEXT_OUTBOX)?,
@@ -389,18 +267,13 @@ impl Engine {
             versions: meta(META_VERSIONS)?,
             batches: meta(META_BATCHES)?,
             version_floor: meta(META_VERSION_FLOOR)?,
+            floor_written: meta(META_VERSION_FLOOR)?,
             max_version: meta(META_MAX_VERSION)?,
             metrics,
             config,
             store,
             overlay: Overlay::default(),
-            writer: Writer {
-                jobs: Some(jobs),
-                done,
-                in_flight: false,
-                poisoned: None,
-                thread: Some(writer),
-            },
+            writer,
         };
         let m = &engine.metrics;
         Metrics::add(&m.events_appended, engine.next_seq);
@@ -592,18 +465,11 @@ impl Engine {
     /// that rebuilt its state by reading its input again (a shard restored
     /// on another instance) raises it to the highest version an earlier
     /// owner may have published, so that consumers, who keep the highest
-    /// version of each key, never keep an older answer. Written at once.
-    pub fn raise_version_floor(&mut self, floor: u64) -> Result<(), EngineError> {
-        if floor <= self.version_floor {
-            return Ok(());
-        }
-        self.flush()?;
-        self.writer.check()?;
-        let mut commit = self.store.commit();
-        commit.set_meta_u64(META_VERSION_FLOOR, floor);
-        self.store.write(commit)?;
-        self.version_floor = floor;
-        Ok(())
+    /// version of each key, never keep an older answer. It holds for the
+    /// next batch prepared, and every commit writes it: the commit that
+    /// writes the offset past what raised it writes the floor too.
+    pub fn raise_version_floor(&mut self, floor: u64) {
+        self.version_floor = self.version_floor.max(floor);
     }
 
     /// The offsets the log covers; a source resumes from these.
@@ -632,7 +498,21 @@ impl Engine {
     /// view the batch reads (`load`), fold in memory (`fold_batch`, which cannot
     /// fail), then write one commit.
     pub fn submit(&mut self, batch: Batch) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
-        self.submit_inner(batch, true)
+        self.submit_inner(batch, true, |_| Vec::new())
+    }
+
+    /// [`Engine::submit`], synced or not (an unsynced commit is durable with
+    /// the next synced one), with extension writes `with` decides once the
+    /// batch is folded, from the highest credit-set version given so far
+    /// (a shard queues its version floor record in the commit that gives
+    /// the versions).
+    pub fn submit_with(
+        &mut self,
+        batch: Batch,
+        synced: bool,
+        with: impl FnOnce(u64) -> Vec<MetaWrite>,
+    ) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
+        self.submit_inner(batch, synced, with)
     }
 
     /// [`Engine::apply`] without waiting for the disk: the batch is written
@@ -640,7 +520,7 @@ impl Engine {
     /// commit. For a caller that makes several commits for one unit of work
     /// and syncs the last (a shard receiving records).
     pub fn apply_unsynced(&mut self, batch: Batch) -> Result<BatchOutcome, EngineError> {
-        let (outcome, _) = self.submit_inner(batch, false)?;
+        let (outcome, _) = self.submit_inner(batch, false, |_| Vec::new())?;
         self.flush()?;
         Ok(outcome)
     }
@@ -649,6 +529,7 @@ impl Engine {
         &mut self,
         batch: Batch,
         synced: bool,
+        with: impl FnOnce(u64) -> Vec<MetaWrite>,
     ) -> Result<(BatchOutcome, Option<Durable>), EngineError> {
         self.writer.check()?;
         let started = std::time::Instant::now();
@@ -760,15 +641,25 @@ impl Engine {
         let dead_lettered = dead_lettered + conflicting.len() as u64;
         let total_dead = self.dead_lettered + dead_lettered;
         let total_versions = self.versions + versions as u64;
-        commit.set_meta_u64(META_NEXT_SEQ, seq);
-        commit.set_meta_u64(META_NEXT_OUTBOX, outbox_id);
-        commit.set_meta_u64(META_DUPLICATES, total_duplicates);
-        commit.set_meta_u64(META_CONFLICTING, total_conflicting);
-        commit.set_meta_u64(META_DEAD_LETTERED, total_dead);
-        commit.set_meta_u64(META_VERSIONS, total_versions);
-        commit.set_meta_u64(META_BATCHES, self.batches + 1);
+        // Only the counters that moved: a shard makes many small commits, and
+        // every key written is a memtable insert.
         let max_version = self.max_version.max(state.max_version);
-        commit.set_meta_u64(META_MAX_VERSION, max_version);
+        for (key, now, was) in [
+            (META_NEXT_SEQ, seq, self.next_seq),
+            (META_NEXT_OUTBOX, outbox_id, self.next_outbox_id),
+            (META_DUPLICATES, total_duplicates, self.duplicates),
+            (META_CONFLICTING, total_conflicting, self.conflicting),
+            (META_DEAD_LETTERED, total_dead, self.dead_lettered),
+            (META_VERSIONS, total_versions, self.versions),
+            (META_MAX_VERSION, max_version, self.max_version),
+            (META_VERSION_FLOOR, self.version_floor, self.floor_written),
+        ] {
+            if now != was {
+                commit.set_meta_u64(key, now);
+            }
+        }
+        commit.set_meta_u64(META_BATCHES, self.batches + 1);
+        write_meta(&mut commit, &with(max_version));
 
         self.metrics
             .batch_prepare_seconds
@@ -801,6 +692,7 @@ impl Engine {
         self.versions = total_versions;
         self.batches += 1;
         self.max_version = max_version;
+        self.floor_written = self.version_floor;
         Ok((
             BatchOutcome {
                 appended,

@@ -226,7 +226,7 @@ pub(crate) fn run(
                 }
             };
             let queued = batches.get(&partition).map_or(0, Vec::len) as i64;
-            let expected = slot.task.next_offset().map_err(shard_error)? + queued;
+            let expected = slot.task.next_offset() + queued;
             if message.offset() != expected {
                 // Ahead: the group's offset is not this store's; behind: read
                 // twice after a move. Either way, read from the store's.
@@ -280,7 +280,7 @@ pub(crate) fn run(
         let mut progress = rdkafka::TopicPartitionList::new();
         for partition in folded {
             if let Some(slot) = slots.get(&partition) {
-                let next = slot.task.next_offset().map_err(shard_error)?;
+                let next = slot.task.next_offset();
                 progress.add_partition_offset(
                     &internal.shards_topic,
                     partition,
@@ -294,39 +294,65 @@ pub(crate) fn run(
         if let Ok(mut open) = consumer.context().open.lock() {
             open.clear();
             for (partition, slot) in &slots {
-                if let Ok(next) = slot.task.next_offset() {
-                    open.insert(*partition, next);
-                }
+                open.insert(*partition, slot.task.next_offset());
             }
         }
+        // The commits just submitted are written meanwhile; what the store
+        // shows of them is durable (see `ShardTask::receive`).
         for slot in slots.values_mut() {
-            send_outgoing(&sender, internal, slot, shutdown)?;
-            if slot.task.next_offset().map_err(shard_error)? < slot.caught_up_at {
-                continue;
-            }
-            publishing.block_on(async {
-                for _ in 0..64 {
-                    match slot.publisher.publish_page().await {
-                        Ok(0) => break,
-                        Ok(_) => {}
-                        Err(e) => {
-                            warn!(error = %e, "shards: publishing failed; retrying");
-                            break;
-                        }
-                    }
-                }
-            });
+            publish(&sender, internal, slot, &publishing, shutdown)?;
         }
     }
     // Whatever is queued goes out now, or after the next start.
     for slot in slots.values_mut() {
-        let _ = send_outgoing(&sender, internal, slot, shutdown);
-        if slot
-            .task
-            .next_offset()
-            .is_ok_and(|next| next >= slot.caught_up_at)
-        {
-            let _ = publishing.block_on(slot.publisher.publish_page());
+        if let Err(e) = slot.task.durable() {
+            warn!(error = %e, "shards: the last commit failed; it is read again on the next start");
+            continue;
+        }
+        let _ = publish(&sender, internal, slot, &publishing, shutdown);
+    }
+    Ok(())
+}
+
+/// Sends what a shard queued for other shards and publishes its outbox, a
+/// page at a time. Each page is rendered before the queue is read: every
+/// commit whose views the page shows queued its floor record then, so the
+/// floor is in the shard's partition before any version above the last
+/// floor there is published. A restoring shard only sends, until it has
+/// read as far as its partition reached when it opened.
+fn publish(
+    sender: &Sender,
+    internal: &Internal,
+    slot: &mut Slot,
+    publishing: &tokio::runtime::Runtime,
+    shutdown: &AtomicBool,
+) -> Result<(), KafkaError> {
+    let caught_up = slot.task.next_offset() >= slot.caught_up_at;
+    for _ in 0..64 {
+        let page = if caught_up {
+            match slot.publisher.render_page() {
+                Ok(page) => page,
+                Err(e) => {
+                    warn!(error = %e, "shards: cannot read the outbox; publishing later");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        if !send_outgoing(sender, internal, slot, shutdown)? {
+            return Ok(());
+        }
+        let Some(page) = page else {
+            return Ok(());
+        };
+        match publishing.block_on(slot.publisher.deliver(page)) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) => {
+                warn!(error = %e, "shards: publishing failed; retrying");
+                return Ok(());
+            }
         }
     }
     Ok(())
@@ -368,11 +394,7 @@ fn open(
     // Versions given before a crash may not have their floor queued yet.
     task.checkpoint_floor().map_err(shard_error)?;
     let publisher = Publisher::new(store, config, metrics)?;
-    info!(
-        shard,
-        next_offset = task.next_offset().map_err(shard_error)?,
-        "shard opened"
-    );
+    info!(shard, next_offset = task.next_offset(), "shard opened");
     Ok(Slot {
         task,
         publisher,
@@ -400,8 +422,7 @@ fn fold(
                             }
                         }
                     }
-                    slot.task.receive(decoded).map_err(shard_error)?;
-                    slot.task.checkpoint_floor().map_err(shard_error)
+                    slot.task.receive(decoded).map_err(shard_error)
                 }))
             })
             .collect();
@@ -416,16 +437,18 @@ fn fold(
     results.into_iter().collect()
 }
 
+/// Sends everything the shard queued for other shards; false when Kafka
+/// did not acknowledge it all (it goes again later).
 fn send_outgoing(
     sender: &Sender,
     internal: &Internal,
     slot: &mut Slot,
     shutdown: &AtomicBool,
-) -> Result<(), KafkaError> {
+) -> Result<bool, KafkaError> {
     loop {
         let outgoing = slot.task.outgoing(5_000).map_err(shard_error)?;
         if outgoing.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let outbound: Vec<Outbound<'_>> = outgoing
             .iter()
@@ -438,7 +461,7 @@ fn send_outgoing(
             .collect();
         if let Err(e) = sender.send_all(&outbound, shutdown) {
             warn!(error = %e, "shards: records for other shards not acknowledged; sending again later");
-            return Ok(());
+            return Ok(false);
         }
         let seqs: Vec<u64> = outgoing.iter().map(|o| o.seq).collect();
         slot.task.sent(&seqs).map_err(shard_error)?;
