@@ -46,6 +46,13 @@ pub struct ShardTask {
     events: Vec<Envelope>,
     /// The people, accounts and opportunities those events name.
     pending_named: HashSet<Entity>,
+    /// Hand-overs read and not yet made, in partition order.
+    leaving: Vec<Leaving>,
+    /// Records forwarded to where those groups go, sent after them.
+    forwards: Vec<(u32, Vec<u8>)>,
+    /// Parts of groups handed over to this shard, read and not yet taken
+    /// over, in partition order.
+    arriving: Vec<Handed>,
     /// The offset after the last record received.
     next_offset: i64,
     /// The offset the last commit submitted writes.
@@ -81,6 +88,9 @@ impl ShardTask {
             topic: topic.to_owned(),
             events: Vec::new(),
             pending_named: HashSet::new(),
+            leaving: Vec::new(),
+            forwards: Vec::new(),
+            arriving: Vec::new(),
             next_offset,
             written: next_offset,
             intermediate: false,
@@ -128,6 +138,8 @@ impl ShardTask {
             self.one(record)?;
             self.next_offset = offset + 1;
         }
+        self.take_over_deferred()?;
+        self.hand_over_deferred()?;
         let floor_sent = self.state.floor_sent()?;
         let batch = Batch {
             events: self.take_events(),
@@ -201,8 +213,8 @@ impl ShardTask {
                 }
             }
             ShardRecord::HandOver { id, members, to } => {
-                if !self.state.ran(id)? {
-                    self.hand_over(id, members, to)?;
+                if !self.state.ran(id)? && !self.leaving.iter().any(|h| h.id == id) {
+                    self.defer_hand_over(id, members, to)?;
                 }
             }
             ShardRecord::Handed(handed) => match self.moved(&handed.members, Some(&handed.to))? {
@@ -213,7 +225,9 @@ impl ShardTask {
                     });
                     self.forward(&to, &record)
                 }
-                None => self.take_over(handed)?,
+                // Taken over with the others of the round, before any
+                // hand-over is made (`ShardTask::hand_over_deferred`).
+                None => self.arriving.push(handed),
             },
         }
         Ok(())
@@ -230,6 +244,15 @@ impl ShardTask {
     ) -> Result<Option<Entity>, ShardError> {
         let mut found = None;
         for entity in named {
+            if let Some(leaving) = self.leaving.iter().find(|h| h.members.contains(entity)) {
+                if key.is_none_or(|key| leaving.to <= *key) {
+                    found.get_or_insert_with(|| leaving.to.clone());
+                    continue;
+                }
+                // Older than the record: the hand-overs land first, and the
+                // pointer is read as any other.
+                self.hand_over_deferred()?;
+            }
             let Some(to) = self.state.pointer(entity)? else {
                 continue;
             };
@@ -245,10 +268,23 @@ impl ShardTask {
     fn forward(&mut self, to: &Entity, record: &ShardRecord) {
         let shard = shard_of(to, self.shards);
         debug_assert_ne!(shard, self.shard, "a pointer names another shard");
-        self.state.send(shard, &record.encode());
+        // A group noted to leave reaches its new shard before what follows it.
+        if self.leaving.iter().any(|group| group.to == *to) {
+            self.forwards.push((shard, record.encode()));
+        } else {
+            self.state.send(shard, &record.encode());
+        }
     }
 
-    fn hand_over(&mut self, id: u64, members: Vec<Entity>, to: Entity) -> Result<(), ShardError> {
+    /// Notes a hand-over, to be made with the others of the round in one
+    /// commit ([`ShardTask::hand_over_deferred`]): until then, records
+    /// naming the group are forwarded to its new shard as if it had left.
+    fn defer_hand_over(
+        &mut self,
+        id: u64,
+        members: Vec<Entity>,
+        to: Entity,
+    ) -> Result<(), ShardError> {
         // The records before this one that name the group land first: the
         // hand-over reads its history from the store. The others may wait
         // for the next commit: they read nothing the hand-over changes but
@@ -256,62 +292,104 @@ impl ShardTask {
         if members.iter().any(|m| self.pending_named.contains(m)) {
             self.write()?;
         }
-        let leaving: Vec<Link> = self.state.holding(&members)?;
-        let mut pending = Vec::new();
-        for link in &leaving {
-            self.state.release(&link.envelope.event_id)?;
-            pending.push(Link {
-                envelope: link.envelope.clone(),
-                waits: self.state.still_waiting(&link.waits)?,
-                key: to.clone(),
-            });
+        // The groups of one commit are disjoint.
+        if self
+            .leaving
+            .iter()
+            .any(|group| group.members.iter().any(|m| members.contains(m)))
+        {
+            self.hand_over_deferred()?;
         }
-        for member in &members {
-            self.state.point(member, &to);
+        self.leaving.push(Leaving { id, members, to });
+        Ok(())
+    }
+
+    /// Makes the hand-overs noted so far, in one commit with everything
+    /// they queue for the shards the groups join, their forwarding pointers
+    /// and the marks that they ran.
+    fn hand_over_deferred(&mut self) -> Result<(), ShardError> {
+        if self.leaving.is_empty() {
+            return Ok(());
         }
-        self.state.mark_ran(id);
-        let shard = shard_of(&to, self.shards);
-        let state = &mut self.state;
+        // What arrived before lands first: a take-over may release held
+        // links naming a group that leaves, which then goes with them.
+        self.take_over_deferred()?;
+        let leaving = std::mem::take(&mut self.leaving);
+        let mut pending: Vec<Vec<Link>> = Vec::with_capacity(leaving.len());
+        for group in &leaving {
+            let mut links = Vec::new();
+            for link in self.state.holding(&group.members)? {
+                self.state.release(&link.envelope.event_id)?;
+                links.push(Link {
+                    waits: self.state.still_waiting(&link.waits)?,
+                    key: group.to.clone(),
+                    envelope: link.envelope,
+                });
+            }
+            pending.push(links);
+            for member in &group.members {
+                self.state.point(member, &group.to);
+            }
+            self.state.mark_ran(group.id);
+        }
+        let groups: Vec<&[Entity]> = leaving.iter().map(|g| g.members.as_slice()).collect();
+        let forwards = std::mem::take(&mut self.forwards);
+        let (state, shards) = (&mut self.state, self.shards);
         self.intermediate = true;
-        self.engine.hand_over_with(&members, |handover| {
-            for part in parts(id, &members, &to, handover, pending) {
-                state.send(shard, &ShardRecord::Handed(part).encode());
+        self.engine.hand_over_many_with(&groups, |handovers| {
+            for ((group, handover), links) in leaving.iter().zip(handovers).zip(pending) {
+                let shard = shard_of(&group.to, shards);
+                for part in parts(group.id, &group.members, &group.to, handover, links) {
+                    state.send(shard, &ShardRecord::Handed(part).encode());
+                }
+            }
+            for (shard, record) in &forwards {
+                state.send(*shard, record);
             }
             state.take_writes()
         })?;
         Ok(())
     }
 
-    fn take_over(&mut self, handed: Handed) -> Result<(), ShardError> {
-        let Handed {
-            id,
-            last,
-            handover,
-            pending,
-            ..
-        } = handed;
-        if last {
-            self.state.mark_arrived(id);
+    /// Makes the take-overs noted so far, in order, and folds their groups
+    /// with the events read so far as one batch, with the offset after them.
+    fn take_over_deferred(&mut self) -> Result<(), ShardError> {
+        if self.arriving.is_empty() {
+            return Ok(());
         }
-        // The records before this one fold with the group, in its commit:
-        // folding does not depend on how events are batched.
+        // The records before fold with the groups, in their commit: folding
+        // does not depend on how events are batched.
         let mut events = self.take_events();
-        for link in pending {
-            let waits = self.state.still_waiting(&link.waits)?;
-            if waits.is_empty() {
-                events.push(link.envelope);
-            } else {
-                self.state.hold(&Link { waits, ..link });
+        let mut handovers = Vec::with_capacity(self.arriving.len());
+        for handed in std::mem::take(&mut self.arriving) {
+            let Handed {
+                id,
+                last,
+                handover,
+                pending,
+                ..
+            } = handed;
+            handovers.push(handover);
+            if last {
+                self.state.mark_arrived(id);
             }
-        }
-        if last {
-            for link in self.state.waiting_on(id)? {
+            for link in pending {
                 let waits = self.state.still_waiting(&link.waits)?;
                 if waits.is_empty() {
-                    self.state.release(&link.envelope.event_id)?;
                     events.push(link.envelope);
                 } else {
                     self.state.hold(&Link { waits, ..link });
+                }
+            }
+            if last {
+                for link in self.state.waiting_on(id)? {
+                    let waits = self.state.still_waiting(&link.waits)?;
+                    if waits.is_empty() {
+                        self.state.release(&link.envelope.event_id)?;
+                        events.push(link.envelope);
+                    } else {
+                        self.state.hold(&Link { waits, ..link });
+                    }
                 }
             }
         }
@@ -321,7 +399,7 @@ impl ShardTask {
             meta: self.state.take_writes(),
             ..Batch::default()
         };
-        self.engine.take_over_unsynced(handover, batch)?;
+        self.engine.take_over_many_unsynced(handovers, batch)?;
         self.written = self.next_offset;
         self.intermediate = true;
         Ok(())
@@ -416,6 +494,14 @@ impl ShardTask {
         self.store().write_unsynced(commit)?;
         Ok(())
     }
+}
+
+/// A group to hand over to the shard of `to`.
+#[derive(Debug)]
+struct Leaving {
+    id: u64,
+    members: Vec<Entity>,
+    to: Entity,
 }
 
 /// The people, accounts and opportunities an event names, without repeats.

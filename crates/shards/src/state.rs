@@ -3,7 +3,7 @@
 //! groups that left went, which hand-overs ran and arrived, link events
 //! waiting, and records for other shards not yet sent.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use hashbrown::HashMap;
@@ -49,14 +49,14 @@ pub(crate) fn out_key(seq: u64) -> String {
 #[derive(Debug)]
 pub(crate) struct State {
     store: Arc<Store>,
-    writes: HashMap<String, Option<Vec<u8>>>,
+    writes: BTreeMap<String, Option<Vec<u8>>>,
     order: Vec<String>,
     /// The writes of the last two commits taken, newest last: the engine
     /// writes a commit while the next is prepared, so the store may not
     /// have them yet. (Before the one taken before them was handed to the
     /// engine, the one before that was written.) Records for other shards
     /// are left out: they are read from the store alone, once written.
-    ahead: VecDeque<HashMap<String, Option<Vec<u8>>>>,
+    ahead: VecDeque<BTreeMap<String, Option<Vec<u8>>>>,
     next_out: u64,
 }
 
@@ -77,7 +77,7 @@ impl State {
         let next_out = counter(store.extension(NEXT_OUT)?, "next_out")?;
         Ok(State {
             store,
-            writes: HashMap::new(),
+            writes: BTreeMap::new(),
             order: Vec::new(),
             ahead: VecDeque::new(),
             next_out,
@@ -195,11 +195,16 @@ impl State {
             .into_iter()
             .map(|(key, _)| (key, true))
             .collect();
+        // Key order: only the keys under the prefix are walked.
         for writes in self.ahead.iter().chain(std::iter::once(&self.writes)) {
-            for (key, value) in writes {
-                if let Some(rest) = key.strip_prefix(prefix) {
-                    keys.insert(rest.to_owned(), value.is_some());
-                }
+            let under = writes
+                .range::<str, _>((
+                    std::ops::Bound::Included(prefix),
+                    std::ops::Bound::Unbounded,
+                ))
+                .map_while(|(key, value)| Some((key.strip_prefix(prefix)?, value)));
+            for (rest, value) in under {
+                keys.insert(rest.to_owned(), value.is_some());
             }
         }
         let mut keys: Vec<String> = keys
@@ -264,7 +269,7 @@ impl State {
     pub(crate) fn take_writes(&mut self) -> Vec<MetaWrite> {
         let order = std::mem::take(&mut self.order);
         let mut writes = std::mem::take(&mut self.writes);
-        let mut ahead = HashMap::with_capacity(writes.len());
+        let mut ahead = BTreeMap::new();
         let taken = order
             .into_iter()
             .filter_map(|key| {

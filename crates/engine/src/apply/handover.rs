@@ -54,6 +54,16 @@ fn campaign_shares<'a>(
     shares
 }
 
+impl CampaignShare {
+    fn add(&mut self, other: &CampaignShare) {
+        self.touches += other.touches;
+        self.responses += other.responses;
+        self.members += other.members;
+        self.responders += other.responders;
+        self.leads_sourced += other.leads_sourced;
+    }
+}
+
 fn subtract(view: &mut CampaignView, share: &CampaignShare) {
     view.touches = view.touches.saturating_sub(share.touches);
     view.responses = view.responses.saturating_sub(share.responses);
@@ -140,37 +150,79 @@ impl Engine {
     /// Campaign metadata stays (every shard has every campaign's), and so do
     /// the engine's cumulative counters.
     pub fn hand_over(&mut self, members: &[Entity]) -> Result<Handover, EngineError> {
-        self.hand_over_inner(members, |_| Vec::new(), true)
+        let mut handed = self.hand_over_inner(&[members], |_| Vec::new(), true)?;
+        Ok(handed.pop().unwrap_or_default())
     }
 
-    /// [`Engine::hand_over`], with the caller's own state written in the same
-    /// commit: `with` sees the group leaving and says what to write (a shard
-    /// runtime's records carrying it to its new shard, its forwarding
-    /// pointers), so that the group is never gone from here without them.
+    /// [`Engine::hand_over`] of several groups at once, in one commit, with
+    /// the caller's own state written in it: `with` sees the groups leaving
+    /// (in the order given) and says what to write (a shard runtime's
+    /// records carrying them to their new shards, its forwarding pointers),
+    /// so that no group is ever gone from here without them. The groups
+    /// must be disjoint.
     ///
     /// The commit is not waited for on disk: it is durable with the engine's
-    /// next [`Engine::apply`], which a shard makes before anything it did is
+    /// next synced commit, which a shard makes before anything it did is
     /// sent or published (a crash before loses the whole commit, and the
-    /// hand-over is read and made again).
-    pub fn hand_over_with(
+    /// hand-overs are read and made again).
+    pub fn hand_over_many_with(
         &mut self,
-        members: &[Entity],
-        with: impl FnOnce(&Handover) -> Vec<MetaWrite>,
-    ) -> Result<Handover, EngineError> {
-        self.hand_over_inner(members, with, false)
+        groups: &[&[Entity]],
+        with: impl FnOnce(&[Handover]) -> Vec<MetaWrite>,
+    ) -> Result<Vec<Handover>, EngineError> {
+        self.hand_over_inner(groups, with, false)
     }
 
     fn hand_over_inner(
         &mut self,
-        members: &[Entity],
-        with: impl FnOnce(&Handover) -> Vec<MetaWrite>,
+        groups: &[&[Entity]],
+        with: impl FnOnce(&[Handover]) -> Vec<MetaWrite>,
         synced: bool,
-    ) -> Result<Handover, EngineError> {
+    ) -> Result<Vec<Handover>, EngineError> {
         self.flush()?;
         self.writer.check()?;
         // The overlay may hold views this removes.
         self.overlay = Overlay::default();
 
+        let mut commit = self.store.commit();
+        let mut handovers = Vec::with_capacity(groups.len());
+        // Summed over the groups: each campaign's view is read and written once.
+        let mut shares: BTreeMap<String, CampaignShare> = BTreeMap::new();
+        for members in groups {
+            let handover = self.remove_group(members, &mut commit, &mut shares)?;
+            handovers.push(handover);
+        }
+        // The groups' credit sets still in the outbox stay there: with their
+        // conversions gone from this shard they publish nothing here
+        // (`AttributionRenderer::moved_away`), and the shard each group joins
+        // publishes them. Finding them would read the whole outbox.
+        for (campaign, share) in &shares {
+            if let Some(mut view) = self.store.get::<CampaignView>(Table::Campaigns, campaign)? {
+                subtract(&mut view, share);
+                commit.put_view(Table::Campaigns, campaign, &view)?;
+            }
+        }
+        if self.version_floor != self.floor_written {
+            commit.set_meta_u64(super::META_VERSION_FLOOR, self.version_floor);
+        }
+        write_meta(&mut commit, &with(&handovers));
+        if synced {
+            self.store.write(commit)?;
+        } else {
+            self.store.write_unsynced(commit)?;
+        }
+        self.floor_written = self.version_floor;
+        Ok(handovers)
+    }
+
+    /// Puts the removal of the group of `members` into `commit`, adds its
+    /// campaign shares to `shares`, and returns it as it leaves.
+    fn remove_group(
+        &self,
+        members: &[Entity],
+        commit: &mut Commit,
+        shares: &mut BTreeMap<String, CampaignShare>,
+    ) -> Result<Handover, EngineError> {
         let mut events: BTreeMap<u64, Envelope> = BTreeMap::new();
         for member in members {
             for stored in self.store.stream(member.kind, &member.id, 0, usize::MAX)? {
@@ -184,9 +236,9 @@ impl Engine {
             }
         }
         let logged: Vec<Envelope> = events.values().cloned().collect();
-        let shares = campaign_shares(&people, &logged);
-
-        let mut commit = self.store.commit();
+        for (campaign, share) in campaign_shares(&people, &logged) {
+            shares.entry(campaign).or_default().add(&share);
+        }
         for (seq, envelope) in &events {
             commit.remove(*seq, envelope);
         }
@@ -215,31 +267,10 @@ impl Engine {
                 commit.delete(Table::Conversions, &conversion);
             }
         }
-        // The group's credit sets still in the outbox stay there: with their
-        // conversions gone from this shard they publish nothing here
-        // (`AttributionRenderer::moved_away`), and the shard the group joins
-        // publishes them. Finding them would read the whole outbox.
-        for (campaign, share) in &shares {
-            if let Some(mut view) = self.store.get::<CampaignView>(Table::Campaigns, campaign)? {
-                subtract(&mut view, share);
-                commit.put_view(Table::Campaigns, campaign, &view)?;
-            }
-        }
-        let handover = Handover {
+        Ok(Handover {
             events: logged,
             conversions: leaving,
-        };
-        if self.version_floor != self.floor_written {
-            commit.set_meta_u64(super::META_VERSION_FLOOR, self.version_floor);
-        }
-        write_meta(&mut commit, &with(&handover));
-        if synced {
-            self.store.write(commit)?;
-        } else {
-            self.store.write_unsynced(commit)?;
-        }
-        self.floor_written = self.version_floor;
-        Ok(handover)
+        })
     }
 
     /// Receives a group another shard handed over: its conversions first, as
@@ -258,22 +289,23 @@ impl Engine {
         handover: Handover,
         batch: Batch,
     ) -> Result<BatchOutcome, EngineError> {
-        self.take_over_inner(handover, batch, true)
+        self.take_over_inner(vec![handover], batch, true)
     }
 
-    /// [`Engine::take_over`], durable with the next synced commit (see
-    /// [`Engine::apply_unsynced`]).
-    pub fn take_over_unsynced(
+    /// [`Engine::take_over`] of several hand-overs (or parts of one) at
+    /// once, in order, with their events folded as one batch; durable with
+    /// the next synced commit (see [`Engine::apply_unsynced`]).
+    pub fn take_over_many_unsynced(
         &mut self,
-        handover: Handover,
+        handovers: Vec<Handover>,
         batch: Batch,
     ) -> Result<BatchOutcome, EngineError> {
-        self.take_over_inner(handover, batch, false)
+        self.take_over_inner(handovers, batch, false)
     }
 
     fn take_over_inner(
         &mut self,
-        handover: Handover,
+        handovers: Vec<Handover>,
         mut batch: Batch,
         synced: bool,
     ) -> Result<BatchOutcome, EngineError> {
@@ -281,9 +313,21 @@ impl Engine {
         self.writer.check()?;
         self.overlay = Overlay::default();
         let mut commit = self.store.commit();
-        for arriving in handover.conversions {
+        // What this writes, for a conversion that arrives twice.
+        let mut written: HashMap<String, ConversionView> = HashMap::new();
+        let mut events = Vec::new();
+        let arriving_all = handovers.into_iter().flat_map(|handover| {
+            events.extend(handover.events);
+            handover.conversions
+        });
+        let arriving_all: Vec<MovedConversion> = arriving_all.collect();
+        for arriving in arriving_all {
             let key = arriving.id.clone();
-            let view = match self.store.get::<ConversionView>(Table::Conversions, &key)? {
+            let here = match written.remove(&key) {
+                Some(view) => Some(view),
+                None => self.store.get::<ConversionView>(Table::Conversions, &key)?,
+            };
+            let view = match here {
                 None => match arriving.into_view() {
                     Some(view) => view,
                     None => continue,
@@ -302,12 +346,12 @@ impl Engine {
                 }
             };
             commit.put_view(Table::Conversions, &key, &view)?;
+            written.insert(key, view);
         }
         // Durable with the batch below, which is synced.
         if !commit.is_empty() {
             self.store.write_unsynced(commit)?;
         }
-        let mut events = handover.events;
         events.append(&mut batch.events);
         // Sources name the batch's own events, which now come after the group's.
         if !batch.sources.is_empty() {
