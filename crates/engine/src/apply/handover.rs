@@ -316,11 +316,11 @@ impl Engine {
         // What this writes, for a conversion that arrives twice.
         let mut written: HashMap<String, ConversionView> = HashMap::new();
         let mut events = Vec::new();
-        let arriving_all = handovers.into_iter().flat_map(|handover| {
+        let mut arriving_all = Vec::new();
+        for handover in handovers {
             events.extend(handover.events);
-            handover.conversions
-        });
-        let arriving_all: Vec<MovedConversion> = arriving_all.collect();
+            arriving_all.extend(handover.conversions);
+        }
         for arriving in arriving_all {
             let key = arriving.id.clone();
             let here = match written.remove(&key) {
