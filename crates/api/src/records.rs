@@ -45,7 +45,7 @@ impl<'v> Opportunity<'v> {
             name: &view.name,
             created_at: view.created_at,
             stage: &view.stage,
-            stage_history: all(&view.stage_history, StageChange::of),
+            stage_history: view.stage_changes().map(StageChange::of).collect(),
             amount: view.amount.as_ref(),
             probability_pct: view.probability_pct,
             expected_close_at: view.expected_close_at,

@@ -57,7 +57,7 @@ mod touch_history;
 pub use account::{AccountView, AlertEntry, MAX_RECENT_ALERTS, TransactionEntry};
 pub use campaign::{CampaignView, DatedCost};
 pub use conversion::{ConversionView, ModelResult};
-pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, StageChange};
+pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, SetBy, StageChange, Stamp};
 pub use person::{
     ConversionInfo, EARLIEST_TOUCHES_KEPT, FollowUpEntry, HISTORY_AFTER_MS, MAX_TOUCH_HISTORY,
     PersonKind, PersonView, RoutingEntry, TouchEntry,

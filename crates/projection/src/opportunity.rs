@@ -1,11 +1,56 @@
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, Event, Money, Timestamp};
 
+/// A stage an event set, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageChange {
     pub stage: String,
     pub at: Timestamp,
     pub seq: u64,
+    /// The event that set it: with `at`, its place in the history.
+    pub event_id: String,
+}
+
+impl StageChange {
+    fn stamp(&self) -> (Timestamp, &str) {
+        (self.at, &self.event_id)
+    }
+}
+
+/// Which event last set a field: its time, then its id. The latest event wins
+/// whatever order events arrive in, so every shard, replay and arrival order
+/// ends in the same view.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Stamp {
+    pub at: Timestamp,
+    pub event_id: String,
+}
+
+impl Stamp {
+    fn of(envelope: &Envelope) -> Self {
+        Stamp {
+            at: envelope.occurred_at,
+            event_id: envelope.event_id.clone(),
+        }
+    }
+}
+
+/// Whether `stamp` is later than what set `slot`; if so, it does now.
+fn newer(slot: &mut Option<Stamp>, stamp: &Stamp) -> bool {
+    if slot.as_ref().is_some_and(|set| set >= stamp) {
+        return false;
+    }
+    *slot = Some(stamp.clone());
+    true
+}
+
+/// The events that set an opportunity's current values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetBy {
+    pub stage: Option<Stamp>,
+    pub amount: Option<Stamp>,
+    pub probability: Option<Stamp>,
+    pub expected_close: Option<Stamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +68,12 @@ pub struct ClosedInfo {
 }
 
 /// An opportunity: its amount, stage history and the people behind it.
+///
+/// Its stage, amount, probability and expected close are those of the latest
+/// event that set them (by time, then event id; [`SetBy`]), and it is closed
+/// when the latest event setting its stage closed it: a stage change after
+/// the close reopens the deal, one from before it that arrives late does not.
+/// So the view does not depend on the order events arrive in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OpportunityView {
     pub opportunity_id: String,
@@ -31,7 +82,8 @@ pub struct OpportunityView {
     /// `None` until `OpportunityCreated` arrives (a contact role may come first).
     pub created_at: Option<Timestamp>,
     pub stage: String,
-    /// Every stage change in log order; skips, reversals and reopenings stay visible.
+    /// Every stage an event set, in time order (then event id);
+    /// [`OpportunityView::stage_changes`] leaves out repeats.
     pub stage_history: Vec<StageChange>,
     pub amount: Option<Money>,
     pub probability_pct: u32,
@@ -47,6 +99,7 @@ pub struct OpportunityView {
     pub closed: Option<ClosedInfo>,
     /// Payments for this deal from accounting, in time order (R3).
     pub transactions: Vec<crate::TransactionEntry>,
+    pub set_by: SetBy,
     pub last_seq: u64,
 }
 
@@ -69,6 +122,7 @@ impl OpportunityView {
             partner_id: String::new(),
             closed: None,
             transactions: Vec::new(),
+            set_by: SetBy::default(),
             last_seq: 0,
         }
     }
@@ -79,14 +133,61 @@ impl OpportunityView {
         }
     }
 
-    fn set_stage(&mut self, stage: &str, at: Timestamp, seq: u64) {
-        if self.stage != stage {
-            stage.clone_into(&mut self.stage);
-            self.stage_history.push(StageChange {
-                stage: stage.to_owned(),
-                at,
-                seq,
-            });
+    /// Every change of stage in time order: skips, reversals and reopenings
+    /// stay visible; an event naming the stage the deal is already in is not
+    /// a change.
+    pub fn stage_changes(&self) -> impl Iterator<Item = &StageChange> {
+        let mut previous: Option<&str> = None;
+        self.stage_history.iter().filter(move |change| {
+            let repeat = previous == Some(change.stage.as_str());
+            previous = Some(&change.stage);
+            !repeat
+        })
+    }
+
+    /// Records the stage an event set, in time order; it is the current
+    /// stage if no later event set one.
+    fn set_stage(&mut self, stage: &str, envelope: &Envelope, seq: u64) -> bool {
+        let change = StageChange {
+            stage: stage.to_owned(),
+            at: envelope.occurred_at,
+            seq,
+            event_id: envelope.event_id.clone(),
+        };
+        let position = self
+            .stage_history
+            .partition_point(|c| c.stamp() < change.stamp());
+        if self
+            .stage_history
+            .get(position)
+            .is_some_and(|c| c.stamp() == change.stamp())
+        {
+            // The same event again (a replayed hand-over): nothing new.
+            return false;
+        }
+        self.stage_history.insert(position, change);
+        if !newer(&mut self.set_by.stage, &Stamp::of(envelope)) {
+            return false;
+        }
+        stage.clone_into(&mut self.stage);
+        true
+    }
+
+    fn set_probability(&mut self, pct: u32, stamp: &Stamp) {
+        if newer(&mut self.set_by.probability, stamp) {
+            self.probability_pct = pct;
+        }
+    }
+
+    fn set_amount(&mut self, amount: &Money, stamp: &Stamp) {
+        if newer(&mut self.set_by.amount, stamp) {
+            self.amount = Some(amount.clone());
+        }
+    }
+
+    fn set_expected_close(&mut self, at: Option<Timestamp>, stamp: &Stamp) {
+        if at.is_some() && newer(&mut self.set_by.expected_close, stamp) {
+            self.expected_close_at = at;
         }
     }
 
@@ -138,6 +239,7 @@ impl OpportunityView {
 
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         let at = envelope.occurred_at;
+        let stamp = Stamp::of(envelope);
         match &envelope.event {
             Event::OpportunityCreated(e) if e.opportunity_id == self.opportunity_id => {
                 self.created_at = Some(self.created_at.map_or(at, |c| c.min(at)));
@@ -145,18 +247,14 @@ impl OpportunityView {
                 if self.name.is_empty() {
                     e.name.clone_into(&mut self.name);
                 }
-                // Updates may have arrived first (another topic, another partition):
-                // creation fills in only what they have not set.
-                if self.amount.is_none() {
-                    self.amount = Some(e.amount.clone());
+                // Updates may have arrived first (another topic, another
+                // partition): the creation's values hold where none is later.
+                self.set_amount(&e.amount, &stamp);
+                self.set_probability(e.probability_pct, &stamp);
+                if self.set_stage(&e.stage, envelope, seq) {
+                    self.closed = None;
                 }
-                if self.stage_history.is_empty() {
-                    self.probability_pct = e.probability_pct;
-                    self.set_stage(&e.stage, at, seq);
-                }
-                if self.expected_close_at.is_none() {
-                    self.expected_close_at = e.expected_close_at;
-                }
+                self.set_expected_close(e.expected_close_at, &stamp);
                 e.primary_contact_id
                     .clone_into(&mut self.primary_contact_id);
                 self.add_contact(&e.primary_contact_id);
@@ -165,51 +263,36 @@ impl OpportunityView {
                 e.partner_id.clone_into(&mut self.partner_id);
             }
             Event::OpportunityUpdated(e) if e.opportunity_id == self.opportunity_id => {
-                if let Some(stage) = &e.stage {
-                    // A stage change after the close reopens the deal; one that
-                    // happened before it but arrives late does not.
-                    match &self.closed {
-                        Some(closed) if at <= closed.closed_at => {
-                            // Recorded late: history keeps it, in time order.
-                            let change = StageChange {
-                                stage: stage.clone(),
-                                at,
-                                seq,
-                            };
-                            let position = self
-                                .stage_history
-                                .partition_point(|c| (c.at, c.seq) <= (at, seq));
-                            self.stage_history.insert(position, change);
-                        }
-                        _ => {
-                            self.closed = None;
-                            self.set_stage(stage, at, seq);
-                        }
-                    }
+                // A stage change after the close reopens the deal; one that
+                // happened before it joins the history only.
+                if let Some(stage) = &e.stage
+                    && self.set_stage(stage, envelope, seq)
+                {
+                    self.closed = None;
                 }
                 if let Some(amount) = &e.amount {
-                    self.amount = Some(amount.clone());
+                    self.set_amount(amount, &stamp);
                 }
                 if let Some(pct) = e.probability_pct {
-                    self.probability_pct = pct;
+                    self.set_probability(pct, &stamp);
                 }
-                if e.expected_close_at.is_some() {
-                    self.expected_close_at = e.expected_close_at;
-                }
+                self.set_expected_close(e.expected_close_at, &stamp);
             }
             Event::OpportunityContactRoleAdded(e) if e.opportunity_id == self.opportunity_id => {
                 self.add_contact(&e.person_id);
                 self.set_role(&e.person_id, &e.role);
             }
             Event::OpportunityClosed(e) if e.opportunity_id == self.opportunity_id => {
-                self.closed = Some(ClosedInfo {
-                    won: e.won,
-                    amount: e.amount.clone(),
-                    closed_at: at,
-                    partner_id: e.partner_id.clone(),
-                });
-                self.set_stage(if e.won { "closed_won" } else { "closed_lost" }, at, seq);
-                self.probability_pct = if e.won { 100 } else { 0 };
+                let stage = if e.won { "closed_won" } else { "closed_lost" };
+                if self.set_stage(stage, envelope, seq) {
+                    self.closed = Some(ClosedInfo {
+                        won: e.won,
+                        amount: e.amount.clone(),
+                        closed_at: at,
+                        partner_id: e.partner_id.clone(),
+                    });
+                }
+                self.set_probability(if e.won { 100 } else { 0 }, &stamp);
             }
             Event::TransactionRecorded(e) if e.opportunity_id == self.opportunity_id => {
                 let entry = crate::TransactionEntry {
@@ -232,3 +315,7 @@ impl OpportunityView {
         self.last_seq = self.last_seq.max(seq);
     }
 }
+
+#[cfg(test)]
+#[path = "opportunity_tests.rs"]
+mod tests;

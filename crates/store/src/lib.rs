@@ -71,7 +71,7 @@ pub use outbox::{OutboxDeadLetter, OutboxRecord, ParkedRecord, PublishedPage};
 pub use touch_rows::decode_touch;
 
 /// Bumped when the encoding of stored views changes; a store of another version is refused.
-pub const SCHEMA_VERSION: u64 = 10;
+pub const SCHEMA_VERSION: u64 = 11;
 
 const CF_EVENTS: &str = "events";
 const CF_EVENT_IDS: &str = "event_ids";
