@@ -501,10 +501,10 @@ async fn r9_r3_one_record_per_account_with_contacts_deals_transactions_and_histo
             "lead_converted",
             "opportunity_created",
             "transaction_recorded",
-            "transaction_recorded",
-            "lead_created"
+            "lead_created",
+            "transaction_recorded"
         ],
-        "the account's stream from the log"
+        "the account's stream, in time order"
     );
     let (status, _) = get(&store, "/v1/accounts/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -625,9 +625,10 @@ async fn opportunity_contact_roles_hold_whatever_the_arrival_order_and_follow_me
             })
             .collect()
     };
+    // In person id order, whatever order they were named in.
     let expected = vec![
-        ("bob".to_owned(), "decision maker".to_owned()),
         ("ann".to_owned(), "champion".to_owned()),
+        ("bob".to_owned(), "decision maker".to_owned()),
     ];
     // In one batch, and one event per batch: the same roles.
     for batch_size in [events.len(), 1] {

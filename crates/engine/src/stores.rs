@@ -87,16 +87,17 @@ impl ShardedView for CampaignView {
     const TABLE: Table = Table::Campaigns;
 
     /// Every shard receives a campaign's own events, so its description and
-    /// costs are the same on each (the longer cost list wins while one shard
-    /// lags); the counters of touches, members and sourced leads are each
-    /// shard's people's, and add up.
+    /// costs are the same on each once they caught up: while one lags, the
+    /// latest description and the longer cost list win. The counters of
+    /// touches, members and sourced leads are each shard's people's, and add
+    /// up.
     fn combine(&mut self, other: Self) {
         self.add_counters(&other);
         if other.costs.len() > self.costs.len() {
             self.costs = other.costs;
             self.actual_cost = other.actual_cost;
         }
-        if self.name.is_empty() {
+        if other.upserted > self.upserted {
             self.name = other.name;
             self.channel = other.channel;
             self.medium = other.medium;
@@ -107,6 +108,7 @@ impl ShardedView for CampaignView {
             self.starts_at = other.starts_at;
             self.ends_at = other.ends_at;
             self.planned_cost = other.planned_cost;
+            self.upserted = other.upserted;
         }
     }
 }

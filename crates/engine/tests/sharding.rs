@@ -83,6 +83,43 @@ fn single(events: &[Envelope], config: &EngineConfig) -> BTreeMap<String, String
     let mut out = credits(&stores, |_, _| true);
     out.extend(campaign_counters(&stores));
     out.extend(touch_rows(&stores));
+    out.extend(views(&stores));
+    out
+}
+
+/// Every person, account and opportunity view, log positions aside, as
+/// `person:<id>` (and so on) entries beside the credits: on whichever shard
+/// it lives and in whatever order its events arrived, a view is the one one
+/// engine keeps.
+fn views(stores: &[(usize, &Store)]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (_, store) in stores {
+        store
+            .for_each(Table::Persons, |id, mut v: PersonView| {
+                v.last_seq = 0;
+                for touch in v.earliest_touch.iter_mut().chain(&mut v.latest_touch) {
+                    touch.seq = 0;
+                }
+                out.insert(format!("person:{id}"), format!("{v:?}"));
+            })
+            .expect("persons");
+        store
+            .for_each(Table::Opportunities, |id, mut v: OpportunityView| {
+                v.last_seq = 0;
+                v.stage_history.iter_mut().for_each(|c| c.seq = 0);
+                out.insert(format!("opportunity:{id}"), format!("{v:?}"));
+            })
+            .expect("opportunities");
+        store
+            .for_each(Table::Accounts, |id, mut v: AccountView| {
+                v.last_seq = 0;
+                // Rep alerts are decisions taken as touches arrive, from what
+                // is known then (R18), not a fold of the history.
+                v.recent_alerts.clear();
+                out.insert(format!("account:{id}"), format!("{v:?}"));
+            })
+            .expect("accounts");
+    }
     out
 }
 
@@ -189,6 +226,7 @@ fn sharded(
     });
     out.extend(campaign_counters(&stores));
     out.extend(touch_rows(&stores));
+    out.extend(views(&stores));
     out
 }
 
@@ -334,4 +372,50 @@ proptest! {
         let difference = difference(&want, &got);
         prop_assert!(difference.is_none(), "{}", difference.unwrap_or_default());
     }
+}
+
+/// A lead routed where it was created keeps that one routing when its group
+/// moves: the shard it joins folds the decision the group carries and takes
+/// none of its own.
+#[test]
+fn a_moved_lead_keeps_its_one_routing() {
+    let config = EngineConfig {
+        routing: touchline_projection::RoutingRules {
+            rules: vec![touchline_projection::RoutingRule::to(
+                "desk",
+                "inside-sales",
+                OwnerKind::Internal,
+            )],
+            ..touchline_projection::RoutingRules::default()
+        },
+        ..config(OpportunityTouches::ContactRoles)
+    };
+    let mut from = Shard::open(&config);
+    from.send(envelope("t", 10, touch("ann", "web")), 1);
+    from.send(envelope("lead", 20, lead("ann")), 1);
+    from.flush();
+    let handover = from
+        .engine
+        .hand_over(&[Entity::new(StreamKind::Person, "ann")])
+        .expect("hand over");
+    let mut to = Shard::open(&config);
+    to.engine
+        .take_over(handover, touchline_engine::Batch::default())
+        .expect("take over");
+    let ann: PersonView = to
+        .store
+        .get(Table::Persons, "ann")
+        .expect("read")
+        .expect("ann moved");
+    let routings: Vec<&str> = ann.routing.iter().map(|r| r.event_id.as_str()).collect();
+    assert_eq!(routings, ["touchline:routed:lead"]);
+    assert_eq!(ann.owner_id, "inside-sales");
+    let logged: Vec<String> = to
+        .store
+        .events(0, 100)
+        .expect("log")
+        .into_iter()
+        .map(|e| e.envelope.event_id)
+        .collect();
+    assert_eq!(logged, ["t", "lead", "touchline:routed:lead"]);
 }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, Event};
 
+use crate::stamp::{Stamp, insert_sorted, newer};
+
 /// An account: its name and owner, and the people and opportunities tied to it.
 /// Opportunities attributed over "every contact of the account" read it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -9,6 +11,10 @@ pub struct AccountView {
     pub name: String,
     pub industry: String,
     pub owner_id: String,
+    /// The `AccountUpserted` the name, industry and owner are from: the
+    /// latest (by time, then event id), in whatever order they arrive.
+    pub upserted: Option<Stamp>,
+    /// In id order, as are the opportunities.
     pub contact_ids: Vec<String>,
     pub opportunity_ids: Vec<String>,
     /// Transactions from accounting, in time order (R3).
@@ -52,6 +58,9 @@ pub struct TransactionEntry {
     pub amount: touchline_core::Money,
     pub at: touchline_core::Timestamp,
     pub description: String,
+    /// The event that recorded it: a later one for the same transaction id
+    /// corrects it.
+    pub event_id: String,
 }
 
 impl AccountView {
@@ -63,15 +72,11 @@ impl AccountView {
     }
 
     pub fn add_contact(&mut self, person_id: &str) {
-        if !person_id.is_empty() && !self.contact_ids.iter().any(|c| c == person_id) {
-            self.contact_ids.push(person_id.to_owned());
-        }
+        insert_sorted(&mut self.contact_ids, person_id);
     }
 
     pub fn add_opportunity(&mut self, opportunity_id: &str) {
-        if !opportunity_id.is_empty() && !self.opportunity_ids.iter().any(|o| o == opportunity_id) {
-            self.opportunity_ids.push(opportunity_id.to_owned());
-        }
+        insert_sorted(&mut self.opportunity_ids, opportunity_id);
     }
 
     /// Keeps an alert raised for this account, dropping the oldest beyond
@@ -93,7 +98,7 @@ impl AccountView {
     /// The caller routes: events about this account, or naming it.
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         match &envelope.event {
-            Event::AccountUpserted(e) => {
+            Event::AccountUpserted(e) if newer(&mut self.upserted, envelope) => {
                 e.name.clone_into(&mut self.name);
                 e.industry.clone_into(&mut self.industry);
                 e.owner_id.clone_into(&mut self.owner_id);
@@ -114,6 +119,7 @@ impl AccountView {
                     amount: e.amount.clone(),
                     at: envelope.occurred_at,
                     description: e.description.clone(),
+                    event_id: envelope.event_id.clone(),
                 };
                 insert_transaction(&mut self.transactions, entry);
                 self.add_opportunity(&e.opportunity_id);
@@ -124,17 +130,24 @@ impl AccountView {
     }
 }
 
-/// Inserts in time order; a transaction id already there is not booked twice.
+/// Inserts in time order (then transaction id). A transaction id is booked
+/// once: a later record of it (by time, then event id) is a correction and
+/// replaces the earlier, in whatever order they arrive.
 pub(crate) fn insert_transaction(
     transactions: &mut Vec<TransactionEntry>,
     entry: TransactionEntry,
 ) {
-    if transactions
+    if let Some(i) = transactions
         .iter()
-        .any(|t| t.transaction_id == entry.transaction_id)
+        .position(|t| t.transaction_id == entry.transaction_id)
     {
-        return;
+        let here = &transactions[i];
+        if (here.at, here.event_id.as_str()) >= (entry.at, entry.event_id.as_str()) {
+            return;
+        }
+        transactions.remove(i);
     }
-    let at = transactions.partition_point(|t| t.at <= entry.at);
+    let key = (entry.at, entry.transaction_id.as_str());
+    let at = transactions.partition_point(|t| (t.at, t.transaction_id.as_str()) <= key);
     transactions.insert(at, entry);
 }

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use touchline_core::{CampaignType, Envelope, Event, Money, Timestamp};
 
+use crate::stamp::{Stamp, newer};
+
 /// One recorded cost of a campaign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatedCost {
@@ -26,6 +28,9 @@ pub struct CampaignView {
     /// `None`: never ends.
     pub ends_at: Option<Timestamp>,
     pub planned_cost: Option<Money>,
+    /// The `CampaignUpserted` the description above is from: the latest (by
+    /// time, then event id), in whatever order they arrive.
+    pub upserted: Option<Stamp>,
     /// Recorded costs, per currency.
     pub actual_cost: Vec<touchline_core::MoneyTotal>,
     /// Every recorded cost with the date it was incurred (`occurred_at`), in
@@ -57,6 +62,7 @@ impl CampaignView {
             starts_at: None,
             ends_at: None,
             planned_cost: None,
+            upserted: None,
             actual_cost: Vec::new(),
             costs: Vec::new(),
             touches: 0,
@@ -98,7 +104,9 @@ impl CampaignView {
 
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         match &envelope.event {
-            Event::CampaignUpserted(e) if e.campaign_id == self.campaign_id => {
+            Event::CampaignUpserted(e)
+                if e.campaign_id == self.campaign_id && newer(&mut self.upserted, envelope) =>
+            {
                 e.name.clone_into(&mut self.name);
                 e.channel.clone_into(&mut self.channel);
                 e.medium.clone_into(&mut self.medium);

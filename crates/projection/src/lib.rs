@@ -52,15 +52,17 @@ mod conversion;
 mod opportunity;
 mod person;
 mod routing;
+mod stamp;
 mod touch_history;
 
 pub use account::{AccountView, AlertEntry, MAX_RECENT_ALERTS, TransactionEntry};
 pub use campaign::{CampaignView, DatedCost};
 pub use conversion::{ConversionView, ModelResult};
-pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, SetBy, StageChange, Stamp};
+pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, SetBy, StageChange};
 pub use person::{
     ConversionInfo, EARLIEST_TOUCHES_KEPT, FollowUpEntry, HISTORY_AFTER_MS, MAX_TOUCH_HISTORY,
     PersonKind, PersonView, RoutingEntry, TouchEntry,
 };
 pub use routing::{RoutingRule, RoutingRules};
+pub use stamp::Stamp;
 pub use touch_history::{RowsNotRead, TouchHistory, TouchKey};

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use touchline_core::{Envelope, Event, Money, Timestamp};
 
+use crate::stamp::{Stamp, insert_sorted, newer};
+
 /// A stage an event set, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageChange {
@@ -17,33 +19,6 @@ impl StageChange {
     }
 }
 
-/// Which event last set a field: its time, then its id. The latest event wins
-/// whatever order events arrive in, so every shard, replay and arrival order
-/// ends in the same view.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Stamp {
-    pub at: Timestamp,
-    pub event_id: String,
-}
-
-impl Stamp {
-    fn of(envelope: &Envelope) -> Self {
-        Stamp {
-            at: envelope.occurred_at,
-            event_id: envelope.event_id.clone(),
-        }
-    }
-}
-
-/// Whether `stamp` is later than what set `slot`; if so, it does now.
-fn newer(slot: &mut Option<Stamp>, stamp: &Stamp) -> bool {
-    if slot.as_ref().is_some_and(|set| set >= stamp) {
-        return false;
-    }
-    *slot = Some(stamp.clone());
-    true
-}
-
 /// The events that set an opportunity's current values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetBy {
@@ -57,6 +32,8 @@ pub struct SetBy {
 pub struct ContactRole {
     pub person_id: String,
     pub role: String,
+    /// The event that named it.
+    pub set: Stamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,10 +66,11 @@ pub struct OpportunityView {
     pub probability_pct: u32,
     pub expected_close_at: Option<Timestamp>,
     pub primary_contact_id: String,
-    /// The primary contact and every contact with a role, without repeats.
+    /// The primary contact and every contact with a role, in id order.
     pub contact_ids: Vec<String>,
     /// The role each contact plays on the deal (decision maker, influencer, ...),
-    /// as the CRM last named it; the primary contact is `primary` unless named.
+    /// as the CRM last named it, in person id order; the primary contact is
+    /// `primary` unless named.
     pub contact_roles: Vec<ContactRole>,
     pub owner_id: String,
     pub partner_id: String,
@@ -128,9 +106,7 @@ impl OpportunityView {
     }
 
     fn add_contact(&mut self, person_id: &str) {
-        if !person_id.is_empty() && !self.contact_ids.iter().any(|c| c == person_id) {
-            self.contact_ids.push(person_id.to_owned());
-        }
+        insert_sorted(&mut self.contact_ids, person_id);
     }
 
     /// Every change of stage in time order: skips, reversals and reopenings
@@ -166,49 +142,62 @@ impl OpportunityView {
             return false;
         }
         self.stage_history.insert(position, change);
-        if !newer(&mut self.set_by.stage, &Stamp::of(envelope)) {
+        if !newer(&mut self.set_by.stage, envelope) {
             return false;
         }
         stage.clone_into(&mut self.stage);
         true
     }
 
-    fn set_probability(&mut self, pct: u32, stamp: &Stamp) {
-        if newer(&mut self.set_by.probability, stamp) {
+    fn set_probability(&mut self, pct: u32, envelope: &Envelope) {
+        if newer(&mut self.set_by.probability, envelope) {
             self.probability_pct = pct;
         }
     }
 
-    fn set_amount(&mut self, amount: &Money, stamp: &Stamp) {
-        if newer(&mut self.set_by.amount, stamp) {
+    fn set_amount(&mut self, amount: &Money, envelope: &Envelope) {
+        if newer(&mut self.set_by.amount, envelope) {
             self.amount = Some(amount.clone());
         }
     }
 
-    fn set_expected_close(&mut self, at: Option<Timestamp>, stamp: &Stamp) {
-        if at.is_some() && newer(&mut self.set_by.expected_close, stamp) {
+    fn set_expected_close(&mut self, at: Option<Timestamp>, envelope: &Envelope) {
+        if at.is_some() && newer(&mut self.set_by.expected_close, envelope) {
             self.expected_close_at = at;
         }
     }
 
-    /// Names the role a contact plays; an explicit role replaces `primary`.
-    fn set_role(&mut self, person_id: &str, role: &str) {
+    /// Names the role a contact plays: an explicit role replaces `primary`,
+    /// and of two explicit ones the later (by time, then event id) holds.
+    fn set_role(&mut self, person_id: &str, role: &str, stamp: &Stamp) {
         if person_id.is_empty() || role.is_empty() {
             return;
         }
         match self
             .contact_roles
-            .iter_mut()
-            .find(|r| r.person_id == person_id)
+            .binary_search_by(|r| r.person_id.as_str().cmp(person_id))
         {
-            Some(existing) if role != "primary" || existing.role == "primary" => {
-                role.clone_into(&mut existing.role)
+            Ok(i) => {
+                let existing = &mut self.contact_roles[i];
+                let explicit = |r: &str| r != "primary";
+                let replaces = match (explicit(&existing.role), explicit(role)) {
+                    (false, true) => true,
+                    (true, false) => false,
+                    _ => *stamp > existing.set,
+                };
+                if replaces {
+                    role.clone_into(&mut existing.role);
+                    existing.set = stamp.clone();
+                }
             }
-            Some(_) => {}
-            None => self.contact_roles.push(ContactRole {
-                person_id: person_id.to_owned(),
-                role: role.to_owned(),
-            }),
+            Err(i) => self.contact_roles.insert(
+                i,
+                ContactRole {
+                    person_id: person_id.to_owned(),
+                    role: role.to_owned(),
+                    set: stamp.clone(),
+                },
+            ),
         }
     }
 
@@ -227,19 +216,18 @@ impl OpportunityView {
             .iter()
             .position(|r| r.person_id == merged)
         {
-            let role = self.contact_roles.remove(at).role;
+            let ContactRole { role, set, .. } = self.contact_roles.remove(at);
             // The survivor keeps its own role; it takes the merged record's only
             // if it had none (or was just the primary contact).
             let mine = self.contact_roles.iter().find(|r| r.person_id == surviving);
             if mine.is_none_or(|r| r.role == "primary") {
-                self.set_role(surviving, &role);
+                self.set_role(surviving, &role, &set);
             }
         }
     }
 
     pub fn apply(&mut self, seq: u64, envelope: &Envelope) {
         let at = envelope.occurred_at;
-        let stamp = Stamp::of(envelope);
         match &envelope.event {
             Event::OpportunityCreated(e) if e.opportunity_id == self.opportunity_id => {
                 self.created_at = Some(self.created_at.map_or(at, |c| c.min(at)));
@@ -249,16 +237,16 @@ impl OpportunityView {
                 }
                 // Updates may have arrived first (another topic, another
                 // partition): the creation's values hold where none is later.
-                self.set_amount(&e.amount, &stamp);
-                self.set_probability(e.probability_pct, &stamp);
+                self.set_amount(&e.amount, envelope);
+                self.set_probability(e.probability_pct, envelope);
                 if self.set_stage(&e.stage, envelope, seq) {
                     self.closed = None;
                 }
-                self.set_expected_close(e.expected_close_at, &stamp);
+                self.set_expected_close(e.expected_close_at, envelope);
                 e.primary_contact_id
                     .clone_into(&mut self.primary_contact_id);
                 self.add_contact(&e.primary_contact_id);
-                self.set_role(&e.primary_contact_id, "primary");
+                self.set_role(&e.primary_contact_id, "primary", &Stamp::of(envelope));
                 e.owner_id.clone_into(&mut self.owner_id);
                 e.partner_id.clone_into(&mut self.partner_id);
             }
@@ -271,16 +259,16 @@ impl OpportunityView {
                     self.closed = None;
                 }
                 if let Some(amount) = &e.amount {
-                    self.set_amount(amount, &stamp);
+                    self.set_amount(amount, envelope);
                 }
                 if let Some(pct) = e.probability_pct {
-                    self.set_probability(pct, &stamp);
+                    self.set_probability(pct, envelope);
                 }
-                self.set_expected_close(e.expected_close_at, &stamp);
+                self.set_expected_close(e.expected_close_at, envelope);
             }
             Event::OpportunityContactRoleAdded(e) if e.opportunity_id == self.opportunity_id => {
                 self.add_contact(&e.person_id);
-                self.set_role(&e.person_id, &e.role);
+                self.set_role(&e.person_id, &e.role, &Stamp::of(envelope));
             }
             Event::OpportunityClosed(e) if e.opportunity_id == self.opportunity_id => {
                 let stage = if e.won { "closed_won" } else { "closed_lost" };
@@ -292,7 +280,7 @@ impl OpportunityView {
                         partner_id: e.partner_id.clone(),
                     });
                 }
-                self.set_probability(if e.won { 100 } else { 0 }, &stamp);
+                self.set_probability(if e.won { 100 } else { 0 }, envelope);
             }
             Event::TransactionRecorded(e) if e.opportunity_id == self.opportunity_id => {
                 let entry = crate::TransactionEntry {
@@ -301,6 +289,7 @@ impl OpportunityView {
                     amount: e.amount.clone(),
                     at,
                     description: e.description.clone(),
+                    event_id: envelope.event_id.clone(),
                 };
                 crate::account::insert_transaction(&mut self.transactions, entry);
             }

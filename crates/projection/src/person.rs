@@ -6,6 +6,8 @@ use touchline_core::{
     TouchProvenance, TouchStatus, TouchType,
 };
 
+use crate::stamp::{Stamp, earlier, insert_sorted, newer};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonKind {
@@ -107,7 +109,12 @@ pub struct PersonView {
     /// The source at first contact (R1): from the lead's own record, else from the
     /// earliest touch.
     pub source: Option<LeadSource>,
+    /// The lead creation `source` is from: the earliest that has one.
+    pub source_set: Option<Stamp>,
+    /// New once created; then the latest `LeadUpdated` status (by time, then
+    /// event id), in whatever order they arrive.
     pub status: Option<LeadStatus>,
+    pub status_set: Option<Stamp>,
     /// When the lead was first marked qualified (the lead-qualified conversion).
     pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
@@ -126,7 +133,11 @@ pub struct PersonView {
     /// Every campaign this person has a touch in (set-aside touches included),
     /// and whether they responded in it: membership without a scan.
     pub campaigns: std::collections::BTreeMap<String, bool>,
+    /// The latest conversion (by time, then event id).
     pub converted: Option<ConversionInfo>,
+    pub converted_set: Option<Stamp>,
+    /// The latest conversion naming an account, which `account_id` is then.
+    pub account_set: Option<Stamp>,
     /// Every follow-up, in time order: how contact was made and what came of it
     /// (R11, R12).
     pub follow_ups: Vec<FollowUpEntry>,
@@ -160,7 +171,9 @@ impl PersonView {
             lead_created_at: None,
             lead_recorded_at: None,
             source: None,
+            source_set: None,
             status: None,
+            status_set: None,
             qualified_at: None,
             qualification: Qualification::default(),
             touches_kept: 0,
@@ -169,6 +182,8 @@ impl PersonView {
             touches_set_aside: 0,
             campaigns: std::collections::BTreeMap::new(),
             converted: None,
+            converted_set: None,
+            account_set: None,
             follow_ups: Vec::new(),
             opportunity_ids: Vec::new(),
             accounts: Vec::new(),
@@ -372,15 +387,11 @@ impl PersonView {
     }
 
     pub fn add_account(&mut self, account_id: &str) {
-        if !account_id.is_empty() && !self.accounts.iter().any(|a| a == account_id) {
-            self.accounts.push(account_id.to_owned());
-        }
+        insert_sorted(&mut self.accounts, account_id);
     }
 
     pub fn add_opportunity(&mut self, opportunity_id: &str) {
-        if !self.opportunity_ids.iter().any(|o| o == opportunity_id) {
-            self.opportunity_ids.push(opportunity_id.to_owned());
-        }
+        insert_sorted(&mut self.opportunity_ids, opportunity_id);
     }
 
     /// Applies one event that concerns this person. The caller routes: after a
@@ -400,9 +411,9 @@ impl PersonView {
                 {
                     self.lead_created_at = Some(envelope.occurred_at);
                     self.lead_recorded_at = Some(envelope.recorded_at);
-                    if e.source.is_some() {
-                        self.source = e.source.clone();
-                    }
+                }
+                if e.source.is_some() && earlier(&mut self.source_set, envelope) {
+                    self.source = e.source.clone();
                 }
                 fill(&mut self.email, &touchline_core::normalize::email(&e.email));
                 fill(&mut self.phone, &touchline_core::normalize::phone(&e.phone));
@@ -432,7 +443,9 @@ impl PersonView {
                     );
                 }
                 if let Some(status) = e.status {
-                    self.status = Some(status);
+                    if newer(&mut self.status_set, envelope) {
+                        self.status = Some(status);
+                    }
                     if status == LeadStatus::Qualified
                         && self.qualified_at.is_none_or(|at| envelope.occurred_at < at)
                     {
@@ -447,12 +460,16 @@ impl PersonView {
             }
             Event::LeadConverted(e) => {
                 self.kind = PersonKind::Contact;
-                self.account_id.clone_from(&e.account_id);
-                self.converted = Some(ConversionInfo {
-                    converted_at: envelope.occurred_at,
-                    account_id: e.account_id.clone(),
-                    opportunity_id: e.opportunity_id.clone(),
-                });
+                if !e.account_id.is_empty() && newer(&mut self.account_set, envelope) {
+                    self.account_id.clone_from(&e.account_id);
+                }
+                if newer(&mut self.converted_set, envelope) {
+                    self.converted = Some(ConversionInfo {
+                        converted_at: envelope.occurred_at,
+                        account_id: e.account_id.clone(),
+                        opportunity_id: e.opportunity_id.clone(),
+                    });
+                }
                 if !e.opportunity_id.is_empty() {
                     self.add_opportunity(&e.opportunity_id);
                 }
@@ -485,8 +502,14 @@ impl PersonView {
                 let key = (entry.at, entry.event_id.as_str());
                 let position = self
                     .routing
-                    .partition_point(|r| (r.at, r.event_id.as_str()) <= key);
-                self.routing.insert(position, entry);
+                    .partition_point(|r| (r.at, r.event_id.as_str()) < key);
+                if self
+                    .routing
+                    .get(position)
+                    .is_none_or(|r| r.event_id != entry.event_id)
+                {
+                    self.routing.insert(position, entry);
+                }
             }
             Event::OpportunityCreated(e) => {
                 self.add_opportunity(&e.opportunity_id);
@@ -554,7 +577,11 @@ impl PersonView {
         {
             self.lead_created_at = Some(at);
             self.lead_recorded_at = merged.lead_recorded_at;
-            self.source = merged.source.clone().or(self.source.take());
+        }
+        if let Some(set) = &merged.source_set
+            && earlier(&mut self.source_set, set)
+        {
+            self.source.clone_from(&merged.source);
         }
         if self.kind == PersonKind::Prospect
             || (self.kind == PersonKind::Lead && merged.kind == PersonKind::Contact)
@@ -567,38 +594,47 @@ impl PersonView {
         fill(&mut self.last_name, &merged.last_name);
         fill(&mut self.company, &merged.company);
         fill(&mut self.account_id, &merged.account_id);
-        if self.owner_id.is_empty() && !merged.owner_id.is_empty() {
-            self.owner_id.clone_from(&merged.owner_id);
-            self.owner_kind = merged.owner_kind;
-            self.owner_set.clone_from(&merged.owner_set);
+        // The latest owner change of either record holds, as it would had
+        // the changes arrived after the merge.
+        if let Some((at, event_id)) = &merged.owner_set {
+            self.set_owner(*at, event_id, &merged.owner_id, merged.owner_kind);
         }
-        if self.converted.is_none() {
-            self.converted = merged.converted.clone();
+        if let Some(set) = &merged.converted_set
+            && newer(&mut self.converted_set, set)
+        {
+            self.converted.clone_from(&merged.converted);
         }
-        if self.status.is_none() {
-            self.status = merged.status;
+        if let Some(set) = &merged.account_set
+            && newer(&mut self.account_set, set)
+        {
+            self.account_id.clone_from(&merged.account_id);
+        }
+        match &merged.status_set {
+            Some(set) if newer(&mut self.status_set, set) => self.status = merged.status,
+            _ if self.status.is_none() => self.status = merged.status,
+            _ => {}
         }
         if let Some(at) = merged.qualified_at
             && self.qualified_at.is_none_or(|mine| at < mine)
         {
             self.qualified_at = Some(at);
         }
-        if !self.merged_from.contains(&merged.person_id) {
-            self.merged_from.push(merged.person_id.clone());
-        }
+        insert_sorted(&mut self.merged_from, &merged.person_id);
         self.last_seq = self.last_seq.max(seq);
         Ok(())
     }
 
     /// What is left of a record merged into `survivor`: its touches moved
     /// with their rows, it points at the survivor.
+    /// Nothing else is kept: what the record had went to the survivor, and
+    /// what arrives for it later goes there too, so the pointer is the same
+    /// whichever of its events came before the merge.
     pub fn merged_away(&mut self, seq: u64, survivor: &str) {
-        self.merged_into = Some(survivor.to_owned());
-        self.touches_kept = 0;
-        self.touches_set_aside = 0;
-        self.earliest_touch = None;
-        self.latest_touch = None;
-        self.last_seq = seq;
+        *self = PersonView {
+            merged_into: Some(survivor.to_owned()),
+            last_seq: seq,
+            ..PersonView::new(&self.person_id)
+        };
     }
 }
 

@@ -48,6 +48,9 @@ pub(super) fn fold_batch<'e>(
     let mut logged = Vec::with_capacity(fresh.len());
     let mut alerts = Vec::new();
     let mut seq = first_seq;
+    // The routings the batch carries itself: a group handed over brings the
+    // decisions made where it was, after the leads they route.
+    let mut carried: Option<HashSet<&str>> = None;
     for &envelope in fresh {
         state.project(seq, envelope);
         if matches!(envelope.event, Event::TouchRecorded(_)) {
@@ -56,6 +59,16 @@ pub(super) fn fold_batch<'e>(
         logged.push(Logged::Input(envelope));
         seq += 1;
         if let Some(routed) = state.route_new_lead(envelope, &config.routing) {
+            let carried = carried.get_or_insert_with(|| {
+                fresh
+                    .iter()
+                    .filter(|e| matches!(e.event, Event::LeadRouted(_)))
+                    .map(|e| e.event_id.as_str())
+                    .collect()
+            });
+            if carried.contains(routed.event_id.as_str()) {
+                continue;
+            }
             state.project(seq, &routed);
             logged.push(Logged::Decided(Box::new(routed)));
             seq += 1;

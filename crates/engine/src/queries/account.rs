@@ -57,11 +57,16 @@ impl Queries {
         for id in &account.opportunity_ids {
             opportunities.extend(self.opportunity(id)?);
         }
-        // The newest `history` events: the stream is in log order, so read it all
+        // The newest `history` events by time (then event id), whatever order
+        // they arrived in: the stream is in log order, so read it all, sort
         // and keep the tail (an account's stream is short next to the log).
         let mut events = self
             .stores
             .stream(StreamKind::Account, account_id, 0, usize::MAX)?;
+        events.sort_by(|a, b| {
+            (a.envelope.occurred_at, &a.envelope.event_id)
+                .cmp(&(b.envelope.occurred_at, &b.envelope.event_id))
+        });
         let skip = events.len().saturating_sub(history);
         let history = events.split_off(skip);
         Ok(Some(account_record(

@@ -1,0 +1,179 @@
+//! Every view folds to the same state in whatever order its events arrive:
+//! a value several events set is the latest event's (by time, then event id),
+//! a set kept as a list is in id order, and a log position is only a
+//! position.
+
+use touchline_core::*;
+use touchline_fixtures::*;
+use touchline_projection::{AccountView, CampaignView, PersonView};
+
+/// Every order of `items`.
+fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for (i, first) in items.iter().enumerate() {
+        let mut rest = items.to_vec();
+        rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            all.push(tail);
+        }
+    }
+    all
+}
+
+/// The state `fold` reaches over `events` in every order, checked to be one.
+/// (Each event once: the engine drops an event id it has seen.)
+fn in_any_order<V: PartialEq + std::fmt::Debug>(
+    events: &[Envelope],
+    fold: impl Fn(&[Envelope]) -> V,
+) -> V {
+    let first = fold(events);
+    for order in permutations(events) {
+        let ids: Vec<&str> = order.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(fold(&order), first, "arrival order {ids:?}");
+    }
+    first
+}
+
+fn person(events: &[Envelope]) -> PersonView {
+    let mut view = PersonView::new("ann");
+    for (seq, envelope) in events.iter().enumerate() {
+        view.apply(seq as u64, envelope);
+    }
+    view.last_seq = 0;
+    view
+}
+
+fn account_view(events: &[Envelope]) -> AccountView {
+    let mut view = AccountView::new("acc");
+    for (seq, envelope) in events.iter().enumerate() {
+        view.apply(seq as u64, envelope);
+    }
+    view.last_seq = 0;
+    view
+}
+
+fn campaign_view(events: &[Envelope]) -> CampaignView {
+    let mut view = CampaignView::new("web");
+    for (seq, envelope) in events.iter().enumerate() {
+        view.apply(seq as u64, envelope);
+    }
+    view.last_seq = 0;
+    view
+}
+
+fn status(person: &str, status: LeadStatus) -> LeadUpdated {
+    LeadUpdated {
+        status: Some(status),
+        ..lead_updated(person)
+    }
+}
+
+#[test]
+fn a_leads_source_status_owner_and_account_do_not_depend_on_arrival() {
+    let view = in_any_order(
+        &[
+            envelope("created", 10, lead("ann").at_account("acc-a")),
+            // A repeated creation, later, with a source: the earliest
+            // creation that names one gives the source.
+            envelope(
+                "again",
+                20,
+                lead("ann").with_source(lead_source("web", "google")),
+            ),
+            envelope("working", 30, status("ann", LeadStatus::Working)),
+            envelope("qualified", 40, status("ann", LeadStatus::Qualified)),
+            envelope("to-b", 50, converted("ann", "acc-b")),
+            envelope("to-none", 60, converted("ann", "")),
+            envelope("owner", 35, routed("ann", "rep-1")),
+        ],
+        person,
+    );
+    assert_eq!(view.status, Some(LeadStatus::Qualified));
+    assert_eq!(view.qualified_at, Some(at(40)));
+    assert_eq!(view.source, Some(lead_source("web", "google")));
+    assert_eq!(view.lead_created_at, Some(at(10)));
+    assert_eq!(view.account_id, "acc-b", "the latest conversion naming one");
+    assert_eq!(view.converted.map(|c| c.converted_at), Some(at(60)));
+    assert_eq!(view.owner_id, "rep-1");
+}
+
+#[test]
+fn a_persons_deals_are_listed_in_id_order() {
+    let view = in_any_order(
+        &[
+            envelope(
+                "o2",
+                10,
+                opportunity("opp-2", "acc", 1_00).with_contact("ann"),
+            ),
+            envelope(
+                "o1",
+                20,
+                opportunity("opp-1", "acc", 1_00).with_contact("ann"),
+            ),
+            envelope("role", 30, contact_role("opp-3", "ann", "influencer")),
+        ],
+        person,
+    );
+    assert_eq!(view.opportunity_ids, ["opp-1", "opp-2", "opp-3"]);
+}
+
+#[test]
+fn an_accounts_description_is_the_latest_and_a_correction_replaces_a_transaction() {
+    let view = in_any_order(
+        &[
+            envelope("old", 10, account("acc", "Old name")),
+            envelope("new", 20, account("acc", "New name")),
+            envelope("t1", 30, transaction("txn-1", "acc", 100_00)),
+            // The same transaction, corrected later.
+            envelope("t1-fix", 40, transaction("txn-1", "acc", 120_00)),
+            envelope("t2", 30, transaction("txn-2", "acc", 5_00)),
+            envelope("bob", 15, lead("bob").at_account("acc")),
+            envelope("ann", 16, lead("ann").at_account("acc")),
+        ],
+        account_view,
+    );
+    assert_eq!(view.name, "New name");
+    let booked: Vec<(&str, i64)> = view
+        .transactions
+        .iter()
+        .map(|t| (t.transaction_id.as_str(), t.amount.amount_minor))
+        .collect();
+    assert_eq!(booked, [("txn-2", 5_00), ("txn-1", 120_00)]);
+    assert_eq!(view.contact_ids, ["ann", "bob"]);
+}
+
+#[test]
+fn a_campaigns_description_is_the_latest_upsert_and_its_costs_are_all_counted() {
+    let view = in_any_order(
+        &[
+            envelope(
+                "v1",
+                10,
+                CampaignUpserted {
+                    planned_cost: Some(eur(900_00)),
+                    ..campaign("web", 0)
+                },
+            ),
+            envelope(
+                "v2",
+                20,
+                CampaignUpserted {
+                    name: "Web, renamed".into(),
+                    planned_cost: Some(eur(1_200_00)),
+                    ..campaign("web", 0)
+                },
+            ),
+            envelope("c1", 30, cost("web", 10_00)),
+            envelope("c2", 25, cost("web", 20_00)),
+        ],
+        campaign_view,
+    );
+    assert_eq!(view.name, "Web, renamed");
+    assert_eq!(view.planned_cost, Some(eur(1_200_00)));
+    assert_eq!(view.costs.len(), 2);
+}
