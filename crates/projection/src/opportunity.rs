@@ -216,13 +216,11 @@ impl OpportunityView {
             .iter()
             .position(|r| r.person_id == merged)
         {
+            // The merged record's role counts as the survivor's, by the rule
+            // that holds for a role named after the merge: an explicit role
+            // replaces `primary`, and the later of two explicit ones holds.
             let ContactRole { role, set, .. } = self.contact_roles.remove(at);
-            // The survivor keeps its own role; it takes the merged record's only
-            // if it had none (or was just the primary contact).
-            let mine = self.contact_roles.iter().find(|r| r.person_id == surviving);
-            if mine.is_none_or(|r| r.role == "primary") {
-                self.set_role(surviving, &role, &set);
-            }
+            self.set_role(surviving, &role, &set);
         }
     }
 

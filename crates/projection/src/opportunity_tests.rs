@@ -158,3 +158,29 @@ fn updates_before_the_creation_keep_their_later_values() {
     assert_eq!(stages(&view), ["qualification", "proposal"]);
     assert_eq!(view.stage_history.len(), 3);
 }
+
+fn role(person: &str, role: &str) -> Event {
+    Event::OpportunityContactRoleAdded(touchline_core::OpportunityContactRoleAdded {
+        opportunity_id: OPP.into(),
+        person_id: person.into(),
+        role: role.into(),
+    })
+}
+
+#[test]
+fn a_merged_contacts_role_counts_as_if_named_after_the_merge() {
+    let bob = at("bob", 5, role("bob", "decision maker"));
+    let cy = at("cy", 7, role("cy", "influencer"));
+    // cy's role known before the merge of cy into bob...
+    let mut before = OpportunityView::new(OPP);
+    before.apply(1, &bob);
+    before.apply(2, &cy);
+    before.replace_contact("cy", "bob");
+    // ...and arriving after it, for bob.
+    let mut after = OpportunityView::new(OPP);
+    after.apply(1, &bob);
+    after.replace_contact("cy", "bob");
+    after.apply(2, &at("cy", 7, role("bob", "influencer")));
+    assert_eq!(before.contact_roles, after.contact_roles);
+    assert_eq!(before.contact_roles[0].role, "influencer", "the later role");
+}
