@@ -60,8 +60,8 @@ pub use campaign::{CampaignView, DatedCost};
 pub use conversion::{ConversionView, ModelResult};
 pub use opportunity::{ClosedInfo, ContactRole, OpportunityView, SetBy, StageChange};
 pub use person::{
-    ConversionInfo, EARLIEST_TOUCHES_KEPT, FollowUpEntry, HISTORY_AFTER_MS, MAX_TOUCH_HISTORY,
-    PersonKind, PersonView, RoutingEntry, TouchEntry,
+    ConversionInfo, EARLIEST_TOUCHES_KEPT, FollowUpEntry, HISTORY_AFTER_MS, IdentitySet,
+    MAX_TOUCH_HISTORY, PersonKind, PersonView, QualificationSet, RoutingEntry, TouchEntry,
 };
 pub use routing::{RoutingRule, RoutingRules};
 pub use stamp::Stamp;

@@ -6,7 +6,7 @@ use touchline_core::{
     TouchProvenance, TouchStatus, TouchType,
 };
 
-use crate::stamp::{Stamp, earlier, insert_sorted, newer};
+use crate::stamp::{Stamp, StampRef, earlier, insert_sorted, newer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,6 +118,11 @@ pub struct PersonView {
     /// When the lead was first marked qualified (the lead-qualified conversion).
     pub qualified_at: Option<Timestamp>,
     pub qualification: Qualification,
+    /// The events the qualification's answers are from: each the latest.
+    pub qualification_set: QualificationSet,
+    /// The lead creations the identity fields are from: each the earliest
+    /// that names one.
+    pub identity_set: IdentitySet,
     /// How many touches are kept, each a row of its own in the store (in
     /// attribution order: `occurred_at`, then `event_id`; R2, R7), read apart
     /// from this view ([`TouchHistory`]); at most [`MAX_TOUCH_HISTORY`]: the
@@ -176,6 +181,8 @@ impl PersonView {
             status_set: None,
             qualified_at: None,
             qualification: Qualification::default(),
+            qualification_set: QualificationSet::default(),
+            identity_set: IdentitySet::default(),
             touches_kept: 0,
             earliest_touch: None,
             latest_touch: None,
@@ -415,12 +422,31 @@ impl PersonView {
                 if e.source.is_some() && earlier(&mut self.source_set, envelope) {
                     self.source = e.source.clone();
                 }
-                fill(&mut self.email, &touchline_core::normalize::email(&e.email));
-                fill(&mut self.phone, &touchline_core::normalize::phone(&e.phone));
-                fill(&mut self.first_name, &e.first_name);
-                fill(&mut self.last_name, &e.last_name);
-                fill(&mut self.company, &e.company);
-                fill(&mut self.account_id, &e.account_id);
+                let set = &mut self.identity_set;
+                let email = touchline_core::normalize::email(&e.email);
+                fill_earliest(&mut self.email, &mut set.email, &email, envelope);
+                let phone = touchline_core::normalize::phone(&e.phone);
+                fill_earliest(&mut self.phone, &mut set.phone, &phone, envelope);
+                fill_earliest(
+                    &mut self.first_name,
+                    &mut set.first_name,
+                    &e.first_name,
+                    envelope,
+                );
+                fill_earliest(
+                    &mut self.last_name,
+                    &mut set.last_name,
+                    &e.last_name,
+                    envelope,
+                );
+                fill_earliest(&mut self.company, &mut set.company, &e.company, envelope);
+                // A conversion's account holds over the creation's.
+                if !e.account_id.is_empty()
+                    && earlier(&mut set.account, envelope)
+                    && self.account_set.is_none()
+                {
+                    e.account_id.clone_into(&mut self.account_id);
+                }
                 if !e.owner_id.is_empty() {
                     self.set_owner(
                         envelope.occurred_at,
@@ -453,9 +479,15 @@ impl PersonView {
                     }
                 }
                 if let Some(q) = e.qualification {
-                    self.qualification.need = q.need.or(self.qualification.need);
-                    self.qualification.budget = q.budget.or(self.qualification.budget);
-                    self.qualification.authority = q.authority.or(self.qualification.authority);
+                    let (mine, set) = (&mut self.qualification, &mut self.qualification_set);
+                    answer_latest(&mut mine.need, &mut set.need, q.need, envelope);
+                    answer_latest(&mut mine.budget, &mut set.budget, q.budget, envelope);
+                    answer_latest(
+                        &mut mine.authority,
+                        &mut set.authority,
+                        q.authority,
+                        envelope,
+                    );
                 }
             }
             Event::LeadConverted(e) => {
@@ -588,12 +620,73 @@ impl PersonView {
         {
             self.kind = merged.kind;
         }
-        fill(&mut self.email, &merged.email);
-        fill(&mut self.phone, &merged.phone);
-        fill(&mut self.first_name, &merged.first_name);
-        fill(&mut self.last_name, &merged.last_name);
-        fill(&mut self.company, &merged.company);
-        fill(&mut self.account_id, &merged.account_id);
+        // Each value by the rule that holds for events arriving after the
+        // merge, so that the survivor is the same whichever came first.
+        let (set, theirs) = (&mut self.identity_set, &merged.identity_set);
+        for (field, slot, value, from) in [
+            (
+                &mut self.email,
+                &mut set.email,
+                &merged.email,
+                &theirs.email,
+            ),
+            (
+                &mut self.phone,
+                &mut set.phone,
+                &merged.phone,
+                &theirs.phone,
+            ),
+            (
+                &mut self.first_name,
+                &mut set.first_name,
+                &merged.first_name,
+                &theirs.first_name,
+            ),
+            (
+                &mut self.last_name,
+                &mut set.last_name,
+                &merged.last_name,
+                &theirs.last_name,
+            ),
+            (
+                &mut self.company,
+                &mut set.company,
+                &merged.company,
+                &theirs.company,
+            ),
+        ] {
+            if let Some(from) = from {
+                fill_earliest(field, slot, value, from);
+            }
+        }
+        if let Some(from) = &theirs.account
+            && earlier(&mut set.account, from)
+            && self.account_set.is_none()
+            && merged.account_set.is_none()
+        {
+            self.account_id.clone_from(&merged.account_id);
+        }
+        let (mine, set) = (&mut self.qualification, &mut self.qualification_set);
+        let (answers, theirs) = (&merged.qualification, &merged.qualification_set);
+        for (answer, slot, value, from) in [
+            (&mut mine.need, &mut set.need, answers.need, &theirs.need),
+            (
+                &mut mine.budget,
+                &mut set.budget,
+                answers.budget,
+                &theirs.budget,
+            ),
+            (
+                &mut mine.authority,
+                &mut set.authority,
+                answers.authority,
+                &theirs.authority,
+            ),
+        ] {
+            if let Some(from) = from {
+                answer_latest(answer, slot, value, from);
+            }
+        }
         // The latest owner change of either record holds, as it would had
         // the changes arrived after the merge.
         if let Some((at, event_id)) = &merged.owner_set {
@@ -652,9 +745,48 @@ pub const EARLIEST_TOUCHES_KEPT: usize = 1_000;
 /// A lead recorded more than this long after it was created arrived as history.
 pub const HISTORY_AFTER_MS: i64 = 7 * 86_400_000;
 
-fn fill(field: &mut String, value: &str) {
-    if field.is_empty() && !value.is_empty() {
+/// The lead creations a person's identity fields are from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentitySet {
+    pub email: Option<Stamp>,
+    pub phone: Option<Stamp>,
+    pub first_name: Option<Stamp>,
+    pub last_name: Option<Stamp>,
+    pub company: Option<Stamp>,
+    pub account: Option<Stamp>,
+}
+
+/// The updates a lead's qualification answers are from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualificationSet {
+    pub need: Option<Stamp>,
+    pub budget: Option<Stamp>,
+    pub authority: Option<Stamp>,
+}
+
+/// `value`, if it names one and comes from an earlier event than the one
+/// `field` is from.
+fn fill_earliest<'a>(
+    field: &mut String,
+    slot: &mut Option<Stamp>,
+    value: &str,
+    from: impl Into<StampRef<'a>>,
+) {
+    if !value.is_empty() && earlier(slot, from) {
         value.clone_into(field);
+    }
+}
+
+/// `value`, if it gives an answer and comes from a later event than the one
+/// `answer` is from.
+fn answer_latest<'a>(
+    answer: &mut Option<bool>,
+    slot: &mut Option<Stamp>,
+    value: Option<bool>,
+    from: impl Into<StampRef<'a>>,
+) {
+    if value.is_some() && newer(slot, from) {
+        *answer = value;
     }
 }
 

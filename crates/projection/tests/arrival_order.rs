@@ -177,3 +177,35 @@ fn a_campaigns_description_is_the_latest_upsert_and_its_costs_are_all_counted() 
     assert_eq!(view.planned_cost, Some(eur(1_200_00)));
     assert_eq!(view.costs.len(), 2);
 }
+
+#[test]
+fn a_leads_identity_is_the_earliest_creations_and_its_answers_the_latest() {
+    let answer = |need: Option<bool>, budget: Option<bool>| LeadUpdated {
+        qualification: Some(Qualification {
+            need,
+            budget,
+            authority: None,
+        }),
+        ..lead_updated("ann")
+    };
+    let view = in_any_order(
+        &[
+            envelope("first", 10, lead("ann").with_email("ann@old.example")),
+            envelope(
+                "second",
+                20,
+                LeadCreated {
+                    first_name: "Ann".into(),
+                    ..lead("ann").with_email("ann@new.example")
+                },
+            ),
+            envelope("no", 30, answer(Some(false), Some(true))),
+            envelope("yes", 40, answer(Some(true), None)),
+        ],
+        person,
+    );
+    assert_eq!(view.email, "ann@old.example");
+    assert_eq!(view.first_name, "Ann", "a later creation fills what it names");
+    assert_eq!(view.qualification.need, Some(true));
+    assert_eq!(view.qualification.budget, Some(true));
+}
