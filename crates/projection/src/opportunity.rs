@@ -302,7 +302,3 @@ impl OpportunityView {
         self.last_seq = self.last_seq.max(seq);
     }
 }
-
-#[cfg(test)]
-#[path = "opportunity_tests.rs"]
-mod tests;

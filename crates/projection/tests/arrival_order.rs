@@ -5,7 +5,7 @@
 
 use touchline_core::*;
 use touchline_fixtures::*;
-use touchline_projection::{AccountView, CampaignView, PersonView};
+use touchline_projection::{AccountView, CampaignView, OpportunityView, PersonView};
 
 /// Every order of `items`.
 fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
@@ -205,7 +205,161 @@ fn a_leads_identity_is_the_earliest_creations_and_its_answers_the_latest() {
         person,
     );
     assert_eq!(view.email, "ann@old.example");
-    assert_eq!(view.first_name, "Ann", "a later creation fills what it names");
+    assert_eq!(
+        view.first_name, "Ann",
+        "a later creation fills what it names"
+    );
     assert_eq!(view.qualification.need, Some(true));
     assert_eq!(view.qualification.budget, Some(true));
+}
+
+// ------------------------------------------------------------------ deals
+
+const OPP: &str = "opp-1";
+
+fn created(stage: &str, minor: i64, pct: u32) -> Event {
+    Event::OpportunityCreated(OpportunityCreated {
+        opportunity_id: OPP.into(),
+        account_id: "acc-1".into(),
+        name: "Deal".into(),
+        stage: stage.into(),
+        amount: eur(minor),
+        probability_pct: pct,
+        ..OpportunityCreated::default()
+    })
+}
+
+fn updated(stage: Option<&str>, minor: Option<i64>, pct: Option<u32>) -> Event {
+    Event::OpportunityUpdated(OpportunityUpdated {
+        opportunity_id: OPP.into(),
+        stage: stage.map(str::to_owned),
+        amount: minor.map(eur),
+        probability_pct: pct,
+        expected_close_at: None,
+    })
+}
+
+fn closed_won(minor: i64) -> Event {
+    Event::OpportunityClosed(OpportunityClosed {
+        opportunity_id: OPP.into(),
+        won: true,
+        amount: eur(minor),
+        partner_id: String::new(),
+    })
+}
+
+/// The view `events` fold to in this order, without the log positions
+/// (which are the arrival order itself).
+fn deal(events: &[Envelope]) -> OpportunityView {
+    let mut view = OpportunityView::new(OPP);
+    for (seq, envelope) in events.iter().enumerate() {
+        view.apply(seq as u64 + 1, envelope);
+        // Folding an event twice changes nothing.
+        view.apply(seq as u64 + 1, envelope);
+    }
+    view.last_seq = 0;
+    view.stage_history.iter_mut().for_each(|c| c.seq = 0);
+    view
+}
+
+fn stages(view: &OpportunityView) -> Vec<&str> {
+    view.stage_changes().map(|c| c.stage.as_str()).collect()
+}
+
+#[test]
+fn the_latest_update_sets_the_stage_whatever_arrives_first() {
+    let view = in_any_order(
+        &[
+            envelope("c", 10, created("qualification", 100_00, 10)),
+            envelope("u1", 30, updated(Some("negotiation"), None, Some(75))),
+            envelope("u2", 20, updated(Some("proposal"), Some(200_00), Some(50))),
+            // Same time as u2: the event id breaks the tie.
+            envelope("u3", 20, updated(None, Some(300_00), None)),
+            envelope("u4", 40, updated(None, None, None)),
+        ],
+        deal,
+    );
+    assert_eq!(view.stage, "negotiation");
+    assert_eq!(view.probability_pct, 75);
+    assert_eq!(view.amount, Some(eur(300_00)));
+    assert_eq!(stages(&view), ["qualification", "proposal", "negotiation"]);
+    assert!(view.closed.is_none());
+}
+
+#[test]
+fn a_close_holds_against_earlier_changes_and_yields_to_later_ones() {
+    let before_close = [
+        envelope("c", 10, created("qualification", 100_00, 10)),
+        envelope("u1", 20, updated(Some("proposal"), None, Some(50))),
+        envelope("w", 30, closed_won(90_00)),
+        envelope("late", 25, updated(Some("negotiation"), None, Some(80))),
+    ];
+    let view = in_any_order(&before_close, deal);
+    assert_eq!(view.stage, "closed_won");
+    assert_eq!(view.probability_pct, 100);
+    assert!(
+        view.closed
+            .as_ref()
+            .is_some_and(|c| c.won && c.amount == eur(90_00))
+    );
+    assert_eq!(
+        stages(&view),
+        ["qualification", "proposal", "negotiation", "closed_won"]
+    );
+
+    let mut reopened = before_close.to_vec();
+    reopened.push(envelope(
+        "reopen",
+        40,
+        updated(Some("negotiation"), None, None),
+    ));
+    let view = in_any_order(&reopened, deal);
+    assert_eq!(view.stage, "negotiation");
+    assert!(view.closed.is_none(), "a change after the close reopens it");
+    assert_eq!(view.probability_pct, 100, "no later event set it");
+}
+
+#[test]
+fn updates_before_the_creation_keep_their_later_values() {
+    let view = in_any_order(
+        &[
+            envelope("u", 20, updated(Some("proposal"), Some(500_00), None)),
+            envelope("c", 10, created("qualification", 100_00, 10)),
+            envelope("same", 20, updated(Some("proposal"), None, Some(40))),
+        ],
+        deal,
+    );
+    assert_eq!(view.stage, "proposal");
+    assert_eq!(view.amount, Some(eur(500_00)));
+    assert_eq!(view.probability_pct, 40);
+    assert_eq!(view.created_at, Some(Timestamp::from_millis(10)));
+    // The repeat of `proposal` is no change.
+    assert_eq!(stages(&view), ["qualification", "proposal"]);
+    assert_eq!(view.stage_history.len(), 3);
+}
+
+fn role(person: &str, role: &str) -> Event {
+    Event::OpportunityContactRoleAdded(touchline_core::OpportunityContactRoleAdded {
+        opportunity_id: OPP.into(),
+        person_id: person.into(),
+        role: role.into(),
+    })
+}
+
+#[test]
+fn a_merged_contacts_role_counts_as_if_named_after_the_merge() {
+    let bob = envelope("bob", 5, role("bob", "decision maker"));
+    let cy = envelope("cy", 7, role("cy", "influencer"));
+    // cy's role known before the merge of cy into bob...
+    let mut before = OpportunityView::new(OPP);
+    before.apply(1, &bob);
+    before.apply(2, &cy);
+    before.replace_contact("cy", "bob");
+    // ...and arriving after it, for bob.
+    let mut after = OpportunityView::new(OPP);
+    after.apply(1, &bob);
+    after.replace_contact("cy", "bob");
+    after.apply(2, &envelope("cy", 7, role("bob", "influencer")));
+    assert_eq!(before.contact_roles, after.contact_roles);
+    assert_eq!(before.contact_roles[0].role, "influencer", "the later role");
 }
