@@ -100,7 +100,7 @@ pub struct PersonView {
     pub routing: Vec<RoutingEntry>,
     /// When and by which event the owner was last set: an older owner change
     /// arriving later does not undo a newer one.
-    pub owner_set: Option<(Timestamp, String)>,
+    pub owner_set: Option<Stamp>,
     /// When the lead was created; `None` while only touches are known.
     pub lead_created_at: Option<Timestamp>,
     /// When the lead's creation was recorded: long after `lead_created_at` means
@@ -212,18 +212,13 @@ impl PersonView {
         }
     }
 
-    /// Sets the owner if this change is not older than the last one applied
+    /// Sets the owner if this change is later than the last one applied
     /// (time, then event id), so owner changes from any source and in any
     /// arrival order end in the same owner.
-    fn set_owner(&mut self, at: Timestamp, event_id: &str, owner: &str, kind: OwnerKind) {
-        let newer = self
-            .owner_set
-            .as_ref()
-            .is_none_or(|(t, id)| (at, event_id) >= (*t, id.as_str()));
-        if newer {
+    fn set_owner<'a>(&mut self, from: impl Into<StampRef<'a>>, owner: &str, kind: OwnerKind) {
+        if newer(&mut self.owner_set, from) {
             owner.clone_into(&mut self.owner_id);
             self.owner_kind = kind;
-            self.owner_set = Some((at, event_id.to_owned()));
         }
     }
 
@@ -448,12 +443,7 @@ impl PersonView {
                     e.account_id.clone_into(&mut self.account_id);
                 }
                 if !e.owner_id.is_empty() {
-                    self.set_owner(
-                        envelope.occurred_at,
-                        &envelope.event_id,
-                        &e.owner_id,
-                        OwnerKind::Internal,
-                    );
+                    self.set_owner(envelope, &e.owner_id, OwnerKind::Internal);
                 }
                 if self.status.is_none() {
                     self.status = Some(LeadStatus::New);
@@ -461,12 +451,7 @@ impl PersonView {
             }
             Event::LeadUpdated(e) => {
                 if let Some(owner) = &e.owner_id {
-                    self.set_owner(
-                        envelope.occurred_at,
-                        &envelope.event_id,
-                        owner,
-                        OwnerKind::Internal,
-                    );
+                    self.set_owner(envelope, owner, OwnerKind::Internal);
                 }
                 if let Some(status) = e.status {
                     if newer(&mut self.status_set, envelope) {
@@ -525,12 +510,7 @@ impl PersonView {
                     rule: e.rule.clone(),
                     reason: e.reason.clone(),
                 };
-                self.set_owner(
-                    envelope.occurred_at,
-                    &envelope.event_id,
-                    &e.owner_id,
-                    e.owner_kind,
-                );
+                self.set_owner(envelope, &e.owner_id, e.owner_kind);
                 let key = (entry.at, entry.event_id.as_str());
                 let position = self
                     .routing
@@ -689,8 +669,8 @@ impl PersonView {
         }
         // The latest owner change of either record holds, as it would had
         // the changes arrived after the merge.
-        if let Some((at, event_id)) = &merged.owner_set {
-            self.set_owner(*at, event_id, &merged.owner_id, merged.owner_kind);
+        if let Some(set) = &merged.owner_set {
+            self.set_owner(set, &merged.owner_id, merged.owner_kind);
         }
         if let Some(set) = &merged.converted_set
             && newer(&mut self.converted_set, set)
