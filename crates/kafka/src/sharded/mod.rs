@@ -8,7 +8,8 @@
 //!   to its first stop;
 //! - the **directory** ([`linker`]) reads the one-partition links topic and
 //!   decides where linked groups live;
-//! - the **shards** ([`runner`]) read the shards topic, one store per shard.
+//! - the **shards** ([`runner`]) read the shards topic, one store and one
+//!   worker thread ([`worker`]) per shard.
 //!
 //! A fourth ([`members`]) announces on `<group_id>.members` which shards the
 //! instance holds and where its API answers, and reads the others'
@@ -24,6 +25,7 @@ mod members;
 mod router;
 mod runner;
 mod send;
+mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
