@@ -257,7 +257,9 @@ fn poll_loop(
                 }
             };
             let partition = message.partition();
-            if !consumer.context().workers().contains_key(&partition) {
+            // Opened without the lock held, then kept.
+            let missing = !consumer.context().workers().contains_key(&partition);
+            if missing {
                 let worker = start_worker(partition)?;
                 consumer.context().workers().insert(partition, worker);
             }
@@ -285,7 +287,9 @@ fn poll_loop(
             .map(|mut a| a.drain().collect())
             .unwrap_or_default();
         for partition in assigned {
-            if !consumer.context().workers().contains_key(&partition) {
+            // Opened without the lock held, then kept.
+            let missing = !consumer.context().workers().contains_key(&partition);
+            if missing {
                 let worker = start_worker(partition)?;
                 consumer.context().workers().insert(partition, worker);
             }

@@ -102,7 +102,7 @@ pub(super) struct Worker {
 }
 
 /// What the loop does with a polled record.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Offer {
     Taken,
     /// Read before, or from before a seek: dropped.
