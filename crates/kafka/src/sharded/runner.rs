@@ -223,8 +223,11 @@ fn poll_loop(
         round: config.batch_max_messages,
         idle: max_wait,
     };
-    // An inbox this full pauses its partition; half as full resumes it.
-    let full = config.batch_max_messages.saturating_mul(2);
+    // An inbox four rounds full pauses its partition; two rounds resume it.
+    // Pausing drops what librdkafka fetched ahead for the partition, so it
+    // resumes while the worker still has rounds to fold during the refetch
+    // (resuming at one round left it idle for a fetch after every round).
+    let full = config.batch_max_messages.saturating_mul(4);
     let start_worker = |partition: i32| -> Result<Worker, KafkaError> {
         let slot = open(
             consumer,
