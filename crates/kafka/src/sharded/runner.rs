@@ -223,11 +223,11 @@ fn poll_loop(
         round: config.batch_max_messages,
         idle: max_wait,
     };
-    // An inbox four rounds full pauses its partition; two rounds resume it.
     // Pausing drops what librdkafka fetched ahead for the partition, so it
     // resumes while the worker still has rounds to fold during the refetch
     // (resuming at one round left it idle for a fetch after every round).
-    let full = config.batch_max_messages.saturating_mul(4);
+    let pause_at = config.batch_max_messages.saturating_mul(4);
+    let resume_at = config.batch_max_messages.saturating_mul(2);
     let start_worker = |partition: i32| -> Result<Worker, KafkaError> {
         let slot = open(
             consumer,
@@ -305,10 +305,10 @@ fn poll_loop(
             let mut workers = consumer.context().workers();
             for (&partition, worker) in workers.iter_mut() {
                 let queued = worker.queue();
-                if !worker.paused && queued >= full {
+                if !worker.paused && queued >= pause_at {
                     worker.paused = true;
                     pause.add_partition(&internal.shards_topic, partition);
-                } else if worker.paused && queued <= full / 2 {
+                } else if worker.paused && queued <= resume_at {
                     worker.paused = false;
                     resume.add_partition(&internal.shards_topic, partition);
                 }
