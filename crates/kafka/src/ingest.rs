@@ -19,6 +19,10 @@ use crate::repeated::Repeated;
 use crate::topics::{TopicId, Topics};
 use crate::{KafkaConfig, KafkaError};
 
+/// A value per input partition, looked up for every message polled: hashed
+/// with hashbrown's default (foldhash), not std's SipHash.
+type PartitionMap<V> = hashbrown::HashMap<(TopicId, i32), V>;
+
 /// Meta key of the dead letters sent truncated, a total since the store was
 /// created like the engine's counters.
 const META_DEAD_LETTERS_TRUNCATED: &str = "dead_letters_truncated";
@@ -363,7 +367,7 @@ impl Ingest {
         info!(?topics, group = %self.config.group_id, "consuming");
 
         // Offsets below these were applied already (belt and braces for the seek).
-        let mut applied: HashMap<(TopicId, i32), i64> = HashMap::new();
+        let mut applied: PartitionMap<i64> = PartitionMap::default();
         for o in self.engine.offsets()? {
             applied.insert((self.topics.id(&o.topic), o.partition), o.next_offset);
         }
@@ -375,7 +379,7 @@ impl Ingest {
             let mut events = Vec::new();
             let mut dead = Vec::new();
             let mut received: Vec<Received> = Vec::new();
-            let mut next_offsets: HashMap<(TopicId, i32), i64> = HashMap::new();
+            let mut next_offsets: PartitionMap<i64> = PartitionMap::default();
             let mut timestamps = Vec::new();
             let mut messages = 0usize;
             let mut deadline: Option<Instant> = None;
@@ -435,11 +439,11 @@ impl Ingest {
                 // partition is re-read from its stored offset, and messages polled
                 // before are still in the batch.
                 match next_offsets.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(mut next) => {
+                    hashbrown::hash_map::Entry::Occupied(mut next) => {
                         let next = next.get_mut();
                         *next = (*next).max(offset + 1);
                     }
-                    std::collections::hash_map::Entry::Vacant(next) => {
+                    hashbrown::hash_map::Entry::Vacant(next) => {
                         next.insert(offset + 1);
                         // Once per partition and batch: a message came, so
                         // the partition is not stalled.

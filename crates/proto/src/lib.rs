@@ -16,9 +16,11 @@
 //! ```
 
 mod convert;
+mod json;
 mod parallel;
 mod unknown_fields;
 
+pub use json::decode_envelope as decode_json_envelope;
 pub use parallel::{decode_all, decode_stored_all, decode_to_log_all};
 use prost::Message as _;
 use serde::{Deserialize, Serialize};
@@ -143,7 +145,7 @@ pub fn decode_received(
             (convert::envelope_from_proto(message)?, canonical)
         }
         WireFormat::Json => {
-            let mut envelope = serde_json::from_slice::<Envelope>(bytes)?;
+            let mut envelope = json::decode_envelope(bytes)?;
             convert::as_protobuf_carries_it(&mut envelope);
             (envelope, false)
         }

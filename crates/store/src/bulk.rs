@@ -43,7 +43,7 @@ impl Store {
         let _gate = self.write_gate()?;
         let mut ops = commit.ops;
         // Stable: the last operation on a key comes last among its equals.
-        ops.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        commit::sort_ops(&mut ops);
         let dir = self.path.join(BULK_DIR);
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
             operation: "create the bulk-write directory",

@@ -30,6 +30,25 @@ impl Op {
             Op::Put { cf, key, .. } | Op::Delete { cf, key } => (cf, key),
         }
     }
+
+    /// Orders by family, then key. Most neighbours share a family, named by
+    /// the same static string, so the names are compared only when they are
+    /// different strings.
+    pub(crate) fn cmp_sort_key(&self, other: &Op) -> std::cmp::Ordering {
+        let (cf, key) = self.sort_key();
+        let (other_cf, other_key) = other.sort_key();
+        if std::ptr::eq(cf, other_cf) {
+            key.cmp(other_key)
+        } else {
+            (cf, key).cmp(&(other_cf, other_key))
+        }
+    }
+}
+
+/// Sorts `ops` by family and key, stably: a later operation on a key stays
+/// after an earlier one, so it still wins.
+pub(crate) fn sort_ops(ops: &mut [Op]) {
+    ops.sort_by(Op::cmp_sort_key);
 }
 
 impl std::fmt::Debug for Commit {

@@ -42,6 +42,18 @@ fn options(cache: Option<&Cache>, point_lookups: bool) -> Options {
     }
     options.set_block_based_table_factory(&table);
     options.set_compression_type(DBCompressionType::Lz4);
+    // A flush writes level 0, which the next compaction reads and rewrites
+    // soon after: compressing it costs CPU on every byte ingested and saves
+    // disk only for minutes. Every deeper level is compressed.
+    options.set_compression_per_level(&[
+        DBCompressionType::None,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+        DBCompressionType::Lz4,
+    ]);
     options.set_write_buffer_size(64 << 20);
     options
 }

@@ -394,12 +394,24 @@ impl Store {
     fn write_with(&self, commit: Commit, sync: bool) -> Result<()> {
         let _gate = self.write_gate()?;
         let mut ops = commit.ops;
-        ops.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        commit::sort_ops(&mut ops);
         let mut batch = WriteBatch::default();
+        // Sorted, so each family's operations are together: its handle is
+        // looked up once per run, not once per key.
+        let mut family: Option<(&'static str, &ColumnFamily)> = None;
         for op in &ops {
+            let name = op.sort_key().0;
+            let cf = match family {
+                Some((current, cf)) if std::ptr::eq(current, name) => cf,
+                _ => {
+                    let cf = self.cf(name);
+                    family = Some((name, cf));
+                    cf
+                }
+            };
             match op {
-                Op::Put { cf, key, value } => batch.put_cf(self.cf(cf), key, value),
-                Op::Delete { cf, key } => batch.delete_cf(self.cf(cf), key),
+                Op::Put { key, value, .. } => batch.put_cf(cf, key, value),
+                Op::Delete { key, .. } => batch.delete_cf(cf, key),
             }
         }
         drop(ops);
