@@ -209,6 +209,47 @@ pub(crate) fn run(
 /// a round (up to `kafka.batch_max_messages` records or
 /// `kafka.batch_max_wait_ms`) at a time.
 #[allow(clippy::too_many_arguments)]
+/// How many records a shard's worker may have queued before its partition
+/// is paused, and how few before it is resumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InboxLimits {
+    pause_at: usize,
+    resume_at: usize,
+}
+
+/// What the poll loop does with a shard's partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Pause,
+    Resume,
+}
+
+impl InboxLimits {
+    /// Four rounds of `round` records to pause, two to resume. Pausing drops
+    /// what librdkafka fetched ahead for the partition, so it resumes while
+    /// the worker still has rounds to fold during the refetch (resuming at
+    /// one round left it idle for a fetch after every round).
+    fn for_round(round: usize) -> Self {
+        InboxLimits {
+            pause_at: round.saturating_mul(4),
+            resume_at: round.saturating_mul(2),
+        }
+    }
+
+    /// The change for a partition `paused` or not whose worker has `queued`
+    /// records waiting, if any: between the limits nothing changes, so a
+    /// partition does not flap.
+    fn flow(self, paused: bool, queued: usize) -> Option<Flow> {
+        if !paused && queued >= self.pause_at {
+            Some(Flow::Pause)
+        } else if paused && queued <= self.resume_at {
+            Some(Flow::Resume)
+        } else {
+            None
+        }
+    }
+}
+
 fn poll_loop(
     consumer: &BaseConsumer<Rebalancing>,
     config: &KafkaConfig,
@@ -223,11 +264,7 @@ fn poll_loop(
         round: config.batch_max_messages,
         idle: max_wait,
     };
-    // Pausing drops what librdkafka fetched ahead for the partition, so it
-    // resumes while the worker still has rounds to fold during the refetch
-    // (resuming at one round left it idle for a fetch after every round).
-    let pause_at = config.batch_max_messages.saturating_mul(4);
-    let resume_at = config.batch_max_messages.saturating_mul(2);
+    let inbox = InboxLimits::for_round(config.batch_max_messages);
     let start_worker = |partition: i32| -> Result<Worker, KafkaError> {
         let slot = open(
             consumer,
@@ -304,13 +341,16 @@ fn poll_loop(
         {
             let mut workers = consumer.context().workers();
             for (&partition, worker) in workers.iter_mut() {
-                let queued = worker.queue();
-                if !worker.paused && queued >= pause_at {
-                    worker.paused = true;
-                    pause.add_partition(&internal.shards_topic, partition);
-                } else if worker.paused && queued <= resume_at {
-                    worker.paused = false;
-                    resume.add_partition(&internal.shards_topic, partition);
+                match inbox.flow(worker.paused, worker.queue()) {
+                    Some(Flow::Pause) => {
+                        worker.paused = true;
+                        pause.add_partition(&internal.shards_topic, partition);
+                    }
+                    Some(Flow::Resume) => {
+                        worker.paused = false;
+                        resume.add_partition(&internal.shards_topic, partition);
+                    }
+                    None => {}
                 }
                 let folded = worker.folded();
                 if committed.get(&partition) != Some(&folded) {
@@ -385,4 +425,31 @@ fn open(
         publisher,
         caught_up_at: end,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_pauses_at_four_rounds_queued_and_resumes_at_two() {
+        let inbox = InboxLimits::for_round(20_000);
+        assert_eq!(inbox.flow(false, 79_999), None);
+        assert_eq!(inbox.flow(false, 80_000), Some(Flow::Pause));
+        // Paused, it stays so while the worker has more than two rounds.
+        assert_eq!(inbox.flow(true, 80_000), None);
+        assert_eq!(inbox.flow(true, 40_001), None);
+        assert_eq!(inbox.flow(true, 40_000), Some(Flow::Resume));
+        // Running, it goes on below the pause limit, however little is queued.
+        assert_eq!(inbox.flow(false, 0), None);
+        assert_eq!(inbox.flow(false, 40_000), None);
+    }
+
+    #[test]
+    fn the_limits_of_a_huge_round_saturate_instead_of_wrapping() {
+        let inbox = InboxLimits::for_round(usize::MAX / 2);
+        assert_eq!(inbox.pause_at, usize::MAX);
+        assert_eq!(inbox.flow(false, usize::MAX - 1), None);
+        assert_eq!(inbox.flow(true, usize::MAX - 1), Some(Flow::Resume));
+    }
 }
