@@ -30,9 +30,10 @@ use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDes
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use touchline_core::{Envelope, Event, Timestamp};
 
-/// Decodes `bytes` as the JSON form of an [`Envelope`], exactly as
-/// `serde_json::from_slice::<Envelope>` does, faster when the payload's
-/// `"type"` is its first field.
+/// Decodes `bytes` as the JSON form of an [`Envelope`] as
+/// `serde_json::from_slice::<Envelope>` does (but for the values of fields
+/// the contract does not have, see the module's note), faster when the
+/// payload's `"type"` is its first field.
 pub fn decode_envelope(bytes: &[u8]) -> Result<Envelope, serde_json::Error> {
     match serde_json::from_slice::<Wire>(bytes) {
         Ok(wire) => Ok(Envelope {
