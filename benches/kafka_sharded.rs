@@ -115,6 +115,9 @@ fn main() {
             .map(|_| tempfile::tempdir_in(&base).unwrap())
             .collect();
         let started = Instant::now();
+        let cpu_before = support::process_cpu_seconds();
+        let broker_before = support::broker_cpu_seconds();
+        let machine_before = support::machine_cpu_seconds();
         let running: Vec<Instance> = dirs
             .iter()
             .map(|d| Instance::start(&config, d.path()))
@@ -137,15 +140,31 @@ fn main() {
             }
         }
         let elapsed = started.elapsed().as_secs_f64() - 0.5;
+        // Read before the instances stop: their shutdown is not the run's.
+        let cpu = support::process_cpu_seconds() - cpu_before;
+        let broker = support::broker_cpu_seconds()
+            .zip(broker_before)
+            .map(|(after, before)| after - before);
+        let machine_after = support::machine_cpu_seconds();
         for instance in running {
             instance.stop();
         }
         let rate = produced as f64 / elapsed;
         let factor = first.map_or(1.0, |one| rate / one);
         first.get_or_insert(rate);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let busy = machine_after.0 - machine_before.0;
+        let wall = (machine_after.1 - machine_before.1) / cores as f64;
+        let broker = broker.map_or_else(
+            || "the broker's CPU unknown".to_owned(),
+            |b| format!("the broker {:.1} µs", b * 1e6 / produced as f64),
+        );
         println!(
             "{shards} shard(s), {instances} instance(s): {produced} events in {elapsed:.1} s = {rate:.0} events/s, \
-             {factor:.2}x one shard on one instance"
+             {factor:.2}x one shard on one instance; CPU per event: touchline {:.1} µs, {broker}; \
+             the machine's {cores} cores {:.0}% busy",
+            cpu * 1e6 / produced as f64,
+            100.0 * busy / (wall * cores as f64).max(f64::EPSILON),
         );
         last = Some(config);
     }

@@ -106,6 +106,40 @@ pub fn broker_cpu_seconds() -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// CPU seconds used so far by this whole process, threads that ended
+/// included (`/proc/self/stat`'s utime and stime).
+pub fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 100.0
+}
+
+/// The machine's CPU time so far, every core and process: (busy, all) in
+/// seconds from `/proc/stat`, where busy is all but idle and I/O wait. Two
+/// readings give how many cores a phase kept busy.
+pub fn machine_cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0.0, 0.0);
+    };
+    let ticks: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest is in user).
+    let all: f64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3).copied().unwrap_or(0.0) + ticks.get(4).copied().unwrap_or(0.0);
+    ((all - idle) / 100.0, all / 100.0)
+}
+
 /// The broker the Kafka benchmarks use (`TOUCHLINE_TEST_KAFKA_BROKERS`).
 pub fn brokers() -> String {
     std::env::var("TOUCHLINE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())

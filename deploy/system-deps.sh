@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build needs from the system, once per machine:
-# - librocksdb-dev: RocksDB 7.8 to link against (building it from source costs
-#   13-14 minutes on 2 cores; see ARCHITECTURE.md, "Build cost");
+# - g++: RocksDB's C++, compiled from librocksdb-sys's bundled sources (once
+#   per profile, 13-14 minutes on 2 cores; see ARCHITECTURE.md, "Build cost");
 # - libclang-dev: bindgen for librocksdb-sys;
 # - kcat: a Kafka command-line client for looking at topics;
 # - libssl-dev, pkg-config: OpenSSL for librdkafka's TLS and SASL (SCRAM,
@@ -15,7 +15,7 @@
 # librdkafka is built from its bundled sources by rdkafka-sys (needs only gcc/make).
 set -euo pipefail
 
-packages=(librocksdb-dev libclang-dev kcat libssl-dev pkg-config zlib1g-dev openssl chromium chromium-driver)
+packages=(g++ libclang-dev kcat libssl-dev pkg-config zlib1g-dev openssl chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -230,6 +230,34 @@ mod tests {
         }
     }
 
+    /// The fast path's tag table is written by hand beside
+    /// `Event::type_name`: a type missing from it would still decode, on
+    /// the slow path. The corpus has a valid message of every event type
+    /// (`corpus_has_every_event_type_in_both_formats`); each, written with
+    /// its tag first as serde writes it, must take the fast path.
+    #[test]
+    fn every_event_type_in_the_corpus_takes_the_fast_path() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/ok");
+        let mut types = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let envelope: Envelope = serde_json::from_slice(&std::fs::read(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let tag_first = serde_json::to_string(&envelope).unwrap();
+            if let Err(e) = serde_json::from_str::<Wire>(&tag_first) {
+                panic!("{} is not on the fast path: {e}", path.display());
+            }
+            assert_eq!(fast(&tag_first), Ok(envelope.clone()), "{}", path.display());
+            types.insert(envelope.event.type_name());
+        }
+        // As many as `EVENT_TYPES` in tests/common/corpus.rs, whose
+        // exhaustive match fails to compile when a variant is added.
+        assert_eq!(types.len(), 15, "event types in the corpus: {types:?}");
+    }
+
     #[test]
     fn an_escaped_tag_is_read_as_its_text() {
         let json = TOUCH.replace("\"touch_recorded\"", r#""touch\u005frecorded""#);
