@@ -1,7 +1,9 @@
 //! Partitioned state: the same backlog caught up with 1, 2 and 4 shards
 //! (`kafka.shards`) on one instance, then with the largest shard count on
 //! two instances of one group, each run a fresh group with fresh stores,
-//! printing events/s and the scale factor against one shard. A run is over
+//! printing events/s, the scale factor against one shard, the CPU per event
+//! of this process and of the local broker, and how busy the machine's cores
+//! were over the run (every process, from `/proc/stat`). A run is over
 //! when the router, the directory and every shard have committed the end of
 //! their topics twice in a row. Then an instance with empty stores joins
 //! the last group alone and restores every shard from the shards topic:
