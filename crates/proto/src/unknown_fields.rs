@@ -9,7 +9,8 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
+// foldhash, not std's SipHash: every JSON message's keys are looked up here.
+use hashbrown::HashMap;
 use std::fmt;
 use std::sync::LazyLock;
 
