@@ -10,6 +10,10 @@ use super::*;
 /// next, which makes a large batch much cheaper to apply.
 pub struct Commit {
     pub(crate) ops: Vec<Op>,
+    /// Where values are encoded before they are copied out at their size:
+    /// a value encoded into a growing `Vec` of its own was reallocated and
+    /// copied at every doubling.
+    scratch: Vec<u8>,
 }
 
 pub(crate) enum Op {
@@ -31,24 +35,41 @@ impl Op {
         }
     }
 
-    /// Orders by family, then key. Most neighbours share a family, named by
-    /// the same static string, so the names are compared only when they are
-    /// different strings.
-    pub(crate) fn cmp_sort_key(&self, other: &Op) -> std::cmp::Ordering {
-        let (cf, key) = self.sort_key();
-        let (other_cf, other_key) = other.sort_key();
-        if std::ptr::eq(cf, other_cf) {
-            key.cmp(other_key)
-        } else {
-            (cf, key).cmp(&(other_cf, other_key))
-        }
+    fn key(&self) -> &[u8] {
+        self.sort_key().1
     }
 }
 
 /// Sorts `ops` by family and key, stably: a later operation on a key stays
 /// after an earlier one, so it still wins.
-pub(crate) fn sort_ops(ops: &mut [Op]) {
-    ops.sort_by(Op::cmp_sort_key);
+///
+/// Families first, by a stable split that compares no names (a batch names a
+/// handful, each by one static string); then each family by key alone,
+/// left as it is when already in order (the log, the outbox and touch rows
+/// are appended in key order). A single sort over `(family, key)` spent a
+/// quarter of the store writer's time comparing.
+pub(crate) fn sort_ops(ops: &mut Vec<Op>) {
+    let mut families: Vec<(&'static str, Vec<Op>)> = Vec::new();
+    for op in ops.drain(..) {
+        let cf = op.sort_key().0;
+        // By address, and by name only for an address not seen yet: a
+        // constant's uses need not share one.
+        let at = families
+            .iter()
+            .position(|(name, _)| std::ptr::eq(*name, cf))
+            .or_else(|| families.iter().position(|(name, _)| *name == cf));
+        match at {
+            Some(at) => families[at].1.push(op),
+            None => families.push((cf, vec![op])),
+        }
+    }
+    families.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, mut family) in families {
+        if !family.is_sorted_by(|a, b| a.key() <= b.key()) {
+            family.sort_by(|a, b| a.key().cmp(b.key()));
+        }
+        ops.append(&mut family);
+    }
 }
 
 impl std::fmt::Debug for Commit {
@@ -60,6 +81,23 @@ impl std::fmt::Debug for Commit {
 }
 
 impl Commit {
+    pub(crate) fn new() -> Self {
+        Commit {
+            ops: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// `value` in postcard, in a `Vec` of exactly its size.
+    fn encode<T: Serialize + ?Sized>(&mut self, value: &T) -> postcard::Result<Vec<u8>> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let scratch = postcard::to_extend(value, scratch)?;
+        let bytes = scratch.as_slice().to_vec();
+        self.scratch = scratch;
+        Ok(bytes)
+    }
+
     fn put(&mut self, cf: &'static str, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         self.ops.push(Op::Put {
             cf,
@@ -115,7 +153,8 @@ impl Commit {
     }
 
     pub fn put_view<T: Serialize>(&mut self, table: Table, key: &str, value: &T) -> Result<()> {
-        let bytes = postcard::to_stdvec(value)
+        let bytes = self
+            .encode(value)
             .map_err(|e| corrupt("view to write", key, &e.to_string()))?;
         self.put(table.cf_name(), key.as_bytes(), bytes);
         Ok(())
@@ -130,7 +169,8 @@ impl Commit {
         event_id: &str,
         row: &T,
     ) -> Result<()> {
-        let bytes = postcard::to_stdvec(row)
+        let bytes = self
+            .encode(row)
             .map_err(|e| corrupt("touch row to write", event_id, &e.to_string()))?;
         self.put(
             CF_PERSON_TOUCHES,
@@ -193,7 +233,8 @@ impl Commit {
     }
 
     pub fn outbox(&mut self, id: u64, record: &OutboxRecord) -> Result<()> {
-        let bytes = postcard::to_stdvec(record)
+        let bytes = self
+            .encode(record)
             .map_err(|e| corrupt("outbox record", &record.key, &e.to_string()))?;
         self.put(CF_OUTBOX, keys::u64_key(id), bytes);
         Ok(())
@@ -206,5 +247,64 @@ impl Commit {
     /// How many puts and deletes the batch holds.
     pub fn len(&self) -> usize {
         self.ops.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(cf: &'static str, key: &str, value: &str) -> Op {
+        Op::Put {
+            cf,
+            key: key.as_bytes().to_vec(),
+            value: value.as_bytes().to_vec(),
+        }
+    }
+
+    fn shown(ops: &[Op]) -> Vec<String> {
+        ops.iter()
+            .map(|op| match op {
+                Op::Put { cf, key, value } => format!(
+                    "{cf} {} = {}",
+                    String::from_utf8_lossy(key),
+                    String::from_utf8_lossy(value)
+                ),
+                Op::Delete { cf, key } => format!("{cf} {} deleted", String::from_utf8_lossy(key)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ops_sort_by_family_then_key_and_a_later_op_on_a_key_stays_last() {
+        // The same name at another address is the same family.
+        let views: &'static str = String::leak("views".to_owned());
+        let mut ops = vec![
+            put("views", "b", "1"),
+            put("events", "2", "e2"),
+            put("views", "a", "1"),
+            Op::Delete {
+                cf: "views",
+                key: b"b".to_vec(),
+            },
+            put("events", "3", "e3"),
+            put(views, "a", "2"),
+            put("events", "1", "e1"),
+            put("views", "b", "3"),
+        ];
+        sort_ops(&mut ops);
+        assert_eq!(
+            shown(&ops),
+            [
+                "events 1 = e1",
+                "events 2 = e2",
+                "events 3 = e3",
+                "views a = 1",
+                "views a = 2",
+                "views b = 1",
+                "views b deleted",
+                "views b = 3",
+            ]
+        );
     }
 }

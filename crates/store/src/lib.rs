@@ -383,7 +383,7 @@ impl Store {
 
     /// Starts a batch of changes; nothing is visible until [`Store::write`].
     pub fn commit(&self) -> Commit {
-        Commit { ops: Vec::new() }
+        Commit::new()
     }
 
     /// Writes a batch atomically and fsyncs the write-ahead log before returning.

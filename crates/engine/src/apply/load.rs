@@ -40,6 +40,16 @@ enum Want {
     Feeder,
 }
 
+// Every want has a bit of a `u16`.
+const _: () = assert!((Want::Feeder as u16) < 16);
+
+impl Want {
+    /// This want's bit in a set of wants.
+    fn bit(self) -> u16 {
+        1 << (self as u16)
+    }
+}
+
 /// What a fold is about to read.
 #[derive(Debug, Default)]
 pub(super) struct Wants {
@@ -279,7 +289,9 @@ pub(super) fn load(
     models: &[Model],
     snapshot: &mut Snapshot,
 ) -> Result<(), EngineError> {
-    let mut followed: HashSet<(Want, String)> = HashSet::new();
+    // The wants followed per key, as bits: looked up by `&str`, so a key is
+    // copied once, when first followed.
+    let mut followed: HashMap<String, u16> = HashMap::new();
     let mut pending: Vec<(Want, String)> = wants.items.clone();
     // Merging people's rows move; `Rows` are read; feeders' maybe.
     let mut rows: Vec<String> = Vec::new();
@@ -345,17 +357,20 @@ pub(super) fn load(
             &keys(&[Want::Conversion]),
         )?;
         let mut next = Wants::default();
+        let was_followed = |followed: &HashMap<String, u16>, want: Want, key: &str| {
+            followed.get(key).is_some_and(|bits| bits & want.bit() != 0)
+        };
         for (want, key) in std::mem::take(&mut pending) {
-            if followed.contains(&(want, key.clone())) {
+            if was_followed(&followed, want, &key) {
                 continue;
             }
             follow(want, &key, snapshot, account_touches, wants, &mut next);
-            followed.insert((want, key));
+            *followed.entry(key).or_default() |= want.bit();
         }
         pending = next
             .items
             .into_iter()
-            .filter(|item| !followed.contains(item))
+            .filter(|(want, key)| !was_followed(&followed, *want, key))
             .collect();
     }
     let foresight = Foresight::new(snapshot, wants, account_touches, models);
