@@ -51,7 +51,6 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// CPU seconds used so far by this process's threads, summed by thread name.
 pub fn cpu_by_thread() -> Vec<(String, f64)> {
-    let ticks = 100.0; // USER_HZ on Linux
     let mut totals: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
@@ -62,16 +61,9 @@ pub fn cpu_by_thread() -> Vec<(String, f64)> {
             .unwrap_or_default()
             .trim()
             .to_owned();
-        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-        // Fields after the parenthesised name: state is 3rd, utime 14th, stime 15th.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        let Some(cpu) = stat_cpu_seconds(&path.join("stat")) else {
             continue;
         };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let cpu: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-            .sum();
         let name = if name.starts_with("rdk:") {
             "librdkafka".to_owned()
         } else if name.starts_with("rocksdb:") {
@@ -79,7 +71,7 @@ pub fn cpu_by_thread() -> Vec<(String, f64)> {
         } else {
             name
         };
-        *totals.entry(name).or_default() += cpu / ticks;
+        *totals.entry(name).or_default() += cpu;
     }
     let mut out: Vec<_> = totals.into_iter().filter(|(_, s)| *s >= 0.05).collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -96,7 +88,20 @@ pub fn broker_cpu_seconds() -> Option<f64> {
         })
         .ok()?;
     let pid = std::fs::read_to_string(dir.join("kafka.pid")).ok()?;
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).ok()?;
+    stat_cpu_seconds(std::path::Path::new(&format!("/proc/{}/stat", pid.trim())))
+}
+
+/// CPU seconds used so far by this whole process, threads that ended
+/// included (`/proc/self/stat`'s utime and stime).
+pub fn process_cpu_seconds() -> f64 {
+    stat_cpu_seconds(std::path::Path::new("/proc/self/stat")).unwrap_or(0.0)
+}
+
+/// The user and system CPU seconds a `/proc` `stat` file (a process's or a
+/// thread's) reports: its 14th and 15th fields, after the parenthesised
+/// name, in ticks of USER_HZ (100 on Linux).
+fn stat_cpu_seconds(path: &std::path::Path) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = [11, 12]
@@ -104,21 +109,6 @@ pub fn broker_cpu_seconds() -> Option<f64> {
         .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
         .sum();
     Some(ticks / 100.0)
-}
-
-/// CPU seconds used so far by this whole process, threads that ended
-/// included (`/proc/self/stat`'s utime and stime).
-pub fn process_cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    [11, 12]
-        .iter()
-        .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-        .sum::<f64>()
-        / 100.0
 }
 
 /// The machine's CPU time so far, every core and process: (busy, all) in
