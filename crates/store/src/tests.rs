@@ -526,7 +526,9 @@ fn the_stream_index_names_every_stream_of_every_event_without_decoding_one() {
     store.write(removed).expect("remove");
     let mut entries = Vec::new();
     store
-        .for_each_stream_entry(|kind, id, seq| entries.push((kind, id.to_owned(), seq)))
+        .for_each_stream_entry(&StreamKind::ALL, |kind, id, seq| {
+            entries.push((kind, id.to_owned(), seq))
+        })
         .expect("index");
     // By kind (tag order), then id, then log position; a removed event is gone.
     assert_eq!(
@@ -538,4 +540,12 @@ fn the_stream_index_names_every_stream_of_every_event_without_decoding_one() {
             (StreamKind::Person, "p-10".to_owned(), 0),
         ]
     );
+    // Only the kinds asked for.
+    let mut people = Vec::new();
+    store
+        .for_each_stream_entry(&[StreamKind::Person], |kind, id, seq| {
+            people.push((kind, id.to_owned(), seq))
+        })
+        .expect("index");
+    assert_eq!(people, entries[2..]);
 }

@@ -101,10 +101,13 @@ impl Plan {
         let mut members: Vec<Entity> = Vec::new();
         // Each event's first member, as an index into `members`.
         let mut member_of: Vec<u32> = vec![EVERY_PART; events as usize];
-        store.for_each_stream_entry(|kind, id, seq| {
-            if kind == StreamKind::Campaign {
-                return;
-            }
+        // A campaign's stream links nothing: every part folds its events.
+        let linking = [
+            StreamKind::Person,
+            StreamKind::Account,
+            StreamKind::Opportunity,
+        ];
+        store.for_each_stream_entry(&linking, |kind, id, seq| {
             // The index runs stream by stream.
             if members.last().is_none_or(|m| m.kind != kind || m.id != id) {
                 members.push(Entity::new(kind, id));
