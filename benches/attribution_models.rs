@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::time::Instant;
 
@@ -37,6 +37,7 @@ impl Rng {
 }
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

@@ -15,7 +15,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,6 +26,7 @@ use touchline_proto::WireFormat;
 use touchline_store::{PartitionOffset, Store};
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks for the list of tests; there are none.
     }

@@ -15,7 +15,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,6 +35,7 @@ fn envelope(id: String, ms: i64, event: Event) -> Envelope {
 }
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

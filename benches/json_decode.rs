@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -19,6 +19,7 @@ use touchline_core::Envelope;
 use touchline_datagen::{DatasetConfig, Generator};
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

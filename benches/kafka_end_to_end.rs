@@ -21,7 +21,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,6 +42,7 @@ use touchline_store::Store;
 const PARTITIONS: i32 = 4;
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

@@ -23,7 +23,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +42,7 @@ use touchline_kafka::{KafkaConfig, TopicSpec};
 use touchline_proto::WireFormat;
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

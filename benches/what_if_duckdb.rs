@@ -24,7 +24,7 @@
 mod support;
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -93,6 +93,7 @@ fn duckdb(peers: &Path, data: &Path) -> (BTreeMap<String, Vec<f64>>, f64) {
 }
 
 fn main() {
+    touchline_alloc::tune();
     if std::env::args().any(|a| a == "--list") {
         return;
     }

@@ -35,7 +35,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: touchline_alloc::Allocator = touchline_alloc::Allocator;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -209,6 +209,8 @@ fn log_format(command: &Command) -> config::LogFormat {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before any thread starts (see touchline_alloc::tune).
+    touchline_alloc::tune();
     quiet_on_closed_stdout();
     let cli = Cli::parse();
     init_logging(log_format(&cli.command));
