@@ -106,7 +106,14 @@ impl ConversionKind {
 
     /// The conversion id for a subject: `lead_created:<person>`, `opportunity_won:<opportunity>`.
     pub fn conversion_id(self, subject_id: &str) -> String {
-        format!("{}:{subject_id}", self.name())
+        // Built by hand: every event of a batch names a few, and `format!`
+        // was 1.6% of the ingest thread (perf).
+        let name = self.name();
+        let mut id = String::with_capacity(name.len() + 1 + subject_id.len());
+        id.push_str(name);
+        id.push(':');
+        id.push_str(subject_id);
+        id
     }
 
     /// Whether the subject is a person (else an opportunity).

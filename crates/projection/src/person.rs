@@ -223,10 +223,15 @@ impl PersonView {
     }
 
     /// First and last name, as one would address the person.
+    /// First and last name, one space between, trimmed at both ends.
     pub fn display_name(&self) -> String {
-        format!("{} {}", self.first_name, self.last_name)
-            .trim()
-            .to_owned()
+        let joined = [self.first_name.as_str(), self.last_name.as_str()].join(" ");
+        let trimmed = joined.trim();
+        if trimmed.len() == joined.len() {
+            joined
+        } else {
+            trimmed.to_owned()
+        }
     }
 
     /// The first touch kept, in attribution order.

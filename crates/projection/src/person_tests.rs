@@ -114,3 +114,19 @@ fn a_bounded_history_keeps_the_earliest_and_latest_touches_in_any_arrival_order(
         .collect();
     assert_eq!(expected, ends);
 }
+
+#[test]
+fn a_display_name_is_first_and_last_name_one_space_between_trimmed_at_both_ends() {
+    let name = |first: &str, last: &str| {
+        let mut person = PersonView::new("p");
+        person.first_name = first.into();
+        person.last_name = last.into();
+        person.display_name()
+    };
+    assert_eq!(name("Ann", "Lee"), "Ann Lee");
+    assert_eq!(name("Ann", ""), "Ann");
+    assert_eq!(name("", "Lee"), "Lee");
+    assert_eq!(name("", ""), "");
+    // Only the ends are trimmed: what is between the names stays.
+    assert_eq!(name(" Ann ", " Lee "), "Ann   Lee");
+}

@@ -74,7 +74,8 @@ impl BatchState {
         let Some(person) = self.persons.get(&person_id) else {
             return Vec::new();
         };
-        let person_name = person.display_name();
+        // Named only when an alert is made: most touches make none.
+        let mut person_name: Option<String> = None;
         let mut accounts = person.accounts.clone();
         if !person.account_id.is_empty() && !accounts.contains(&person.account_id) {
             accounts.push(person.account_id.clone());
@@ -86,8 +87,8 @@ impl BatchState {
             };
             let (account_name, account_owner) = (account.name.clone(), account.owner_id.clone());
             let mut open = Vec::new();
-            for opportunity_id in account.opportunity_ids.clone() {
-                if let Some(o) = self.opportunities.get(&opportunity_id)
+            for opportunity_id in &account.opportunity_ids {
+                if let Some(o) = self.opportunities.get(opportunity_id)
                     && o.created_at.is_some()
                     && o.closed.is_none()
                 {
@@ -119,7 +120,9 @@ impl BatchState {
                 account_name,
                 rep_ids,
                 person_id: person_id.clone(),
-                person_name: person_name.clone(),
+                person_name: person_name
+                    .get_or_insert_with(|| person.display_name())
+                    .clone(),
                 campaign_id: touch.campaign_id.clone(),
                 touch_type: touch.touch_type,
                 status: touch.status,
