@@ -49,21 +49,13 @@ pub fn tune() {
     if std::env::var_os(OVERRIDE).is_some() {
         return;
     }
-    set_purge_decommits(false);
-}
-
-fn set_purge_decommits(decommit: bool) {
     // SAFETY: `mi_option_set` takes an option number and a value and writes
     // one word of mimalloc's option table; the number is checked by the test
-    // below, and the caller is single-threaded (see `tune`).
+    // below, and the caller is single-threaded (see above).
     #[allow(unsafe_code)]
     unsafe {
-        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, c_long_of(decommit));
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DECOMMITS, 0);
     }
-}
-
-fn c_long_of(flag: bool) -> std::ffi::c_long {
-    std::ffi::c_long::from(flag)
 }
 
 #[cfg(test)]
